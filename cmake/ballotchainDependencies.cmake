@@ -1,0 +1,21 @@
+# Finds what the header-only ballotchain library needs. Included by the
+# top-level CMakeLists.txt and by the installed ballotchainConfig.cmake, so the
+# build tree and an installed package resolve dependencies the same way.
+include(CMakeFindDependencyMacro)
+
+find_dependency(Boost 1.81 CONFIG COMPONENTS json)
+find_dependency(SQLite3)
+
+if(NOT TARGET ballotchain::cryptopp)
+  find_path(BALLOTCHAIN_CRYPTOPP_INCLUDE_DIR NAMES crypto++/xed25519.h)
+  find_library(BALLOTCHAIN_CRYPTOPP_LIBRARY NAMES crypto++ cryptopp)
+  if(NOT BALLOTCHAIN_CRYPTOPP_INCLUDE_DIR OR NOT BALLOTCHAIN_CRYPTOPP_LIBRARY)
+    message(FATAL_ERROR "Crypto++ not found (Debian: apt-get install libcrypto++-dev)")
+  endif()
+  add_library(ballotchain::cryptopp UNKNOWN IMPORTED)
+  set_target_properties(ballotchain::cryptopp PROPERTIES
+    IMPORTED_LOCATION "${BALLOTCHAIN_CRYPTOPP_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${BALLOTCHAIN_CRYPTOPP_INCLUDE_DIR}")
+endif()
+
+find_dependency(Threads)

@@ -1,0 +1,70 @@
+#pragma once
+/// @file Genesis: the validator set, authorized submitters and chain
+/// parameters. Read from a JSON file; hashed through its canonical binary
+/// encoding (codec.hpp), and that hash is the parent of block 0.
+
+#include <ballotchain/chain/errc.hpp>
+#include <ballotchain/chain/types.hpp>
+
+#include <optional>
+
+namespace ballotchain {
+
+struct validator_info {
+    std::string name;  ///< e.g. "validator-1"; at most limits::max_name_bytes
+    public_key key;
+    bool operator==(const validator_info&) const = default;
+};
+
+struct genesis_config {
+    std::uint64_t chain_id = 1337;
+    std::uint64_t timestamp_ms = 0;
+    std::vector<validator_info> validators;  ///< order = proposer order
+    std::vector<public_key> submitters;      ///< keys allowed to sign vote transactions
+    std::uint64_t block_interval_ms = 5000;
+    std::uint32_t max_block_txs = 32;
+    bool empty_blocks = false;
+    std::uint64_t round_timeout_ms = 2000;       ///< base round timeout, doubled per round
+    std::uint64_t round_timeout_max_ms = 60000;  ///< cap of the doubling
+    std::uint32_t max_encrypted_vote_bytes = 4096;
+
+    bool operator==(const genesis_config&) const = default;
+
+    std::size_t n() const noexcept { return validators.size(); }
+    /// q = ceil(2n/3): any two quorums share at least one honest validator when n ≥ 3f+1.
+    std::size_t quorum() const noexcept { return (2 * n() + 2) / 3; }
+    /// f = n - q: how many validators may fail while a quorum remains.
+    std::size_t max_faulty() const noexcept { return n() - quorum(); }
+    /// Proposer of (height, round): round-robin over the validator list.
+    std::uint32_t proposer_index(std::uint64_t height, std::uint32_t round) const noexcept {
+        return static_cast<std::uint32_t>((height + round) % n());
+    }
+    std::optional<std::uint32_t> validator_index(const public_key& k) const noexcept {
+        for (std::size_t i = 0; i < validators.size(); ++i)
+            if (validators[i].key == k) return static_cast<std::uint32_t>(i);
+        return std::nullopt;
+    }
+    bool is_submitter(const public_key& k) const noexcept {
+        for (const auto& s : submitters)
+            if (s == k) return true;
+        return false;
+    }
+};
+
+/// Semantic checks beyond the codec's bounds.
+inline error_code check_genesis(const genesis_config& g) noexcept {
+    using chain::errc;
+    if (g.validators.empty() || g.validators.size() > limits::max_validators) return make_error(errc::bad_genesis);
+    if (g.submitters.size() > limits::max_submitters) return make_error(errc::bad_genesis);
+    if (g.max_block_txs == 0 || g.max_block_txs > limits::max_block_txs) return make_error(errc::bad_genesis);
+    if (g.max_encrypted_vote_bytes > limits::max_encrypted_vote_bytes) return make_error(errc::bad_genesis);
+    if (g.round_timeout_ms == 0 || g.round_timeout_max_ms < g.round_timeout_ms) return make_error(errc::bad_genesis);
+    for (std::size_t i = 0; i < g.validators.size(); ++i) {
+        if (g.validators[i].name.size() > limits::max_name_bytes) return make_error(errc::bad_genesis);
+        for (std::size_t j = 0; j < i; ++j)
+            if (g.validators[i].key == g.validators[j].key) return make_error(errc::bad_genesis);
+    }
+    return {};
+}
+
+}  // namespace ballotchain

@@ -1,0 +1,99 @@
+#pragma once
+/// @file Merkle tree of transaction hashes as in RFC 6962 §2.1 (Certificate
+/// Transparency): leaf = H(0x00 || d), node = H(0x01 || left || right), the
+/// split point is the largest power of two below n, and the empty tree hashes
+/// to H(""). Domain separation makes a leaf and a node never collide and there
+/// is no duplicated last leaf (so no CVE-2012-2459-style mutation).
+
+#include <ballotchain/crypto/concepts.hpp>
+
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace ballotchain {
+
+namespace detail {
+template <hasher H>
+hash32 merkle_leaf(const hash32& d) {
+    H h;
+    const byte prefix = 0x00;
+    h.update(byte_view(&prefix, 1));
+    h.update(d.view());
+    return h.finish();
+}
+template <hasher H>
+hash32 merkle_node(const hash32& l, const hash32& r) {
+    H h;
+    const byte prefix = 0x01;
+    h.update(byte_view(&prefix, 1));
+    h.update(l.view());
+    h.update(r.view());
+    return h.finish();
+}
+inline std::size_t split_point(std::size_t n) noexcept {
+    std::size_t k = 1;
+    while (k * 2 < n) k *= 2;
+    return k;
+}
+template <hasher H>
+hash32 merkle_subtree(std::span<const hash32> leaves) {
+    if (leaves.size() == 1) return merkle_leaf<H>(leaves[0]);
+    const std::size_t k = split_point(leaves.size());
+    return merkle_node<H>(merkle_subtree<H>(leaves.first(k)), merkle_subtree<H>(leaves.subspan(k)));
+}
+}  // namespace detail
+
+/// Root of the tree over `leaves` (tx hashes, in block order).
+template <hasher H>
+hash32 merkle_root(std::span<const hash32> leaves) {
+    if (leaves.empty()) return H::hash(byte_view{});
+    return detail::merkle_subtree<H>(leaves);
+}
+
+/// Audit path for leaf `index` (RFC 6962 §2.1.1), bottom-up.
+template <hasher H>
+std::vector<hash32> merkle_proof(std::span<const hash32> leaves, std::size_t index) {
+    std::vector<hash32> path;
+    while (leaves.size() > 1) {
+        const std::size_t k = detail::split_point(leaves.size());
+        if (index < k) {
+            path.push_back(detail::merkle_subtree<H>(leaves.subspan(k)));
+            leaves = leaves.first(k);
+        } else {
+            path.push_back(detail::merkle_subtree<H>(leaves.first(k)));
+            leaves = leaves.subspan(k);
+            index -= k;
+        }
+    }
+    std::reverse(path.begin(), path.end());
+    return path;
+}
+
+/// Checks an audit path (RFC 9162 §2.1.3.2): true iff `leaf` is at `index`
+/// of a tree of `size` leaves with root `root`.
+template <hasher H>
+bool merkle_verify(const hash32& leaf, std::size_t index, std::size_t size, std::span<const hash32> path,
+                   const hash32& root) {
+    if (index >= size) return false;
+    std::size_t fn = index, sn = size - 1;
+    hash32 r = detail::merkle_leaf<H>(leaf);
+    for (const auto& p : path) {
+        if (sn == 0) return false;
+        if ((fn & 1) != 0 || fn == sn) {
+            r = detail::merkle_node<H>(p, r);
+            if ((fn & 1) == 0)
+                while (fn != 0 && (fn & 1) == 0) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+        } else {
+            r = detail::merkle_node<H>(r, p);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && r == root;
+}
+
+}  // namespace ballotchain

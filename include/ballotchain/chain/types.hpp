@@ -1,0 +1,103 @@
+#pragma once
+/// @file The chain's data: vote transactions, blocks, commit certificates.
+/// Encodings are in codec.hpp and docs/data-format.md.
+
+#include <ballotchain/core/bytes.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ballotchain {
+
+/// Hard bounds of the codec. Genesis may set tighter ones (never looser).
+namespace limits {
+inline constexpr std::size_t max_encrypted_vote_bytes = 64 * 1024;
+inline constexpr std::size_t max_block_txs = 100'000;
+inline constexpr std::size_t max_validators = 256;
+inline constexpr std::size_t max_submitters = 1024;
+inline constexpr std::size_t max_name_bytes = 64;
+}  // namespace limits
+
+/// Type tags: the first byte of every encoding, so no two kinds of value
+/// ever hash or sign the same bytes.
+enum class tag : std::uint8_t {
+    tx = 0x01,
+    header = 0x02,
+    seal = 0x03,
+    certificate = 0x04,
+    genesis = 0x05,
+    block = 0x06,
+};
+
+/// One vote. `voter_tag` is a keyed hash of voter and election computed by
+/// the backend: it lets validators refuse a second vote without learning who
+/// voted. The tx hash covers every field but `sig`; `sig` signs the tx hash.
+struct vote_tx {
+    std::uint64_t chain_id = 0;
+    std::uint64_t election_id = 0;
+    std::uint64_t candidate_id = 0;
+    bytes encrypted_vote;
+    hash32 voter_tag;
+    std::uint64_t timestamp_ms = 0;
+    public_key submitter;
+    signature sig;
+
+    bool operator==(const vote_tx&) const = default;
+};
+
+/// Block header. Block hash = hash of its encoding; the proposer signs that hash.
+struct block_header {
+    std::uint64_t chain_id = 0;
+    std::uint64_t height = 0;
+    std::uint32_t round = 0;
+    hash32 parent;
+    std::uint64_t timestamp_ms = 0;
+    std::uint32_t proposer = 0;  ///< index into genesis validators
+    hash32 tx_root;              ///< RFC 6962 Merkle root of the tx hashes
+    std::uint32_t tx_count = 0;
+
+    bool operator==(const block_header&) const = default;
+};
+
+struct block {
+    block_header header;
+    signature proposer_sig;
+    std::vector<vote_tx> txs;  ///< exactly header.tx_count of them
+
+    bool operator==(const block&) const = default;
+};
+
+/// A validator's signature over (chain id, height, round, block hash).
+struct commit_seal {
+    std::uint32_t validator = 0;
+    signature sig;
+    bool operator==(const commit_seal&) const = default;
+};
+
+/// Proof of finality: at least q seals for one block, in ascending validator order.
+struct commit_certificate {
+    std::uint64_t height = 0;
+    std::uint32_t round = 0;
+    hash32 block_hash;
+    std::vector<commit_seal> seals;
+
+    bool operator==(const commit_certificate&) const = default;
+};
+
+/// A block as stored and shipped between validators: with its certificate.
+struct finalized_block {
+    block blk;
+    commit_certificate cert;
+
+    bool operator==(const finalized_block&) const = default;
+};
+
+/// Where a transaction sits in the chain.
+struct tx_location {
+    std::uint64_t height = 0;
+    std::uint32_t index = 0;
+    bool operator==(const tx_location&) const = default;
+};
+
+}  // namespace ballotchain
