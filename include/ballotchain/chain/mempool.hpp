@@ -1,0 +1,127 @@
+#pragma once
+/// @file Pool of valid, not-yet-final vote transactions: bounded, FIFO by
+/// arrival, deduplicated by tx hash and by (election, voter_tag).
+
+#include <ballotchain/chain/chain.hpp>
+
+#include <map>
+#include <unordered_map>
+
+namespace ballotchain {
+
+/// Pending transactions waiting for a block.
+///
+/// Every admitted tx passed the chain's full check (`check_tx`: chain id,
+/// size, authorized submitter, signature, not final, voter not final in that
+/// election), so `is_known_valid(th)` lets block validation skip re-checking
+/// its signature.
+///
+/// @tparam Hasher computes tx hashes (`hasher`)
+/// @par Thread safety Not thread-safe; the owner serialises access.
+template <hasher Hasher>
+class mempool {
+public:
+    /// @param capacity most txs held at once (>= 1); `add` answers pool_full beyond it.
+    explicit mempool(std::size_t capacity = 100'000) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+    std::size_t size() const noexcept { return by_seq_.size(); }
+    bool empty() const noexcept { return by_seq_.empty(); }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    /// Checks `tx` against `c` (a `blockchain`) and the pool, then queues it.
+    /// Returns its hash, or why it was refused (chain::errc: any reason of
+    /// `check_tx`, duplicate_tx / duplicate_vote when already pooled, pool_full).
+    template <class Chain>
+    result<hash32> add(vote_tx tx, const Chain& c) {
+        // Cheap pool checks first so floods of duplicates cost no signature check.
+        const hash32 th = tx_hash<Hasher>(tx);
+        if (by_hash_.contains(th)) return make_error(chain::errc::duplicate_tx);
+        if (by_vote_.contains({tx.election_id, tx.voter_tag})) return make_error(chain::errc::duplicate_vote);
+        if (full()) return make_error(chain::errc::pool_full);
+        auto checked = c.check_tx(tx);
+        if (!checked) return checked;
+        insert(std::move(tx), th);
+        return th;
+    }
+
+    /// Queues `tx` whose hash is `th` without checking it against a chain.
+    /// For a caller that already ran `check_tx` (e.g. gossip handled in a batch).
+    result<hash32> add_unchecked(vote_tx tx, const hash32& th) {
+        if (by_hash_.contains(th)) return make_error(chain::errc::duplicate_tx);
+        if (by_vote_.contains({tx.election_id, tx.voter_tag})) return make_error(chain::errc::duplicate_vote);
+        if (full()) return make_error(chain::errc::pool_full);
+        insert(std::move(tx), th);
+        return th;
+    }
+
+    bool contains(const hash32& th) const { return by_hash_.contains(th); }
+    bool is_known_valid(const hash32& th) const { return contains(th); }
+
+    /// The transaction with hash `th`, if pooled.
+    const vote_tx* find(const hash32& th) const {
+        auto it = by_hash_.find(th);
+        return it == by_hash_.end() ? nullptr : &by_seq_.at(it->second).tx;
+    }
+
+    /// The oldest `n` pooled txs, in arrival order (they stay pooled until
+    /// `remove_committed` drops them).
+    std::vector<vote_tx> batch(std::size_t n) const {
+        std::vector<vote_tx> out;
+        out.reserve(std::min(n, by_seq_.size()));
+        for (auto it = by_seq_.begin(); it != by_seq_.end() && out.size() < n; ++it) out.push_back(it->second.tx);
+        return out;
+    }
+
+    /// Drops the txs of a finalized block, and any pooled tx that now
+    /// conflicts with it (same election and voter_tag). `tx_hashes[i]` is the
+    /// hash of `b.txs[i]`. Returns how many pooled txs were dropped.
+    std::size_t remove_committed(const block& b, std::span<const hash32> tx_hashes) {
+        std::size_t dropped = 0;
+        for (std::size_t i = 0; i < b.txs.size() && i < tx_hashes.size(); ++i) {
+            dropped += erase(tx_hashes[i]);
+            auto v = by_vote_.find({b.txs[i].election_id, b.txs[i].voter_tag});
+            if (v != by_vote_.end()) dropped += erase(hash32(v->second));
+        }
+        return dropped;
+    }
+
+    /// Removes one tx by hash; returns whether it was pooled.
+    bool erase(const hash32& th) {
+        auto it = by_hash_.find(th);
+        if (it == by_hash_.end()) return false;
+        auto node = by_seq_.find(it->second);
+        by_vote_.erase({node->second.tx.election_id, node->second.tx.voter_tag});
+        by_seq_.erase(node);
+        by_hash_.erase(it);
+        return true;
+    }
+
+    void clear() {
+        by_seq_.clear();
+        by_hash_.clear();
+        by_vote_.clear();
+    }
+
+private:
+    struct entry {
+        vote_tx tx;
+        hash32 hash;
+    };
+
+    bool full() const noexcept { return by_seq_.size() >= capacity_; }
+
+    void insert(vote_tx tx, const hash32& th) {
+        const std::uint64_t seq = next_seq_++;
+        by_vote_.emplace(detail::vote_key{tx.election_id, tx.voter_tag}, th);
+        by_hash_.emplace(th, seq);
+        by_seq_.emplace(seq, entry{std::move(tx), th});
+    }
+
+    std::size_t capacity_;
+    std::uint64_t next_seq_ = 0;
+    std::map<std::uint64_t, entry> by_seq_;  // arrival order
+    std::unordered_map<hash32, std::uint64_t> by_hash_;
+    std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> by_vote_;
+};
+
+}  // namespace ballotchain
