@@ -1,0 +1,178 @@
+// One suite, run against every model of the storage concept: they must agree.
+#include <ballotchain/storage/concepts.hpp>
+
+#include "storage_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace ballotchain;
+using ballotchain::test::label_hash;
+using ballotchain::test::synthetic_block;
+using ballotchain::test::synthetic_tx_hashes;
+using ballotchain::test::temp_dir;
+
+namespace {
+
+/// Owns a fresh, empty storage of type S (and whatever it needs, e.g. a temp dir).
+template <class S>
+struct fresh;
+
+template <>
+struct fresh<memory_storage> {
+    memory_storage s;
+};
+
+template <>
+struct fresh<sqlite_storage> {
+    temp_dir dir;
+    sqlite_storage s = open(dir);
+    static sqlite_storage open(const temp_dir& d) {
+        auto r = sqlite_storage::open(d.file("conformance.db"));
+        REQUIRE(r.has_value());
+        return std::move(*r);
+    }
+};
+
+template <storage S>
+result<void> put(S& s, const finalized_block& fb) {
+    return s.append(fb, fb.cert.block_hash, synthetic_tx_hashes(fb));
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("storage conformance: an empty storage", "[storage][conformance]", memory_storage,
+                   sqlite_storage) {
+    fresh<TestType> f;
+    const TestType& s = f.s;
+    CHECK_FALSE(s.head());
+    CHECK(s.load(0).error() == storage_ns::errc::not_found);
+    CHECK(s.load_raw(0).error() == storage_ns::errc::not_found);
+    CHECK_FALSE(s.hash_at(0));
+    CHECK_FALSE(s.height_of(label_hash("x", 1)));
+    CHECK_FALSE(s.find_tx(label_hash("x", 1)));
+    CHECK_FALSE(s.find_vote(1, label_hash("x", 1)));
+    CHECK_FALSE(s.get_meta("anything"));
+}
+
+TEMPLATE_TEST_CASE("storage conformance: append in order and look everything up", "[storage][conformance]",
+                   memory_storage, sqlite_storage) {
+    fresh<TestType> f;
+    TestType& s = f.s;
+    std::vector<finalized_block> blocks;
+    for (std::uint64_t h = 0; h < 5; ++h) {
+        blocks.push_back(synthetic_block(h, h == 0 ? 0 : h + 1));
+        REQUIRE(put(s, blocks.back()));
+        CHECK(s.head() == h);
+    }
+    for (std::uint64_t h = 0; h < blocks.size(); ++h) {
+        INFO("height " << h);
+        auto fb = s.load(h);
+        REQUIRE(fb);
+        CHECK(*fb == blocks[h]);
+        auto raw = s.load_raw(h);
+        REQUIRE(raw);
+        CHECK(*raw == encode(blocks[h]));
+        CHECK(decode_finalized_block(*raw).value() == blocks[h]);
+        CHECK(s.hash_at(h) == blocks[h].cert.block_hash);
+        CHECK(s.height_of(blocks[h].cert.block_hash) == h);
+        const auto ths = synthetic_tx_hashes(blocks[h]);
+        for (std::uint32_t i = 0; i < ths.size(); ++i) {
+            CHECK(s.find_tx(ths[i]) == tx_location{h, i});
+            const auto& tx = blocks[h].blk.txs[i];
+            CHECK(s.find_vote(tx.election_id, tx.voter_tag) == tx_location{h, i});
+            // The same voter tag in another election is another vote.
+            CHECK_FALSE(s.find_vote(tx.election_id + 100, tx.voter_tag));
+        }
+    }
+    CHECK(s.load(5).error() == storage_ns::errc::not_found);
+    CHECK(s.load_raw(5).error() == storage_ns::errc::not_found);
+    CHECK_FALSE(s.hash_at(5));
+    CHECK_FALSE(s.height_of(label_hash("block", 5 * 1000)));
+    CHECK_FALSE(s.find_tx(label_hash("x", 1)));
+    CHECK_FALSE(s.find_vote(1, label_hash("x", 1)));
+}
+
+TEMPLATE_TEST_CASE("storage conformance: appends out of order are refused", "[storage][conformance]",
+                   memory_storage, sqlite_storage) {
+    fresh<TestType> f;
+    TestType& s = f.s;
+    CHECK(put(s, synthetic_block(1, 1)).error() == storage_ns::errc::out_of_order);
+    CHECK_FALSE(s.head());
+    REQUIRE(put(s, synthetic_block(0, 0)));
+    REQUIRE(put(s, synthetic_block(1, 2)));
+    CHECK(put(s, synthetic_block(1, 2, 7)).error() == storage_ns::errc::out_of_order);  // again
+    CHECK(put(s, synthetic_block(0, 0, 7)).error() == storage_ns::errc::out_of_order);  // back
+    CHECK(put(s, synthetic_block(3, 1)).error() == storage_ns::errc::out_of_order);     // a gap
+    CHECK(s.head() == 1u);
+    // Nothing of the refused blocks was indexed.
+    CHECK_FALSE(s.height_of(synthetic_block(1, 2, 7).cert.block_hash));
+    CHECK_FALSE(s.find_tx(synthetic_tx_hashes(synthetic_block(3, 1))[0]));
+    CHECK(s.load(1).value() == synthetic_block(1, 2));
+    REQUIRE(put(s, synthetic_block(2, 1)));
+    CHECK(s.head() == 2u);
+}
+
+TEMPLATE_TEST_CASE("storage conformance: tx hashes index up to the shorter of hashes and txs",
+                   "[storage][conformance]", memory_storage, sqlite_storage) {
+    fresh<TestType> f;
+    TestType& s = f.s;
+    const auto fb = synthetic_block(0, 3);
+    const auto ths = synthetic_tx_hashes(fb);
+    REQUIRE(s.append(fb, fb.cert.block_hash, std::span<const hash32>(ths).first(2)));
+    CHECK(s.find_tx(ths[0]) == tx_location{0, 0});
+    CHECK(s.find_tx(ths[1]) == tx_location{0, 1});
+    CHECK_FALSE(s.find_tx(ths[2]));
+    CHECK_FALSE(s.find_vote(fb.blk.txs[2].election_id, fb.blk.txs[2].voter_tag));
+    CHECK(s.load(0).value() == fb);  // the block itself is whole
+}
+
+TEMPLATE_TEST_CASE("storage conformance: meta put, get, overwrite", "[storage][conformance]", memory_storage,
+                   sqlite_storage) {
+    fresh<TestType> f;
+    TestType& s = f.s;
+    CHECK_FALSE(s.get_meta("consensus.lock"));
+    REQUIRE(s.put_meta("consensus.lock", to_bytes("height 5 round 1")));
+    CHECK(s.get_meta("consensus.lock") == to_bytes("height 5 round 1"));
+    REQUIRE(s.put_meta("consensus.lock", to_bytes("height 6")));
+    CHECK(s.get_meta("consensus.lock") == to_bytes("height 6"));
+    REQUIRE(s.put_meta("other", bytes{0x00, 0xff, 0x00}));
+    CHECK(s.get_meta("other") == bytes{0x00, 0xff, 0x00});
+    CHECK(s.get_meta("consensus.lock") == to_bytes("height 6"));
+    CHECK_FALSE(s.get_meta("consensus.loc"));
+    CHECK_FALSE(s.get_meta("Consensus.lock"));  // keys are case-sensitive
+    REQUIRE(s.put_meta("", to_bytes("empty key")));
+    CHECK(s.get_meta("") == to_bytes("empty key"));
+    REQUIRE(s.put_meta("empty value", {}));
+    REQUIRE(s.get_meta("empty value"));
+    CHECK(s.get_meta("empty value")->empty());
+    // Meta does not disturb the chain.
+    CHECK_FALSE(s.head());
+}
+
+TEMPLATE_TEST_CASE("storage conformance: a real chain on either storage is the same chain",
+                   "[storage][conformance]", memory_storage, sqlite_storage) {
+    const test::chain_keys keys;
+    fresh<TestType> f;
+    auto c = blockchain<sha256, ed25519, TestType>::open(keys.genesis, std::move(f.s));
+    REQUIRE(c.has_value());
+    std::uint64_t n = 0;
+    for (int b = 0; b < 3; ++b) {
+        std::vector<vote_tx> txs;
+        for (int i = 0; i < 4; ++i, ++n) txs.push_back(keys.vote(1, n % 3, n));
+        REQUIRE(c->append(keys.next_block(*c, std::move(txs))));
+    }
+    // Both storages see the same bytes because both chains are deterministic.
+    memory_storage reference;
+    auto ref = blockchain<sha256, ed25519, memory_storage>::open(keys.genesis, std::move(reference));
+    REQUIRE(ref.has_value());
+    n = 0;
+    for (int b = 0; b < 3; ++b) {
+        std::vector<vote_tx> txs;
+        for (int i = 0; i < 4; ++i, ++n) txs.push_back(keys.vote(1, n % 3, n));
+        REQUIRE(ref->append(keys.next_block(*ref, std::move(txs))));
+    }
+    CHECK(c->head_hash() == ref->head_hash());
+    for (std::uint64_t h = 0; h <= 3; ++h) CHECK(c->storage().load_raw(h).value() == ref->storage().load_raw(h).value());
+    CHECK(c->tally(1) == ref->tally(1));
+    CHECK(c->verify().ok);
+}
