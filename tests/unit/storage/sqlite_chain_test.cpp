@@ -1,0 +1,311 @@
+// blockchain<sha256, ed25519, sqlite_storage> end to end: real keys, real
+// certificates, real files; reopen, genesis checks, and tampering with the file.
+#include <ballotchain/storage/sqlite_storage.hpp>
+
+#include "storage_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace ballotchain;
+using ballotchain::test::chain_keys;
+using ballotchain::test::raw_db;
+using ballotchain::test::sqlite_chain;
+using ballotchain::test::temp_dir;
+
+namespace {
+
+sqlite_storage open_storage(const std::string& path, sqlite_options o = {}) {
+    std::string why;
+    auto s = sqlite_storage::open(path, o, &why);
+    INFO(why);
+    REQUIRE(s.has_value());
+    return std::move(*s);
+}
+
+sqlite_chain open_chain(const genesis_config& g, const std::string& path, sqlite_options o = {}) {
+    auto c = sqlite_chain::open(g, open_storage(path, o));
+    REQUIRE(c.has_value());
+    return std::move(*c);
+}
+
+/// Appends `blocks` blocks of `per_block` votes, spread over elections 1 and 2.
+/// Vote numbers start at `*n` (voter tags are unique by number).
+void grow(sqlite_chain& c, const chain_keys& keys, int blocks, int per_block, std::uint64_t& n) {
+    for (int b = 0; b < blocks; ++b) {
+        std::vector<vote_tx> txs;
+        for (int i = 0; i < per_block; ++i, ++n) txs.push_back(keys.vote(1 + n % 2, n % 5, n));
+        auto fb = keys.next_block(c, std::move(txs), static_cast<std::uint32_t>(b % 2));
+        auto r = c.append(fb);
+        INFO(r);
+        REQUIRE(r);
+    }
+}
+
+struct snapshot {
+    std::uint64_t height;
+    hash32 head_hash;
+    tally_map t1, t2;
+    std::uint64_t total;
+};
+snapshot snap(const sqlite_chain& c) { return {c.height(), c.head_hash(), c.tally(1), c.tally(2), c.total_txs()}; }
+
+}  // namespace
+
+TEST_CASE("sqlite chain: blocks survive close and reopen with the same head, tallies and lookups",
+          "[storage][sqlite][chain]") {
+    const chain_keys keys;
+    temp_dir dir;
+    const auto path = dir.file("chain.db");
+    std::uint64_t n = 0;
+    snapshot before{};
+    std::vector<vote_tx> all;
+    {
+        auto c = open_chain(keys.genesis, path);
+        CHECK(c.height() == 0);
+        grow(c, keys, 6, 5, n);
+        before = snap(c);
+        REQUIRE(before.height == 6);
+        REQUIRE(before.total == 30);
+        for (std::uint64_t h = 1; h <= 6; ++h)
+            for (const auto& tx : c.block_at(h).value().blk.txs) all.push_back(tx);
+    }
+    auto c = open_chain(keys.genesis, path);
+    const auto after = snap(c);
+    CHECK(after.height == before.height);
+    CHECK(after.head_hash == before.head_hash);
+    CHECK(after.t1 == before.t1);
+    CHECK(after.t2 == before.t2);
+    CHECK(after.total == before.total);
+    std::uint64_t votes = 0;
+    for (const auto& [cand, v] : after.t1) votes += v;
+    for (const auto& [cand, v] : after.t2) votes += v;
+    CHECK(votes == 30);
+    for (const auto& tx : all) {
+        const auto loc = c.find_tx(tx_hash<sha256>(tx));
+        REQUIRE(loc);
+        CHECK(c.block_at(loc->height).value().blk.txs.at(loc->index) == tx);
+        CHECK(c.find_vote(tx.election_id, tx.voter_tag) == loc);
+    }
+    const auto rep = c.verify();
+    CHECK(rep.ok);
+    CHECK(rep.blocks_checked == 7);
+    CHECK(rep.txs_checked == 30);
+
+    // The chain continues after the reopen.
+    grow(c, keys, 2, 3, n);
+    CHECK(c.height() == 8);
+    CHECK(c.verify().ok);
+
+    SECTION("offline verification through a read-only open") {
+        sqlite_options ro;
+        ro.read_only = true;
+        auto offline = open_chain(keys.genesis, path, ro);
+        CHECK(offline.height() == 8);
+        CHECK(offline.head_hash() == c.head_hash());
+        CHECK(offline.verify().ok);
+        CHECK(offline.storage().integrity_check());
+    }
+}
+
+TEST_CASE("sqlite chain: reopening with another genesis is refused", "[storage][sqlite][chain]") {
+    const chain_keys keys;
+    temp_dir dir;
+    const auto path = dir.file("chain.db");
+    std::uint64_t n = 0;
+    {
+        auto c = open_chain(keys.genesis, path);
+        grow(c, keys, 2, 2, n);
+    }
+    SECTION("other validators") {
+        const chain_keys other(1337, 1);
+        auto c = sqlite_chain::open(other.genesis, open_storage(path));
+        REQUIRE_FALSE(c.has_value());
+        CHECK(c.error() == chain::errc::genesis_mismatch);
+    }
+    SECTION("another chain id") {
+        const chain_keys other(4242, 0);
+        auto c = sqlite_chain::open(other.genesis, open_storage(path));
+        REQUIRE_FALSE(c.has_value());
+        CHECK(c.error() == chain::errc::genesis_mismatch);
+    }
+    SECTION("the same genesis is accepted") {
+        auto c = sqlite_chain::open(keys.genesis, open_storage(path));
+        REQUIRE(c.has_value());
+        CHECK(c->height() == 2);
+    }
+    // A refused open changed nothing on disk.
+    auto s = open_storage(path);
+    CHECK(s.head() == 2u);
+}
+
+TEST_CASE("sqlite chain: a second vote by one voter is refused by the chain, a duplicate tx by the storage",
+          "[storage][sqlite][chain]") {
+    const chain_keys keys;
+    temp_dir dir;
+    auto c = open_chain(keys.genesis, dir.file("dup.db"));
+    std::uint64_t n = 0;
+    grow(c, keys, 2, 3, n);
+    const hash32 head = c.head_hash();
+
+    SECTION("same (election, voter_tag) in a later block: duplicate_vote, nothing stored") {
+        vote_tx again = keys.vote(1, 4, 100);
+        const auto first = c.block_at(1).value().blk.txs[0];
+        again.election_id = first.election_id;
+        again.voter_tag = first.voter_tag;  // the same voter, another ballot
+        sign_tx<sha256, ed25519>(again, keys.submitter);
+        auto fb = keys.next_block(c, {again});
+        auto r = c.append(fb);
+        REQUIRE_FALSE(r);
+        CHECK(r.error() == chain::errc::duplicate_vote);
+        CHECK(c.head_hash() == head);
+        CHECK(c.storage().head() == 2u);
+    }
+    SECTION("the storage itself refuses a duplicate tx hash with an error") {
+        const auto old_tx = c.block_at(2).value().blk.txs[1];
+        auto fb = keys.next_block(c, {keys.vote(1, 0, 200)});
+        const hash32 bh = block_hash<sha256>(fb.blk.header);
+        const std::vector<hash32> ths{tx_hash<sha256>(old_tx)};  // lie: claims an already stored tx hash
+        auto r = c.storage().append(fb, bh, ths);
+        REQUIRE_FALSE(r);
+        CHECK(r.error() == storage_ns::errc::io_error);
+        CHECK(c.storage().head() == 2u);
+        CHECK(c.find_tx(tx_hash<sha256>(old_tx)) == tx_location{2, 1});
+        // The real block still goes in afterwards.
+        CHECK(c.append(fb));
+        CHECK(c.height() == 3);
+    }
+    CHECK(c.verify().ok);
+}
+
+TEST_CASE("sqlite chain: tampering with the file is found by verify() at the right height",
+          "[storage][sqlite][chain][tamper]") {
+    const chain_keys keys;
+    temp_dir dir;
+    const auto path = dir.file("tamper.db");
+    constexpr std::uint64_t k = 3;
+    std::uint64_t n = 0;
+    finalized_block original;
+    {
+        auto c = open_chain(keys.genesis, path);
+        grow(c, keys, 5, 4, n);
+        original = c.block_at(k).value();
+        REQUIRE(c.verify().ok);
+    }
+    const std::string where = "SELECT data FROM blocks WHERE height = " + std::to_string(k);
+    const std::string update = "UPDATE blocks SET data = ?1 WHERE height = " + std::to_string(k);
+    // Byte offsets inside encode(finalized_block): block tag, header, proposer signature, txs, certificate.
+    constexpr std::size_t header_at = 1;
+    constexpr std::size_t parent_at = header_at + 1 + 8 + 8 + 4;
+    constexpr std::size_t tx0_at = 1 + codec::header_size + 64;
+    const std::size_t tx0_size = encode(original.blk.txs[0]).size();
+
+    auto flip = [&](std::size_t offset) {
+        raw_db db(path);
+        bytes data = db.blob(where);
+        REQUIRE(data == encode(original));
+        REQUIRE(offset < data.size());
+        data[offset] ^= 0x01;
+        REQUIRE(db.set_blob(update, data) == SQLITE_OK);
+    };
+    auto verify_fails_at_k = [&](const error_code& expected) {
+        auto c = open_chain(keys.genesis, path);
+        const auto rep = c.verify();
+        CHECK_FALSE(rep.ok);
+        CHECK(rep.bad_height == k);
+        CHECK(rep.reason == expected);
+        CHECK(rep.blocks_checked == k);  // every block below k passed
+    };
+
+    SECTION("a header byte: the stored hash no longer matches") {
+        flip(parent_at + 5);
+        verify_fails_at_k(make_error(storage_ns::errc::corrupt));
+    }
+    SECTION("a vote's candidate: the tx signature no longer matches") {
+        flip(tx0_at + 1 + 8 + 8 + 7);  // low byte of candidate_id
+        verify_fails_at_k(make_error(chain::errc::invalid_signature));
+    }
+    SECTION("a tx signature byte") {
+        flip(tx0_at + tx0_size - 10);
+        verify_fails_at_k(make_error(chain::errc::invalid_signature));
+    }
+    SECTION("the proposer signature") {
+        flip(1 + codec::header_size + 3);
+        verify_fails_at_k(make_error(chain::errc::bad_proposer_signature));
+    }
+    SECTION("a commit seal") {
+        flip(encode(original).size() - 5);  // inside the last seal's signature
+        verify_fails_at_k(make_error(chain::errc::cert_bad_seal));
+    }
+    SECTION("the hash column") {
+        {
+            raw_db db(path);
+            bytes h = db.blob("SELECT hash FROM blocks WHERE height = " + std::to_string(k));
+            REQUIRE(h.size() == 32);
+            h[0] ^= 0x80;
+            REQUIRE(db.set_blob("UPDATE blocks SET hash = ?1 WHERE height = " + std::to_string(k), h) == SQLITE_OK);
+        }
+        verify_fails_at_k(make_error(storage_ns::errc::corrupt));
+    }
+    SECTION("a tx index row pointing elsewhere") {
+        {
+            raw_db db(path);
+            const hash32 th = tx_hash<sha256>(original.blk.txs[2]);
+            sqlite3_stmt* s = nullptr;
+            REQUIRE(sqlite3_prepare_v2(db.get(), "UPDATE txs SET idx = 0 WHERE hash = ?1", -1, &s, nullptr) ==
+                    SQLITE_OK);
+            sqlite3_bind_blob(s, 1, th.data.data(), 32, SQLITE_TRANSIENT);
+            CHECK(sqlite3_step(s) == SQLITE_DONE);
+            sqlite3_finalize(s);
+            CHECK(sqlite3_changes(db.get()) == 1);
+        }
+        verify_fails_at_k(make_error(storage_ns::errc::corrupt));
+    }
+    SECTION("a block replaced by a validly signed block of another chain at the same height") {
+        // Everything about it is valid in isolation; only the links give it away.
+        const chain_keys other(1337, 7);
+        temp_dir d2;
+        auto oc = open_chain(other.genesis, d2.file("other.db"));
+        std::uint64_t m = 1000;
+        grow(oc, other, static_cast<int>(k), 4, m);
+        {
+            raw_db db(path);
+            REQUIRE(db.set_blob(update, encode(oc.block_at(k).value())) == SQLITE_OK);
+        }
+        auto c = open_chain(keys.genesis, path);
+        const auto rep = c.verify();
+        CHECK_FALSE(rep.ok);
+        CHECK(rep.bad_height == k);
+    }
+    SECTION("truncated bytes: loading the block reports corrupt") {
+        {
+            raw_db db(path);
+            bytes data = db.blob(where);
+            data.resize(data.size() / 2);
+            REQUIRE(db.set_blob(update, data) == SQLITE_OK);
+        }
+        auto s = open_storage(path);
+        CHECK(s.load(k).error() == storage_ns::errc::corrupt);
+        CHECK(s.load(k - 1));
+        // The chain cannot even be rebuilt from it.
+        auto c = sqlite_chain::open(keys.genesis, std::move(s));
+        REQUIRE_FALSE(c.has_value());
+        CHECK(c.error() == storage_ns::errc::corrupt);
+    }
+    SECTION("a missing block in the middle") {
+        {
+            raw_db db(path);
+            REQUIRE(db.exec("DELETE FROM txs WHERE height = " + std::to_string(k)) == SQLITE_OK);
+            REQUIRE(db.exec("DELETE FROM blocks WHERE height = " + std::to_string(k)) == SQLITE_OK);
+        }
+        auto s = open_storage(path);
+        CHECK(s.head() == 5u);
+        CHECK(s.load(k).error() == storage_ns::errc::not_found);
+        auto c = sqlite_chain::open(keys.genesis, std::move(s));
+        REQUIRE_FALSE(c.has_value());
+        CHECK(c.error() == storage_ns::errc::not_found);
+    }
+    SECTION("untouched: verify passes (the checks above can tell)") {
+        auto c = open_chain(keys.genesis, path);
+        CHECK(c.verify().ok);
+    }
+}
