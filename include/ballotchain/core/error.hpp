@@ -21,12 +21,21 @@ using result = boost::system::result<T, error_code>;
 
 namespace detail {
 
+// Boost's error_category has a non-virtual destructor by design (categories
+// are never deleted through a base pointer); silence the warning about it here.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+#endif
 template <class E>
 class enum_category final : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return category_name(E{}); }
     std::string message(int ev) const override { return describe(static_cast<E>(ev)); }
 };
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 template <class E>
 const boost::system::error_category& category_of() noexcept {

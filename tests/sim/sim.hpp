@@ -1,0 +1,569 @@
+#pragma once
+/// @file Deterministic simulator of a validator network: one seed drives the
+/// message delays, drops, duplicates, partitions, crashes, restarts, the
+/// Byzantine validator and the client load. Invariants are checked after
+/// every event; a liveness phase after healing checks that every submitted
+/// vote becomes final within a stated bound.
+
+#include <ballotchain/consensus/engine.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/storage/memory_storage.hpp>
+
+#include <functional>
+#include <memory>
+#include <queue>
+#include <random>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace ballotchain::sim {
+
+using H = sha256;
+using S = ed25519;
+
+/// Simulated time shared by every node.
+struct sim_clock {
+    std::shared_ptr<std::uint64_t> t;
+    std::uint64_t now_ms() const noexcept { return *t; }
+    std::uint64_t wall_ms() const noexcept { return 1'700'000'000'000ull + *t; }
+};
+static_assert(clock<sim_clock>);
+
+/// Storage that outlives a crashed engine: every write is durable when it
+/// returns (what SQLite in WAL with synchronous=FULL gives the real node).
+struct sim_storage {
+    std::shared_ptr<memory_storage> s;
+    result<void> append(const finalized_block& fb, const hash32& bh, std::span<const hash32> th) {
+        return s->append(fb, bh, th);
+    }
+    std::optional<std::uint64_t> head() const { return s->head(); }
+    result<finalized_block> load(std::uint64_t h) const { return s->load(h); }
+    result<bytes> load_raw(std::uint64_t h) const { return s->load_raw(h); }
+    std::optional<hash32> hash_at(std::uint64_t h) const { return s->hash_at(h); }
+    std::optional<std::uint64_t> height_of(const hash32& h) const { return s->height_of(h); }
+    std::optional<tx_location> find_tx(const hash32& h) const { return s->find_tx(h); }
+    std::optional<tx_location> find_vote(std::uint64_t e, const hash32& t) const { return s->find_vote(e, t); }
+    result<void> put_meta(std::string_view k, byte_view v) { return s->put_meta(k, v); }
+    std::optional<bytes> get_meta(std::string_view k) const { return s->get_meta(k); }
+};
+static_assert(storage<sim_storage>);
+
+using engine_t = consensus::engine<H, S, sim_storage, sim_clock>;
+using chain_t = blockchain<H, S, sim_storage>;
+
+/// Everything a run depends on. `derive(seed, n)` picks all of it from the seed.
+struct options {
+    std::uint64_t seed = 1;
+    std::uint32_t validators = 4;
+    std::uint64_t block_interval_ms = 1000;
+    std::uint32_t max_block_txs = 32;
+    std::uint64_t round_timeout_ms = 1000;
+    std::uint64_t round_timeout_max_ms = 8000;
+    std::uint64_t min_delay_ms = 1;
+    std::uint64_t max_delay_ms = 50;
+    double drop = 0.0;        ///< probability a message is lost (fault phase)
+    double duplicate = 0.0;   ///< probability a message is delivered twice
+    std::uint64_t fault_ms = 60'000;  ///< length of the fault phase
+    double tx_per_s = 2.0;    ///< offered load during the fault phase
+    std::uint32_t crashes = 0;     ///< crash+restart events in the fault phase
+    std::uint32_t partitions = 0;  ///< partition+heal events in the fault phase
+    bool byzantine = false;        ///< validator n-1 misbehaves (n >= 4 only)
+    std::uint64_t resubmit_ms = 10'000;  ///< client re-sends a vote not final after this long
+    bool verbose = false;
+
+    static options derive(std::uint64_t seed, std::uint32_t n) {
+        std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ull + n);
+        auto pick = [&](auto... v) {
+            using T = std::common_type_t<decltype(v)...>;
+            const T arr[] = {static_cast<T>(v)...};
+            return arr[rng() % sizeof...(v)];
+        };
+        options o;
+        o.seed = seed;
+        o.validators = n;
+        o.block_interval_ms = pick(200, 1000, 5000);
+        o.max_block_txs = pick(4u, 32u);
+        o.round_timeout_ms = pick(500, 1000, 2000);
+        o.round_timeout_max_ms = o.round_timeout_ms * pick(4, 8);
+        o.max_delay_ms = pick(5, 50, 300);
+        o.min_delay_ms = 1;
+        o.drop = pick(0.0, 0.01, 0.05, 0.2);
+        o.duplicate = pick(0.0, 0.05);
+        o.fault_ms = pick(30'000, 60'000);
+        o.tx_per_s = pick(1.0, 3.0, 8.0);
+        o.crashes = pick(0u, 1u, 2u, 3u);
+        o.partitions = n > 1 ? pick(0u, 1u, 2u) : 0u;
+        o.byzantine = n >= 4 && pick(0, 1) == 1;
+        return o;
+    }
+
+    std::string describe() const {
+        std::ostringstream os;
+        os << "--seed=" << seed << " --validators=" << validators << " --block-interval-ms=" << block_interval_ms
+           << " --max-block-txs=" << max_block_txs << " --round-timeout-ms=" << round_timeout_ms
+           << " --round-timeout-max-ms=" << round_timeout_max_ms << " --min-delay-ms=" << min_delay_ms
+           << " --max-delay-ms=" << max_delay_ms << " --drop=" << drop << " --duplicate=" << duplicate
+           << " --fault-ms=" << fault_ms << " --tx-per-s=" << tx_per_s << " --crashes=" << crashes
+           << " --partitions=" << partitions << " --byzantine=" << (byzantine ? 1 : 0);
+        return os.str();
+    }
+};
+
+struct report {
+    bool ok = true;
+    std::string failure;
+    std::uint64_t final_height = 0;
+    std::uint64_t txs_submitted = 0;
+    std::uint64_t txs_final = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t crashes = 0;
+    std::uint64_t round_changes = 0;
+    std::uint64_t equivocations = 0;
+    std::uint64_t virtual_ms = 0;
+    std::uint64_t liveness_bound_ms = 0;
+    std::uint64_t liveness_ms = 0;  ///< time from heal until the last vote was final
+    std::uint64_t max_latency_ms = 0;
+};
+
+class simulation {
+public:
+    explicit simulation(options o) : o_(o), rng_(o.seed), now_(std::make_shared<std::uint64_t>(0)) {
+        std::mt19937_64 keyrng(o.seed ^ 0x5eed);
+        auto seeded_key = [&] {
+            secret_key sk;
+            for (auto& b : sk.data) b = static_cast<byte>(keyrng());
+            return S::from_secret(sk);
+        };
+        g_.chain_id = 1337;
+        g_.block_interval_ms = o.block_interval_ms;
+        g_.max_block_txs = o.max_block_txs;
+        g_.round_timeout_ms = o.round_timeout_ms;
+        g_.round_timeout_max_ms = o.round_timeout_max_ms;
+        for (std::uint32_t i = 0; i < o.validators; ++i) {
+            keys_.push_back(seeded_key());
+            g_.validators.push_back({"validator-" + std::to_string(i + 1), keys_.back().public_key()});
+        }
+        submitter_ = seeded_key();
+        g_.submitters.push_back(submitter_.public_key());
+        nodes_.resize(o.validators);
+        for (std::uint32_t i = 0; i < o.validators; ++i) {
+            nodes_[i].store = std::make_shared<memory_storage>();
+            nodes_[i].group = 0;
+        }
+        if (o.byzantine) byz_ = o.validators - 1;
+    }
+
+    report run() {
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+            if (!start_node(i)) return rep_;
+        schedule_faults();
+        schedule_load();
+        const std::uint64_t heal = o_.fault_ms;
+        push(heal, [this, heal] { heal_all(heal); });
+        while (rep_.ok && !q_.empty()) {
+            auto ev = q_.top();
+            q_.pop();
+            *now_ = ev.at;
+            ev.fn();
+            if (!rep_.ok) break;
+            if (healed_ && pending_.empty() && *now_ >= heal) {
+                rep_.liveness_ms = *now_ - heal;
+                break;
+            }
+            if (healed_ && *now_ > heal + rep_.liveness_bound_ms) {
+                std::ostringstream os;
+                os << "liveness: " << pending_.size() << " submitted votes not final within "
+                   << rep_.liveness_bound_ms << " ms after healing (height "
+                   << (chain_hashes_.empty() ? 0 : chain_hashes_.size()) << ")";
+                fail(os.str());
+            }
+        }
+        if (rep_.ok && !pending_.empty()) fail("liveness: event queue ran dry with votes pending");
+        if (rep_.ok) final_checks();
+        rep_.virtual_ms = *now_;
+        rep_.final_height = chain_hashes_.size();
+        for (auto& n : nodes_)
+            if (n.eng) {
+                rep_.round_changes += n.eng->stats().round_changes;
+                rep_.equivocations += n.eng->stats().equivocations;
+            }
+        return rep_;
+    }
+
+    const options& opts() const { return o_; }
+
+private:
+    struct node_state {
+        std::shared_ptr<memory_storage> store;
+        std::optional<engine_t> eng;
+        std::uint64_t incarnation = 0;
+        std::uint64_t timer_gen[3] = {0, 0, 0};
+        int group = 0;
+    };
+    struct event {
+        std::uint64_t at;
+        std::uint64_t seq;
+        std::function<void()> fn;
+        bool operator>(const event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+    };
+
+    void push(std::uint64_t at, std::function<void()> fn) { q_.push({at, seq_++, std::move(fn)}); }
+    std::uint64_t uniform(std::uint64_t lo, std::uint64_t hi) {
+        return lo + (hi > lo ? rng_() % (hi - lo + 1) : 0);
+    }
+    bool chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+
+    void fail(std::string why) {
+        if (!rep_.ok) return;
+        rep_.ok = false;
+        rep_.failure = "t=" + std::to_string(*now_) + "ms: " + std::move(why);
+    }
+    void trace(const std::string& s) {
+        if (o_.verbose) std::fprintf(stderr, "[%8llu] %s\n", static_cast<unsigned long long>(*now_), s.c_str());
+    }
+
+    bool start_node(std::uint32_t i) {
+        auto& n = nodes_[i];
+        auto c = chain_t::open(g_, sim_storage{n.store});
+        if (!c) {
+            fail("node " + std::to_string(i) + " cannot reopen its chain: " + c.error().message());
+            return false;
+        }
+        consensus::engine_options eo;
+        eo.mempool_capacity = 10'000;
+        auto e = engine_t::create(std::move(*c), keys_[i], sim_clock{now_}, eo);
+        if (!e) {
+            fail("node " + std::to_string(i) + " cannot restore: " + e.error().message());
+            return false;
+        }
+        n.eng.emplace(std::move(*e));
+        ++n.incarnation;
+        // Durability: what it stored must be a prefix of the agreed chain.
+        for (std::uint64_t h = 1; h <= n.eng->chain().height(); ++h) check_agreement(i, h, *n.eng->chain().hash_at(h));
+        consensus::effects fx;
+        n.eng->start(fx);
+        apply(i, fx);
+        return true;
+    }
+
+    void crash(std::uint32_t i) {
+        auto& n = nodes_[i];
+        if (!n.eng) return;
+        trace("crash node " + std::to_string(i));
+        n.eng.reset();
+        ++n.incarnation;
+        ++rep_.crashes;
+    }
+
+    bool connected(std::uint32_t a, std::uint32_t b) const { return nodes_[a].group == nodes_[b].group; }
+
+    void schedule_faults() {
+        const std::uint32_t n = o_.validators;
+        for (std::uint32_t k = 0; k < o_.crashes; ++k) {
+            const std::uint32_t who = static_cast<std::uint32_t>(rng_() % n);
+            const std::uint64_t at = uniform(1000, o_.fault_ms - 1000);
+            const std::uint64_t down = uniform(100, 15'000);
+            push(at, [this, who] { crash(who); });
+            push(std::min(at + down, o_.fault_ms - 1), [this, who] {
+                if (!nodes_[who].eng) {
+                    trace("restart node " + std::to_string(who));
+                    start_node(who);
+                }
+            });
+        }
+        for (std::uint32_t k = 0; k < o_.partitions; ++k) {
+            const std::uint64_t at = uniform(1000, o_.fault_ms - 1000);
+            const std::uint64_t len = uniform(1000, 20'000);
+            std::vector<int> groups(n);
+            for (auto& g : groups) g = static_cast<int>(rng_() % 2);
+            push(at, [this, groups] {
+                trace("partition");
+                for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i].group = groups[i];
+            });
+            push(std::min(at + len, o_.fault_ms - 1), [this] {
+                trace("heal partition");
+                for (auto& x : nodes_) x.group = 0;
+            });
+        }
+    }
+
+    void schedule_load() {
+        if (o_.tx_per_s <= 0) return;
+        const double gap = 1000.0 / o_.tx_per_s;
+        std::uint64_t k = 0;
+        for (double t = 500; t < static_cast<double>(o_.fault_ms); t += gap) {
+            const std::uint64_t at = static_cast<std::uint64_t>(t);
+            const std::uint64_t id = k++;
+            push(at, [this, id] { submit_new(id); });
+        }
+    }
+
+    vote_tx make_tx(std::uint64_t id) {
+        vote_tx tx;
+        tx.chain_id = g_.chain_id;
+        tx.election_id = 1 + id % 3;
+        tx.candidate_id = id % 5;
+        tx.encrypted_vote = bytes(16, static_cast<byte>(id));
+        // voter_tag: distinct per id; every 7th vote is a second vote by an earlier voter (must be refused).
+        const std::uint64_t voter = (id % 7 == 6 && id >= 7) ? id - 7 : id;
+        tx.voter_tag = H::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8),
+                                     static_cast<byte>(voter >> 16), static_cast<byte>(tx.election_id)});
+        tx.timestamp_ms = 1'700'000'000'000ull + *now_;
+        sign_tx<H, S>(tx, submitter_);
+        return tx;
+    }
+
+    std::optional<std::uint32_t> random_live_honest() {
+        std::vector<std::uint32_t> live;
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+            if (nodes_[i].eng && (!byz_ || i != *byz_)) live.push_back(i);
+        if (live.empty()) return std::nullopt;
+        return live[rng_() % live.size()];
+    }
+
+    void submit_new(std::uint64_t id) {
+        vote_tx tx = make_tx(id);
+        const hash32 th = tx_hash<H>(tx);
+        // A second vote by one voter in one election is never acknowledged twice.
+        const auto vk = std::make_pair(tx.election_id, tx.voter_tag);
+        auto who = random_live_honest();
+        if (!who) return;  // nobody to take it: the backend would keep it on its fallback chain
+        // Record it first: with n = 1 the vote can become final inside submit().
+        const bool second = acked_votes_.contains(vk);
+        submitted_.emplace(th, tx);
+        if (!second) pending_.emplace(th, *now_);
+        consensus::effects fx;
+        auto r = nodes_[*who].eng->submit(tx, fx);
+        if (!r) {
+            // Refused (e.g. a second vote while the first is pending): not acknowledged.
+            if (!final_txs_.contains(th)) {
+                submitted_.erase(th);
+                pending_.erase(th);
+            }
+            apply(*who, fx);
+            return;
+        }
+        if (second) second_votes_.insert(th);
+        acked_votes_.insert(vk);
+        ++rep_.txs_submitted;
+        apply(*who, fx);
+        schedule_resubmit(th);
+    }
+
+    void schedule_resubmit(const hash32& th) {
+        push(*now_ + o_.resubmit_ms, [this, th] {
+            if (!pending_.contains(th)) return;
+            if (auto who = random_live_honest()) {
+                consensus::effects fx;
+                (void)nodes_[*who].eng->submit(submitted_.at(th), fx);
+                apply(*who, fx);
+            }
+            schedule_resubmit(th);
+        });
+    }
+
+    void heal_all(std::uint64_t heal) {
+        trace("heal all: restart crashed nodes, end partitions, no more drops");
+        healed_ = true;
+        o_.drop = 0;
+        o_.duplicate = 0;
+        for (auto& x : nodes_) x.group = 0;
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+            if (!nodes_[i].eng) start_node(i);
+        // Bound: enough rounds to get past any raised round at max timeout, then
+        // one block per interval for the backlog, with slack for one bad proposer turn per block.
+        const std::uint64_t backlog_blocks = pending_.size() / o_.max_block_txs + 2;
+        const std::uint64_t per_block =
+            o_.block_interval_ms + 2 * o_.round_timeout_ms + 4 * o_.max_delay_ms + (byz_ ? o_.round_timeout_max_ms : 0);
+        rep_.liveness_bound_ms = 4 * o_.round_timeout_max_ms + o_.resubmit_ms + backlog_blocks * per_block;
+        (void)heal;
+    }
+
+    // ---- effects -------------------------------------------------------------------
+
+    void apply(std::uint32_t from, consensus::effects& fx) {
+        for (const auto& l : fx.log) trace("node " + std::to_string(from) + ": " + l);
+        for (auto& f : fx.finalized) on_final(from, f);
+        if (!rep_.ok) return;
+        for (auto& t : fx.timers) set_timer(from, t);
+        for (auto& m : fx.messages) {
+            if (byz_ && from == *byz_) {
+                byzantine_send(from, m);
+                continue;
+            }
+            route(from, m.to, m.data);
+        }
+    }
+
+    void set_timer(std::uint32_t i, const consensus::timer_request& t) {
+        auto& n = nodes_[i];
+        const auto k = static_cast<std::size_t>(t.kind);
+        const std::uint64_t gen = ++n.timer_gen[k];
+        const std::uint64_t inc = n.incarnation;
+        push(std::max(t.at_ms, *now_), [this, i, t, gen, inc, k] {
+            auto& x = nodes_[i];
+            if (!x.eng || x.incarnation != inc || x.timer_gen[k] != gen) return;
+            consensus::effects fx;
+            x.eng->on_timer(t, fx);
+            apply(i, fx);
+        });
+    }
+
+    void route(std::uint32_t from, std::optional<std::uint32_t> to, const bytes& data) {
+        auto msg = std::make_shared<const bytes>(data);
+        for (std::uint32_t j = 0; j < nodes_.size(); ++j) {
+            if (j == from || (to && *to != j)) continue;
+            deliver(from, j, msg);
+        }
+    }
+
+    void deliver(std::uint32_t from, std::uint32_t to, std::shared_ptr<const bytes> msg) {
+        ++rep_.messages;
+        if (!connected(from, to) || chance(o_.drop)) {
+            ++rep_.dropped;
+            return;
+        }
+        const int copies = chance(o_.duplicate) ? 2 : 1;
+        for (int c = 0; c < copies; ++c) {
+            push(*now_ + uniform(o_.min_delay_ms, o_.max_delay_ms), [this, from, to, msg] {
+                auto& x = nodes_[to];
+                if (!x.eng || !connected(from, to)) return;
+                consensus::effects fx;
+                (void)x.eng->on_message(*msg, fx);
+                apply(to, fx);
+            });
+        }
+    }
+
+    /// The Byzantine validator: withholds, corrupts signatures, votes for
+    /// unknown blocks and equivocates on its proposals.
+    void byzantine_send(std::uint32_t from, const consensus::outbound& m) {
+        const auto roll = rng_() % 10;
+        if (roll == 0) return;  // withhold
+        auto env = consensus::decode_envelope(m.data);
+        if (!env) return;
+        if (roll == 1) {  // bad signature
+            env->sig.data[rng_() % 64] ^= 0x01;
+            route(from, m.to, consensus::encode(*env));
+            return;
+        }
+        if (roll == 2 && (env->type == consensus::msg_type::prepare || env->type == consensus::msg_type::commit)) {
+            // A validly signed vote for a block nobody has.
+            hash32 junk;
+            for (auto& b : junk.data) b = static_cast<byte>(rng_());
+            if (env->type == consensus::msg_type::prepare) {
+                env->body = consensus::encode_prepare(junk);
+            } else {
+                const auto seal = make_seal<S>(keys_[from], from, g_.chain_id, env->height, env->round, junk);
+                env->body = consensus::encode(consensus::commit_body{junk, seal.sig});
+            }
+            consensus::sign_envelope<H, S>(*env, keys_[from]);
+            route(from, m.to, consensus::encode(*env));
+            return;
+        }
+        if (roll <= 4 && env->type == consensus::msg_type::proposal) {
+            // Equivocate: half the peers get a different, validly signed block.
+            auto p = consensus::decode_proposal(env->body);
+            if (p && p->blk.header.round == env->round) {
+                auto alt = *p;
+                alt.blk.header.timestamp_ms += 1;
+                alt.blk.proposer_sig = S::sign(keys_[from], block_hash<H>(alt.blk.header).view());
+                auto env2 = *env;
+                env2.body = consensus::encode(alt);
+                consensus::sign_envelope<H, S>(env2, keys_[from]);
+                const auto b1 = std::make_shared<const bytes>(m.data);
+                const auto b2 = std::make_shared<const bytes>(consensus::encode(env2));
+                for (std::uint32_t j = 0; j < nodes_.size(); ++j) {
+                    if (j == from || (m.to && *m.to != j)) continue;
+                    deliver(from, j, (j % 2) ? b1 : b2);
+                    if (j % 3 == 0) deliver(from, j, (j % 2) ? b2 : b1);  // some see both
+                }
+                return;
+            }
+        }
+        route(from, m.to, m.data);
+    }
+
+    // ---- invariants ------------------------------------------------------------------
+
+    void check_agreement(std::uint32_t node, std::uint64_t h, const hash32& bh) {
+        if (h <= chain_hashes_.size()) {
+            if (chain_hashes_[h - 1] != bh)
+                fail("agreement: node " + std::to_string(node) + " has a different block at height " +
+                     std::to_string(h));
+        } else if (h == chain_hashes_.size() + 1) {
+            chain_hashes_.push_back(bh);
+        } else {
+            fail("durability: node " + std::to_string(node) + " holds height " + std::to_string(h) +
+                 " with a gap before it");
+        }
+    }
+
+    void on_final(std::uint32_t node, const consensus::finalized_event& f) {
+        const std::uint64_t h = f.fb.blk.header.height;
+        const bool first = h == chain_hashes_.size() + 1;
+        check_agreement(node, h, f.hash);
+        if (!rep_.ok) return;
+        // The stored certificate must verify against genesis.
+        if (auto ec = nodes_[node].eng->chain().validate_certificate(f.fb.blk.header, f.hash, f.fb.cert))
+            return fail("certificate at height " + std::to_string(h) + " does not verify: " + ec.message());
+        if (!first) return;
+        for (std::size_t i = 0; i < f.fb.blk.txs.size(); ++i) {
+            const auto& tx = f.fb.blk.txs[i];
+            const hash32& th = f.tx_hashes[i];
+            if (!submitted_.contains(th)) return fail("validity: final tx was never submitted");
+            if (!final_txs_.insert(th).second) return fail("duplicate tx hash in the final chain");
+            if (!final_votes_.insert({tx.election_id, tx.voter_tag}).second)
+                return fail("duplicate voter_tag in one election in the final chain");
+            ++rep_.txs_final;
+            if (auto it = pending_.find(th); it != pending_.end()) {
+                rep_.max_latency_ms = std::max(rep_.max_latency_ms, *now_ - it->second);
+                pending_.erase(it);
+            }
+            // A second vote of an acknowledged voter is now moot: drop it from pending.
+            for (auto it2 = pending_.begin(); it2 != pending_.end();) {
+                const auto& t2 = submitted_.at(it2->first);
+                if (t2.election_id == tx.election_id && t2.voter_tag == tx.voter_tag)
+                    it2 = pending_.erase(it2);
+                else
+                    ++it2;
+            }
+        }
+    }
+
+    void final_checks() {
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+            auto& n = nodes_[i];
+            if (!n.eng) continue;
+            auto v = n.eng->chain().verify();
+            if (!v.ok) return fail("node " + std::to_string(i) + " verify() failed at height " +
+                                   std::to_string(v.bad_height.value_or(0)) + ": " + v.reason.message());
+        }
+    }
+
+    options o_;
+    std::mt19937_64 rng_;
+    std::shared_ptr<std::uint64_t> now_;
+    genesis_config g_;
+    std::vector<S::key_pair> keys_;
+    S::key_pair submitter_;
+    std::vector<node_state> nodes_;
+    std::optional<std::uint32_t> byz_;
+    std::priority_queue<event, std::vector<event>, std::greater<event>> q_;
+    std::uint64_t seq_ = 0;
+    bool healed_ = false;
+
+    std::vector<hash32> chain_hashes_;  // agreed hash of heights 1..
+    std::unordered_map<hash32, vote_tx> submitted_;
+    std::unordered_map<hash32, std::uint64_t> pending_;  // acknowledged, not final → submit time
+    std::set<std::pair<std::uint64_t, hash32>> acked_votes_;
+    std::unordered_set<hash32> second_votes_;
+    std::unordered_set<hash32> final_txs_;
+    std::set<std::pair<std::uint64_t, hash32>> final_votes_;
+    report rep_;
+};
+
+}  // namespace ballotchain::sim

@@ -1,0 +1,92 @@
+/// ballotchain-sim: runs the deterministic network simulator for one or many seeds.
+#include "sim.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+int main(int argc, char** argv) {
+    using namespace ballotchain;
+    CLI::App app{"ballotchain-sim: deterministic simulation of a validator network under faults.\n"
+                 "Every fault option is derived from the seed unless given explicitly; the derived\n"
+                 "options are printed so any run can be repeated exactly."};
+    std::uint64_t seed = 1;
+    std::uint64_t seeds = 1;
+    std::uint32_t validators = 4;
+    bool verbose = false;
+    bool quiet = false;
+    std::optional<std::uint64_t> interval, round_timeout, round_timeout_max, max_delay, fault_ms;
+    std::optional<std::uint32_t> max_txs, crashes, partitions;
+    std::optional<double> drop, dup, tps;
+    std::optional<int> byz;
+    app.add_option("--seed", seed, "first seed")->capture_default_str();
+    app.add_option("--seeds", seeds, "number of consecutive seeds to run (soak: use many)")
+        ->capture_default_str()->check(CLI::Range(1ull, 1'000'000ull));
+    app.add_option("--validators,-n", validators, "number of validators")
+        ->capture_default_str()->check(CLI::Range(1u, 21u));
+    app.add_option("--block-interval-ms", interval, "override: block interval")->check(CLI::Range(1ull, 600'000ull));
+    app.add_option("--max-block-txs", max_txs, "override: max txs per block")->check(CLI::Range(1u, 100'000u));
+    app.add_option("--round-timeout-ms", round_timeout, "override: base round timeout")
+        ->check(CLI::Range(1ull, 600'000ull));
+    app.add_option("--round-timeout-max-ms", round_timeout_max, "override: round timeout cap")
+        ->check(CLI::Range(1ull, 600'000ull));
+    app.add_option("--max-delay-ms", max_delay, "override: max message delay")->check(CLI::Range(1ull, 60'000ull));
+    app.add_option("--drop", drop, "override: message drop probability")->check(CLI::Range(0.0, 0.9));
+    app.add_option("--duplicate", dup, "override: message duplication probability")->check(CLI::Range(0.0, 0.9));
+    app.add_option("--fault-ms", fault_ms, "override: length of the fault phase")
+        ->check(CLI::Range(2000ull, 3'600'000ull));
+    app.add_option("--tx-per-s", tps, "override: offered load in the fault phase")->check(CLI::Range(0.0, 10'000.0));
+    app.add_option("--crashes", crashes, "override: crash/restart events")->check(CLI::Range(0u, 1000u));
+    app.add_option("--partitions", partitions, "override: partition/heal events")->check(CLI::Range(0u, 1000u));
+    app.add_option("--byzantine", byz, "override: 1 = validator n-1 is Byzantine (n >= 4)")->check(CLI::Range(0, 1));
+    app.add_flag("--verbose,-v", verbose, "trace every notable event to stderr");
+    app.add_flag("--quiet,-q", quiet, "print only failures and the summary");
+    CLI11_PARSE(app, argc, argv);
+
+    std::uint64_t failures = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::uint64_t s = seed; s < seed + seeds; ++s) {
+        auto o = sim::options::derive(s, validators);
+        if (interval) o.block_interval_ms = *interval;
+        if (max_txs) o.max_block_txs = *max_txs;
+        if (round_timeout) o.round_timeout_ms = *round_timeout;
+        if (round_timeout_max) o.round_timeout_max_ms = std::max(*round_timeout_max, o.round_timeout_ms);
+        if (max_delay) o.max_delay_ms = *max_delay;
+        if (drop) o.drop = *drop;
+        if (dup) o.duplicate = *dup;
+        if (fault_ms) o.fault_ms = *fault_ms;
+        if (tps) o.tx_per_s = *tps;
+        if (crashes) o.crashes = *crashes;
+        if (partitions) o.partitions = *partitions;
+        if (byz) o.byzantine = *byz == 1 && validators >= 4;
+        o.verbose = verbose;
+        if (!quiet) std::printf("options: %s\n", o.describe().c_str());
+        sim::simulation sim(o);
+        const auto r = sim.run();
+        if (!r.ok) {
+            ++failures;
+            std::printf("FAIL seed %llu: %s\n  options: %s\n  reproduce with --seed=%llu --validators=%u\n",
+                        static_cast<unsigned long long>(s), r.failure.c_str(), o.describe().c_str(),
+                        static_cast<unsigned long long>(s), validators);
+        } else if (!quiet) {
+            std::printf("ok seed %llu: height %llu, %llu/%llu votes final, %llu msgs (%llu dropped), %llu crashes, "
+                        "%llu round changes, %llu equivocations seen, liveness %llu ms (bound %llu), "
+                        "max latency %llu ms, virtual %llu ms\n",
+                        static_cast<unsigned long long>(s), static_cast<unsigned long long>(r.final_height),
+                        static_cast<unsigned long long>(r.txs_final), static_cast<unsigned long long>(r.txs_submitted),
+                        static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.dropped),
+                        static_cast<unsigned long long>(r.crashes), static_cast<unsigned long long>(r.round_changes),
+                        static_cast<unsigned long long>(r.equivocations),
+                        static_cast<unsigned long long>(r.liveness_ms),
+                        static_cast<unsigned long long>(r.liveness_bound_ms),
+                        static_cast<unsigned long long>(r.max_latency_ms),
+                        static_cast<unsigned long long>(r.virtual_ms));
+        }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%llu/%llu seeds passed with %u validators in %.1f s\n",
+                static_cast<unsigned long long>(seeds - failures), static_cast<unsigned long long>(seeds), validators,
+                secs);
+    return failures == 0 ? 0 : 1;
+}
