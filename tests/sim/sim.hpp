@@ -71,6 +71,7 @@ struct options {
     std::uint32_t partitions = 0;  ///< partition+heal events in the fault phase
     bool byzantine = false;        ///< validator n-1 misbehaves (n >= 4 only)
     std::uint64_t resubmit_ms = 10'000;  ///< client re-sends a vote not final after this long
+    bool double_votes = true;  ///< every 7th vote repeats an earlier voter (must be refused)
     bool verbose = false;
 
     static options derive(std::uint64_t seed, std::uint32_t n) {
@@ -126,6 +127,8 @@ struct report {
     std::uint64_t liveness_bound_ms = 0;
     std::uint64_t liveness_ms = 0;  ///< time from heal until the last vote was final
     std::uint64_t max_latency_ms = 0;
+    std::uint64_t final_in_fault_phase = 0;   ///< votes final before healing (throughput)
+    std::vector<std::uint64_t> latencies_ms;  ///< submit → first final, per acknowledged vote
 };
 
 class simulation {
@@ -308,7 +311,7 @@ private:
         tx.candidate_id = id % 5;
         tx.encrypted_vote = bytes(16, static_cast<byte>(id));
         // voter_tag: distinct per id; every 7th vote is a second vote by an earlier voter (must be refused).
-        const std::uint64_t voter = (id % 7 == 6 && id >= 7) ? id - 7 : id;
+        const std::uint64_t voter = (o_.double_votes && id % 7 == 6 && id >= 7) ? id - 7 : id;
         tx.voter_tag = H::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8),
                                      static_cast<byte>(voter >> 16), static_cast<byte>(tx.election_id)});
         tx.timestamp_ms = 1'700'000'000'000ull + *now_;
@@ -519,8 +522,10 @@ private:
             if (!final_votes_.insert({tx.election_id, tx.voter_tag}).second)
                 return fail("duplicate voter_tag in one election in the final chain");
             ++rep_.txs_final;
+            if (!healed_) ++rep_.final_in_fault_phase;
             if (auto it = pending_.find(th); it != pending_.end()) {
                 rep_.max_latency_ms = std::max(rep_.max_latency_ms, *now_ - it->second);
+                rep_.latencies_ms.push_back(*now_ - it->second);
                 pending_.erase(it);
             }
             // A second vote of an acknowledged voter is now moot: drop it from pending.
