@@ -167,7 +167,8 @@ public:
     /// `PRAGMA application_id` of a ballotchain database: "BLCH".
     static constexpr std::int32_t application_id = 0x424c4348;
     static constexpr std::size_t max_meta_key_bytes = 256;
-    static constexpr std::size_t max_meta_value_bytes = 1024 * 1024;
+    /// Large enough for a prepared block the consensus engine keeps (blocks are bounded by 64 MiB).
+    static constexpr std::size_t max_meta_value_bytes = 64u << 20;
 
     /// Opens (creating it unless `opts.read_only`) the database at `path`,
     /// switches it to WAL, checks the application id and the schema version,
