@@ -219,7 +219,7 @@ private:
         if (p.sess && p.sess != s) p.sess->close(make_error(errc::closed));  // the peer reconnected
         p.sess = s;
         ++stats_.connects;
-        log(1, "peer " + std::to_string(index) + " connected");
+        log(0, "peer " + std::to_string(index) + " connected");
         if (on_peer_) on_peer_(index, true);
     }
 
@@ -237,7 +237,7 @@ private:
         const bool was = p.sess == s;
         if (was) {
             p.sess.reset();
-            log(1, "peer " + std::to_string(*index) + " disconnected: " + why.message());
+            log(0, "peer " + std::to_string(*index) + " disconnected: " + why.message());
             if (on_peer_) on_peer_(*index, false);
         }
         if (*index > self_ && !stopped_ && !p.sess && (was || s->outbound())) redial(*index, why.message());

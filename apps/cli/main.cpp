@@ -1,0 +1,191 @@
+/// ballotchain: the operator CLI (keys, testnet files, offline verification).
+#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/chain/json.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/key_file.hpp>
+#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/storage/sqlite_storage.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#ifdef BALLOTCHAIN_HAVE_RPC
+#include "net_commands.hpp"
+#endif
+
+namespace {
+using namespace ballotchain;
+namespace fs = std::filesystem;
+
+int fail(const std::string& m) {
+    std::fprintf(stderr, "ballotchain: %s\n", m.c_str());
+    return 1;
+}
+
+int cmd_keygen(const std::string& out, bool force) {
+    const auto kp = ed25519::generate();
+    if (out.empty()) {
+        std::fputs(key_file_text(kp).c_str(), stdout);
+        return 0;
+    }
+    if (auto r = save_key_file(out, kp, force); !r) return fail(out + ": " + r.error().message());
+    std::printf("wrote %s (mode 0600)\npublic key %s\n", out.c_str(), to_hex(kp.public_key()).c_str());
+    return 0;
+}
+
+struct testnet_opts {
+    std::uint32_t validators = 3;
+    std::string out;
+    std::uint64_t chain_id = 1337;
+    std::uint64_t interval = 5000;
+    std::uint32_t max_txs = 32;
+    std::uint16_t rpc_base = 8001;
+    std::uint16_t p2p_base = 30303;
+    std::uint16_t bootnode_port = 8546;
+    std::string host = "127.0.0.1";
+    bool force = false;
+};
+
+int cmd_testnet(const testnet_opts& o) {
+    std::error_code ec;
+    if (fs::exists(fs::path(o.out) / "genesis.json") && !o.force)
+        return fail(o.out + " already holds a testnet (genesis.json); use --force to replace it");
+    fs::create_directories(o.out, ec);
+    if (ec) return fail(o.out + ": " + ec.message());
+    if (o.rpc_base + o.validators > 65535 || o.p2p_base + o.validators > 65535) return fail("port range overflows 65535");
+    genesis_config g;
+    g.chain_id = o.chain_id;
+    g.block_interval_ms = o.interval;
+    g.max_block_txs = o.max_txs;
+    std::vector<ed25519::key_pair> keys;
+    for (std::uint32_t i = 0; i < o.validators; ++i) {
+        keys.push_back(ed25519::generate());
+        g.validators.push_back({"validator-" + std::to_string(i + 1), keys.back().public_key()});
+    }
+    const auto submitter = ed25519::generate();
+    g.submitters.push_back(submitter.public_key());
+    if (auto gec = check_genesis(g)) return fail("genesis: " + gec.message());
+    const std::string genesis_path = fs::absolute(fs::path(o.out) / "genesis.json").string();
+    if (auto r = write_file_atomic(genesis_path, boost::json::serialize(json::to_json(g)) + "\n", 0644, true); !r)
+        return fail(genesis_path + ": " + r.error().message());
+    if (auto r = save_key_file((fs::path(o.out) / "submitter.key").string(), submitter, true); !r)
+        return fail("submitter.key: " + r.error().message());
+    for (std::uint32_t i = 0; i < o.validators; ++i) {
+        const auto dir = fs::absolute(fs::path(o.out) / ("validator-" + std::to_string(i + 1)));
+        fs::create_directories(dir, ec);
+        if (ec) return fail(dir.string() + ": " + ec.message());
+        if (auto r = save_key_file((dir / "validator.key").string(), keys[i], true); !r)
+            return fail("validator.key: " + r.error().message());
+        std::string cfg;
+        cfg += "# ballotchain-validator config for validator-" + std::to_string(i + 1) + "\n";
+        cfg += "data-dir = \"" + dir.string() + "\"\n";
+        cfg += "genesis = \"" + genesis_path + "\"\n";
+        cfg += "key = \"" + (dir / "validator.key").string() + "\"\n";
+        cfg += "rpc-addr = \"" + o.host + ":" + std::to_string(o.rpc_base + i) + "\"\n";
+        cfg += "p2p-addr = \"" + o.host + ":" + std::to_string(o.p2p_base + i) + "\"\n";
+        cfg += "bootnode = \"http://" + o.host + ":" + std::to_string(o.bootnode_port) + "\"\n";
+        cfg += "peers = [";
+        bool first = true;
+        for (std::uint32_t j = 0; j < o.validators; ++j) {
+            if (j == i) continue;
+            cfg += std::string(first ? "" : ", ") + "\"" + std::to_string(j + 1) + "@" + o.host + ":" +
+                   std::to_string(o.p2p_base + j) + "\"";
+            first = false;
+        }
+        cfg += "]\n";
+        if (auto r = write_file_atomic((dir / "config.toml").string(), cfg, 0644, true); !r)
+            return fail("config.toml: " + r.error().message());
+    }
+    std::printf("testnet with %u validators in %s\n  genesis    %s (chain id %llu, %llu ms blocks, %u txs max)\n",
+                o.validators, o.out.c_str(), genesis_path.c_str(), static_cast<unsigned long long>(o.chain_id),
+                static_cast<unsigned long long>(o.interval), o.max_txs);
+    for (std::uint32_t i = 0; i < o.validators; ++i)
+        std::printf("  validator-%u  rpc http://%s:%u  p2p %s:%u  config %s\n", i + 1, o.host.c_str(),
+                    unsigned(o.rpc_base + i), o.host.c_str(), unsigned(o.p2p_base + i),
+                    (fs::path(o.out) / ("validator-" + std::to_string(i + 1)) / "config.toml").c_str());
+    std::printf("  bootnode   http://%s:%u\n  submitter  %s (for the backend)\n", o.host.c_str(),
+                unsigned(o.bootnode_port), (fs::path(o.out) / "submitter.key").c_str());
+    return 0;
+}
+
+int cmd_verify(const std::string& dir, std::string genesis_path) {
+    if (genesis_path.empty()) genesis_path = (fs::path(dir) / "genesis.json").string();
+    auto g = json::load_genesis_file(genesis_path);
+    if (!g) return fail("genesis " + genesis_path + ": " + g.error().message() + " (use --genesis)");
+    const auto db = (fs::path(dir) / "chain.db").string();
+    if (!fs::exists(db)) return fail(db + ": no such database");
+    sqlite_options so;
+    so.read_only = true;
+    std::string why;
+    auto st = sqlite_storage::open(db, so, &why);
+    if (!st) return fail(db + ": " + why);
+    if (auto ic = st->integrity_check(); !ic) return fail(db + ": SQLite integrity check failed: " + ic.error().message());
+    if (!st->head()) return fail(db + ": database holds no blocks");
+    auto c = blockchain<sha256, ed25519, sqlite_storage>::open(*g, std::move(*st));
+    if (!c) return fail(db + ": " + c.error().message());
+    const auto rep = c->verify();
+    if (!rep.ok) {
+        std::printf("FAIL: block %llu is bad: %s (%llu blocks before it verified)\n",
+                    static_cast<unsigned long long>(rep.bad_height.value_or(0)), rep.reason.message().c_str(),
+                    static_cast<unsigned long long>(rep.blocks_checked));
+        return 2;
+    }
+    std::printf("OK: %llu blocks (height %llu), %llu transactions, head %s\n",
+                static_cast<unsigned long long>(rep.blocks_checked), static_cast<unsigned long long>(c->height()),
+                static_cast<unsigned long long>(rep.txs_checked), to_hex(c->head_hash()).c_str());
+    for (auto e : c->elections()) {
+        std::printf("  election %llu:", static_cast<unsigned long long>(e));
+        for (auto [cand, n] : c->tally(e))
+            std::printf(" candidate %llu = %llu", static_cast<unsigned long long>(cand), static_cast<unsigned long long>(n));
+        std::printf("\n");
+    }
+    return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ballotchain: operator tool for the ballotchain vote ledger"};
+    app.require_subcommand(1);
+
+    auto* keygen = app.add_subcommand("keygen", "generate an Ed25519 key file (JSON, mode 0600)");
+    std::string key_out;
+    bool key_force = false;
+    keygen->add_option("--out,-o", key_out, "file to write (default: print to stdout)");
+    keygen->add_flag("--force", key_force, "replace an existing file");
+
+    auto* testnet = app.add_subcommand("testnet", "create genesis, keys and configs for a local network");
+    testnet_opts to;
+    testnet->add_option("--validators,-n", to.validators, "number of validators")->capture_default_str()
+        ->check(CLI::Range(1u, 64u));
+    testnet->add_option("--out,-o", to.out, "output directory")->required();
+    testnet->add_option("--chain-id", to.chain_id, "chain id")->capture_default_str();
+    testnet->add_option("--block-interval-ms", to.interval, "block interval")->capture_default_str()
+        ->check(CLI::Range(1ull, 3'600'000ull));
+    testnet->add_option("--max-block-txs", to.max_txs, "max transactions per block")->capture_default_str()
+        ->check(CLI::Range(1u, 100'000u));
+    testnet->add_option("--rpc-port", to.rpc_base, "RPC port of validator-1 (then +1 each)")->capture_default_str();
+    testnet->add_option("--p2p-port", to.p2p_base, "P2P port of validator-1 (then +1 each)")->capture_default_str();
+    testnet->add_option("--bootnode-port", to.bootnode_port, "bootnode port")->capture_default_str();
+    testnet->add_option("--host", to.host, "address the processes listen on")->capture_default_str();
+    testnet->add_flag("--force", to.force, "replace an existing testnet in --out");
+
+    auto* verify = app.add_subcommand("verify", "verify a validator's database offline; exit 2 names the first bad block");
+    std::string vdir, vgen;
+    verify->add_option("--data-dir", vdir, "validator data directory (holds chain.db)")->required();
+    verify->add_option("--genesis", vgen, "genesis file (default: DATA_DIR/genesis.json)");
+
+#ifdef BALLOTCHAIN_HAVE_RPC
+    app::net_commands net(app);
+#endif
+    CLI11_PARSE(app, argc, argv);
+    if (*keygen) return cmd_keygen(key_out, key_force);
+    if (*testnet) return cmd_testnet(to);
+    if (*verify) return cmd_verify(vdir, vgen);
+#ifdef BALLOTCHAIN_HAVE_RPC
+    return net.run();
+#else
+    return 1;
+#endif
+}

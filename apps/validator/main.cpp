@@ -1,0 +1,140 @@
+/// ballotchain-validator: one consensus node. P2P over TCP, JSON-RPC over HTTP,
+/// the chain in SQLite under --data-dir.
+#include "validator_node.hpp"
+#include "../common/addr.hpp"
+
+#include <ballotchain/chain/json.hpp>
+#include <ballotchain/crypto/key_file.hpp>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <filesystem>
+
+#ifdef BALLOTCHAIN_HAVE_RPC
+#include "rpc_routes.hpp"
+#endif
+
+int main(int argc, char** argv) {
+    using namespace ballotchain;
+    namespace fs = std::filesystem;
+    CLI::App app{"ballotchain-validator: a Proof-of-Authority validator of the ballotchain vote ledger.\n"
+                 "Runs consensus with the other validators over TCP (--p2p-addr) and serves\n"
+                 "JSON-RPC 2.0, /health, /blockchain and /metrics over HTTP (--rpc-addr).\n"
+                 "The chain is stored in SQLite under --data-dir; a restart resumes from it."};
+    app.set_config("--config", "", "TOML config file; its keys are the long option names (data-dir = ...)");
+    std::string data_dir, genesis_path, key_path, log_level = "info";
+    std::string rpc_addr = "127.0.0.1:8001", p2p_addr = "0.0.0.0:30303", advertise, bootnode;
+    std::vector<std::string> peers;
+    std::size_t pool = 100'000;
+    app.add_option("--data-dir", data_dir, "directory for the chain database")->required();
+    app.add_option("--genesis", genesis_path, "genesis JSON file")->required()->check(CLI::ExistingFile);
+    app.add_option("--key", key_path, "validator key file (default: DATA_DIR/validator.key)");
+    app.add_option("--rpc-addr", rpc_addr, "HTTP JSON-RPC listen address host:port")->capture_default_str();
+    app.add_option("--p2p-addr", p2p_addr, "P2P listen address host:port")->capture_default_str();
+    app.add_option("--advertise-addr", advertise,
+                   "P2P address given to the bootnode (default: --p2p-addr, 127.0.0.1 for 0.0.0.0)");
+    app.add_option("--bootnode", bootnode, "bootnode URL, e.g. http://127.0.0.1:8546");
+    app.add_option("--peers", peers, "static peers INDEX@host:port (index from 1 = genesis order)");
+    app.add_option("--pool-size", pool, "most pending transactions")->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    CLI11_PARSE(app, argc, argv);
+
+    auto fail = [](const std::string& m) {
+        std::fprintf(stderr, "ballotchain-validator: %s\n", m.c_str());
+        return 1;
+    };
+    spdlog::set_default_logger(spdlog::stdout_color_mt("validator"));
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+    auto g = json::load_genesis_file(genesis_path);
+    if (!g) return fail("genesis " + genesis_path + ": " + g.error().message());
+    if (key_path.empty()) key_path = (fs::path(data_dir) / "validator.key").string();
+    auto kp = load_key_file(key_path);
+    if (!kp) return fail("key " + key_path + ": " + kp.error().message());
+    auto idx = g->validator_index(kp->public_key());
+    if (!idx) return fail("key " + key_path + " is not a validator in the genesis");
+    auto rpc_ep = app::parse_endpoint(rpc_addr);
+    if (!rpc_ep) return fail("--rpc-addr: " + rpc_ep.error());
+    auto p2p_ep = app::parse_endpoint(p2p_addr);
+    if (!p2p_ep) return fail("--p2p-addr: " + p2p_ep.error());
+    std::vector<std::pair<std::uint32_t, net::peer_address>> static_peers;
+    for (const auto& p : peers) {
+        auto sp = app::parse_peer(p, g->n());
+        if (!sp) return fail("--peers " + p + ": " + sp.error());
+        static_peers.push_back(*sp);
+    }
+
+    std::error_code fec;
+    fs::create_directories(data_dir, fec);
+    if (fec) return fail("--data-dir " + data_dir + ": " + fec.message());
+    // Keep a copy of the genesis next to the database (offline `ballotchain verify` uses it).
+    const auto gcopy = (fs::path(data_dir) / "genesis.json").string();
+    if (!fs::exists(gcopy)) {
+        if (auto r = write_file_atomic(gcopy, boost::json::serialize(json::to_json(*g)) + "\n", 0644, false); !r)
+            return fail(gcopy + ": " + r.error().message());
+    } else if (auto stored = json::load_genesis_file(gcopy); !stored || *stored != *g) {
+        return fail(gcopy + " differs from --genesis: this data dir belongs to another chain");
+    }
+    std::string why;
+    auto st = sqlite_storage::open((fs::path(data_dir) / "chain.db").string(), {}, &why);
+    if (!st) return fail("database: " + why);
+    auto chain = app::chain_t::open(*g, std::move(*st));
+    if (!chain) return fail("chain: " + chain.error().message());
+    consensus::engine_options eo;
+    eo.mempool_capacity = pool;
+    auto eng = app::engine_t::create(std::move(*chain), *kp, steady_clock_adapter{}, eo);
+    if (!eng) return fail("consensus state: " + eng.error().message());
+
+    boost::asio::io_context io(1);
+    auto transport = app::transport_t::create(io, *g, *kp, *idx);
+    transport->on_log([](int level, const std::string& m) {
+        if (level >= 2)
+            spdlog::warn("p2p: {}", m);
+        else if (level == 1)
+            spdlog::info("p2p: {}", m);
+        else
+            spdlog::debug("p2p: {}", m);
+    });
+    if (auto ec = transport->listen(p2p_ep->endpoint)) return fail("listen on " + p2p_addr + ": " + ec.message());
+    for (auto& [i, a] : static_peers) transport->set_peer(i, a);
+
+    app::validator_node node(io, std::move(*eng), transport);
+    spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
+                 *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
+#ifdef BALLOTCHAIN_HAVE_RPC
+    auto rpc = app::start_rpc(io, node, rpc_ep->endpoint);
+    if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
+#endif
+#ifdef BALLOTCHAIN_HAVE_RPC
+    std::unique_ptr<app::bootnode_client> boot;
+    if (!bootnode.empty()) {
+        std::string adv = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
+        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, adv, transport);
+        if (!bc) return fail("--bootnode " + bootnode + ": " + bc.error());
+        boot = std::move(*bc);
+        boot->start();
+    }
+#else
+    if (!bootnode.empty()) spdlog::warn("--bootnode ignored: built without the rpc layer");
+#endif
+    node.start();
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        spdlog::info("signal {}: shutting down", sig);
+        node.stop();
+#ifdef BALLOTCHAIN_HAVE_RPC
+        if (boot) boot->stop();
+        (*rpc)->stop();
+#endif
+        io.stop();
+    });
+    io.run();
+    spdlog::info("validator-{} stopped at height {}", *idx + 1, node.height());
+    return 0;
+}

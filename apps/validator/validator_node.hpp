@@ -1,0 +1,169 @@
+#pragma once
+/// @file A validator process's core: the consensus engine over SQLite storage,
+/// the TCP transport and Asio timers, all on one io_context thread.
+
+#include <ballotchain/consensus/engine.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/net/tcp_transport.hpp>
+#include <ballotchain/storage/sqlite_storage.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <map>
+#include <unordered_map>
+
+namespace ballotchain::app {
+
+using H = sha256;
+using S = ed25519;
+using storage_t = sqlite_storage;
+using chain_t = blockchain<H, S, storage_t>;
+using engine_t = consensus::engine<H, S, storage_t, steady_clock_adapter>;
+using transport_t = net::tcp_transport<H, S>;
+
+/// Counters behind GET /metrics.
+struct node_metrics {
+    std::map<std::string, std::uint64_t> rejected_txs;       ///< by reason
+    std::map<std::string, std::uint64_t> rejected_messages;  ///< by reason
+    std::uint64_t submitted = 0;
+    std::uint64_t finalized_txs = 0;
+    /// Finality latency of txs submitted here, seconds: cumulative buckets.
+    static constexpr std::array<double, 10> buckets{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+    std::array<std::uint64_t, buckets.size()> latency_le{};
+    std::uint64_t latency_count = 0;
+    double latency_sum = 0;
+
+    void observe_latency(double s) {
+        ++latency_count;
+        latency_sum += s;
+        for (std::size_t i = 0; i < buckets.size(); ++i)
+            if (s <= buckets[i]) ++latency_le[i];
+    }
+};
+
+class validator_node {
+public:
+    validator_node(boost::asio::io_context& io, engine_t eng, std::shared_ptr<transport_t> net)
+        : io_(io), eng_(std::move(eng)), net_(std::move(net)),
+          timers_{boost::asio::steady_timer(io), boost::asio::steady_timer(io), boost::asio::steady_timer(io)} {}
+
+    validator_node(const validator_node&) = delete;
+    validator_node& operator=(const validator_node&) = delete;
+
+    void start() {
+        net_->on_message([this](std::uint32_t, bytes frame) {
+            consensus::effects fx;
+            if (auto ec = eng_.on_message(frame, fx)) {
+                ++metrics_.rejected_messages[ec.message()];
+                spdlog::debug("message refused: {}", ec.message());
+            }
+            apply(fx);
+        });
+        net_->on_peer([this](std::uint32_t peer, bool up) {
+            spdlog::info("peer validator-{} {}", peer + 1, up ? "connected" : "disconnected");
+        });
+        consensus::effects fx;
+        eng_.start(fx);
+        apply(fx);
+    }
+
+    void stop() {
+        stopped_ = true;
+        for (auto& t : timers_) t.cancel();
+        net_->stop();
+    }
+
+    // ---- rpc::node_view --------------------------------------------------------------
+    const genesis_config& genesis() const { return eng_.genesis(); }
+    std::uint64_t height() const { return eng_.chain().height(); }
+    hash32 head_hash() const { return eng_.chain().head_hash(); }
+    result<finalized_block> block_at(std::uint64_t h) const { return eng_.chain().block_at(h); }
+    std::optional<std::uint64_t> height_of(const hash32& bh) const { return eng_.chain().height_of(bh); }
+    std::optional<tx_location> find_tx(const hash32& th) const { return eng_.chain().find_tx(th); }
+    const vote_tx* pending_tx(const hash32& th) const { return eng_.pool().find(th); }
+    std::size_t peer_count() const { return net_->peer_count(); }
+    bool syncing() const { return eng_.syncing(); }
+    std::optional<std::uint32_t> validator_index() const { return eng_.index(); }
+    std::size_t pool_size() const { return eng_.pool().size(); }
+    tally_map tally(std::uint64_t election) const { return eng_.chain().tally(election); }
+    verify_report verify() const { return eng_.chain().verify(); }
+
+    result<hash32> submit(vote_tx tx) {
+        consensus::effects fx;
+        auto r = eng_.submit(std::move(tx), fx);
+        if (!r) {
+            ++metrics_.rejected_txs[r.error().message()];
+            return r;
+        }
+        ++metrics_.submitted;
+        if (submit_times_.size() < max_tracked_) submit_times_.emplace(*r, eng_.clock_policy().now_ms());
+        apply(fx);
+        return r;
+    }
+
+    const engine_t& engine() const { return eng_; }
+    const node_metrics& metrics() const { return metrics_; }
+    const transport_t& transport() const { return *net_; }
+
+private:
+    void apply(consensus::effects& fx) {
+        for (const auto& l : fx.log) spdlog::debug("{}", l);
+        for (auto& e : fx.equivocations)
+            spdlog::warn("equivocation by validator-{} at height {} round {} ({})", e.validator + 1, e.height,
+                         e.round, consensus::to_string(e.type));
+        for (auto& f : fx.finalized) on_final(f);
+        for (auto& t : fx.timers) arm(t);
+        for (auto& m : fx.messages) {
+            auto frame = std::make_shared<const bytes>(std::move(m.data));
+            if (m.to)
+                net_->send(*m.to, std::move(frame));
+            else
+                net_->broadcast(frame);
+        }
+    }
+
+    void on_final(const consensus::finalized_event& f) {
+        const auto& h = f.fb.blk.header;
+        metrics_.finalized_txs += f.fb.blk.txs.size();
+        if (eng_.index() && h.proposer == *eng_.index() && !f.via_sync)
+            spdlog::info("Created block {} with {} transactions (round {}, {} seals)", h.height, f.fb.blk.txs.size(),
+                         f.fb.cert.round, f.fb.cert.seals.size());
+        else
+            spdlog::info("{} block {} with {} transactions from validator-{}", f.via_sync ? "Synced" : "Finalized",
+                         h.height, f.fb.blk.txs.size(), h.proposer + 1);
+        const auto now = eng_.clock_policy().now_ms();
+        for (const auto& th : f.tx_hashes) {
+            auto it = submit_times_.find(th);
+            if (it == submit_times_.end()) continue;
+            metrics_.observe_latency(static_cast<double>(now - it->second) / 1000.0);
+            submit_times_.erase(it);
+        }
+    }
+
+    void arm(const consensus::timer_request& t) {
+        if (stopped_) return;
+        auto& timer = timers_[static_cast<std::size_t>(t.kind)];
+        const auto now = eng_.clock_policy().now_ms();
+        timer.expires_after(std::chrono::milliseconds(t.at_ms > now ? t.at_ms - now : 0));
+        timer.async_wait([this, t](boost::system::error_code ec) {
+            if (ec || stopped_) return;
+            consensus::effects fx;
+            eng_.on_timer(t, fx);
+            apply(fx);
+        });
+    }
+
+    static constexpr std::size_t max_tracked_ = 200'000;
+
+    boost::asio::io_context& io_;
+    engine_t eng_;
+    std::shared_ptr<transport_t> net_;
+    std::array<boost::asio::steady_timer, 3> timers_;
+    node_metrics metrics_;
+    std::unordered_map<hash32, std::uint64_t> submit_times_;
+    bool stopped_ = false;
+};
+
+}  // namespace ballotchain::app
