@@ -102,7 +102,9 @@ int main(int argc, char** argv) {
     if (auto ec = transport->listen(p2p_ep->endpoint)) return fail("listen on " + p2p_addr + ": " + ec.message());
     for (auto& [i, a] : static_peers) transport->set_peer(i, a);
 
-    app::validator_node node(io, std::move(*eng), transport);
+    auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string(), why);
+    if (!pending) return fail("pending votes database: " + why);
+    app::validator_node node(io, std::move(*eng), transport, std::move(pending));
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
 #ifdef BALLOTCHAIN_HAVE_RPC

@@ -8,6 +8,8 @@
 #include <ballotchain/net/tcp_transport.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
+#include "pending_store.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -45,8 +47,9 @@ struct node_metrics {
 
 class validator_node {
 public:
-    validator_node(boost::asio::io_context& io, engine_t eng, std::shared_ptr<transport_t> net)
-        : io_(io), eng_(std::move(eng)), net_(std::move(net)),
+    validator_node(boost::asio::io_context& io, engine_t eng, std::shared_ptr<transport_t> net,
+                   std::unique_ptr<pending_store> pending = nullptr)
+        : io_(io), eng_(std::move(eng)), net_(std::move(net)), pending_(std::move(pending)),
           timers_{boost::asio::steady_timer(io), boost::asio::steady_timer(io), boost::asio::steady_timer(io)} {}
 
     validator_node(const validator_node&) = delete;
@@ -67,6 +70,7 @@ public:
         consensus::effects fx;
         eng_.start(fx);
         apply(fx);
+        resubmit_pending();
     }
 
     void stop() {
@@ -92,10 +96,16 @@ public:
 
     result<hash32> submit(vote_tx tx) {
         consensus::effects fx;
+        if (pending_) tx_copy_ = tx;
         auto r = eng_.submit(std::move(tx), fx);
         if (!r) {
             ++metrics_.rejected_txs[r.error().message()];
             return r;
+        }
+        // Durable before anyone hears of it: the gossip in fx leaves only after this.
+        if (pending_ && !pending_->put(*r, tx_copy_)) {
+            apply(fx);
+            return make_error(storage_ns::errc::io_error);
         }
         ++metrics_.submitted;
         if (submit_times_.size() < max_tracked_) submit_times_.emplace(*r, eng_.clock_policy().now_ms());
@@ -126,6 +136,7 @@ private:
 
     void on_final(const consensus::finalized_event& f) {
         const auto& h = f.fb.blk.header;
+        if (pending_) pending_->erase(f.tx_hashes);
         metrics_.finalized_txs += f.fb.blk.txs.size();
         if (eng_.index() && h.proposer == *eng_.index() && !f.via_sync)
             spdlog::info("Created block {} with {} transactions (round {}, {} seals)", h.height, f.fb.blk.txs.size(),
@@ -140,6 +151,26 @@ private:
             metrics_.observe_latency(static_cast<double>(now - it->second) / 1000.0);
             submit_times_.erase(it);
         }
+    }
+
+    /// Votes acknowledged before a restart and not yet final go back into the pool.
+    void resubmit_pending() {
+        if (!pending_) return;
+        std::vector<hash32> done;
+        std::size_t back = 0;
+        for (auto& [th, tx] : pending_->load()) {
+            consensus::effects fx;
+            auto r = eng_.submit(std::move(tx), fx);
+            apply(fx);
+            if (r)
+                ++back;
+            else if (r.error() != make_error(chain::errc::pool_full))
+                done.push_back(th);  // final already, or no longer valid
+        }
+        pending_->erase(done);
+        if (back || !done.empty())
+            spdlog::info("re-submitted {} acknowledged votes from before the restart ({} already final)", back,
+                         done.size());
     }
 
     void arm(const consensus::timer_request& t) {
@@ -160,9 +191,11 @@ private:
     boost::asio::io_context& io_;
     engine_t eng_;
     std::shared_ptr<transport_t> net_;
+    std::unique_ptr<pending_store> pending_;
     std::array<boost::asio::steady_timer, 3> timers_;
     node_metrics metrics_;
     std::unordered_map<hash32, std::uint64_t> submit_times_;
+    vote_tx tx_copy_;
     bool stopped_ = false;
 };
 
