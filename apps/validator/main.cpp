@@ -2,6 +2,7 @@
 /// the chain in SQLite under --data-dir.
 #include "validator_node.hpp"
 #include "../common/addr.hpp"
+#include "../common/bootnode_client.hpp"
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/key_file.hpp>
@@ -111,7 +112,6 @@ int main(int argc, char** argv) {
     auto rpc = app::start_rpc(io, node, rpc_ep->endpoint);
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
 #endif
-#ifdef BALLOTCHAIN_HAVE_RPC
     std::unique_ptr<app::bootnode_client> boot;
     if (!bootnode.empty()) {
         std::string adv = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
@@ -120,9 +120,6 @@ int main(int argc, char** argv) {
         boot = std::move(*bc);
         boot->start();
     }
-#else
-    if (!bootnode.empty()) spdlog::warn("--bootnode ignored: built without the rpc layer");
-#endif
     node.start();
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -130,8 +127,8 @@ int main(int argc, char** argv) {
         if (ec) return;
         spdlog::info("signal {}: shutting down", sig);
         node.stop();
-#ifdef BALLOTCHAIN_HAVE_RPC
         if (boot) boot->stop();
+#ifdef BALLOTCHAIN_HAVE_RPC
         (*rpc)->stop();
 #endif
         io.stop();

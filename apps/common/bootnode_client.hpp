@@ -1,0 +1,122 @@
+#pragma once
+/// @file The validator side of bootnode discovery: every 10 s, register our P2P
+/// address and read the others'. Runs its blocking HTTP calls on its own thread
+/// and hands results to the io_context thread; a bootnode that is down only
+/// means no new addresses (static peers keep working).
+
+#include "bootnode_proto.hpp"
+#include "http_client.hpp"
+
+#include <ballotchain/core/clock.hpp>
+#include <ballotchain/net/tcp_transport.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace ballotchain::app {
+
+class bootnode_client {
+public:
+    using transport_t = net::tcp_transport<sha256, ed25519>;
+
+    static parsed<std::unique_ptr<bootnode_client>> create(boost::asio::io_context& io, const std::string& url,
+                                                            const genesis_config& g, const ed25519::key_pair& kp,
+                                                            std::uint32_t index, std::string advertise,
+                                                            std::shared_ptr<transport_t> net) {
+        auto c = std::unique_ptr<bootnode_client>(new bootnode_client(io, g, kp, index, std::move(advertise), std::move(net)));
+        std::string path;
+        if (!parse_http_url(url, c->host_, c->port_, path)) return bad("expected http://host:port");
+        return c;
+    }
+
+    ~bootnode_client() { stop(); }
+
+    void start() {
+        th_ = std::thread([this] { loop(); });
+    }
+    void stop() {
+        {
+            std::lock_guard lk(m_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        if (th_.joinable()) th_.join();
+    }
+
+private:
+    bootnode_client(boost::asio::io_context& io, const genesis_config& g, const ed25519::key_pair& kp, std::uint32_t index,
+                    std::string advertise, std::shared_ptr<transport_t> net)
+        : io_(io), g_(g), kp_(kp), index_(index), advertise_(std::move(advertise)), net_(std::move(net)) {}
+
+    void loop() {
+        bool warned = false;
+        while (true) {
+            const bool ok = round();
+            if (!ok && !warned) spdlog::warn("bootnode {}:{} unreachable; relying on static peers", host_, port_);
+            if (ok && warned) spdlog::info("bootnode {}:{} reachable again", host_, port_);
+            warned = !ok;
+            std::unique_lock lk(m_);
+            if (cv_.wait_for(lk, std::chrono::seconds(ok ? 10 : 3), [this] { return stop_; })) return;
+        }
+    }
+
+    bool round() {
+        registration r;
+        r.chain_id = g_.chain_id;
+        r.index = index_;
+        r.p2p = advertise_;
+        r.timestamp_ms = steady_clock_adapter{}.wall_ms();
+        sign_registration(r, kp_);
+        const auto timeout = std::chrono::milliseconds(3000);
+        auto reg = http_request(host_, port_, http::verb::post, "/register", boost::json::serialize(to_json(r)), timeout);
+        if (reg.status != 200) return false;
+        auto peers = http_request(host_, port_, http::verb::get, "/peers?chain_id=" + std::to_string(g_.chain_id), "", timeout);
+        if (peers.status != 200) return false;
+        boost::system::error_code ec;
+        auto v = boost::json::parse(peers.body, ec);
+        if (ec || !v.is_object() || !v.as_object().contains("peers") || !v.as_object().at("peers").is_array()) return false;
+        std::vector<std::pair<std::uint32_t, net::peer_address>> found;
+        for (const auto& e : v.as_object().at("peers").as_array()) {
+            if (!e.is_object()) continue;
+            const auto& o = e.as_object();
+            const auto* idx = o.if_contains("index");
+            const auto* pk = o.if_contains("public_key");
+            const auto* p2p = o.if_contains("p2p");
+            if (!idx || !pk || !p2p || !pk->is_string() || !p2p->is_string()) continue;
+            boost::system::error_code nec;
+            const auto i = idx->to_number<std::uint32_t>(nec);
+            if (nec || i >= g_.n() || i == index_) continue;
+            auto key = from_hex_fixed<32>(std::string_view(pk->as_string()));
+            if (!key || g_.validators[i].key != *key) continue;  // only genesis validators, at their own index
+            const std::string_view a = p2p->as_string();
+            const auto colon = a.rfind(':');
+            if (colon == std::string_view::npos) continue;
+            auto port = parse_port(a.substr(colon + 1));
+            if (!port) continue;
+            found.emplace_back(i, net::peer_address{std::string(a.substr(0, colon)), *port});
+        }
+        boost::asio::post(io_, [net = net_, found = std::move(found)] {
+            for (const auto& [i, addr] : found) net->set_peer(i, addr);
+        });
+        return true;
+    }
+
+    boost::asio::io_context& io_;
+    genesis_config g_;
+    ed25519::key_pair kp_;
+    std::uint32_t index_;
+    std::string advertise_;
+    std::shared_ptr<transport_t> net_;
+    std::string host_;
+    std::uint16_t port_ = 0;
+    std::thread th_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+};
+
+}  // namespace ballotchain::app

@@ -1,0 +1,101 @@
+#pragma once
+/// @file Minimal blocking HTTP/JSON client with a timeout (Beast): the CLI, the
+/// validator's bootnode client and the integration tests use it.
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <optional>
+#include <string>
+
+namespace ballotchain::app {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+struct http_reply {
+    int status = 0;  ///< 0: no answer (connection refused, timeout)
+    std::string body;
+};
+
+inline http_reply http_request(const std::string& host, std::uint16_t port, http::verb verb, const std::string& target,
+                               const std::string& body,
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+    boost::asio::io_context io;
+    beast::tcp_stream stream(io);
+    http_reply out;
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, host);
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    beast::flat_buffer buf;
+    stream.expires_after(timeout);
+    boost::asio::ip::tcp::resolver resolver(io);
+    boost::system::error_code rec;
+    auto eps = resolver.resolve(host, std::to_string(port), rec);
+    if (rec) return out;
+    constexpr std::size_t max_body = 64u << 20;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(max_body);
+    stream.async_connect(eps, [&](beast::error_code ec, const boost::asio::ip::tcp::endpoint&) {
+        if (ec) return;
+        http::async_write(stream, req, [&](beast::error_code ec2, std::size_t) {
+            if (ec2) return;
+            http::async_read(stream, buf, parser, [&](beast::error_code ec3, std::size_t) {
+                if (ec3) return;
+                out.status = static_cast<int>(parser.get().result_int());
+                out.body = parser.get().body();
+            });
+        });
+    });
+    io.run();
+    beast::error_code ig;
+    stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ig);
+    return out;
+}
+
+inline http_reply http_get(const std::string& host, std::uint16_t port, const std::string& target) {
+    return http_request(host, port, http::verb::get, target, "");
+}
+
+/// Splits "http://host:port[/path]" (no TLS). Returns false when it is not one.
+inline bool parse_http_url(std::string_view url, std::string& host, std::uint16_t& port, std::string& path) {
+    constexpr std::string_view scheme = "http://";
+    if (url.substr(0, scheme.size()) != scheme) return false;
+    url.remove_prefix(scheme.size());
+    const auto slash = url.find('/');
+    path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+    const auto hostport = url.substr(0, slash);
+    const auto colon = hostport.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    host = std::string(hostport.substr(0, colon));
+    unsigned v = 0;
+    const auto ps = hostport.substr(colon + 1);
+    auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), v);
+    if (ec != std::errc{} || p != ps.data() + ps.size() || v == 0 || v > 65535) return false;
+    port = static_cast<std::uint16_t>(v);
+    return true;
+}
+
+/// JSON-RPC call: the "result" member, or nullopt with `error` set.
+inline std::optional<boost::json::value> rpc_call(const std::string& host, std::uint16_t port, const std::string& method,
+                                                  boost::json::array params, boost::json::value* error = nullptr) {
+    boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
+    auto r = http_request(host, port, http::verb::post, "/", boost::json::serialize(req));
+    if (r.status != 200) return std::nullopt;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    auto& o = v.as_object();
+    if (auto* e = o.if_contains("error")) {
+        if (error) *error = *e;
+        return std::nullopt;
+    }
+    if (auto* res = o.if_contains("result")) return *res;
+    return std::nullopt;
+}
+
+}  // namespace ballotchain::app

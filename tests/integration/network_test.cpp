@@ -1,0 +1,329 @@
+// Integration tests: the real binaries (bootnode, validators, CLI) on 127.0.0.1
+// with free ports and temp dirs, stopped afterwards.
+#include "http.hpp"
+#include "process.hpp"
+
+#include <ballotchain/chain/codec.hpp>
+#include <ballotchain/core/hex.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/key_file.hpp>
+#include <ballotchain/crypto/sha256.hpp>
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <set>
+
+using namespace ballotchain;
+using namespace ballotchain::itest;
+namespace json = boost::json;
+
+namespace {
+
+const std::string bin_dir = BALLOTCHAIN_BIN_DIR;
+
+std::string hexq(std::uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+/// A bootnode and n validators made by `ballotchain testnet`, on free ports.
+class network {
+public:
+    explicit network(int n, bool bootnode = true, std::uint64_t interval_ms = 200) : n_(n) {
+        dir_ = tmp_.path() / "net";
+        auto [rc, out] = run({bin_dir + "/ballotchain", "testnet", "--validators", std::to_string(n), "--out",
+                              dir_.string(), "--block-interval-ms", std::to_string(interval_ms), "--max-block-txs",
+                              "300"},
+                             tmp_.path() / "testnet.log");
+        INFO(out);
+        REQUIRE(rc == 0);
+        auto ports = free_ports(2 * static_cast<std::size_t>(n) + 1);
+        boot_port_ = ports[0];
+        for (int i = 0; i < n; ++i) {
+            rpc_.push_back(ports[1 + 2 * static_cast<std::size_t>(i)]);
+            p2p_.push_back(ports[2 + 2 * static_cast<std::size_t>(i)]);
+        }
+        validators_.resize(static_cast<std::size_t>(n));
+        if (bootnode) start_bootnode();
+        for (int i = 0; i < n; ++i) start(i);
+    }
+    ~network() { stop_all(); }
+
+    void start_bootnode() {
+        bootnode_ = process({bin_dir + "/ballotchain-bootnode", "--addr", "127.0.0.1:" + std::to_string(boot_port_)},
+                            tmp_.path() / "bootnode.log");
+    }
+
+    void start(int i) {
+        std::vector<std::string> argv{bin_dir + "/ballotchain-validator",
+                                      "--config", (vdir(i) / "config.toml").string(),
+                                      "--rpc-addr", "127.0.0.1:" + std::to_string(rpc(i)),
+                                      "--p2p-addr", "127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(i)]),
+                                      "--bootnode", "http://127.0.0.1:" + std::to_string(boot_port_)};
+        argv.push_back("--peers");
+        for (int j = 0; j < n_; ++j)
+            if (j != i) argv.push_back(std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(j)]));
+        validators_[static_cast<std::size_t>(i)] =
+            process(argv, tmp_.path() / ("validator-" + std::to_string(i + 1) + ".log"));
+    }
+    void kill(int i, int sig) { validators_[static_cast<std::size_t>(i)].kill(sig); }
+    void stop_all() {
+        for (auto& v : validators_) v.kill(SIGTERM);
+        bootnode_.kill(SIGTERM);
+    }
+
+    std::uint16_t rpc(int i) const { return rpc_[static_cast<std::size_t>(i)]; }
+    fs::path vdir(int i) const { return dir_ / ("validator-" + std::to_string(i + 1)); }
+    const fs::path& dir() const { return dir_; }
+    std::string log(int i) const { return validators_[static_cast<std::size_t>(i)].log_text(); }
+
+    std::optional<json::object> health(int i) const {
+        auto r = http_get(rpc(i), "/health");
+        if (r.status != 200) return std::nullopt;
+        boost::system::error_code ec;
+        auto v = json::parse(r.body, ec);
+        if (ec || !v.is_object()) return std::nullopt;
+        return v.as_object();
+    }
+    std::optional<std::uint64_t> height(int i) const {
+        auto h = health(i);
+        if (!h || !h->contains("height")) return std::nullopt;
+        return h->at("height").to_number<std::uint64_t>();
+    }
+    bool all_connected() const {
+        for (int i = 0; i < n_; ++i) {
+            auto h = health(i);
+            if (!h || h->at("peers").to_number<std::int64_t>() != n_ - 1) return false;
+        }
+        return true;
+    }
+
+    /// Block hashes 1..h on validator i.
+    std::vector<std::string> block_hashes(int i, std::uint64_t h, std::vector<std::string>* txs = nullptr) const {
+        std::vector<std::string> out;
+        for (std::uint64_t k = 1; k <= h; ++k) {
+            auto b = rpc_call(rpc(i), "eth_getBlockByNumber", {hexq(k), false});
+            if (!b || !b->is_object()) return {};
+            out.emplace_back(b->as_object().at("hash").as_string());
+            if (txs)
+                for (auto& t : b->as_object().at("transactions").as_array()) txs->emplace_back(t.as_string());
+        }
+        return out;
+    }
+
+private:
+    temp_dir tmp_;
+    fs::path dir_;
+    int n_;
+    std::uint16_t boot_port_ = 0;
+    std::vector<std::uint16_t> rpc_, p2p_;
+    process bootnode_;
+    std::vector<process> validators_;
+};
+
+/// Signs votes with the testnet's submitter key.
+class voter_client {
+public:
+    explicit voter_client(const fs::path& key) : kp_(load_key_file(key.string()).value()) {}
+    vote_tx make(std::uint64_t voter, std::uint64_t election = 1) {
+        vote_tx tx;
+        tx.chain_id = 1337;
+        tx.election_id = election;
+        tx.candidate_id = voter % 3;
+        tx.encrypted_vote = bytes{1, 2, 3};
+        bytes id(8);
+        for (int b = 0; b < 8; ++b) id[static_cast<std::size_t>(b)] = static_cast<byte>(voter >> (8 * b));
+        tx.voter_tag = sha256::hash(id);
+        tx.timestamp_ms = 1'700'000'000'000ull + voter;
+        sign_tx<sha256, ed25519>(tx, kp_);
+        return tx;
+    }
+    /// eth_sendRawTransaction; the tx hash when the validator acknowledged it.
+    std::optional<std::string> send(std::uint16_t port, const vote_tx& tx, json::value* err = nullptr) {
+        auto r = rpc_call(port, "eth_sendRawTransaction", {to_hex(encode(tx))}, err);
+        if (!r || !r->is_string()) return std::nullopt;
+        return std::string(r->as_string());
+    }
+
+private:
+    ed25519::key_pair kp_;
+};
+
+bool receipt_final(std::uint16_t port, const std::string& h) {
+    auto r = rpc_call(port, "eth_getTransactionReceipt", {h});
+    return r && r->is_object() && r->as_object().at("status").as_string() == "0x1";
+}
+
+void wait_connected(network& net) {
+    REQUIRE(eventually([&] { return net.all_connected(); }, std::chrono::seconds(20)));
+}
+
+/// All acknowledged txs final on every validator, once each, on identical chains.
+void check_all_final(network& net, int n, const std::vector<std::string>& acked) {
+    for (int i = 0; i < n; ++i) {
+        INFO("validator " << i + 1);
+        REQUIRE(eventually(
+            [&] {
+                for (const auto& h : acked)
+                    if (!receipt_final(net.rpc(i), h)) return false;
+                return true;
+            },
+            std::chrono::seconds(60)));
+    }
+    // identical chains up to the lowest height
+    std::uint64_t h = UINT64_MAX;
+    for (int i = 0; i < n; ++i) h = std::min(h, net.height(i).value_or(0));
+    std::vector<std::string> txs0;
+    const auto ref = net.block_hashes(0, h, &txs0);
+    REQUIRE(ref.size() == h);
+    for (int i = 1; i < n; ++i) CHECK(net.block_hashes(i, h) == ref);
+    // exactly once
+    std::set<std::string> uniq(txs0.begin(), txs0.end());
+    CHECK(uniq.size() == txs0.size());
+    for (const auto& a : acked) CHECK(uniq.contains(a));
+}
+
+}  // namespace
+
+TEST_CASE("bootnode + 3 validators: 1,000 votes round-robin become final everywhere with identical blocks",
+          "[integration]") {
+    network net(3);
+    wait_connected(net);
+    voter_client vc(net.dir() / "submitter.key");
+    std::vector<std::string> acked;
+    for (std::uint64_t v = 0; v < 1000; ++v) {
+        const auto tx = vc.make(v);
+        auto h = vc.send(net.rpc(static_cast<int>(v % 3)), tx);
+        REQUIRE(h);
+        CHECK(*h == to_hex(tx_hash<sha256>(tx)));
+        acked.push_back(*h);
+    }
+    check_all_final(net, 3, acked);
+    // a second vote by the same voter is refused with a clear JSON-RPC error
+    json::value err;
+    auto again = vc.make(5);
+    again.candidate_id += 1;
+    sign_tx<sha256, ed25519>(again, load_key_file((net.dir() / "submitter.key").string()).value());
+    CHECK_FALSE(vc.send(net.rpc(1), again, &err));
+    REQUIRE(err.is_object());
+    CHECK(err.as_object().at("code").to_number<std::int64_t>() <= -32000);
+    CHECK(std::string(err.as_object().at("message").as_string()).find("duplicate") != std::string::npos);
+}
+
+TEST_CASE("kill -9 one validator under load: the others finalize, it catches up, every acked vote final once",
+          "[integration]") {
+    network net(3);
+    wait_connected(net);
+    voter_client vc(net.dir() / "submitter.key");
+    std::vector<std::string> acked;
+    std::uint64_t v = 0;
+    for (; v < 150; ++v)
+        if (auto h = vc.send(net.rpc(static_cast<int>(v % 3)), vc.make(v))) acked.push_back(*h);
+    net.kill(2, SIGKILL);
+    const auto h_kill = net.height(0).value_or(0);
+    for (; v < 400; ++v)
+        if (auto h = vc.send(net.rpc(static_cast<int>(v % 3)), vc.make(v))) acked.push_back(*h);
+    CHECK(acked.size() >= 300);  // the dead validator's share is not acknowledged
+    REQUIRE(eventually([&] { return net.height(0).value_or(0) > h_kill + 2; }, std::chrono::seconds(30)));
+    net.start(2);
+    REQUIRE(eventually([&] { return net.height(2).value_or(0) >= net.height(0).value_or(0) && net.height(0) > 0u; },
+                       std::chrono::seconds(60)));
+    check_all_final(net, 3, acked);
+    CHECK(net.log(2).find("Synced block") != std::string::npos);
+}
+
+TEST_CASE("2 of 3 down: nothing becomes final, nothing is lost; after restart the votes become final",
+          "[integration]") {
+    network net(3);
+    wait_connected(net);
+    voter_client vc(net.dir() / "submitter.key");
+    net.kill(1, SIGKILL);
+    net.kill(2, SIGKILL);
+    const auto h0 = net.height(0).value();
+    std::vector<std::string> acked;
+    for (std::uint64_t v = 0; v < 40; ++v) {
+        auto h = vc.send(net.rpc(0), vc.make(v));
+        REQUIRE(h);
+        acked.push_back(*h);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    CHECK(net.height(0).value() == h0);
+    for (const auto& a : acked) CHECK_FALSE(receipt_final(net.rpc(0), a));
+    // and the validator that holds them is killed too: they are on disk (pending.db)
+    net.kill(0, SIGKILL);
+    net.start(0);
+    net.start(1);
+    net.start(2);
+    check_all_final(net, 3, acked);
+}
+
+TEST_CASE("restart all validators: chains intact, verify passes; a flipped byte makes verify name the block",
+          "[integration]") {
+    network net(3);
+    wait_connected(net);
+    voter_client vc(net.dir() / "submitter.key");
+    std::vector<std::string> acked;
+    for (std::uint64_t v = 0; v < 200; ++v) acked.push_back(*vc.send(net.rpc(static_cast<int>(v % 3)), vc.make(v)));
+    check_all_final(net, 3, acked);
+    const auto h = net.height(0).value();
+    const auto hashes = net.block_hashes(0, h);
+    net.stop_all();
+    for (int i = 0; i < 3; ++i) net.start(i);
+    REQUIRE(eventually([&] { return net.height(0).value_or(0) >= h && net.height(2).value_or(0) >= h; },
+                       std::chrono::seconds(20)));
+    CHECK(net.block_hashes(0, h) == hashes);
+    CHECK(net.block_hashes(2, h) == hashes);
+    net.stop_all();
+    for (int i = 0; i < 3; ++i) {
+        auto [rc, out] = run({bin_dir + "/ballotchain", "verify", "--data-dir", net.vdir(i).string()},
+                             net.dir() / ("verify-" + std::to_string(i) + ".log"));
+        INFO(out);
+        CHECK(rc == 0);
+        CHECK(out.find("OK:") != std::string::npos);
+    }
+    // flip one byte inside block 2's stored encoding (a tx signature region near the end)
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((net.vdir(0) / "chain.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "UPDATE blocks SET data = substr(data, 1, length(data) - 100) || "
+                         "char((unicode(substr(data, length(data) - 99, 1)) + 1) % 128) || "
+                         "substr(data, length(data) - 98) WHERE height = 2",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    CHECK(sqlite3_changes(db) == 1);
+    sqlite3_close(db);
+    auto [rc, out] = run({bin_dir + "/ballotchain", "verify", "--data-dir", net.vdir(0).string()},
+                         net.dir() / "verify-bad.log");
+    INFO(out);
+    CHECK(rc == 2);
+    CHECK(out.find("block 2 is bad") != std::string::npos);
+}
+
+TEST_CASE("bootnode down from the start: validators with static peers still form the network", "[integration]") {
+    network net(3, /*bootnode=*/false);
+    wait_connected(net);
+    voter_client vc(net.dir() / "submitter.key");
+    auto h = vc.send(net.rpc(0), vc.make(1));
+    REQUIRE(h);
+    check_all_final(net, 3, {*h});
+}
+
+TEST_CASE("garbage on the P2P and RPC ports changes nothing and crashes nothing", "[integration]") {
+    network net(3);
+    wait_connected(net);
+    const auto h0 = net.height(0).value();
+    // HTTP: malformed JSON, wrong version, unknown method, oversize body
+    auto r = http_request(net.rpc(0), http::verb::post, "/", "{not json");
+    CHECK(r.status == 200);
+    CHECK(r.body.find("-32700") != std::string::npos);
+    r = http_request(net.rpc(0), http::verb::post, "/", R"({"jsonrpc":"2.0","id":1,"method":"nope","params":[]})");
+    CHECK(r.body.find("-32601") != std::string::npos);
+    r = http_request(net.rpc(0), http::verb::post, "/", std::string(3 << 20, 'x'));
+    CHECK(r.status == 413);
+    r = http_request(net.rpc(0), http::verb::post, "/",
+                     R"({"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0x0102"]})");
+    CHECK(r.body.find("-32602") != std::string::npos);
+    CHECK(net.health(0).has_value());
+    CHECK(net.height(0).value() >= h0);
+}
