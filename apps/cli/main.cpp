@@ -11,9 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#ifdef BALLOTCHAIN_HAVE_RPC
 #include "net_commands.hpp"
-#endif
 
 namespace {
 using namespace ballotchain;
@@ -176,16 +174,10 @@ int main(int argc, char** argv) {
     verify->add_option("--data-dir", vdir, "validator data directory (holds chain.db)")->required();
     verify->add_option("--genesis", vgen, "genesis file (default: DATA_DIR/genesis.json)");
 
-#ifdef BALLOTCHAIN_HAVE_RPC
     app::net_commands net(app);
-#endif
     CLI11_PARSE(app, argc, argv);
     if (*keygen) return cmd_keygen(key_out, key_force);
     if (*testnet) return cmd_testnet(to);
     if (*verify) return cmd_verify(vdir, vgen);
-#ifdef BALLOTCHAIN_HAVE_RPC
     return net.run();
-#else
-    return 1;
-#endif
 }
