@@ -64,7 +64,7 @@ public:
             }
             apply(fx);
         });
-        net_->on_peer([this](std::uint32_t peer, bool up) {
+        net_->on_peer([](std::uint32_t peer, bool up) {
             spdlog::info("peer validator-{} {}", peer + 1, up ? "connected" : "disconnected");
         });
         consensus::effects fx;
