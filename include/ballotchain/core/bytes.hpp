@@ -61,10 +61,15 @@ inline bytes to_bytes(std::string_view s) { return {s.begin(), s.end()}; }
 template <std::size_t N>
 struct std::hash<ballotchain::fixed_bytes<N>> {
     std::size_t operator()(const ballotchain::fixed_bytes<N>& b) const noexcept {
-        // Keys are hashes or public keys: already uniformly distributed.
+        // Keys are hashes, tags or public keys: mix every word so that values
+        // differing in any byte spread over the buckets.
         static_assert(N >= sizeof(std::size_t));
-        std::size_t h;
-        std::memcpy(&h, b.data.data(), sizeof h);
+        std::size_t h = 0;
+        for (std::size_t i = 0; i + sizeof(std::size_t) <= N; i += sizeof(std::size_t)) {
+            std::size_t w;
+            std::memcpy(&w, b.data.data() + i, sizeof w);
+            h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        }
         return h;
     }
 };
