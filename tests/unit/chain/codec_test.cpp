@@ -22,6 +22,7 @@ struct golden_values {
         auto c = net.open_chain();
         fb = net.next_block(c, {net.vote(1), net.vote(2, 1, 3), tx});
     }
+    static bytes raw(const hash32& h) { return bytes(h.data.begin(), h.data.end()); }
     std::vector<std::pair<std::string, bytes>> files() const {
         return {{"tx", encode(tx)},
                 {"header", encode(fb.blk.header)},
@@ -29,9 +30,9 @@ struct golden_values {
                 {"certificate", encode(fb.cert)},
                 {"finalized_block", encode(fb)},
                 {"genesis", encode(net.genesis)},
-                {"tx_hash", bytes(tx_hash<H>(tx).data.begin(), tx_hash<H>(tx).data.end())},
-                {"block_hash", bytes(block_hash<H>(fb.blk.header).data.begin(), block_hash<H>(fb.blk.header).data.end())},
-                {"genesis_hash", bytes(genesis_hash<H>(net.genesis).data.begin(), genesis_hash<H>(net.genesis).data.end())}};
+                {"tx_hash", raw(tx_hash<H>(tx))},
+                {"block_hash", raw(block_hash<H>(fb.blk.header))},
+                {"genesis_hash", raw(genesis_hash<H>(net.genesis))}};
     }
 };
 
