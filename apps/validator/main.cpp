@@ -12,9 +12,7 @@
 
 #include <filesystem>
 
-#ifdef BALLOTCHAIN_HAVE_RPC
 #include "rpc_routes.hpp"
-#endif
 
 int main(int argc, char** argv) {
     using namespace ballotchain;
@@ -108,10 +106,8 @@ int main(int argc, char** argv) {
     app::validator_node node(io, std::move(*eng), transport, std::move(pending));
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
-#ifdef BALLOTCHAIN_HAVE_RPC
     auto rpc = app::start_rpc(io, node, rpc_ep->endpoint);
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
-#endif
     std::unique_ptr<app::bootnode_client> boot;
     if (!bootnode.empty()) {
         std::string adv = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
@@ -128,9 +124,7 @@ int main(int argc, char** argv) {
         spdlog::info("signal {}: shutting down", sig);
         node.stop();
         if (boot) boot->stop();
-#ifdef BALLOTCHAIN_HAVE_RPC
         (*rpc)->stop();
-#endif
         io.stop();
     });
     io.run();

@@ -1,0 +1,120 @@
+#pragma once
+/// @file The validator's HTTP routes: JSON-RPC at "/", GET /health,
+/// GET /blockchain?election_id=N, GET /metrics (Prometheus text).
+
+#include "validator_node.hpp"
+
+#include <ballotchain/rpc/http_server.hpp>
+#include <ballotchain/rpc/validator_api.hpp>
+
+#include <sstream>
+
+namespace ballotchain::app {
+
+static_assert(rpc::node_view<validator_node>);
+
+inline std::string metrics_text(const validator_node& n) {
+    std::ostringstream o;
+    const auto& m = n.metrics();
+    const auto& st = n.engine().stats();
+    auto gauge = [&](const char* name, const char* help, double v) {
+        o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " gauge\n" << name << ' ' << v << '\n';
+    };
+    auto counter = [&](const char* name, const char* help, double v) {
+        o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n" << name << ' ' << v << '\n';
+    };
+    gauge("ballotchain_height", "Height of the last final block.", static_cast<double>(n.height()));
+    gauge("ballotchain_peers", "Connected validator peers.", static_cast<double>(n.peer_count()));
+    gauge("ballotchain_pool_size", "Pending transactions in the pool.", static_cast<double>(n.pool_size()));
+    gauge("ballotchain_syncing", "1 while catching up from peers.", n.syncing() ? 1 : 0);
+    gauge("ballotchain_round", "Current consensus round.", static_cast<double>(n.engine().round()));
+    counter("ballotchain_round_changes_total", "Rounds entered above 0.", static_cast<double>(st.round_changes));
+    counter("ballotchain_blocks_proposed_total", "Blocks proposed by this validator.", static_cast<double>(st.proposals));
+    counter("ballotchain_blocks_committed_total", "Blocks finalized by consensus here.", static_cast<double>(st.committed));
+    counter("ballotchain_blocks_synced_total", "Blocks fetched from peers.", static_cast<double>(st.synced));
+    counter("ballotchain_equivocations_total", "Conflicting messages seen from one validator.", static_cast<double>(st.equivocations));
+    counter("ballotchain_transactions_submitted_total", "Votes accepted over RPC here.", static_cast<double>(m.submitted));
+    counter("ballotchain_transactions_final_total", "Votes in final blocks.", static_cast<double>(m.finalized_txs));
+    o << "# HELP ballotchain_transactions_rejected_total Votes refused over RPC, by reason.\n"
+         "# TYPE ballotchain_transactions_rejected_total counter\n";
+    for (const auto& [reason, c] : m.rejected_txs)
+        o << "ballotchain_transactions_rejected_total{reason=\"" << reason << "\"} " << c << '\n';
+    o << "# HELP ballotchain_p2p_messages_rejected_total Consensus messages refused, by reason.\n"
+         "# TYPE ballotchain_p2p_messages_rejected_total counter\n";
+    for (const auto& [reason, c] : m.rejected_messages)
+        o << "ballotchain_p2p_messages_rejected_total{reason=\"" << reason << "\"} " << c << '\n';
+    o << "# HELP ballotchain_finality_latency_seconds Submit-to-final latency of votes submitted here.\n"
+         "# TYPE ballotchain_finality_latency_seconds histogram\n";
+    for (std::size_t i = 0; i < node_metrics::buckets.size(); ++i)
+        o << "ballotchain_finality_latency_seconds_bucket{le=\"" << node_metrics::buckets[i] << "\"} " << m.latency_le[i] << '\n';
+    o << "ballotchain_finality_latency_seconds_bucket{le=\"+Inf\"} " << m.latency_count << '\n'
+      << "ballotchain_finality_latency_seconds_sum " << m.latency_sum << '\n'
+      << "ballotchain_finality_latency_seconds_count " << m.latency_count << '\n';
+    return o.str();
+}
+
+/// Parses "election_id=N" out of a query string.
+inline std::optional<std::optional<std::uint64_t>> election_param(std::string_view query) {
+    if (query.empty()) return std::optional<std::uint64_t>{};
+    for (std::size_t pos = 0; pos <= query.size();) {
+        const auto amp = query.find('&', pos);
+        const auto part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+        if (part.rfind("election_id=", 0) == 0) {
+            std::uint64_t v = 0;
+            const auto s = part.substr(12);
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+            if (ec != std::errc{} || p != s.data() + s.size() || s.empty()) return std::nullopt;
+            return std::optional<std::uint64_t>(v);
+        }
+        if (amp == std::string_view::npos) break;
+        pos = amp + 1;
+    }
+    return std::optional<std::uint64_t>{};
+}
+
+inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_context& io, validator_node& node,
+                                                           const boost::asio::ip::tcp::endpoint& ep) {
+    namespace http = rpc::http;
+    auto table = std::make_shared<rpc::method_table>();
+    rpc::add_validator_methods(*table, node);
+    auto handler = [&node, table](const rpc::http_request& req) -> rpc::http_response {
+        const std::string_view target = req.target();
+        const auto q = target.find('?');
+        const std::string_view path = target.substr(0, q);
+        const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+        if (path == "/" || path.empty()) {
+            if (req.method() != http::verb::post)
+                return rpc::detail_response(http::status::method_not_allowed, "JSON-RPC: use POST", req.version());
+            const std::string out = rpc::handle_jsonrpc(req.body(), *table);
+            if (out.empty()) {
+                rpc::http_response res{http::status::no_content, req.version()};
+                res.prepare_payload();
+                return res;
+            }
+            rpc::http_response res{http::status::ok, req.version()};
+            res.set(http::field::content_type, "application/json");
+            res.body() = out;
+            res.prepare_payload();
+            return res;
+        }
+        if (req.method() != http::verb::get)
+            return rpc::detail_response(http::status::method_not_allowed, "use GET", req.version());
+        if (path == "/health") return rpc::json_response(http::status::ok, rpc::health_json(node), req.version());
+        if (path == "/blockchain") {
+            auto e = election_param(query);
+            if (!e) return rpc::detail_response(http::status::bad_request, "election_id must be an unsigned integer", req.version());
+            return rpc::json_response(http::status::ok, rpc::blockchain_json(node, *e), req.version());
+        }
+        if (path == "/metrics") {
+            rpc::http_response res{http::status::ok, req.version()};
+            res.set(http::field::content_type, "text/plain; version=0.0.4");
+            res.body() = metrics_text(node);
+            res.prepare_payload();
+            return res;
+        }
+        return rpc::detail_response(http::status::not_found, "no such endpoint", req.version());
+    };
+    return rpc::http_server::create(io, ep, handler);
+}
+
+}  // namespace ballotchain::app

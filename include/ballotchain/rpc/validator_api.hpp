@@ -1,0 +1,407 @@
+#pragma once
+/// @file The validator's JSON-RPC methods (Ethereum names so standard tools can
+/// read the chain, plus poa_*), and the JSON of /health and /blockchain.
+/// Reference: docs/api.md.
+
+#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/chain/json.hpp>
+#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/rpc/jsonrpc.hpp>
+
+#include <charconv>
+
+namespace ballotchain::rpc {
+
+/// What the RPC layer needs from a validator.
+///
+/// | expression                | type                          |
+/// |---------------------------|-------------------------------|
+/// | `n.genesis()`             | const genesis_config&         |
+/// | `n.height()`              | std::uint64_t (last final)    |
+/// | `n.head_hash()`           | hash32                        |
+/// | `n.block_at(h)`           | result<finalized_block>       |
+/// | `n.height_of(bh)`         | std::optional<std::uint64_t>  |
+/// | `n.find_tx(th)`           | std::optional<tx_location>    |
+/// | `n.pending_tx(th)`        | const vote_tx* (or null)      |
+/// | `n.submit(tx)`            | result<hash32>                |
+/// | `n.peer_count()`          | std::size_t                   |
+/// | `n.syncing()`             | bool                          |
+/// | `n.validator_index()`     | std::optional<std::uint32_t>  |
+/// | `n.pool_size()`           | std::size_t                   |
+/// | `n.tally(e)`              | tally_map                     |
+/// | `n.verify()`              | verify_report                 |
+template <class N>
+concept node_view = requires(N& n, const N& cn, const hash32& h, std::uint64_t u, vote_tx tx) {
+    { cn.genesis() } -> std::convertible_to<const genesis_config&>;
+    { cn.height() } -> std::same_as<std::uint64_t>;
+    { cn.head_hash() } -> std::same_as<hash32>;
+    { cn.block_at(u) } -> std::same_as<result<finalized_block>>;
+    { cn.height_of(h) } -> std::same_as<std::optional<std::uint64_t>>;
+    { cn.find_tx(h) } -> std::same_as<std::optional<tx_location>>;
+    { cn.pending_tx(h) } -> std::same_as<const vote_tx*>;
+    { n.submit(tx) } -> std::same_as<result<hash32>>;
+    { cn.peer_count() } -> std::same_as<std::size_t>;
+    { cn.syncing() } -> std::same_as<bool>;
+    { cn.validator_index() } -> std::same_as<std::optional<std::uint32_t>>;
+    { cn.pool_size() } -> std::same_as<std::size_t>;
+    { cn.tally(u) } -> std::same_as<tally_map>;
+    { cn.verify() } -> std::same_as<verify_report>;
+};
+
+inline constexpr std::string_view client_version = "ballotchain/0.1.0";
+
+/// JSON-RPC error code for a refused transaction (docs/api.md).
+inline rpc_error tx_error(const error_code& ec) {
+    using chain::errc;
+    int c = code::server_error;
+    if (ec == make_error(errc::invalid_signature)) c = -32001;
+    else if (ec == make_error(errc::unauthorized_submitter)) c = -32002;
+    else if (ec == make_error(errc::duplicate_vote)) c = -32003;
+    else if (ec == make_error(errc::duplicate_tx)) c = -32004;
+    else if (ec == make_error(errc::pool_full)) c = -32005;
+    else if (ec == make_error(errc::vote_too_large)) c = -32006;
+    else if (ec == make_error(errc::wrong_chain_id)) c = -32007;
+    else if (is_category<storage_ns::errc>(ec)) c = -32010;
+    return {c, ec.message(), std::nullopt};
+}
+
+// ---- Ethereum JSON shapes ------------------------------------------------------------
+
+inline std::string quantity(std::uint64_t v) {
+    char buf[24] = "0x";
+    auto [p, ec] = std::to_chars(buf + 2, buf + sizeof buf, v, 16);
+    (void)ec;
+    return std::string(buf, p);
+}
+
+/// A 20-byte "address" for a key: the last 20 bytes of SHA-256(public key).
+inline std::string address_of(const public_key& k) {
+    const hash32 h = sha256::hash(k.view());
+    return to_hex(byte_view(h.data.data() + 12, 20));
+}
+
+inline const std::string& zero32() {
+    static const std::string z = "0x" + std::string(64, '0');
+    return z;
+}
+
+inline boost::json::object eth_tx(const vote_tx& tx, const hash32& th, const genesis_config& g,
+                                  const finalized_block* fb, std::optional<tx_location> loc) {
+    const hash32 bh = fb ? block_hash<sha256>(fb->blk.header) : hash32{};
+    return {{"hash", to_hex(th)},
+            {"blockHash", fb ? boost::json::value(to_hex(bh)) : boost::json::value(nullptr)},
+            {"blockNumber", loc ? boost::json::value(quantity(loc->height)) : boost::json::value(nullptr)},
+            {"transactionIndex", loc ? boost::json::value(quantity(loc->index)) : boost::json::value(nullptr)},
+            {"from", address_of(tx.submitter)},
+            {"to", nullptr},
+            {"value", "0x0"},
+            {"gas", "0x0"},
+            {"gasPrice", "0x0"},
+            {"nonce", "0x0"},
+            {"input", to_hex(encode(tx))},
+            {"type", "0x0"},
+            {"chainId", quantity(g.chain_id)},
+            // Ed25519 does not fit v/r/s: placeholders; the signature is in "input" and "signature".
+            {"v", "0x1b"},
+            {"r", zero32()},
+            {"s", zero32()},
+            {"signature", to_hex(tx.sig)},
+            {"electionId", quantity(tx.election_id)},
+            {"candidateId", quantity(tx.candidate_id)},
+            {"voterTag", to_hex(tx.voter_tag)}};
+}
+
+inline boost::json::object eth_receipt(const vote_tx& tx, const hash32& th, const finalized_block& fb,
+                                       const tx_location& loc) {
+    return {{"transactionHash", to_hex(th)},
+            {"transactionIndex", quantity(loc.index)},
+            {"blockHash", to_hex(block_hash<sha256>(fb.blk.header))},
+            {"blockNumber", quantity(loc.height)},
+            {"from", address_of(tx.submitter)},
+            {"to", nullptr},
+            {"cumulativeGasUsed", "0x0"},
+            {"gasUsed", "0x0"},
+            {"effectiveGasPrice", "0x0"},
+            {"contractAddress", nullptr},
+            {"logs", boost::json::array{}},
+            {"logsBloom", "0x" + std::string(512, '0')},
+            {"status", "0x1"},
+            {"type", "0x0"}};
+}
+
+inline boost::json::object eth_block(const finalized_block& fb, const genesis_config& g, bool full) {
+    const auto& h = fb.blk.header;
+    const hash32 bh = block_hash<sha256>(h);
+    boost::json::array txs;
+    for (std::uint32_t i = 0; i < fb.blk.txs.size(); ++i) {
+        const hash32 th = tx_hash<sha256>(fb.blk.txs[i]);
+        if (full)
+            txs.push_back(eth_tx(fb.blk.txs[i], th, g, &fb, tx_location{h.height, i}));
+        else
+            txs.push_back(boost::json::string(to_hex(th)));
+    }
+    const std::string miner = h.proposer < g.n() ? address_of(g.validators[h.proposer].key) : "0x" + std::string(40, '0');
+    return {{"number", quantity(h.height)},
+            {"hash", to_hex(bh)},
+            {"parentHash", to_hex(h.parent)},
+            {"timestamp", quantity(h.timestamp_ms / 1000)},
+            {"nonce", "0x0000000000000000"},
+            {"difficulty", "0x0"},
+            {"totalDifficulty", "0x0"},
+            {"gasLimit", "0x0"},
+            {"gasUsed", "0x0"},
+            {"miner", miner},
+            {"extraData", "0x"},
+            {"logsBloom", "0x" + std::string(512, '0')},
+            {"transactionsRoot", to_hex(h.tx_root)},
+            {"stateRoot", zero32()},
+            {"receiptsRoot", zero32()},
+            {"sha3Uncles", zero32()},
+            {"mixHash", zero32()},
+            {"uncles", boost::json::array{}},
+            {"size", quantity(encode(fb.blk).size())},
+            {"baseFeePerGas", "0x0"},
+            {"transactions", std::move(txs)},
+            {"round", h.round},
+            {"proposer", h.proposer},
+            {"timestampMs", h.timestamp_ms},
+            {"certificate", json::to_json(fb.cert)}};
+}
+
+// ---- params -------------------------------------------------------------------------------
+
+namespace detail {
+inline const boost::json::array* params_array(const boost::json::value& p) { return p.is_array() ? &p.as_array() : nullptr; }
+
+inline std::optional<hash32> param_hash(const boost::json::array& a, std::size_t i) {
+    if (i >= a.size() || !a[i].is_string()) return std::nullopt;
+    auto h = from_hex_fixed<32>(std::string_view(a[i].as_string()));
+    if (!h) return std::nullopt;
+    return *h;
+}
+
+/// A block number: 0x-quantity or a tag. nullopt = invalid.
+template <class Node>
+std::optional<std::uint64_t> param_block(const Node& n, const boost::json::value& v) {
+    if (!v.is_string()) return std::nullopt;
+    const std::string_view s = v.as_string();
+    if (s == "latest" || s == "pending" || s == "safe" || s == "finalized") return n.height();
+    if (s == "earliest") return 0;
+    if (s.size() < 3 || s.substr(0, 2) != "0x" || s.size() > 18) return std::nullopt;
+    std::uint64_t out = 0;
+    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), out, 16);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return out;
+}
+
+inline std::optional<std::uint64_t> param_u64(const boost::json::value& v) {
+    if (v.is_uint64()) return v.as_uint64();
+    if (v.is_int64() && v.as_int64() >= 0) return static_cast<std::uint64_t>(v.as_int64());
+    if (v.is_string()) {
+        const std::string_view s = v.as_string();
+        std::uint64_t out = 0;
+        const bool hex = s.size() > 2 && s.substr(0, 2) == "0x";
+        auto [p, ec] = std::from_chars(s.data() + (hex ? 2 : 0), s.data() + s.size(), out, hex ? 16 : 10);
+        if (ec == std::errc{} && p == s.data() + s.size() && !s.empty()) return out;
+    }
+    return std::nullopt;
+}
+}  // namespace detail
+
+/// {"status": "ok", "height", "peers", "syncing", "validator", "pool", "chain_id"}
+template <node_view Node>
+boost::json::object health_json(const Node& n) {
+    const auto idx = n.validator_index();
+    return {{"status", "ok"},
+            {"height", n.height()},
+            {"peers", n.peer_count()},
+            {"syncing", n.syncing()},
+            {"validator", idx ? boost::json::value("validator-" + std::to_string(*idx + 1)) : boost::json::value(nullptr)},
+            {"pool", n.pool_size()},
+            {"chain_id", n.genesis().chain_id},
+            {"head_hash", to_hex(n.head_hash())}};
+}
+
+/// The seed's troubleshooting view: block count, head, and (bounded) the
+/// election's most recent votes with the tally.
+template <node_view Node>
+boost::json::object blockchain_json(const Node& n, std::optional<std::uint64_t> election, std::size_t max_votes = 1000) {
+    boost::json::object o{{"blocks", n.height() + 1}, {"height", n.height()}, {"head_hash", to_hex(n.head_hash())}};
+    if (!election) return o;
+    o["election_id"] = *election;
+    boost::json::array votes;
+    for (std::uint64_t h = n.height(); h >= 1 && votes.size() < max_votes; --h) {
+        auto fb = n.block_at(h);
+        if (!fb) break;
+        for (std::size_t i = fb->blk.txs.size(); i-- > 0 && votes.size() < max_votes;) {
+            const auto& tx = fb->blk.txs[i];
+            if (tx.election_id != *election) continue;
+            votes.push_back({{"tx_hash", to_hex(tx_hash<sha256>(tx))},
+                             {"candidate_id", tx.candidate_id},
+                             {"block_number", h},
+                             {"timestamp_ms", tx.timestamp_ms}});
+        }
+    }
+    o["votes"] = std::move(votes);
+    boost::json::object tally;
+    std::uint64_t total = 0;
+    for (auto [cand, count] : n.tally(*election)) {
+        tally[std::to_string(cand)] = count;
+        total += count;
+    }
+    o["tally"] = std::move(tally);
+    o["total_votes"] = total;
+    return o;
+}
+
+/// Registers every method of docs/api.md on `t`, bound to `n` (which must outlive `t`).
+template <node_view Node>
+void add_validator_methods(method_table& t, Node& n) {
+    using boost::json::value;
+    using detail::params_array;
+
+    t["web3_clientVersion"] = [](const value&) -> reply { return value(client_version); };
+    t["eth_chainId"] = [&n](const value&) -> reply { return value(quantity(n.genesis().chain_id)); };
+    t["net_version"] = [&n](const value&) -> reply { return value(std::to_string(n.genesis().chain_id)); };
+    t["net_peerCount"] = [&n](const value&) -> reply { return value(quantity(n.peer_count())); };
+    t["net_listening"] = [](const value&) -> reply { return value(true); };
+    t["eth_blockNumber"] = [&n](const value&) -> reply { return value(quantity(n.height())); };
+    t["eth_syncing"] = [&n](const value&) -> reply { return value(n.syncing()); };
+    t["eth_gasPrice"] = [](const value&) -> reply { return value("0x0"); };
+
+    auto submit = [&n](const vote_tx& tx) -> reply {
+        auto r = n.submit(tx);
+        if (!r) return tx_error(r.error());
+        return value(to_hex(*r));
+    };
+    t["eth_sendRawTransaction"] = [submit](const value& p) -> reply {
+        const auto* a = params_array(p);
+        if (!a || a->size() != 1 || !(*a)[0].is_string()) return invalid_params("expected [\"0x<encoded transaction>\"]");
+        auto raw = from_hex(std::string_view((*a)[0].as_string()), 128 * 1024);
+        if (!raw) return invalid_params("transaction: " + raw.error().message());
+        auto tx = decode_tx(*raw);
+        if (!tx) return invalid_params("transaction does not decode: " + tx.error().message());
+        return submit(*tx);
+    };
+    t["eth_sendTransaction"] = [submit](const value& p) -> reply {
+        const auto* a = params_array(p);
+        if (!a || a->size() != 1) return invalid_params("expected [transaction object]");
+        auto tx = json::tx_from_json((*a)[0]);
+        if (!tx) return invalid_params("transaction object: " + tx.error().message());
+        return submit(*tx);
+    };
+    t["eth_getTransactionByHash"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto th = a && a->size() == 1 ? detail::param_hash(*a, 0) : std::nullopt;
+        if (!th) return invalid_params("expected [\"0x<32-byte tx hash>\"]");
+        if (auto loc = n.find_tx(*th)) {
+            auto fb = n.block_at(loc->height);
+            if (!fb || loc->index >= fb->blk.txs.size()) return rpc_error{-32010, "storage error", {}};
+            return value(eth_tx(fb->blk.txs[loc->index], *th, n.genesis(), &*fb, loc));
+        }
+        if (const vote_tx* tx = n.pending_tx(*th)) return value(eth_tx(*tx, *th, n.genesis(), nullptr, std::nullopt));
+        return value(nullptr);
+    };
+    t["eth_getTransactionReceipt"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto th = a && a->size() == 1 ? detail::param_hash(*a, 0) : std::nullopt;
+        if (!th) return invalid_params("expected [\"0x<32-byte tx hash>\"]");
+        auto loc = n.find_tx(*th);
+        if (!loc) return value(nullptr);
+        auto fb = n.block_at(loc->height);
+        if (!fb || loc->index >= fb->blk.txs.size()) return rpc_error{-32010, "storage error", {}};
+        return value(eth_receipt(fb->blk.txs[loc->index], *th, *fb, *loc));
+    };
+    t["eth_getBlockByNumber"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        if (!a || a->empty() || a->size() > 2) return invalid_params("expected [block number or tag, full?]");
+        auto h = detail::param_block(n, (*a)[0]);
+        if (!h) return invalid_params("block must be 0x-quantity or latest/earliest/pending/safe/finalized");
+        const bool full = a->size() == 2 && (*a)[1].is_bool() && (*a)[1].as_bool();
+        if (a->size() == 2 && !(*a)[1].is_bool()) return invalid_params("full must be a boolean");
+        if (*h > n.height()) return value(nullptr);
+        auto fb = n.block_at(*h);
+        if (!fb) return value(nullptr);
+        return value(eth_block(*fb, n.genesis(), full));
+    };
+    t["eth_getBlockByHash"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto bh = a && !a->empty() && a->size() <= 2 ? detail::param_hash(*a, 0) : std::nullopt;
+        if (!bh) return invalid_params("expected [\"0x<32-byte block hash>\", full?]");
+        if (a->size() == 2 && !(*a)[1].is_bool()) return invalid_params("full must be a boolean");
+        const bool full = a->size() == 2 && (*a)[1].as_bool();
+        auto h = n.height_of(*bh);
+        if (!h) return value(nullptr);
+        auto fb = n.block_at(*h);
+        if (!fb) return value(nullptr);
+        return value(eth_block(*fb, n.genesis(), full));
+    };
+    t["eth_getBlockTransactionCountByNumber"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto h = a && a->size() == 1 ? detail::param_block(n, (*a)[0]) : std::nullopt;
+        if (!h) return invalid_params("expected [block number or tag]");
+        auto fb = *h <= n.height() ? n.block_at(*h) : result<finalized_block>(make_error(storage_ns::errc::not_found));
+        if (!fb) return value(nullptr);
+        return value(quantity(fb->blk.txs.size()));
+    };
+
+    // ---- poa_* ----
+    t["poa_validators"] = [&n](const value&) -> reply {
+        boost::json::array out;
+        for (std::size_t i = 0; i < n.genesis().n(); ++i)
+            out.push_back({{"index", i},
+                           {"name", n.genesis().validators[i].name},
+                           {"public_key", to_hex(n.genesis().validators[i].key)},
+                           {"address", address_of(n.genesis().validators[i].key)}});
+        return value(std::move(out));
+    };
+    t["poa_status"] = [&n](const value&) -> reply {
+        auto o = health_json(n);
+        o["quorum"] = n.genesis().quorum();
+        o["validators"] = n.genesis().n();
+        o["block_interval_ms"] = n.genesis().block_interval_ms;
+        o["max_block_txs"] = n.genesis().max_block_txs;
+        return value(std::move(o));
+    };
+    t["poa_getResults"] = [&n](const value& p) -> reply {
+        std::optional<std::uint64_t> e;
+        if (const auto* a = params_array(p); a && a->size() == 1) e = detail::param_u64((*a)[0]);
+        else if (p.is_object() && p.as_object().contains("election_id")) e = detail::param_u64(p.as_object().at("election_id"));
+        if (!e) return invalid_params("expected [election_id] or {\"election_id\": N}");
+        boost::json::object tally;
+        std::uint64_t total = 0;
+        for (auto [cand, count] : n.tally(*e)) {
+            tally[std::to_string(cand)] = count;
+            total += count;
+        }
+        return value(boost::json::object{{"election_id", *e}, {"results", std::move(tally)}, {"total_votes", total},
+                                         {"height", n.height()}});
+    };
+    t["poa_getVotes"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        std::optional<std::uint64_t> e = a && !a->empty() && a->size() <= 2 ? detail::param_u64((*a)[0]) : std::nullopt;
+        std::optional<std::uint64_t> limit = a && a->size() == 2 ? detail::param_u64((*a)[1]) : std::optional<std::uint64_t>(100);
+        if (!e || !limit || *limit == 0 || *limit > 1000) return invalid_params("expected [election_id, limit 1..1000]");
+        return value(blockchain_json(n, e, static_cast<std::size_t>(*limit)));
+    };
+    t["poa_verifyChain"] = [&n](const value&) -> reply {
+        const auto r = n.verify();
+        boost::json::object o{{"ok", r.ok}, {"blocks_checked", r.blocks_checked}, {"txs_checked", r.txs_checked}};
+        if (!r.ok) {
+            o["bad_height"] = r.bad_height.value_or(0);
+            o["reason"] = r.reason.message();
+        }
+        return value(std::move(o));
+    };
+    t["poa_getBlockCertificate"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto h = a && a->size() == 1 ? detail::param_block(n, (*a)[0]) : std::nullopt;
+        if (!h) return invalid_params("expected [block number or tag]");
+        if (*h > n.height()) return value(nullptr);
+        auto fb = n.block_at(*h);
+        if (!fb) return value(nullptr);
+        return value(json::to_json(fb->cert));
+    };
+}
+
+}  // namespace ballotchain::rpc
