@@ -687,10 +687,11 @@ private:
     }
 
     void after_tx_admitted(effects& out) {
-        if (round_ == 0 && !round_timer_armed_ && index_) {
+        if (!round_timer_armed_ && index_) {
             round_timer_armed_ = true;
-            arm(out, timer_kind::round, height_, 0,
-                std::max(now(), height_start_ms_ + genesis().block_interval_ms) + round_timeout(0));
+            const std::uint64_t from =
+                round_ == 0 ? std::max(now(), height_start_ms_ + genesis().block_interval_ms) : now();
+            arm(out, timer_kind::round, height_, round_, from + round_timeout(round_));
         }
         maybe_propose_round0(out);
     }
@@ -756,6 +757,12 @@ private:
 
     void enter_height_timers(effects& out) {
         if (!index_) return;
+        if (round_ > 0) {
+            // Restarted in a later round (from the signed-state record): keep the round clock running.
+            round_timer_armed_ = true;
+            arm(out, timer_kind::round, height_, round_, now() + round_timeout(round_));
+            return;
+        }
         if (am_proposer(0)) arm(out, timer_kind::propose, height_, 0, height_start_ms_ + genesis().block_interval_ms);
         if (!pool_.empty() || genesis().empty_blocks) {
             round_timer_armed_ = true;

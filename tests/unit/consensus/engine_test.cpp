@@ -275,3 +275,18 @@ TEST_CASE("the future-message buffer is bounded", "[consensus]") {
     CHECK(eng.on_message(signed_msg(net, 1, msg_type::prepare, 0, 0, consensus::encode_prepare({})), fx) ==
           make_error(errc::stale));
 }
+
+TEST_CASE("a validator restarted in a later round keeps its round timer running", "[consensus]") {
+    solo s(4, 0);
+    consensus::effects fx;
+    for (std::uint32_t v : {1u, 2u})
+        (void)s.deliver(signed_msg(s.net, v, msg_type::round_change, 1, 3, consensus::encode(consensus::round_change_body{})), fx);
+    REQUIRE(s.eng->round() == 3);
+    s.restart();
+    CHECK(s.eng->round() == 3);
+    consensus::effects st;
+    s.eng->start(st);
+    bool armed = false;
+    for (const auto& t : st.timers) armed = armed || (t.kind == consensus::timer_kind::round && t.round == 3);
+    CHECK(armed);  // without it an idle restarted validator never times out of round 3
+}
