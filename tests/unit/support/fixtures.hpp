@@ -1,26 +1,36 @@
 #pragma once
-/// @file Shared test fixtures: deterministic keys, a genesis, signed votes and
-/// finalized blocks with real commit certificates.
+/// @file Shared unit-test fixtures: deterministic keys, a genesis, signed votes
+/// and finalized blocks with real commit certificates.
+///
+/// Everything here is derived from fixed seeds, so every run (and every
+/// machine) builds byte-identical values; the golden files under
+/// tests/data/golden are encodings of values made with these helpers.
+///
+/// Typical use:
+/// @code
+/// #include "../support/fixtures.hpp"
+/// using namespace ballotchain::test;
+///
+/// test_network net(4);                       // 4 validators, 1 submitter
+/// auto c = net.open_chain();                 // blockchain<sha256, ed25519, memory_storage>
+/// auto fb = net.next_block(c, {net.vote(1), net.vote(2)});
+/// REQUIRE(c.append(fb));
+/// @endcode
+///
+/// Include it as "../support/fixtures.hpp" from tests/unit/<layer>/.
 
 #include <ballotchain/chain/chain.hpp>
 #include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
-#include <ballotchain/core/hex.hpp>
+#include "catch_result.hpp"
 
-#include <catch2/catch.hpp>
-
-/// Lets Catch print result<T> (REQUIRE(r) on any result type).
-namespace Catch {
-template <class T>
-struct StringMaker<boost::system::result<T, boost::system::error_code>> {
-    static std::string convert(const boost::system::result<T, boost::system::error_code>& r) {
-        return r ? std::string("ok") : "error: " + r.error().message();
-    }
-};
-}  // namespace Catch
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace ballotchain::test {
 
@@ -28,14 +38,26 @@ using H = sha256;
 using S = ed25519;
 using mem_chain = blockchain<H, S, memory_storage>;
 
-/// Key number i, derived from a fixed seed (same bytes in every run).
-inline S::key_pair key(int i) {
+/// The fixed secret key number `i`: byte b of the secret is `(i * 31 + b + 1) mod 256`.
+inline secret_key seed(int i) {
     secret_key sk;
     for (std::size_t b = 0; b < sk.data.size(); ++b) sk.data[b] = static_cast<byte>(i * 31 + static_cast<int>(b) + 1);
-    return S::from_secret(sk);
+    return sk;
 }
 
-/// n validators (keys 0..n-1) and one submitter (key 100).
+/// The Ed25519 key pair of seed(i) (same bytes in every run).
+inline S::key_pair key(int i) { return S::from_secret(seed(i)); }
+
+/// The voter tag used by test_network::vote for voter number `voter`.
+inline hash32 voter_tag_of(std::uint64_t voter) {
+    return H::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8), 0x7a});
+}
+
+/// A deterministic test network: n validators (keys 0..n-1, named
+/// "validator-1".."validator-n", in that proposer order), one authorized
+/// submitter (key 100), chain id 1337, genesis timestamp 1.7e12 ms and the
+/// other genesis parameters at their defaults. Tests may change `genesis`
+/// before opening a chain.
 struct test_network {
     explicit test_network(int n = 3) {
         for (int i = 0; i < n; ++i) {
@@ -47,9 +69,12 @@ struct test_network {
         genesis.timestamp_ms = 1'700'000'000'000ull;
     }
 
+    /// A fresh chain over empty memory storage (block 0 written).
     mem_chain open_chain() const { return mem_chain::open(genesis, memory_storage{}).value(); }
 
-    /// A vote by `voter` in `election`, signed by `by` (default: the submitter).
+    /// A vote of voter number `voter` in `election` for `candidate`, signed by
+    /// `by` (default: the submitter). Encrypted vote = e1 e2 <voter low byte>,
+    /// voter tag = voter_tag_of(voter), timestamp = genesis timestamp + voter.
     vote_tx vote(std::uint64_t voter, std::uint64_t election = 1, std::uint64_t candidate = 0,
                  const S::key_pair* by = nullptr) const {
         vote_tx tx;
@@ -57,14 +82,16 @@ struct test_network {
         tx.election_id = election;
         tx.candidate_id = candidate;
         tx.encrypted_vote = bytes{0xe1, 0xe2, static_cast<byte>(voter)};
-        tx.voter_tag = H::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8), 0x7a});
+        tx.voter_tag = voter_tag_of(voter);
         tx.timestamp_ms = genesis.timestamp_ms + voter;
         sign_tx<H, S>(tx, by ? *by : submitter);
         return tx;
     }
 
-    /// Seals of the first `count` validators (default: quorum) for block hash `bh`.
-    commit_certificate certificate(std::uint64_t height, std::uint32_t round, const hash32& bh, std::size_t count = 0) const {
+    /// A certificate for (height, round, block hash `bh`) with the seals of
+    /// validators 0..count-1 in ascending order (count 0 = the quorum).
+    commit_certificate certificate(std::uint64_t height, std::uint32_t round, const hash32& bh,
+                                   std::size_t count = 0) const {
         if (count == 0) count = genesis.quorum();
         commit_certificate c{height, round, bh, {}};
         for (std::uint32_t v = 0; v < count; ++v)
@@ -72,7 +99,9 @@ struct test_network {
         return c;
     }
 
-    /// The next block of `c` with `txs`, built by the scheduled proposer and certified.
+    /// The next block of `c` holding `txs` (in that order), built and signed by
+    /// the scheduled proposer of (height, round), timestamp genesis + 1000 ms per
+    /// height, with a quorum certificate for the same round.
     finalized_block next_block(const mem_chain& c, std::vector<vote_tx> txs, std::uint32_t round = 0) const {
         const auto h = c.height() + 1;
         finalized_block fb;
@@ -82,14 +111,28 @@ struct test_network {
         return fb;
     }
 
-    /// Re-signs a modified header as its proposer would.
-    void resign(block& b) const { b.proposer_sig = S::sign(validators[b.header.proposer], block_hash<H>(b.header).view()); }
+    /// Re-signs a modified header as its (claimed) proposer would.
+    /// @pre `b.header.proposer < validators.size()`.
+    void resign(block& b) const {
+        b.proposer_sig = S::sign(validators[b.header.proposer], block_hash<H>(b.header).view());
+    }
+
+    /// Re-signs `b` and replaces its certificate by a fresh quorum one, so
+    /// that only the deliberate change under test is wrong.
+    void reseal(finalized_block& fb) const {
+        resign(fb.blk);
+        fb.cert = certificate(fb.blk.header.height, fb.blk.header.round, block_hash<H>(fb.blk.header));
+    }
 
     genesis_config genesis;
     std::vector<S::key_pair> validators;
     S::key_pair submitter;
 };
 
+/// Strict hex that must parse (test data only).
 inline bytes from_hex_or_die(std::string_view s) { return from_hex(s).value(); }
+
+/// The 32 bytes of a hash as a byte vector.
+inline bytes raw(const hash32& h) { return bytes(h.data.begin(), h.data.end()); }
 
 }  // namespace ballotchain::test
