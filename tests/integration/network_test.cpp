@@ -358,3 +358,24 @@ TEST_CASE("garbage on the P2P and RPC ports changes nothing and crashes nothing"
     REQUIRE(h);
     check_all_final(net, 3, {*h});
 }
+
+TEST_CASE("ethers v6 reads the chain from a running validator", "[integration][eth]") {
+    const std::string eth_dir = BALLOTCHAIN_ETH_DIR;
+    INFO("needs node and tests/eth/node_modules (scripts/test runs npm ci there)");
+    REQUIRE(fs::exists(fs::path(eth_dir) / "node_modules" / "ethers"));
+    network net(3);
+    wait_connected(net);
+    voter_client vc(net.dir() / "submitter.key");
+    auto first = vc.send(net.rpc(0), vc.make(1));
+    REQUIRE(first);
+    check_all_final(net, 3, {*first});
+    auto second = vc.send(net.rpc(1), vc.make(2));
+    REQUIRE(second);
+    check_all_final(net, 3, {*first, *second});
+    auto [rc, out] = run({"/usr/bin/env", "node", eth_dir + "/check.mjs", "http://127.0.0.1:" + std::to_string(net.rpc(2)),
+                          *first, "1337"},
+                         net.dir() / "ethers.log");
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(out.find(": ok") != std::string::npos);
+}
