@@ -1,0 +1,192 @@
+// rpc/: JSON-RPC dispatch, the bounded HTTP server on a real socket, validator methods.
+#include "../support/fixtures.hpp"
+
+#include <ballotchain/rpc/http_server.hpp>
+#include <ballotchain/rpc/validator_api.hpp>
+
+#include "../../../apps/common/http_client.hpp"
+
+#include <thread>
+
+using namespace ballotchain;
+using namespace ballotchain::test;
+namespace bj = boost::json;
+
+namespace {
+
+/// A node_view over an in-memory chain + pool with a 1-validator genesis.
+struct test_node {
+    test_network net{1};
+    mem_chain c = net.open_chain();
+    mempool<H> pool{3};
+    const genesis_config& genesis() const { return c.genesis(); }
+    std::uint64_t height() const { return c.height(); }
+    hash32 head_hash() const { return c.head_hash(); }
+    result<finalized_block> block_at(std::uint64_t h) const { return c.block_at(h); }
+    std::optional<std::uint64_t> height_of(const hash32& h) const { return c.height_of(h); }
+    std::optional<tx_location> find_tx(const hash32& h) const { return c.find_tx(h); }
+    const vote_tx* pending_tx(const hash32& h) const { return pool.find(h); }
+    result<hash32> submit(vote_tx tx) { return pool.add(std::move(tx), c); }
+    std::size_t peer_count() const { return 0; }
+    bool syncing() const { return false; }
+    std::optional<std::uint32_t> validator_index() const { return 0; }
+    std::size_t pool_size() const { return pool.size(); }
+    tally_map tally(std::uint64_t e) const { return c.tally(e); }
+    verify_report verify() const { return c.verify(); }
+    /// Finalizes everything pooled into one block.
+    void commit() {
+        auto txs = pool.batch(100);
+        auto fb = net.next_block(c, txs);
+        REQUIRE(c.append(fb));
+        std::vector<hash32> ths;
+        for (auto& t : txs) ths.push_back(tx_hash<H>(t));
+        pool.remove_committed(fb.blk, ths);
+    }
+};
+static_assert(rpc::node_view<test_node>);
+
+bj::value call(const rpc::method_table& t, const std::string& method, bj::array params) {
+    bj::object req{{"jsonrpc", "2.0"}, {"id", 7}, {"method", method}, {"params", std::move(params)}};
+    return bj::parse(rpc::handle_jsonrpc(bj::serialize(req), t));
+}
+std::int64_t err_code(const bj::value& v) { return v.as_object().at("error").as_object().at("code").as_int64(); }
+const bj::value& res(const bj::value& v) { return v.as_object().at("result"); }
+std::string str(const bj::value& v) { return v.is_string() ? std::string(v.as_string()) : bj::serialize(v); }
+
+}  // namespace
+
+TEST_CASE("JSON-RPC: parse errors, invalid requests, unknown methods, batches, notifications", "[rpc]") {
+    rpc::method_table t;
+    t["echo"] = [](const bj::value& p) -> rpc::reply { return p; };
+    t["boom"] = [](const bj::value&) -> rpc::reply { throw std::runtime_error("x"); };
+    auto j = [&](std::string_view body) { return bj::parse(rpc::handle_jsonrpc(body, t)); };
+    CHECK(err_code(j("{nope")) == -32700);
+    CHECK(err_code(j("42")) == -32600);
+    CHECK(err_code(j(R"({"jsonrpc":"1.0","id":1,"method":"echo"})")) == -32600);
+    CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":5})")) == -32600);
+    CHECK(err_code(j(R"({"jsonrpc":"2.0","id":{},"method":"echo"})")) == -32600);
+    CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":"echo","params":3})")) == -32600);
+    CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":"nope"})")) == -32601);
+    CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":"boom"})")) == -32603);
+    CHECK(err_code(j("[]")) == -32600);
+    auto ok = j(R"({"jsonrpc":"2.0","id":"a","method":"echo","params":[1]})");
+    CHECK(ok.as_object().at("id") == "a");
+    CHECK(res(ok) == bj::array{1});
+    // batch: two answers (one error), notification answered with nothing
+    auto b = j(R"([{"jsonrpc":"2.0","id":1,"method":"echo","params":[2]},{"jsonrpc":"2.0","method":"echo"},{"jsonrpc":"2.0","id":3,"method":"x"}])");
+    REQUIRE(b.is_array());
+    CHECK(b.as_array().size() == 2);
+    CHECK(rpc::handle_jsonrpc(R"({"jsonrpc":"2.0","method":"echo"})", t).empty());
+    std::string big = "[";
+    for (int i = 0; i < 101; ++i) big += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":1,"method":"echo"})";
+    CHECK(err_code(j(big + "]")) == -32600);
+}
+
+TEST_CASE("validator methods: submit, lookups, blocks, receipts and their errors", "[rpc]") {
+    test_node n;
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    CHECK(res(call(t, "eth_chainId", {})) == "0x539");
+    CHECK(res(call(t, "net_version", {})) == "1337");
+    CHECK(res(call(t, "eth_blockNumber", {})) == "0x0");
+    const auto v1 = n.net.vote(1);
+    auto r = call(t, "eth_sendRawTransaction", {to_hex(encode(v1))});
+    CHECK(str(res(r)) == to_hex(tx_hash<H>(v1)));
+    const auto v2 = n.net.vote(2);
+    CHECK(str(res(call(t, "eth_sendTransaction", {json::to_json(v2)}))) == to_hex(tx_hash<H>(v2)));
+    // pending: visible, no receipt yet
+    auto pend = res(call(t, "eth_getTransactionByHash", {to_hex(tx_hash<H>(v1))}));
+    CHECK(pend.as_object().at("blockNumber").is_null());
+    CHECK(res(call(t, "eth_getTransactionReceipt", {to_hex(tx_hash<H>(v1))})).is_null());
+    // refusals with their codes
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {to_hex(encode(v1))})) == -32004);
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(1, 1, 2)))})) == -32003);
+    auto bad = n.net.vote(3);
+    bad.candidate_id = 9;
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {to_hex(encode(bad))})) == -32001);
+    const auto stranger = key(70);
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(4, 1, 0, &stranger)))})) == -32002);
+    CHECK(res(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(5)))})).is_string());
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(6)))})) == -32005);  // pool of 3
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {"0x0102"})) == -32602);
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {"zz"})) == -32602);
+    CHECK(err_code(call(t, "eth_sendRawTransaction", {})) == -32602);
+    CHECK(err_code(call(t, "eth_sendTransaction", {bj::object{{"chain_id", 1}}})) == -32602);
+    // finalize and read back
+    n.commit();
+    CHECK(res(call(t, "eth_blockNumber", {})) == "0x1");
+    auto rc = res(call(t, "eth_getTransactionReceipt", {to_hex(tx_hash<H>(v1))})).as_object();
+    CHECK(rc.at("status") == "0x1");
+    CHECK(rc.at("blockNumber") == "0x1");
+    CHECK(rc.at("gasUsed") == "0x0");
+    auto blk = res(call(t, "eth_getBlockByNumber", {"latest", false})).as_object();
+    CHECK(blk.at("number") == "0x1");
+    CHECK(blk.at("transactions").as_array().size() == 3);
+    CHECK(blk.at("hash") == rc.at("blockHash"));
+    auto by_hash = res(call(t, "eth_getBlockByHash", {blk.at("hash"), true})).as_object();
+    CHECK(by_hash.at("transactions").as_array()[0].is_object());
+    CHECK(res(call(t, "eth_getBlockByNumber", {"0x5", false})).is_null());
+    CHECK(res(call(t, "eth_getBlockByNumber", {"earliest", false})).as_object().at("number") == "0x0");
+    CHECK(err_code(call(t, "eth_getBlockByNumber", {"0xZZ"})) == -32602);
+    CHECK(err_code(call(t, "eth_getBlockByNumber", {"latest", "yes"})) == -32602);
+    CHECK(err_code(call(t, "eth_getTransactionByHash", {"0x12"})) == -32602);
+    CHECK(res(call(t, "eth_getTransactionByHash", {to_hex(sha256::hash(bytes{1}))})).is_null());
+    auto results = res(call(t, "poa_getResults", {1})).as_object();
+    CHECK(results.at("total_votes").to_number<std::uint64_t>() == 3);
+    CHECK(res(call(t, "poa_verifyChain", {})).as_object().at("ok") == true);
+    CHECK(res(call(t, "poa_getBlockCertificate", {"0x1"})).as_object().at("seals").as_array().size() == 1);
+    CHECK(res(call(t, "poa_validators", {})).as_array().size() == 1);
+    auto view = rpc::blockchain_json(n, 1);
+    CHECK(view.at("votes").as_array().size() == 3);
+    CHECK(rpc::health_json(n).at("height").to_number<std::uint64_t>() == 1);
+}
+
+TEST_CASE("HTTP server: 413 for oversize bodies, 400 for garbage, keep-alive, idle timeout", "[rpc]") {
+    boost::asio::io_context io;
+    rpc::http_server_options o;
+    o.body_limit = 1024;
+    o.read_timeout = std::chrono::milliseconds(300);
+    int calls = 0;
+    auto srv = rpc::http_server::create(
+        io, {boost::asio::ip::make_address("127.0.0.1"), 0},
+        [&](const rpc::http_request& r) {
+            ++calls;
+            return rpc::json_response(rpc::http::status::ok, bj::object{{"path", std::string(r.target())}}, r.version());
+        },
+        o);
+    REQUIRE(srv);
+    const auto port = (*srv)->port();
+    std::thread th([&] { io.run_for(std::chrono::seconds(20)); });
+    using namespace std::chrono_literals;
+    auto ok = app::http_request("127.0.0.1", port, rpc::http::verb::post, "/x", "{}");
+    CHECK(ok.status == 200);
+    CHECK(ok.body.find("/x") != std::string::npos);
+    auto big = app::http_request("127.0.0.1", port, rpc::http::verb::post, "/", std::string(4096, 'a'));
+    CHECK(big.status == 413);
+    CHECK(big.body.find("detail") != std::string::npos);
+    {
+        boost::asio::io_context cio;
+        boost::asio::ip::tcp::socket s(cio);
+        s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+        boost::asio::write(s, boost::asio::buffer(std::string("NOT HTTP AT ALL\r\n\r\n")));
+        std::string got(256, '\0');
+        boost::system::error_code ec;
+        const auto n = s.read_some(boost::asio::buffer(got), ec);
+        CHECK(got.substr(0, n).find("400") != std::string::npos);
+    }
+    {
+        // an idle client is disconnected after the read timeout
+        boost::asio::io_context cio;
+        boost::asio::ip::tcp::socket s(cio);
+        s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+        std::array<char, 16> buf{};
+        boost::system::error_code ec;
+        const auto t0 = std::chrono::steady_clock::now();
+        s.read_some(boost::asio::buffer(buf), ec);
+        CHECK(ec);  // closed by the server, not by us
+        CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+    }
+    CHECK(calls == 1);
+    boost::asio::post(io, [&] { (*srv)->stop(); });
+    th.join();
+}
