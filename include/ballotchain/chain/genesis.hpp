@@ -5,6 +5,7 @@
 
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/types.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
 
 #include <optional>
 
@@ -51,16 +52,27 @@ struct genesis_config {
     }
 };
 
-/// Semantic checks beyond the codec's bounds.
+/// True for a key no one can hold: a small-order curve point (see ed25519::has_small_order).
+inline bool ed25519_small_order(const public_key& k) noexcept { return ed25519::has_small_order(k.data.data()); }
+
+/// Semantic checks beyond the codec's bounds: 1..256 distinct validators,
+/// no small-order keys, 1 ms <= block interval <= 1 day, 1 ms <= round timeout
+/// <= cap <= 1 day, txs per block and vote size within the codec limits.
 inline error_code check_genesis(const genesis_config& g) noexcept {
     using chain::errc;
     if (g.validators.empty() || g.validators.size() > limits::max_validators) return make_error(errc::bad_genesis);
     if (g.submitters.size() > limits::max_submitters) return make_error(errc::bad_genesis);
     if (g.max_block_txs == 0 || g.max_block_txs > limits::max_block_txs) return make_error(errc::bad_genesis);
     if (g.max_encrypted_vote_bytes > limits::max_encrypted_vote_bytes) return make_error(errc::bad_genesis);
-    if (g.round_timeout_ms == 0 || g.round_timeout_max_ms < g.round_timeout_ms) return make_error(errc::bad_genesis);
+    constexpr std::uint64_t day_ms = 86'400'000;
+    if (g.block_interval_ms == 0 || g.block_interval_ms > day_ms) return make_error(errc::bad_genesis);
+    if (g.round_timeout_ms == 0 || g.round_timeout_max_ms < g.round_timeout_ms || g.round_timeout_max_ms > day_ms)
+        return make_error(errc::bad_genesis);
+    for (const auto& s : g.submitters)
+        if (ed25519_small_order(s)) return make_error(errc::bad_genesis);
     for (std::size_t i = 0; i < g.validators.size(); ++i) {
         if (g.validators[i].name.size() > limits::max_name_bytes) return make_error(errc::bad_genesis);
+        if (ed25519_small_order(g.validators[i].key)) return make_error(errc::bad_genesis);
         for (std::size_t j = 0; j < i; ++j)
             if (g.validators[i].key == g.validators[j].key) return make_error(errc::bad_genesis);
     }

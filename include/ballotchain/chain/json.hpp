@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace ballotchain::json {
 
 namespace detail {
@@ -118,6 +120,14 @@ inline boost::json::object to_json(const genesis_config& g) {
 inline result<genesis_config> genesis_from_json(const boost::json::value& v) {
     if (!v.is_object()) return detail::bad();
     const auto& o = v.get_object();
+    // Unknown keys are refused: a misspelt optional field must not silently keep its default.
+    static constexpr std::string_view known[] = {"chain_id", "timestamp_ms", "validators", "submitters",
+                                                 "block_interval_ms", "max_block_txs", "empty_blocks",
+                                                 "round_timeout_ms", "round_timeout_max_ms",
+                                                 "max_encrypted_vote_bytes"};
+    for (const auto& kv : o)
+        if (std::find(std::begin(known), std::end(known), std::string_view(kv.key())) == std::end(known))
+            return detail::bad();
     genesis_config g;
     BALLOTCHAIN_JSON_GET(g.chain_id, detail::get_u64(o, "chain_id"));
     BALLOTCHAIN_JSON_GET(g.timestamp_ms, detail::get_u64(o, "timestamp_ms"));
@@ -126,7 +136,7 @@ inline result<genesis_config> genesis_from_json(const boost::json::value& v) {
     if (!vals || !vals->is_array() || vals->get_array().size() > limits::max_validators) return detail::bad();
     if (!subs || !subs->is_array() || subs->get_array().size() > limits::max_submitters) return detail::bad();
     for (const auto& e : vals->get_array()) {
-        if (!e.is_object()) return detail::bad();
+        if (!e.is_object() || e.get_object().size() != 2) return detail::bad();
         validator_info vi;
         std::string_view name;
         BALLOTCHAIN_JSON_GET(name, detail::get_str(e.get_object(), "name"));
@@ -155,6 +165,7 @@ inline result<genesis_config> genesis_from_json(const boost::json::value& v) {
 inline constexpr std::size_t max_genesis_file_bytes = 1 << 20;
 
 inline result<genesis_config> parse_genesis(std::string_view text) {
+    if (text.size() > max_genesis_file_bytes) return make_error(core::errc::length_too_large);
     boost::system::error_code ec;
     auto v = boost::json::parse(text, ec);
     if (ec) return detail::bad();

@@ -248,10 +248,11 @@ private:
     /// Byzantine bound used by the round-jump rule: f = floor((n-1)/3).
     std::size_t byz_f() const { return (genesis().n() - 1) / 3; }
 
+    /// min(base * 2^r, cap), without overflow for any r.
     std::uint64_t round_timeout(std::uint32_t r) const {
         const auto& g = genesis();
-        if (r >= 40) return g.round_timeout_max_ms;
-        const std::uint64_t t = g.round_timeout_ms << r;
+        std::uint64_t t = g.round_timeout_ms;
+        for (std::uint32_t i = 0; i < r && t < g.round_timeout_max_ms; ++i) t *= 2;
         return std::min(t, g.round_timeout_max_ms);
     }
 

@@ -158,8 +158,8 @@ TEST_CASE("Ed25519 generate() gives fresh, usable key pairs", "[crypto][ed25519]
 // key such as the identity point, the signature (R = identity, S = 0) satisfies
 // the RFC 8032 equation for every message. The verifier should refuse
 // small-order keys (and check_genesis should refuse them as validator or
-// submitter keys). Marked !mayfail so the suite stays green until it is fixed.
-TEST_CASE("Ed25519 should refuse small-order public keys", "[crypto][ed25519][!mayfail]") {
+// submitter keys). Fixed: verify() refuses small-order keys and R points.
+TEST_CASE("Ed25519 refuses small-order public keys", "[crypto][ed25519]") {
     public_key identity;
     identity.data[0] = 0x01;
     signature forged;
