@@ -31,7 +31,7 @@ std::string hexq(std::uint64_t v) {
 /// A bootnode and n validators made by `ballotchain testnet`, on free ports.
 class network {
 public:
-    explicit network(int n, bool bootnode = true, std::uint64_t interval_ms = 200) : n_(n) {
+    explicit network(int n, bool bootnode = true, std::uint64_t interval_ms = 200, bool static_peers = true) : n_(n) {
         dir_ = tmp_.path() / "net";
         auto [rc, out] = run({bin_dir + "/ballotchain", "testnet", "--validators", std::to_string(n), "--out",
                               dir_.string(), "--block-interval-ms", std::to_string(interval_ms), "--max-block-txs",
@@ -47,7 +47,7 @@ public:
         }
         validators_.resize(static_cast<std::size_t>(n));
         if (bootnode) start_bootnode();
-        for (int i = 0; i < n; ++i) start(i);
+        for (int i = 0; i < n; ++i) start(i, static_peers);
     }
     ~network() { stop_all(); }
 
@@ -56,15 +56,17 @@ public:
                             tmp_.path() / "bootnode.log");
     }
 
-    void start(int i) {
+    void start(int i, bool static_peers = true) {
         std::vector<std::string> argv{bin_dir + "/ballotchain-validator",
                                       "--config", (vdir(i) / "config.toml").string(),
                                       "--rpc-addr", "127.0.0.1:" + std::to_string(rpc(i)),
                                       "--p2p-addr", "127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(i)]),
                                       "--bootnode", "http://127.0.0.1:" + std::to_string(boot_port_)};
-        argv.push_back("--peers");
-        for (int j = 0; j < n_; ++j)
-            if (j != i) argv.push_back(std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(j)]));
+        if (static_peers) {
+            argv.push_back("--peers");
+            for (int j = 0; j < n_; ++j)
+                if (j != i) argv.push_back(std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(j)]));
+        }
         validators_[static_cast<std::size_t>(i)] =
             process(argv, tmp_.path() / ("validator-" + std::to_string(i + 1) + ".log"));
     }
@@ -76,6 +78,7 @@ public:
 
     std::uint16_t rpc(int i) const { return rpc_[static_cast<std::size_t>(i)]; }
     std::uint16_t p2p(int i) const { return p2p_[static_cast<std::size_t>(i)]; }
+    std::uint16_t bootnode_port() const { return boot_port_; }
     fs::path vdir(int i) const { return dir_ / ("validator-" + std::to_string(i + 1)); }
     const fs::path& dir() const { return dir_; }
     std::string log(int i) const { return validators_[static_cast<std::size_t>(i)].log_text(); }
@@ -378,4 +381,19 @@ TEST_CASE("ethers v6 reads the chain from a running validator", "[integration][e
     INFO(out);
     CHECK(rc == 0);
     CHECK(out.find(": ok") != std::string::npos);
+}
+
+TEST_CASE("validators without usable static peers find each other through the bootnode", "[integration]") {
+    // the testnet configs list peers on the default ports, where nothing listens in this test
+    network net(3, /*bootnode=*/true, 200, /*static_peers=*/false);
+    REQUIRE(eventually([&] { return http_get(net.bootnode_port(), "/health").status == 200; }, std::chrono::seconds(10)));
+    REQUIRE(eventually([&] { return net.all_connected(); }, std::chrono::seconds(45)));
+    auto peers = http_get(net.bootnode_port(), "/peers?chain_id=1337");
+    CHECK(peers.status == 200);
+    CHECK(json::parse(peers.body).as_object().at("peers").as_array().size() == 3);
+    CHECK(http_request(net.bootnode_port(), http::verb::post, "/register", "{\"chain_id\":1}").status == 422);
+    voter_client vc(net.dir() / "submitter.key");
+    auto tx = vc.send(net.rpc(2), vc.make(9));
+    REQUIRE(tx);
+    check_all_final(net, 3, {*tx});
 }
