@@ -9,6 +9,7 @@
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
+#include <ballotchain/storage/shared_storage.hpp>
 
 #include <functional>
 #include <memory>
@@ -33,21 +34,7 @@ static_assert(clock<sim_clock>);
 
 /// Storage that outlives a crashed engine: every write is durable when it
 /// returns (what SQLite in WAL with synchronous=FULL gives the real node).
-struct sim_storage {
-    std::shared_ptr<memory_storage> s;
-    result<void> append(const finalized_block& fb, const hash32& bh, std::span<const hash32> th) {
-        return s->append(fb, bh, th);
-    }
-    std::optional<std::uint64_t> head() const { return s->head(); }
-    result<finalized_block> load(std::uint64_t h) const { return s->load(h); }
-    result<bytes> load_raw(std::uint64_t h) const { return s->load_raw(h); }
-    std::optional<hash32> hash_at(std::uint64_t h) const { return s->hash_at(h); }
-    std::optional<std::uint64_t> height_of(const hash32& h) const { return s->height_of(h); }
-    std::optional<tx_location> find_tx(const hash32& h) const { return s->find_tx(h); }
-    std::optional<tx_location> find_vote(std::uint64_t e, const hash32& t) const { return s->find_vote(e, t); }
-    result<void> put_meta(std::string_view k, byte_view v) { return s->put_meta(k, v); }
-    std::optional<bytes> get_meta(std::string_view k) const { return s->get_meta(k); }
-};
+using sim_storage = shared_storage<memory_storage>;
 static_assert(storage<sim_storage>);
 
 using engine_t = consensus::engine<H, S, sim_storage, sim_clock>;

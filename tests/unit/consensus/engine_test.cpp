@@ -18,7 +18,7 @@ struct solo {
     solo(int n, std::uint32_t self_index) : net(n), self(self_index) { restart(); }
     void restart() {
         eng.reset();
-        auto c = blockchain<H, S, shared_storage>::open(net.genesis, shared_storage{store}).value();
+        auto c = blockchain<H, S, mem_shared>::open(net.genesis, mem_shared{store}).value();
         eng.emplace(engine_t::create(std::move(c), net.validators[self], shared_clock{now}).value());
     }
     /// A valid block for height 1 round `r` by its scheduled proposer, with timestamp offset `ts`.
@@ -265,7 +265,7 @@ TEST_CASE("the future-message buffer is bounded", "[consensus]") {
     auto store = std::make_shared<memory_storage>();
     consensus::engine_options o;
     o.max_future_messages = 3;
-    auto c = blockchain<H, S, shared_storage>::open(net.genesis, shared_storage{store}).value();
+    auto c = blockchain<H, S, mem_shared>::open(net.genesis, mem_shared{store}).value();
     auto eng = engine_t::create(std::move(c), net.validators[0], shared_clock{std::make_shared<std::uint64_t>(0)}, o).value();
     consensus::effects fx;
     for (std::uint32_t i = 0; i < 3; ++i)

@@ -4,6 +4,7 @@
 #include "../support/fixtures.hpp"
 
 #include <ballotchain/consensus/engine.hpp>
+#include <ballotchain/storage/shared_storage.hpp>
 
 #include <deque>
 #include <memory>
@@ -18,21 +19,9 @@ struct shared_clock {
 };
 
 /// Storage that outlives the engine (restart = new engine over the same state).
-struct shared_storage {
-    std::shared_ptr<memory_storage> s;
-    result<void> append(const finalized_block& fb, const hash32& bh, std::span<const hash32> th) { return s->append(fb, bh, th); }
-    std::optional<std::uint64_t> head() const { return s->head(); }
-    result<finalized_block> load(std::uint64_t h) const { return s->load(h); }
-    result<bytes> load_raw(std::uint64_t h) const { return s->load_raw(h); }
-    std::optional<hash32> hash_at(std::uint64_t h) const { return s->hash_at(h); }
-    std::optional<std::uint64_t> height_of(const hash32& h) const { return s->height_of(h); }
-    std::optional<tx_location> find_tx(const hash32& h) const { return s->find_tx(h); }
-    std::optional<tx_location> find_vote(std::uint64_t e, const hash32& t) const { return s->find_vote(e, t); }
-    result<void> put_meta(std::string_view k, byte_view v) { return s->put_meta(k, v); }
-    std::optional<bytes> get_meta(std::string_view k) const { return s->get_meta(k); }
-};
+using mem_shared = ballotchain::shared_storage<memory_storage>;
 
-using engine_t = consensus::engine<H, S, shared_storage, shared_clock>;
+using engine_t = consensus::engine<H, S, mem_shared, shared_clock>;
 
 /// n engines; messages delivered in FIFO order unless a node is down or cut off.
 class cluster {
@@ -52,7 +41,7 @@ public:
     }
 
     void start(int i) {
-        auto c = blockchain<H, S, shared_storage>::open(net.genesis, shared_storage{stores[idx(i)]}).value();
+        auto c = blockchain<H, S, mem_shared>::open(net.genesis, mem_shared{stores[idx(i)]}).value();
         engines[idx(i)].emplace(engine_t::create(std::move(c), net.validators[idx(i)], shared_clock{now}).value());
         up[idx(i)] = true;
         timers[idx(i)].clear();
