@@ -136,9 +136,19 @@ TEST_CASE("refused: a round > 0 proposal without q valid round changes is badly 
     expect_refused(s, s.proposal(b1, 1, {rc(0), rc(2), stranger}), errc::bad_justification);  // unknown sender
     auto other_height = signed_rc(net, 3, 2, 1);
     expect_refused(s, s.proposal(b1, 1, {rc(0), rc(2), other_height}), errc::bad_justification);
-    // a prepared certificate with too few PREPAREs makes the round change invalid
-    const hash32 ha = block_hash<H>(s.make_block(0, 10).header);
-    expect_refused(s, s.proposal(b1, 1, {rc(0), rc(2), signed_rc(net, 3, 1, 1, prepared_cert(net, 1, 0, ha, {1, 3}))}),
+    // a prepared certificate with too few (or forged) PREPAREs makes the round change invalid, even
+    // when the proposal re-proposes exactly the block that certificate names
+    const block a = s.make_block(0, 10);
+    const hash32 ha = block_hash<H>(a.header);
+    expect_refused(s, s.proposal(a, 1, {rc(0), rc(2), signed_rc(net, 3, 1, 1, prepared_cert(net, 1, 0, ha, {1, 3}))}),
+                   errc::bad_justification);
+    auto forged_pc = prepared_cert(net, 1, 0, ha, {1, 2, 3});
+    forged_pc.prepares[1].sig = forged_pc.prepares[0].sig;
+    expect_refused(s, s.proposal(a, 1, {rc(0), rc(2), signed_rc(net, 3, 1, 1, forged_pc)}), errc::bad_justification);
+    auto wrong_round_pc = prepared_cert(net, 1, 0, ha, {1, 2, 3});
+    wrong_round_pc.round = 1;  // PREPAREs signed for round 0, claimed for round 1 (not below the proposal's round)
+    expect_refused(s, s.proposal(a, 2, {signed_rc(net, 0, 1, 2), signed_rc(net, 1, 1, 2),
+                                        signed_rc(net, 3, 1, 2, wrong_round_pc)}),
                    errc::bad_justification);
     // a round-0 proposal carries no justification
     const block a0 = s.make_block(0, 10);
@@ -230,4 +240,19 @@ TEST_CASE("refused: messages too far ahead, a full future buffer, stale heights 
         expect_refused(s, s.proposal(s.make_block(0, 10), 0), errc::stale);
         expect_refused(s, s.round_change(2, 2), errc::stale);
     }
+}
+
+TEST_CASE("refused: a ROUND-CHANGE carrying an invalid prepared certificate", "[consensus][engine][reject]") {
+    single s(4, 0);
+    const block a = s.make_block(0, 10);
+    const hash32 ha = block_hash<H>(a.header);
+    expect_refused(s, s.round_change(2, 1, prepared_cert(s.net, 1, 0, ha, {1, 2})), errc::bad_certificate);  // q - 1
+    auto forged = prepared_cert(s.net, 1, 0, ha, {1, 2, 3});
+    forged.prepares[2].sig = forged.prepares[1].sig;
+    expect_refused(s, s.round_change(2, 1, forged), errc::bad_certificate);
+    // a certificate must be from a round below the round change's
+    expect_refused(s, s.round_change(2, 1, prepared_cert(s.net, 1, 1, ha, {1, 2, 3})), errc::bad_certificate);
+    expect_refused(s, s.round_change(2, 0), errc::malformed);  // there is no round change to round 0
+    // control: a genuine certificate (with the block attached) is accepted
+    CHECK_FALSE(s.deliver(s.round_change(2, 1, prepared_cert(s.net, 1, 0, ha, {1, 2, 3}), encode(a))));
 }
