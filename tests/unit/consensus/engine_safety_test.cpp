@@ -256,3 +256,71 @@ TEST_CASE("a validator restarted in a later round keeps its round timer running"
     for (const auto& t : st.timers) armed = armed || (t.kind == consensus::timer_kind::round && t.round == 3);
     CHECK(armed);
 }
+
+TEST_CASE("a prepared (locked) block survives a restart: the next ROUND-CHANGE carries its certificate and the block",
+          "[consensus][engine][restart]") {
+    single s(4, 0);
+    const block a = s.make_block(0, 10, {s.net.vote(1)});
+    const hash32 ha = block_hash<H>(a.header);
+    REQUIRE_FALSE(s.deliver(s.proposal(a, 0)));
+    REQUIRE_FALSE(s.deliver(s.prepare(1, 0, ha)));
+    REQUIRE_FALSE(s.deliver(s.prepare(3, 0, ha)));
+    REQUIRE(s.eng->record().commit == consensus::signed_vote{0, ha});
+    s.restart();
+    consensus::effects fx;
+    s.eng->on_timer({consensus::timer_kind::round, 1, 0, *s.now}, fx);  // round 0 times out
+    CHECK(s.eng->round() == 1);
+    const auto rcs = sent_of_type(fx, msg_type::round_change);
+    REQUIRE(rcs.size() == 1);
+    CHECK(rcs[0].round == 1);
+    const auto body = consensus::decode_round_change(rcs[0].body).value();
+    REQUIRE(body.prepared);
+    CHECK(body.prepared->round == 0);
+    CHECK(body.prepared->block_hash == ha);
+    CHECK(body.prepared->prepares.size() >= s.net.genesis.quorum());
+    CHECK(rcs[0].attachment == encode(a));  // the block itself came back from storage
+    CHECK(s.stored_record()->round_change == 1u);
+}
+
+TEST_CASE("locking (n = 4): a block prepared in round 0 whose COMMITs are lost is re-proposed and finalized in "
+          "round 1",
+          "[consensus][engine][round-change]") {
+    cluster cl(4);
+    // every COMMIT of round 0 is lost: everyone prepares A, nobody can finalize it in round 0
+    cl.hold = [](const cluster::pending_msg& m) {
+        const auto e = consensus::decode_envelope(m.data).value();
+        return e.type == msg_type::commit && e.round == 0;
+    };
+    const auto th = cl.submit(0, cl.net.vote(1));
+    REQUIRE(th);
+    REQUIRE(cl.run_until([&] { return cl.e(0).record().commit.has_value(); }, 10'000));
+    const hash32 ha = cl.e(0).record().commit->block_hash;
+    for (int i = 0; i < 4; ++i) {
+        REQUIRE(cl.e(i).record().prepared);
+        CHECK(cl.e(i).record().prepared->block_hash == ha);
+    }
+    // a new tx meanwhile: a fresh round-1 block would take it, a locked re-proposal must not
+    REQUIRE(cl.submit(1, cl.net.vote(2)));
+    REQUIRE(cl.run_until([&] { return cl.all_at(1); }, 60'000));
+    for (int i = 0; i < 4; ++i) {
+        const auto fb = cl.e(i).chain().block_at(1).value();
+        CHECK(block_hash<H>(fb.blk.header) == ha);  // the same block A, not a new one
+        CHECK(fb.cert.round >= 1);
+        CHECK(fb.blk.header.round == 0);
+        CHECK(fb.blk.header.proposer == cl.net.genesis.proposer_index(1, 0));
+        REQUIRE(fb.blk.txs.size() == 1);
+        CHECK(tx_hash<H>(fb.blk.txs[0]) == *th);
+    }
+    // the round-1 proposal came from round 1's proposer and carried A
+    bool reproposed = false;
+    for (const auto& m : cl.sent)
+        if (m.env.type == msg_type::proposal && m.env.round == 1) {
+            CHECK(m.from == static_cast<int>(cl.net.genesis.proposer_index(1, 1)));
+            const auto p = consensus::decode_proposal(m.env.body).value();
+            CHECK(block_hash<H>(p.blk.header) == ha);
+            reproposed = true;
+        }
+    CHECK(reproposed);
+    // and the second tx follows in block 2
+    CHECK(cl.run_until([&] { return cl.all_at(2); }, 60'000));
+}
