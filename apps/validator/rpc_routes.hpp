@@ -32,6 +32,8 @@ inline std::string metrics_text(const validator_node& n) {
     counter("ballotchain_blocks_proposed_total", "Blocks proposed by this validator.", static_cast<double>(st.proposals));
     counter("ballotchain_blocks_committed_total", "Blocks finalized by consensus here.", static_cast<double>(st.committed));
     counter("ballotchain_blocks_synced_total", "Blocks fetched from peers.", static_cast<double>(st.synced));
+    counter("ballotchain_sync_failures_total", "Block requests a peer did not serve (timeout, empty or bad reply).",
+            static_cast<double>(st.sync_failures));
     counter("ballotchain_equivocations_total", "Conflicting messages seen from one validator.", static_cast<double>(st.equivocations));
     counter("ballotchain_transactions_submitted_total", "Votes accepted over RPC here.", static_cast<double>(m.submitted));
     counter("ballotchain_transactions_final_total", "Votes in final blocks.", static_cast<double>(m.finalized_txs));

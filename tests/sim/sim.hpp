@@ -429,12 +429,31 @@ private:
     }
 
     /// The Byzantine validator: withholds, corrupts signatures, votes for
-    /// unknown blocks and equivocates on its proposals.
+    /// unknown blocks, equivocates on its proposals, lies about its height in
+    /// STATUS and answers GET_BLOCKS with nothing.
     void byzantine_send(std::uint32_t from, const consensus::outbound& m) {
         const auto roll = rng_() % 10;
         if (roll == 0) return;  // withhold
         auto env = consensus::decode_envelope(m.data);
         if (!env) return;
+        if (env->type == consensus::msg_type::status && roll <= 6) {
+            // Lie about its height (validly signed): claim far more than it has.
+            auto st = consensus::decode_status(env->body);
+            if (!st) return;
+            st->height += 1 + rng_() % 1000;
+            env->height = st->height;
+            env->body = consensus::encode(*st);
+            consensus::sign_envelope<H, S>(*env, keys_[from]);
+            route(from, m.to, consensus::encode(*env));
+            return;
+        }
+        if (env->type == consensus::msg_type::blocks && roll <= 4) {
+            // Claimed blocks, serves none.
+            env->body = consensus::encode_blocks({});
+            consensus::sign_envelope<H, S>(*env, keys_[from]);
+            route(from, m.to, consensus::encode(*env));
+            return;
+        }
         if (roll == 1) {  // bad signature
             env->sig.data[rng_() % 64] ^= 0x01;
             route(from, m.to, consensus::encode(*env));

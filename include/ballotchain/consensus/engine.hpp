@@ -93,6 +93,7 @@ struct engine_stats {
     std::uint64_t synced = 0;          ///< blocks fetched from peers
     std::uint64_t equivocations = 0;
     std::uint64_t rejected = 0;        ///< messages refused
+    std::uint64_t sync_failures = 0;   ///< block requests a peer did not serve
 };
 
 /// One validator's consensus state machine.
@@ -128,8 +129,12 @@ public:
     std::uint32_t round() const noexcept { return round_; }
     std::optional<std::uint32_t> index() const noexcept { return index_; }
     bool is_validator() const noexcept { return index_.has_value(); }
-    /// True while a peer has shown a final block at or above the height being decided.
-    bool syncing() const noexcept { return best_peer_height() >= height_; }
+    /// True while the node is behind and does not vote: at least f+1 distinct
+    /// validators (so at least one honest one) claim a final block at or above
+    /// the height being decided. A single claim, which may be a lie, only makes
+    /// the node fetch blocks; it keeps voting meanwhile.
+    bool syncing() const noexcept { return claims_at_or_above(height_) >= byz_f() + 1; }
+    /// Highest height a trusted peer claims to have finalized.
     std::uint64_t best_peer_height() const noexcept {
         std::uint64_t m = 0;
         for (auto h : peer_height_) m = std::max(m, h);
@@ -170,7 +175,7 @@ public:
         switch (t.kind) {
         case timer_kind::status:
             broadcast_status(out);
-            if (syncing()) request_sync(out, true);
+            request_sync(out);
             arm(out, timer_kind::status, 0, 0, now() + opts_.status_interval_ms);
             break;
         case timer_kind::propose:
@@ -184,7 +189,7 @@ public:
             if (!index_ || syncing()) {
                 // Not voting: keep the timer alive and keep asking for blocks.
                 arm(out, timer_kind::round, height_, round_, now() + round_timeout(round_));
-                if (syncing()) request_sync(out, false);
+                request_sync(out);
                 return;
             }
             enter_round(round_ + 1, out);
@@ -239,14 +244,15 @@ private:
 
     engine(chain_type c, std::optional<key_pair> key, Clock clk, engine_options opts)
         : chain_(std::move(c)), key_(std::move(key)), clock_(std::move(clk)), opts_(opts),
-          pool_(opts.mempool_capacity), peer_height_(chain_.genesis().n(), 0) {
+          pool_(opts.mempool_capacity), peer_height_(chain_.genesis().n(), 0),
+          distrust_until_(chain_.genesis().n(), 0), sync_failures_(chain_.genesis().n(), 0) {
         if (key_) index_ = chain_.genesis().validator_index(key_->public_key());
     }
 
     std::uint64_t now() const { return clock_.now_ms(); }
     std::size_t quorum() const { return genesis().quorum(); }
-    /// Byzantine bound used by the round-jump rule: f = floor((n-1)/3).
-    std::size_t byz_f() const { return (genesis().n() - 1) / 3; }
+    /// Byzantine bound used by the round-jump and catch-up rules: f = floor((n-1)/3).
+    std::size_t byz_f() const noexcept { return (genesis().n() - 1) / 3; }
 
     /// min(base * 2^r, cap), without overflow for any r.
     std::uint64_t round_timeout(std::uint32_t r) const {
@@ -570,7 +576,11 @@ private:
         }
         auto& rs = rounds_[e.round];
         auto [it, fresh] = rs.round_changes.try_emplace(e.sender, signed_round_change{e.sender, *body, e.sig});
-        if (!fresh) return {};
+        if (!fresh) {
+            if (encode(it->second.body) == e.body) return {};  // a duplicate
+            report_equivocation(out, e);  // a second, different ROUND-CHANGE for one round
+            return make_error(errc::equivocation);
+        }
         after_round_change(out);
         return {};
     }
@@ -765,17 +775,31 @@ private:
             return;
         }
         if (am_proposer(0)) arm(out, timer_kind::propose, height_, 0, height_start_ms_ + genesis().block_interval_ms);
-        if (!pool_.empty() || genesis().empty_blocks) {
+        // A vote signed here before a restart means a block is in progress: if it
+        // stalls, the round must time out even with an empty pool.
+        if (!pool_.empty() || genesis().empty_blocks || record_.prepare || record_.commit) {
             round_timer_armed_ = true;
             arm(out, timer_kind::round, height_, 0,
                 height_start_ms_ + genesis().block_interval_ms + round_timeout(0));
         }
     }
 
+    /// Distinct validators whose standing claim reaches height h.
+    std::size_t claims_at_or_above(std::uint64_t h) const noexcept {
+        std::size_t c = 0;
+        for (auto ph : peer_height_)
+            if (ph >= h) ++c;
+        return c;
+    }
+
+    /// Records that `peer` claims to have finalized height `h` (from STATUS or
+    /// consensus traffic for a later height). Claims from a peer that recently
+    /// failed to serve what it claimed are ignored until its penalty ends.
     void note_peer_height(std::uint32_t peer, std::uint64_t h, effects& out) {
-        if (peer >= peer_height_.size()) return;
+        if (peer >= peer_height_.size() || (index_ && peer == *index_)) return;
+        if (h >= height_ && now() < distrust_until_[peer]) return;
         if (h > peer_height_[peer]) peer_height_[peer] = h;
-        if (h >= height_) request_sync(out, false);
+        if (h >= height_) request_sync(out);
     }
 
     error_code on_status(const envelope& e, effects& out) {
@@ -788,18 +812,37 @@ private:
         return {};
     }
 
-    void request_sync(effects& out, bool force) {
+    /// A peer did not deliver blocks it claimed (no reply in time, or an empty
+    /// one): forget its claim and ignore new ones for a while, doubling with
+    /// each failure in a row, so a crashed or lying peer cannot hold us in
+    /// catch-up and the next request goes to another peer.
+    void sync_failed(std::uint32_t peer, std::uint64_t its_height) {
+        peer_height_[peer] = std::min(peer_height_[peer], its_height);
+        const std::uint32_t k = std::min<std::uint32_t>(sync_failures_[peer]++, 5);
+        distrust_until_[peer] = now() + (opts_.sync_timeout_ms << k);
+        ++stats_.sync_failures;
+    }
+
+    /// Asks one peer that claims our height for blocks. Sticks with a peer
+    /// that serves; after a timeout moves on to the next claimer in turn.
+    void request_sync(effects& out) {
         if (!index_) return;
-        if (sync_inflight_ && !force && now() < sync_sent_ms_ + opts_.sync_timeout_ms) return;
-        // Ask the peer with the highest claimed height.
-        std::uint32_t best = 0;
-        for (std::uint32_t i = 0; i < peer_height_.size(); ++i)
-            if (peer_height_[i] > peer_height_[best]) best = i;
-        if (peer_height_[best] < height_) return;
+        if (sync_inflight_) {
+            if (now() < sync_sent_ms_ + opts_.sync_timeout_ms) return;
+            sync_inflight_ = false;
+            sync_failed(sync_peer_, height_ > 0 ? height_ - 1 : 0);
+        }
+        const auto n = static_cast<std::uint32_t>(peer_height_.size());
+        std::optional<std::uint32_t> pick;
+        for (std::uint32_t k = 0; k < n && !pick; ++k) {
+            const std::uint32_t p = (sync_peer_ + k) % n;  // k = 0: the current peer, if it still qualifies
+            if (peer_height_[p] >= height_) pick = p;
+        }
+        if (!pick) return;
         sync_inflight_ = true;
         sync_sent_ms_ = now();
-        sync_peer_ = best;
-        send(out, best, msg_type::get_blocks, height_, 0, encode(get_blocks_body{height_, opts_.sync_batch_blocks}));
+        sync_peer_ = *pick;
+        send(out, *pick, msg_type::get_blocks, height_, 0, encode(get_blocks_body{height_, opts_.sync_batch_blocks}));
     }
 
     error_code on_get_blocks(const envelope& e, effects& out) {
@@ -823,7 +866,9 @@ private:
     error_code on_blocks(const envelope& e, effects& out) {
         auto blocks = decode_blocks(e.body);
         if (!blocks) return make_error(errc::malformed);
-        if (e.sender == sync_peer_) sync_inflight_ = false;
+        const bool answer = sync_inflight_ && e.sender == sync_peer_;
+        if (answer) sync_inflight_ = false;
+        const std::uint64_t before = height_;
         error_code result_ec;
         for (auto& fb : *blocks) {
             if (fb.blk.header.height < height_) continue;
@@ -836,10 +881,15 @@ private:
             }
             finalize(std::move(fb), true, out);
         }
-        // A peer that claimed more than it can deliver is not trusted for it.
-        if (!result_ec && blocks->empty() && e.sender < peer_height_.size() && peer_height_[e.sender] >= height_)
-            peer_height_[e.sender] = std::min(peer_height_[e.sender], e.height);
-        if (syncing()) request_sync(out, true);
+        if (e.sender < peer_height_.size()) {
+            if (height_ > before) {
+                sync_failures_[e.sender] = 0;
+            } else if (answer && peer_height_[e.sender] >= height_) {
+                // It claimed more than it delivered: not trusted for that claim.
+                sync_failed(e.sender, std::min(e.height, height_ - 1));
+            }
+        }
+        request_sync(out);
         return result_ec;
     }
 
@@ -861,7 +911,9 @@ private:
     signed_record record_;
     std::deque<envelope> future_;
 
-    std::vector<std::uint64_t> peer_height_;
+    std::vector<std::uint64_t> peer_height_;      ///< claimed final height per validator
+    std::vector<std::uint64_t> distrust_until_;   ///< ignore claims from a peer until then
+    std::vector<std::uint32_t> sync_failures_;    ///< failed fetches in a row per peer
     bool sync_inflight_ = false;
     std::uint64_t sync_sent_ms_ = 0;
     std::uint32_t sync_peer_ = 0;

@@ -324,3 +324,50 @@ TEST_CASE("locking (n = 4): a block prepared in round 0 whose COMMITs are lost i
     // and the second tx follows in block 2
     CHECK(cl.run_until([&] { return cl.all_at(2); }, 60'000));
 }
+
+TEST_CASE("equivocation: a second, different ROUND-CHANGE from one validator for one round is refused and "
+          "reported; an identical copy is not",
+          "[consensus][engine][equivocation][round-change]") {
+    single s(4, 0);
+    const block a = s.make_block(0, 10);
+    const auto pc = prepared_cert(s.net, 1, 0, block_hash<H>(a.header), {1, 2, 3});
+    consensus::effects fx1;
+    REQUIRE_FALSE(s.deliver(s.round_change(2, 1), fx1));
+    consensus::effects fx2;
+    CHECK_FALSE(s.deliver(s.round_change(2, 1), fx2));  // a retransmission
+    CHECK(fx2.equivocations.empty());
+    consensus::effects fx3;
+    CHECK(s.deliver(s.round_change(2, 1, pc, encode(a)), fx3) == make_error(errc::equivocation));
+    REQUIRE(fx3.equivocations.size() == 1);
+    CHECK(fx3.equivocations[0].validator == 2);
+    CHECK(fx3.equivocations[0].round == 1);
+    CHECK(fx3.equivocations[0].type == msg_type::round_change);
+    CHECK(s.eng->stats().equivocations == 1);
+}
+
+TEST_CASE("restart in round 0 after a PREPARE, with an empty pool: the round timer is armed so a stalled block "
+          "leads to a round change",
+          "[consensus][engine][restart]") {
+    single s(4, 0);
+    const block a = s.make_block(0, 10);
+    consensus::effects fx;
+    REQUIRE_FALSE(s.deliver(s.proposal(a, 0), fx));
+    REQUIRE(sent_of_type(fx, msg_type::prepare).size() == 1);
+    s.restart();  // the pool is gone; the record says it PREPAREd at (1, 0)
+    REQUIRE(s.eng->pool().empty());
+    consensus::effects fs;
+    s.eng->start(fs);
+    const consensus::timer_request* round_timer = nullptr;
+    for (const auto& t : fs.timers)
+        if (t.kind == consensus::timer_kind::round) round_timer = &t;
+    REQUIRE(round_timer);
+    CHECK(round_timer->height == 1);
+    CHECK(round_timer->round == 0);
+    *s.now = round_timer->at_ms;
+    consensus::effects ft;
+    s.eng->on_timer(*round_timer, ft);
+    CHECK(s.eng->round() == 1);
+    const auto rc = sent_of_type(ft, msg_type::round_change);
+    REQUIRE(rc.size() == 1);
+    CHECK(rc[0].round == 1);
+}

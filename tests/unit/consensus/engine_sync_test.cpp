@@ -117,7 +117,8 @@ TEST_CASE("while syncing a validator sends no PREPARE or COMMIT for a valid prop
     REQUIRE_FALSE(s.deliver(signed_msg(s.net, 2, msg_type::status, 3, 0,
                                        consensus::encode(consensus::status_body{3, H::hash(bytes{1})})),
                             fx));
-    REQUIRE(s.eng->syncing());
+    // one claim (f = 1): it fetches, but keeps voting, since the claim may be a lie
+    CHECK_FALSE(s.eng->syncing());
     const auto asks = sent_of_type(fx, msg_type::get_blocks);
     REQUIRE(asks.size() == 1);
     CHECK(consensus::decode_get_blocks(asks[0].body).value().from == 1);
@@ -125,6 +126,13 @@ TEST_CASE("while syncing a validator sends no PREPARE or COMMIT for a valid prop
     bool to_peer = false;
     for (const auto& m : fx.messages) to_peer = to_peer || (m.type == msg_type::get_blocks && m.to == 2u);
     CHECK(to_peer);
+    // f+1 = 2 distinct claims: at least one honest validator is ahead, so it stops voting
+    consensus::effects fx1;
+    REQUIRE_FALSE(s.deliver(signed_msg(s.net, 1, msg_type::status, 2, 0,
+                                       consensus::encode(consensus::status_body{2, H::hash(bytes{2})})),
+                            fx1));
+    REQUIRE(s.eng->syncing());
+    CHECK(sent_of_type(fx1, msg_type::get_blocks).empty());  // one request in flight at a time
 
     const block a = s.make_block(0, 10);
     const hash32 ha = block_hash<H>(a.header);
@@ -229,7 +237,9 @@ TEST_CASE("messages for a later height are buffered and replayed once the height
                                        consensus::encode(consensus::proposal_body{b2, {}})),
                             fx));
     CHECK(sent_of_type(fx, msg_type::prepare).empty());  // buffered: not our height yet
-    CHECK(s.eng->syncing());  // it implies the sender finalized height 1
+    // it implies the sender finalized height 1: one claim, so fetch but do not stop voting
+    CHECK_FALSE(s.eng->syncing());
+    CHECK(s.eng->best_peer_height() == 1);
     CHECK_FALSE(sent_of_type(fx, msg_type::get_blocks).empty());
 
     consensus::effects fx2;
@@ -266,14 +276,14 @@ TEST_CASE("an observer (key not in genesis) follows the chain but signs and send
     CHECK_FALSE(obs.chain().storage().get_meta(consensus::record_key));
 }
 
-// KNOWN BUG (engine.hpp, request_sync): a catching-up validator always asks the
-// peer with the highest claimed height, lowest index first, and after a sync
-// timeout asks that same peer again. If that peer crashed after its STATUS, the
-// validator never asks the others, never catches up, never votes again; with
-// n = 4 and one validator down that leaves 2 voters < q = 3: the chain halts
-// on a single crash, which n = 4 is meant to tolerate. [!mayfail] until fixed.
+// Regression (found by this test): a catching-up validator used to ask only the
+// peer with the highest claimed height, and after a sync timeout asked that same
+// peer again. If that peer crashed after its STATUS the validator never caught up
+// and never voted again; with n = 4 and one validator down that left 2 voters
+// < q = 3. Now an unserved request penalises the peer and the next goes to
+// another claimer.
 TEST_CASE("catch-up does not depend on one peer: if the peer it asked crashes, it fetches from another",
-          "[consensus][engine][sync][!mayfail]") {
+          "[consensus][engine][sync]") {
     cluster cl(4);
     const int late = 3, server = 0;
     cl.stop(late);
@@ -300,14 +310,13 @@ TEST_CASE("catch-up does not depend on one peer: if the peer it asked crashes, i
                        120'000));
 }
 
-// KNOWN BUG (engine.hpp, syncing()/note_peer_height): one validator's claim of
-// a higher height, never checked, makes a validator stop voting
-// (syncing() = best_peer_height() >= height). A single Byzantine validator (n = 4
-// tolerates one) that sends STATUS "height 1000" and then never serves blocks
-// halts every honest validator: no proposal, no PREPARE, no ROUND-CHANGE.
-// [!mayfail] until fixed.
+// Regression (found by this test): syncing() used to trust one validator's
+// claim of a higher height, so a single Byzantine validator (n = 4 tolerates
+// one) that sent STATUS "height 1000" and never served blocks halted every
+// honest validator. Now a node stops voting only when f+1 validators claim a
+// higher height; one claim only makes it try to fetch.
 TEST_CASE("one Byzantine validator's false STATUS height does not stop the honest ones from finalizing (n = 4)",
-          "[consensus][engine][sync][!mayfail]") {
+          "[consensus][engine][sync]") {
     cluster cl(4);
     const int liar = 3;
     cl.isolated.insert(liar);  // it sends only the forged STATUS below and never answers GET_BLOCKS
@@ -318,4 +327,51 @@ TEST_CASE("one Byzantine validator's false STATUS height does not stop the hones
     REQUIRE(cl.submit(0, cl.net.vote(1)));
     CHECK(cl.run_until([&] { return cl.all_at(1); }, 120'000));
     for (int i = 0; i < 3; ++i) CHECK(cl.e(i).chain().height() >= 1);
+}
+
+TEST_CASE("a peer that does not serve what it claimed loses its claim, is ignored for a while, and the next "
+          "request goes to another claimer",
+          "[consensus][engine][sync]") {
+    single s(4, 0);  // f = 1
+    const auto status = [&](std::uint32_t from, std::uint64_t h) {
+        return signed_msg(s.net, from, msg_type::status, h, 0,
+                          consensus::encode(consensus::status_body{h, H::hash(bytes{static_cast<byte>(h)})}));
+    };
+    const auto asked = [](const consensus::effects& fx) {
+        std::vector<std::uint32_t> to;
+        for (const auto& m : fx.messages)
+            if (m.type == msg_type::get_blocks && m.to) to.push_back(*m.to);
+        return to;
+    };
+    consensus::effects fx;
+    REQUIRE_FALSE(s.deliver(status(1, 50), fx));
+    REQUIRE_FALSE(s.deliver(status(2, 50), fx));
+    CHECK(s.eng->syncing());
+    CHECK(asked(fx) == std::vector<std::uint32_t>{1});  // one request in flight
+
+    // Validator 1 answers with nothing: its claim goes, the request moves to 2.
+    consensus::effects fe;
+    REQUIRE_FALSE(s.deliver(signed_msg(s.net, 1, msg_type::blocks, 0, 0, consensus::encode_blocks({})), fe));
+    CHECK(asked(fe) == std::vector<std::uint32_t>{2});
+    CHECK_FALSE(s.eng->syncing());  // one claim left
+    CHECK(s.eng->stats().sync_failures == 1);
+
+    // While penalised, a repeated claim from 1 is ignored.
+    consensus::effects fr;
+    REQUIRE_FALSE(s.deliver(status(1, 50), fr));
+    CHECK_FALSE(s.eng->syncing());
+
+    // Validator 2 never answers: after the sync timeout the next tick gives up on it too.
+    *s.now += s.opts.sync_timeout_ms;
+    consensus::effects ft;
+    s.eng->on_timer({consensus::timer_kind::status, 0, 0, *s.now}, ft);
+    CHECK(asked(ft).empty());  // nobody trusted left to ask
+    CHECK(s.eng->best_peer_height() == 0);
+    CHECK(s.eng->stats().sync_failures == 2);
+
+    // After its penalty, validator 1's claims count again.
+    *s.now += 2 * s.opts.sync_timeout_ms;
+    consensus::effects fa;
+    REQUIRE_FALSE(s.deliver(status(1, 50), fa));
+    CHECK(asked(fa) == std::vector<std::uint32_t>{1});
 }
