@@ -9,6 +9,8 @@
 #include <charconv>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ballotchain::app {
 
@@ -22,13 +24,15 @@ struct http_reply {
 
 inline http_reply http_request(const std::string& host, std::uint16_t port, http::verb verb, const std::string& target,
                                const std::string& body,
-                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+                               const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     boost::asio::io_context io;
     beast::tcp_stream stream(io);
     http_reply out;
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, host);
     req.set(http::field::content_type, "application/json");
+    for (const auto& [k, v] : headers) req.set(k, v);
     req.body() = body;
     req.prepare_payload();
     beast::flat_buffer buf;

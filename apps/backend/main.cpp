@@ -1,0 +1,118 @@
+/// ballotchain-backend: the REST API voters and administrators use, in front
+/// of the validator network, with a durable outbox and a local fallback chain.
+#include "service.hpp"
+
+#include "../common/addr.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <cstdio>
+
+using namespace ballotchain;
+
+namespace {
+
+int fail(const std::string& m) {
+    std::fprintf(stderr, "ballotchain-backend: %s\n", m.c_str());
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ballotchain-backend: the REST API (auth, elections, votes, results, verification, validator health)\n"
+                 "in front of the validators, with load balancing, failover, a durable outbox and a local fallback chain."};
+    backend::config cfg;
+    std::string addr = "127.0.0.1:8000";
+    std::vector<std::string> validators{"validator-1=http://127.0.0.1:8001", "validator-2=http://127.0.0.1:8002",
+                                        "validator-3=http://127.0.0.1:8003"};
+    std::string admin_password_file, log_level = "info";
+    std::uint64_t rpc_timeout_ms = 2000;
+    std::size_t body_limit = 64 * 1024;
+    app.set_config("--config", "", "TOML config file; its keys are the long option names");
+    app.add_option("--addr", addr, "HTTP listen address host:port")->capture_default_str();
+    app.add_option("--data-dir", cfg.data_dir, "directory for backend.db, the fallback chain and secrets")->required();
+    app.add_option("--genesis", cfg.genesis_path, "the validators' genesis JSON file")->required()->check(CLI::ExistingFile);
+    app.add_option("--submitter-key", cfg.submitter_key_path, "key file of an authorized submitter (testnet: submitter.key)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    app.add_option("--validator", validators, "validator NAME=http://host:port (repeat; default: the seed's three)")
+        ->capture_default_str();
+    app.add_option("--admin-email", cfg.admin_email, "create or update this administrator at start");
+    app.add_option("--admin-password-file", admin_password_file, "file holding the administrator's password")
+        ->check(CLI::ExistingFile);
+    app.add_option("--rpc-timeout-ms", rpc_timeout_ms, "timeout of one call to a validator")
+        ->capture_default_str()
+        ->check(CLI::Range(50u, 60'000u));
+    app.add_option("--replay-interval-ms", cfg.replay_interval_ms, "how often the outbox is worked through")
+        ->capture_default_str()
+        ->check(CLI::Range(10u, 600'000u));
+    app.add_option("--resend-after-ms", cfg.resend_after_ms, "re-send a submitted vote not final after this long")
+        ->capture_default_str()
+        ->check(CLI::Range(100u, 3'600'000u));
+    app.add_option("--health-interval-ms", cfg.health_interval_ms, "how often validators are probed")
+        ->capture_default_str()
+        ->check(CLI::Range(100u, 600'000u));
+    app.add_option("--pbkdf2-iterations", cfg.pbkdf2_iterations, "password hashing cost")
+        ->capture_default_str()
+        ->check(CLI::Range(1000u, 10'000'000u));
+    app.add_option("--body-limit", body_limit, "largest request body in bytes (larger: 413)")
+        ->capture_default_str()
+        ->check(CLI::Range(1024u, 16u << 20));
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    spdlog::set_default_logger(spdlog::stdout_color_mt("backend"));
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+    auto ep = app::parse_endpoint(addr);
+    if (!ep) return fail("--addr: " + ep.error());
+    for (const auto& v : validators) {
+        const auto eq = v.find('=');
+        client::node_info n;
+        n.node_id = eq == std::string::npos ? v : v.substr(0, eq);
+        n.rpc_url = eq == std::string::npos ? v : v.substr(eq + 1);
+        std::string host, path;
+        std::uint16_t port = 0;
+        if (n.node_id.empty() || !app::parse_http_url(n.rpc_url, host, port, path))
+            return fail("--validator must be NAME=http://host:port, got '" + v + "'");
+        cfg.validators.push_back(std::move(n));
+    }
+    if (!cfg.admin_email.empty()) {
+        if (admin_password_file.empty()) return fail("--admin-email needs --admin-password-file");
+        auto pw = read_file(admin_password_file, 1024);
+        if (!pw) return fail(admin_password_file + ": " + pw.error().message());
+        cfg.admin_password = pw->substr(0, pw->find_first_of("\r\n"));
+    }
+    cfg.rpc_timeout = std::chrono::milliseconds(rpc_timeout_ms);
+
+    std::unique_ptr<backend::service> svc;
+    try {
+        svc = std::make_unique<backend::service>(cfg);
+    } catch (const std::exception& e) {
+        return fail(e.what());
+    }
+    boost::asio::io_context io;
+    rpc::http_server_options so;
+    so.body_limit = body_limit;
+    auto server = rpc::http_server::create(
+        io, ep->endpoint, [&svc](const rpc::http_request& r) { return svc->handle(r); }, so);
+    if (!server) return fail("listen on " + addr + ": " + server.error().message());
+    svc->start();
+    spdlog::info("backend {} listening on {} with {} validators; data in {}", backend::version, addr,
+                 cfg.validators.size(), cfg.data_dir);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        spdlog::info("signal {}: shutting down", sig);
+        (*server)->stop();
+        io.stop();
+    });
+    io.run();
+    svc->stop();
+    spdlog::info("backend stopped");
+    return 0;
+}

@@ -1,0 +1,1044 @@
+#pragma once
+/// @file The backend service: the seed's REST API over the validator network.
+///
+/// Voters register and log in (bearer tokens), administrators create elections
+/// and candidates, voters submit one vote per election. A vote is signed with
+/// the backend's submitter key and recorded durably in SQLite (status
+/// 'pending') before anything else; then it goes to a validator through the
+/// client pool (load balancing, health, failover). If no validator answers,
+/// it is also appended to a local fallback chain and the voter gets the
+/// seed's warning. The replayer thread re-sends every vote that is not yet
+/// final and marks it 'confirmed' once a validator shows its receipt. Same
+/// raw transaction every time, so the chain (which refuses a second tx hash
+/// and a second voter tag per election) holds it exactly once.
+
+#include "store.hpp"
+
+#include "../common/rpc_transport.hpp"
+
+#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/chain/json.hpp>
+#include <ballotchain/core/file.hpp>
+#include <ballotchain/core/hex.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/hmac.hpp>
+#include <ballotchain/crypto/key_file.hpp>
+#include <ballotchain/crypto/random.hpp>
+#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/rpc/http_server.hpp>
+#include <ballotchain/storage/sqlite_storage.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+namespace ballotchain::backend {
+
+namespace http = boost::beast::http;
+namespace bjson = boost::json;
+
+inline constexpr const char* version = "0.1.0";
+
+struct config {
+    std::string data_dir;
+    std::string genesis_path;
+    std::string submitter_key_path;
+    std::vector<client::node_info> validators;
+    std::uint64_t session_ttl_ms = 24ull * 3600 * 1000;
+    unsigned pbkdf2_iterations = 100'000;
+    std::size_t max_encrypted_vote_bytes = 16 * 1024;
+    std::uint64_t replay_interval_ms = 1000;
+    std::uint64_t resend_after_ms = 15'000;  ///< re-send a submitted vote not final after this long
+    std::uint64_t health_interval_ms = 5000;
+    std::uint64_t verify_cache_ms = 60'000;  ///< how long a chain verification result is reused
+    std::chrono::milliseconds rpc_timeout{2000};
+    std::string admin_email;     ///< created or updated as administrator at start
+    std::string admin_password;  ///< (read from a file by main)
+};
+
+/// Thrown by handlers: becomes HTTP `status` with {"detail": detail}.
+struct http_error {
+    http::status status;
+    std::string detail;
+};
+
+// ---- small helpers ------------------------------------------------------------------
+
+/// ISO 8601 UTC with milliseconds, e.g. 2025-11-07T10:30:00.000Z.
+inline std::string iso_time(std::uint64_t ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned>(ms % 1000));
+    return buf;
+}
+
+/// Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC only).
+inline std::optional<std::uint64_t> parse_iso_time(std::string_view s) {
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
+    const std::string str(s.substr(0, 40));
+    if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return std::nullopt;
+    std::string_view rest = std::string_view(str).substr(static_cast<std::size_t>(n));
+    unsigned frac = 0;
+    if (!rest.empty() && rest[0] == '.') {
+        rest.remove_prefix(1);
+        unsigned digits = 0;
+        while (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
+            if (digits < 3) frac = frac * 10 + static_cast<unsigned>(rest[0] - '0');
+            ++digits;
+            rest.remove_prefix(1);
+        }
+        if (digits == 0) return std::nullopt;
+        for (; digits < 3; ++digits) frac *= 10;
+    }
+    if (rest != "Z" || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return std::nullopt;
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    const std::time_t t = timegm(&tm);
+    if (t < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(t) * 1000 + frac;
+}
+
+/// Strict base64 (RFC 4648, standard alphabet, padding required) with a size bound.
+inline std::optional<bytes> decode_base64(std::string_view s, std::size_t max_bytes) {
+    if (s.size() % 4 != 0 || s.size() / 4 * 3 > max_bytes + 2) return std::nullopt;
+    auto val = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    bytes out;
+    out.reserve(s.size() / 4 * 3);
+    for (std::size_t i = 0; i < s.size(); i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; ++k) {
+            const char c = s[i + static_cast<std::size_t>(k)];
+            if (c == '=' && i + 4 == s.size() && k >= 2) {
+                v[k] = 0;
+                ++pad;
+                continue;
+            }
+            if (pad) return std::nullopt;  // data after padding
+            v[k] = val(c);
+            if (v[k] < 0) return std::nullopt;
+        }
+        const unsigned n = (static_cast<unsigned>(v[0]) << 18) | (static_cast<unsigned>(v[1]) << 12) |
+                           (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
+        out.push_back(static_cast<byte>(n >> 16));
+        if (pad < 2) out.push_back(static_cast<byte>(n >> 8));
+        if (pad < 1) out.push_back(static_cast<byte>(n));
+        // canonical: the bits dropped by padding must be zero
+        if ((pad == 1 && (v[2] & 0x3)) || (pad == 2 && (v[1] & 0xf))) return std::nullopt;
+    }
+    if (out.size() > max_bytes) return std::nullopt;
+    return out;
+}
+
+/// The request body as a JSON object, or 422.
+inline bjson::object body_object(const rpc::http_request& req) {
+    boost::system::error_code ec;
+    auto v = bjson::parse(req.body(), ec);
+    if (ec) throw http_error{http::status::unprocessable_entity, "body is not valid JSON"};
+    if (!v.is_object()) throw http_error{http::status::unprocessable_entity, "body must be a JSON object"};
+    return std::move(v.as_object());
+}
+
+inline std::string get_string(const bjson::object& o, const char* k, std::size_t min_len, std::size_t max_len,
+                              std::optional<std::string> dflt = std::nullopt) {
+    const auto* v = o.if_contains(k);
+    if (!v || v->is_null()) {
+        if (dflt) return *dflt;
+        throw http_error{http::status::unprocessable_entity, std::string(k) + " is required"};
+    }
+    if (!v->is_string()) throw http_error{http::status::unprocessable_entity, std::string(k) + " must be a string"};
+    const auto& s = v->as_string();
+    if (s.size() < min_len || s.size() > max_len)
+        throw http_error{http::status::unprocessable_entity, std::string(k) + " must be " + std::to_string(min_len) +
+                                                                 ".." + std::to_string(max_len) + " characters"};
+    return std::string(s);
+}
+
+inline std::int64_t get_id(const bjson::object& o, const char* k) {
+    const auto* v = o.if_contains(k);
+    if (!v) throw http_error{http::status::unprocessable_entity, std::string(k) + " is required"};
+    if (v->is_int64() && v->as_int64() > 0) return v->as_int64();
+    if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX) && v->as_uint64() > 0)
+        return static_cast<std::int64_t>(v->as_uint64());
+    throw http_error{http::status::unprocessable_entity, std::string(k) + " must be a positive integer"};
+}
+
+/// "a=1&b=2" -> value of `key` (no percent-decoding needed for our parameters).
+inline std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto part = query.substr(0, amp);
+        const auto eq = part.find('=');
+        if (part.substr(0, eq) == key) return std::string(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+    return std::nullopt;
+}
+
+inline std::int64_t query_id(std::string_view query, std::string_view key) {
+    auto v = query_param(query, key);
+    if (!v) throw http_error{http::status::unprocessable_entity, std::string(key) + " is required"};
+    std::int64_t n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
+        throw http_error{http::status::unprocessable_entity, std::string(key) + " must be a positive integer"};
+    return n;
+}
+
+inline std::optional<std::uint64_t> parse_quantity(const bjson::value& v) {
+    if (!v.is_string()) return std::nullopt;
+    const auto& s = v.as_string();
+    if (s.size() < 3 || s.size() > 18 || s[0] != '0' || s[1] != 'x') return std::nullopt;
+    std::uint64_t n = 0;
+    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), n, 16);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return n;
+}
+
+// ---- the service --------------------------------------------------------------------
+
+class service {
+public:
+    using pool_type = client::validator_pool<app::http_rpc_transport, steady_clock_adapter>;
+    using fallback_chain = blockchain<sha256, ed25519, sqlite_storage>;
+
+    /// Opens (and on first start creates) everything under cfg.data_dir. Throws
+    /// std::runtime_error with a clear message when something is unusable.
+    explicit service(config cfg)
+        : cfg_(std::move(cfg)),
+          db_((std::filesystem::create_directories(cfg_.data_dir), cfg_.data_dir + "/backend.db")),
+          pool_(cfg_.validators, app::http_rpc_transport{cfg_.rpc_timeout}, steady_clock_adapter{}) {
+        auto g = json::load_genesis_file(cfg_.genesis_path);
+        if (!g) throw std::runtime_error(cfg_.genesis_path + ": " + g.error().message());
+        genesis_ = *g;
+        auto kp = load_key_file(cfg_.submitter_key_path);
+        if (!kp) throw std::runtime_error(cfg_.submitter_key_path + ": " + kp.error().message());
+        submitter_ = *kp;
+        if (std::find(genesis_.submitters.begin(), genesis_.submitters.end(), submitter_->public_key()) ==
+            genesis_.submitters.end())
+            throw std::runtime_error("the submitter key is not an authorized submitter in " + cfg_.genesis_path);
+        tag_key_ = load_or_create_secret(cfg_.data_dir + "/voter-tag.secret");
+        open_fallback_chain();
+        if (!cfg_.admin_email.empty()) ensure_admin();
+    }
+
+    ~service() { stop(); }
+
+    /// Starts the health and replay threads.
+    void start() {
+        pool_.check_health();
+        threads_.emplace_back([this] { loop(cfg_.health_interval_ms, [this] { pool_.check_health(); }); });
+        threads_.emplace_back([this] { loop(cfg_.replay_interval_ms, [this] { replay_once(); }); });
+    }
+
+    void stop() {
+        {
+            std::lock_guard lk(stop_mu_);
+            stopping_ = true;
+        }
+        stop_cv_.notify_all();
+        for (auto& t : threads_)
+            if (t.joinable()) t.join();
+        threads_.clear();
+    }
+
+    /// The HTTP entry point: never throws.
+    rpc::http_response handle(const rpc::http_request& req) {
+        const auto ver = req.version();
+        try {
+            return route(req);
+        } catch (const http_error& e) {
+            return rpc::detail_response(e.status, e.detail, ver);
+        } catch (const sql_error& e) {
+            spdlog::error("storage: {}", e.what());
+            return rpc::detail_response(http::status::internal_server_error, "storage error", ver);
+        } catch (const std::exception& e) {
+            spdlog::error("{} {}: {}", std::string(req.method_string()), std::string(req.target()), e.what());
+            return rpc::detail_response(http::status::internal_server_error, "internal error", ver);
+        }
+    }
+
+    /// One pass over the outbox (also called by the replay thread). Returns
+    /// how many votes changed state.
+    std::size_t replay_once() {
+        std::vector<vote_row> open;
+        {
+            auto lk = db_.lock();
+            open = db_.open_votes(512);
+        }
+        std::size_t changed = 0;
+        const std::uint64_t now = clock_.wall_ms();
+        for (const auto& v : open) {
+            if (stopping()) break;
+            if (v.status == "submitted" || v.status == "pending") {
+                // Already final? (A validator may have taken it before we saw its answer.)
+                if (v.status == "submitted" || v.sent_ms != 0) {
+                    auto r = receipt(v.tx_hash);
+                    if (r == receipt_state::unreachable) break;  // nobody answers: try next tick
+                    if (r == receipt_state::confirmed) {
+                        ++changed;
+                        continue;
+                    }
+                }
+                const bool due = v.status == "pending" ? now >= v.created_ms + 1000 : now >= v.sent_ms + cfg_.resend_after_ms;
+                if (!due) continue;
+                auto sent = send_tx(v);
+                if (sent == send_state::unreachable) break;
+                if (sent != send_state::unchanged) ++changed;
+            }
+        }
+        return changed;
+    }
+
+    pool_type& pool() noexcept { return pool_; }
+
+private:
+    enum class receipt_state { confirmed, not_final, unreachable };
+    enum class send_state { submitted, rejected, unreachable, unchanged };
+
+    // ---- setup ---------------------------------------------------------------------
+
+    static bytes load_or_create_secret(const std::string& path) {
+        if (std::filesystem::exists(path)) {
+            auto text = read_file(path, 1024);
+            if (!text) throw std::runtime_error(path + ": " + text.error().message());
+            auto b = from_hex(std::string_view(*text).substr(0, text->find('\n')), 64);
+            if (!b || b->size() != 32) throw std::runtime_error(path + ": not a 32-byte hex secret");
+            return *b;
+        }
+        bytes s(32);
+        os_random{}.fill(s);
+        if (auto r = write_file_atomic(path, to_hex(s) + "\n", 0600, false); !r)
+            throw std::runtime_error(path + ": " + r.error().message());
+        return s;
+    }
+
+    /// The fallback chain: a one-validator chain (the backend's own key) with
+    /// the real chain id and submitter, so its transactions are the very ones
+    /// replayed to the validators.
+    void open_fallback_chain() {
+        const auto dir = cfg_.data_dir + "/fallback";
+        std::filesystem::create_directories(dir);
+        const auto key_path = dir + "/fallback.key";
+        if (!std::filesystem::exists(key_path))
+            if (auto r = save_key_file(key_path, ed25519::generate(), false); !r)
+                throw std::runtime_error(key_path + ": " + r.error().message());
+        auto kp = load_key_file(key_path);
+        if (!kp) throw std::runtime_error(key_path + ": " + kp.error().message());
+        fallback_key_ = *kp;
+        const auto gpath = dir + "/genesis.json";
+        genesis_config fg;
+        if (std::filesystem::exists(gpath)) {
+            auto g = json::load_genesis_file(gpath);
+            if (!g) throw std::runtime_error(gpath + ": " + g.error().message());
+            fg = *g;
+        } else {
+            fg = genesis_;
+            fg.validators = {{"backend-fallback", fallback_key_->public_key()}};
+            fg.submitters = {submitter_->public_key()};
+            fg.max_block_txs = 1;
+            if (auto ec = check_genesis(fg)) throw std::runtime_error("fallback genesis: " + ec.message());
+            if (auto r = write_file_atomic(gpath, bjson::serialize(json::to_json(fg)) + "\n", 0644, false); !r)
+                throw std::runtime_error(gpath + ": " + r.error().message());
+        }
+        auto st = sqlite_storage::open(dir + "/chain.db");
+        if (!st) throw std::runtime_error(dir + "/chain.db: " + st.error().message());
+        auto c = fallback_chain::open(fg, std::move(*st));
+        if (!c) throw std::runtime_error("fallback chain: " + c.error().message());
+        fallback_.emplace(std::move(*c));
+    }
+
+    void ensure_admin() {
+        if (cfg_.admin_password.size() < 8) throw std::runtime_error("the admin password must have at least 8 characters");
+        user_row u{0, lower(cfg_.admin_email), "Administrator", random_bytes(16), {}, true};
+        u.pw_hash = hmac_sha256::pbkdf2(cfg_.admin_password, u.salt, cfg_.pbkdf2_iterations);
+        auto lk = db_.lock();
+        if (auto existing = db_.user_by_email(u.email))
+            db_.set_password_admin(existing->id, u.salt, u.pw_hash, true);
+        else
+            db_.add_user(u, clock_.wall_ms());
+    }
+
+    static bytes random_bytes(std::size_t n) {
+        bytes b(n);
+        os_random{}.fill(b);
+        return b;
+    }
+    static std::string lower(std::string s) {
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    }
+
+    template <class F>
+    void loop(std::uint64_t every_ms, F f) {
+        for (;;) {
+            {
+                std::unique_lock lk(stop_mu_);
+                if (stop_cv_.wait_for(lk, std::chrono::milliseconds(every_ms), [this] { return stopping_; })) return;
+            }
+            try {
+                f();
+            } catch (const std::exception& e) {
+                spdlog::error("background task: {}", e.what());
+            }
+        }
+    }
+    bool stopping() {
+        std::lock_guard lk(stop_mu_);
+        return stopping_;
+    }
+
+    // ---- routing -------------------------------------------------------------------
+
+    rpc::http_response route(const rpc::http_request& req) {
+        const std::string_view target = req.target();
+        const auto q = target.find('?');
+        const std::string_view path = target.substr(0, q);
+        const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+        const auto m = req.method();
+        const auto ver = req.version();
+        auto ok = [&](bjson::value v, http::status st = http::status::ok) { return rpc::json_response(st, v, ver); };
+        auto need = [&](http::verb want) {
+            if (m != want)
+                throw http_error{http::status::method_not_allowed,
+                                 std::string("use ") + std::string(http::to_string(want))};
+        };
+
+        if (path == "/health") {
+            need(http::verb::get);
+            return ok(health_json());
+        }
+        if (path == "/openapi.json") {
+            need(http::verb::get);
+            return ok(openapi());
+        }
+        if (path == "/api/auth/register") {
+            need(http::verb::post);
+            return ok(register_user(body_object(req)), http::status::created);
+        }
+        if (path == "/api/auth/login") {
+            need(http::verb::post);
+            return ok(login(body_object(req)));
+        }
+        if (path == "/api/auth/me") {
+            need(http::verb::get);
+            return ok(user_json(authenticate(req)));
+        }
+        if (path == "/api/elections") {
+            if (m == http::verb::get) return ok(list_elections());
+            need(http::verb::post);
+            require_admin(req);
+            return ok(create_election(body_object(req)), http::status::created);
+        }
+        if (path.starts_with("/api/elections/")) {
+            auto rest = path.substr(std::string_view("/api/elections/").size());
+            const auto slash = rest.find('/');
+            std::int64_t id = 0;
+            const auto ids = rest.substr(0, slash);
+            auto [p, ec] = std::from_chars(ids.data(), ids.data() + ids.size(), id);
+            if (ec != std::errc{} || p != ids.data() + ids.size() || id <= 0)
+                throw http_error{http::status::not_found, "not found"};
+            if (slash == std::string_view::npos) {
+                need(http::verb::get);
+                return ok(election_json(load_election(id)));
+            }
+            if (rest.substr(slash) == "/candidates") {
+                need(http::verb::post);
+                require_admin(req);
+                return ok(add_candidate(id, body_object(req)), http::status::created);
+            }
+            throw http_error{http::status::not_found, "not found"};
+        }
+        if (path == "/api/votes/submit") {
+            need(http::verb::post);
+            return submit_vote(authenticate(req), body_object(req), ver);
+        }
+        if (path == "/api/votes/transaction-status") {
+            need(http::verb::get);
+            return ok(transaction_status(query));
+        }
+        if (path == "/api/votes/results") {
+            need(http::verb::get);
+            return ok(results(query_id(query, "election_id")));
+        }
+        if (path == "/api/votes/verify-blockchain") {
+            need(http::verb::post);
+            return ok(verify_blockchain(get_id(body_object(req), "election_id")));
+        }
+        if (path == "/api/admin/validators/health") {
+            need(http::verb::get);
+            require_admin(req);
+            return ok(validators_health());
+        }
+        if (path == "/api/admin/validators/refresh-status") {
+            need(http::verb::post);
+            require_admin(req);
+            pool_.check_health();
+            return ok(validators_health());
+        }
+        throw http_error{http::status::not_found, "not found"};
+    }
+
+    bjson::object health_json() {
+        std::uint64_t open = 0;
+        bjson::object votes;
+        {
+            auto lk = db_.lock();
+            for (auto& [st, n] : db_.vote_counts()) {
+                votes[st] = n;
+                if (st == "pending" || st == "submitted") open += n;
+            }
+        }
+        return {{"status", "ok"},
+                {"version", version},
+                {"validators_healthy", pool_.count(client::node_status::healthy)},
+                {"validators_total", pool_.size()},
+                {"outbox", open},
+                {"votes", std::move(votes)}};
+    }
+
+    // ---- auth ----------------------------------------------------------------------
+
+    static bjson::object user_json(const user_row& u) {
+        return {{"id", u.id}, {"email", u.email}, {"full_name", u.full_name}, {"is_admin", u.is_admin}};
+    }
+
+    bjson::object register_user(const bjson::object& b) {
+        user_row u;
+        u.email = lower(get_string(b, "email", 3, 254));
+        if (u.email.find('@') == std::string::npos || u.email.find_first_of(" \t\r\n") != std::string::npos)
+            throw http_error{http::status::unprocessable_entity, "email is not an email address"};
+        const auto pw = get_string(b, "password", 8, 128);
+        u.full_name = get_string(b, "full_name", 0, 200, std::string());
+        u.salt = random_bytes(16);
+        u.pw_hash = hmac_sha256::pbkdf2(pw, u.salt, cfg_.pbkdf2_iterations);
+        auto lk = db_.lock();
+        auto id = db_.add_user(u, clock_.wall_ms());
+        if (!id) throw http_error{http::status::conflict, "email already registered"};
+        u.id = *id;
+        return user_json(u);
+    }
+
+    bjson::object login(const bjson::object& b) {
+        const auto email = lower(get_string(b, "email", 1, 254));
+        const auto pw = get_string(b, "password", 1, 128);
+        const std::uint64_t now = clock_.now_ms();
+        {
+            std::lock_guard lk(login_mu_);
+            auto& f = login_failures_[email];
+            if (f.second + 60'000 < now) f = {0, now};
+            if (f.first >= 5) throw http_error{http::status::too_many_requests, "too many failed logins; retry in a minute"};
+        }
+        std::optional<user_row> u;
+        {
+            auto lk = db_.lock();
+            u = db_.user_by_email(email);
+        }
+        const bytes salt = u ? u->salt : bytes(16, 0);
+        const bytes h = hmac_sha256::pbkdf2(pw, salt, cfg_.pbkdf2_iterations);  // also for unknown emails: same time
+        if (!u || !hmac_sha256::equal_ct(h, u->pw_hash)) {
+            std::lock_guard lk(login_mu_);
+            auto& f = login_failures_[email];
+            if (f.first == 0) f.second = now;
+            ++f.first;
+            if (login_failures_.size() > 100'000) login_failures_.clear();  // bound
+            throw http_error{http::status::unauthorized, "incorrect email or password"};
+        }
+        {
+            std::lock_guard lk(login_mu_);
+            login_failures_.erase(email);
+        }
+        const bytes token = random_bytes(32);
+        const std::string token_hex = to_hex(token).substr(2);
+        {
+            auto lk = db_.lock();
+            db_.purge_sessions(clock_.wall_ms());
+            db_.add_session(sha256::hash(token), u->id, clock_.wall_ms() + cfg_.session_ttl_ms);
+        }
+        return {{"access_token", token_hex},
+                {"token_type", "bearer"},
+                {"expires_in", cfg_.session_ttl_ms / 1000},
+                {"user", user_json(*u)}};
+    }
+
+    user_row authenticate(const rpc::http_request& req) {
+        const auto it = req.find(http::field::authorization);
+        if (it == req.end()) throw http_error{http::status::unauthorized, "not authenticated"};
+        std::string_view v = it->value();
+        constexpr std::string_view scheme = "Bearer ";
+        if (v.size() <= scheme.size() || lower(std::string(v.substr(0, scheme.size()))) != "bearer ")
+            throw http_error{http::status::unauthorized, "expected Authorization: Bearer <token>"};
+        if (v.size() != scheme.size() + 64) throw http_error{http::status::unauthorized, "invalid token"};
+        auto token = from_hex("0x" + std::string(v.substr(scheme.size())), 32);
+        if (!token || token->size() != 32) throw http_error{http::status::unauthorized, "invalid token"};
+        auto lk = db_.lock();
+        auto uid = db_.session_user(sha256::hash(*token), clock_.wall_ms());
+        if (!uid) throw http_error{http::status::unauthorized, "invalid or expired token"};
+        auto u = db_.user_by_id(*uid);
+        if (!u) throw http_error{http::status::unauthorized, "invalid token"};
+        return *u;
+    }
+
+    user_row require_admin(const rpc::http_request& req) {
+        auto u = authenticate(req);
+        if (!u.is_admin) throw http_error{http::status::forbidden, "administrators only"};
+        return u;
+    }
+
+    // ---- elections -----------------------------------------------------------------
+
+    bjson::object election_json(const election_row& e) {
+        std::vector<candidate_row> cands;
+        {
+            auto lk = db_.lock();
+            cands = db_.candidates(e.id);
+        }
+        bjson::array cs;
+        for (const auto& c : cands) cs.push_back(bjson::object{{"id", c.id}, {"name", c.name}, {"description", c.description}});
+        const auto now = clock_.wall_ms();
+        return {{"id", e.id},
+                {"name", e.name},
+                {"description", e.description},
+                {"start_date", iso_time(e.start_ms)},
+                {"end_date", iso_time(e.end_ms)},
+                {"is_active", e.start_ms <= now && now < e.end_ms},
+                {"candidates", std::move(cs)}};
+    }
+
+    election_row load_election(std::int64_t id) {
+        auto lk = db_.lock();
+        auto e = db_.election(id);
+        if (!e) throw http_error{http::status::not_found, "election not found"};
+        return *e;
+    }
+
+    bjson::array list_elections() {
+        std::vector<election_row> es;
+        {
+            auto lk = db_.lock();
+            es = db_.elections();
+        }
+        bjson::array out;
+        for (const auto& e : es) out.push_back(election_json(e));
+        return out;
+    }
+
+    static candidate_row candidate_of(const bjson::value& v) {
+        if (!v.is_object()) throw http_error{http::status::unprocessable_entity, "a candidate must be an object"};
+        const auto& o = v.as_object();
+        return {0, 0, get_string(o, "name", 1, 200), get_string(o, "description", 0, 2000, std::string())};
+    }
+
+    bjson::object create_election(const bjson::object& b) {
+        election_row e;
+        e.name = get_string(b, "name", 1, 200);
+        e.description = get_string(b, "description", 0, 4000, std::string());
+        e.created_ms = clock_.wall_ms();
+        auto when = [&](const char* k, std::uint64_t dflt) {
+            const auto s = get_string(b, k, 1, 40, std::string());
+            if (s.empty()) return dflt;
+            auto t = parse_iso_time(s);
+            if (!t) throw http_error{http::status::unprocessable_entity, std::string(k) + " must be YYYY-MM-DDTHH:MM:SSZ"};
+            return *t;
+        };
+        e.start_ms = when("start_date", e.created_ms);
+        e.end_ms = when("end_date", e.created_ms + 30ull * 24 * 3600 * 1000);
+        if (e.end_ms <= e.start_ms) throw http_error{http::status::unprocessable_entity, "end_date must be after start_date"};
+        std::vector<candidate_row> cands;
+        if (const auto* cs = b.if_contains("candidates")) {
+            if (!cs->is_array() || cs->as_array().size() > 1000)
+                throw http_error{http::status::unprocessable_entity, "candidates must be an array of at most 1000"};
+            for (const auto& c : cs->as_array()) cands.push_back(candidate_of(c));
+        }
+        std::int64_t id = 0;
+        {
+            auto lk = db_.lock();
+            try {
+                id = db_.add_election(e, cands);
+            } catch (const stmt::constraint_error&) {
+                throw http_error{http::status::conflict, "two candidates have the same name"};
+            }
+        }
+        return election_json(load_election(id));
+    }
+
+    bjson::object add_candidate(std::int64_t election, const bjson::object& b) {
+        (void)load_election(election);
+        auto c = candidate_of(b);
+        auto lk = db_.lock();
+        auto id = db_.add_candidate(election, c);
+        if (!id) throw http_error{http::status::conflict, "the election already has a candidate of that name"};
+        return {{"id", *id}, {"election_id", election}, {"name", c.name}, {"description", c.description}};
+    }
+
+    // ---- votes ---------------------------------------------------------------------
+
+    hash32 voter_tag(std::int64_t election, std::int64_t user) const {
+        bytes m;
+        const std::string_view dom = "ballotchain/backend-voter";
+        m.insert(m.end(), dom.begin(), dom.end());
+        wire::writer w(m);
+        w.u64(static_cast<std::uint64_t>(election));
+        w.u64(static_cast<std::uint64_t>(user));
+        return hmac_sha256::mac(tag_key_, m);
+    }
+
+    rpc::http_response submit_vote(const user_row& u, const bjson::object& b, unsigned ver) {
+        const auto election_id = get_id(b, "election_id");
+        const auto candidate_id = get_id(b, "candidate_id");
+        const auto ev = get_string(b, "encrypted_vote", 0, cfg_.max_encrypted_vote_bytes * 4 / 3 + 4, std::string());
+        auto payload = decode_base64(ev, cfg_.max_encrypted_vote_bytes);
+        if (!payload) throw http_error{http::status::unprocessable_entity, "encrypted_vote must be base64"};
+        const auto e = load_election(election_id);
+        const auto now = clock_.wall_ms();
+        if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
+
+        vote_tx tx;
+        tx.chain_id = genesis_.chain_id;
+        tx.election_id = static_cast<std::uint64_t>(election_id);
+        tx.candidate_id = static_cast<std::uint64_t>(candidate_id);
+        tx.encrypted_vote = std::move(*payload);
+        tx.voter_tag = voter_tag(election_id, u.id);
+        tx.timestamp_ms = now;
+        vote_row v;
+        v.user_id = u.id;
+        v.election_id = election_id;
+        v.candidate_id = candidate_id;
+        v.tx_hash = sign_tx<sha256, ed25519>(tx, *submitter_);
+        v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
+        v.raw_tx = encode(tx);
+        v.created_ms = now;
+        {
+            auto lk = db_.lock();
+            bool found = false;
+            for (const auto& c : db_.candidates(election_id)) found = found || c.id == candidate_id;
+            if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
+            auto id = db_.add_vote(v);  // durable (synchronous=FULL) before anything leaves
+            if (!id) throw http_error{http::status::conflict, "you have already voted in this election"};
+            v.id = *id;
+        }
+        bjson::object out{{"id", v.id},
+                          {"transaction_id", to_hex(v.tx_hash)},
+                          {"ballot_hash", v.ballot_hash},
+                          {"timestamp", iso_time(now)}};
+        const auto sent = send_tx(v);
+        if (sent == send_state::submitted) {
+            vote_row cur;
+            {
+                auto lk = db_.lock();
+                cur = db_.vote_by_tx(v.tx_hash).value_or(v);
+            }
+            out["status"] = "submitted";
+            out["validator"] = cur.validator;
+            out["block_hash"] = nullptr;
+            return rpc::json_response(http::status::ok, out, ver);
+        }
+        if (sent == send_state::rejected) {
+            vote_row cur;
+            {
+                auto lk = db_.lock();
+                cur = db_.vote_by_tx(v.tx_hash).value_or(v);
+            }
+            throw http_error{http::status::service_unavailable, "the validators refused the vote: " + cur.detail};
+        }
+        // No validator answered: the vote is safe in the outbox; record it on the fallback chain too.
+        record_fallback(v, tx);
+        out["status"] = "pending";
+        out["source"] = "fallback_chain";
+        out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
+        return rpc::json_response(http::status::ok, out, ver);
+    }
+
+    void record_fallback(const vote_row& v, const vote_tx& tx) {
+        std::lock_guard lk(fallback_mu_);
+        auto& c = *fallback_;
+        if (c.find_tx(v.tx_hash)) return;
+        block b = c.build_block(0, clock_.wall_ms(), {tx}, *fallback_key_);
+        const hash32 bh = block_hash<sha256>(b.header);
+        finalized_block fb{b, commit_certificate{b.header.height, 0, bh,
+                                                 {make_seal<ed25519>(*fallback_key_, 0, c.genesis().chain_id,
+                                                                     b.header.height, 0, bh)}}};
+        if (auto r = c.append(fb); !r) {
+            spdlog::error("fallback chain: could not record vote {}: {}", to_hex(v.tx_hash), r.error().message());
+            return;
+        }
+        auto dl = db_.lock();
+        db_.mark_fallback(v.id);
+    }
+
+    /// Sends one vote to a validator and records the outcome.
+    send_state send_tx(const vote_row& v) {
+        auto a = pool_.call("eth_sendRawTransaction", bjson::array{to_hex(v.raw_tx)});
+        const auto now = clock_.wall_ms();
+        if (!a.outcome.answered()) return send_state::unreachable;
+        const auto node = pool_.snapshot()[*a.node].info.node_id;
+        if (a.outcome.ok()) {
+            auto lk = db_.lock();
+            db_.mark_submitted(v.id, node, now);
+            return send_state::submitted;
+        }
+        const auto code = a.outcome.error_code().value_or(0);
+        if (code == -32004 || code == -32005) {
+            // -32004: that very transaction is already pooled or final; -32005: pool full, retry later.
+            auto lk = db_.lock();
+            if (code == -32004)
+                db_.mark_submitted(v.id, node, now);
+            else
+                db_.mark_sent(v.id, now);
+            return code == -32004 ? send_state::submitted : send_state::unchanged;
+        }
+        if (code == -32003) {
+            // The voter tag is final with another transaction: ours can never be. (Only if the
+            // backend database was rebuilt while the chain kept the old vote.)
+            if (receipt(v.tx_hash) == receipt_state::confirmed) return send_state::submitted;
+        }
+        const std::string why = bjson::serialize(a.outcome.value);
+        spdlog::error("vote {} refused by {}: {}", to_hex(v.tx_hash), node, why);
+        auto lk = db_.lock();
+        db_.mark_rejected(v.id, why);
+        return send_state::rejected;
+    }
+
+    /// Looks up a vote's receipt; marks it confirmed when final.
+    receipt_state receipt(const hash32& th) {
+        auto a = pool_.call("eth_getTransactionReceipt", bjson::array{to_hex(th)});
+        if (!a.outcome.answered()) return receipt_state::unreachable;
+        if (!a.outcome.ok() || !a.outcome.value.is_object()) return receipt_state::not_final;
+        const auto& r = a.outcome.value.as_object();
+        const auto* bn = r.if_contains("blockNumber");
+        const auto* bh = r.if_contains("blockHash");
+        auto n = bn ? parse_quantity(*bn) : std::nullopt;
+        if (!n || !bh || !bh->is_string()) return receipt_state::not_final;
+        auto lk = db_.lock();
+        if (auto v = db_.vote_by_tx(th); v && v->status != "confirmed") db_.mark_confirmed(v->id, *n, std::string(bh->as_string()));
+        return receipt_state::confirmed;
+    }
+
+    bjson::object transaction_status(std::string_view query) {
+        const auto tid = query_param(query, "transaction_id");
+        if (!tid) throw http_error{http::status::unprocessable_entity, "transaction_id is required"};
+        auto th = from_hex_fixed<32>(*tid);
+        if (!th) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
+        std::optional<std::int64_t> election;
+        if (query_param(query, "election_id")) election = query_id(query, "election_id");
+        std::optional<vote_row> v;
+        {
+            auto lk = db_.lock();
+            v = db_.vote_by_tx(*th);
+        }
+        if (v && election && v->election_id != *election) v.reset();
+        if (!v || v->status != "confirmed") {
+            const auto r = receipt(*th);
+            if (!v && r != receipt_state::confirmed) {
+                if (r == receipt_state::unreachable)
+                    throw http_error{http::status::service_unavailable, "no validator reachable"};
+                throw http_error{http::status::not_found, "transaction not found"};
+            }
+            if (r == receipt_state::confirmed && v) {
+                auto lk = db_.lock();
+                v = db_.vote_by_tx(*th);
+            }
+        }
+        bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
+        if (!v) {  // final on the chain, but not one of ours: read it from the validators
+            auto a = pool_.call("eth_getTransactionReceipt", bjson::array{to_hex(*th)});
+            const auto& r = a.outcome.value.as_object();
+            out["status"] = "confirmed";
+            out["confirmed"] = true;
+            out["block_number"] = parse_quantity(r.at("blockNumber")).value_or(0);
+            out["block_hash"] = r.at("blockHash");
+            out["source"] = "poa_validators";
+            return out;
+        }
+        out["status"] = v->status;
+        out["confirmed"] = v->status == "confirmed";
+        out["election_id"] = v->election_id;
+        if (v->block_number) out["block_number"] = *v->block_number; else out["block_number"] = nullptr;
+        if (!v->block_hash.empty()) out["block_hash"] = v->block_hash; else out["block_hash"] = nullptr;
+        out["validator"] = v->validator;
+        out["source"] = v->status == "pending" && v->fallback ? "fallback_chain" : "poa_validators";
+        if (v->status == "rejected") out["detail"] = v->detail;
+        return out;
+    }
+
+    /// Chain verification by a validator, reused for verify_cache_ms.
+    std::optional<std::pair<bool, std::uint64_t>> chain_verification(bool fresh) {
+        {
+            std::lock_guard lk(verify_mu_);
+            if (!fresh && verified_at_ && clock_.now_ms() < *verified_at_ + cfg_.verify_cache_ms)
+                return std::pair{verified_ok_, verified_wall_};
+        }
+        auto a = pool_.call("poa_verifyChain", {});
+        if (!a.outcome.ok() || !a.outcome.value.is_object()) return std::nullopt;
+        const auto* okv = a.outcome.value.as_object().if_contains("ok");
+        const bool ok = okv && okv->is_bool() && okv->as_bool();
+        std::lock_guard lk(verify_mu_);
+        verified_ok_ = ok;
+        verified_at_ = clock_.now_ms();
+        verified_wall_ = clock_.wall_ms();
+        return std::pair{ok, verified_wall_};
+    }
+
+    bjson::object results(std::int64_t election_id) {
+        const auto e = load_election(election_id);
+        auto a = pool_.call("poa_getResults", bjson::array{election_id});
+        if (!a.outcome.answered()) throw http_error{http::status::service_unavailable, "no validator reachable"};
+        if (!a.outcome.ok() || !a.outcome.value.is_object())
+            throw http_error{http::status::bad_gateway, "validator error: " + bjson::serialize(a.outcome.value)};
+        const auto& r = a.outcome.value.as_object();
+        const auto* tally = r.if_contains("results");
+        std::vector<candidate_row> cands;
+        {
+            auto lk = db_.lock();
+            cands = db_.candidates(election_id);
+        }
+        std::uint64_t total = 0;
+        std::map<std::int64_t, std::uint64_t> counts;
+        if (tally && tally->is_object())
+            for (const auto& [k, v] : tally->as_object()) {
+                std::int64_t cid = 0;
+                auto [p, ec] = std::from_chars(k.data(), k.data() + k.size(), cid);
+                boost::system::error_code jec;
+                const auto n = v.to_number<std::uint64_t>(jec);
+                if (ec != std::errc{} || p != k.data() + k.size() || jec) continue;
+                counts[cid] += n;
+                total += n;
+            }
+        bjson::array rows;
+        for (const auto& c : cands) {
+            const auto n = counts.count(c.id) ? counts[c.id] : 0;
+            rows.push_back(bjson::object{{"candidate_id", c.id},
+                                         {"candidate_name", c.name},
+                                         {"vote_count", n},
+                                         {"percentage", total ? std::round(10000.0 * double(n) / double(total)) / 100.0 : 0.0}});
+        }
+        bjson::object out{{"election_id", election_id},
+                          {"election_name", e.name},
+                          {"total_votes", total},
+                          {"results", std::move(rows)},
+                          {"block_height", r.contains("height") ? r.at("height") : bjson::value(nullptr)}};
+        auto ver = chain_verification(false);
+        out["verification"] = bjson::object{{"chain_valid", ver ? bjson::value(ver->first) : bjson::value(nullptr)},
+                                            {"timestamp", ver ? bjson::value(iso_time(ver->second)) : bjson::value(nullptr)}};
+        return out;
+    }
+
+    bjson::object verify_blockchain(std::int64_t election_id) {
+        (void)load_election(election_id);
+        auto v = chain_verification(true);
+        if (v) {
+            auto res = pool_.call("poa_getResults", bjson::array{election_id});
+            auto height = pool_.call("eth_blockNumber", {});
+            std::uint64_t total = 0, blocks = 0;
+            if (res.outcome.ok() && res.outcome.value.is_object())
+                if (const auto* t = res.outcome.value.as_object().if_contains("total_votes"); t && t->is_number()) {
+                    boost::system::error_code ec;
+                    total = t->to_number<std::uint64_t>(ec);
+                }
+            if (height.outcome.ok()) blocks = parse_quantity(height.outcome.value).value_or(0);
+            return {{"election_id", election_id}, {"chain_valid", v->first},     {"total_blocks", blocks},
+                    {"total_votes", total},       {"status", v->first ? "valid" : "invalid"},
+                    {"source", "poa_validators"}, {"timestamp", iso_time(v->second)}};
+        }
+        // No validator: verify what this backend holds, the fallback chain.
+        std::lock_guard lk(fallback_mu_);
+        const auto rep = fallback_->verify();
+        std::uint64_t total = 0;
+        for (auto [cand, n] : fallback_->tally(static_cast<std::uint64_t>(election_id))) total += n;
+        return {{"election_id", election_id},   {"chain_valid", rep.ok},
+                {"total_blocks", fallback_->height()}, {"total_votes", total},
+                {"status", rep.ok ? "valid" : "invalid"}, {"source", "fallback_chain"},
+                {"warning", "PoA validators unreachable: verified the local fallback chain only"}};
+    }
+
+    bjson::object validators_health() {
+        bjson::array vs;
+        std::size_t healthy = 0;
+        const auto snap = pool_.snapshot();
+        for (const auto& n : snap) {
+            if (n.status == client::node_status::healthy) ++healthy;
+            vs.push_back(bjson::object{{"node_id", n.info.node_id},
+                                       {"rpc_url", n.info.rpc_url},
+                                       {"p2p_url", n.info.p2p_url},
+                                       {"status", client::to_string(n.status)},
+                                       {"block_height", n.height},
+                                       {"detail", n.detail}});
+        }
+        const double pct = snap.empty() ? 0.0 : std::round(10000.0 * double(healthy) / double(snap.size())) / 100.0;
+        return {{"timestamp", iso_time(clock_.wall_ms())},
+                {"validators", std::move(vs)},
+                {"summary", bjson::object{{"healthy", healthy}, {"total", snap.size()}, {"health_percentage", pct}}}};
+    }
+
+    static bjson::object openapi() {
+        bjson::object paths;
+        auto op = [&](const char* path, const char* method, const char* summary) {
+            paths[path].emplace_object()[method] = bjson::object{{"summary", summary}};
+        };
+        op("/health", "get", "backend status and outbox size");
+        op("/api/auth/register", "post", "register a voter {email, password, full_name}");
+        op("/api/auth/login", "post", "log in {email, password}: bearer token");
+        op("/api/auth/me", "get", "the logged-in user");
+        op("/api/elections", "get", "list elections with their candidates");
+        op("/api/elections/{id}", "get", "one election");
+        op("/api/elections/{id}/candidates", "post", "add a candidate (administrators)");
+        op("/api/votes/submit", "post", "submit a vote {election_id, candidate_id, encrypted_vote (base64)}");
+        op("/api/votes/transaction-status", "get", "status of a vote: ?transaction_id=0x..&election_id=N");
+        op("/api/votes/results", "get", "tally from the validator chain: ?election_id=N");
+        op("/api/votes/verify-blockchain", "post", "verify the chain {election_id}");
+        op("/api/admin/validators/health", "get", "validator health (administrators)");
+        op("/api/admin/validators/refresh-status", "post", "probe validators now (administrators)");
+        paths["/api/elections"].as_object()["post"] = bjson::object{{"summary", "create an election (administrators)"}};
+        return {{"openapi", "3.0.3"},
+                {"info", bjson::object{{"title", "ballotchain backend"}, {"version", version}}},
+                {"paths", std::move(paths)}};
+    }
+
+    config cfg_;
+    store db_;
+    pool_type pool_;
+    steady_clock_adapter clock_;
+    genesis_config genesis_;
+    std::optional<ed25519::key_pair> submitter_;
+    std::optional<ed25519::key_pair> fallback_key_;
+    bytes tag_key_;
+    std::mutex fallback_mu_;
+    std::optional<fallback_chain> fallback_;
+
+    std::mutex login_mu_;
+    std::map<std::string, std::pair<unsigned, std::uint64_t>> login_failures_;  ///< email -> (failures, since)
+
+    std::mutex verify_mu_;
+    bool verified_ok_ = false;
+    std::optional<std::uint64_t> verified_at_;
+    std::uint64_t verified_wall_ = 0;
+
+    std::mutex stop_mu_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace ballotchain::backend

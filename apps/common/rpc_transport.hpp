@@ -1,0 +1,86 @@
+#pragma once
+/// @file The HTTP transport for client::validator_pool: JSON-RPC 2.0 POST to
+/// the node's RPC URL and GET /health, each bounded by a timeout.
+
+#include "http_client.hpp"
+
+#include <ballotchain/client/validator_pool.hpp>
+
+namespace ballotchain::app {
+
+struct http_rpc_transport {
+    std::chrono::milliseconds timeout{2000};
+
+    client::rpc_outcome call(const client::node_info& n, const std::string& method, const boost::json::array& params) {
+        client::rpc_outcome out;
+        std::string host, path;
+        std::uint16_t port = 0;
+        if (!parse_http_url(n.rpc_url, host, port, path)) {
+            out.why = "bad rpc_url " + n.rpc_url;
+            return out;
+        }
+        boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+        auto r = http_request(host, port, http::verb::post, path, boost::json::serialize(req), timeout);
+        if (r.status == 0) {
+            out.why = "no answer";
+            return out;
+        }
+        boost::system::error_code ec;
+        auto v = boost::json::parse(r.body, ec);
+        if (ec || !v.is_object()) {
+            out.why = "HTTP " + std::to_string(r.status) + " without a JSON-RPC body";
+            return out;
+        }
+        auto& o = v.as_object();
+        if (auto* e = o.if_contains("error")) {
+            out.k = client::rpc_outcome::kind::error;
+            out.value = *e;
+        } else if (auto* res = o.if_contains("result")) {
+            out.k = client::rpc_outcome::kind::result;
+            out.value = *res;
+        } else {
+            out.why = "JSON-RPC reply without result or error";
+        }
+        return out;
+    }
+
+    client::probe_result probe(const client::node_info& n) {
+        client::probe_result p;
+        std::string host, path;
+        std::uint16_t port = 0;
+        if (!parse_http_url(n.rpc_url, host, port, path)) {
+            p.detail = "bad rpc_url";
+            return p;
+        }
+        auto r = http_request(host, port, http::verb::get, "/health", "", timeout);
+        if (r.status == 0) {
+            p.detail = "no answer";
+            return p;
+        }
+        p.answered = true;
+        p.status = client::node_status::degraded;
+        boost::system::error_code ec;
+        auto v = boost::json::parse(r.body, ec);
+        if (r.status != 200 || ec || !v.is_object()) {
+            p.detail = "HTTP " + std::to_string(r.status);
+            return p;
+        }
+        const auto& o = v.as_object();
+        const auto* h = o.if_contains("height");
+        const auto* s = o.if_contains("syncing");
+        const auto* peers = o.if_contains("peers");
+        if (h && h->is_number()) p.height = h->to_number<std::uint64_t>(ec);
+        const bool syncing = s && s->is_bool() && s->as_bool();
+        const bool isolated = peers && peers->is_number() && peers->to_number<std::int64_t>(ec) == 0;
+        if (syncing)
+            p.detail = "catching up";
+        else if (isolated)
+            p.detail = "no peers";
+        else
+            p.status = client::node_status::healthy;
+        return p;
+    }
+};
+static_assert(client::rpc_transport<http_rpc_transport>);
+
+}  // namespace ballotchain::app

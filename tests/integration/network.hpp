@@ -1,0 +1,119 @@
+#pragma once
+// A local network for integration tests: a bootnode and n validators made by
+// `ballotchain testnet`, on free ports in a temp dir, stopped on destruction.
+#include "http.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace ballotchain::itest {
+namespace json = boost::json;
+
+inline const std::string bin_dir = BALLOTCHAIN_BIN_DIR;
+
+inline std::string hexq(std::uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+/// A bootnode and n validators made by `ballotchain testnet`, on free ports.
+class network {
+public:
+    explicit network(int n, bool bootnode = true, std::uint64_t interval_ms = 200, bool static_peers = true) : n_(n) {
+        dir_ = tmp_.path() / "net";
+        auto [rc, out] = run({bin_dir + "/ballotchain", "testnet", "--validators", std::to_string(n), "--out",
+                              dir_.string(), "--block-interval-ms", std::to_string(interval_ms), "--max-block-txs",
+                              "300"},
+                             tmp_.path() / "testnet.log");
+        INFO(out);
+        REQUIRE(rc == 0);
+        auto ports = free_ports(2 * static_cast<std::size_t>(n) + 1);
+        boot_port_ = ports[0];
+        for (int i = 0; i < n; ++i) {
+            rpc_.push_back(ports[1 + 2 * static_cast<std::size_t>(i)]);
+            p2p_.push_back(ports[2 + 2 * static_cast<std::size_t>(i)]);
+        }
+        validators_.resize(static_cast<std::size_t>(n));
+        if (bootnode) start_bootnode();
+        for (int i = 0; i < n; ++i) start(i, static_peers);
+    }
+    ~network() { stop_all(); }
+
+    void start_bootnode() {
+        bootnode_ = process({bin_dir + "/ballotchain-bootnode", "--addr", "127.0.0.1:" + std::to_string(boot_port_)},
+                            tmp_.path() / "bootnode.log");
+    }
+
+    void start(int i, bool static_peers = true) {
+        std::vector<std::string> argv{bin_dir + "/ballotchain-validator",
+                                      "--config", (vdir(i) / "config.toml").string(),
+                                      "--rpc-addr", "127.0.0.1:" + std::to_string(rpc(i)),
+                                      "--p2p-addr", "127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(i)]),
+                                      "--bootnode", "http://127.0.0.1:" + std::to_string(boot_port_)};
+        if (static_peers) {
+            argv.push_back("--peers");
+            for (int j = 0; j < n_; ++j)
+                if (j != i) argv.push_back(std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(j)]));
+        }
+        validators_[static_cast<std::size_t>(i)] =
+            process(argv, tmp_.path() / ("validator-" + std::to_string(i + 1) + ".log"));
+    }
+    void kill(int i, int sig) { validators_[static_cast<std::size_t>(i)].kill(sig); }
+    void stop_all() {
+        for (auto& v : validators_) v.kill(SIGTERM);
+        bootnode_.kill(SIGTERM);
+    }
+
+    std::uint16_t rpc(int i) const { return rpc_[static_cast<std::size_t>(i)]; }
+    std::uint16_t p2p(int i) const { return p2p_[static_cast<std::size_t>(i)]; }
+    std::uint16_t bootnode_port() const { return boot_port_; }
+    fs::path vdir(int i) const { return dir_ / ("validator-" + std::to_string(i + 1)); }
+    const fs::path& dir() const { return dir_; }
+    std::string log(int i) const { return validators_[static_cast<std::size_t>(i)].log_text(); }
+
+    std::optional<json::object> health(int i) const {
+        auto r = http_get(rpc(i), "/health");
+        if (r.status != 200) return std::nullopt;
+        boost::system::error_code ec;
+        auto v = json::parse(r.body, ec);
+        if (ec || !v.is_object()) return std::nullopt;
+        return v.as_object();
+    }
+    std::optional<std::uint64_t> height(int i) const {
+        auto h = health(i);
+        if (!h || !h->contains("height")) return std::nullopt;
+        return h->at("height").to_number<std::uint64_t>();
+    }
+    bool all_connected() const {
+        for (int i = 0; i < n_; ++i) {
+            auto h = health(i);
+            if (!h || h->at("peers").to_number<std::int64_t>() != n_ - 1) return false;
+        }
+        return true;
+    }
+
+    /// Block hashes 1..h on validator i.
+    std::vector<std::string> block_hashes(int i, std::uint64_t h, std::vector<std::string>* txs = nullptr) const {
+        std::vector<std::string> out;
+        for (std::uint64_t k = 1; k <= h; ++k) {
+            auto b = rpc_call(rpc(i), "eth_getBlockByNumber", {hexq(k), false});
+            if (!b || !b->is_object()) return {};
+            out.emplace_back(b->as_object().at("hash").as_string());
+            if (txs)
+                for (auto& t : b->as_object().at("transactions").as_array()) txs->emplace_back(t.as_string());
+        }
+        return out;
+    }
+
+private:
+    temp_dir tmp_;
+    fs::path dir_;
+    int n_;
+    std::uint16_t boot_port_ = 0;
+    std::vector<std::uint16_t> rpc_, p2p_;
+    process bootnode_;
+    std::vector<process> validators_;
+};
+
+}  // namespace ballotchain::itest
