@@ -148,7 +148,9 @@ TEST_CASE("backend: register, log in, create an election, vote once, track, coun
     CHECK(h.str("version") == "0.1.0");
 
     const auto admin = b.admin();
-    const auto [eid, cands] = b.election(admin, 3);
+    const auto eid_cands = b.election(admin, 3);
+    const std::int64_t eid = eid_cands.first;
+    const std::vector<std::int64_t> cands = eid_cands.second;
     REQUIRE(cands.size() == 3);
     auto listed = b.get("/api/elections");
     REQUIRE(listed.status == 200);
@@ -220,8 +222,12 @@ TEST_CASE("backend: bad input gets a clear status and {\"detail\"}, and changes 
     network net(3);
     backend b(net, 3);
     const auto admin = b.admin();
-    const auto [eid, cands] = b.election(admin, 2);
-    const auto [eid2, cands2] = b.election(admin, 2);
+    const auto eid_cands = b.election(admin, 2);
+    const std::int64_t eid = eid_cands.first;
+    const std::vector<std::int64_t> cands = eid_cands.second;
+    const auto eid2_cands2 = b.election(admin, 2);
+    const std::int64_t eid2 = eid2_cands2.first;
+    const std::vector<std::int64_t> cands2 = eid2_cands2.second;
     const auto voter = b.voter(1);
     auto detail = [](const reply& r) { return r.str("detail"); };
 
@@ -293,7 +299,9 @@ TEST_CASE("backend: fails over when a validator is killed; with all down it keep
     network net(3);
     backend b(net, 3);
     const auto admin = b.admin();
-    const auto [eid, cands] = b.election(admin, 2);
+    const auto eid_cands = b.election(admin, 2);
+    const std::int64_t eid = eid_cands.first;
+    const std::vector<std::int64_t> cands = eid_cands.second;
     std::vector<std::string> tokens;
     for (int k = 0; k < 15; ++k) tokens.push_back(b.voter(k));
     std::vector<std::string> txs;
@@ -355,7 +363,9 @@ TEST_CASE("backend killed with -9 while votes are in flight: every acknowledged 
     network net(3);
     backend b(net, 3);
     const auto admin = b.admin();
-    const auto [eid, cands] = b.election(admin, 3);
+    const auto eid_cands = b.election(admin, 3);
+    const std::int64_t eid = eid_cands.first;
+    const std::vector<std::int64_t> cands = eid_cands.second;
     constexpr int voters = 40;
     std::vector<std::string> tokens;
     for (int k = 0; k < voters; ++k) tokens.push_back(b.voter(k));
