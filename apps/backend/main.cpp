@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     std::string admin_password_file, log_level = "info";
     std::uint64_t rpc_timeout_ms = 2000;
     std::size_t body_limit = 64 * 1024;
+    unsigned workers = 8;
     app.set_config("--config", "", "TOML config file; its keys are the long option names");
     app.add_option("--addr", addr, "HTTP listen address host:port")->capture_default_str();
     app.add_option("--data-dir", cfg.data_dir, "directory for backend.db, the fallback chain and secrets")->required();
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
     app.add_option("--body-limit", body_limit, "largest request body in bytes (larger: 413)")
         ->capture_default_str()
         ->check(CLI::Range(1024u, 16u << 20));
+    app.add_option("--workers", workers, "threads that run request handlers (a request waits for a validator on one)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 256u));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
@@ -95,8 +99,10 @@ int main(int argc, char** argv) {
         return fail(e.what());
     }
     boost::asio::io_context io;
+    boost::asio::thread_pool pool(workers);
     rpc::http_server_options so;
     so.body_limit = body_limit;
+    so.handler_executor = pool.get_executor();
     auto server = rpc::http_server::create(
         io, ep->endpoint, [&svc](const rpc::http_request& r) { return svc->handle(r); }, so);
     if (!server) return fail("listen on " + addr + ": " + server.error().message());
@@ -112,6 +118,7 @@ int main(int argc, char** argv) {
         io.stop();
     });
     io.run();
+    pool.join();  // let running handlers finish
     svc->stop();
     spdlog::info("backend stopped");
     return 0;

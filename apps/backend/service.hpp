@@ -264,7 +264,7 @@ public:
         threads_.clear();
     }
 
-    /// The HTTP entry point: never throws.
+    /// The HTTP entry point: never throws. Thread-safe (the server runs it on a pool).
     rpc::http_response handle(const rpc::http_request& req) {
         const auto ver = req.version();
         try {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -425,4 +426,44 @@ TEST_CASE("backend killed with -9 while votes are in flight: every acknowledged 
     auto res = b.get("/api/votes/results?election_id=" + std::to_string(eid));
     REQUIRE(res.status == 200);
     CHECK(res.obj().at("total_votes").as_int64() == voters);
+}
+
+TEST_CASE("backend under concurrent clients: each voter's two simultaneous votes give one 200 and one 409",
+          "[integration][backend]") {
+    network net(3);
+    backend b(net, 3);
+    const auto admin = b.admin();
+    const auto el = b.election(admin, 2);
+    constexpr int voters = 24;
+    std::vector<std::string> tokens;
+    for (int k = 0; k < voters; ++k) tokens.push_back(b.voter(k));
+    std::vector<int> ok(voters, 0), conflict(voters, 0), other(voters, 0);
+    std::vector<std::string> txs(voters);
+    std::mutex mu;
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c)
+        clients.emplace_back([&, c] {
+            // clients c and c+4 go through the same voters at the same time
+            for (int k = c % 4; k < voters; k += 4) {
+                auto r = b.vote(tokens[static_cast<std::size_t>(k)], el.first, el.second[static_cast<std::size_t>(k % 2)]);
+                std::lock_guard lk(mu);
+                if (r.status == 200) {
+                    ++ok[static_cast<std::size_t>(k)];
+                    txs[static_cast<std::size_t>(k)] = r.str("transaction_id");
+                } else if (r.status == 409) {
+                    ++conflict[static_cast<std::size_t>(k)];
+                } else {
+                    ++other[static_cast<std::size_t>(k)];
+                }
+            }
+        });
+    for (auto& t : clients) t.join();
+    for (int k = 0; k < voters; ++k) {
+        INFO("voter " << k);
+        CHECK(ok[static_cast<std::size_t>(k)] == 1);
+        CHECK(conflict[static_cast<std::size_t>(k)] == 1);
+        CHECK(other[static_cast<std::size_t>(k)] == 0);
+    }
+    for (const auto& tx : txs) CHECK(eventually([&] { return confirmed(b, tx, el.first); }, std::chrono::seconds(30)));
+    CHECK(eventually([&] { return chain_total(net, 1, el.first) == std::uint64_t(voters); }, std::chrono::seconds(20)));
 }

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_set>
 
 namespace ballotchain::rpc {
@@ -29,6 +30,10 @@ struct http_server_options {
     std::uint32_t header_limit = 16 * 1024;  ///< larger headers get 431-like 400
     std::chrono::milliseconds read_timeout{30'000};  ///< idle or slow clients are closed
     std::size_t max_connections = 256;       ///< connections beyond are closed at once
+    /// When set, handlers run on this executor (e.g. a thread pool) instead of
+    /// the io thread, so a handler that blocks does not stall other
+    /// connections; the handler must then be thread-safe.
+    std::optional<asio::any_io_executor> handler_executor;
 };
 
 /// A JSON response with the given status.
@@ -115,6 +120,20 @@ private:
             if (ec == http::error::header_limit)
                 return respond(detail_response(http::status::request_header_fields_too_large, "request headers too large", 11, false));
             if (ec) return respond(detail_response(http::status::bad_request, "malformed HTTP request", 11, false));
+            if (srv_->o_.handler_executor) {
+                // The session waits (no read in flight) while a worker runs the handler;
+                // the response comes back to the session's own executor.
+                asio::post(*srv_->o_.handler_executor, [self = this->shared_from_this()] {
+                    http_response res = self->run_handler();
+                    asio::post(self->stream_.get_executor(),
+                               [self, r = std::move(res)]() mutable { self->respond(std::move(r)); });
+                });
+                return;
+            }
+            respond(run_handler());
+        }
+
+        http_response run_handler() {
             const auto& req = parser_->get();
             http_response res;
             try {
@@ -123,7 +142,7 @@ private:
                 res = detail_response(http::status::internal_server_error, "internal error", req.version());
             }
             res.keep_alive(req.keep_alive() && res.keep_alive());
-            respond(std::move(res));
+            return res;
         }
 
         void respond(http_response res) {

@@ -6,6 +6,7 @@
 
 #include "../../../apps/common/http_client.hpp"
 
+#include <future>
 #include <thread>
 
 using namespace ballotchain;
@@ -189,4 +190,49 @@ TEST_CASE("HTTP server: 413 for oversize bodies, 400 for garbage, keep-alive, id
     CHECK(calls == 1);
     boost::asio::post(io, [&] { (*srv)->stop(); });
     th.join();
+}
+
+TEST_CASE("HTTP server with a handler executor: a blocked handler does not hold up other requests", "[rpc]") {
+    boost::asio::io_context io;
+    boost::asio::thread_pool workers(2);
+    rpc::http_server_options o;
+    o.handler_executor = workers.get_executor();
+    std::promise<void> release, started;
+    auto released = release.get_future().share();
+    auto slow_started = started.get_future();
+    auto srv = rpc::http_server::create(
+        io, {boost::asio::ip::make_address("127.0.0.1"), 0},
+        [&](const rpc::http_request& r) {
+            std::string what = "fast";
+            if (r.target() == "/slow") {
+                started.set_value();
+                // waits until /fast has been answered; the bound only keeps a broken server from hanging the test
+                what = released.wait_for(std::chrono::seconds(20)) == std::future_status::ready ? "released" : "stuck";
+            } else if (r.target() == "/throw") {
+                throw std::runtime_error("boom");
+            }
+            return rpc::json_response(rpc::http::status::ok, bj::object{{"got", what}}, r.version());
+        },
+        o);
+    REQUIRE(srv);
+    const auto port = (*srv)->port();
+    std::thread th([&] { io.run_for(std::chrono::seconds(60)); });
+    app::http_reply slow;
+    std::thread slow_client([&] {
+        slow = app::http_request("127.0.0.1", port, rpc::http::verb::get, "/slow", "", std::chrono::seconds(30));
+    });
+    REQUIRE(slow_started.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+    // /fast is answered while /slow's handler is still blocked on a worker
+    auto fast = app::http_request("127.0.0.1", port, rpc::http::verb::get, "/fast", "");
+    CHECK(fast.status == 200);
+    release.set_value();
+    slow_client.join();
+    CHECK(slow.status == 200);
+    CHECK(slow.body.find("released") != std::string::npos);
+    auto thrown = app::http_request("127.0.0.1", port, rpc::http::verb::get, "/throw", "");
+    CHECK(thrown.status == 500);
+    CHECK(thrown.body.find("detail") != std::string::npos);
+    boost::asio::post(io, [&] { (*srv)->stop(); });
+    th.join();
+    workers.join();
 }
