@@ -123,10 +123,12 @@ private:
             if (srv_->o_.handler_executor) {
                 // The session waits (no read in flight) while a worker runs the handler;
                 // the response comes back to the session's own executor.
-                asio::post(*srv_->o_.handler_executor, [self = this->shared_from_this()] {
+                // The worker hands its reference over to the io side, so the session is
+                // never destroyed on a worker (its destructor touches the server's set).
+                asio::post(*srv_->o_.handler_executor, [self = this->shared_from_this()]() mutable {
                     http_response res = self->run_handler();
-                    asio::post(self->stream_.get_executor(),
-                               [self, r = std::move(res)]() mutable { self->respond(std::move(r)); });
+                    auto ex = self->stream_.get_executor();
+                    asio::post(ex, [s = std::move(self), r = std::move(res)]() mutable { s->respond(std::move(r)); });
                 });
                 return;
             }
