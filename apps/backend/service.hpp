@@ -735,10 +735,10 @@ private:
             bool found = false;
             for (const auto& c : db_.candidates(election_id)) found = found || c.id == candidate_id;
             if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
-            auto id = db_.add_vote(v);  // durable (synchronous=FULL) before anything leaves
-            if (!id) throw http_error{http::status::conflict, "you have already voted in this election"};
-            v.id = *id;
         }
+        auto id = record_vote(v);  // durable (synchronous=FULL) before anything leaves
+        if (!id) throw http_error{http::status::conflict, "you have already voted in this election"};
+        v.id = *id;
         bjson::object out{{"id", v.id},
                           {"transaction_id", to_hex(v.tx_hash)},
                           {"ballot_hash", v.ballot_hash},
@@ -769,6 +769,48 @@ private:
         out["source"] = "fallback_chain";
         out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
         return rpc::json_response(http::status::ok, out, ver);
+    }
+
+    /// Group commit: concurrent votes are written in one SQLite transaction.
+    /// The first caller to find no commit running becomes the leader and
+    /// writes everything queued; the others wait for its result. Each caller
+    /// returns only after the transaction holding its vote is durable.
+    std::optional<std::int64_t> record_vote(const vote_row& v) {
+        commit_slot me{&v, std::nullopt, nullptr, false};
+        std::unique_lock lk(commit_mu_);
+        commit_queue_.push_back(&me);
+        while (!me.done) {
+            if (committing_) {
+                commit_cv_.wait(lk);
+                continue;
+            }
+            committing_ = true;
+            std::vector<commit_slot*> batch = std::move(commit_queue_);
+            commit_queue_.clear();
+            lk.unlock();
+            std::vector<const vote_row*> rows;
+            for (auto* b : batch) rows.push_back(b->v);
+            std::vector<std::optional<std::int64_t>> ids;
+            std::exception_ptr error;
+            try {
+                auto dl = db_.lock();
+                ids = db_.add_votes(rows);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            lk.lock();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (error)
+                    batch[i]->error = error;
+                else
+                    batch[i]->id = ids[i];
+                batch[i]->done = true;
+            }
+            committing_ = false;
+            commit_cv_.notify_all();
+        }
+        if (me.error) std::rethrow_exception(me.error);
+        return me.id;
     }
 
     void record_fallback(const vote_row& v, const vote_tx& tx) {
@@ -1024,6 +1066,16 @@ private:
     std::optional<ed25519::key_pair> submitter_;
     std::optional<ed25519::key_pair> fallback_key_;
     bytes tag_key_;
+    struct commit_slot {
+        const vote_row* v;
+        std::optional<std::int64_t> id;
+        std::exception_ptr error;
+        bool done = false;
+    };
+    std::mutex commit_mu_;  ///< group commit of new votes (record_vote)
+    std::condition_variable commit_cv_;
+    std::vector<commit_slot*> commit_queue_;
+    bool committing_ = false;
     std::mutex fallback_mu_;
     std::optional<fallback_chain> fallback_;
 
