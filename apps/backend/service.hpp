@@ -26,6 +26,7 @@
 #include <ballotchain/crypto/random.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/rpc/http_server.hpp>
+#include <ballotchain/rpc/validator_api.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
 #include <spdlog/spdlog.h>
@@ -207,14 +208,9 @@ inline std::int64_t query_id(std::string_view query, std::string_view key) {
     return n;
 }
 
-inline std::optional<std::uint64_t> parse_quantity(const bjson::value& v) {
-    if (!v.is_string()) return std::nullopt;
-    const auto& s = v.as_string();
-    if (s.size() < 3 || s.size() > 18 || s[0] != '0' || s[1] != 'x') return std::nullopt;
-    std::uint64_t n = 0;
-    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), n, 16);
-    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-    return n;
+/// A JSON-RPC quantity ("0x..") in a JSON value.
+inline std::optional<std::uint64_t> quantity_of(const bjson::value& v) {
+    return v.is_string() ? parse_quantity(v.as_string()) : std::nullopt;
 }
 
 // ---- the service --------------------------------------------------------------------
@@ -249,7 +245,13 @@ public:
     /// Starts the health and replay threads.
     void start() {
         pool_.check_health();
-        threads_.emplace_back([this] { loop(cfg_.health_interval_ms, [this] { pool_.check_health(); }); });
+        threads_.emplace_back([this] {
+            loop(cfg_.health_interval_ms, [this] {
+                pool_.check_health();
+                auto lk = db_.lock();
+                db_.purge_sessions(clock_.wall_ms());
+            });
+        });
         threads_.emplace_back([this] { loop(cfg_.replay_interval_ms, [this] { replay_once(); }); });
     }
 
@@ -290,24 +292,22 @@ public:
         }
         std::size_t changed = 0;
         const std::uint64_t now = clock_.wall_ms();
-        for (const auto& v : open) {
+        for (const auto& v : open) {  // each 'pending' or 'submitted'
             if (stopping()) break;
-            if (v.status == "submitted" || v.status == "pending") {
-                // Already final? (A validator may have taken it before we saw its answer.)
-                if (v.status == "submitted" || v.sent_ms != 0) {
-                    auto r = receipt(v.tx_hash);
-                    if (r == receipt_state::unreachable) break;  // nobody answers: try next tick
-                    if (r == receipt_state::confirmed) {
-                        ++changed;
-                        continue;
-                    }
+            // Already final? (A validator may have taken it before we saw its answer.)
+            if (v.status == "submitted" || v.sent_ms != 0) {
+                const auto r = receipt(v.tx_hash).state;
+                if (r == receipt_state::unreachable) break;  // nobody answers: try next tick
+                if (r == receipt_state::confirmed) {
+                    ++changed;
+                    continue;
                 }
-                const bool due = v.status == "pending" ? now >= v.created_ms + 1000 : now >= v.sent_ms + cfg_.resend_after_ms;
-                if (!due) continue;
-                auto sent = send_tx(v);
-                if (sent == send_state::unreachable) break;
-                if (sent != send_state::unchanged) ++changed;
             }
+            const bool due = v.status == "pending" ? now >= v.created_ms + 1000 : now >= v.sent_ms + cfg_.resend_after_ms;
+            if (!due) continue;
+            const auto sent = send_tx(v).state;
+            if (sent == send_state::unreachable) break;
+            if (sent != send_state::unchanged) ++changed;
         }
         return changed;
     }
@@ -317,6 +317,16 @@ public:
 private:
     enum class receipt_state { confirmed, not_final, unreachable };
     enum class send_state { submitted, rejected, unreachable, unchanged };
+    struct receipt_info {
+        receipt_state state = receipt_state::unreachable;
+        std::uint64_t block = 0;  ///< when confirmed
+        std::string block_hash;
+    };
+    struct send_result {
+        send_state state = send_state::unreachable;
+        std::string node;    ///< the validator that answered
+        std::string detail;  ///< why it was refused
+    };
 
     // ---- setup ---------------------------------------------------------------------
 
@@ -503,12 +513,12 @@ private:
 
     bjson::object health_json() {
         std::uint64_t open = 0;
-        bjson::object votes;
+        bjson::object by_status{{"pending", 0}, {"submitted", 0}};
         {
             auto lk = db_.lock();
-            for (auto& [st, n] : db_.vote_counts()) {
-                votes[st] = n;
-                if (st == "pending" || st == "submitted") open += n;
+            for (auto& [st, n] : db_.open_vote_counts()) {
+                by_status[st] = n;
+                open += n;
             }
         }
         return {{"status", "ok"},
@@ -516,7 +526,7 @@ private:
                 {"validators_healthy", pool_.count(client::node_status::healthy)},
                 {"validators_total", pool_.size()},
                 {"outbox", open},
-                {"votes", std::move(votes)}};
+                {"outbox_by_status", std::move(by_status)}};
     }
 
     // ---- auth ----------------------------------------------------------------------
@@ -574,7 +584,6 @@ private:
         const std::string token_hex = to_hex(token).substr(2);
         {
             auto lk = db_.lock();
-            db_.purge_sessions(clock_.wall_ms());
             db_.add_session(sha256::hash(token), u->id, clock_.wall_ms() + cfg_.session_ttl_ms);
         }
         return {{"access_token", token_hex},
@@ -594,10 +603,8 @@ private:
         auto token = from_hex("0x" + std::string(v.substr(scheme.size())), 32);
         if (!token || token->size() != 32) throw http_error{http::status::unauthorized, "invalid token"};
         auto lk = db_.lock();
-        auto uid = db_.session_user(sha256::hash(*token), clock_.wall_ms());
-        if (!uid) throw http_error{http::status::unauthorized, "invalid or expired token"};
-        auto u = db_.user_by_id(*uid);
-        if (!u) throw http_error{http::status::unauthorized, "invalid token"};
+        auto u = db_.user_by_session(sha256::hash(*token), clock_.wall_ms());
+        if (!u) throw http_error{http::status::unauthorized, "invalid or expired token"};
         return *u;
     }
 
@@ -744,24 +751,19 @@ private:
                           {"ballot_hash", v.ballot_hash},
                           {"timestamp", iso_time(now)}};
         const auto sent = send_tx(v);
-        if (sent == send_state::submitted) {
-            vote_row cur;
-            {
-                auto lk = db_.lock();
-                cur = db_.vote_by_tx(v.tx_hash).value_or(v);
-            }
+        if (sent.state == send_state::submitted) {
             out["status"] = "submitted";
-            out["validator"] = cur.validator;
+            out["validator"] = sent.node;
             out["block_hash"] = nullptr;
             return rpc::json_response(http::status::ok, out, ver);
         }
-        if (sent == send_state::rejected) {
-            vote_row cur;
-            {
-                auto lk = db_.lock();
-                cur = db_.vote_by_tx(v.tx_hash).value_or(v);
-            }
-            throw http_error{http::status::service_unavailable, "the validators refused the vote: " + cur.detail};
+        if (sent.state == send_state::rejected)
+            throw http_error{http::status::service_unavailable, "the validators refused the vote: " + sent.detail};
+        if (sent.state == send_state::unchanged) {  // a validator's pool is full: queued here, sent later
+            out["status"] = "pending";
+            out["validator"] = sent.node;
+            out["source"] = "outbox";
+            return rpc::json_response(http::status::ok, out, ver);
         }
         // No validator answered: the vote is safe in the outbox; record it on the fallback chain too.
         record_fallback(v, tx);
@@ -831,51 +833,50 @@ private:
     }
 
     /// Sends one vote to a validator and records the outcome.
-    send_state send_tx(const vote_row& v) {
+    send_result send_tx(const vote_row& v) {
         auto a = pool_.call("eth_sendRawTransaction", bjson::array{to_hex(v.raw_tx)});
         const auto now = clock_.wall_ms();
-        if (!a.outcome.answered()) return send_state::unreachable;
-        const auto node = pool_.snapshot()[*a.node].info.node_id;
-        if (a.outcome.ok()) {
+        if (!a.outcome.answered()) return {};
+        send_result res{send_state::submitted, a.node_id, {}};
+        const auto code = a.outcome.error_code();
+        if (a.outcome.ok() || code == rpc::tx_code::duplicate_tx) {
+            // duplicate_tx: that very transaction is already pooled or final
             auto lk = db_.lock();
-            db_.mark_submitted(v.id, node, now);
-            return send_state::submitted;
+            db_.mark_submitted(v.id, res.node, now);
+            return res;
         }
-        const auto code = a.outcome.error_code().value_or(0);
-        if (code == -32004 || code == -32005) {
-            // -32004: that very transaction is already pooled or final; -32005: pool full, retry later.
+        if (code == rpc::tx_code::pool_full) {  // retry later
             auto lk = db_.lock();
-            if (code == -32004)
-                db_.mark_submitted(v.id, node, now);
-            else
-                db_.mark_sent(v.id, now);
-            return code == -32004 ? send_state::submitted : send_state::unchanged;
+            db_.mark_sent(v.id, now);
+            res.state = send_state::unchanged;
+            return res;
         }
-        if (code == -32003) {
-            // The voter tag is final with another transaction: ours can never be. (Only if the
-            // backend database was rebuilt while the chain kept the old vote.)
-            if (receipt(v.tx_hash) == receipt_state::confirmed) return send_state::submitted;
-        }
-        const std::string why = bjson::serialize(a.outcome.value);
-        spdlog::error("vote {} refused by {}: {}", to_hex(v.tx_hash), node, why);
+        // duplicate_vote with our own transaction final is fine; with another one, ours can never be
+        // (only if the backend database was rebuilt while the chain kept the old vote).
+        if (code == rpc::tx_code::duplicate_vote && receipt(v.tx_hash).state == receipt_state::confirmed) return res;
+        res.state = send_state::rejected;
+        res.detail = bjson::serialize(a.outcome.value);
+        spdlog::error("vote {} refused by {}: {}", to_hex(v.tx_hash), res.node, res.detail);
         auto lk = db_.lock();
-        db_.mark_rejected(v.id, why);
-        return send_state::rejected;
+        db_.mark_rejected(v.id, res.detail);
+        return res;
     }
 
-    /// Looks up a vote's receipt; marks it confirmed when final.
-    receipt_state receipt(const hash32& th) {
+    /// Looks up a transaction's receipt; marks our vote confirmed when final.
+    receipt_info receipt(const hash32& th) {
         auto a = pool_.call("eth_getTransactionReceipt", bjson::array{to_hex(th)});
-        if (!a.outcome.answered()) return receipt_state::unreachable;
-        if (!a.outcome.ok() || !a.outcome.value.is_object()) return receipt_state::not_final;
+        if (!a.outcome.answered()) return {};
+        receipt_info info{receipt_state::not_final, 0, {}};
+        if (!a.outcome.ok() || !a.outcome.value.is_object()) return info;
         const auto& r = a.outcome.value.as_object();
         const auto* bn = r.if_contains("blockNumber");
         const auto* bh = r.if_contains("blockHash");
-        auto n = bn ? parse_quantity(*bn) : std::nullopt;
-        if (!n || !bh || !bh->is_string()) return receipt_state::not_final;
+        const auto n = bn ? quantity_of(*bn) : std::nullopt;
+        if (!n || !bh || !bh->is_string()) return info;
+        info = {receipt_state::confirmed, *n, std::string(bh->as_string())};
         auto lk = db_.lock();
-        if (auto v = db_.vote_by_tx(th); v && v->status != "confirmed") db_.mark_confirmed(v->id, *n, std::string(bh->as_string()));
-        return receipt_state::confirmed;
+        db_.confirm_by_tx(th, info.block, info.block_hash);
+        return info;
     }
 
     bjson::object transaction_status(std::string_view query) {
@@ -891,28 +892,25 @@ private:
             v = db_.vote_by_tx(*th);
         }
         if (v && election && v->election_id != *election) v.reset();
+        bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
         if (!v || v->status != "confirmed") {
             const auto r = receipt(*th);
-            if (!v && r != receipt_state::confirmed) {
-                if (r == receipt_state::unreachable)
+            if (!v) {  // not one of ours: what the validators say
+                if (r.state == receipt_state::unreachable)
                     throw http_error{http::status::service_unavailable, "no validator reachable"};
-                throw http_error{http::status::not_found, "transaction not found"};
+                if (r.state != receipt_state::confirmed) throw http_error{http::status::not_found, "transaction not found"};
+                out["status"] = "confirmed";
+                out["confirmed"] = true;
+                out["block_number"] = r.block;
+                out["block_hash"] = r.block_hash;
+                out["source"] = "poa_validators";
+                return out;
             }
-            if (r == receipt_state::confirmed && v) {
-                auto lk = db_.lock();
-                v = db_.vote_by_tx(*th);
+            if (r.state == receipt_state::confirmed) {
+                v->status = "confirmed";
+                v->block_number = r.block;
+                v->block_hash = r.block_hash;
             }
-        }
-        bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
-        if (!v) {  // final on the chain, but not one of ours: read it from the validators
-            auto a = pool_.call("eth_getTransactionReceipt", bjson::array{to_hex(*th)});
-            const auto& r = a.outcome.value.as_object();
-            out["status"] = "confirmed";
-            out["confirmed"] = true;
-            out["block_number"] = parse_quantity(r.at("blockNumber")).value_or(0);
-            out["block_hash"] = r.at("blockHash");
-            out["source"] = "poa_validators";
-            return out;
         }
         out["status"] = v->status;
         out["confirmed"] = v->status == "confirmed";
@@ -999,7 +997,7 @@ private:
                     boost::system::error_code ec;
                     total = t->to_number<std::uint64_t>(ec);
                 }
-            if (height.outcome.ok()) blocks = parse_quantity(height.outcome.value).value_or(0);
+            if (height.outcome.ok()) blocks = quantity_of(height.outcome.value).value_or(0);
             return {{"election_id", election_id}, {"chain_valid", v->first},     {"total_blocks", blocks},
                     {"total_votes", total},       {"status", v->first ? "valid" : "invalid"},
                     {"source", "poa_validators"}, {"timestamp", iso_time(v->second)}};

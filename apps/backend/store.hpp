@@ -8,6 +8,7 @@
 /// One connection, WAL, synchronous=FULL; a mutex serialises all use.
 
 #include <ballotchain/core/bytes.hpp>
+#include <ballotchain/storage/sqlite_storage.hpp>
 
 #include <sqlite3.h>
 
@@ -85,10 +86,8 @@ public:
         return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s_, c)))
                  : std::string();
     }
-    bytes blob(int c) const {
-        const auto* p = static_cast<const byte*>(sqlite3_column_blob(s_, c));
-        return p ? bytes(p, p + sqlite3_column_bytes(s_, c)) : bytes{};
-    }
+    bytes blob(int c) const { return detail::sqlite::column_bytes(s_, c); }
+    std::optional<hash32> hash(int c) const { return detail::sqlite::column_hash(s_, c); }
 
     class constraint_error : public sql_error {
     public:
@@ -198,19 +197,17 @@ CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending
         s.bind(1, email);
         return s.step() ? std::optional(user_of(s)) : std::nullopt;
     }
-    std::optional<user_row> user_by_id(std::int64_t id) {
-        stmt s(db_, "SELECT id, email, full_name, salt, pw_hash, is_admin FROM users WHERE id=?1");
-        s.bind(1, id);
-        return s.step() ? std::optional(user_of(s)) : std::nullopt;
-    }
     void add_session(const hash32& token_hash, std::int64_t user, std::uint64_t expires_ms) {
         stmt s(db_, "INSERT INTO sessions(token_hash, user_id, expires_ms) VALUES(?1,?2,?3)");
         s.bind(1, token_hash.view()).bind(2, user).bind(3, expires_ms).run();
     }
-    std::optional<std::int64_t> session_user(const hash32& token_hash, std::uint64_t now_ms) {
-        stmt s(db_, "SELECT user_id FROM sessions WHERE token_hash=?1 AND expires_ms>?2");
+    /// The user of an unexpired session.
+    std::optional<user_row> user_by_session(const hash32& token_hash, std::uint64_t now_ms) {
+        stmt s(db_,
+               "SELECT u.id, u.email, u.full_name, u.salt, u.pw_hash, u.is_admin FROM sessions s"
+               " JOIN users u ON u.id = s.user_id WHERE s.token_hash=?1 AND s.expires_ms>?2");
         s.bind(1, token_hash.view()).bind(2, now_ms);
-        return s.step() ? std::optional(s.i64(0)) : std::nullopt;
+        return s.step() ? std::optional(user_of(s)) : std::nullopt;
     }
     void purge_sessions(std::uint64_t now_ms) {
         stmt s(db_, "DELETE FROM sessions WHERE expires_ms<=?1");
@@ -316,17 +313,18 @@ CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending
         stmt s(db_, "UPDATE votes SET fallback=1 WHERE id=?1");
         s.bind(1, id).run();
     }
-    void mark_confirmed(std::int64_t id, std::uint64_t block, const std::string& block_hash) {
-        stmt s(db_, "UPDATE votes SET status='confirmed', block_number=?2, block_hash=?3 WHERE id=?1");
-        s.bind(1, id).bind(2, block).bind(3, block_hash).run();
+    /// Marks the vote with transaction `th` final in `block` (no-op if unknown or already confirmed).
+    void confirm_by_tx(const hash32& th, std::uint64_t block, const std::string& block_hash) {
+        stmt s(db_, "UPDATE votes SET status='confirmed', block_number=?2, block_hash=?3 WHERE tx_hash=?1 AND status!='confirmed'");
+        s.bind(1, th.view()).bind(2, block).bind(3, block_hash).run();
     }
     void mark_rejected(std::int64_t id, const std::string& why) {
         stmt s(db_, "UPDATE votes SET status='rejected', detail=?2 WHERE id=?1");
         s.bind(1, id).bind(2, why).run();
     }
-    /// Counts of vote records by status.
-    std::vector<std::pair<std::string, std::uint64_t>> vote_counts() {
-        stmt s(db_, "SELECT status, COUNT(*) FROM votes GROUP BY status ORDER BY status");
+    /// Counts of votes not yet final, by status (reads only the partial index on open votes).
+    std::vector<std::pair<std::string, std::uint64_t>> open_vote_counts() {
+        stmt s(db_, "SELECT status, COUNT(*) FROM votes WHERE status IN ('pending','submitted') GROUP BY status ORDER BY status");
         std::vector<std::pair<std::string, std::uint64_t>> out;
         while (s.step()) out.emplace_back(s.text(0), s.u64(1));
         return out;
@@ -369,8 +367,7 @@ private:
         v.user_id = s.i64(1);
         v.election_id = s.i64(2);
         v.candidate_id = s.i64(3);
-        const bytes th = s.blob(4);
-        if (th.size() == v.tx_hash.data.size()) std::copy(th.begin(), th.end(), v.tx_hash.data.begin());
+        v.tx_hash = s.hash(4).value_or(hash32{});
         v.ballot_hash = s.text(5);
         v.raw_tx = s.blob(6);
         v.status = s.text(7);

@@ -79,13 +79,12 @@ private:
         if (!payload) return fail("--payload: " + payload.error().message());
         boost::json::value err;
         auto cid = rpc_call(host_, port_, "eth_chainId", {}, &err);
-        if (!cid || !cid->is_string()) return fail("eth_chainId failed at " + rpc_ + ": " + boost::json::serialize(err));
-        const std::string cs(cid->as_string());
-        const std::uint64_t chain_id = std::stoull(cs.substr(2), nullptr, 16);
+        const auto chain_id = cid && cid->is_string() ? parse_quantity(cid->as_string()) : std::nullopt;
+        if (!chain_id) return fail("eth_chainId failed at " + rpc_ + ": " + boost::json::serialize(cid ? *cid : err));
         int failures = 0;
         for (std::uint32_t k = 0; k < count_; ++k) {
             vote_tx tx;
-            tx.chain_id = chain_id;
+            tx.chain_id = *chain_id;
             tx.election_id = election_;
             tx.candidate_id = candidate_;
             tx.encrypted_vote = *payload;

@@ -2,6 +2,8 @@
 /// @file Minimal blocking HTTP/JSON client with a timeout (Beast): the CLI, the
 /// validator's bootnode client and the integration tests use it.
 
+#include <ballotchain/client/validator_pool.hpp>
+
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
@@ -84,21 +86,43 @@ inline bool parse_http_url(std::string_view url, std::string& host, std::uint16_
     return true;
 }
 
+/// One JSON-RPC 2.0 exchange over HTTP POST: the result, the error object,
+/// or why there was no usable answer.
+inline client::rpc_outcome rpc_request(const std::string& host, std::uint16_t port, const std::string& path,
+                                       const std::string& method, const boost::json::array& params,
+                                       std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+    client::rpc_outcome out;
+    boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+    auto r = http_request(host, port, http::verb::post, path, boost::json::serialize(req), timeout);
+    if (r.status == 0) {
+        out.why = "no answer";
+        return out;
+    }
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    if (ec || !v.is_object()) {
+        out.why = "HTTP " + std::to_string(r.status) + " without a JSON-RPC body";
+        return out;
+    }
+    auto& o = v.as_object();
+    if (auto* e = o.if_contains("error")) {
+        out.k = client::rpc_outcome::kind::error;
+        out.value = std::move(*e);
+    } else if (auto* res = o.if_contains("result")) {
+        out.k = client::rpc_outcome::kind::result;
+        out.value = std::move(*res);
+    } else {
+        out.why = "JSON-RPC reply without result or error";
+    }
+    return out;
+}
+
 /// JSON-RPC call: the "result" member, or nullopt with `error` set.
 inline std::optional<boost::json::value> rpc_call(const std::string& host, std::uint16_t port, const std::string& method,
                                                   boost::json::array params, boost::json::value* error = nullptr) {
-    boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
-    auto r = http_request(host, port, http::verb::post, "/", boost::json::serialize(req));
-    if (r.status != 200) return std::nullopt;
-    boost::system::error_code ec;
-    auto v = boost::json::parse(r.body, ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    auto& o = v.as_object();
-    if (auto* e = o.if_contains("error")) {
-        if (error) *error = *e;
-        return std::nullopt;
-    }
-    if (auto* res = o.if_contains("result")) return *res;
+    auto o = rpc_request(host, port, "/", method, params);
+    if (o.ok()) return std::move(o.value);
+    if (error && o.k == client::rpc_outcome::kind::error) *error = std::move(o.value);
     return std::nullopt;
 }
 

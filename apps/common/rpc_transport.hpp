@@ -12,36 +12,14 @@ struct http_rpc_transport {
     std::chrono::milliseconds timeout{2000};
 
     client::rpc_outcome call(const client::node_info& n, const std::string& method, const boost::json::array& params) {
-        client::rpc_outcome out;
         std::string host, path;
         std::uint16_t port = 0;
         if (!parse_http_url(n.rpc_url, host, port, path)) {
+            client::rpc_outcome out;
             out.why = "bad rpc_url " + n.rpc_url;
             return out;
         }
-        boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
-        auto r = http_request(host, port, http::verb::post, path, boost::json::serialize(req), timeout);
-        if (r.status == 0) {
-            out.why = "no answer";
-            return out;
-        }
-        boost::system::error_code ec;
-        auto v = boost::json::parse(r.body, ec);
-        if (ec || !v.is_object()) {
-            out.why = "HTTP " + std::to_string(r.status) + " without a JSON-RPC body";
-            return out;
-        }
-        auto& o = v.as_object();
-        if (auto* e = o.if_contains("error")) {
-            out.k = client::rpc_outcome::kind::error;
-            out.value = *e;
-        } else if (auto* res = o.if_contains("result")) {
-            out.k = client::rpc_outcome::kind::result;
-            out.value = *res;
-        } else {
-            out.why = "JSON-RPC reply without result or error";
-        }
-        return out;
+        return rpc_request(host, port, path, method, params, timeout);
     }
 
     client::probe_result probe(const client::node_info& n) {

@@ -10,6 +10,7 @@
 #include "../../apps/common/http_client.hpp"
 
 #include <ballotchain/core/file.hpp>
+#include <ballotchain/core/hex.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -140,10 +141,9 @@ int main(int argc, char** argv) {
             boost::json::value err;
             auto h = app::rpc_call(rpc_host, rpc_port, "eth_blockNumber", {}, &err);
             const auto now = clk::now();
-            if (h && h->is_string()) {
-                const std::uint64_t n = std::stoull(std::string(h->as_string()).substr(2), nullptr, 16);
-                for (auto k = last + 1; k <= n; ++k) seen[k] = now;
-                last = std::max(last, n);
+            if (auto n = h && h->is_string() ? parse_quantity(h->as_string()) : std::nullopt) {
+                for (auto k = last + 1; k <= *n; ++k) seen[k] = now;
+                last = std::max(last, *n);
             }
             if (now - last_count > std::chrono::milliseconds(100)) {
                 last_count = now;

@@ -110,6 +110,7 @@ public:
     struct answer {
         rpc_outcome outcome;
         std::optional<std::size_t> node;  ///< index of the node that answered
+        std::string node_id;              ///< and its name
     };
 
     /// Calls `method` on one validator, failing over to the others. Returns
@@ -126,7 +127,7 @@ public:
                 if (s.status == node_status::unreachable) s.status = node_status::degraded;  // the next probe decides
                 s.failures = 0;
                 ++s.calls;
-                return {std::move(o), i};
+                return {std::move(o), i, info.node_id};
             }
             ++s.failures;
             s.status = node_status::unreachable;
@@ -135,7 +136,7 @@ public:
         }
         rpc_outcome none;
         none.why = last_why;
-        return {std::move(none), std::nullopt};
+        return {std::move(none), std::nullopt, {}};
     }
 
     /// Probes every node and records what it found.

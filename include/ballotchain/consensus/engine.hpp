@@ -137,7 +137,7 @@ public:
     /// Highest height a trusted peer claims to have finalized.
     std::uint64_t best_peer_height() const noexcept {
         std::uint64_t m = 0;
-        for (auto h : peer_height_) m = std::max(m, h);
+        for (const auto& p : peers_) m = std::max(m, p.height);
         return m;
     }
     const engine_stats& stats() const noexcept { return stats_; }
@@ -244,8 +244,7 @@ private:
 
     engine(chain_type c, std::optional<key_pair> key, Clock clk, engine_options opts)
         : chain_(std::move(c)), key_(std::move(key)), clock_(std::move(clk)), opts_(opts),
-          pool_(opts.mempool_capacity), peer_height_(chain_.genesis().n(), 0),
-          distrust_until_(chain_.genesis().n(), 0), sync_failures_(chain_.genesis().n(), 0) {
+          pool_(opts.mempool_capacity), peers_(chain_.genesis().n()) {
         if (key_) index_ = chain_.genesis().validator_index(key_->public_key());
     }
 
@@ -787,8 +786,8 @@ private:
     /// Distinct validators whose standing claim reaches height h.
     std::size_t claims_at_or_above(std::uint64_t h) const noexcept {
         std::size_t c = 0;
-        for (auto ph : peer_height_)
-            if (ph >= h) ++c;
+        for (const auto& p : peers_)
+            if (p.height >= h) ++c;
         return c;
     }
 
@@ -796,9 +795,10 @@ private:
     /// consensus traffic for a later height). Claims from a peer that recently
     /// failed to serve what it claimed are ignored until its penalty ends.
     void note_peer_height(std::uint32_t peer, std::uint64_t h, effects& out) {
-        if (peer >= peer_height_.size() || (index_ && peer == *index_)) return;
-        if (h >= height_ && now() < distrust_until_[peer]) return;
-        if (h > peer_height_[peer]) peer_height_[peer] = h;
+        if (peer >= peers_.size() || (index_ && peer == *index_)) return;
+        auto& p = peers_[peer];
+        if (h >= height_ && now() < p.distrust_until) return;
+        p.height = std::max(p.height, h);
         if (h >= height_) request_sync(out);
     }
 
@@ -817,9 +817,10 @@ private:
     /// each failure in a row, so a crashed or lying peer cannot hold us in
     /// catch-up and the next request goes to another peer.
     void sync_failed(std::uint32_t peer, std::uint64_t its_height) {
-        peer_height_[peer] = std::min(peer_height_[peer], its_height);
-        const std::uint32_t k = std::min<std::uint32_t>(sync_failures_[peer]++, 5);
-        distrust_until_[peer] = now() + (opts_.sync_timeout_ms << k);
+        auto& p = peers_[peer];
+        p.height = std::min(p.height, its_height);
+        const std::uint32_t k = std::min<std::uint32_t>(p.failures++, 5);
+        p.distrust_until = now() + (opts_.sync_timeout_ms << k);
         ++stats_.sync_failures;
     }
 
@@ -830,13 +831,13 @@ private:
         if (sync_inflight_) {
             if (now() < sync_sent_ms_ + opts_.sync_timeout_ms) return;
             sync_inflight_ = false;
-            sync_failed(sync_peer_, height_ > 0 ? height_ - 1 : 0);
+            sync_failed(sync_peer_, height_ - 1);
         }
-        const auto n = static_cast<std::uint32_t>(peer_height_.size());
+        const auto n = static_cast<std::uint32_t>(peers_.size());
         std::optional<std::uint32_t> pick;
         for (std::uint32_t k = 0; k < n && !pick; ++k) {
             const std::uint32_t p = (sync_peer_ + k) % n;  // k = 0: the current peer, if it still qualifies
-            if (peer_height_[p] >= height_) pick = p;
+            if (peers_[p].height >= height_) pick = p;
         }
         if (!pick) return;
         sync_inflight_ = true;
@@ -881,13 +882,12 @@ private:
             }
             finalize(std::move(fb), true, out);
         }
-        if (e.sender < peer_height_.size()) {
-            if (height_ > before) {
-                sync_failures_[e.sender] = 0;
-            } else if (answer && peer_height_[e.sender] >= height_) {
-                // It claimed more than it delivered: not trusted for that claim.
-                sync_failed(e.sender, std::min(e.height, height_ - 1));
-            }
+        // (on_message checked that the sender is a genesis validator)
+        if (height_ > before) {
+            peers_[e.sender].failures = 0;
+        } else if (answer && peers_[e.sender].height >= height_) {
+            // It claimed more than it delivered: not trusted for that claim.
+            sync_failed(e.sender, std::min(e.height, height_ - 1));
         }
         request_sync(out);
         return result_ec;
@@ -911,9 +911,13 @@ private:
     signed_record record_;
     std::deque<envelope> future_;
 
-    std::vector<std::uint64_t> peer_height_;      ///< claimed final height per validator
-    std::vector<std::uint64_t> distrust_until_;   ///< ignore claims from a peer until then
-    std::vector<std::uint32_t> sync_failures_;    ///< failed fetches in a row per peer
+    /// What one validator claimed, and how far it is trusted for catch-up.
+    struct peer_claim {
+        std::uint64_t height = 0;          ///< claimed final height
+        std::uint64_t distrust_until = 0;  ///< ignore its claims until then
+        std::uint32_t failures = 0;        ///< failed fetches from it in a row
+    };
+    std::vector<peer_claim> peers_;  ///< by validator index
     bool sync_inflight_ = false;
     std::uint64_t sync_sent_ms_ = 0;
     std::uint32_t sync_peer_ = 0;

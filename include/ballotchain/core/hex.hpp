@@ -5,6 +5,8 @@
 #include <ballotchain/core/bytes.hpp>
 #include <ballotchain/core/errc.hpp>
 
+#include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,15 @@ inline std::string to_hex(byte_view v) {
 template <std::size_t N>
 std::string to_hex(const fixed_bytes<N>& v) {
     return to_hex(v.view());
+}
+
+/// An Ethereum JSON-RPC quantity, "0x" + 1..16 hex digits, as a number; nullopt otherwise.
+inline std::optional<std::uint64_t> parse_quantity(std::string_view s) noexcept {
+    if (s.size() < 3 || s.size() > 18 || s.substr(0, 2) != "0x") return std::nullopt;
+    std::uint64_t out = 0;
+    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), out, 16);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return out;
 }
 
 namespace detail {

@@ -50,18 +50,31 @@ concept node_view = requires(N& n, const N& cn, const hash32& h, std::uint64_t u
 
 inline constexpr std::string_view client_version = "ballotchain/0.1.0";
 
-/// JSON-RPC error code for a refused transaction (docs/api.md).
+/// JSON-RPC error codes of a refused transaction (docs/api.md); clients such
+/// as the backend act on them.
+namespace tx_code {
+inline constexpr int invalid_signature = -32001;
+inline constexpr int unauthorized_submitter = -32002;
+inline constexpr int duplicate_vote = -32003;  ///< the voter already has a final or pooled vote
+inline constexpr int duplicate_tx = -32004;    ///< this very transaction is already pooled or final
+inline constexpr int pool_full = -32005;
+inline constexpr int vote_too_large = -32006;
+inline constexpr int wrong_chain = -32007;
+inline constexpr int storage = -32010;
+}  // namespace tx_code
+
+/// JSON-RPC error for a refused transaction.
 inline rpc_error tx_error(const error_code& ec) {
     using chain::errc;
     int c = code::server_error;
-    if (ec == make_error(errc::invalid_signature)) c = -32001;
-    else if (ec == make_error(errc::unauthorized_submitter)) c = -32002;
-    else if (ec == make_error(errc::duplicate_vote)) c = -32003;
-    else if (ec == make_error(errc::duplicate_tx)) c = -32004;
-    else if (ec == make_error(errc::pool_full)) c = -32005;
-    else if (ec == make_error(errc::vote_too_large)) c = -32006;
-    else if (ec == make_error(errc::wrong_chain_id)) c = -32007;
-    else if (is_category<storage_ns::errc>(ec)) c = -32010;
+    if (ec == make_error(errc::invalid_signature)) c = tx_code::invalid_signature;
+    else if (ec == make_error(errc::unauthorized_submitter)) c = tx_code::unauthorized_submitter;
+    else if (ec == make_error(errc::duplicate_vote)) c = tx_code::duplicate_vote;
+    else if (ec == make_error(errc::duplicate_tx)) c = tx_code::duplicate_tx;
+    else if (ec == make_error(errc::pool_full)) c = tx_code::pool_full;
+    else if (ec == make_error(errc::vote_too_large)) c = tx_code::vote_too_large;
+    else if (ec == make_error(errc::wrong_chain_id)) c = tx_code::wrong_chain;
+    else if (is_category<storage_ns::errc>(ec)) c = tx_code::storage;
     return {c, ec.message(), std::nullopt};
 }
 
@@ -187,11 +200,7 @@ std::optional<std::uint64_t> param_block(const Node& n, const boost::json::value
     const std::string_view s = v.as_string();
     if (s == "latest" || s == "pending" || s == "safe" || s == "finalized") return n.height();
     if (s == "earliest") return 0;
-    if (s.size() < 3 || s.substr(0, 2) != "0x" || s.size() > 18) return std::nullopt;
-    std::uint64_t out = 0;
-    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), out, 16);
-    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-    return out;
+    return parse_quantity(s);
 }
 
 inline std::optional<std::uint64_t> param_u64(const boost::json::value& v) {
