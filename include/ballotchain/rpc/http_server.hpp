@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <unordered_set>
 
 namespace ballotchain::rpc {
@@ -23,7 +24,14 @@ using tcp = asio::ip::tcp;
 
 using http_request = http::request<http::string_body>;
 using http_response = http::response<http::string_body>;
-using http_handler = std::function<http_response(const http_request&)>;
+
+/// What the server knows about a request besides its bytes.
+struct request_info {
+    asio::ip::address remote;  ///< the client's address (per-client limits key on it)
+};
+
+/// A request handler. Callables taking only the request are accepted too (see http_server::create).
+using http_handler = std::function<http_response(const http_request&, const request_info&)>;
 
 struct http_server_options {
     std::size_t body_limit = 1u << 20;       ///< larger bodies get 413
@@ -56,9 +64,16 @@ inline http_response detail_response(http::status st, std::string_view msg, unsi
 class http_server : public std::enable_shared_from_this<http_server> {
 public:
     /// Binds and listens; returns the error (e.g. address in use) instead of throwing.
-    static result<std::shared_ptr<http_server>> create(asio::io_context& io, const tcp::endpoint& ep, http_handler h,
+    /// `h` is an http_handler, or a callable taking just the request.
+    template <class Handler>
+    static result<std::shared_ptr<http_server>> create(asio::io_context& io, const tcp::endpoint& ep, Handler h,
                                                        http_server_options o = {}) {
-        auto s = std::shared_ptr<http_server>(new http_server(io, std::move(h), o));
+        http_handler hh;
+        if constexpr (std::is_invocable_r_v<http_response, Handler&, const http_request&, const request_info&>)
+            hh = std::move(h);
+        else
+            hh = [f = std::move(h)](const http_request& r, const request_info&) mutable { return f(r); };
+        auto s = std::shared_ptr<http_server>(new http_server(io, std::move(hh), o));
         boost::system::error_code ec;
         s->acceptor_.open(ep.protocol(), ec);
         if (!ec) s->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -87,7 +102,11 @@ public:
 private:
     class session : public std::enable_shared_from_this<session> {
     public:
-        session(std::shared_ptr<http_server> srv, tcp::socket s) : srv_(std::move(srv)), stream_(std::move(s)) {}
+        session(std::shared_ptr<http_server> srv, tcp::socket s) : srv_(std::move(srv)), stream_(std::move(s)) {
+            beast::error_code ec;
+            const auto ep = stream_.socket().remote_endpoint(ec);
+            if (!ec) info_.remote = ep.address();
+        }
         ~session() { srv_->sessions_.erase(this); }
 
         void start() {
@@ -139,7 +158,7 @@ private:
             const auto& req = parser_->get();
             http_response res;
             try {
-                res = srv_->handler_(req);
+                res = srv_->handler_(req, info_);
             } catch (const std::exception&) {
                 res = detail_response(http::status::internal_server_error, "internal error", req.version());
             }
@@ -161,6 +180,7 @@ private:
         beast::flat_buffer buf_;
         std::optional<http::request_parser<http::string_body>> parser_;
         std::shared_ptr<http_response> res_;
+        request_info info_;
     };
 
     http_server(asio::io_context& io, http_handler h, http_server_options o)
