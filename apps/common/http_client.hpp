@@ -8,6 +8,7 @@
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <string>
@@ -22,12 +23,21 @@ namespace http = beast::http;
 struct http_reply {
     int status = 0;  ///< 0: no answer (connection refused, timeout)
     std::string body;
+    std::vector<std::pair<std::string, std::string>> fields;  ///< response header fields, names lower-case
+
+    /// The value of header field `name` (lower-case), or "".
+    std::string field(std::string_view name) const {
+        for (const auto& [k, v] : fields)
+            if (k == name) return v;
+        return {};
+    }
 };
 
 inline http_reply http_request(const std::string& host, std::uint16_t port, http::verb verb, const std::string& target,
                                const std::string& body,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
-                               const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+                               const std::vector<std::pair<std::string, std::string>>& headers = {},
+                               const std::string& source = {}) {
     boost::asio::io_context io;
     beast::tcp_stream stream(io);
     http_reply out;
@@ -46,6 +56,14 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
     constexpr std::size_t max_body = 64u << 20;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_body);
+    if (!source.empty()) {  // connect from this local address (tests play other clients from 127.0.0.2 …)
+        boost::system::error_code bec;
+        const auto src = boost::asio::ip::make_address(source, bec);
+        if (bec) return out;
+        stream.socket().open(src.is_v4() ? boost::asio::ip::tcp::v4() : boost::asio::ip::tcp::v6(), bec);
+        if (!bec) stream.socket().bind({src, 0}, bec);
+        if (bec) return out;
+    }
     stream.async_connect(eps, [&](beast::error_code ec, const boost::asio::ip::tcp::endpoint&) {
         if (ec) return;
         http::async_write(stream, req, [&](beast::error_code ec2, std::size_t) {
@@ -54,6 +72,11 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
                 if (ec3) return;
                 out.status = static_cast<int>(parser.get().result_int());
                 out.body = parser.get().body();
+                for (const auto& f : parser.get()) {
+                    std::string name(f.name_string());
+                    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                    out.fields.emplace_back(std::move(name), std::string(f.value()));
+                }
             });
         });
     });
