@@ -18,4 +18,16 @@ if(NOT TARGET ballotchain::cryptopp)
     INTERFACE_INCLUDE_DIRECTORIES "${BALLOTCHAIN_CRYPTOPP_INCLUDE_DIR}")
 endif()
 
+if(NOT TARGET ballotchain::sodium)
+  find_path(BALLOTCHAIN_SODIUM_INCLUDE_DIR NAMES sodium.h)
+  find_library(BALLOTCHAIN_SODIUM_LIBRARY NAMES sodium)
+  if(NOT BALLOTCHAIN_SODIUM_INCLUDE_DIR OR NOT BALLOTCHAIN_SODIUM_LIBRARY)
+    message(FATAL_ERROR "libsodium not found (Debian: apt-get install libsodium-dev)")
+  endif()
+  add_library(ballotchain::sodium UNKNOWN IMPORTED)
+  set_target_properties(ballotchain::sodium PROPERTIES
+    IMPORTED_LOCATION "${BALLOTCHAIN_SODIUM_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${BALLOTCHAIN_SODIUM_INCLUDE_DIR}")
+endif()
+
 find_dependency(Threads)
