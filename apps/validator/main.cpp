@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
             spdlog::debug("p2p: {}", m);
     });
     if (auto ec = transport->listen(p2p_ep->endpoint)) return fail("listen on " + p2p_addr + ": " + ec.message());
-    for (auto& [i, a] : static_peers) transport->set_peer(i, a);
+    for (auto& [i, a] : static_peers) transport->add_static_peer(i, a);
 
     auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string(), why);
     if (!pending) return fail("pending votes database: " + why);

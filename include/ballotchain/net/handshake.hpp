@@ -1,34 +1,54 @@
 #pragma once
-/// @file P2P framing and the validator handshake.
+/// @file The validator handshake: Noise XX (crypto/noise.hpp) with the validators'
+/// genesis keys as static keys, as a pure state machine (no I/O).
 ///
-/// Frames: u32 big-endian length, then that many bytes (bounded). The first
-/// two frames each way are HELLO and AUTH; after that every frame is one
-/// consensus envelope (consensus/messages.hpp).
+/// Every message on a P2P connection is `u16 length (big-endian) ‖ bytes`. The
+/// three handshake messages have fixed sizes, so before a peer is authenticated
+/// nothing larger than 100 bytes is ever read or allocated.
 ///
-/// HELLO = 0x20 ‖ u64 chain_id ‖ genesis hash ‖ u32 validator index ‖ public key ‖ 32-byte nonce
-/// AUTH  = 0x21 ‖ Ed25519 signature by that validator's key over
-///         SHA-256(0x21 ‖ genesis hash ‖ peer's nonce ‖ own nonce ‖ u32 own index)
-/// A side is authenticated once its AUTH verifies against the genesis key of
-/// the index it claimed, over the nonce *we* chose: a replayed AUTH never fits.
+///     prologue  = "ballotchain/p2p/1" ‖ u64 chain_id ‖ genesis hash
+///     message 1 (initiator → responder, 77 bytes)  e ‖ payload
+///               payload = u8 version (1) ‖ u64 chain_id ‖ genesis hash ‖ u32 index it dialled
+///     message 2 (responder → initiator, 100 bytes) e, ee, s, es ‖ enc(u32 responder index)
+///     message 3 (initiator → responder, 68 bytes)  s, se ‖ enc(u32 initiator index)
+///
+/// The payload of message 1 is readable (there is no key yet) but it is hashed
+/// into the transcript, so changing it makes message 2 fail. A responder that
+/// refuses message 1 (another chain, or it is not the validator that was dialled)
+/// answers with one *refusal* message of 1 byte (a reason code) and closes; the
+/// refusal is unauthenticated and only ever logged.
+///
+/// Either side is authenticated when the static key it sent is the X25519 form of
+/// the genesis key of the index it claims: the responder's after message 2 (for
+/// the index that was dialled), the initiator's after message 3. Noise binds both
+/// static keys, both ephemeral keys and the roles into the session keys, so a
+/// relay that passes messages between two validators learns nothing it can use,
+/// and a replayed message 3 never fits a fresh responder ephemeral.
 
+#include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/genesis.hpp>
 #include <ballotchain/core/wire.hpp>
-#include <ballotchain/crypto/concepts.hpp>
+#include <ballotchain/crypto/noise.hpp>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace ballotchain::net {
 
 enum class errc {
     ok = 0,
-    frame_too_large,  ///< a frame longer than the bound
-    bad_hello,        ///< HELLO does not decode
-    wrong_chain,      ///< another chain id or genesis
-    unknown_key,      ///< the key is not the genesis validator of that index
-    self_connection,  ///< a node connected to itself
-    bad_auth,         ///< AUTH does not verify
-    timeout,          ///< handshake or idle timeout
-    closed,           ///< the peer closed the connection
+    frame_too_large,       ///< a frame longer than the bound
+    bad_handshake,         ///< a handshake message of the wrong size, or it failed authentication
+    wrong_chain,           ///< another chain id or genesis
+    unknown_key,           ///< the static key is not the genesis key of the claimed index
+    self_connection,       ///< a node connected to itself
+    wrong_peer,            ///< the validator that answered is not the one dialled (a stale address)
+    bad_record,            ///< after the handshake: a record failed authentication or was malformed
+    timeout,               ///< handshake or idle timeout
+    closed,                ///< the peer closed the connection
+    too_many_connections,  ///< over the cap of connections not yet authenticated
+    refused,               ///< the peer refused our handshake (its reason is logged)
 };
 
 inline const char* category_name(errc) noexcept { return "ballotchain.net"; }
@@ -36,13 +56,16 @@ inline std::string describe(errc e) {
     switch (e) {
     case errc::ok: return "ok";
     case errc::frame_too_large: return "frame exceeds the size limit";
-    case errc::bad_hello: return "malformed handshake";
+    case errc::bad_handshake: return "handshake failed (malformed, or the peer could not prove its key)";
     case errc::wrong_chain: return "peer is on another chain";
-    case errc::unknown_key: return "peer key is not a validator of this chain";
+    case errc::unknown_key: return "peer key is not the genesis key of the validator it claims to be";
     case errc::self_connection: return "connection to self";
-    case errc::bad_auth: return "peer failed to prove its validator key";
+    case errc::wrong_peer: return "the validator at that address is not the one dialled";
+    case errc::bad_record: return "encrypted record failed authentication";
     case errc::timeout: return "timed out";
     case errc::closed: return "connection closed";
+    case errc::too_many_connections: return "too many unauthenticated connections";
+    case errc::refused: return "peer refused the handshake";
     }
     return "unknown net error";
 }
@@ -54,88 +77,184 @@ BALLOTCHAIN_ERROR_ENUM(ballotchain::net::errc)
 
 namespace ballotchain::net {
 
-inline constexpr std::uint8_t hello_tag = 0x20;
-inline constexpr std::uint8_t auth_tag = 0x21;
-inline constexpr std::size_t hello_size = 1 + 8 + 32 + 4 + 32 + 32;
-inline constexpr std::size_t auth_size = 1 + 64;
+inline constexpr std::uint8_t p2p_version = 1;
+inline constexpr std::string_view prologue_label = "ballotchain/p2p/1";
+inline constexpr std::size_t hello_payload_size = 1 + 8 + 32 + 4;
+inline constexpr std::size_t index_payload_size = 4;
+/// Sizes of handshake messages 1, 2 and 3.
+inline constexpr std::size_t handshake_message_size[3] = {
+    noise::handshake_xx::overhead(0) + hello_payload_size,
+    noise::handshake_xx::overhead(1) + index_payload_size,
+    noise::handshake_xx::overhead(2) + index_payload_size,
+};
+/// Largest handshake message: the bound on reads before authentication.
+inline constexpr std::size_t max_handshake_message = 100;
+static_assert(handshake_message_size[0] <= max_handshake_message && handshake_message_size[1] <= max_handshake_message &&
+              handshake_message_size[2] <= max_handshake_message);
+/// A refusal message: one byte, the reason.
+inline constexpr std::size_t refusal_size = 1;
+enum class refusal : std::uint8_t { wrong_chain = 1, wrong_peer = 2, busy = 3, bad_handshake = 4 };
 
-struct hello {
+inline std::string describe(refusal r) {
+    switch (r) {
+    case refusal::wrong_chain: return "it is on another chain";
+    case refusal::wrong_peer: return "it is not the validator we dialled";
+    case refusal::busy: return "it has too many unauthenticated connections";
+    case refusal::bad_handshake: return "our handshake message was malformed";
+    }
+    return "unknown reason";
+}
+
+inline bytes p2p_prologue(std::uint64_t chain_id, const hash32& genesis_h) {
+    bytes p(prologue_label.begin(), prologue_label.end());
+    wire::writer w(p);
+    w.u64(chain_id);
+    w.fixed(genesis_h);
+    return p;
+}
+
+/// What both sides of every handshake share: the chain, its validators' static
+/// keys (X25519 forms of the genesis keys, by index) and our own key.
+struct handshake_context {
     std::uint64_t chain_id = 0;
-    hash32 genesis;
-    std::uint32_t index = 0;
-    public_key key;
-    hash32 nonce;
-    bool operator==(const hello&) const = default;
+    hash32 genesis_hash;
+    std::vector<noise::key32> validator_keys;
+    std::uint32_t self = 0;
+    noise::keypair static_key;
+
+    /// From the genesis and our Ed25519 key. Fails when a genesis key has no
+    /// X25519 form (check_genesis already refuses small-order keys) or `kp` is not
+    /// validator `self`.
+    template <hasher Hasher>
+    static result<handshake_context> make(const genesis_config& g, const ed25519::key_pair& kp, std::uint32_t self) {
+        if (self >= g.n() || g.validators[self].key != kp.public_key()) return make_error(errc::unknown_key);
+        handshake_context c;
+        c.chain_id = g.chain_id;
+        c.genesis_hash = ballotchain::genesis_hash<Hasher>(g);
+        c.self = self;
+        c.static_key = noise::x25519_keypair(kp);
+        for (const auto& v : g.validators) {
+            auto x = noise::x25519_public(v.key);
+            if (!x) return make_error(errc::unknown_key);
+            c.validator_keys.push_back(*x);
+        }
+        return c;
+    }
 };
 
-inline bytes encode(const hello& h) {
-    bytes out;
-    out.reserve(hello_size);
-    wire::writer w(out);
-    w.u8(hello_tag);
-    w.u64(h.chain_id);
-    w.fixed(h.genesis);
-    w.u32(h.index);
-    w.fixed(h.key);
-    w.fixed(h.nonce);
-    return out;
-}
+/// One handshake, either role. Feed it the peer's messages; it says what to send
+/// and, at the end, who the peer is and the transport ciphers.
+class handshake {
+public:
+    /// We dial validator `to`.
+    static handshake initiator(const handshake_context& c, std::uint32_t to) { return handshake(c, true, to); }
+    /// Someone dialled us.
+    static handshake responder(const handshake_context& c) { return handshake(c, false, 0); }
 
-inline result<hello> decode_hello(byte_view in) {
-    wire::reader r(in);
-    hello h;
-    std::uint8_t tag = 0;
-    r.u8(tag);
-    if (r.ok() && tag != hello_tag) return make_error(errc::bad_hello);
-    r.u64(h.chain_id);
-    r.fixed(h.genesis);
-    r.u32(h.index);
-    r.fixed(h.key);
-    r.fixed(h.nonce);
-    if (!r.finish()) return make_error(errc::bad_hello);
-    return h;
-}
+    bool is_initiator() const noexcept { return hs_.initiator(); }
+    bool done() const noexcept { return hs_.done(); }
 
-/// Checks a peer's HELLO against our genesis; returns its validator index.
-inline result<std::uint32_t> check_hello(const hello& peer, const genesis_config& g, const hash32& genesis_h,
-                                         std::optional<std::uint32_t> self) {
-    if (peer.chain_id != g.chain_id || peer.genesis != genesis_h) return make_error(errc::wrong_chain);
-    if (peer.index >= g.n() || g.validators[peer.index].key != peer.key) return make_error(errc::unknown_key);
-    if (self && peer.index == *self) return make_error(errc::self_connection);
-    return peer.index;
-}
+    /// The size the peer's next message must have (0 when it is our turn or done).
+    /// An initiator waiting for message 2 also accepts a refusal (`refusal_size`).
+    std::size_t expected_size() const noexcept {
+        if (hs_.done() || hs_.my_turn()) return 0;
+        return handshake_message_size[hs_.step()];
+    }
 
-/// The 32 bytes an AUTH signs.
-template <hasher Hasher>
-hash32 auth_digest(const hash32& genesis_h, const hash32& peer_nonce, const hash32& own_nonce, std::uint32_t own_index) {
-    bytes m;
-    wire::writer w(m);
-    w.u8(auth_tag);
-    w.fixed(genesis_h);
-    w.fixed(peer_nonce);
-    w.fixed(own_nonce);
-    w.u32(own_index);
-    return Hasher::hash(m);
-}
+    /// The initiator's message 1. @pre is_initiator(), called once, first.
+    result<bytes> start() {
+        bytes payload;
+        wire::writer w(payload);
+        w.u8(p2p_version);
+        w.u64(c_->chain_id);
+        w.fixed(c_->genesis_hash);
+        w.u32(peer_);
+        bytes out;
+        if (!hs_.write_message(payload, out)) return make_error(errc::bad_handshake);
+        return out;
+    }
 
-template <hasher Hasher, signer Signer>
-bytes make_auth(const typename Signer::key_pair& kp, const hash32& genesis_h, const hash32& peer_nonce,
-                const hash32& own_nonce, std::uint32_t own_index) {
-    bytes out{auth_tag};
-    const signature s = Signer::sign(kp, auth_digest<Hasher>(genesis_h, peer_nonce, own_nonce, own_index).view());
-    out.insert(out.end(), s.data.begin(), s.data.end());
-    return out;
-}
+    /// Processes the peer's next message. Returns what to send back (message 2 or 3,
+    /// empty for the responder after message 3). On error the connection must end;
+    /// if `refuse` is set the responder should first send that refusal.
+    result<bytes> on_message(byte_view m, std::optional<refusal>* refuse = nullptr) {
+        auto fail = [&](errc e, std::optional<refusal> r = std::nullopt) -> result<bytes> {
+            if (refuse) *refuse = r;
+            return make_error(e);
+        };
+        if (hs_.initiator() && hs_.step() == 1 && m.size() == refusal_size) {
+            refused_ = static_cast<refusal>(m[0]);
+            return fail(errc::refused);
+        }
+        if (m.size() != expected_size()) return fail(errc::bad_handshake, refusal::bad_handshake);
+        bytes payload;
+        if (!hs_.read_message(m, payload)) return fail(errc::bad_handshake);
+        wire::reader r(payload);
+        bytes out;
+        switch (hs_.step()) {
+        case 1: {  // responder read message 1
+            std::uint8_t version = 0;
+            std::uint64_t chain = 0;
+            hash32 gh;
+            std::uint32_t to = 0;
+            r.u8(version);
+            r.u64(chain);
+            r.fixed(gh);
+            r.u32(to);
+            if (!r.finish() || version != p2p_version) return fail(errc::bad_handshake, refusal::bad_handshake);
+            if (chain != c_->chain_id || gh != c_->genesis_hash) return fail(errc::wrong_chain, refusal::wrong_chain);
+            if (to != c_->self) return fail(errc::wrong_peer, refusal::wrong_peer);
+            if (!hs_.write_message(index_payload(c_->self), out)) return fail(errc::bad_handshake);
+            return out;
+        }
+        case 2: {  // initiator read message 2
+            std::uint32_t idx = 0;
+            r.u32(idx);
+            if (!r.finish()) return fail(errc::bad_handshake);
+            if (idx != peer_) return fail(errc::wrong_peer);
+            if (*hs_.remote_static() != c_->validator_keys[peer_]) return fail(errc::unknown_key);
+            if (!hs_.write_message(index_payload(c_->self), out)) return fail(errc::bad_handshake);
+            return out;
+        }
+        case 3: {  // responder read message 3
+            std::uint32_t idx = 0;
+            r.u32(idx);
+            if (!r.finish()) return fail(errc::bad_handshake);
+            if (idx >= c_->validator_keys.size()) return fail(errc::unknown_key);
+            if (idx == c_->self) return fail(errc::self_connection);
+            if (*hs_.remote_static() != c_->validator_keys[idx]) return fail(errc::unknown_key);
+            peer_ = idx;
+            return out;
+        }
+        }
+        return fail(errc::bad_handshake);
+    }
 
-/// Verifies the peer's AUTH: signed by `peer.key` over our nonce and theirs.
-template <hasher Hasher, signer Signer>
-error_code check_auth(byte_view auth, const hello& peer, const hash32& genesis_h, const hash32& own_nonce) {
-    if (auth.size() != auth_size || auth[0] != auth_tag) return make_error(errc::bad_auth);
-    signature s;
-    std::copy(auth.begin() + 1, auth.end(), s.data.begin());
-    if (!Signer::verify(peer.key, auth_digest<Hasher>(genesis_h, own_nonce, peer.nonce, peer.index).view(), s))
-        return make_error(errc::bad_auth);
-    return {};
-}
+    /// The authenticated peer's index. @pre done().
+    std::uint32_t peer() const noexcept { return peer_; }
+    /// The index we dialled (initiator) — also before done().
+    std::uint32_t dialled() const noexcept { return peer_; }
+    /// Why the peer refused us, after on_message returned errc::refused.
+    std::optional<refusal> refused() const noexcept { return refused_; }
+    /// (send, receive) ciphers. @pre done().
+    std::pair<noise::cipher_state, noise::cipher_state> ciphers() const { return hs_.split(); }
+    const noise::digest& handshake_hash() const noexcept { return hs_.handshake_hash(); }
+
+private:
+    handshake(const handshake_context& c, bool initiator, std::uint32_t to)
+        : c_(&c), hs_(initiator, p2p_prologue(c.chain_id, c.genesis_hash), c.static_key), peer_(to) {}
+
+    static bytes index_payload(std::uint32_t i) {
+        bytes p;
+        wire::writer w(p);
+        w.u32(i);
+        return p;
+    }
+
+    const handshake_context* c_;
+    noise::handshake_xx hs_;
+    std::uint32_t peer_;
+    std::optional<refusal> refused_;
+};
 
 }  // namespace ballotchain::net

@@ -1,20 +1,32 @@
 #pragma once
 /// @file Validator-to-validator transport over TCP (Boost.Asio).
 ///
-/// One authenticated connection per pair of validators; the validator with
-/// the lower index dials, the other accepts. Frames are length-prefixed and
-/// bounded; the handshake (handshake.hpp) proves both validator keys; unknown
-/// keys, oversize or malformed frames and idle peers close that connection
-/// only. Send queues are bounded (frames beyond the bound are dropped and
-/// counted: consensus recovers lost messages by timeouts and STATUS).
-/// Outbound connections are re-dialled with exponential backoff.
+/// One authenticated, encrypted connection per pair of validators; the validator
+/// with the lower index dials, the other accepts. Every connection starts with
+/// the Noise XX handshake of handshake.hpp (both genesis keys proven, both
+/// ephemeral keys and the roles bound); after it every frame travels in
+/// encrypted records (record.hpp). Before authentication only the fixed-size
+/// handshake messages are read (≤ 100 bytes), within `handshake_timeout`, and
+/// unauthenticated inbound connections are capped in total and per address
+/// (beyond the total the oldest one is dropped, so a flood cannot keep real
+/// validators out for longer than their handshake takes). An authenticated
+/// connection replaces an older one of the same validator (it proved to be that
+/// validator); nothing unauthenticated ever touches an authenticated session.
+///
+/// Send queues are bounded (frames beyond the bound are dropped and counted:
+/// consensus recovers lost messages by timeouts and STATUS). Outbound
+/// connections are re-dialled with exponential backoff, rotating through every
+/// address known for the peer (static configuration, then what discovery
+/// reported), so an address that answers as another chain or another validator
+/// does not hide a good one.
 ///
 /// @par Thread safety Everything runs on one io_context thread; call the
 /// public functions from that thread (e.g. through asio::post).
 
 #include <ballotchain/chain/codec.hpp>
-#include <ballotchain/crypto/random.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/net/handshake.hpp>
+#include <ballotchain/net/record.hpp>
 
 #include <boost/asio.hpp>
 
@@ -23,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <type_traits>
 
 namespace ballotchain::net {
 
@@ -36,31 +49,39 @@ struct transport_options {
     std::chrono::milliseconds idle_timeout{30000};     ///< no frame for this long closes the link
     std::chrono::milliseconds reconnect_min{200};
     std::chrono::milliseconds reconnect_max{10000};
+    std::size_t max_unauthenticated = 64;              ///< inbound connections still in the handshake, in total
+    std::size_t max_unauthenticated_per_address = 8;   ///< … and from one IP address
 };
 
 struct peer_address {
     std::string host;
     std::uint16_t port = 0;
     bool operator==(const peer_address&) const = default;
+    std::string to_string() const { return host + ":" + std::to_string(port); }
 };
 
 struct transport_stats {
     std::uint64_t frames_in = 0;
     std::uint64_t frames_out = 0;
-    std::uint64_t dropped_out = 0;  ///< frames dropped because a send queue was full
-    std::uint64_t rejected_connections = 0;
-    std::uint64_t connects = 0;
+    std::uint64_t dropped_out = 0;           ///< frames dropped because a send queue was full
+    std::uint64_t rejected_connections = 0;  ///< connections that failed or were refused before authentication
+    std::uint64_t refused_over_cap = 0;      ///< inbound connections closed by the unauthenticated caps
+    std::uint64_t connects = 0;              ///< authenticated sessions established
+    std::map<std::string, std::uint64_t> failures;  ///< handshake failures by reason
 };
 
 template <hasher Hasher, signer Signer>
 class tcp_transport : public std::enable_shared_from_this<tcp_transport<Hasher, Signer>> {
+    static_assert(std::is_same_v<Signer, ed25519>,
+                  "the P2P static keys are the X25519 forms of the validators' Ed25519 genesis keys");
+
 public:
     using key_pair = typename Signer::key_pair;
     using message_handler = std::function<void(std::uint32_t from, bytes frame)>;
     using peer_handler = std::function<void(std::uint32_t peer, bool up)>;
     using log_handler = std::function<void(int level, const std::string& msg)>;  ///< 0 debug 1 info 2 warn
 
-    /// @pre `kp` is the key of genesis validator `self`.
+    /// @pre `kp` is the key of genesis validator `self`; throws std::invalid_argument otherwise.
     static std::shared_ptr<tcp_transport> create(asio::io_context& io, genesis_config g, key_pair kp,
                                                  std::uint32_t self, transport_options o = {}) {
         return std::shared_ptr<tcp_transport>(new tcp_transport(io, std::move(g), std::move(kp), self, o));
@@ -87,28 +108,40 @@ public:
         return ec ? 0 : ep.port();
     }
 
-    /// Sets (or changes) where validator `index` listens. We dial it when its index is above ours.
+    /// Where validator `index` listens, as configured by the operator (kept, tried first).
+    void add_static_peer(std::uint32_t index, peer_address addr) {
+        if (index >= g_.n() || index == self_) return;
+        auto& p = slot(index);
+        if (std::find(p.static_addrs.begin(), p.static_addrs.end(), addr) == p.static_addrs.end())
+            p.static_addrs.push_back(std::move(addr));
+        kick(index);
+    }
+    /// Where validator `index` listens, as discovery reported it (replaces the last
+    /// report; static addresses stay). We dial it when its index is above ours.
     void set_peer(std::uint32_t index, peer_address addr) {
         if (index >= g_.n() || index == self_) return;
         auto& p = slot(index);
-        if (p.addr == addr) return;
-        p.addr = std::move(addr);
-        if (index > self_ && !stopped_ && !p.dialing && !p.sess) dial(index);
+        if (p.discovered == addr) return;
+        p.discovered = std::move(addr);
+        kick(index);
     }
+    /// The address that connected last, or else the first known one.
     std::optional<peer_address> peer(std::uint32_t index) const {
         auto it = peers_.find(index);
-        if (it == peers_.end() || it->second.addr.host.empty()) return std::nullopt;
-        return it->second.addr;
+        if (it == peers_.end()) return std::nullopt;
+        auto c = it->second.candidates();
+        if (c.empty()) return std::nullopt;
+        return c[it->second.next % c.size()];
     }
 
     void send(std::uint32_t to, std::shared_ptr<const bytes> frame) {
         auto it = peers_.find(to);
         if (it == peers_.end() || !it->second.sess) return;
-        it->second.sess->send(std::move(frame));
+        it->second.sess->send(*frame);
     }
     void broadcast(const std::shared_ptr<const bytes>& frame) {
         for (auto& [i, p] : peers_)
-            if (p.sess) p.sess->send(frame);
+            if (p.sess) p.sess->send(*frame);
     }
 
     std::size_t peer_count() const {
@@ -120,6 +153,8 @@ public:
         auto it = peers_.find(index);
         return it != peers_.end() && it->second.sess;
     }
+    /// Inbound connections that have not finished the handshake.
+    std::size_t unauthenticated() const noexcept { return inbound_pending_; }
     const transport_stats& stats() const noexcept { return stats_; }
 
     void stop() {
@@ -130,7 +165,8 @@ public:
             p.timer.cancel();
             if (p.sess) p.sess->close(make_error(errc::closed));
         }
-        for (auto& s : pending_)
+        auto pend = pending_;
+        for (auto& s : pend)
             if (auto sp = s.lock()) sp->close(make_error(errc::closed));
     }
 
@@ -139,20 +175,33 @@ private:
 
     struct peer_slot {
         explicit peer_slot(asio::io_context& io) : timer(io) {}
-        peer_address addr;
+        std::vector<peer_address> static_addrs;
+        std::optional<peer_address> discovered;
+        std::size_t next = 0;  ///< index into candidates() of the address to dial next
         std::shared_ptr<session> sess;
         asio::steady_timer timer;
         std::chrono::milliseconds backoff{0};
-        bool dialing = false;
+        bool dialing = false;  ///< a dial is in flight or scheduled
+        std::string last_failure;  ///< logged at warning level only when it changes
+
+        std::vector<peer_address> candidates() const {
+            auto c = static_addrs;
+            if (discovered && std::find(c.begin(), c.end(), *discovered) == c.end()) c.push_back(*discovered);
+            return c;
+        }
     };
 
     tcp_transport(asio::io_context& io, genesis_config g, key_pair kp, std::uint32_t self, transport_options o)
-        : io_(io), g_(std::move(g)), kp_(std::move(kp)), self_(self), o_(o), acceptor_(io),
-          genesis_hash_(genesis_hash<Hasher>(g_)) {}
+        : io_(io), g_(std::move(g)), self_(self), o_(o), acceptor_(io) {
+        auto c = handshake_context::make<Hasher>(g_, kp, self);
+        if (!c) throw std::invalid_argument("P2P transport: " + c.error().message());
+        ctx_ = std::move(*c);
+    }
 
     void log(int level, const std::string& m) {
         if (on_log_) on_log_(level, m);
     }
+    static std::string name(std::uint32_t index) { return "validator-" + std::to_string(index + 1); }
 
     peer_slot& slot(std::uint32_t i) {
         auto it = peers_.find(i);
@@ -160,40 +209,99 @@ private:
         return it->second;
     }
 
+    /// Dial now if we dial this peer and nothing is in flight.
+    void kick(std::uint32_t index) {
+        auto& p = slot(index);
+        if (index > self_ && !stopped_ && !p.dialing && !p.sess) dial(index);
+    }
+
     void accept() {
         acceptor_.async_accept([self = this->shared_from_this()](boost::system::error_code ec, tcp::socket s) {
             if (self->stopped_) return;
-            if (!ec) {
-                auto sess = std::make_shared<session>(self, std::move(s), std::nullopt);
-                self->pending_.push_back(sess);
-                sess->start();
-            }
+            if (!ec) self->admit(std::move(s));
             self->accept();
         });
     }
 
+    /// An inbound connection: within the caps it starts a handshake.
+    void admit(tcp::socket s) {
+        boost::system::error_code ec;
+        const auto ep = s.remote_endpoint(ec);
+        if (ec) return;
+        const auto addr = ep.address();
+        if (inbound_by_addr_[addr] >= o_.max_unauthenticated_per_address) {
+            ++stats_.refused_over_cap;
+            s.close(ec);
+            return;
+        }
+        if (inbound_pending_ >= o_.max_unauthenticated) {
+            // Make room: the oldest unauthenticated inbound connection goes.
+            std::shared_ptr<session> oldest;
+            for (auto& w : pending_) {
+                auto sp = w.lock();
+                if (sp && !sp->outbound()) {
+                    oldest = std::move(sp);
+                    break;
+                }
+            }
+            if (oldest) {
+                ++stats_.refused_over_cap;
+                oldest->close(make_error(errc::too_many_connections));
+            }
+        }
+        ++inbound_pending_;
+        ++inbound_by_addr_[addr];
+        auto sess = std::make_shared<session>(this->shared_from_this(), std::move(s), std::nullopt, addr);
+        pending_.push_back(sess);
+        sess->start();
+    }
+
+    /// Called once per inbound session when it authenticates or closes.
+    void release_inbound(const asio::ip::address& addr) {
+        --inbound_pending_;
+        auto it = inbound_by_addr_.find(addr);
+        if (it != inbound_by_addr_.end() && --it->second == 0) inbound_by_addr_.erase(it);
+    }
+
     void dial(std::uint32_t index) {
         auto& p = slot(index);
-        if (stopped_ || p.addr.host.empty()) return;
+        const auto cands = p.candidates();
+        if (stopped_ || cands.empty()) {
+            p.dialing = false;
+            return;
+        }
         p.dialing = true;
+        const auto addr = cands[p.next % cands.size()];
         auto resolver = std::make_shared<tcp::resolver>(io_);
         resolver->async_resolve(
-            p.addr.host, std::to_string(p.addr.port),
-            [self = this->shared_from_this(), index, resolver](boost::system::error_code ec,
-                                                               tcp::resolver::results_type rs) {
+            addr.host, std::to_string(addr.port),
+            [self = this->shared_from_this(), index, addr, resolver](boost::system::error_code ec,
+                                                                     tcp::resolver::results_type rs) {
                 if (self->stopped_) return;
-                if (ec) return self->redial(index, "resolve failed: " + ec.message());
+                if (ec) return self->dial_failed(index, addr, "resolve failed: " + ec.message(), false);
                 auto sock = std::make_shared<tcp::socket>(self->io_);
-                asio::async_connect(*sock, rs, [self, index, sock](boost::system::error_code ec2, const tcp::endpoint&) {
+                asio::async_connect(*sock, rs, [self, index, addr, sock](boost::system::error_code ec2, const tcp::endpoint& ep) {
                     if (self->stopped_) return;
-                    if (ec2) return self->redial(index, "connect failed: " + ec2.message());
+                    if (ec2) return self->dial_failed(index, addr, "connect failed: " + ec2.message(), false);
                     boost::system::error_code ig;
                     sock->set_option(tcp::no_delay(true), ig);
-                    auto sess = std::make_shared<session>(self, std::move(*sock), index);
+                    auto sess = std::make_shared<session>(self, std::move(*sock), index, ep.address());
+                    sess->set_dialled_address(addr);
                     self->pending_.push_back(sess);
                     sess->start();
                 });
             });
+    }
+
+    /// A dial of `index` at `addr` did not produce a session: try the next address after a backoff.
+    void dial_failed(std::uint32_t index, const peer_address& addr, const std::string& why, bool handshake) {
+        auto& p = slot(index);
+        ++p.next;
+        const std::string what = name(index) + " at " + addr.to_string() + ": " + why;
+        // A wrong chain or key at a configured address is an operator's problem: say it once, loudly.
+        if (handshake && what != p.last_failure) log(2, what);
+        p.last_failure = what;
+        redial(index, what);
     }
 
     void redial(std::uint32_t index, const std::string& why) {
@@ -201,8 +309,7 @@ private:
         p.dialing = false;
         if (stopped_ || p.sess) return;
         p.backoff = p.backoff.count() == 0 ? o_.reconnect_min : std::min(p.backoff * 2, o_.reconnect_max);
-        log(0, "peer " + std::to_string(index) + ": " + why + "; retry in " + std::to_string(p.backoff.count()) +
-                   " ms");
+        log(0, why + "; retry in " + std::to_string(p.backoff.count()) + " ms");
         p.dialing = true;
         p.timer.expires_after(p.backoff);
         p.timer.async_wait([self = this->shared_from_this(), index](boost::system::error_code ec) {
@@ -214,33 +321,50 @@ private:
     /// A session finished its handshake as validator `index`.
     void attach(std::uint32_t index, const std::shared_ptr<session>& s) {
         auto& p = slot(index);
-        p.dialing = false;
+        if (s->outbound()) {
+            p.dialing = false;
+            // remember the address that worked: it is tried first next time
+            const auto c = p.candidates();
+            for (std::size_t k = 0; k < c.size(); ++k)
+                if (s->dialled_address() && c[k] == *s->dialled_address()) p.next = k;
+        }
         p.backoff = std::chrono::milliseconds(0);
-        if (p.sess && p.sess != s) p.sess->close(make_error(errc::closed));  // the peer reconnected
+        p.last_failure.clear();
+        // The new session proved the peer's key, so the peer reconnected: the old one is stale.
+        if (p.sess && p.sess != s) p.sess->close(make_error(errc::closed));
         p.sess = s;
         ++stats_.connects;
-        log(0, "peer " + std::to_string(index) + " connected");
+        log(0, name(index) + " connected");
         if (on_peer_) on_peer_(index, true);
     }
 
-    void detach(const std::shared_ptr<session>& s, std::optional<std::uint32_t> index, error_code why) {
+    void detach(const std::shared_ptr<session>& s, error_code why) {
         std::erase_if(pending_, [&](const std::weak_ptr<session>& w) {
             auto sp = w.lock();
             return !sp || sp == s;
         });
-        if (!index) {
+        if (!s->authenticated()) {
             ++stats_.rejected_connections;
-            log(0, "connection refused: " + why.message());
+            ++stats_.failures[why.message()];
+            if (s->outbound() && !stopped_) {
+                const auto addr = s->dialled_address().value_or(peer_address{});
+                const bool loud = why == make_error(errc::wrong_chain) || why == make_error(errc::unknown_key) ||
+                                  why == make_error(errc::wrong_peer) || why == make_error(errc::refused) ||
+                                  why == make_error(errc::bad_handshake);
+                return dial_failed(*s->dialled(), addr, s->detail(why), loud);
+            }
+            log(0, "inbound connection from " + s->remote().to_string() + " refused: " + s->detail(why));
             return;
         }
-        auto& p = slot(*index);
+        const auto index = s->peer_index();
+        auto& p = slot(index);
         const bool was = p.sess == s;
         if (was) {
             p.sess.reset();
-            log(0, "peer " + std::to_string(*index) + " disconnected: " + why.message());
-            if (on_peer_) on_peer_(*index, false);
+            log(1, name(index) + " disconnected: " + why.message());
+            if (on_peer_) on_peer_(index, false);
         }
-        if (*index > self_ && !stopped_ && !p.sess && (was || s->outbound())) redial(*index, why.message());
+        if (index > self_ && !stopped_ && !p.sess && !p.dialing) redial(index, why.message());
     }
 
     void deliver(std::uint32_t from, bytes frame) {
@@ -252,30 +376,52 @@ private:
 
     class session : public std::enable_shared_from_this<session> {
     public:
-        session(std::shared_ptr<tcp_transport> t, tcp::socket s, std::optional<std::uint32_t> dialled)
-            : t_(std::move(t)), sock_(std::move(s)), timer_(sock_.get_executor()), dialled_(dialled) {}
+        session(std::shared_ptr<tcp_transport> t, tcp::socket s, std::optional<std::uint32_t> dialled,
+                asio::ip::address remote)
+            : t_(std::move(t)), sock_(std::move(s)), timer_(sock_.get_executor()), dialled_(dialled), remote_(remote),
+              hs_(dialled ? handshake::initiator(t_->ctx_, *dialled) : handshake::responder(t_->ctx_)) {}
 
-        bool outbound() const { return dialled_.has_value(); }
+        bool outbound() const noexcept { return dialled_.has_value(); }
+        std::optional<std::uint32_t> dialled() const noexcept { return dialled_; }
+        bool authenticated() const noexcept { return open_; }
+        std::uint32_t peer_index() const noexcept { return hs_.peer(); }
+        const asio::ip::address& remote() const noexcept { return remote_; }
+        void set_dialled_address(peer_address a) { dialled_addr_ = std::move(a); }
+        const std::optional<peer_address>& dialled_address() const noexcept { return dialled_addr_; }
+        /// `why` with what the peer said when it refused us.
+        std::string detail(error_code why) const {
+            if (why == make_error(errc::refused) && hs_.refused()) return "peer refused the handshake: " + describe(*hs_.refused());
+            return why.message();
+        }
 
         void start() {
-            os_random rng;
-            rng.fill(std::span<byte>(mine_.nonce.data));
-            mine_.chain_id = t_->g_.chain_id;
-            mine_.genesis = t_->genesis_hash_;
-            mine_.index = t_->self_;
-            mine_.key = t_->kp_.public_key();
             arm(t_->o_.handshake_timeout);
-            write_raw(std::make_shared<const bytes>(encode(mine_)));
+            if (outbound()) {
+                auto m1 = hs_.start();
+                if (!m1) {
+                    fail(m1.error());
+                    return;
+                }
+                write_message(*m1);
+            }
             read_header();
         }
 
-        void send(std::shared_ptr<const bytes> frame) {
-            if (closed_) return;
-            if (queued_ + frame->size() > t_->o_.max_queue_bytes) {
+        /// Seals and queues one frame (authenticated sessions only).
+        void send(const bytes& frame) {
+            if (closed_ || !open_) return;
+            const auto need = frame_sealer::sealed_size(frame.size());
+            if (queued_ + need > t_->o_.max_queue_bytes) {
                 ++t_->stats_.dropped_out;
                 return;
             }
-            write_raw(std::move(frame));
+            auto buf = std::make_shared<bytes>();
+            if (!sealer_.seal(frame, *buf)) {
+                fail(make_error(errc::bad_record));
+                return;
+            }
+            ++t_->stats_.frames_out;
+            enqueue(std::move(buf));
         }
 
         void close(error_code why) {
@@ -285,7 +431,11 @@ private:
             sock_.shutdown(tcp::socket::shutdown_both, ig);
             sock_.close(ig);
             timer_.cancel();
-            t_->detach(this->shared_from_this(), peer_index_, why);
+            if (!outbound() && !counted_released_) {
+                counted_released_ = true;
+                t_->release_inbound(remote_);
+            }
+            t_->detach(this->shared_from_this(), why);
         }
 
     private:
@@ -299,55 +449,79 @@ private:
         void read_header() {
             asio::async_read(sock_, asio::buffer(hdr_),
                              [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                 if (self->closed_) return;
                                  if (ec) return self->close(make_error(errc::closed));
-                                 const std::uint32_t n = (std::uint32_t{self->hdr_[0]} << 24) |
-                                                         (std::uint32_t{self->hdr_[1]} << 16) |
-                                                         (std::uint32_t{self->hdr_[2]} << 8) | self->hdr_[3];
-                                 if (n > self->t_->o_.max_frame_bytes) return self->close(make_error(errc::frame_too_large));
-                                 self->read_body(n);
+                                 const std::size_t n = (std::size_t{self->hdr_[0]} << 8) | self->hdr_[1];
+                                 self->on_length(n);
                              });
         }
 
-        void read_body(std::uint32_t n) {
-            body_.resize(n);
-            asio::async_read(sock_, asio::buffer(body_),
-                             [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-                                 if (ec) return self->close(make_error(errc::closed));
-                                 if (self->on_frame()) self->read_header();
-                             });
+        void on_length(std::size_t n) {
+            if (!open_) {
+                // Before authentication only the handshake message we expect, or a refusal.
+                const bool refusal_ok = hs_.is_initiator() && hs_.expected_size() == handshake_message_size[1] &&
+                                        n == refusal_size;
+                if (n != hs_.expected_size() && !refusal_ok) {
+                    fail(make_error(errc::bad_handshake));
+                    return;
+                }
+                return read_body(asio::buffer(small_.data(), n));
+            }
+            if (!frame_opener::valid_record_size(n)) {
+                fail(make_error(errc::bad_record));
+                return;
+            }
+            record_.resize(n);
+            read_body(asio::buffer(record_));
+        }
+
+        void read_body(asio::mutable_buffer b) {
+            asio::async_read(sock_, b, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                if (self->closed_) return;
+                if (ec) return self->close(make_error(errc::closed));
+                if (self->on_body(n)) self->read_header();
+            });
         }
 
         /// Returns false when the session closed.
-        bool on_frame() {
-            if (closed_) return false;
-            switch (state_) {
-            case state::hello: {
-                auto h = decode_hello(body_);
-                if (!h) return fail(h.error());
-                auto idx = check_hello(*h, t_->g_, t_->genesis_hash_, t_->self_);
-                if (!idx) return fail(idx.error());
-                if (dialled_ && *idx != *dialled_) return fail(make_error(errc::unknown_key));
-                theirs_ = *h;
-                write_raw(std::make_shared<const bytes>(make_auth<Hasher, Signer>(
-                    t_->kp_, t_->genesis_hash_, theirs_.nonce, mine_.nonce, t_->self_)));
-                state_ = state::auth;
-                return true;
-            }
-            case state::auth: {
-                if (auto ec = check_auth<Hasher, Signer>(body_, theirs_, t_->genesis_hash_, mine_.nonce)) return fail(ec);
-                state_ = state::open;
-                peer_index_ = theirs_.index;
-                arm(t_->o_.idle_timeout);
-                t_->attach(theirs_.index, this->shared_from_this());
+        bool on_body(std::size_t n) {
+            if (!open_) {
+                std::optional<refusal> refuse;
+                auto reply = hs_.on_message(byte_view(small_.data(), n), &refuse);
+                if (!reply) {
+                    if (refuse && !hs_.is_initiator()) return refuse_and_close(*refuse, reply.error());
+                    return fail(reply.error());
+                }
+                if (!reply->empty()) write_message(*reply);
+                if (hs_.done()) authenticate();
                 return !closed_;
             }
-            case state::open:
-                arm(t_->o_.idle_timeout);
-                t_->deliver(*peer_index_, std::move(body_));
-                body_ = bytes{};
-                return !closed_;
+            frames_.clear();
+            if (auto ec = opener_.open(record_, frames_)) return fail(ec);
+            if (!frames_.empty()) arm(t_->o_.idle_timeout);
+            for (auto& f : frames_) {
+                if (closed_) return false;
+                t_->deliver(hs_.peer(), std::move(f));
             }
-            return false;
+            return !closed_;
+        }
+
+        void authenticate() {
+            auto [send, recv] = hs_.ciphers();
+            sealer_ = frame_sealer(std::move(send));
+            opener_ = frame_opener(std::move(recv), t_->o_.max_frame_bytes);
+            record_.reserve(max_record_size);
+            open_ = true;
+            if (!outbound()) {
+                counted_released_ = true;
+                t_->release_inbound(remote_);
+            }
+            std::erase_if(t_->pending_, [&](const std::weak_ptr<session>& w) {
+                auto sp = w.lock();
+                return !sp || sp.get() == this;
+            });
+            arm(t_->o_.idle_timeout);
+            t_->attach(hs_.peer(), this->shared_from_this());
         }
 
         bool fail(error_code ec) {
@@ -355,59 +529,78 @@ private:
             return false;
         }
 
-        void write_raw(std::shared_ptr<const bytes> frame) {
-            queued_ += frame->size();
-            out_.push_back(std::move(frame));
+        /// Tells an initiator why (unauthenticated, logged by it), then closes.
+        bool refuse_and_close(refusal r, error_code why) {
+            write_message(bytes{static_cast<byte>(r)});
+            refusing_ = why;
+            return false;  // no more reads; the write completion closes
+        }
+
+        /// A handshake message or refusal: u16 length ‖ bytes.
+        void write_message(const bytes& m) {
+            auto buf = std::make_shared<bytes>();
+            buf->reserve(2 + m.size());
+            buf->push_back(static_cast<byte>(m.size() >> 8));
+            buf->push_back(static_cast<byte>(m.size()));
+            buf->insert(buf->end(), m.begin(), m.end());
+            enqueue(std::move(buf));
+        }
+
+        void enqueue(std::shared_ptr<bytes> buf) {
+            queued_ += buf->size();
+            out_.push_back(std::move(buf));
             if (!writing_) write_next();
         }
 
         void write_next() {
             if (out_.empty() || closed_) {
                 writing_ = false;
+                if (refusing_ && !closed_) close(*refusing_);
                 return;
             }
             writing_ = true;
-            const auto& f = out_.front();
-            const auto n = static_cast<std::uint32_t>(f->size());
-            out_hdr_ = {static_cast<byte>(n >> 24), static_cast<byte>(n >> 16), static_cast<byte>(n >> 8),
-                        static_cast<byte>(n)};
-            std::array<asio::const_buffer, 2> bufs{asio::buffer(out_hdr_), asio::buffer(*f)};
-            asio::async_write(sock_, bufs, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-                if (ec) return self->close(make_error(errc::closed));
-                self->queued_ -= self->out_.front()->size();
-                self->out_.pop_front();
-                ++self->t_->stats_.frames_out;
-                self->write_next();
-            });
+            asio::async_write(sock_, asio::buffer(*out_.front()),
+                              [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                  if (self->closed_) return;
+                                  if (ec) return self->close(make_error(errc::closed));
+                                  self->queued_ -= self->out_.front()->size();
+                                  self->out_.pop_front();
+                                  self->write_next();
+                              });
         }
-
-        enum class state { hello, auth, open };
 
         std::shared_ptr<tcp_transport> t_;
         tcp::socket sock_;
         asio::steady_timer timer_;
         std::optional<std::uint32_t> dialled_;
-        std::optional<std::uint32_t> peer_index_;
-        state state_ = state::hello;
-        hello mine_, theirs_;
-        std::array<byte, 4> hdr_{};
-        bytes body_;
-        std::array<byte, 4> out_hdr_{};
-        std::deque<std::shared_ptr<const bytes>> out_;
+        std::optional<peer_address> dialled_addr_;
+        asio::ip::address remote_;
+        handshake hs_;
+        bool open_ = false;
+        frame_sealer sealer_;
+        frame_opener opener_;
+        std::array<byte, 2> hdr_{};
+        std::array<byte, max_handshake_message> small_{};
+        bytes record_;
+        std::vector<bytes> frames_;
+        std::deque<std::shared_ptr<bytes>> out_;
         std::size_t queued_ = 0;
         bool writing_ = false;
         bool closed_ = false;
+        bool counted_released_ = false;
+        std::optional<error_code> refusing_;
     };
 
     asio::io_context& io_;
     genesis_config g_;
-    key_pair kp_;
     std::uint32_t self_;
     transport_options o_;
     tcp::acceptor acceptor_;
-    hash32 genesis_hash_;
+    handshake_context ctx_;
     std::map<std::uint32_t, peer_slot> peers_;
-    std::vector<std::weak_ptr<session>> pending_;
+    std::vector<std::weak_ptr<session>> pending_;  ///< sessions not yet authenticated, oldest first
+    std::size_t inbound_pending_ = 0;
+    std::map<asio::ip::address, std::size_t> inbound_by_addr_;
     message_handler on_message_;
     peer_handler on_peer_;
     log_handler on_log_;

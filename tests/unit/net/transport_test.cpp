@@ -1,4 +1,4 @@
-// Handshake and TCP transport: real sockets on 127.0.0.1, real Ed25519 keys.
+// The TCP transport: real sockets on 127.0.0.1 (attackers on 127.0.0.2), real keys.
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/net/tcp_transport.hpp>
@@ -35,11 +35,12 @@ struct mesh {
     std::vector<std::shared_ptr<transport>> t;
     std::map<int, std::vector<std::pair<std::uint32_t, bytes>>> got;
 
-    explicit mesh(int n, net::transport_options o = {}) : g(make_genesis(n)) {
+    explicit mesh(int n, net::transport_options o = {}, bool link = true) : g(make_genesis(n)) {
         for (int i = 0; i < n; ++i) add(i, o);
+        if (!link) return;
         for (int i = 0; i < n; ++i)
             for (int j = 0; j < n; ++j)
-                if (i != j) t[static_cast<std::size_t>(i)]->set_peer(static_cast<std::uint32_t>(j), {"127.0.0.1", t[static_cast<std::size_t>(j)]->port()});
+                if (i != j) t[static_cast<std::size_t>(i)]->add_static_peer(static_cast<std::uint32_t>(j), {"127.0.0.1", t[static_cast<std::size_t>(j)]->port()});
     }
     void add(int i, net::transport_options o) {
         auto tr = transport::create(io, g, key(i), static_cast<std::uint32_t>(i), o);
@@ -71,14 +72,19 @@ struct mesh {
     }
 };
 
-/// A raw client socket for sending hostile bytes.
+/// A raw client socket for sending hostile bytes, from 127.0.0.2 unless told otherwise.
 struct raw_client {
     asio::io_context io;
     asio::ip::tcp::socket s{io};
-    explicit raw_client(std::uint16_t port) { s.connect({asio::ip::make_address("127.0.0.1"), port}); }
-    void send_frame(const bytes& payload) {
-        const auto n = static_cast<std::uint32_t>(payload.size());
-        bytes hdr{static_cast<byte>(n >> 24), static_cast<byte>(n >> 16), static_cast<byte>(n >> 8), static_cast<byte>(n)};
+    explicit raw_client(std::uint16_t port, const char* from = "127.0.0.2") {
+        s.open(asio::ip::tcp::v4());
+        s.bind({asio::ip::make_address(from), 0});
+        s.connect({asio::ip::make_address("127.0.0.1"), port});
+    }
+    /// One message as the P2P framing sends it: u16 length ‖ bytes.
+    void send_message(const bytes& payload) {
+        const auto n = payload.size();
+        bytes hdr{static_cast<byte>(n >> 8), static_cast<byte>(n)};
         asio::write(s, asio::buffer(hdr));
         asio::write(s, asio::buffer(payload));
     }
@@ -95,59 +101,6 @@ struct raw_client {
 };
 
 }  // namespace
-
-TEST_CASE("hello round-trips and strict decoding refuses truncation and trailing bytes", "[net]") {
-    net::hello h{1337, sha256::hash(bytes{1}), 2, key(2).public_key(), sha256::hash(bytes{2})};
-    const bytes enc = net::encode(h);
-    REQUIRE(enc.size() == net::hello_size);
-    auto d = net::decode_hello(enc);
-    REQUIRE(d.has_value());
-    CHECK(*d == h);
-    for (std::size_t n = 0; n < enc.size(); ++n)
-        CHECK_FALSE(net::decode_hello(byte_view(enc.data(), n)).has_value());
-    bytes longer = enc;
-    longer.push_back(0);
-    CHECK_FALSE(net::decode_hello(longer).has_value());
-    bytes wrong_tag = enc;
-    wrong_tag[0] = 0x21;
-    CHECK_FALSE(net::decode_hello(wrong_tag).has_value());
-}
-
-TEST_CASE("check_hello refuses other chains, unknown keys and self connections", "[net]") {
-    const auto g = make_genesis(3);
-    const hash32 gh = genesis_hash<sha256>(g);
-    net::hello h{g.chain_id, gh, 1, key(1).public_key(), {}};
-    CHECK(net::check_hello(h, g, gh, 0).value() == 1u);
-    auto other = h;
-    other.chain_id = 1;
-    CHECK(net::check_hello(other, g, gh, 0).error() == make_error(net::errc::wrong_chain));
-    other = h;
-    other.genesis.data[0] ^= 1;
-    CHECK(net::check_hello(other, g, gh, 0).error() == make_error(net::errc::wrong_chain));
-    other = h;
-    other.key = key(7).public_key();
-    CHECK(net::check_hello(other, g, gh, 0).error() == make_error(net::errc::unknown_key));
-    other = h;
-    other.index = 5;
-    CHECK(net::check_hello(other, g, gh, 0).error() == make_error(net::errc::unknown_key));
-    CHECK(net::check_hello(h, g, gh, 1).error() == make_error(net::errc::self_connection));
-}
-
-TEST_CASE("an AUTH verifies only for the nonce pair it was made for", "[net]") {
-    const auto g = make_genesis(3);
-    const hash32 gh = genesis_hash<sha256>(g);
-    const hash32 my_nonce = sha256::hash(bytes{1}), their_nonce = sha256::hash(bytes{2});
-    net::hello theirs{g.chain_id, gh, 2, key(2).public_key(), their_nonce};
-    const bytes auth = net::make_auth<sha256, ed25519>(key(2), gh, my_nonce, their_nonce, 2);
-    CHECK_FALSE(net::check_auth<sha256, ed25519>(auth, theirs, gh, my_nonce));
-    // replayed to a connection where we chose another nonce
-    CHECK(net::check_auth<sha256, ed25519>(auth, theirs, gh, sha256::hash(bytes{3})) == make_error(net::errc::bad_auth));
-    // signed by someone else
-    const bytes forged = net::make_auth<sha256, ed25519>(key(1), gh, my_nonce, their_nonce, 2);
-    CHECK(net::check_auth<sha256, ed25519>(forged, theirs, gh, my_nonce) == make_error(net::errc::bad_auth));
-    CHECK(net::check_auth<sha256, ed25519>(byte_view(auth.data(), 10), theirs, gh, my_nonce) ==
-          make_error(net::errc::bad_auth));
-}
 
 TEST_CASE("three transports connect, authenticate and deliver frames to the right peer", "[net]") {
     mesh m(3);
@@ -186,48 +139,6 @@ TEST_CASE("an oversize frame closes that connection only; the peer reconnects", 
     m.stop();
 }
 
-TEST_CASE("unknown keys and garbage are refused at the handshake", "[net]") {
-    mesh m(2);
-    REQUIRE(m.run_until([&] { return m.all_connected(); }));
-    const auto port = m.t[1]->port();
-    SECTION("garbage instead of HELLO") {
-        raw_client c(port);
-        c.send_frame(bytes(50, 0xab));
-        bool closed = false;
-        m.run_until([&] { return m.t[1]->stats().rejected_connections >= 1; });
-        closed = c.closed_by_peer();
-        CHECK(closed);
-    }
-    SECTION("a HELLO with a key that is not in genesis") {
-        raw_client c(port);
-        const auto g = make_genesis(2);
-        net::hello h{g.chain_id, genesis_hash<sha256>(g), 0, key(50).public_key(), {}};
-        c.send_frame(net::encode(h));
-        REQUIRE(m.run_until([&] { return m.t[1]->stats().rejected_connections >= 1; }));
-        CHECK(c.closed_by_peer());
-    }
-    SECTION("a HELLO claiming a validator's key but failing AUTH") {
-        raw_client c(port);
-        const auto g = make_genesis(2);
-        net::hello h{g.chain_id, genesis_hash<sha256>(g), 0, key(0).public_key(), {}};
-        c.send_frame(net::encode(h));
-        c.send_frame(bytes(net::auth_size, 0x21));
-        REQUIRE(m.run_until([&] { return m.t[1]->stats().rejected_connections >= 1; }));
-        CHECK(c.closed_by_peer());
-    }
-    SECTION("a length prefix above the bound") {
-        raw_client c(port);
-        bytes hdr{0xff, 0xff, 0xff, 0xff};
-        asio::write(c.s, asio::buffer(hdr));
-        REQUIRE(m.run_until([&] { return m.t[1]->stats().rejected_connections >= 1; }));
-        CHECK(c.closed_by_peer());
-    }
-    // the real link is untouched
-    CHECK(m.t[0]->connected(1));
-    CHECK(m.t[1]->connected(0));
-    m.stop();
-}
-
 TEST_CASE("a restarted peer is dialled again and the link resumes", "[net]") {
     net::transport_options o;
     o.reconnect_min = std::chrono::milliseconds(20);
@@ -246,5 +157,234 @@ TEST_CASE("a restarted peer is dialled again and the link resumes", "[net]") {
     m.t[0]->send(1, std::make_shared<const bytes>(bytes{42}));
     REQUIRE(m.run_until([&] { return !m.got[1].empty(); }));
     CHECK(m.got[1].back().second == bytes{42});
+    m.stop();
+}
+
+TEST_CASE("garbage, wrong sizes and impostors are refused at the handshake; the real link is untouched", "[net]") {
+    mesh m(2);
+    REQUIRE(m.run_until([&] { return m.all_connected(); }));
+    const auto port = m.t[1]->port();
+    const auto before = m.t[1]->stats().rejected_connections;
+    auto refused = [&] { return m.run_until([&] { return m.t[1]->stats().rejected_connections > before; }); };
+    SECTION("a length other than message 1's (e.g. the old 64 MiB frame header) closes at once, nothing allocated") {
+        raw_client c(port);
+        bytes hdr{0xff, 0xff};
+        asio::write(c.s, asio::buffer(hdr));
+        REQUIRE(refused());
+        CHECK(c.closed_by_peer());
+    }
+    SECTION("message 1 of the right size but garbage (a bad version) gets a refusal and a close") {
+        raw_client c(port);
+        c.send_message(bytes(net::handshake_message_size[0], 0xab));
+        REQUIRE(refused());
+        CHECK(c.closed_by_peer());
+    }
+    SECTION("an impostor with a key not in genesis claiming to be validator 0 fails at message 3") {
+        const auto g = make_genesis(2);
+        auto ctx = net::handshake_context::make<sha256>(g, key(0), 0).value();
+        ctx.static_key = noise::x25519_keypair(key(50));  // the attacker's own key, validator 0's index
+        auto hs = net::handshake::initiator(ctx, 1);
+        raw_client c(port);
+        c.send_message(hs.start().value());
+        REQUIRE(m.run_until([&] { return c.s.available() >= 2 + net::handshake_message_size[1]; }));
+        std::array<byte, 2> len{};
+        asio::read(c.s, asio::buffer(len));
+        bytes m2((std::size_t{len[0]} << 8) | len[1]);
+        asio::read(c.s, asio::buffer(m2));
+        auto m3 = hs.on_message(m2);  // the responder's key checks out for the impostor ...
+        REQUIRE(m3.has_value());
+        c.send_message(*m3);  // ... but its own static key is not validator 0's genesis key
+        REQUIRE(refused());
+        CHECK(c.closed_by_peer());
+        CHECK(m.t[1]->stats().failures.count(make_error(net::errc::unknown_key).message()) == 1);
+    }
+    SECTION("a silent connection is closed at the handshake timeout") {
+        net::transport_options o;
+        o.handshake_timeout = std::chrono::milliseconds(200);
+        mesh q(1, o);
+        raw_client c(q.t[0]->port());
+        REQUIRE(q.run_until([&] { return q.t[0]->stats().failures.count(make_error(net::errc::timeout).message()) == 1; }));
+        CHECK(c.closed_by_peer());
+        q.stop();
+    }
+    CHECK(m.t[0]->connected(1));
+    CHECK(m.t[1]->connected(0));
+    CHECK(m.t[1]->stats().connects == 1);
+    m.stop();
+}
+
+TEST_CASE("unauthenticated connections are capped per address and in total; validators still connect", "[net]") {
+    net::transport_options o;
+    o.max_unauthenticated = 16;
+    o.max_unauthenticated_per_address = 4;
+    o.reconnect_min = std::chrono::milliseconds(20);
+    o.reconnect_max = std::chrono::milliseconds(200);
+    mesh m(2, o, /*link=*/false);
+    const auto port = m.t[1]->port();
+    // one attacker address holds 40 silent connections: 4 are kept, the rest closed at once
+    std::vector<std::unique_ptr<raw_client>> held;
+    for (int i = 0; i < 40; ++i) held.push_back(std::make_unique<raw_client>(port, "127.0.0.2"));
+    REQUIRE(m.run_until([&] { return m.t[1]->stats().refused_over_cap >= 36; }));
+    CHECK(m.t[1]->unauthenticated() == 4);
+    // many attacker addresses fill the total: the oldest make room, never more than the cap
+    for (int a = 3; a < 12; ++a)
+        for (int i = 0; i < 4; ++i)
+            held.push_back(std::make_unique<raw_client>(port, ("127.0.0." + std::to_string(a)).c_str()));
+    REQUIRE(m.run_until([&] { return m.t[1]->stats().refused_over_cap >= 36 + 20; }));
+    CHECK(m.t[1]->unauthenticated() <= 16);
+    // the real validator still gets in while all of that is held open
+    m.t[0]->add_static_peer(1, {"127.0.0.1", port});
+    REQUIRE(m.run_until([&] { return m.all_connected(); }));
+    m.t[0]->send(1, std::make_shared<const bytes>(bytes{7}));
+    REQUIRE(m.run_until([&] { return m.got[1].size() == 1; }));
+    m.stop();
+}
+
+namespace {
+
+/// A man in the middle on real sockets: accepts a connection meant for a validator,
+/// opens its own to that validator, and passes bytes both ways (optionally
+/// flipping one bit of the n-th byte from the dialler).
+struct relay {
+    asio::io_context& io;
+    asio::ip::tcp::acceptor acc;
+    std::uint16_t target;
+    long flip_at = -1;
+    std::size_t accepted = 0;
+    struct pipe {
+        asio::ip::tcp::socket a, b;
+        std::array<byte, 4096> ab{}, ba{};
+        long seen = 0;
+        pipe(asio::io_context& io) : a(io), b(io) {}
+    };
+    std::vector<std::shared_ptr<pipe>> pipes;
+
+    relay(asio::io_context& io_, std::uint16_t target_) : io(io_), acc(io_, {asio::ip::make_address("127.0.0.1"), 0}), target(target_) {
+        accept();
+    }
+    std::uint16_t port() const { return acc.local_endpoint().port(); }
+    void accept() {
+        auto p = std::make_shared<pipe>(io);
+        acc.async_accept(p->a, [this, p](boost::system::error_code ec) {
+            if (ec) return;
+            ++accepted;
+            pipes.push_back(p);
+            p->b.open(asio::ip::tcp::v4());
+            p->b.bind({asio::ip::make_address("127.0.0.3"), 0});
+            p->b.async_connect({asio::ip::make_address("127.0.0.1"), target}, [this, p](boost::system::error_code ec2) {
+                if (ec2) return;
+                forward(p, p->a, p->b, p->ab, true);
+                forward(p, p->b, p->a, p->ba, false);
+            });
+            accept();
+        });
+    }
+    void forward(std::shared_ptr<pipe> p, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, std::array<byte, 4096>& buf,
+                 bool from_dialler) {
+        from.async_read_some(asio::buffer(buf), [this, p, &from, &to, &buf, from_dialler](boost::system::error_code ec, std::size_t n) {
+            if (ec) {
+                boost::system::error_code ig;
+                to.close(ig);
+                return;
+            }
+            if (from_dialler && flip_at >= p->seen && flip_at < p->seen + static_cast<long>(n))
+                buf[static_cast<std::size_t>(flip_at - p->seen)] ^= 0x10;
+            if (from_dialler) p->seen += static_cast<long>(n);
+            asio::async_write(to, asio::buffer(buf.data(), n), [this, p, &from, &to, &buf, from_dialler](boost::system::error_code ec2, std::size_t) {
+                if (!ec2) forward(p, from, to, buf, from_dialler);
+            });
+        });
+    }
+    void close() {
+        boost::system::error_code ig;
+        acc.close(ig);
+        for (auto& p : pipes) {
+            p->a.close(ig);
+            p->b.close(ig);
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a relay in the middle: passing bytes unchanged is just a cable; changing one bit gets nothing accepted", "[net]") {
+    SECTION("an honest pipe carries an end-to-end session between the two real validators") {
+        mesh m(2, {}, /*link=*/false);
+        relay r(m.io, m.t[1]->port());
+        m.t[0]->add_static_peer(1, {"127.0.0.1", r.port()});
+        REQUIRE(m.run_until([&] { return m.all_connected(); }));
+        m.t[0]->send(1, std::make_shared<const bytes>(bytes{1, 2, 3}));
+        REQUIRE(m.run_until([&] { return m.got[1].size() == 1; }));
+        CHECK(m.got[1][0] == std::make_pair(0u, bytes{1, 2, 3}));
+        r.close();
+        m.stop();
+    }
+    SECTION("one flipped bit anywhere in the dialler's handshake: no session on either side") {
+        // on the wire from the dialler: message 1 = bytes 0..78 (2-byte length + 77), message 3 = 79..148
+        for (long at : {0L, 2L, 33L, 40L, 75L, 78L, 79L, 81L, 100L, 140L, 148L}) {
+            INFO("flipped byte " << at);
+            net::transport_options o;
+            o.reconnect_min = std::chrono::milliseconds(60000);  // one attempt is enough to look at
+            mesh m(2, o, /*link=*/false);
+            relay r(m.io, m.t[1]->port());
+            r.flip_at = at;
+            m.t[0]->add_static_peer(1, {"127.0.0.1", r.port()});
+            REQUIRE(m.run_until([&] { return m.t[0]->stats().rejected_connections + m.t[1]->stats().rejected_connections >= 1; }));
+            // The responder never accepts. The dialler has authenticated the responder once message 2
+            // checks out (XX gives the initiator no receipt for message 3), so a flip in message 3 only
+            // ends its session when the responder hangs up.
+            CHECK(m.t[1]->stats().connects == 0);
+            if (at < 79) CHECK(m.t[0]->stats().connects == 0);
+            CHECK(m.run_until([&] { return !m.t[0]->connected(1); }));
+            r.close();
+            m.stop();
+        }
+    }
+    SECTION("one flipped bit in a record after the handshake: the frame is not delivered and the session ends") {
+        net::transport_options o;
+        o.reconnect_min = std::chrono::milliseconds(60000);
+        mesh m(2, o, /*link=*/false);
+        relay r(m.io, m.t[1]->port());
+        r.flip_at = 149 + 10;  // inside the first record's ciphertext
+        m.t[0]->add_static_peer(1, {"127.0.0.1", r.port()});
+        REQUIRE(m.run_until([&] { return m.t[0]->connected(1) && m.t[1]->connected(0); }));
+        m.t[0]->send(1, std::make_shared<const bytes>(bytes(100, 9)));
+        REQUIRE(m.run_until([&] { return !m.t[1]->connected(0); }));
+        CHECK(m.got[1].empty());
+        r.close();
+        m.stop();
+    }
+}
+
+TEST_CASE("an address that answers as another chain or another validator does not hide a good one", "[net]") {
+    net::transport_options o;
+    o.reconnect_min = std::chrono::milliseconds(20);
+    o.reconnect_max = std::chrono::milliseconds(100);
+    mesh m(3, o, /*link=*/false);
+    // a decoy on another chain at validator 1's configured address
+    asio::io_context& io = m.io;
+    auto other = make_genesis(3, 4242);
+    auto decoy = transport::create(io, other, key(1), 1, o);
+    REQUIRE_FALSE(decoy->listen({asio::ip::make_address("127.0.0.1"), 0}));
+    m.t[0]->add_static_peer(1, {"127.0.0.1", decoy->port()});
+    // and validator 2 listening where 0 was told validator 1 is, as a second wrong address
+    m.t[0]->add_static_peer(1, {"127.0.0.1", m.t[2]->port()});
+    std::vector<std::string> warnings;
+    m.t[0]->on_log([&](int level, const std::string& s) {
+        if (level >= 2) warnings.push_back(s);
+    });
+    REQUIRE(m.run_until([&] { return warnings.size() >= 2; }));
+    CHECK_FALSE(m.t[0]->connected(1));
+    // discovery then reports the right address: it is used although the static ones keep failing
+    m.t[0]->set_peer(1, {"127.0.0.1", m.t[1]->port()});
+    REQUIRE(m.run_until([&] { return m.t[0]->connected(1) && m.t[1]->connected(0); }));
+    bool chain = false, peer = false;
+    for (auto& w : warnings) {
+        chain = chain || w.find("another chain") != std::string::npos;
+        peer = peer || w.find("not the validator we dialled") != std::string::npos;
+    }
+    CHECK(chain);
+    CHECK(peer);
+    decoy->stop();
     m.stop();
 }
