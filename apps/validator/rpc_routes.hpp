@@ -45,6 +45,16 @@ inline std::string metrics_text(const validator_node& n) {
          "# TYPE ballotchain_p2p_messages_rejected_total counter\n";
     for (const auto& [reason, c] : m.rejected_messages)
         o << "ballotchain_p2p_messages_rejected_total{reason=\"" << reason << "\"} " << c << '\n';
+    const auto& ts = n.transport().stats();
+    counter("ballotchain_p2p_sessions_total", "Authenticated P2P sessions established.", static_cast<double>(ts.connects));
+    gauge("ballotchain_p2p_unauthenticated", "Inbound P2P connections still in the handshake.",
+          static_cast<double>(n.transport().unauthenticated()));
+    counter("ballotchain_p2p_refused_over_cap_total", "Inbound P2P connections closed by the unauthenticated caps.",
+            static_cast<double>(ts.refused_over_cap));
+    o << "# HELP ballotchain_p2p_handshake_failures_total P2P connections that failed before authentication, by reason.\n"
+         "# TYPE ballotchain_p2p_handshake_failures_total counter\n";
+    for (const auto& [reason, c] : ts.failures)
+        o << "ballotchain_p2p_handshake_failures_total{reason=\"" << reason << "\"} " << c << '\n';
     o << "# HELP ballotchain_finality_latency_seconds Submit-to-final latency of votes submitted here.\n"
          "# TYPE ballotchain_finality_latency_seconds histogram\n";
     for (std::size_t i = 0; i < node_metrics::buckets.size(); ++i)

@@ -70,6 +70,7 @@ public:
     std::uint16_t bootnode_port() const { return boot_port_; }
     fs::path vdir(int i) const { return dir_ / ("validator-" + std::to_string(i + 1)); }
     const fs::path& dir() const { return dir_; }
+    pid_t pid(int i) const { return validators_[static_cast<std::size_t>(i)].pid(); }
     std::string log(int i) const { return validators_[static_cast<std::size_t>(i)].log_text(); }
 
     std::optional<json::object> health(int i) const {
