@@ -25,6 +25,7 @@ public:
     }
     bool send(std::string_view b) {
         boost::system::error_code ec;
+        s_.non_blocking(false, ec);
         asio::write(s_, asio::buffer(b.data(), b.size()), ec);
         return !ec;
     }
