@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
     std::uint64_t rpc_timeout_ms = 2000;
     std::size_t body_limit = 64 * 1024;
     unsigned workers = 8;
+    rpc::http_server_options so;
+    std::uint64_t header_timeout_ms = static_cast<std::uint64_t>(so.header_timeout.count());
     app.set_config("--config", "", "TOML config file; its keys are the long option names");
     app.add_option("--addr", addr, "HTTP listen address host:port")->capture_default_str();
     app.add_option("--data-dir", cfg.data_dir, "directory for backend.db, the fallback chain and secrets")->required();
@@ -64,6 +66,20 @@ int main(int argc, char** argv) {
     app.add_option("--workers", workers, "threads that run request handlers (a request waits for a validator on one)")
         ->capture_default_str()
         ->check(CLI::Range(1u, 256u));
+    app.add_option("--max-connections", so.max_connections,
+                   "most HTTP connections held at once; when reached, a newcomer takes the place of an idle or\n"
+                   "header-pending connection of the address holding the most")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    app.add_option("--max-connections-per-address", so.max_connections_per_address,
+                   "most HTTP connections held at once per client address (IPv6: per /64); more are refused\n"
+                   "(behind a reverse proxy every client has the proxy's address: raise this)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    app.add_option("--header-timeout-ms", header_timeout_ms,
+                   "a request header must be complete this long after the connection (or a request's first byte)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{600'000}));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
@@ -100,8 +116,8 @@ int main(int argc, char** argv) {
     }
     boost::asio::io_context io;
     boost::asio::thread_pool pool(workers);
-    rpc::http_server_options so;
     so.body_limit = body_limit;
+    so.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     so.handler_executor = pool.get_executor();
     auto server = rpc::http_server::create(
         io, ep->endpoint, [&svc](const rpc::http_request& r) { return svc->handle(r); }, so);

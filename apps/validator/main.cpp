@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     std::string rpc_addr = "127.0.0.1:8001", p2p_addr = "0.0.0.0:30303", advertise, bootnode;
     std::vector<std::string> peers;
     std::size_t pool = 100'000;
+    rpc::http_server_options rpc_opts;
+    std::uint64_t rpc_header_timeout_ms = static_cast<std::uint64_t>(rpc_opts.header_timeout.count());
     app.add_option("--data-dir", data_dir, "directory for the chain database")->required();
     app.add_option("--genesis", genesis_path, "genesis JSON file")->required()->check(CLI::ExistingFile);
     app.add_option("--key", key_path, "validator key file (default: DATA_DIR/validator.key)");
@@ -37,6 +39,16 @@ int main(int argc, char** argv) {
     app.add_option("--peers", peers, "static peers INDEX@host:port (index from 1 = genesis order)");
     app.add_option("--pool-size", pool, "most pending transactions")->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+    app.add_option("--rpc-max-connections", rpc_opts.max_connections,
+                   "most HTTP connections held at once; when reached, a newcomer takes the place of an idle or\n"
+                   "header-pending connection of the address holding the most")
+        ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    app.add_option("--rpc-max-connections-per-address", rpc_opts.max_connections_per_address,
+                   "most HTTP connections held at once per client address (IPv6: per /64); more are refused")
+        ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    app.add_option("--rpc-header-timeout-ms", rpc_header_timeout_ms,
+                   "a request header must be complete this long after the connection (or a request's first byte)")
+        ->capture_default_str()->check(CLI::Range(std::uint64_t{100}, std::uint64_t{600'000}));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
@@ -106,7 +118,8 @@ int main(int argc, char** argv) {
     app::validator_node node(io, std::move(*eng), transport, std::move(pending));
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
-    auto rpc = app::start_rpc(io, node, rpc_ep->endpoint);
+    rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);
+    auto rpc = app::start_rpc(io, node, rpc_ep->endpoint, rpc_opts);
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
     std::unique_ptr<app::bootnode_client> boot;
     if (!bootnode.empty()) {

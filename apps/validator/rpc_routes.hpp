@@ -13,7 +13,8 @@ namespace ballotchain::app {
 
 static_assert(rpc::node_view<validator_node>);
 
-inline std::string metrics_text(const validator_node& n) {
+/// The node's metrics, and the RPC server's connection counters when given.
+inline std::string metrics_text(const validator_node& n, const rpc::http_server_stats* http = nullptr) {
     std::ostringstream o;
     const auto& m = n.metrics();
     const auto& st = n.engine().stats();
@@ -62,6 +63,21 @@ inline std::string metrics_text(const validator_node& n) {
     o << "ballotchain_finality_latency_seconds_bucket{le=\"+Inf\"} " << m.latency_count << '\n'
       << "ballotchain_finality_latency_seconds_sum " << m.latency_sum << '\n'
       << "ballotchain_finality_latency_seconds_count " << m.latency_count << '\n';
+    if (http) {
+        auto get = [](const std::atomic<std::uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+        gauge("ballotchain_rpc_connections", "Connections the RPC port holds now.", get(http->open));
+        o << "# HELP ballotchain_rpc_connections_refused_total RPC connections refused at once, by reason.\n"
+             "# TYPE ballotchain_rpc_connections_refused_total counter\n"
+          << "ballotchain_rpc_connections_refused_total{reason=\"per_address\"} " << get(http->refused_per_address) << '\n'
+          << "ballotchain_rpc_connections_refused_total{reason=\"full\"} " << get(http->refused_full) << '\n';
+        counter("ballotchain_rpc_connections_evicted_total",
+                "RPC connections without a request in progress closed to make room for another address.",
+                get(http->evicted));
+        counter("ballotchain_rpc_header_timeouts_total", "RPC connections closed: no complete request header in time.",
+                get(http->header_timeouts));
+        counter("ballotchain_rpc_bad_requests_total", "HTTP requests answered 400, 413, 431 or 501 and closed.",
+                get(http->bad_requests));
+    }
     return o.str();
 }
 
@@ -84,12 +100,15 @@ inline std::optional<std::optional<std::uint64_t>> election_param(std::string_vi
     return std::optional<std::uint64_t>{};
 }
 
+/// Serves the routes on `ep` with the bounds in `o` (its connection counters go to /metrics).
 inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_context& io, validator_node& node,
-                                                           const boost::asio::ip::tcp::endpoint& ep) {
+                                                           const boost::asio::ip::tcp::endpoint& ep,
+                                                           rpc::http_server_options o = {}) {
     namespace http = rpc::http;
     auto table = std::make_shared<rpc::method_table>();
     rpc::add_validator_methods(*table, node);
-    auto handler = [&node, table](const rpc::http_request& req) -> rpc::http_response {
+    if (!o.stats) o.stats = std::make_shared<rpc::http_server_stats>();
+    auto handler = [&node, table, stats = o.stats](const rpc::http_request& req) -> rpc::http_response {
         const std::string_view target = req.target();
         const auto q = target.find('?');
         const std::string_view path = target.substr(0, q);
@@ -120,13 +139,13 @@ inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_conte
         if (path == "/metrics") {
             rpc::http_response res{http::status::ok, req.version()};
             res.set(http::field::content_type, "text/plain; version=0.0.4");
-            res.body() = metrics_text(node);
+            res.body() = metrics_text(node, stats.get());
             res.prepare_payload();
             return res;
         }
         return rpc::detail_response(http::status::not_found, "no such endpoint", req.version());
     };
-    return rpc::http_server::create(io, ep, handler);
+    return rpc::http_server::create(io, ep, handler, std::move(o));
 }
 
 }  // namespace ballotchain::app

@@ -1,0 +1,371 @@
+// rpc/http_server: the server's bounds against a client that plays the attacker
+// from 127.0.0.2 (and 127.0.0.3) while legitimate clients on 127.0.0.1 must be
+// served: per-address and total connection caps, the header deadline, the
+// graceful close after an error answer, RFC 9112 framing, and the helpers
+// per-client rate limits use.
+#include <ballotchain/rpc/http_server.hpp>
+
+#include <ballotchain/core/rate_limit.hpp>
+
+#include "../../../apps/common/http_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+using namespace ballotchain;
+namespace asio = boost::asio;
+namespace bj = boost::json;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Polls `pred` every 20 ms until true or `timeout` (generous: the machine is loaded).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return pred();
+}
+
+/// A server on 127.0.0.1 with a free port, its io thread, and a handler that
+/// answers 200 `{"path", "body"}` and counts its calls.
+struct test_server {
+    asio::io_context io;
+    std::shared_ptr<rpc::http_server> srv;
+    std::shared_ptr<rpc::http_server_stats> stats = std::make_shared<rpc::http_server_stats>();
+    std::atomic<int> calls{0};
+    std::thread th;
+
+    explicit test_server(rpc::http_server_options o = {}) {
+        o.stats = stats;
+        auto r = rpc::http_server::create(
+            io, {asio::ip::make_address("127.0.0.1"), 0},
+            [this](const rpc::http_request& req) {
+                ++calls;
+                return rpc::json_response(rpc::http::status::ok,
+                                          bj::object{{"path", std::string(req.target())}, {"body", req.body()}},
+                                          req.version());
+            },
+            std::move(o));
+        REQUIRE(r);
+        srv = *r;
+        th = std::thread([this] { io.run(); });
+    }
+    ~test_server() {
+        asio::post(io, [this] {
+            srv->stop();
+            io.stop();
+        });
+        th.join();
+    }
+    std::uint16_t port() const { return srv->port(); }
+
+    /// Runs `f` on the io thread (where the server's tables live) and returns its result.
+    template <class F>
+    auto on_io(F f) {
+        auto done = std::make_shared<std::promise<decltype(f())>>();
+        auto fut = done->get_future();
+        asio::post(io, [done, f = std::move(f)]() mutable { done->set_value(f()); });
+        return fut.get();
+    }
+    std::size_t held_from(const std::string& addr) {
+        return on_io([&] { return srv->connections_from(rpc::client_key(asio::ip::make_address(addr))); });
+    }
+    /// Connections the server has taken on or refused so far.
+    std::uint64_t seen() const {
+        return stats->accepted.load() + stats->refused_per_address.load() + stats->refused_full.load();
+    }
+};
+
+/// A raw TCP connection from a chosen local address, for bytes no HTTP client sends.
+class raw_conn {
+public:
+    raw_conn(const std::string& source, std::uint16_t port) : s_(io_) {
+        s_.open(tcp::v4());
+        s_.bind({asio::ip::make_address(source), 0});
+        s_.connect({asio::ip::make_address("127.0.0.1"), port});
+    }
+
+    /// Sends `b`; false when the server has already closed.
+    bool send(std::string_view b) {
+        boost::system::error_code ec;
+        s_.non_blocking(false, ec);
+        asio::write(s_, asio::buffer(b.data(), b.size()), ec);
+        return !ec;
+    }
+
+    /// Whether the server has closed (EOF or reset) by now, without waiting; what
+    /// arrived before is appended to received().
+    bool closed_by_server() {
+        boost::system::error_code ec;
+        s_.non_blocking(true, ec);
+        std::array<char, 4096> buf{};
+        while (true) {
+            const auto n = s_.read_some(asio::buffer(buf), ec);
+            got_.append(buf.data(), n);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) return false;
+            if (ec) return true;
+        }
+    }
+
+    /// Reads until the server closes (true) or `timeout` passes (false).
+    bool read_until_closed(std::chrono::milliseconds timeout = 30s) {
+        return eventually([&] { return closed_by_server(); }, timeout);
+    }
+
+    const std::string& received() const { return got_; }
+    void close() {
+        boost::system::error_code ec;
+        s_.close(ec);
+    }
+
+private:
+    asio::io_context io_;
+    tcp::socket s_;
+    std::string got_;
+};
+
+/// Options where only the connection caps can protect anybody: every deadline is long.
+rpc::http_server_options long_deadlines() {
+    rpc::http_server_options o;
+    o.header_timeout = 120s;
+    o.body_timeout = 120s;
+    o.idle_timeout = 120s;
+    return o;
+}
+
+constexpr std::string_view half_request = "POST / HTTP/1.1\r\nHost: x\r\nContent-Le";
+
+}  // namespace
+
+TEST_CASE("HTTP server: one address holding hundreds of half-sent requests does not keep others out", "[rpc][http]") {
+    test_server ts(long_deadlines());
+    const auto per_address = ts.srv->options().max_connections_per_address;
+    REQUIRE(per_address < 300);
+    std::vector<std::unique_ptr<raw_conn>> attack;
+    for (int i = 0; i < 300; ++i) {
+        attack.push_back(std::make_unique<raw_conn>("127.0.0.2", ts.port()));
+        attack.back()->send(half_request);  // refused ones may already be closed
+    }
+    REQUIRE(eventually([&] { return ts.seen() >= 300; }));
+    int ok = 0;
+    for (int i = 0; i < 70; ++i)
+        ok += app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/health", "", 20s).status == 200;
+    CHECK(ok == 70);
+    // the attacker still holds exactly its share; the rest was refused at once
+    CHECK(ts.held_from("127.0.0.2") == per_address);
+    CHECK(ts.stats->refused_per_address.load() == 300 - per_address);
+    CHECK(ts.calls.load() == 70);
+}
+
+TEST_CASE("HTTP server: a client over its per-address cap is refused while another address is served", "[rpc][http]") {
+    auto o = long_deadlines();
+    o.max_connections_per_address = 4;
+    test_server ts(o);
+    std::vector<std::unique_ptr<raw_conn>> held;
+    for (int i = 0; i < 4; ++i) {
+        held.push_back(std::make_unique<raw_conn>("127.0.0.2", ts.port()));
+        REQUIRE(held.back()->send(half_request));
+    }
+    REQUIRE(eventually([&] { return ts.seen() >= 4; }));
+    // the fifth and sixth are refused with a short 503 and closed
+    for (int i = 0; i < 2; ++i) {
+        raw_conn extra("127.0.0.2", ts.port());
+        REQUIRE(extra.read_until_closed());
+        CHECK(extra.received().find("503") != std::string::npos);
+        CHECK(extra.received().find("too many connections from this address") != std::string::npos);
+    }
+    CHECK(ts.stats->refused_per_address.load() == 2);
+    CHECK(ts.held_from("127.0.0.2") == 4);
+    // another address is served meanwhile
+    CHECK(app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/", "").status == 200);
+    // and once the attacker lets one go, it may connect again
+    held.front()->close();
+    REQUIRE(eventually([&] { return ts.held_from("127.0.0.2") == 3; }));
+    CHECK(app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/again", "", 20s, {}, "127.0.0.2").status == 200);
+}
+
+TEST_CASE("HTTP server: at the total cap a newcomer takes the place of the address holding the most", "[rpc][http]") {
+    auto o = long_deadlines();
+    o.max_connections = 48;
+    o.max_connections_per_address = 32;
+    test_server ts(o);
+    std::vector<std::unique_ptr<raw_conn>> attack;
+    for (int i = 0; i < 32; ++i)
+        for (const char* from : {"127.0.0.2", "127.0.0.3"}) {
+            attack.push_back(std::make_unique<raw_conn>(from, ts.port()));
+            attack.back()->send(half_request);
+        }
+    REQUIRE(eventually([&] { return ts.seen() >= 64; }));
+    CHECK(ts.on_io([&] { return ts.srv->connections(); }) == 48);
+    CHECK(ts.stats->evicted.load() == 0);
+    // the address holding the most takes nothing from the other
+    const auto h2 = ts.held_from("127.0.0.2"), h3 = ts.held_from("127.0.0.3");
+    CHECK(h2 + h3 == 48);
+    const auto refused = ts.stats->refused_full.load();
+    raw_conn again(h2 >= h3 ? "127.0.0.2" : "127.0.0.3", ts.port());
+    REQUIRE(again.read_until_closed());
+    CHECK(ts.stats->refused_full.load() == refused + 1);
+    CHECK(ts.stats->evicted.load() == 0);
+    // a client holding fewer is served, in place of a connection of the one holding the most
+    int ok = 0;
+    for (int i = 0; i < 70; ++i)
+        ok += app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/health", "", 20s).status == 200;
+    CHECK(ok == 70);
+    CHECK(ts.stats->evicted.load() >= 1);
+}
+
+TEST_CASE("HTTP server: a header trickled byte by byte is closed at the header deadline", "[rpc][http]") {
+    auto o = long_deadlines();
+    o.header_timeout = 500ms;
+    test_server ts(o);
+    SECTION("on a new connection") {
+        raw_conn c("127.0.0.2", ts.port());
+        c.send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+        // one byte each poll; the body and idle deadlines (120 s) are far away
+        CHECK(eventually([&] { return !c.send("a") || c.closed_by_server(); }, 20s));
+        CHECK(eventually([&] { return ts.stats->header_timeouts.load() == 1; }));  // the socket closes before the count
+    }
+    SECTION("on a kept-alive connection after a first request") {
+        raw_conn c("127.0.0.2", ts.port());
+        REQUIRE(c.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n"));
+        REQUIRE(eventually([&] {
+            c.closed_by_server();
+            return c.received().find("/first") != std::string::npos;
+        }));
+        c.send("G");
+        CHECK(eventually([&] { return !c.send("a") || c.closed_by_server(); }, 20s));
+        CHECK(eventually([&] { return ts.stats->header_timeouts.load() == 1; }));  // the socket closes before the count
+        CHECK(ts.calls.load() == 1);
+    }
+    SECTION("a connection that sends nothing") {
+        raw_conn c("127.0.0.2", ts.port());
+        CHECK(c.read_until_closed(20s));
+        CHECK(eventually([&] { return ts.stats->header_timeouts.load() == 1; }));  // the socket closes before the count
+    }
+}
+
+TEST_CASE("HTTP server: a 3 MiB body gets its 413 every time (graceful close)", "[rpc][http]") {
+    test_server ts;  // body limit 1 MiB
+    const std::string big(3u << 20, 'x');
+    int got_413 = 0;
+    for (int i = 0; i < 30; ++i) {
+        auto r = app::http_request("127.0.0.1", ts.port(), rpc::http::verb::post, "/", big, 20s);
+        got_413 += r.status == 413 && r.body.find("request body too large") != std::string::npos;
+    }
+    CHECK(got_413 == 30);
+    CHECK(ts.calls.load() == 0);
+    // A client that reads the answer first and then sends the body it announced (up to the
+    // linger bound) must be able to: the server reads and discards it instead of resetting.
+    raw_conn c("127.0.0.2", ts.port());
+    REQUIRE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3145728\r\n\r\n"));
+    REQUIRE(eventually([&] {
+        c.closed_by_server();
+        return c.received().find("\r\n\r\n{") != std::string::npos;
+    }));
+    CHECK(c.received().rfind("HTTP/1.1 413", 0) == 0);
+    CHECK(c.received().find("Connection: close") != std::string::npos);
+    CHECK(c.send(big));
+    CHECK(ts.stats->bad_requests.load() == 31);
+}
+
+TEST_CASE("HTTP server: RFC 9112 framing, Transfer-Encoding other than chunked or with Content-Length", "[rpc][http]") {
+    test_server ts;
+    struct bad {
+        std::string request;
+        std::string status;
+    };
+    const std::string head = "POST /x HTTP/1.1\r\nHost: a\r\n";
+    for (const auto& [request, status] : std::vector<bad>{
+             {head + "Transfer-Encoding: xchunked\r\nContent-Length: 5\r\n\r\nhello", "400"},
+             {head + "Content-Length: 5\r\nTransfer-Encoding: xchunked\r\n\r\nhello", "400"},
+             {head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "400"},
+             {head + "Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "400"},
+             {head + "Transfer-Encoding: chunked, gzip\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "400"},
+             {head + "Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "501"},
+             {head + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "501"},
+             {"POST /x HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "400"},
+         }) {
+        INFO(request);
+        raw_conn c("127.0.0.2", ts.port());
+        REQUIRE(c.send(request));
+        REQUIRE(c.read_until_closed());  // answered, then closed
+        CHECK(c.received().rfind("HTTP/1.1 " + status, 0) == 0);
+        CHECK(c.received().find("\"detail\"") != std::string::npos);
+    }
+    CHECK(ts.calls.load() == 0);
+    // exactly `chunked` (any case) is read as chunked
+    raw_conn ok("127.0.0.2", ts.port());
+    REQUIRE(ok.send(head + "Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    REQUIRE(ok.read_until_closed());
+    CHECK(ok.received().rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(ok.received().find("\"body\":\"hello\"") != std::string::npos);
+    CHECK(ts.calls.load() == 1);
+}
+
+TEST_CASE("client_key: IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 by its /64", "[rpc][http]") {
+    using asio::ip::make_address;
+    CHECK(rpc::client_key(make_address("192.0.2.7")) == make_address("192.0.2.7"));
+    CHECK(rpc::client_key(make_address("::ffff:192.0.2.7")) == make_address("192.0.2.7"));
+    CHECK(rpc::client_key(make_address("2001:db8:1:2:3:4:5:6")) == make_address("2001:db8:1:2::"));
+    CHECK(rpc::client_key(make_address("2001:db8:1:2:ffff::1")) == rpc::client_key(make_address("2001:db8:1:2::9")));
+    CHECK(rpc::client_key(make_address("2001:db8:1:3::1")) != rpc::client_key(make_address("2001:db8:1:2::1")));
+    CHECK(rpc::client_key(make_address("::1")) == make_address("::"));
+    // one bucket for a whole /64 in a keyed_rate_limiter
+    keyed_rate_limiter<asio::ip::address> lim({.rate_per_s = 1, .burst = 1, .max_keys = 16});
+    CHECK(lim.acquire(rpc::client_key(make_address("2001:db8::1")), 0) == 0);
+    CHECK(lim.acquire(rpc::client_key(make_address("2001:db8::2")), 0) > 0);
+    CHECK(lim.acquire(rpc::client_key(make_address("::ffff:10.0.0.1")), 0) == 0);
+    CHECK(lim.acquire(rpc::client_key(make_address("10.0.0.1")), 0) > 0);
+}
+
+TEST_CASE("too_many_requests: 429, {\"detail\"} and Retry-After in whole seconds rounded up", "[rpc][http]") {
+    CHECK(rpc::retry_after_seconds(0) == 1);
+    CHECK(rpc::retry_after_seconds(1) == 1);
+    CHECK(rpc::retry_after_seconds(1000) == 1);
+    CHECK(rpc::retry_after_seconds(1001) == 2);
+    CHECK(rpc::retry_after_seconds(2500) == 3);
+    CHECK(rpc::retry_after_seconds(60'000) == 60);
+    auto r = rpc::too_many_requests(1500, 10);
+    CHECK(r.result() == rpc::http::status::too_many_requests);
+    CHECK(r.version() == 10);
+    CHECK(r[rpc::http::field::retry_after] == "2");
+    CHECK(r[rpc::http::field::content_type] == "application/json");
+    CHECK(bj::parse(r.body()).at("detail").as_string() == "too many requests: retry after 2 s");
+    CHECK(bj::parse(rpc::too_many_requests(10, 11, "too many logins").body()).at("detail").as_string() ==
+          "too many logins: retry after 1 s");
+
+    // over a real socket: a per-client limit keyed by client_key(request_info.remote)
+    asio::io_context io;
+    keyed_rate_limiter<asio::ip::address> lim({.rate_per_s = 0.001, .burst = 2, .max_keys = 16});
+    auto srv = rpc::http_server::create(io, {asio::ip::make_address("127.0.0.1"), 0},
+                                        [&](const rpc::http_request& req, const rpc::request_info& info) {
+                                            if (auto ms = lim.acquire(rpc::client_key(info.remote), 0))
+                                                return rpc::too_many_requests(ms, req.version());
+                                            return rpc::json_response(rpc::http::status::ok, bj::object{}, req.version());
+                                        });
+    REQUIRE(srv);
+    std::thread th([&] { io.run(); });
+    const auto port = (*srv)->port();
+    auto from = [&](const char* addr) {
+        return app::http_request("127.0.0.1", port, rpc::http::verb::get, "/", "", 20s, {}, addr);
+    };
+    CHECK(from("127.0.0.2").status == 200);
+    CHECK(from("127.0.0.2").status == 200);
+    auto limited = from("127.0.0.2");
+    CHECK(limited.status == 429);
+    CHECK(limited.field("retry-after") == "1000");
+    CHECK(from("127.0.0.1").status == 200);
+    asio::post(io, [&] {
+        (*srv)->stop();
+        io.stop();
+    });
+    th.join();
+}
