@@ -8,6 +8,7 @@
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -56,15 +57,7 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
     constexpr std::size_t max_body = 64u << 20;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_body);
-    if (!source.empty()) {  // connect from this local address (tests play other clients from 127.0.0.2 …)
-        boost::system::error_code bec;
-        const auto src = boost::asio::ip::make_address(source, bec);
-        if (bec) return out;
-        stream.socket().open(src.is_v4() ? boost::asio::ip::tcp::v4() : boost::asio::ip::tcp::v6(), bec);
-        if (!bec) stream.socket().bind({src, 0}, bec);
-        if (bec) return out;
-    }
-    stream.async_connect(eps, [&](beast::error_code ec, const boost::asio::ip::tcp::endpoint&) {
+    auto exchange = [&](beast::error_code ec) {
         if (ec) return;
         http::async_write(stream, req, [&](beast::error_code ec2, std::size_t) {
             if (ec2) return;
@@ -79,7 +72,23 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
                 }
             });
         });
-    });
+    };
+    if (!source.empty()) {  // connect from this local address (tests play other clients from 127.0.0.2 …)
+        boost::system::error_code bec;
+        const auto src = boost::asio::ip::make_address(source, bec);
+        if (bec) return out;
+        const auto proto = src.is_v4() ? boost::asio::ip::tcp::v4() : boost::asio::ip::tcp::v6();
+        stream.socket().open(proto, bec);
+        if (!bec) stream.socket().bind({src, 0}, bec);
+        if (bec) return out;
+        // One endpoint of the source's family: a connect over the whole range would close
+        // (and so unbind) the socket before each attempt.
+        auto it = std::find_if(eps.begin(), eps.end(), [&](const auto& e) { return e.endpoint().protocol() == proto; });
+        if (it == eps.end()) return out;
+        stream.async_connect(it->endpoint(), exchange);
+    } else {
+        stream.async_connect(eps, [&](beast::error_code ec, const boost::asio::ip::tcp::endpoint&) { exchange(ec); });
+    }
     io.run();
     beast::error_code ig;
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ig);
