@@ -3,7 +3,10 @@
 /// and vote records. A vote record doubles as the outbox: every vote not yet
 /// final on the validator chain is a row with status 'pending' (no validator
 /// accepted it yet) or 'submitted' (a validator acknowledged it), and the
-/// replayer works through those rows until they are 'confirmed'.
+/// replayer works through those rows until they are 'confirmed'. A vote the
+/// chain refused for good is 'rejected' (with the reason) and no longer holds
+/// its voter's one place per election: the uniqueness of (user, election) is
+/// a partial index over the votes not rejected.
 ///
 /// One connection, WAL, synchronous=FULL; a mutex serialises all use.
 
@@ -292,8 +295,8 @@ PRAGMA user_version = 1;
     // ---- votes (the outbox) ---------------------------------------------------------
 
     /// Records several votes in one transaction (one fsync for all: group
-    /// commit). ids[i] is the new row id, or nullopt when vote i is a second
-    /// vote of its user in that election (or repeats a transaction). Throws,
+    /// commit). ids[i] is the new row id, or nullopt when its user already has
+    /// a vote not rejected in that election (or it repeats a transaction). Throws,
     /// with nothing recorded, if the transaction fails.
     std::vector<std::optional<std::int64_t>> add_votes(const std::vector<const vote_row*>& vs) {
         std::vector<std::optional<std::int64_t>> ids;

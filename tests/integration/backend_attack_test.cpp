@@ -583,6 +583,14 @@ TEST_CASE("backend: weak passwords and malformed emails are refused; logout, log
     CHECK(b.get("/api/auth/me", t3).status == 401);
     CHECK(b.get("/api/auth/me", other).status == 200);
     CHECK(b.post("/api/auth/logout-all", json::object{}).status == 401);
+    // a user keeps at most 32 sessions: each login beyond revokes the oldest
+    std::vector<std::string> many{other};
+    for (int i = 0; i < 39; ++i) many.push_back(b.login("someone@localhost", pw));
+    int valid = 0;
+    for (const auto& t : many) valid += b.get("/api/auth/me", t).status == 200;
+    CHECK(valid == 32);
+    CHECK(b.get("/api/auth/me", many.back()).status == 200);
+    CHECK(b.get("/api/auth/me", many.front()).status == 401);
 
     // a password change needs the current password and a good new one, and revokes every session
     const auto t4 = b.login(email, pw), t5 = b.login(email, pw);
