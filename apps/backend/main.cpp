@@ -81,7 +81,57 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{600'000}));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+    // Per-client limits (client = IPv4 address or IPv6 /64 prefix); over a limit: 429 with Retry-After.
+    struct limit_flag {
+        const char* name;
+        backend::rate_spec* spec;
+        const char* what;
+        std::string text;
+    };
+    auto spec_text = [](const backend::rate_spec& r) {
+        return std::to_string(static_cast<unsigned>(r.count)) + "/" + std::to_string(static_cast<unsigned>(r.seconds));
+    };
+    std::vector<limit_flag> limits{
+        {"--register-limit", &cfg.register_limit, "registrations", {}},
+        {"--login-limit", &cfg.login_limit, "logins and password changes", {}},
+        {"--submit-limit", &cfg.submit_limit, "vote submissions", {}},
+        {"--status-limit", &cfg.status_limit, "transaction-status lookups", {}},
+        {"--results-limit", &cfg.results_limit, "results requests", {}},
+        {"--verify-limit", &cfg.verify_limit, "verify-blockchain requests", {}},
+    };
+    for (auto& l : limits) {
+        l.text = spec_text(*l.spec);
+        app.add_option(l.name, l.text,
+                       std::string(l.what) + " per client address (IPv6: per /64): N/S = N per S seconds, or off")
+            ->capture_default_str()
+            ->check([](const std::string& v) { return backend::parse_rate_spec(v) ? "" : "expected N/S or off"; });
+    }
+    app.add_option("--login-free-failures", cfg.login_backoff.free_failures,
+                   "failed logins per (client address, account) before each further attempt waits")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1000u));
+    app.add_option("--login-client-free-failures", cfg.login_backoff.client_free_failures,
+                   "failed logins per client address (all accounts) before each further attempt waits")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 100'000u));
+    app.add_option("--login-backoff-ms", cfg.login_backoff.backoff_ms,
+                   "wait after the free failures; doubles with each further failure")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86'400'000u));
+    app.add_option("--login-backoff-max-ms", cfg.login_backoff.backoff_max_ms, "longest wait between failed logins")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86'400'000u));
+    app.add_option("--verify-cache-ms", cfg.verify_cache_ms,
+                   "reuse a chain verification this long (one runs at a time; callers share it)")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 86'400'000u));
+    app.add_option("--results-cache-ms", cfg.results_cache_ms, "reuse the validators' tally of an election this long")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 86'400'000u));
     CLI11_PARSE(app, argc, argv);
+    for (auto& l : limits) *l.spec = *backend::parse_rate_spec(l.text);
+    cfg.login_backoff.forget_ms = std::max(cfg.login_backoff.forget_ms, cfg.login_backoff.backoff_max_ms);
 
     spdlog::set_default_logger(spdlog::stdout_color_mt("backend"));
     spdlog::set_level(spdlog::level::from_str(log_level));
@@ -120,7 +170,8 @@ int main(int argc, char** argv) {
     so.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     so.handler_executor = pool.get_executor();
     auto server = rpc::http_server::create(
-        io, ep->endpoint, [&svc](const rpc::http_request& r) { return svc->handle(r); }, so);
+        io, ep->endpoint,
+        [&svc](const rpc::http_request& r, const rpc::request_info& info) { return svc->handle(r, info); }, so);
     if (!server) return fail("listen on " + addr + ": " + server.error().message());
     svc->start();
     spdlog::info("backend {} listening on {} with {} validators; data in {}", backend::version, addr,

@@ -3,7 +3,10 @@
 /// and vote records. A vote record doubles as the outbox: every vote not yet
 /// final on the validator chain is a row with status 'pending' (no validator
 /// accepted it yet) or 'submitted' (a validator acknowledged it), and the
-/// replayer works through those rows until they are 'confirmed'.
+/// replayer works through those rows until they are 'confirmed'. A vote the
+/// chain refused for good is 'rejected' (with the reason) and no longer holds
+/// its voter's one place per election: the uniqueness of (user, election) is
+/// a partial index over the votes not rejected.
 ///
 /// One connection, WAL, synchronous=FULL; a mutex serialises all use.
 
@@ -152,22 +155,33 @@ CREATE TABLE IF NOT EXISTS users(
   salt BLOB NOT NULL, pw_hash BLOB NOT NULL, is_admin INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions(
   token_hash BLOB PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id, expires_ms);
 CREATE TABLE IF NOT EXISTS elections(
   id INTEGER PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL,
   start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS candidates(
   id INTEGER PRIMARY KEY, election_id INTEGER NOT NULL REFERENCES elections(id), name TEXT NOT NULL,
   description TEXT NOT NULL, UNIQUE(election_id, name));
-CREATE TABLE IF NOT EXISTS votes(
-  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
-  election_id INTEGER NOT NULL REFERENCES elections(id), candidate_id INTEGER NOT NULL REFERENCES candidates(id),
-  tx_hash BLOB NOT NULL UNIQUE, ballot_hash TEXT NOT NULL, raw_tx BLOB NOT NULL,
-  status TEXT NOT NULL, validator TEXT NOT NULL DEFAULT '', block_number INTEGER, block_hash TEXT NOT NULL DEFAULT '',
-  created_ms INTEGER NOT NULL, sent_ms INTEGER NOT NULL DEFAULT 0, fallback INTEGER NOT NULL DEFAULT 0,
-  detail TEXT NOT NULL DEFAULT '',
-  UNIQUE(user_id, election_id));
-CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending', 'submitted');
 )sql");
+        exec("BEGIN IMMEDIATE");
+        try {
+            // Before version 1 votes had UNIQUE(user_id, election_id), so a vote the chain refused
+            // kept its voter from ever voting again. The table is rebuilt without it.
+            const bool old_votes = has_old_votes_table();
+            if (old_votes) exec("ALTER TABLE votes RENAME TO votes_v0");
+            exec(votes_schema);
+            if (old_votes) exec("INSERT INTO votes SELECT * FROM votes_v0; DROP TABLE votes_v0;");
+            exec(R"sql(
+CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending', 'submitted');
+CREATE UNIQUE INDEX IF NOT EXISTS votes_one_per_voter ON votes(user_id, election_id) WHERE status != 'rejected';
+CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
+PRAGMA user_version = 1;
+)sql");
+            exec("COMMIT");
+        } catch (...) {
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
     }
     ~store() { sqlite3_close(db_); }
     store(const store&) = delete;
@@ -192,14 +206,35 @@ CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending
         stmt s(db_, "UPDATE users SET salt=?2, pw_hash=?3, is_admin=?4 WHERE id=?1");
         s.bind(1, id).bind(2, salt).bind(3, pw_hash).bind(4, admin).run();
     }
+    void set_password(std::int64_t id, const bytes& salt, const bytes& pw_hash) {
+        stmt s(db_, "UPDATE users SET salt=?2, pw_hash=?3 WHERE id=?1");
+        s.bind(1, id).bind(2, salt).bind(3, pw_hash).run();
+    }
     std::optional<user_row> user_by_email(const std::string& email) {
         stmt s(db_, "SELECT id, email, full_name, salt, pw_hash, is_admin FROM users WHERE email=?1");
         s.bind(1, email);
         return s.step() ? std::optional(user_of(s)) : std::nullopt;
     }
-    void add_session(const hash32& token_hash, std::int64_t user, std::uint64_t expires_ms) {
+    /// Adds a session; the user keeps at most `max_per_user` (the oldest beyond are revoked).
+    void add_session(const hash32& token_hash, std::int64_t user, std::uint64_t expires_ms, std::size_t max_per_user) {
         stmt s(db_, "INSERT INTO sessions(token_hash, user_id, expires_ms) VALUES(?1,?2,?3)");
         s.bind(1, token_hash.view()).bind(2, user).bind(3, expires_ms).run();
+        stmt trim(db_,
+                  "DELETE FROM sessions WHERE user_id=?1 AND token_hash NOT IN"
+                  " (SELECT token_hash FROM sessions WHERE user_id=?1 ORDER BY expires_ms DESC LIMIT ?2)");
+        trim.bind(1, user).bind(2, static_cast<std::int64_t>(max_per_user)).run();
+    }
+    /// Revokes one session; false when there was none.
+    bool delete_session(const hash32& token_hash) {
+        stmt s(db_, "DELETE FROM sessions WHERE token_hash=?1");
+        s.bind(1, token_hash.view()).run();
+        return sqlite3_changes(db_) > 0;
+    }
+    /// Revokes every session of a user; returns how many there were.
+    std::uint64_t delete_user_sessions(std::int64_t user) {
+        stmt s(db_, "DELETE FROM sessions WHERE user_id=?1");
+        s.bind(1, user).run();
+        return static_cast<std::uint64_t>(sqlite3_changes(db_));
     }
     /// The user of an unexpired session.
     std::optional<user_row> user_by_session(const hash32& token_hash, std::uint64_t now_ms) {
@@ -260,8 +295,8 @@ CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending
     // ---- votes (the outbox) ---------------------------------------------------------
 
     /// Records several votes in one transaction (one fsync for all: group
-    /// commit). ids[i] is the new row id, or nullopt when vote i is a second
-    /// vote of its user in that election (or repeats a transaction). Throws,
+    /// commit). ids[i] is the new row id, or nullopt when its user already has
+    /// a vote not rejected in that election (or it repeats a transaction). Throws,
     /// with nothing recorded, if the transaction fails.
     std::vector<std::optional<std::int64_t>> add_votes(const std::vector<const vote_row*>& vs) {
         std::vector<std::optional<std::int64_t>> ids;
@@ -287,8 +322,15 @@ CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending
         }
         return ids;
     }
+    /// The voter's vote in an election that the chain has not refused (at most one).
     std::optional<vote_row> vote_by_user(std::int64_t user, std::int64_t election) {
-        return one_vote("WHERE user_id=?1 AND election_id=?2", [&](stmt& s) { s.bind(1, user).bind(2, election); });
+        return one_vote("WHERE user_id=?1 AND election_id=?2 AND status!='rejected'",
+                        [&](stmt& s) { s.bind(1, user).bind(2, election); });
+    }
+    /// The voter's most recent refused vote in an election.
+    std::optional<vote_row> last_rejected_vote(std::int64_t user, std::int64_t election) {
+        return one_vote("WHERE user_id=?1 AND election_id=?2 AND status='rejected' ORDER BY id DESC LIMIT 1",
+                        [&](stmt& s) { s.bind(1, user).bind(2, election); });
     }
     std::optional<vote_row> vote_by_tx(const hash32& th) {
         return one_vote("WHERE tx_hash=?1", [&](stmt& s) { s.bind(1, th.view()); });
@@ -313,13 +355,19 @@ CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending
         stmt s(db_, "UPDATE votes SET fallback=1 WHERE id=?1");
         s.bind(1, id).run();
     }
-    /// Marks the vote with transaction `th` final in `block` (no-op if unknown or already confirmed).
+    /// Marks the vote with transaction `th` final in `block` (no-op if unknown or already
+    /// confirmed). A receipt outranks an earlier refusal (one validator may have refused what
+    /// another finalized), unless the voter has another vote in flight (then it stays refused;
+    /// the chain holds at most one of them).
     void confirm_by_tx(const hash32& th, std::uint64_t block, const std::string& block_hash) {
-        stmt s(db_, "UPDATE votes SET status='confirmed', block_number=?2, block_hash=?3 WHERE tx_hash=?1 AND status!='confirmed'");
+        stmt s(db_,
+               "UPDATE OR IGNORE votes SET status='confirmed', block_number=?2, block_hash=?3"
+               " WHERE tx_hash=?1 AND status!='confirmed'");
         s.bind(1, th.view()).bind(2, block).bind(3, block_hash).run();
     }
+    /// Marks a vote not yet final as refused by the chain for good (its voter may vote again).
     void mark_rejected(std::int64_t id, const std::string& why) {
-        stmt s(db_, "UPDATE votes SET status='rejected', detail=?2 WHERE id=?1");
+        stmt s(db_, "UPDATE votes SET status='rejected', detail=?2 WHERE id=?1 AND status IN ('pending','submitted')");
         s.bind(1, id).bind(2, why).run();
     }
     /// Counts of votes not yet final, by status (reads only the partial index on open votes).
@@ -340,6 +388,22 @@ CREATE INDEX IF NOT EXISTS votes_open ON votes(status) WHERE status IN ('pending
     }
 
 private:
+    static constexpr const char* votes_schema = R"sql(
+CREATE TABLE IF NOT EXISTS votes(
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+  election_id INTEGER NOT NULL REFERENCES elections(id), candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+  tx_hash BLOB NOT NULL UNIQUE, ballot_hash TEXT NOT NULL, raw_tx BLOB NOT NULL,
+  status TEXT NOT NULL, validator TEXT NOT NULL DEFAULT '', block_number INTEGER, block_hash TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL, sent_ms INTEGER NOT NULL DEFAULT 0, fallback INTEGER NOT NULL DEFAULT 0,
+  detail TEXT NOT NULL DEFAULT '');
+)sql";
+
+    /// True when the votes table still has the version-0 UNIQUE(user_id, election_id).
+    bool has_old_votes_table() {
+        stmt s(db_, "SELECT sql FROM sqlite_master WHERE type='table' AND name='votes'");
+        return s.step() && s.text(0).find("UNIQUE(user_id, election_id)") != std::string::npos;
+    }
+
     static constexpr const char* vote_cols =
         "SELECT id, user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status, validator, block_number,"
         " block_hash, created_ms, sent_ms, fallback, detail FROM votes";

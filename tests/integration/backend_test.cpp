@@ -2,7 +2,7 @@
 // validators on 127.0.0.1 (free ports, temp dirs): the seed's REST flow, bad
 // input, failover, the fallback chain and outbox replay, and kill -9 of the
 // backend while votes are in flight.
-#include "network.hpp"
+#include "backend.hpp"
 
 #include <atomic>
 #include <map>
@@ -12,132 +12,6 @@
 
 using namespace ballotchain;
 using namespace ballotchain::itest;
-
-namespace {
-
-struct reply {
-    int status = 0;
-    json::value body;
-    const json::object& obj() const { return body.as_object(); }
-    std::string str(const char* k) const {
-        const auto* v = body.is_object() ? body.as_object().if_contains(k) : nullptr;
-        return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    }
-};
-
-/// One ballotchain-backend process in front of a network's validators.
-class backend {
-public:
-    explicit backend(const network& net, int validators) : port_(free_port()) {
-        dir_ = tmp_.path() / "backend";
-        std::ofstream(tmp_.path() / "admin.pw") << admin_password << "\n";
-        argv_ = {bin_dir + "/ballotchain-backend",
-                 "--addr", "127.0.0.1:" + std::to_string(port_),
-                 "--data-dir", dir_.string(),
-                 "--genesis", (net.dir() / "genesis.json").string(),
-                 "--submitter-key", (net.dir() / "submitter.key").string(),
-                 "--admin-email", "admin@example.org",
-                 "--admin-password-file", (tmp_.path() / "admin.pw").string(),
-                 "--pbkdf2-iterations", "1000",
-                 "--replay-interval-ms", "200",
-                 "--resend-after-ms", "3000",
-                 "--health-interval-ms", "300",
-                 "--rpc-timeout-ms", "1000"};
-        for (int i = 0; i < validators; ++i) {
-            argv_.push_back("--validator");
-            argv_.push_back("validator-" + std::to_string(i + 1) + "=http://127.0.0.1:" + std::to_string(net.rpc(i)));
-        }
-        start();
-    }
-
-    void start() {
-        proc_ = process(argv_, tmp_.path() / "backend.log");
-        REQUIRE(eventually([&] { return call(http::verb::get, "/health").status == 200; }, std::chrono::seconds(20)));
-    }
-    void kill(int sig) { proc_.kill(sig); }
-    std::string log() const { return proc_.log_text(); }
-    const fs::path& dir() const { return dir_; }
-
-    reply call(http::verb verb, const std::string& target, const std::string& body = "",
-               const std::string& token = "") const {
-        std::vector<std::pair<std::string, std::string>> headers;
-        if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-        auto r = app::http_request("127.0.0.1", port_, verb, target, body, std::chrono::milliseconds(10000), headers);
-        reply out;
-        out.status = r.status;
-        boost::system::error_code ec;
-        out.body = json::parse(r.body, ec);
-        if (ec) out.body = nullptr;
-        return out;
-    }
-    reply post(const std::string& target, const json::value& body, const std::string& token = "") const {
-        return call(http::verb::post, target, json::serialize(body), token);
-    }
-    reply get(const std::string& target, const std::string& token = "") const {
-        return call(http::verb::get, target, "", token);
-    }
-
-    std::string login(const std::string& email, const std::string& pw) const {
-        auto r = post("/api/auth/login", json::object{{"email", email}, {"password", pw}});
-        INFO(json::serialize(r.body));
-        REQUIRE(r.status == 200);
-        return r.str("access_token");
-    }
-    std::string admin() const { return login("admin@example.org", admin_password); }
-    /// Registers voterK@example.org and logs in; returns the token.
-    std::string voter(int k) const {
-        const std::string email = "voter" + std::to_string(k) + "@example.org";
-        auto r = post("/api/auth/register", json::object{{"email", email}, {"password", "password-" + std::to_string(k)},
-                                                         {"full_name", "Voter " + std::to_string(k)}});
-        INFO(json::serialize(r.body));
-        REQUIRE(r.status == 201);
-        return login(email, "password-" + std::to_string(k));
-    }
-    /// Creates an election with `n` candidates; returns {election id, candidate ids}.
-    std::pair<std::int64_t, std::vector<std::int64_t>> election(const std::string& token, int n) const {
-        json::array cs;
-        for (int i = 0; i < n; ++i) cs.push_back(json::object{{"name", "Candidate " + std::string(1, char('A' + i))}});
-        auto r = post("/api/elections", json::object{{"name", "Election"}, {"candidates", cs}}, token);
-        INFO(json::serialize(r.body));
-        REQUIRE(r.status == 201);
-        std::vector<std::int64_t> ids;
-        for (const auto& c : r.obj().at("candidates").as_array()) ids.push_back(c.as_object().at("id").as_int64());
-        return {r.obj().at("id").as_int64(), ids};
-    }
-    reply vote(const std::string& token, std::int64_t election, std::int64_t candidate,
-               const std::string& payload = "c2VjcmV0") const {
-        return post("/api/votes/submit",
-                    json::object{{"election_id", election}, {"candidate_id", candidate}, {"encrypted_vote", payload}},
-                    token);
-    }
-    std::uint64_t outbox() const {
-        auto h = get("/health");
-        return h.status == 200 ? h.obj().at("outbox").to_number<std::uint64_t>() : ~0ull;
-    }
-
-    static constexpr const char* admin_password = "admin-password-1";
-
-private:
-    temp_dir tmp_;
-    fs::path dir_;
-    std::uint16_t port_;
-    std::vector<std::string> argv_;
-    process proc_;
-};
-
-/// Total votes for an election on validator i (poa_getResults), or nullopt.
-std::optional<std::uint64_t> chain_total(const network& net, int i, std::int64_t election) {
-    auto r = rpc_call(net.rpc(i), "poa_getResults", {election});
-    if (!r || !r->is_object()) return std::nullopt;
-    return r->as_object().at("total_votes").to_number<std::uint64_t>();
-}
-
-bool confirmed(const backend& b, const std::string& tx, std::int64_t election) {
-    auto r = b.get("/api/votes/transaction-status?transaction_id=" + tx + "&election_id=" + std::to_string(election));
-    return r.status == 200 && r.obj().at("confirmed").as_bool();
-}
-
-}  // namespace
 
 TEST_CASE("backend: register, log in, create an election, vote once, track, count and verify (the seed's flow)",
           "[integration][backend]") {
