@@ -383,7 +383,7 @@ public:
         try {
             return route(req, client_key(info.remote));
         } catch (const http_error& e) {
-            if (e.status == http::status::too_many_requests) return too_many_requests(e.retry_after_ms, e.detail, ver);
+            if (e.status == http::status::too_many_requests) return rpc::too_many_requests(e.retry_after_ms, ver, e.detail);
             return rpc::detail_response(e.status, e.detail, ver);
         } catch (const sql_error& e) {
             spdlog::error("storage: {}", e.what());

@@ -24,27 +24,8 @@
 
 namespace ballotchain::backend {
 
-/// The key per-client limits count under: an IPv4 address as is, an IPv6
-/// address by its /64 prefix (one subscriber usually holds a whole /64, so
-/// counting single IPv6 addresses would give each attacker 2^64 budgets), an
-/// IPv4-mapped IPv6 address as its IPv4 address.
-/// (Local stand-in for rpc::client_key; one function so it can be swapped.)
-inline std::string client_key(const boost::asio::ip::address& a) {
-    if (a.is_v4()) return a.to_string();
-    const auto v6 = a.to_v6();
-    if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
-    auto b = v6.to_bytes();
-    std::fill(b.begin() + 8, b.end(), 0);
-    return boost::asio::ip::address_v6(b).to_string() + "/64";
-}
-
-/// 429 with `{"detail"}` and `Retry-After` in whole seconds (at least 1).
-/// (Local stand-in for the rpc helper; one function so it can be swapped.)
-inline rpc::http_response too_many_requests(std::uint64_t retry_after_ms, std::string_view detail, unsigned version) {
-    auto res = rpc::detail_response(rpc::http::status::too_many_requests, detail, version);
-    res.set(rpc::http::field::retry_after, std::to_string(std::max<std::uint64_t>(1, (retry_after_ms + 999) / 1000)));
-    return res;
-}
+/// The key per-client limits count under, as a string: rpc::client_key (IPv6 by /64).
+inline std::string client_key(const boost::asio::ip::address& a) { return rpc::client_key(a).to_string(); }
 
 /// A request rate limit: `count` requests per `seconds`, in bursts of up to
 /// `count` (a token bucket of `count` tokens refilled at count/seconds per
