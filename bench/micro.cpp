@@ -3,6 +3,7 @@
 #include <ballotchain/chain/mempool.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/net/record.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
@@ -177,3 +178,47 @@ static void BM_mempool_batch32(benchmark::State& st) {
     st.SetItemsProcessed(st.iterations());
 }
 BENCHMARK(BM_mempool_batch32);
+
+// The P2P link (docs/protocol.md §11): one full Noise XX handshake (both sides), and
+// sealing + opening a frame through the encrypted records.
+static void BM_p2p_handshake(benchmark::State& st) {
+    const auto& f = fx();
+    const auto c0 = net::handshake_context::make<H>(f.g, f.v[0], 0).value();
+    const auto c1 = net::handshake_context::make<H>(f.g, f.v[1], 1).value();
+    for (auto _ : st) {
+        auto i = net::handshake::initiator(c0, 1);
+        auto r = net::handshake::responder(c1);
+        auto m2 = r.on_message(i.start().value()).value();
+        auto end = r.on_message(i.on_message(m2).value());
+        benchmark::DoNotOptimize(end);
+    }
+}
+BENCHMARK(BM_p2p_handshake)->Unit(benchmark::kMicrosecond);
+
+static void BM_p2p_seal_open(benchmark::State& st) {
+    const auto& f = fx();
+    const auto c0 = net::handshake_context::make<H>(f.g, f.v[0], 0).value();
+    const auto c1 = net::handshake_context::make<H>(f.g, f.v[1], 1).value();
+    auto i = net::handshake::initiator(c0, 1);
+    auto r = net::handshake::responder(c1);
+    auto m2 = r.on_message(i.start().value()).value();
+    (void)r.on_message(i.on_message(m2).value());
+    net::frame_sealer seal(i.ciphers().first);
+    net::frame_opener open(r.ciphers().second, 1u << 26);
+    const bytes frame(static_cast<std::size_t>(st.range(0)), 7);
+    bytes wire;
+    std::vector<bytes> got;
+    for (auto _ : st) {
+        wire.clear();
+        got.clear();
+        (void)seal.seal(frame, wire);
+        for (std::size_t at = 0; at < wire.size();) {
+            const std::size_t n = (std::size_t{wire[at]} << 8) | wire[at + 1];
+            (void)open.open(byte_view(wire).subspan(at + 2, n), got);
+            at += 2 + n;
+        }
+        benchmark::DoNotOptimize(got);
+    }
+    st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * st.range(0));
+}
+BENCHMARK(BM_p2p_seal_open)->Arg(200)->Arg(64 << 10)->Arg(1 << 20);

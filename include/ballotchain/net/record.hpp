@@ -6,13 +6,15 @@
 /// so a record cannot be dropped, replayed, reordered or moved to another session
 /// without the next one failing. The plaintexts of a direction form one stream
 /// of frames, each `u32 length ‖ that many bytes` (1 ≤ length ≤ the frame bound),
-/// cut into records of at most 65519 plaintext bytes. The receiver never allocates
-/// for a frame more than the bytes that have arrived for it (at most one record
-/// ahead), and refuses a length above its bound as soon as the 4 bytes arrive.
+/// cut into records of at most 65519 plaintext bytes. The receiver holds for a frame
+/// at most 1 MiB more than the bytes that have arrived for it (and only after the
+/// sender authenticated), and refuses a length above its bound as soon as the 4
+/// bytes arrive.
 
 #include <ballotchain/crypto/noise.hpp>
 #include <ballotchain/net/handshake.hpp>
 
+#include <cstring>
 #include <vector>
 
 namespace ballotchain::net {
@@ -39,22 +41,24 @@ public:
     /// nonces are exhausted (it must end).
     [[nodiscard]] bool seal(byte_view frame, bytes& out) {
         out.reserve(out.size() + sealed_size(frame.size()));
-        const std::array<byte, 4> len{static_cast<byte>(frame.size() >> 24), static_cast<byte>(frame.size() >> 16),
-                                      static_cast<byte>(frame.size() >> 8), static_cast<byte>(frame.size())};
-        chunk_.clear();
-        chunk_.insert(chunk_.end(), len.begin(), len.end());
-        std::size_t at = 0;
+        chunk_.resize(max_record_plaintext);
+        const std::size_t n = frame.size();
+        chunk_[0] = static_cast<byte>(n >> 24);
+        chunk_[1] = static_cast<byte>(n >> 16);
+        chunk_[2] = static_cast<byte>(n >> 8);
+        chunk_[3] = static_cast<byte>(n);
+        std::size_t used = 4, at = 0;
         while (true) {
-            const std::size_t take = std::min(max_record_plaintext - chunk_.size(), frame.size() - at);
-            chunk_.insert(chunk_.end(), frame.begin() + static_cast<std::ptrdiff_t>(at),
-                          frame.begin() + static_cast<std::ptrdiff_t>(at + take));
+            const std::size_t take = std::min(max_record_plaintext - used, n - at);
+            if (take) std::memcpy(chunk_.data() + used, frame.data() + at, take);
+            used += take;
             at += take;
-            const std::size_t clen = chunk_.size() + noise::tag_len;
+            const std::size_t clen = used + noise::tag_len;
             out.push_back(static_cast<byte>(clen >> 8));
             out.push_back(static_cast<byte>(clen));
-            if (!c_.encrypt_with_ad({}, chunk_, out)) return false;
-            chunk_.clear();
-            if (at == frame.size()) return true;
+            if (!c_.encrypt_with_ad({}, byte_view(chunk_.data(), used), out)) return false;
+            used = 0;
+            if (at == n) return true;
         }
     }
 
@@ -92,7 +96,10 @@ public:
                 if (n == 0) return make_error(errc::bad_record);
                 if (n > max_frame_) return make_error(errc::frame_too_large);
                 want_ = n;
-                cur_.clear();
+                cur_ = bytes{};
+                // Room for what one record can carry, or the whole frame if smaller; beyond that
+                // the buffer grows with the bytes that arrive.
+                cur_.reserve(std::min<std::size_t>(n, reserve_step));
                 continue;
             }
             const std::size_t take = std::min<std::size_t>(*want_ - cur_.size(), p.size());
@@ -111,6 +118,8 @@ public:
     std::size_t buffered() const noexcept { return cur_.size(); }
 
 private:
+    static constexpr std::size_t reserve_step = 1u << 20;
+
     noise::cipher_state c_;
     std::size_t max_frame_ = 0;
     bytes plain_;
