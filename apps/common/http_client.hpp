@@ -8,6 +8,7 @@
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
@@ -64,7 +65,7 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
         if (!bec) stream.socket().bind({src, 0}, bec);
         if (bec) return out;
     }
-    stream.async_connect(eps, [&](beast::error_code ec, const boost::asio::ip::tcp::endpoint&) {
+    auto exchange = [&](beast::error_code ec) {
         if (ec) return;
         http::async_write(stream, req, [&](beast::error_code ec2, std::size_t) {
             if (ec2) return;
@@ -79,7 +80,17 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
                 }
             });
         });
-    });
+    };
+    if (source.empty()) {
+        stream.async_connect(eps, [&](beast::error_code ec, const boost::asio::ip::tcp::endpoint&) { exchange(ec); });
+    } else {
+        // One endpoint of the bound socket's family: a range connect closes and
+        // reopens the socket for each endpoint, which would drop the bind.
+        const auto proto = stream.socket().local_endpoint().protocol();
+        auto it = std::find_if(eps.begin(), eps.end(), [&](const auto& e) { return e.endpoint().protocol() == proto; });
+        if (it == eps.end()) return out;
+        stream.async_connect(it->endpoint(), exchange);
+    }
     io.run();
     beast::error_code ig;
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ig);
