@@ -144,7 +144,6 @@ int main(int argc, char** argv) {
     boost::asio::io_context io(1);
     rpc::http_server_options so;
     so.body_limit = app::max_registration_body_bytes;
-    so.read_timeout = std::chrono::milliseconds(10'000);
     auto server = rpc::http_server::create(io, ep->endpoint, handler, so);
     if (!server) return fail("listen on " + addr + ": " + server.error().message());
     spdlog::info("bootnode listening on {} (entries expire after {} ms; {} requests/s per client, burst {})", addr,
