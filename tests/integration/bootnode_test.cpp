@@ -366,8 +366,8 @@ TEST_CASE("bootnode: one address over its rate limit gets 429 with Retry-After w
     for (int i = 0; i < 3; ++i) CHECK(!refused_in_log(net.log(i)));
 }
 
-TEST_CASE("validators without usable static peers find each other through the bootnode: their static peer "
-          "addresses answer with another chain",
+TEST_CASE("validators without usable static peers find each other through the bootnode (their static peer "
+          "addresses answer with another chain)",
           "[integration][bootnode][!mayfail]") {
     // The decoy: an independent testnet (same chain id 1337, other keys, so another genesis)
     // on free ports. Its P2P ports answer the handshake, with the wrong genesis and keys.
