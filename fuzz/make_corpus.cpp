@@ -1,5 +1,7 @@
 // Writes fuzz/corpus/<target>/ seed inputs: real signed values from fixed seeds,
 // plus truncated, extended and bit-flipped variants.   fuzz_make_corpus <fuzz dir>
+#include "bootnode_fixture.hpp"
+
 #include <ballotchain/chain/chain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/consensus/messages.hpp>
@@ -118,6 +120,39 @@ int main(int argc, char** argv) {
     std::vector<vote_tx> txs{make_tx(1, 8), make_tx(2, 0)};
     msg.variants(consensus::encode_txs(txs));
     msg.variants(consensus::encode(consensus::commit_body{sha256::hash(bytes{1}), {}}));
+
+    // Bootnode registrations for fuzz_bootnode_register's fixed chain and clock: accepted
+    // ones for every index, then one per refusal, then malformed JSON.
+    namespace fx = fuzz_fixture;
+    auto reg = open("fuzz_bootnode_register");
+    auto signed_reg = [&](std::uint64_t chain, std::uint32_t index, int key, std::string p2p, std::uint64_t ts) {
+        app::registration r;
+        r.chain_id = chain;
+        r.index = index;
+        r.p2p = std::move(p2p);
+        r.timestamp_ms = ts;
+        app::sign_registration(r, fx::bootnode_key(key));
+        return r;
+    };
+    auto put_reg = [&](const app::registration& r) { reg.put(boost::json::serialize(app::to_json(r))); };
+    const auto now = fx::bootnode_wall_ms;
+    for (std::uint32_t i = 0; i < 3; ++i) put_reg(signed_reg(1337, i, static_cast<int>(i), "127.0.0.1:3030" + std::to_string(i), now));
+    put_reg(signed_reg(1337, 0, 0, "[::1]:30303", now + 29'000));
+    put_reg(signed_reg(1338, 0, 0, "127.0.0.1:30303", now));      // chain not served
+    put_reg(signed_reg(1337, 3, 0, "127.0.0.1:30303", now));      // index not below n
+    put_reg(signed_reg(1337, 1, 0, "127.0.0.1:30303", now));      // another validator's key
+    put_reg(signed_reg(1337, 0, 9, "127.0.0.1:30303", now));      // not a genesis key
+    put_reg(signed_reg(1337, 0, 0, "127.0.0.1:30303", now - 31'000));  // stale
+    put_reg(signed_reg(1337, 0, 0, "127.0.0.1:30303", now + 31'000));  // from the future
+    auto forged = signed_reg(1337, 2, 2, "127.0.0.1:30305", now);
+    forged.p2p = "10.6.6.6:30305";  // signature over another address
+    put_reg(forged);
+    auto text = boost::json::serialize(app::to_json(signed_reg(1337, 1, 1, "127.0.0.1:30304", now)));
+    reg.put(text.substr(0, text.size() / 2));
+    reg.put(std::string(R"({"chain_id":1337,"index":-1,"public_key":"0x00","p2p":"a:1","timestamp_ms":0,"signature":"0x00"})"));
+    reg.put(std::string(R"({"chain_id":1337,"index":0,"public_key":7,"p2p":"a","timestamp_ms":1.5,"signature":null})"));
+    reg.put(std::string(R"({"chain_id":18446744073709551615,"index":255,"timestamp_ms":18446744073709551615})"));
+    reg.put(std::string(R"([{"chain_id":1337}])"));
     std::printf("corpus written under %s\n", root.c_str());
     return 0;
 }

@@ -2,29 +2,71 @@
 #include "../common/addr.hpp"
 #include "../common/bootnode_proto.hpp"
 
+#include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/clock.hpp>
+#include <ballotchain/core/rate_limit.hpp>
 #include <ballotchain/rpc/http_server.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+namespace {
+
+using namespace ballotchain;
+namespace http = boost::beast::http;
+
+/// The rate limiter's key for a client: its IPv4 address, or the /64 of an IPv6 one (one
+/// host usually holds a whole /64, so per-address buckets would not bound it).
+boost::asio::ip::address client_key(const boost::asio::ip::address& a) {
+    if (!a.is_v6()) return a;
+    const auto v6 = a.to_v6();
+    if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6);
+    auto b = v6.to_bytes();
+    std::fill(b.begin() + 8, b.end(), 0);
+    return boost::asio::ip::address_v6(b);
+}
+
+/// 429 with `{"detail"}` and Retry-After in whole seconds (at least 1).
+rpc::http_response too_many_requests(std::uint64_t retry_ms, unsigned version) {
+    const auto s = std::to_string(std::max<std::uint64_t>(1, (retry_ms + 999) / 1000));
+    auto res = rpc::detail_response(http::status::too_many_requests,
+                                    "too many requests from this address; retry after " + s + " s", version);
+    res.set(http::field::retry_after, s);
+    return res;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    using namespace ballotchain;
-    namespace http = boost::beast::http;
     CLI::App app{"ballotchain-bootnode: peer discovery for ballotchain validators.\n"
                  "Validators POST signed registrations of their P2P address to /register and read\n"
                  "the others from /peers; entries expire unless renewed. GET /health answers\n"
-                 "{\"status\":\"ok\"}. The network keeps running without the bootnode (static peers)."};
+                 "{\"status\":\"ok\",\"peers\":N}. The network keeps running without the bootnode (static peers).\n"
+                 "The bootnode serves the chains whose genesis files it is given (--genesis) and accepts\n"
+                 "only registrations signed by a genesis validator of that chain at its own index, with a\n"
+                 "fresh timestamp that is later than that validator's last one: at most n entries per chain.\n"
+                 "Requests to /register and /peers are rate-limited per client address (429 + Retry-After)."};
     app.set_config("--config", "", "TOML config file (keys are the long option names)");
     std::string addr = "127.0.0.1:8546", log_level = "info";
-    std::uint64_t ttl_ms = 60'000;
-    std::size_t max_peers = 4096;
+    std::vector<std::string> genesis_files;
+    std::uint64_t ttl_ms = 60'000, max_skew_ms = 30'000;
+    double rate_per_s = 5, burst = 50;
+    app.add_option("--genesis", genesis_files,
+                   "genesis JSON of a chain whose validators may register; repeat it to serve several chains "
+                   "(their chain ids must differ)")
+        ->required()->check(CLI::ExistingFile);
     app.add_option("--addr", addr, "HTTP listen address host:port")->capture_default_str();
     app.add_option("--ttl-ms", ttl_ms, "forget a registration not renewed for this long")->capture_default_str()
         ->check(CLI::Range(1000ull, 86'400'000ull));
-    app.add_option("--max-peers", max_peers, "most registrations kept")->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    app.add_option("--max-clock-skew-ms", max_skew_ms,
+                   "refuse a registration whose timestamp_ms is further than this from the bootnode's clock")
+        ->capture_default_str()->check(CLI::Range(1000ull, 3'600'000ull));
+    app.add_option("--rate-limit-per-s", rate_per_s,
+                   "requests to /register and /peers per second allowed to one client address (IPv6: one /64)")
+        ->capture_default_str()->check(CLI::Range(0.001, 1'000'000.0));
+    app.add_option("--rate-limit-burst", burst, "requests one client address may make at once before the rate applies")
+        ->capture_default_str()->check(CLI::Range(1.0, 1'000'000.0));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
@@ -32,78 +74,83 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(spdlog::stdout_color_mt("bootnode"));
     spdlog::set_level(spdlog::level::from_str(log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-    auto ep = app::parse_endpoint(addr);
-    if (!ep) {
-        std::fprintf(stderr, "ballotchain-bootnode: --addr: %s\n", ep.error().c_str());
+    auto fail = [](const std::string& m) {
+        std::fprintf(stderr, "ballotchain-bootnode: %s\n", m.c_str());
         return 1;
-    }
+    };
+    auto ep = app::parse_endpoint(addr);
+    if (!ep) return fail("--addr: " + ep.error());
 
-    app::peer_registry reg(ttl_ms, max_peers);
+    app::peer_registry reg({ttl_ms, max_skew_ms});
+    for (const auto& f : genesis_files) {
+        auto g = json::load_genesis_file(f);
+        if (!g) return fail("genesis " + f + ": " + g.error().message());
+        if (!reg.add_chain(*g))
+            return fail("genesis " + f + ": chain_id " + std::to_string(g->chain_id) +
+                        " is already served (from another --genesis file)");
+        spdlog::info("serving chain {} ({} validators) from {}", g->chain_id, g->n(), f);
+    }
+    keyed_rate_limiter<boost::asio::ip::address> limiter({rate_per_s, burst, 65'536});
     steady_clock_adapter clk;
-    auto reply = [](http::status st, const boost::json::value& body, unsigned version) {
-        http::response<http::string_body> res{st, version};
-        res.set(http::field::content_type, "application/json");
-        res.body() = boost::json::serialize(body);
-        res.prepare_payload();
-        return res;
-    };
-    auto detail = [&](http::status st, const std::string& msg, unsigned version) {
-        return reply(st, boost::json::object{{"detail", msg}}, version);
-    };
-    auto handler = [&](const http::request<http::string_body>& req) -> http::response<http::string_body> {
+
+    auto handler = [&](const rpc::http_request& req, const rpc::request_info& info) -> rpc::http_response {
+        const auto v = req.version();
         const std::string_view target = req.target();
         const auto q = target.find('?');
         const std::string_view path = target.substr(0, q);
         if (path == "/health" && req.method() == http::verb::get)
-            return reply(http::status::ok, {{"status", "ok"}, {"peers", reg.size(clk.now_ms())}}, req.version());
-        if (path == "/peers" && req.method() == http::verb::get) {
+            return rpc::json_response(http::status::ok, {{"status", "ok"}, {"peers", reg.size(clk.now_ms())}}, v);
+        if (path != "/peers" && path != "/register")
+            return rpc::detail_response(http::status::not_found, "no such endpoint", v);
+        if (const auto wait_ms = limiter.acquire(client_key(info.remote), clk.now_ms())) {
+            spdlog::debug("{} {}: rate limited", info.remote.to_string(), path);
+            return too_many_requests(wait_ms, v);
+        }
+        if (path == "/peers") {
+            if (req.method() != http::verb::get) return rpc::detail_response(http::status::method_not_allowed, "use GET", v);
             std::optional<std::uint64_t> chain;
             if (q != std::string_view::npos) {
                 const auto query = target.substr(q + 1);
                 if (query.rfind("chain_id=", 0) == 0) {
-                    std::uint64_t v = 0;
+                    std::uint64_t id = 0;
                     const auto s = query.substr(9);
-                    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+                    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
                     if (ec != std::errc{} || p != s.data() + s.size())
-                        return detail(http::status::bad_request, "chain_id must be an unsigned integer", req.version());
-                    chain = v;
+                        return rpc::detail_response(http::status::bad_request, "chain_id must be an unsigned integer", v);
+                    if (!reg.serves(id))
+                        return rpc::detail_response(http::status::not_found,
+                                                    "chain_id " + std::to_string(id) + " is not served by this bootnode", v);
+                    chain = id;
                 }
             }
-            return reply(http::status::ok, {{"peers", reg.list(chain, clk.now_ms())}}, req.version());
+            return rpc::json_response(http::status::ok, {{"peers", reg.list(chain, clk.now_ms())}}, v);
         }
-        if (path == "/register") {
-            if (req.method() != http::verb::post)
-                return detail(http::status::method_not_allowed, "use POST", req.version());
-            boost::system::error_code ec;
-            auto v = boost::json::parse(req.body(), ec);
-            if (ec) return detail(http::status::bad_request, "malformed JSON", req.version());
-            app::registration r;
-            if (auto why = app::parse_registration(v, r))
-                return detail(http::status::unprocessable_entity, *why, req.version());
-            const auto wall = clk.wall_ms();
-            if (r.timestamp_ms + 300'000 < wall || r.timestamp_ms > wall + 300'000)
-                return detail(http::status::unprocessable_entity, "timestamp_ms is more than 5 minutes off",
-                              req.version());
-            if (!reg.put(r, clk.now_ms()))
-                return detail(http::status::service_unavailable, "peer table is full", req.version());
-            spdlog::debug("registered validator index {} at {}", r.index, r.p2p);
-            return reply(http::status::ok, {{"status", "ok"}, {"ttl_ms", ttl_ms}}, req.version());
+        if (req.method() != http::verb::post) return rpc::detail_response(http::status::method_not_allowed, "use POST", v);
+        boost::system::error_code ec;
+        auto body = boost::json::parse(req.body(), ec);
+        if (ec) return rpc::detail_response(http::status::bad_request, "malformed JSON", v);
+        app::registration r;
+        if (auto why = app::parse_registration(body, r))
+            return rpc::detail_response(http::status::unprocessable_entity, *why, v);
+        if (auto no = reg.admit(r, clk.now_ms(), clk.wall_ms())) {
+            spdlog::debug("{}: registration for chain {} index {} refused: {}", info.remote.to_string(), r.chain_id,
+                          r.index, no->detail);
+            return rpc::detail_response(static_cast<http::status>(no->status), no->detail, v);
         }
-        return detail(http::status::not_found, "no such endpoint", req.version());
+        spdlog::debug("registered validator index {} of chain {} at {}", r.index, r.chain_id, r.p2p);
+        return rpc::json_response(http::status::ok, {{"status", "ok"}, {"ttl_ms", ttl_ms}}, v);
     };
 
     boost::asio::io_context io(1);
     rpc::http_server_options so;
-    so.body_limit = 64 * 1024;
+    so.body_limit = app::max_registration_body_bytes;
     auto server = rpc::http_server::create(io, ep->endpoint, handler, so);
-    if (!server) {
-        std::fprintf(stderr, "ballotchain-bootnode: listen on %s: %s\n", addr.c_str(), server.error().message().c_str());
-        return 1;
-    }
-    spdlog::info("bootnode listening on {} (entries expire after {} ms)", addr, ttl_ms);
+    if (!server) return fail("listen on " + addr + ": " + server.error().message());
+    spdlog::info("bootnode listening on {} (entries expire after {} ms; {} requests/s per client, burst {})", addr,
+                 ttl_ms, rate_per_s, burst);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
+    signals.async_wait([&](const boost::system::error_code& sec, int sig) {
+        if (sec) return;
         spdlog::info("signal {}: shutting down", sig);
         (*server)->stop();
         io.stop();

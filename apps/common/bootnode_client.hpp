@@ -64,6 +64,22 @@ private:
         }
     }
 
+    /// Logs a refusal from the bootnode once (until it changes), with the bootnode's reason.
+    void refused(const char* what, const http_reply& r) {
+        std::string why = "HTTP " + std::to_string(r.status);
+        boost::system::error_code ec;
+        auto v = boost::json::parse(r.body, ec);
+        if (!ec && v.is_object())
+            if (const auto* d = v.as_object().if_contains("detail"); d && d->is_string())
+                why += ": " + std::string(d->as_string());
+        if (why == last_refusal_) return;
+        last_refusal_ = why;
+        spdlog::warn("bootnode {}:{} refused {} ({})", host_, port_, what, why);
+    }
+
+    /// One registration and one read of the peer list. Returns false when the bootnode did not
+    /// answer; a refusal (e.g. 403 when the bootnode serves another genesis, 429) is logged, and
+    /// the peer list is still read after a refused registration.
     bool round() {
         registration r;
         r.chain_id = g_.chain_id;
@@ -73,12 +89,18 @@ private:
         sign_registration(r, kp_);
         const auto timeout = std::chrono::milliseconds(3000);
         auto reg = http_request(host_, port_, http::verb::post, "/register", boost::json::serialize(to_json(r)), timeout);
-        if (reg.status != 200) return false;
+        if (reg.status == 0) return false;
+        if (reg.status != 200) refused("our registration", reg);
         auto peers = http_request(host_, port_, http::verb::get, "/peers?chain_id=" + std::to_string(g_.chain_id), "", timeout);
-        if (peers.status != 200) return false;
+        if (peers.status == 0) return false;
+        if (peers.status != 200) {
+            refused("the peer list", peers);
+            return true;
+        }
+        if (reg.status == 200) last_refusal_.clear();
         boost::system::error_code ec;
         auto v = boost::json::parse(peers.body, ec);
-        if (ec || !v.is_object() || !v.as_object().contains("peers") || !v.as_object().at("peers").is_array()) return false;
+        if (ec || !v.is_object() || !v.as_object().contains("peers") || !v.as_object().at("peers").is_array()) return true;
         std::vector<std::pair<std::uint32_t, net::peer_address>> found;
         for (const auto& e : v.as_object().at("peers").as_array()) {
             if (!e.is_object()) continue;
@@ -117,6 +139,7 @@ private:
     std::mutex m_;
     std::condition_variable cv_;
     bool stop_ = false;
+    std::string last_refusal_;  ///< only the loop thread touches it
 };
 
 }  // namespace ballotchain::app

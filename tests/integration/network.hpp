@@ -40,9 +40,13 @@ public:
     }
     ~network() { stop_all(); }
 
-    void start_bootnode() {
-        bootnode_ = process({bin_dir + "/ballotchain-bootnode", "--addr", "127.0.0.1:" + std::to_string(boot_port_)},
-                            tmp_.path() / "bootnode.log");
+    /// (Re)starts the bootnode serving this network's genesis, with `extra` options (e.g. rate limits).
+    void start_bootnode(const std::vector<std::string>& extra = {}) {
+        std::vector<std::string> argv{bin_dir + "/ballotchain-bootnode", "--addr",
+                                      "127.0.0.1:" + std::to_string(boot_port_), "--genesis",
+                                      (dir_ / "genesis.json").string()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        bootnode_ = process(argv, tmp_.path() / "bootnode.log");
     }
 
     void start(int i, bool static_peers = true) {

@@ -231,18 +231,3 @@ TEST_CASE("ethers v6 reads the chain from a running validator", "[integration][e
     CHECK(rc == 0);
     CHECK(out.find(": ok") != std::string::npos);
 }
-
-TEST_CASE("validators without usable static peers find each other through the bootnode", "[integration]") {
-    // the testnet configs list peers on the default ports, where nothing listens in this test
-    network net(3, /*bootnode=*/true, 200, /*static_peers=*/false);
-    REQUIRE(eventually([&] { return http_get(net.bootnode_port(), "/health").status == 200; }, std::chrono::seconds(10)));
-    REQUIRE(eventually([&] { return net.all_connected(); }, std::chrono::seconds(45)));
-    auto peers = http_get(net.bootnode_port(), "/peers?chain_id=1337");
-    CHECK(peers.status == 200);
-    CHECK(json::parse(peers.body).as_object().at("peers").as_array().size() == 3);
-    CHECK(http_request(net.bootnode_port(), http::verb::post, "/register", "{\"chain_id\":1}").status == 422);
-    voter_client vc(net.dir() / "submitter.key");
-    auto tx = vc.send(net.rpc(2), vc.make(9));
-    REQUIRE(tx);
-    check_all_final(net, 3, {*tx});
-}
