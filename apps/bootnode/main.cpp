@@ -16,26 +16,6 @@ namespace {
 using namespace ballotchain;
 namespace http = boost::beast::http;
 
-/// The rate limiter's key for a client: its IPv4 address, or the /64 of an IPv6 one (one
-/// host usually holds a whole /64, so per-address buckets would not bound it).
-boost::asio::ip::address client_key(const boost::asio::ip::address& a) {
-    if (!a.is_v6()) return a;
-    const auto v6 = a.to_v6();
-    if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6);
-    auto b = v6.to_bytes();
-    std::fill(b.begin() + 8, b.end(), 0);
-    return boost::asio::ip::address_v6(b);
-}
-
-/// 429 with `{"detail"}` and Retry-After in whole seconds (at least 1).
-rpc::http_response too_many_requests(std::uint64_t retry_ms, unsigned version) {
-    const auto s = std::to_string(std::max<std::uint64_t>(1, (retry_ms + 999) / 1000));
-    auto res = rpc::detail_response(http::status::too_many_requests,
-                                    "too many requests from this address; retry after " + s + " s", version);
-    res.set(http::field::retry_after, s);
-    return res;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,9 +82,9 @@ int main(int argc, char** argv) {
             return rpc::json_response(http::status::ok, {{"status", "ok"}, {"peers", reg.size(clk.now_ms())}}, v);
         if (path != "/peers" && path != "/register")
             return rpc::detail_response(http::status::not_found, "no such endpoint", v);
-        if (const auto wait_ms = limiter.acquire(client_key(info.remote), clk.now_ms())) {
+        if (const auto wait_ms = limiter.acquire(rpc::client_key(info.remote), clk.now_ms())) {
             spdlog::debug("{} {}: rate limited", info.remote.to_string(), path);
-            return too_many_requests(wait_ms, v);
+            return rpc::too_many_requests(wait_ms, v, "too many requests from this address");
         }
         if (path == "/peers") {
             if (req.method() != http::verb::get) return rpc::detail_response(http::status::method_not_allowed, "use GET", v);

@@ -368,7 +368,7 @@ TEST_CASE("bootnode: one address over its rate limit gets 429 with Retry-After w
 
 TEST_CASE("validators without usable static peers find each other through the bootnode (their static peer "
           "addresses answer with another chain)",
-          "[integration][bootnode][!mayfail]") {
+          "[integration][bootnode]") {
     // The decoy: an independent testnet (same chain id 1337, other keys, so another genesis)
     // on free ports. Its P2P ports answer the handshake, with the wrong genesis and keys.
     network decoy(3, /*bootnode=*/false);
