@@ -84,15 +84,18 @@ int cmd_testnet(const testnet_opts& o) {
         cfg += "rpc-addr = \"" + o.host + ":" + std::to_string(o.rpc_base + i) + "\"\n";
         cfg += "p2p-addr = \"" + o.host + ":" + std::to_string(o.p2p_base + i) + "\"\n";
         cfg += "bootnode = \"http://" + o.host + ":" + std::to_string(o.bootnode_port) + "\"\n";
-        cfg += "peers = [";
-        bool first = true;
-        for (std::uint32_t j = 0; j < o.validators; ++j) {
-            if (j == i) continue;
-            cfg += std::string(first ? "" : ", ") + "\"" + std::to_string(j + 1) + "@" + o.host + ":" +
-                   std::to_string(o.p2p_base + j) + "\"";
-            first = false;
+        // No `peers` line for a single validator: the validator refuses an empty list.
+        if (o.validators > 1) {
+            cfg += "peers = [";
+            bool first = true;
+            for (std::uint32_t j = 0; j < o.validators; ++j) {
+                if (j == i) continue;
+                cfg += std::string(first ? "" : ", ") + "\"" + std::to_string(j + 1) + "@" + o.host + ":" +
+                       std::to_string(o.p2p_base + j) + "\"";
+                first = false;
+            }
+            cfg += "]\n";
         }
-        cfg += "]\n";
         if (auto r = write_file_atomic((dir / "config.toml").string(), cfg, 0644, true); !r)
             return fail("config.toml: " + r.error().message());
     }

@@ -226,7 +226,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
         }
         auto fb = decode_finalized_block(*raw);
         if (!fb) {
-            fail(h, fb.error(), "the stored bytes of " + at + " do not decode: " + fb.error().message());
+            fail(h, fb.error(), "the stored bytes of " + at + " do not decode");
             return std::nullopt;
         }
         if (fb->blk.header.height != h) {
@@ -346,7 +346,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
         }
         auto fb = decode_finalized_block(*raw);
         if (!fb) {
-            fail(h, fb.error(), "the stored bytes of block " + std::to_string(h) + " do not decode: " + fb.error().message());
+            fail(h, fb.error(), "the stored bytes of block " + std::to_string(h) + " do not decode");
             return false;
         }
         if (fb->blk.header.height != h) {
