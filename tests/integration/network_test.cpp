@@ -574,18 +574,17 @@ TEST_CASE("a validator does not trust its indexes: a forged row does not lock a 
     net.start(0, /*static_peers=*/false);
     REQUIRE(eventually([&] { return net.health(0).has_value(); }, std::chrono::seconds(20)));
     CHECK(contains(net.log(0), "index rows disagreed with the blocks"));
-    // the voter who never voted is accepted and counted
-    auto h = vc.send(net.rpc(0), never);
-    REQUIRE(h);
-    REQUIRE(eventually([&] { return receipt_final(net.rpc(0), *h); }, std::chrono::seconds(30)));
     // the voter who did vote is refused a second vote in the same election
     vote_tx again = vc.make(3);
     again.candidate_id = (voted.candidate_id + 1) % 3;
     sign_tx<sha256, ed25519>(again, load_key_file((net.dir() / "submitter.key").string()).value());
     json::value err;
     CHECK_FALSE(vc.send(net.rpc(0), again, &err));
-    REQUIRE(err.is_object());
-    CHECK(err.as_object().at("code").to_number<std::int64_t>() == -32003);
+    CHECK((err.is_object() && err.as_object().at("code").to_number<std::int64_t>() == -32003));
+    // the voter who never voted is accepted and counted
+    auto h = vc.send(net.rpc(0), never);
+    CHECK(h);
+    if (h) CHECK(eventually([&] { return receipt_final(net.rpc(0), *h); }, std::chrono::seconds(30)));
     auto tally = rpc_call(net.rpc(0), "poa_getResults", {1});
     REQUIRE(tally);
     CHECK(tally->as_object().at("total_votes").to_number<std::uint64_t>() == 7);

@@ -393,13 +393,15 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
         std::vector<hash32> ths;
         auto ec = rules.check_block(
             fb.blk, parent, parent_hash,
+            // An index entry at this height is this block's own row (checked below); only one
+            // pointing to an earlier block can be a duplicate, and it must be confirmed there.
             [&](const hash32& th) {
-                auto l = find_tx_confirmed<Hasher>(s, th);
-                return l.loc && l.loc->height < h;
+                auto l = s.find_tx(th);
+                return l && l->height < h && find_tx_confirmed<Hasher>(s, th).loc.has_value();
             },
             [&](std::uint64_t e, const hash32& t) {
-                auto l = find_vote_confirmed(s, e, t);
-                return l.loc && l.loc->height < h;
+                auto l = s.find_vote(e, t);
+                return l && l->height < h && find_vote_confirmed(s, e, t).loc.has_value();
             },
             verify_all_signatures{}, &ths);
         if (ec) return fail(h, ec, {});
