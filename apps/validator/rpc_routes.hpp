@@ -4,9 +4,11 @@
 
 #include "validator_node.hpp"
 
+#include <ballotchain/core/rate_limit.hpp>
 #include <ballotchain/rpc/http_server.hpp>
 #include <ballotchain/rpc/validator_api.hpp>
 
+#include <chrono>
 #include <sstream>
 
 namespace ballotchain::app {
@@ -36,6 +38,8 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
     counter("ballotchain_sync_failures_total", "Block requests a peer did not serve (timeout, empty or bad reply).",
             static_cast<double>(st.sync_failures));
     counter("ballotchain_equivocations_total", "Conflicting messages seen from one validator.", static_cast<double>(st.equivocations));
+    counter("ballotchain_index_disagreements_total", "Index lookups refuted by the block they point to.",
+            static_cast<double>(n.engine().chain().index_disagreements()));
     counter("ballotchain_transactions_submitted_total", "Votes accepted over RPC here.", static_cast<double>(m.submitted));
     counter("ballotchain_transactions_final_total", "Votes in final blocks.", static_cast<double>(m.finalized_txs));
     o << "# HELP ballotchain_transactions_rejected_total Votes refused over RPC, by reason.\n"
@@ -100,6 +104,34 @@ inline std::optional<std::optional<std::uint64_t>> election_param(std::string_vi
     return std::optional<std::uint64_t>{};
 }
 
+/// Methods whose cost is far above that of the bytes asking for them, with
+/// their per-request cap and per-client rate (docs/api.md, "Expensive methods").
+struct expensive_method_limits {
+    std::size_t per_request = 1;
+    keyed_rate_limiter<std::string>::options per_client{1.0, 10, 65'536};  ///< 1/s, bursts of 10
+};
+
+/// JSON-RPC limits for one request from `client`: poa_verifyChain at most
+/// once per request body, and from each address at most as `limiter` allows.
+inline rpc::jsonrpc_limits rpc_limits_for(const std::shared_ptr<keyed_rate_limiter<std::string>>& limiter,
+                                          const expensive_method_limits& o, const std::string& client) {
+    rpc::jsonrpc_limits lim;
+    lim.max_per_request["poa_verifyChain"] = o.per_request;
+    lim.admit = [limiter, client](std::string_view method) -> std::optional<rpc::rpc_error> {
+        if (method != "poa_verifyChain") return std::nullopt;
+        const auto now = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        std::chrono::steady_clock::now().time_since_epoch())
+                                                        .count());
+        const auto wait_ms = limiter->acquire(client, now);
+        if (wait_ms == 0) return std::nullopt;
+        return rpc::rpc_error{rpc::code::rate_limited,
+                              std::string(method) + ": rate limit for " + client + " reached; retry after " +
+                                  std::to_string(wait_ms) + " ms",
+                              boost::json::object{{"retry_after_ms", wait_ms}}};
+    };
+    return lim;
+}
+
 /// Serves the routes on `ep` with the bounds in `o` (its connection counters go to /metrics).
 inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_context& io, validator_node& node,
                                                            const boost::asio::ip::tcp::endpoint& ep,
@@ -108,7 +140,10 @@ inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_conte
     auto table = std::make_shared<rpc::method_table>();
     rpc::add_validator_methods(*table, node);
     if (!o.stats) o.stats = std::make_shared<rpc::http_server_stats>();
-    auto handler = [&node, table, stats = o.stats](const rpc::http_request& req) -> rpc::http_response {
+    const expensive_method_limits expensive;
+    auto limiter = std::make_shared<keyed_rate_limiter<std::string>>(expensive.per_client);
+    auto handler = [&node, table, limiter, expensive, stats = o.stats](const rpc::http_request& req,
+                                                                       const rpc::request_info& info) -> rpc::http_response {
         const std::string_view target = req.target();
         const auto q = target.find('?');
         const std::string_view path = target.substr(0, q);
@@ -116,7 +151,8 @@ inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_conte
         if (path == "/" || path.empty()) {
             if (req.method() != http::verb::post)
                 return rpc::detail_response(http::status::method_not_allowed, "JSON-RPC: use POST", req.version());
-            const std::string out = rpc::handle_jsonrpc(req.body(), *table);
+            const std::string out =
+                rpc::handle_jsonrpc(req.body(), *table, rpc_limits_for(limiter, expensive, rpc::client_key(info.remote).to_string()));
             if (out.empty()) {
                 rpc::http_response res{http::status::no_content, req.version()};
                 res.prepare_payload();

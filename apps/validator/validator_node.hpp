@@ -6,6 +6,7 @@
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/net/tcp_transport.hpp>
+#include <ballotchain/rpc/validator_api.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
 #include "pending_store.hpp"
@@ -56,6 +57,11 @@ public:
     validator_node& operator=(const validator_node&) = delete;
 
     void start() {
+        if (const auto& ic = eng_.chain().index_check(); ic.problems > 0) {
+            spdlog::warn("chain.db: {} index rows disagreed with the blocks; the indexes were rebuilt from the blocks",
+                         ic.problems);
+            for (const auto& e : ic.examples) spdlog::warn("  {}", e);
+        }
         net_->on_message([this](std::uint32_t, bytes frame) {
             consensus::effects fx;
             if (auto ec = eng_.on_message(frame, fx)) {
@@ -84,6 +90,7 @@ public:
     std::uint64_t height() const { return eng_.chain().height(); }
     hash32 head_hash() const { return eng_.chain().head_hash(); }
     result<finalized_block> block_at(std::uint64_t h) const { return eng_.chain().block_at(h); }
+    result<bytes> raw_block_at(std::uint64_t h) const { return eng_.chain().raw_block_at(h); }
     std::optional<std::uint64_t> height_of(const hash32& bh) const { return eng_.chain().height_of(bh); }
     std::optional<tx_location> find_tx(const hash32& th) const { return eng_.chain().find_tx(th); }
     const vote_tx* pending_tx(const hash32& th) const { return eng_.pool().find(th); }
@@ -92,7 +99,39 @@ public:
     std::optional<std::uint32_t> validator_index() const { return eng_.index(); }
     std::size_t pool_size() const { return eng_.pool().size(); }
     tally_map tally(std::uint64_t election) const { return eng_.chain().tally(election); }
-    verify_report verify() const { return eng_.chain().verify(); }
+
+    /// Verifies the blocks final since the last call (everything at the first
+    /// call of this process) and remembers how far the chain is verified.
+    verify_report verify_chain() {
+        auto r = eng_.chain().verify_from(verified_);
+        if (r.ok && r.verified) verified_ = r.verified;
+        return r;
+    }
+
+    /// Final (where), dropped (the winner, remembered in pending.db), pending
+    /// (pooled or acknowledged here), or unknown.
+    rpc::tx_status tx_status(const hash32& th) const {
+        rpc::tx_status st;
+        const auto& c = eng_.chain();
+        if (auto loc = c.find_tx(th)) {
+            st.status = rpc::tx_status::state::final;
+            st.location = loc;
+            if (auto fb = c.block_at(loc->height)) st.block_hash = block_hash<H>(fb->blk.header);
+            return st;
+        }
+        if (pending_) {
+            if (auto d = pending_->dropped(th)) {
+                st.status = rpc::tx_status::state::dropped;
+                st.conflicting_tx = d->winner;
+                st.conflicting_block = d->height;
+                st.conflicting_block_hash = d->block_hash;
+                st.reason = "conflicting vote " + to_hex(d->winner) + " final at block " + std::to_string(d->height);
+                return st;
+            }
+        }
+        if (eng_.pool().contains(th) || (pending_ && pending_->contains(th))) st.status = rpc::tx_status::state::pending;
+        return st;
+    }
 
     result<hash32> submit(vote_tx tx) {
         consensus::effects fx;
@@ -108,6 +147,7 @@ public:
             return make_error(storage_ns::errc::io_error);
         }
         ++metrics_.submitted;
+        if (pending_) acked_votes_[{tx_copy_.election_id, tx_copy_.voter_tag}] = *r;
         if (submit_times_.size() < max_tracked_) submit_times_.emplace(*r, eng_.clock_policy().now_ms());
         apply(fx);
         return r;
@@ -136,7 +176,10 @@ private:
 
     void on_final(const consensus::finalized_event& f) {
         const auto& h = f.fb.blk.header;
-        if (pending_) pending_->erase(f.tx_hashes);
+        if (pending_) {
+            pending_->erase(f.tx_hashes);
+            drop_conflicting(f);
+        }
         metrics_.finalized_txs += f.fb.blk.txs.size();
         if (eng_.index() && h.proposer == *eng_.index() && !f.via_sync)
             spdlog::info("Created block {} with {} transactions (round {}, {} seals)", h.height, f.fb.blk.txs.size(),
@@ -153,24 +196,61 @@ private:
         }
     }
 
-    /// Votes acknowledged before a restart and not yet final go back into the pool.
+    /// Acknowledged votes (in pending.db) that `f` makes impossible: another
+    /// vote of the same (election, voter tag) became final. Each moves to the
+    /// dropped record with the winner; its acknowledgement now has a final answer.
+    void drop_conflicting(const consensus::finalized_event& f) {
+        for (std::size_t i = 0; i < f.fb.blk.txs.size() && i < f.tx_hashes.size(); ++i) {
+            const auto& tx = f.fb.blk.txs[i];
+            auto it = acked_votes_.find({tx.election_id, tx.voter_tag});
+            if (it == acked_votes_.end()) continue;
+            const hash32 acked = it->second;
+            acked_votes_.erase(it);
+            if (acked == f.tx_hashes[i]) continue;  // it is the final one
+            record_dropped(acked, {f.tx_hashes[i], f.fb.blk.header.height, f.hash});
+        }
+    }
+
+    void record_dropped(const hash32& th, const dropped_vote& d) {
+        if (!pending_->drop(th, d))
+            spdlog::error("pending.db: could not record vote {} as dropped", to_hex(th));
+        spdlog::info("acknowledged vote {} dropped: conflicting vote {} final at block {}", to_hex(th),
+                     to_hex(d.winner), d.height);
+    }
+
+    /// Votes acknowledged before a restart and not yet final go back into the
+    /// pool; those that became final meanwhile are forgotten, and those a
+    /// conflicting final vote replaced are recorded as dropped.
     void resubmit_pending() {
         if (!pending_) return;
         std::vector<hash32> done;
-        std::size_t back = 0;
+        std::size_t back = 0, dropped = 0;
         for (auto& [th, tx] : pending_->load()) {
+            const detail::vote_key key{tx.election_id, tx.voter_tag};
             consensus::effects fx;
             auto r = eng_.submit(std::move(tx), fx);
             apply(fx);
-            if (r)
-                ++back;
-            else if (r.error() != make_error(chain::errc::pool_full))
-                done.push_back(th);  // final already, or no longer valid
+            if (r || r.error() == make_error(chain::errc::pool_full)) {
+                acked_votes_[key] = th;
+                back += r ? 1 : 0;
+                continue;
+            }
+            const auto& c = eng_.chain();
+            if (r.error() == make_error(chain::errc::duplicate_vote) && !c.find_tx(th)) {
+                if (auto loc = c.find_vote(key.election, key.tag))
+                    if (auto fb = c.block_at(loc->height); fb && loc->index < fb->blk.txs.size()) {
+                        record_dropped(th, {tx_hash<H>(fb->blk.txs[loc->index]), loc->height,
+                                            block_hash<H>(fb->blk.header)});
+                        ++dropped;
+                        continue;
+                    }
+            }
+            done.push_back(th);  // final already, or no longer valid
         }
         pending_->erase(done);
-        if (back || !done.empty())
-            spdlog::info("re-submitted {} acknowledged votes from before the restart ({} already final)", back,
-                         done.size());
+        if (back || dropped || !done.empty())
+            spdlog::info("re-submitted {} acknowledged votes from before the restart ({} already final, {} dropped)",
+                         back, done.size(), dropped);
     }
 
     void arm(const consensus::timer_request& t) {
@@ -195,6 +275,9 @@ private:
     std::array<boost::asio::steady_timer, 3> timers_;
     node_metrics metrics_;
     std::unordered_map<hash32, std::uint64_t> submit_times_;
+    /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).
+    std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> acked_votes_;
+    std::optional<verified_prefix> verified_;  ///< how far verify_chain() got in this process
     vote_tx tx_copy_;
     bool stopped_ = false;
 };

@@ -214,6 +214,39 @@ inline result<finalized_block> decode_finalized_block(byte_view in) {
     });
 }
 
+/// Transaction `index` of an encoded block (or finalized block), decoded
+/// without decoding the others: their lengths are read to skip them. For
+/// checking one index hit against the stored block cheaply. Fails like the
+/// decoders (bad_tag, truncated, ...) and with `length_too_large` when the
+/// block holds no such index.
+inline result<vote_tx> decode_tx_at(byte_view block_bytes, std::uint32_t index) {
+    constexpr std::size_t txs_at = 1 + codec::header_size + 64;
+    constexpr std::size_t count_at = 1 + codec::header_size - 4;
+    constexpr std::size_t len_at = 1 + 8 + 8 + 8;  // encrypted_vote length inside a tx
+    auto be32 = [&](std::size_t at) {
+        std::uint32_t v = 0;
+        for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | block_bytes[at + i];
+        return v;
+    };
+    if (block_bytes.size() < txs_at) return make_error(core::errc::truncated);
+    if (block_bytes[0] != static_cast<byte>(tag::block) || block_bytes[1] != static_cast<byte>(tag::header))
+        return make_error(core::errc::bad_tag);
+    if (index >= be32(count_at)) return make_error(core::errc::length_too_large);
+    std::size_t at = txs_at;
+    for (std::uint32_t i = 0; i < index; ++i) {
+        if (block_bytes.size() - at < codec::min_tx_size) return make_error(core::errc::truncated);
+        const std::size_t len = be32(at + len_at);
+        if (len > limits::max_encrypted_vote_bytes) return make_error(core::errc::length_too_large);
+        at += codec::min_tx_size + len;
+        if (at > block_bytes.size()) return make_error(core::errc::truncated);
+    }
+    if (block_bytes.size() - at < codec::min_tx_size) return make_error(core::errc::truncated);
+    const std::size_t len = be32(at + len_at);
+    if (len > limits::max_encrypted_vote_bytes) return make_error(core::errc::length_too_large);
+    if (block_bytes.size() - at < codec::min_tx_size + len) return make_error(core::errc::truncated);
+    return decode_tx(block_bytes.subspan(at, codec::min_tx_size + len));
+}
+
 // ---- hashes and signed messages ------------------------------------------------
 
 /// Tx hash = H(tx payload). The submitter signs these 32 bytes.

@@ -55,9 +55,22 @@ struct genesis_config {
 /// True for a key no one can hold: a small-order curve point (see ed25519::has_small_order).
 inline bool ed25519_small_order(const public_key& k) noexcept { return ed25519::has_small_order(k.data.data()); }
 
+/// True when the key is the canonical encoding of its point: its y coordinate
+/// (little-endian, bit 255 cleared) is below p = 2^255 - 19. Crypto++'s
+/// verifier (8.7) reduces a larger y modulo p instead of refusing it, so the
+/// 20 non-canonical encodings of points with y = 3, 4, 5, 6, 9, 10, 14, 15,
+/// 16 or 18 would otherwise be usable as keys (data-format.md §1).
+inline bool ed25519_canonical(const public_key& k) noexcept {
+    if ((k.data[31] & 0x7f) != 0x7f) return true;
+    for (std::size_t i = 30; i >= 1; --i)
+        if (k.data[i] != 0xff) return true;
+    return k.data[0] < 0xed;
+}
+
 /// Semantic checks beyond the codec's bounds: 1..256 distinct validators,
-/// no small-order keys, 1 ms <= block interval <= 1 day, 1 ms <= round timeout
-/// <= cap <= 1 day, txs per block and vote size within the codec limits.
+/// no small-order or non-canonical keys, 1 ms <= block interval <= 1 day,
+/// 1 ms <= round timeout <= cap <= 1 day, txs per block and vote size within
+/// the codec limits.
 inline error_code check_genesis(const genesis_config& g) noexcept {
     using chain::errc;
     if (g.validators.empty() || g.validators.size() > limits::max_validators) return make_error(errc::bad_genesis);
@@ -69,10 +82,11 @@ inline error_code check_genesis(const genesis_config& g) noexcept {
     if (g.round_timeout_ms == 0 || g.round_timeout_max_ms < g.round_timeout_ms || g.round_timeout_max_ms > day_ms)
         return make_error(errc::bad_genesis);
     for (const auto& s : g.submitters)
-        if (ed25519_small_order(s)) return make_error(errc::bad_genesis);
+        if (ed25519_small_order(s) || !ed25519_canonical(s)) return make_error(errc::bad_genesis);
     for (std::size_t i = 0; i < g.validators.size(); ++i) {
         if (g.validators[i].name.size() > limits::max_name_bytes) return make_error(errc::bad_genesis);
-        if (ed25519_small_order(g.validators[i].key)) return make_error(errc::bad_genesis);
+        if (ed25519_small_order(g.validators[i].key) || !ed25519_canonical(g.validators[i].key))
+            return make_error(errc::bad_genesis);
         for (std::size_t j = 0; j < i; ++j)
             if (g.validators[i].key == g.validators[j].key) return make_error(errc::bad_genesis);
     }

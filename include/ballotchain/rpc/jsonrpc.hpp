@@ -20,6 +20,8 @@ inline constexpr int method_not_found = -32601;
 inline constexpr int invalid_params = -32602;
 inline constexpr int internal_error = -32603;
 inline constexpr int server_error = -32000;  ///< generic; -32001 and up are specific (docs/api.md)
+inline constexpr int too_many_in_batch = -32020;  ///< a method's per-request cap was reached
+inline constexpr int rate_limited = -32029;       ///< the client's budget for a method is spent; data.retry_after_ms
 }  // namespace code
 
 struct rpc_error {
@@ -35,8 +37,16 @@ using method_table = std::map<std::string, method, std::less<>>;
 
 inline rpc_error invalid_params(std::string msg) { return {code::invalid_params, std::move(msg), std::nullopt}; }
 
+/// Bounds on one request body (a single call or a batch).
 struct jsonrpc_limits {
     std::size_t max_batch = 100;  ///< requests per batch
+    /// At most this many calls of a method per request body: the calls after
+    /// the cap get a too_many_in_batch error (for methods that cost far more
+    /// than the bytes that ask for them).
+    std::map<std::string, std::size_t, std::less<>> max_per_request;
+    /// Asked before each call that passed the checks above (known method,
+    /// within its cap); an error refuses that call, e.g. a per-client rate limit.
+    std::function<std::optional<rpc_error>(std::string_view method)> admit;
 };
 
 namespace detail {
@@ -46,8 +56,12 @@ inline boost::json::object error_object(const rpc_error& e, const boost::json::v
     return {{"jsonrpc", "2.0"}, {"error", std::move(err)}, {"id", id}};
 }
 
+/// Calls of each capped method so far in one request body.
+using call_counts = std::map<std::string, std::size_t, std::less<>>;
+
 /// Handles one request object; nullopt for a notification (no response).
-inline std::optional<boost::json::object> handle_one(const boost::json::value& v, const method_table& t) {
+inline std::optional<boost::json::object> handle_one(const boost::json::value& v, const method_table& t,
+                                                     const jsonrpc_limits& lim, call_counts& counts) {
     if (!v.is_object()) return error_object({code::invalid_request, "request must be an object", {}}, nullptr);
     const auto& o = v.as_object();
     const auto* idp = o.if_contains("id");
@@ -69,10 +83,26 @@ inline std::optional<boost::json::object> handle_one(const boost::json::value& v
         return error_object({code::method_not_found, "method not found: " + std::string(m->as_string()), {}}, id);
     }
     reply r;
-    try {
-        r = it->second(params ? *params : boost::json::value(boost::json::array{}));
-    } catch (const std::exception& ex) {
-        r = rpc_error{code::internal_error, std::string("internal error: ") + ex.what(), {}};
+    std::optional<rpc_error> refused;
+    if (auto cap = lim.max_per_request.find(it->first); cap != lim.max_per_request.end()) {
+        auto& n = counts[it->first];
+        if (n >= cap->second)
+            refused = rpc_error{code::too_many_in_batch,
+                                it->first + " may be called at most " + std::to_string(cap->second) +
+                                    " time(s) per request; this call was not run",
+                                std::nullopt};
+        else
+            ++n;
+    }
+    if (!refused && lim.admit) refused = lim.admit(it->first);
+    if (refused) {
+        r = std::move(*refused);
+    } else {
+        try {
+            r = it->second(params ? *params : boost::json::value(boost::json::array{}));
+        } catch (const std::exception& ex) {
+            r = rpc_error{code::internal_error, std::string("internal error: ") + ex.what(), {}};
+        }
     }
     if (notification) return std::nullopt;
     if (auto* e = std::get_if<rpc_error>(&r)) return error_object(*e, id);
@@ -93,11 +123,13 @@ inline std::string handle_jsonrpc(std::string_view body, const method_table& t, 
             return boost::json::serialize(detail::error_object(
                 {code::invalid_request, "batch too large (max " + std::to_string(lim.max_batch) + ")", {}}, nullptr));
         boost::json::array out;
+        detail::call_counts counts;
         for (const auto& r : a)
-            if (auto resp = detail::handle_one(r, t)) out.push_back(std::move(*resp));
+            if (auto resp = detail::handle_one(r, t, lim, counts)) out.push_back(std::move(*resp));
         return out.empty() ? std::string() : boost::json::serialize(out);
     }
-    auto resp = detail::handle_one(v, t);
+    detail::call_counts counts;
+    auto resp = detail::handle_one(v, t, lim, counts);
     return resp ? boost::json::serialize(*resp) : std::string();
 }
 

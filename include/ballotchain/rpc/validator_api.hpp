@@ -12,6 +12,35 @@
 
 namespace ballotchain::rpc {
 
+/// What a validator knows of a transaction (poa_getTransactionStatus).
+///
+/// An acknowledgement (the tx hash answered by eth_sendRawTransaction) means
+/// the validator that gave it stored the vote durably and will keep it until
+/// it is final or provably never can be: a vote from the same voter tag in the
+/// same election became final first. Such a vote is `dropped`, and the
+/// validator that acknowledged it remembers that (durably, bounded) with the
+/// winner. Other validators may not know the vote at all (`unknown`).
+struct tx_status {
+    enum class state { unknown, pending, final, dropped };
+    state status = state::unknown;
+    std::optional<tx_location> location;            ///< final: where
+    std::optional<hash32> block_hash;               ///< final: the hash of that block
+    std::optional<hash32> conflicting_tx;           ///< dropped: the final vote that won
+    std::optional<std::uint64_t> conflicting_block; ///< dropped: its block number
+    std::optional<hash32> conflicting_block_hash;   ///< dropped: its block hash
+    std::string reason;                             ///< dropped: in words
+};
+
+inline const char* to_string(tx_status::state s) noexcept {
+    switch (s) {
+    case tx_status::state::unknown: return "unknown";
+    case tx_status::state::pending: return "pending";
+    case tx_status::state::final: return "final";
+    case tx_status::state::dropped: return "dropped";
+    }
+    return "unknown";
+}
+
 /// What the RPC layer needs from a validator.
 ///
 /// | expression                | type                          |
@@ -20,6 +49,7 @@ namespace ballotchain::rpc {
 /// | `n.height()`              | std::uint64_t (last final)    |
 /// | `n.head_hash()`           | hash32                        |
 /// | `n.block_at(h)`           | result<finalized_block>       |
+/// | `n.raw_block_at(h)`       | result<bytes> (block ‖ certificate, data-format.md §7) |
 /// | `n.height_of(bh)`         | std::optional<std::uint64_t>  |
 /// | `n.find_tx(th)`           | std::optional<tx_location>    |
 /// | `n.pending_tx(th)`        | const vote_tx* (or null)      |
@@ -29,13 +59,15 @@ namespace ballotchain::rpc {
 /// | `n.validator_index()`     | std::optional<std::uint32_t>  |
 /// | `n.pool_size()`           | std::size_t                   |
 /// | `n.tally(e)`              | tally_map                     |
-/// | `n.verify()`              | verify_report                 |
+/// | `n.tx_status(th)`         | tx_status                     |
+/// | `n.verify_chain()`        | verify_report: verifies the blocks added since the last call (all at the first) |
 template <class N>
 concept node_view = requires(N& n, const N& cn, const hash32& h, std::uint64_t u, vote_tx tx) {
     { cn.genesis() } -> std::convertible_to<const genesis_config&>;
     { cn.height() } -> std::same_as<std::uint64_t>;
     { cn.head_hash() } -> std::same_as<hash32>;
     { cn.block_at(u) } -> std::same_as<result<finalized_block>>;
+    { cn.raw_block_at(u) } -> std::same_as<result<bytes>>;
     { cn.height_of(h) } -> std::same_as<std::optional<std::uint64_t>>;
     { cn.find_tx(h) } -> std::same_as<std::optional<tx_location>>;
     { cn.pending_tx(h) } -> std::same_as<const vote_tx*>;
@@ -45,7 +77,8 @@ concept node_view = requires(N& n, const N& cn, const hash32& h, std::uint64_t u
     { cn.validator_index() } -> std::same_as<std::optional<std::uint32_t>>;
     { cn.pool_size() } -> std::same_as<std::size_t>;
     { cn.tally(u) } -> std::same_as<tally_map>;
-    { cn.verify() } -> std::same_as<verify_report>;
+    { cn.tx_status(h) } -> std::same_as<tx_status>;
+    { n.verify_chain() } -> std::same_as<verify_report>;
 };
 
 inline constexpr std::string_view client_version = "ballotchain/0.1.0";
@@ -178,7 +211,44 @@ inline boost::json::object eth_block(const finalized_block& fb, const genesis_co
             {"round", h.round},
             {"proposer", h.proposer},
             {"timestampMs", h.timestamp_ms},
+            {"chainId", quantity(h.chain_id)},
+            {"proposerSignature", to_hex(fb.blk.proposer_sig)},
             {"certificate", json::to_json(fb.cert)}};
+}
+
+/// poa_getTransactionStatus's answer.
+inline boost::json::object tx_status_json(const tx_status& st) {
+    using boost::json::value;
+    auto hex_or_null = [](const std::optional<hash32>& h) { return h ? value(to_hex(*h)) : value(nullptr); };
+    boost::json::object o{{"status", to_string(st.status)},
+                          {"block_number", st.location ? value(st.location->height) : value(nullptr)},
+                          {"block_hash", hex_or_null(st.block_hash)},
+                          {"transaction_index", st.location ? value(st.location->index) : value(nullptr)}};
+    if (st.status == tx_status::state::dropped) {
+        o["reason"] = st.reason;
+        o["conflicting_tx"] = hex_or_null(st.conflicting_tx);
+        o["conflicting_block"] = st.conflicting_block ? value(*st.conflicting_block) : value(nullptr);
+        o["conflicting_block_hash"] = hex_or_null(st.conflicting_block_hash);
+    }
+    return o;
+}
+
+/// poa_verifyChain's answer.
+inline boost::json::object verify_json(const verify_report& r) {
+    using boost::json::value;
+    boost::json::object o{{"ok", r.ok},
+                          {"complete", r.complete()},
+                          {"blocks_checked", r.blocks_checked},
+                          {"txs_checked", r.txs_checked},
+                          {"verified_height", r.verified ? value(r.verified->height) : value(nullptr)},
+                          {"verified_hash", r.verified ? value(to_hex(r.verified->hash)) : value(nullptr)},
+                          {"head", r.head}};
+    if (!r.ok) {
+        o["bad_height"] = r.bad_height ? value(*r.bad_height) : value(nullptr);
+        o["reason"] = r.reason.message();
+        o["detail"] = r.detail;
+    }
+    return o;
 }
 
 // ---- params -------------------------------------------------------------------------------
@@ -393,14 +463,49 @@ void add_validator_methods(method_table& t, Node& n) {
         if (!e || !limit || *limit == 0 || *limit > 1000) return invalid_params("expected [election_id, limit 1..1000]");
         return value(blockchain_json(n, e, static_cast<std::size_t>(*limit)));
     };
-    t["poa_verifyChain"] = [&n](const value&) -> reply {
-        const auto r = n.verify();
-        boost::json::object o{{"ok", r.ok}, {"blocks_checked", r.blocks_checked}, {"txs_checked", r.txs_checked}};
-        if (!r.ok) {
-            o["bad_height"] = r.bad_height.value_or(0);
-            o["reason"] = r.reason.message();
-        }
-        return value(std::move(o));
+    t["poa_verifyChain"] = [&n](const value&) -> reply { return value(verify_json(n.verify_chain())); };
+    t["poa_getRawBlock"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto h = a && a->size() == 1 ? detail::param_block(n, (*a)[0]) : std::nullopt;
+        if (!h) return invalid_params("expected [block number or tag]");
+        if (*h > n.height()) return value(nullptr);
+        auto raw = n.raw_block_at(*h);
+        if (!raw) return value(nullptr);
+        return value(to_hex(*raw));
+    };
+    t["poa_getGenesis"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        if (!a || !a->empty()) return invalid_params("expected []");
+        return value(boost::json::object{{"genesis", json::to_json(n.genesis())},
+                                         {"genesis_hash", to_hex(genesis_hash<sha256>(n.genesis()))},
+                                         {"encoding", to_hex(encode(n.genesis()))}});
+    };
+    t["poa_getTransactionProof"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto th = a && a->size() == 1 ? detail::param_hash(*a, 0) : std::nullopt;
+        if (!th) return invalid_params("expected [\"0x<32-byte tx hash>\"]");
+        auto loc = n.find_tx(*th);
+        if (!loc) return value(nullptr);
+        auto fb = n.block_at(loc->height);
+        if (!fb || loc->index >= fb->blk.txs.size()) return rpc_error{tx_code::storage, "storage error", {}};
+        std::vector<hash32> ths;
+        ths.reserve(fb->blk.txs.size());
+        for (const auto& tx : fb->blk.txs) ths.push_back(tx_hash<sha256>(tx));
+        boost::json::array path;
+        for (const auto& h : merkle_proof<sha256>(ths, loc->index)) path.push_back(boost::json::string(to_hex(h)));
+        return value(boost::json::object{{"tx_hash", to_hex(*th)},
+                                         {"block_number", loc->height},
+                                         {"block_hash", to_hex(block_hash<sha256>(fb->blk.header))},
+                                         {"index", loc->index},
+                                         {"tx_count", fb->blk.header.tx_count},
+                                         {"tx_root", to_hex(fb->blk.header.tx_root)},
+                                         {"proof", std::move(path)}});
+    };
+    t["poa_getTransactionStatus"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        auto th = a && a->size() == 1 ? detail::param_hash(*a, 0) : std::nullopt;
+        if (!th) return invalid_params("expected [\"0x<32-byte tx hash>\"]");
+        return value(tx_status_json(n.tx_status(*th)));
     };
     t["poa_getBlockCertificate"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);

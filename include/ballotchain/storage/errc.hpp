@@ -11,6 +11,7 @@ enum class errc {
     out_of_order,   ///< append at a height other than head+1
     corrupt,        ///< stored bytes do not decode
     io_error,       ///< the backing store failed (see the log for the SQLite message)
+    bad_index,      ///< an index row disagrees with the stored blocks (missing, extra or different)
 };
 
 inline const char* category_name(errc) noexcept { return "ballotchain.storage"; }
@@ -21,6 +22,7 @@ inline std::string describe(errc e) {
     case errc::out_of_order: return "append out of order";
     case errc::corrupt: return "stored block is corrupt";
     case errc::io_error: return "storage I/O error";
+    case errc::bad_index: return "storage index disagrees with the stored blocks";
     }
     return "unknown storage error";
 }

@@ -6,6 +6,7 @@
 #include <ballotchain/storage/concepts.hpp>
 #include <ballotchain/storage/errc.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -19,12 +20,7 @@ public:
         const std::uint64_t h = fb.blk.header.height;
         if (h != blocks_.size()) return make_error(storage_ns::errc::out_of_order);
         blocks_.push_back({fb, block_hash});
-        by_hash_.emplace(block_hash, h);
-        for (std::size_t i = 0; i < tx_hashes.size() && i < fb.blk.txs.size(); ++i) {
-            const tx_location loc{h, static_cast<std::uint32_t>(i)};
-            txs_.emplace(tx_hashes[i], loc);
-            votes_.emplace(vote_key{fb.blk.txs[i].election_id, fb.blk.txs[i].voter_tag}, loc);
-        }
+        index_block(h, block_hash, tx_hashes);
         return {};
     }
 
@@ -45,10 +41,44 @@ public:
         return blocks_[h].hash;
     }
     std::optional<std::uint64_t> height_of(const hash32& bh) const { return find(by_hash_, bh); }
-    std::optional<tx_location> find_tx(const hash32& th) const { return find(txs_, th); }
+    std::optional<tx_location> find_tx(const hash32& th) const {
+        auto it = txs_.find(th);
+        if (it == txs_.end()) return std::nullopt;
+        return it->second.loc;
+    }
     std::optional<tx_location> find_vote(std::uint64_t election, const hash32& voter_tag) const {
         return find(votes_, vote_key{election, voter_tag});
     }
+
+    result<void> scan_block_index(const block_index_visitor& f) const {
+        for (std::uint64_t h = 0; h < blocks_.size(); ++h)
+            if (!f(block_index_row{h, blocks_[h].hash})) break;
+        return {};
+    }
+
+    result<void> scan_tx_index(const tx_index_visitor& f) const {
+        std::vector<tx_index_row> rows;
+        rows.reserve(txs_.size());
+        for (const auto& [th, e] : txs_) rows.push_back({th, e.loc.height, e.loc.index, e.election, e.voter_tag});
+        std::sort(rows.begin(), rows.end(),
+                  [](const auto& a, const auto& b) { return std::tie(a.height, a.index) < std::tie(b.height, b.index); });
+        for (const auto& r : rows)
+            if (!f(r)) break;
+        return {};
+    }
+
+    result<void> rebuild_indexes(const block_indexer& ix) {
+        by_hash_.clear();
+        txs_.clear();
+        votes_.clear();
+        for (std::uint64_t h = 0; h < blocks_.size(); ++h) {
+            const auto e = ix(blocks_[h].fb);
+            blocks_[h].hash = e.block_hash;
+            index_block(h, e.block_hash, e.tx_hashes);
+        }
+        return {};
+    }
+
     result<void> put_meta(std::string_view k, byte_view v) {
         meta_[std::string(k)] = bytes(v.begin(), v.end());
         return {};
@@ -62,10 +92,29 @@ public:
     /// Test hook: replaces the stored block at height h (tamper tests).
     void tamper(std::uint64_t h, const finalized_block& fb) { blocks_.at(h).fb = fb; }
 
+    /// Test hook: sets (or, with nullopt, removes) the tx index row of `th`
+    /// and its vote-key entry, as a damaged or forged index would hold them.
+    void tamper_tx_index(const hash32& th, std::optional<tx_index_row> row) {
+        if (auto it = txs_.find(th); it != txs_.end()) {
+            votes_.erase(vote_key{it->second.election, it->second.voter_tag});
+            txs_.erase(it);
+        }
+        if (!row) return;
+        const tx_location loc{row->height, static_cast<std::uint32_t>(row->index)};
+        const hash32 tag = row->voter_tag.value_or(hash32{});
+        txs_[th] = {loc, row->election, tag};
+        votes_[vote_key{row->election, tag}] = loc;
+    }
+
 private:
     struct entry {
         finalized_block fb;
         hash32 hash;
+    };
+    struct tx_entry {
+        tx_location loc;
+        std::uint64_t election = 0;
+        hash32 voter_tag;
     };
     struct vote_key {
         std::uint64_t election;
@@ -84,9 +133,20 @@ private:
         return it->second;
     }
 
+    void index_block(std::uint64_t h, const hash32& block_hash, std::span<const hash32> tx_hashes) {
+        const auto& fb = blocks_[h].fb;
+        by_hash_.emplace(block_hash, h);
+        for (std::size_t i = 0; i < tx_hashes.size() && i < fb.blk.txs.size(); ++i) {
+            const tx_location loc{h, static_cast<std::uint32_t>(i)};
+            const auto& tx = fb.blk.txs[i];
+            txs_.emplace(tx_hashes[i], tx_entry{loc, tx.election_id, tx.voter_tag});
+            votes_.emplace(vote_key{tx.election_id, tx.voter_tag}, loc);
+        }
+    }
+
     std::vector<entry> blocks_;
     std::unordered_map<hash32, std::uint64_t> by_hash_;
-    std::unordered_map<hash32, tx_location> txs_;
+    std::unordered_map<hash32, tx_entry> txs_;
     std::unordered_map<vote_key, tx_location, vote_key_hash> votes_;
     std::map<std::string, bytes, std::less<>> meta_;
 };

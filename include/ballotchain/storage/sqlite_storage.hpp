@@ -14,6 +14,11 @@
 ///
 /// 64-bit unsigned values (heights, election ids) are stored as the SQLite
 /// INTEGER with the same bit pattern (two's complement).
+///
+/// `blocks.data` is the data; `blocks.hash` and every `txs` row are indexes
+/// derived from it (what each must equal: docs/data-format.md §15). They can
+/// be scanned (scan_block_index, scan_tx_index) and re-created from the
+/// blocks (rebuild_indexes).
 
 #include <ballotchain/chain/codec.hpp>
 #include <ballotchain/storage/concepts.hpp>
@@ -306,6 +311,94 @@ public:
         return location(s);
     }
 
+    /// Every row of the block index (the `hash` column of `blocks`), heights
+    /// ascending as unsigned values (a negative stored height sorts last).
+    result<void> scan_block_index(const block_index_visitor& f) const {
+        if (!st_) return make_error(storage_ns::errc::io_error);
+        auto s = prepare_once("SELECT height, hash FROM blocks ORDER BY height < 0, height");
+        if (!s) return s.error();
+        int rc;
+        while ((rc = sqlite3_step(s->get())) == SQLITE_ROW) {
+            const block_index_row row{detail::sqlite::to_u64(sqlite3_column_int64(s->get(), 0)),
+                                      detail::sqlite::column_hash(s->get(), 1)};
+            if (!f(row)) return {};
+        }
+        if (rc != SQLITE_DONE) return io_failure();
+        return {};
+    }
+
+    /// Every row of `txs` as stored, (height, idx) ascending as unsigned values.
+    result<void> scan_tx_index(const tx_index_visitor& f) const {
+        if (!st_) return make_error(storage_ns::errc::io_error);
+        auto s = prepare_once(
+            "SELECT hash, height, idx, election, voter_tag FROM txs ORDER BY height < 0, height, idx < 0, idx");
+        if (!s) return s.error();
+        int rc;
+        sqlite3_stmt* q = s->get();
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            const tx_index_row row{detail::sqlite::column_hash(q, 0), detail::sqlite::to_u64(sqlite3_column_int64(q, 1)),
+                                   detail::sqlite::to_u64(sqlite3_column_int64(q, 2)),
+                                   detail::sqlite::to_u64(sqlite3_column_int64(q, 3)), detail::sqlite::column_hash(q, 4)};
+            if (!f(row)) return {};
+        }
+        if (rc != SQLITE_DONE) return io_failure();
+        return {};
+    }
+
+    /// Re-creates both indexes from the stored blocks in one transaction:
+    /// every `txs` row is deleted and re-inserted from `ix(block)` for blocks
+    /// 0..head, a `blocks.hash` that differs from `ix(block).block_hash` is
+    /// corrected, and rows of `blocks` at negative heights (no block can be
+    /// there) are deleted. A block that does not load rolls everything back.
+    /// @par Complexity One read and decode of every block; O(total txs) writes.
+    result<void> rebuild_indexes(const block_indexer& ix) {
+        using storage_ns::errc;
+        if (!st_) return make_error(errc::io_error);
+        if (st_->opts.read_only) return make_error(storage_ns::sqlite_errc::read_only);
+        if (!exec_cached(st_->begin.get())) return make_error(errc::io_error);
+        auto db_head = read_head();
+        if (!db_head) return rollback(db_head.error());
+        st_->head = *db_head;
+        if (exec("DELETE FROM txs") != SQLITE_OK || exec("DELETE FROM blocks WHERE height < 0") != SQLITE_OK)
+            return rollback(io_failure());
+        std::vector<std::pair<std::uint64_t, hash32>> fixes;  // heights whose hash column is wrong
+        for (std::uint64_t h = 0; *db_head && h <= **db_head; ++h) {
+            auto fb = load(h);
+            if (!fb) return rollback(fb.error());
+            const auto e = ix(*fb);
+            if (hash_at(h) != e.block_hash) fixes.emplace_back(h, e.block_hash);
+            const std::size_t n = std::min(e.tx_hashes.size(), fb->blk.txs.size());
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto& tx = fb->blk.txs[i];
+                detail::sqlite::stmt_use u(st_->insert_tx.get());
+                sqlite3_stmt* s = u.get();
+                if (detail::sqlite::bind_blob(s, 1, e.tx_hashes[i].view()) != SQLITE_OK ||
+                    sqlite3_bind_int64(s, 2, detail::sqlite::to_i64(h)) != SQLITE_OK ||
+                    sqlite3_bind_int64(s, 3, static_cast<std::int64_t>(i)) != SQLITE_OK ||
+                    sqlite3_bind_int64(s, 4, detail::sqlite::to_i64(tx.election_id)) != SQLITE_OK ||
+                    detail::sqlite::bind_blob(s, 5, tx.voter_tag.view()) != SQLITE_OK || !step_done(s))
+                    return rollback(make_error(errc::io_error));
+            }
+        }
+        // Two steps, so that swapped hashes never collide on the UNIQUE column:
+        // first a placeholder no 32-byte hash can equal (the height as text), then the hash.
+        for (const char* sql : {"UPDATE blocks SET hash = CAST(height AS TEXT) WHERE height = ?1",
+                                "UPDATE blocks SET hash = ?2 WHERE height = ?1"}) {
+            auto s = prepare_once(sql);
+            if (!s) return rollback(s.error());
+            for (const auto& [h, bh] : fixes) {
+                sqlite3_reset(s->get());
+                if (sqlite3_bind_int64(s->get(), 1, detail::sqlite::to_i64(h)) != SQLITE_OK ||
+                    (sqlite3_bind_parameter_count(s->get()) == 2 &&
+                     detail::sqlite::bind_blob(s->get(), 2, bh.view()) != SQLITE_OK) ||
+                    !step_done(s->get()))
+                    return rollback(make_error(errc::io_error));
+            }
+        }
+        if (!exec_cached(st_->commit.get())) return rollback(make_error(errc::io_error));
+        return {};
+    }
+
     /// Durably stores (or replaces) `v` under `k`. Keys are at most
     /// max_meta_key_bytes, values at most max_meta_value_bytes.
     result<void> put_meta(std::string_view k, byte_view v) {
@@ -436,8 +529,22 @@ private:
         return ec;
     }
 
-    static tx_location location(sqlite3_stmt* s) {
-        return {detail::sqlite::to_u64(sqlite3_column_int64(s, 0)), static_cast<std::uint32_t>(sqlite3_column_int64(s, 1))};
+    /// The (height, idx) of a lookup; nullopt for an idx no block can have
+    /// (a damaged row must not be truncated into a plausible location).
+    static std::optional<tx_location> location(sqlite3_stmt* s) {
+        const std::int64_t idx = sqlite3_column_int64(s, 1);
+        if (idx < 0 || idx > std::int64_t{0xffffffff}) return std::nullopt;
+        return tx_location{detail::sqlite::to_u64(sqlite3_column_int64(s, 0)), static_cast<std::uint32_t>(idx)};
+    }
+
+    /// Prepares a one-off statement (scans and repairs are rare).
+    result<detail::sqlite::stmt_ptr> prepare_once(const char* sql) const {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(st_->db.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
+            detail::sqlite::stmt_ptr guard(raw);
+            return io_failure();
+        }
+        return detail::sqlite::stmt_ptr(raw);
     }
 
     /// MAX(height) as stored: nullopt when there are no blocks.

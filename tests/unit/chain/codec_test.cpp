@@ -350,3 +350,29 @@ TEST_CASE("codec: the genesis hash covers every genesis field", "[chain][codec]"
         CHECK(genesis_hash<H>(x) != gh);
     }
 }
+
+TEST_CASE("codec: decode_tx_at finds one tx of an encoded block without decoding the others", "[chain][codec]") {
+    test_network net(3);
+    auto c = net.open_chain();
+    std::vector<vote_tx> txs;
+    for (std::uint64_t v = 0; v < 5; ++v) {
+        auto tx = net.vote(v);
+        tx.encrypted_vote.resize(v * 37, static_cast<byte>(v));  // lengths differ, so skipping must read them
+        sign_tx<H, S>(tx, net.submitter);
+        txs.push_back(tx);
+    }
+    const auto fb = net.next_block(c, txs);
+    for (const bytes& enc : {encode(fb), encode(fb.blk)}) {
+        for (std::uint32_t i = 0; i < txs.size(); ++i) {
+            auto tx = decode_tx_at(enc, i);
+            REQUIRE(tx.has_value());
+            CHECK(*tx == txs[i]);
+        }
+        CHECK(decode_tx_at(enc, 5).error() == make_error(core::errc::length_too_large));
+        CHECK(decode_tx_at(byte_view(enc).first(200), 3).error() == make_error(core::errc::truncated));
+    }
+    bytes wrong = encode(fb);
+    wrong[0] = 0x01;
+    CHECK(decode_tx_at(wrong, 0).error() == make_error(core::errc::bad_tag));
+    CHECK(decode_tx_at(bytes(10, 0), 0).error() == make_error(core::errc::truncated));
+}

@@ -132,3 +132,30 @@ TEST_CASE("genesis: check_genesis refuses a zero block interval and absurd timeo
     g.round_timeout_max_ms = ~std::uint64_t{0};
     CHECK(check_genesis(g) == make_error(errc::bad_genesis));
 }
+
+TEST_CASE("genesis: check_genesis refuses non-canonical key encodings (y >= p), which Crypto++ would reduce",
+          "[chain][genesis]") {
+    test_network net(3);
+    CHECK_FALSE(check_genesis(net.genesis));
+    // p + 3 (y = 3 is on the curve, so the encoding decodes to a point of large order), both sign bits
+    for (byte sign : {byte{0x00}, byte{0x80}}) {
+        public_key k;
+        k.data.fill(0xff);
+        k.data[0] = 0xed + 3;
+        k.data[31] = static_cast<byte>(0x7f | sign);
+        CHECK_FALSE(ed25519_canonical(k));
+        CHECK_FALSE(ed25519_small_order(k));
+        auto g = net.genesis;
+        g.validators[1].key = k;
+        CHECK(check_genesis(g) == make_error(errc::bad_genesis));
+        g = net.genesis;
+        g.submitters.push_back(k);
+        CHECK(check_genesis(g) == make_error(errc::bad_genesis));
+    }
+    public_key below_p;  // p - 1 is canonical (and small order, refused for that reason)
+    below_p.data.fill(0xff);
+    below_p.data[0] = 0xec;
+    below_p.data[31] = 0x7f;
+    CHECK(ed25519_canonical(below_p));
+    CHECK(ed25519_canonical(net.validators[0].public_key()));
+}

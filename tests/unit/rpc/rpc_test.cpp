@@ -24,6 +24,7 @@ struct test_node {
     std::uint64_t height() const { return c.height(); }
     hash32 head_hash() const { return c.head_hash(); }
     result<finalized_block> block_at(std::uint64_t h) const { return c.block_at(h); }
+    result<bytes> raw_block_at(std::uint64_t h) const { return c.raw_block_at(h); }
     std::optional<std::uint64_t> height_of(const hash32& h) const { return c.height_of(h); }
     std::optional<tx_location> find_tx(const hash32& h) const { return c.find_tx(h); }
     const vote_tx* pending_tx(const hash32& h) const { return pool.find(h); }
@@ -33,7 +34,26 @@ struct test_node {
     std::optional<std::uint32_t> validator_index() const { return 0; }
     std::size_t pool_size() const { return pool.size(); }
     tally_map tally(std::uint64_t e) const { return c.tally(e); }
-    verify_report verify() const { return c.verify(); }
+    std::optional<verified_prefix> verified;
+    verify_report verify_chain() {
+        auto r = c.verify_from(verified);
+        if (r.ok && r.verified) verified = r.verified;
+        return r;
+    }
+    std::map<hash32, rpc::tx_status> dropped;  ///< what a validator would have recorded
+    rpc::tx_status tx_status(const hash32& th) const {
+        rpc::tx_status st;
+        if (auto loc = c.find_tx(th)) {
+            st.status = rpc::tx_status::state::final;
+            st.location = loc;
+            st.block_hash = c.hash_at(loc->height);
+        } else if (auto it = dropped.find(th); it != dropped.end()) {
+            st = it->second;
+        } else if (pool.contains(th)) {
+            st.status = rpc::tx_status::state::pending;
+        }
+        return st;
+    }
     /// Finalizes everything pooled into one block.
     void commit() {
         auto txs = pool.batch(100);
@@ -140,6 +160,160 @@ TEST_CASE("validator methods: submit, lookups, blocks, receipts and their errors
     auto view = rpc::blockchain_json(n, 1);
     CHECK(view.at("votes").as_array().size() == 3);
     CHECK(rpc::health_json(n).at("height").to_number<std::uint64_t>() == 1);
+}
+
+TEST_CASE("JSON-RPC limits: a capped method runs once per request; the admit hook refuses the rest", "[rpc]") {
+    int runs = 0;
+    rpc::method_table t;
+    t["costly"] = [&](const bj::value&) -> rpc::reply {
+        ++runs;
+        return bj::value(runs);
+    };
+    t["cheap"] = [](const bj::value&) -> rpc::reply { return bj::value("ok"); };
+    rpc::jsonrpc_limits lim;
+    lim.max_per_request["costly"] = 1;
+    std::string batch = "[";
+    for (int i = 0; i < 100; ++i)
+        batch += std::string(i ? "," : "") + R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":")" +
+                 (i == 50 ? "cheap" : "costly") + R"("})";
+    batch += "]";
+    auto out = bj::parse(rpc::handle_jsonrpc(batch, t, lim)).as_array();
+    REQUIRE(out.size() == 100);
+    int results = 0, capped = 0;
+    for (const auto& r : out) {
+        if (r.as_object().contains("result")) ++results;
+        else if (err_code(r) == rpc::code::too_many_in_batch) ++capped;
+    }
+    CHECK(results == 2);  // one costly, one cheap
+    CHECK(capped == 98);
+    CHECK(runs == 1);
+    CHECK(str(out[1].as_object().at("error").as_object().at("message")).find("at most 1") != std::string::npos);
+    // every request body has its own count
+    CHECK(res(bj::parse(rpc::handle_jsonrpc(R"({"jsonrpc":"2.0","id":1,"method":"costly"})", t, lim))) == 2);
+    // the admit hook (a per-client rate limit in the validator) refuses with its own error
+    int asked = 0;
+    lim.admit = [&](std::string_view m) -> std::optional<rpc::rpc_error> {
+        ++asked;
+        if (m == "costly") return rpc::rpc_error{rpc::code::rate_limited, "slow down", bj::object{{"retry_after_ms", 5}}};
+        return std::nullopt;
+    };
+    auto refused = bj::parse(rpc::handle_jsonrpc(R"({"jsonrpc":"2.0","id":1,"method":"costly"})", t, lim));
+    CHECK(err_code(refused) == rpc::code::rate_limited);
+    CHECK(refused.as_object().at("error").as_object().at("data").as_object().at("retry_after_ms") == 5);
+    CHECK(res(bj::parse(rpc::handle_jsonrpc(R"({"jsonrpc":"2.0","id":1,"method":"cheap"})", t, lim))) == "ok");
+    CHECK(runs == 2);
+    CHECK(asked == 2);
+}
+
+TEST_CASE("validator methods: raw blocks, genesis, proofs and statuses are enough to re-check the chain", "[rpc]") {
+    test_node n;
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    std::vector<vote_tx> votes;
+    for (std::uint64_t v = 1; v <= 3; ++v) {
+        votes.push_back(n.net.vote(v, 1, v % 2));
+        REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(votes.back()))})).is_string());
+    }
+    const hash32 pending = tx_hash<H>(votes[2]);
+    CHECK(res(call(t, "poa_getTransactionStatus", {to_hex(pending)})).as_object().at("status") == "pending");
+    n.commit();
+
+    // genesis: the JSON parses to the genesis whose hash and encoding are given
+    auto gen = res(call(t, "poa_getGenesis", {})).as_object();
+    auto g = json::genesis_from_json(gen.at("genesis"));
+    REQUIRE(g);
+    CHECK(*g == n.genesis());
+    CHECK(str(gen.at("genesis_hash")) == to_hex(genesis_hash<H>(*g)));
+    CHECK(str(gen.at("encoding")) == to_hex(encode(*g)));
+    CHECK(gen.at("genesis").as_object().at("submitters").as_array().size() == 1);
+
+    // raw blocks: block 0 is the derived one; block 1 appends to a fresh chain (every check)
+    auto fresh = mem_chain::open(*g, memory_storage{}).value();
+    for (std::uint64_t h = 0; h <= n.height(); ++h) {
+        auto raw = from_hex(str(res(call(t, "poa_getRawBlock", {rpc::quantity(h)}))));
+        REQUIRE(raw);
+        auto fb = decode_finalized_block(*raw);
+        REQUIRE(fb);
+        auto blk = res(call(t, "eth_getBlockByNumber", {rpc::quantity(h), false})).as_object();
+        CHECK(str(blk.at("hash")) == to_hex(block_hash<H>(fb->blk.header)));
+        CHECK(str(blk.at("proposerSignature")) == to_hex(fb->blk.proposer_sig));
+        CHECK(str(blk.at("chainId")) == rpc::quantity(g->chain_id));
+        if (h == 0) CHECK(*fb == make_genesis_block<H>(*g));
+        else CHECK(fresh.append(*fb));
+    }
+    CHECK(fresh.head_hash() == n.head_hash());
+    CHECK(res(call(t, "poa_getRawBlock", {"0x9"})).is_null());
+
+    // a Merkle proof for each final vote verifies against the header's root
+    for (std::uint32_t i = 0; i < votes.size(); ++i) {
+        const hash32 th = tx_hash<H>(votes[i]);
+        auto p = res(call(t, "poa_getTransactionProof", {to_hex(th)})).as_object();
+        std::vector<hash32> path;
+        for (const auto& e : p.at("proof").as_array()) path.push_back(from_hex_fixed<32>(std::string_view(e.as_string())).value());
+        const auto root = from_hex_fixed<32>(std::string_view(p.at("tx_root").as_string())).value();
+        CHECK(root == fresh.block_at(1).value().blk.header.tx_root);
+        const auto idx = p.at("index").to_number<std::size_t>();
+        CHECK(merkle_verify<H>(th, idx, p.at("tx_count").to_number<std::size_t>(), path, root));
+        CHECK_FALSE(merkle_verify<H>(th, idx ^ 1, p.at("tx_count").to_number<std::size_t>(), path, root));
+    }
+    CHECK(res(call(t, "poa_getTransactionProof", {to_hex(sha256::hash(bytes{9}))})).is_null());
+
+    // statuses
+    auto fin = res(call(t, "poa_getTransactionStatus", {to_hex(pending)})).as_object();
+    CHECK(fin.at("status") == "final");
+    CHECK(fin.at("block_number") == 1);
+    CHECK(str(fin.at("block_hash")) == to_hex(n.head_hash()));
+    CHECK(res(call(t, "poa_getTransactionStatus", {to_hex(sha256::hash(bytes{9}))})).as_object().at("status") ==
+          "unknown");
+    rpc::tx_status d;
+    d.status = rpc::tx_status::state::dropped;
+    d.conflicting_tx = pending;
+    d.conflicting_block = 1;
+    d.conflicting_block_hash = n.head_hash();
+    d.reason = "conflicting vote " + to_hex(pending) + " final at block 1";
+    n.dropped[sha256::hash(bytes{7})] = d;
+    auto dr = res(call(t, "poa_getTransactionStatus", {to_hex(sha256::hash(bytes{7}))})).as_object();
+    CHECK(dr.at("status") == "dropped");
+    CHECK(str(dr.at("conflicting_tx")) == to_hex(pending));
+    CHECK(dr.at("conflicting_block") == 1);
+    CHECK(dr.at("block_number").is_null());
+    CHECK(str(dr.at("reason")).find("final at block 1") != std::string::npos);
+    CHECK(err_code(call(t, "poa_getTransactionStatus", {"0x12"})) == -32602);
+    CHECK(err_code(call(t, "poa_getGenesis", {1})) == -32602);
+}
+
+TEST_CASE("poa_verifyChain: the first call verifies everything, later calls only the blocks added since", "[rpc]") {
+    test_node n;
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    for (std::uint64_t v = 1; v <= 4; ++v) {
+        REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(v)))})).is_string());
+        if (v % 2 == 0) n.commit();
+    }
+    REQUIRE(n.height() == 2);
+    auto first = res(call(t, "poa_verifyChain", {})).as_object();
+    CHECK(first.at("ok") == true);
+    CHECK(first.at("complete") == true);
+    CHECK(first.at("blocks_checked") == 3);  // 0, 1, 2
+    CHECK(first.at("txs_checked") == 4);
+    CHECK(first.at("verified_height") == 2);
+    CHECK(str(first.at("verified_hash")) == to_hex(n.head_hash()));
+    auto again = res(call(t, "poa_verifyChain", {})).as_object();
+    CHECK(again.at("blocks_checked") == 0);
+    CHECK(again.at("verified_height") == 2);
+    REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(9)))})).is_string());
+    n.commit();
+    auto later = res(call(t, "poa_verifyChain", {})).as_object();
+    CHECK(later.at("ok") == true);
+    CHECK(later.at("blocks_checked") == 1);
+    CHECK(later.at("txs_checked") == 1);
+    CHECK(later.at("verified_height") == 3);
+    // a block changed after it was verified is not re-read by later calls, but a new block after a bad one is refused
+    auto b3 = n.c.block_at(3).value();
+    b3.blk.txs[0].candidate_id ^= 1;
+    n.c.storage().tamper(3, b3);
+    CHECK(res(call(t, "poa_verifyChain", {})).as_object().at("blocks_checked") == 0);
+    CHECK_FALSE(n.c.verify().ok);  // a full verification does see it
 }
 
 TEST_CASE("HTTP server: 413 for oversize bodies, 400 for garbage, keep-alive, header deadline", "[rpc]") {

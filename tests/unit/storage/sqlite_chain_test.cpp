@@ -8,6 +8,7 @@
 
 using namespace ballotchain;
 using ballotchain::test::chain_keys;
+using ballotchain::test::label_hash;
 using ballotchain::test::raw_db;
 using ballotchain::test::sqlite_chain;
 using ballotchain::test::temp_dir;
@@ -207,18 +208,23 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
         data[offset] ^= 0x01;
         REQUIRE(db.set_blob(update, data) == SQLITE_OK);
     };
+    // Checked as `ballotchain verify` does: read-only, no blockchain::open (which repairs indexes).
+    auto verify_file = [&] {
+        sqlite_options ro;
+        ro.read_only = true;
+        return verify_chain<sha256, ed25519>(keys.genesis, open_storage(path, ro));
+    };
     auto verify_fails_at_k = [&](const error_code& expected) {
-        auto c = open_chain(keys.genesis, path);
-        const auto rep = c.verify();
+        const auto rep = verify_file();
         CHECK_FALSE(rep.ok);
         CHECK(rep.bad_height == k);
         CHECK(rep.reason == expected);
         CHECK(rep.blocks_checked == k);  // every block below k passed
     };
 
-    SECTION("a header byte: the stored hash no longer matches") {
+    SECTION("a header byte: the parent link breaks") {
         flip(parent_at + 5);
-        verify_fails_at_k(make_error(storage_ns::errc::corrupt));
+        verify_fails_at_k(make_error(chain::errc::wrong_parent));
     }
     SECTION("a vote's candidate: the tx signature no longer matches") {
         flip(tx0_at + 1 + 8 + 8 + 7);  // low byte of candidate_id
@@ -244,7 +250,7 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
             h[0] ^= 0x80;
             REQUIRE(db.set_blob("UPDATE blocks SET hash = ?1 WHERE height = " + std::to_string(k), h) == SQLITE_OK);
         }
-        verify_fails_at_k(make_error(storage_ns::errc::corrupt));
+        verify_fails_at_k(make_error(storage_ns::errc::bad_index));
     }
     SECTION("a tx index row pointing elsewhere") {
         {
@@ -258,7 +264,7 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
             sqlite3_finalize(s);
             CHECK(sqlite3_changes(db.get()) == 1);
         }
-        verify_fails_at_k(make_error(storage_ns::errc::corrupt));
+        verify_fails_at_k(make_error(storage_ns::errc::bad_index));
     }
     SECTION("a block replaced by a validly signed block of another chain at the same height") {
         // Everything about it is valid in isolation; only the links give it away.
@@ -271,8 +277,7 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
             raw_db db(path);
             REQUIRE(db.set_blob(update, encode(oc.block_at(k).value())) == SQLITE_OK);
         }
-        auto c = open_chain(keys.genesis, path);
-        const auto rep = c.verify();
+        const auto rep = verify_file();
         CHECK_FALSE(rep.ok);
         CHECK(rep.bad_height == k);
     }
@@ -283,6 +288,11 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
             data.resize(data.size() / 2);
             REQUIRE(db.set_blob(update, data) == SQLITE_OK);
         }
+        const auto rep = verify_file();
+        CHECK_FALSE(rep.ok);
+        CHECK(rep.bad_height == k);
+        CHECK(rep.reason == make_error(core::errc::truncated));
+        CHECK(rep.detail.find("do not decode") != std::string::npos);
         auto s = open_storage(path);
         CHECK(s.load(k).error() == storage_ns::errc::corrupt);
         CHECK(s.load(k - 1));
@@ -297,6 +307,11 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
             REQUIRE(db.exec("DELETE FROM txs WHERE height = " + std::to_string(k)) == SQLITE_OK);
             REQUIRE(db.exec("DELETE FROM blocks WHERE height = " + std::to_string(k)) == SQLITE_OK);
         }
+        const auto rep = verify_file();
+        CHECK_FALSE(rep.ok);
+        CHECK(rep.bad_height == k);
+        CHECK(rep.reason == make_error(storage_ns::errc::not_found));
+        CHECK(rep.blocks_checked == k);
         auto s = open_storage(path);
         CHECK(s.head() == 5u);
         CHECK(s.load(k).error() == storage_ns::errc::not_found);
@@ -304,8 +319,198 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
         REQUIRE_FALSE(c.has_value());
         CHECK(c.error() == storage_ns::errc::not_found);
     }
+    SECTION("a stored block 0 whose certificate was changed: verify names block 0, open refuses it") {
+        const std::string w0 = "SELECT data FROM blocks WHERE height = 0";
+        const std::string u0 = "UPDATE blocks SET data = ?1 WHERE height = 0";
+        const finalized_block g0 = make_genesis_block<sha256>(keys.genesis);
+        struct variant {
+            const char* what;
+            std::function<void(finalized_block&)> change;
+        };
+        const variant variants[] = {
+            {"height", [](finalized_block& fb) { fb.cert.height = 7; }},
+            {"round", [](finalized_block& fb) { fb.cert.round = 3; }},
+            {"block_hash", [](finalized_block& fb) { fb.cert.block_hash.data[5] ^= 1; }},
+            {"an extra junk seal", [](finalized_block& fb) { fb.cert.seals.push_back({1, signature{}}); }},
+        };
+        for (const auto& v : variants) {
+            INFO(v.what);
+            finalized_block t = g0;
+            v.change(t);
+            {
+                raw_db db(path);
+                REQUIRE(db.blob(w0) == encode(g0));
+                REQUIRE(db.set_blob(u0, encode(t)) == SQLITE_OK);
+            }
+            const auto rep = verify_file();
+            CHECK_FALSE(rep.ok);
+            CHECK(rep.bad_height == 0u);
+            CHECK(rep.reason == make_error(chain::errc::genesis_mismatch));
+            CHECK(rep.detail.find("certificate") != std::string::npos);
+            auto c = sqlite_chain::open(keys.genesis, open_storage(path));
+            REQUIRE_FALSE(c.has_value());
+            CHECK(c.error() == chain::errc::genesis_mismatch);
+            raw_db db(path);
+            REQUIRE(db.set_blob(u0, encode(g0)) == SQLITE_OK);
+        }
+        CHECK(verify_file().ok);
+    }
     SECTION("untouched: verify passes (the checks above can tell)") {
         auto c = open_chain(keys.genesis, path);
         CHECK(c.verify().ok);
     }
+}
+
+namespace {
+
+/// Runs one statement with a 32-byte blob bound to ?1; returns the rows changed.
+int exec_with_hash(raw_db& db, const std::string& sql, const hash32& h) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+    sqlite3_bind_blob(st, 1, h.data.data(), 32, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    REQUIRE(rc == SQLITE_DONE);
+    return sqlite3_changes(db.get());
+}
+
+verify_report verify_read_only(const genesis_config& g, const std::string& path) {
+    sqlite_options ro;
+    ro.read_only = true;
+    return verify_chain<sha256, ed25519>(g, open_storage(path, ro));
+}
+
+}  // namespace
+
+TEST_CASE("sqlite chain: a forged index row for a vote in no block is found by verify, and open rebuilds the index",
+          "[storage][sqlite][chain][tamper][index]") {
+    const chain_keys keys;
+    temp_dir dir;
+    const auto path = dir.file("forged.db");
+    std::uint64_t n = 0;
+    {
+        auto c = open_chain(keys.genesis, path);
+        grow(c, keys, 3, 3, n);
+    }
+    // Voter 500 never voted; the forged row claims they did, in election 1, at block 2 index 7.
+    const vote_tx never = keys.vote(1, 0, 500);
+    const hash32 forged = label_hash("forged tx", 1);
+    {
+        raw_db db(path);
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db.get(), "INSERT INTO txs(hash, height, idx, election, voter_tag) VALUES(?1, 2, 7, 1, ?2)",
+                                   -1, &st, nullptr) == SQLITE_OK);
+        sqlite3_bind_blob(st, 1, forged.data.data(), 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, never.voter_tag.data.data(), 32, SQLITE_TRANSIENT);
+        REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+        sqlite3_finalize(st);
+    }
+    const auto rep = verify_read_only(keys.genesis, path);
+    INFO(rep.detail);
+    CHECK_FALSE(rep.ok);
+    CHECK(rep.reason == make_error(storage_ns::errc::bad_index));
+    CHECK(rep.bad_height == 2u);
+    CHECK(rep.detail.find("extra row") != std::string::npos);
+    CHECK(rep.detail.find(to_hex(forged)) != std::string::npos);
+    CHECK(rep.blocks_checked == 4);  // every block is fine; only the index is not
+
+    SECTION("the lookup alone is refuted by the block it points to") {
+        sqlite_options ro;
+        ro.read_only = true;
+        auto s = open_storage(path, ro);
+        CHECK(s.find_vote(1, never.voter_tag) == tx_location{2, 7});  // what the index says
+        CHECK_FALSE(find_vote_confirmed(s, 1, never.voter_tag).loc);
+        CHECK(find_vote_confirmed(s, 1, never.voter_tag).index_disagrees);
+    }
+    SECTION("a read-only open cannot repair it and refuses") {
+        sqlite_options ro;
+        ro.read_only = true;
+        auto c = sqlite_chain::open(keys.genesis, open_storage(path, ro));
+        REQUIRE_FALSE(c.has_value());
+        CHECK(c.error() == storage_ns::sqlite_errc::read_only);
+    }
+    SECTION("a writable open rebuilds the index; the voter who never voted is accepted") {
+        auto c = open_chain(keys.genesis, path);
+        CHECK(c.index_check().problems == 1);
+        CHECK(c.index_check().repaired);
+        REQUIRE(c.index_check().examples.size() == 1);
+        CHECK(c.index_check().examples[0].find(to_hex(forged)) != std::string::npos);
+        CHECK(c.check_tx(never));
+        CHECK(c.verify().ok);
+        REQUIRE(c.append(keys.next_block(c, {never})));
+        CHECK(c.find_vote(1, never.voter_tag) == tx_location{4, 0});
+        CHECK(verify_read_only(keys.genesis, path).ok);
+    }
+}
+
+TEST_CASE("sqlite chain: an index row whose election was changed is found by verify; after open a second vote is refused",
+          "[storage][sqlite][chain][tamper][index]") {
+    const chain_keys keys;
+    temp_dir dir;
+    const auto path = dir.file("moved.db");
+    std::uint64_t n = 0;
+    vote_tx voted;
+    {
+        auto c = open_chain(keys.genesis, path);
+        grow(c, keys, 3, 3, n);
+        voted = c.block_at(2).value().blk.txs[1];
+    }
+    {
+        raw_db db(path);
+        CHECK(exec_with_hash(db, "UPDATE txs SET election = election + 100 WHERE hash = ?1", tx_hash<sha256>(voted)) == 1);
+    }
+    const auto rep = verify_read_only(keys.genesis, path);
+    INFO(rep.detail);
+    CHECK_FALSE(rep.ok);
+    CHECK(rep.reason == make_error(storage_ns::errc::bad_index));
+    CHECK(rep.bad_height == 2u);
+    CHECK(rep.detail.find("(election, voter_tag)") != std::string::npos);
+    CHECK(rep.detail.find(to_hex(voted.voter_tag)) != std::string::npos);
+
+    // The same voter, another ballot in the same election.
+    vote_tx again = keys.vote(voted.election_id, voted.candidate_id + 1, 900);
+    again.voter_tag = voted.voter_tag;
+    sign_tx<sha256, ed25519>(again, keys.submitter);
+    auto c = open_chain(keys.genesis, path);
+    CHECK(c.index_check().problems >= 1);
+    CHECK(c.index_check().repaired);
+    CHECK(c.check_tx(again).error() == chain::errc::duplicate_vote);
+    CHECK(c.append(keys.next_block(c, {again})).error() == chain::errc::duplicate_vote);
+    CHECK(c.verify().ok);
+}
+
+TEST_CASE("sqlite chain: open repairs swapped block hashes, a removed tx row and junk rows in one transaction",
+          "[storage][sqlite][chain][tamper][index]") {
+    const chain_keys keys;
+    temp_dir dir;
+    const auto path = dir.file("swapped.db");
+    std::uint64_t n = 0;
+    {
+        auto c = open_chain(keys.genesis, path);
+        grow(c, keys, 4, 2, n);
+    }
+    {
+        raw_db db(path);
+        REQUIRE(db.exec("UPDATE blocks SET hash = X'00' WHERE height = 1") == SQLITE_OK);
+        const bytes h2 = db.blob("SELECT hash FROM blocks WHERE height = 2");
+        const bytes h3 = db.blob("SELECT hash FROM blocks WHERE height = 3");
+        REQUIRE(db.exec("UPDATE blocks SET hash = X'aa' WHERE height = 2") == SQLITE_OK);
+        REQUIRE(db.set_blob("UPDATE blocks SET hash = ?1 WHERE height = 3", h2) == SQLITE_OK);
+        REQUIRE(db.set_blob("UPDATE blocks SET hash = ?1 WHERE height = 2", h3) == SQLITE_OK);
+        REQUIRE(db.exec("UPDATE txs SET idx = 4294967297 WHERE height = 3 AND idx = 1") == SQLITE_OK);  // 2^32 + 1
+        REQUIRE(db.exec("DELETE FROM txs WHERE height = 4 AND idx = 0") == SQLITE_OK);
+        REQUIRE(db.exec("INSERT INTO blocks(height, hash, data) VALUES(-5, X'01', X'02')") == SQLITE_OK);
+    }
+    const auto rep = verify_read_only(keys.genesis, path);
+    CHECK_FALSE(rep.ok);
+    CHECK(rep.bad_height == 1u);
+    CHECK(rep.reason == make_error(storage_ns::errc::bad_index));
+    auto c = open_chain(keys.genesis, path);
+    CHECK(c.index_check().problems >= 4);
+    CHECK(c.index_check().repaired);
+    CHECK(c.height() == 4);
+    const auto after = verify_read_only(keys.genesis, path);
+    INFO(after.detail);
+    CHECK(after.ok);
+    CHECK(after.blocks_checked == 5);
 }
