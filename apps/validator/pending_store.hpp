@@ -53,26 +53,35 @@ public:
 
     /// Durable when it returns true.
     bool put(const hash32& th, const vote_tx& tx) {
+        // A transaction left open by a failed erase would hold this insert uncommitted.
+        if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         const bytes enc = encode(tx);
         sqlite3_reset(ins_);
         sqlite3_bind_blob(ins_, 1, th.data.data(), static_cast<int>(th.data.size()), SQLITE_TRANSIENT);
         sqlite3_bind_blob(ins_, 2, enc.data(), static_cast<int>(enc.size()), SQLITE_TRANSIENT);
         const bool ok = sqlite3_step(ins_) == SQLITE_DONE;
+        if (!ok) last_error_ = sqlite3_errmsg(db_);
         sqlite3_reset(ins_);
         return ok;
     }
 
-    /// Removes many in one transaction.
+    /// SQLite's message for the last failed put.
+    const std::string& last_error() const noexcept { return last_error_; }
+
+    /// Removes many in one transaction. On failure (e.g. a full disk) the
+    /// transaction is rolled back and the votes stay: re-submitted after a
+    /// restart, they are found final and dropped then.
     void erase(const std::vector<hash32>& hs) {
         if (hs.empty()) return;
-        sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+        if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return;
         for (const auto& h : hs) {
             sqlite3_reset(del_);
             sqlite3_bind_blob(del_, 1, h.data.data(), static_cast<int>(h.data.size()), SQLITE_TRANSIENT);
             sqlite3_step(del_);
         }
         sqlite3_reset(del_);
-        sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK && !sqlite3_get_autocommit(db_))
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
 
     /// Every stored vote that still decodes (anything else is dropped).
@@ -97,6 +106,7 @@ private:
     sqlite3* db_ = nullptr;
     sqlite3_stmt* ins_ = nullptr;
     sqlite3_stmt* del_ = nullptr;
+    std::string last_error_;
 };
 
 }  // namespace ballotchain::app
