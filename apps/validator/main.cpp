@@ -96,11 +96,18 @@ int main(int argc, char** argv) {
     } else if (auto stored = json::load_genesis_file(gcopy); !stored || *stored != *g) {
         return fail(gcopy + " differs from --genesis: this data dir belongs to another chain");
     }
+    // SQLite says "disk I/O error" when it cannot even create its -shm/-wal files: name the cause.
+    auto space_note = [&] {
+        std::error_code sec;
+        const auto sp = fs::space(data_dir, sec);
+        return !sec && sp.available < (1u << 20) ? " (the disk of " + data_dir + " is full: free space, then start again)"
+                                                 : std::string();
+    };
     std::string why;
     auto st = sqlite_storage::open((fs::path(data_dir) / "chain.db").string(), {}, &why);
-    if (!st) return fail("database: " + why);
+    if (!st) return fail("database: " + why + space_note());
     auto chain = app::chain_t::open(*g, std::move(*st));
-    if (!chain) return fail("chain: " + chain.error().message());
+    if (!chain) return fail("chain: " + chain.error().message() + space_note());
     consensus::engine_options eo;
     eo.mempool_capacity = pool;
     auto eng = app::engine_t::create(std::move(*chain), *kp, steady_clock_adapter{}, eo);
@@ -121,7 +128,7 @@ int main(int argc, char** argv) {
     for (auto& [i, a] : static_peers) transport->add_static_peer(i, a);
 
     auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string(), why);
-    if (!pending) return fail("pending votes database: " + why);
+    if (!pending) return fail("pending votes database: " + why + space_note());
     app::validator_node node(io, std::move(*eng), transport, std::move(pending));
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
