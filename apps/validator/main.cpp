@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
     std::size_t pool = 100'000;
     rpc::http_server_options rpc_opts;
     std::uint64_t rpc_header_timeout_ms = static_cast<std::uint64_t>(rpc_opts.header_timeout.count());
+    net::transport_options p2p_opts;
+    std::uint64_t p2p_idle_timeout_ms = static_cast<std::uint64_t>(p2p_opts.idle_timeout.count());
     app.add_option("--data-dir", data_dir, "directory for the chain database")->required();
     app.add_option("--genesis", genesis_path, "genesis JSON file")->required()->check(CLI::ExistingFile);
     app.add_option("--key", key_path, "validator key file (default: DATA_DIR/validator.key)");
@@ -49,6 +51,10 @@ int main(int argc, char** argv) {
     app.add_option("--rpc-header-timeout-ms", rpc_header_timeout_ms,
                    "a request header must be complete this long after the connection (or a request's first byte)")
         ->capture_default_str()->check(CLI::Range(std::uint64_t{100}, std::uint64_t{600'000}));
+    app.add_option("--p2p-idle-timeout-ms", p2p_idle_timeout_ms,
+                   "a P2P link that brings no frame for this long is closed and re-dialled (peers send STATUS\n"
+                   "every second, so only a dead or silently dropping link stays quiet)")
+        ->capture_default_str()->check(CLI::Range(std::uint64_t{2000}, std::uint64_t{600'000}));
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
@@ -90,18 +96,26 @@ int main(int argc, char** argv) {
     } else if (auto stored = json::load_genesis_file(gcopy); !stored || *stored != *g) {
         return fail(gcopy + " differs from --genesis: this data dir belongs to another chain");
     }
+    // SQLite says "disk I/O error" when it cannot even create its -shm/-wal files: name the cause.
+    auto space_note = [&] {
+        std::error_code sec;
+        const auto sp = fs::space(data_dir, sec);
+        return !sec && sp.available < (1u << 20) ? " (the disk of " + data_dir + " is full: free space, then start again)"
+                                                 : std::string();
+    };
     std::string why;
     auto st = sqlite_storage::open((fs::path(data_dir) / "chain.db").string(), {}, &why);
-    if (!st) return fail("database: " + why);
+    if (!st) return fail("database: " + why + space_note());
     auto chain = app::chain_t::open(*g, std::move(*st));
-    if (!chain) return fail("chain: " + chain.error().message());
+    if (!chain) return fail("chain: " + chain.error().message() + space_note());
     consensus::engine_options eo;
     eo.mempool_capacity = pool;
     auto eng = app::engine_t::create(std::move(*chain), *kp, steady_clock_adapter{}, eo);
     if (!eng) return fail("consensus state: " + eng.error().message());
 
     boost::asio::io_context io(1);
-    auto transport = app::transport_t::create(io, *g, *kp, *idx);
+    p2p_opts.idle_timeout = std::chrono::milliseconds(p2p_idle_timeout_ms);
+    auto transport = app::transport_t::create(io, *g, *kp, *idx, p2p_opts);
     transport->on_log([](int level, const std::string& m) {
         if (level >= 2)
             spdlog::warn("p2p: {}", m);
@@ -114,7 +128,7 @@ int main(int argc, char** argv) {
     for (auto& [i, a] : static_peers) transport->add_static_peer(i, a);
 
     auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string(), why);
-    if (!pending) return fail("pending votes database: " + why);
+    if (!pending) return fail("pending votes database: " + why + space_note());
     app::validator_node node(io, std::move(*eng), transport, std::move(pending));
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);

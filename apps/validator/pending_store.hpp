@@ -77,11 +77,14 @@ public:
 
     /// Durable when it returns true.
     bool put(const hash32& th, const vote_tx& tx) {
+        // A transaction left open by a failed erase would hold this insert uncommitted.
+        if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
         const bytes enc = encode(tx);
         sqlite3_reset(ins_);
         bind(ins_, 1, th);
         sqlite3_bind_blob(ins_, 2, enc.data(), static_cast<int>(enc.size()), SQLITE_TRANSIENT);
         const bool ok = sqlite3_step(ins_) == SQLITE_DONE;
+        if (!ok) last_error_ = sqlite3_errmsg(db_);
         sqlite3_reset(ins_);
         return ok;
     }
@@ -94,17 +97,23 @@ public:
         return found;
     }
 
-    /// Removes many in one transaction.
+    /// SQLite's message for the last failed put.
+    const std::string& last_error() const noexcept { return last_error_; }
+
+    /// Removes many in one transaction. On failure (e.g. a full disk) the
+    /// transaction is rolled back and the votes stay: re-submitted after a
+    /// restart, they are found final and dropped then.
     void erase(const std::vector<hash32>& hs) {
         if (hs.empty()) return;
-        sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+        if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return;
         for (const auto& h : hs) {
             sqlite3_reset(del_);
             bind(del_, 1, h);
             sqlite3_step(del_);
         }
         sqlite3_reset(del_);
-        sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK && !sqlite3_get_autocommit(db_))
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
 
     /// Moves `th` from pending to dropped (one durable transaction), keeping
@@ -177,6 +186,7 @@ private:
     sqlite3_stmt* drop_ = nullptr;
     sqlite3_stmt* trim_ = nullptr;
     sqlite3_stmt* get_dropped_ = nullptr;
+    std::string last_error_;
 };
 
 }  // namespace ballotchain::app

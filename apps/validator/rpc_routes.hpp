@@ -31,6 +31,8 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
     gauge("ballotchain_pool_size", "Pending transactions in the pool.", static_cast<double>(n.pool_size()));
     gauge("ballotchain_syncing", "1 while catching up from peers.", n.syncing() ? 1 : 0);
     gauge("ballotchain_round", "Current consensus round.", static_cast<double>(n.engine().round()));
+    gauge("ballotchain_storage_failing", "1 while durable writes fail (e.g. a full disk): nothing is signed or stored.",
+          n.storage_failure() ? 1 : 0);
     counter("ballotchain_round_changes_total", "Rounds entered above 0.", static_cast<double>(st.round_changes));
     counter("ballotchain_blocks_proposed_total", "Blocks proposed by this validator.", static_cast<double>(st.proposals));
     counter("ballotchain_blocks_committed_total", "Blocks finalized by consensus here.", static_cast<double>(st.committed));
@@ -166,7 +168,13 @@ inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_conte
         }
         if (req.method() != http::verb::get)
             return rpc::detail_response(http::status::method_not_allowed, "use GET", req.version());
-        if (path == "/health") return rpc::json_response(http::status::ok, rpc::health_json(node), req.version());
+        if (path == "/health") {
+            auto h = rpc::health_json(node);
+            if (!node.storage_failure()) return rpc::json_response(http::status::ok, std::move(h), req.version());
+            h["status"] = "failing";
+            h["error"] = *node.storage_failure();
+            return rpc::json_response(http::status::service_unavailable, std::move(h), req.version());
+        }
         if (path == "/blockchain") {
             auto e = election_param(query);
             if (!e) return rpc::detail_response(http::status::bad_request, "election_id must be an unsigned integer", req.version());

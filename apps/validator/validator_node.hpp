@@ -133,7 +133,15 @@ public:
         return st;
     }
 
+    /// While durable writes fail (e.g. the disk is full): what failed. /health
+    /// then answers 503 "failing", and votes are refused (they could not be recorded).
+    const std::optional<std::string>& storage_failure() const noexcept { return storage_failure_; }
+
     result<hash32> submit(vote_tx tx) {
+        if (storage_failure_) {
+            ++metrics_.rejected_txs["storage failing"];
+            return make_error(storage_ns::errc::io_error);
+        }
         consensus::effects fx;
         if (pending_) tx_copy_ = tx;
         auto r = eng_.submit(std::move(tx), fx);
@@ -143,6 +151,9 @@ public:
         }
         // Durable before anyone hears of it: the gossip in fx leaves only after this.
         if (pending_ && !pending_->put(*r, tx_copy_)) {
+            spdlog::error("storage failure: could not record an acknowledged vote in pending.db ({}); "
+                          "the vote is refused",
+                          pending_->last_error());
             apply(fx);
             return make_error(storage_ns::errc::io_error);
         }
@@ -172,6 +183,30 @@ private:
             else
                 net_->broadcast(frame);
         }
+        watch_storage();
+    }
+
+    /// Says loudly when durable writes start failing (and again every 30 s while
+    /// they do), and when they work again.
+    void watch_storage() {
+        const auto ec = eng_.storage_failure();
+        const auto now = eng_.clock_policy().now_ms();
+        if (!ec) {
+            if (storage_failure_)
+                spdlog::warn("storage recovered: writes to {} succeed again; catching up", eng_.chain().storage().path());
+            storage_failure_.reset();
+            return;
+        }
+        if (storage_failure_ && now < storage_logged_ms_ + 30'000) return;
+        const std::string detail = eng_.chain().storage().last_error();
+        if (!storage_failure_)
+            storage_failure_ = "cannot write " + eng_.chain().storage().path() + ": " +
+                               (detail.empty() ? ec.message() : detail);
+        storage_logged_ms_ = now;
+        spdlog::error("storage failure: {}. This validator signs nothing it cannot record, refuses votes and "
+                      "serves /health as failing; it retries every second and catches up once writes succeed "
+                      "(free space on the disk of its data dir)",
+                      *storage_failure_);
     }
 
     void on_final(const consensus::finalized_event& f) {
@@ -280,6 +315,8 @@ private:
     std::optional<verified_prefix> verified_;  ///< how far verify_chain() got in this process
     vote_tx tx_copy_;
     bool stopped_ = false;
+    std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is
+    std::uint64_t storage_logged_ms_ = 0;
 };
 
 }  // namespace ballotchain::app

@@ -17,10 +17,24 @@ inline std::string hexq(std::uint64_t v) {
     return buf;
 }
 
+/// How a network is made (the defaults are the plain constructor's).
+struct network_options {
+    bool bootnode = true;              ///< start the bootnode
+    bool bootnode_client = true;       ///< pass --bootnode (false: --bootnode "", validators never ask one)
+    std::uint64_t interval_ms = 200;   ///< block interval
+    bool static_peers = true;          ///< pass --peers with every other validator's address
+    bool start = true;                 ///< start every validator now (false: the test calls start(i))
+};
+
 /// A bootnode and n validators made by `ballotchain testnet`, on free ports.
 class network {
 public:
-    explicit network(int n, bool bootnode = true, std::uint64_t interval_ms = 200, bool static_peers = true) : n_(n) {
+    explicit network(int n, bool bootnode = true, std::uint64_t interval_ms = 200, bool static_peers = true)
+        : network(n, network_options{bootnode, true, interval_ms, static_peers, true}) {}
+
+    network(int n, network_options o) : n_(n), opts_(o) {
+        const bool bootnode = o.bootnode;
+        const auto interval_ms = o.interval_ms;
         dir_ = tmp_.path() / "net";
         auto [rc, out] = run({bin_dir + "/ballotchain", "testnet", "--validators", std::to_string(n), "--out",
                               dir_.string(), "--block-interval-ms", std::to_string(interval_ms), "--max-block-txs",
@@ -35,8 +49,12 @@ public:
             p2p_.push_back(ports[2 + 2 * static_cast<std::size_t>(i)]);
         }
         validators_.resize(static_cast<std::size_t>(n));
+        peer_ports_.assign(static_cast<std::size_t>(n), std::vector<std::uint16_t>(static_cast<std::size_t>(n), 0));
+        extra_args_.resize(static_cast<std::size_t>(n));
+        env_.resize(static_cast<std::size_t>(n));
         if (bootnode) start_bootnode();
-        for (int i = 0; i < n; ++i) start(i, static_peers);
+        if (o.start)
+            for (int i = 0; i < n; ++i) start(i, o.static_peers);
     }
     ~network() { stop_all(); }
 
@@ -50,19 +68,39 @@ public:
     }
 
     void start(int i, bool static_peers = true) {
-        std::vector<std::string> argv{bin_dir + "/ballotchain-validator",
-                                      "--config", (vdir(i) / "config.toml").string(),
-                                      "--rpc-addr", "127.0.0.1:" + std::to_string(rpc(i)),
-                                      "--p2p-addr", "127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(i)]),
-                                      "--bootnode", "http://127.0.0.1:" + std::to_string(boot_port_)};
+        const auto ui = static_cast<std::size_t>(i);
+        std::vector<std::string> argv;
+        if (!env_[ui].empty()) {
+            argv.push_back("/usr/bin/env");
+            argv.insert(argv.end(), env_[ui].begin(), env_[ui].end());
+        }
+        argv.insert(argv.end(), {bin_dir + "/ballotchain-validator",
+                                 "--config", (vdir(i) / "config.toml").string(),
+                                 "--rpc-addr", "127.0.0.1:" + std::to_string(rpc(i)),
+                                 "--p2p-addr", "127.0.0.1:" + std::to_string(p2p_[ui]),
+                                 "--bootnode", opts_.bootnode_client ? "http://127.0.0.1:" + std::to_string(boot_port_) : ""});
         if (static_peers) {
             argv.push_back("--peers");
-            for (int j = 0; j < n_; ++j)
-                if (j != i) argv.push_back(std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(p2p_[static_cast<std::size_t>(j)]));
+            for (int j = 0; j < n_; ++j) {
+                if (j == i) continue;
+                const auto uj = static_cast<std::size_t>(j);
+                const auto port = peer_ports_[ui][uj] ? peer_ports_[ui][uj] : p2p_[uj];
+                argv.push_back(std::to_string(j + 1) + "@127.0.0.1:" + std::to_string(port));
+            }
         }
-        validators_[static_cast<std::size_t>(i)] =
-            process(argv, tmp_.path() / ("validator-" + std::to_string(i + 1) + ".log"));
+        argv.insert(argv.end(), extra_args_[ui].begin(), extra_args_[ui].end());
+        validators_[ui] = process(argv, tmp_.path() / ("validator-" + std::to_string(i + 1) + ".log"));
     }
+    /// Validator i reaches validator j at 127.0.0.1:`port` (e.g. a proxy) from its next start on.
+    void set_peer_port(int i, int j, std::uint16_t port) {
+        peer_ports_[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)] = port;
+    }
+    /// Options appended to validator i's command line from its next start on (they override config.toml).
+    void set_extra_args(int i, std::vector<std::string> args) { extra_args_[static_cast<std::size_t>(i)] = std::move(args); }
+    /// NAME=VALUE pairs in validator i's environment from its next start on (run through /usr/bin/env).
+    void set_env(int i, std::vector<std::string> env) { env_[static_cast<std::size_t>(i)] = std::move(env); }
+    /// True while validator i's process has not exited.
+    bool running(int i) { return validators_[static_cast<std::size_t>(i)].running(); }
     void kill(int i, int sig) { validators_[static_cast<std::size_t>(i)].kill(sig); }
     void stop_all() {
         for (auto& v : validators_) v.kill(SIGTERM);
@@ -115,7 +153,10 @@ private:
     temp_dir tmp_;
     fs::path dir_;
     int n_;
+    network_options opts_;
     std::uint16_t boot_port_ = 0;
+    std::vector<std::vector<std::uint16_t>> peer_ports_;  ///< [i][j]: where i dials j, 0 = j's own port
+    std::vector<std::vector<std::string>> extra_args_, env_;
     std::vector<std::uint16_t> rpc_, p2p_;
     process bootnode_;
     std::vector<process> validators_;

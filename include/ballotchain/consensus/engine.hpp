@@ -143,6 +143,13 @@ public:
     const engine_stats& stats() const noexcept { return stats_; }
     const signed_record& record() const noexcept { return record_; }
     const Clock& clock_policy() const noexcept { return clock_; }
+    /// Why the last durable write failed (the signed-state record, a prepared
+    /// block or a final block, e.g. a full disk); empty once a block is appended
+    /// again or, with nothing to fetch, a probe write of the record succeeds on a
+    /// STATUS tick. Nothing whose record failed is ever sent (§6 of
+    /// docs/protocol.md); a block it could not append is not held against the
+    /// peer that served it, and is fetched again at most once per STATUS period.
+    error_code storage_failure() const noexcept { return storage_error_; }
 
     // ---- events -----------------------------------------------------------------
 
@@ -174,6 +181,9 @@ public:
     void on_timer(const timer_request& t, effects& out) {
         switch (t.kind) {
         case timer_kind::status:
+            // A write failed and there is no block to fetch (whose append would
+            // tell): find out whether writes work again.
+            if (storage_error_ && best_peer_height() <= chain_.height() && persist()) storage_error_ = {};
             broadcast_status(out);
             request_sync(out);
             arm(out, timer_kind::status, 0, 0, now() + opts_.status_interval_ms);
@@ -291,9 +301,14 @@ private:
     }
 
     /// Durably writes the record; nothing is signed if this fails.
-    bool persist() {
-        auto r = chain_.storage().put_meta(record_key, encode(record_));
-        return static_cast<bool>(r);
+    bool persist() { return stored(chain_.storage().put_meta(record_key, encode(record_))); }
+
+    /// Notes a failed durable write (see storage_failure()); true if `r` succeeded.
+    bool stored(const result<void>& r) {
+        if (r) return true;
+        storage_error_ = r.error();
+        storage_failed_ms_ = now();
+        return false;
     }
 
     // ---- output helpers ---------------------------------------------------------
@@ -521,14 +536,16 @@ private:
         const hash32 bh = *rs.proposal;
         if (!record_.may_sign(true, r, bh)) return;
         prepared_certificate pc{r, bh, std::move(seals)};
-        const bool new_prepared = !record_.prepared || record_.prepared->block_hash != bh;
+        // The prepared block is part of the record: stored first, or no COMMIT.
+        if (!record_.prepared || record_.prepared->block_hash != bh) {
+            auto it = candidates_.find(bh);
+            if (it != candidates_.end() &&
+                !stored(chain_.storage().put_meta(prepared_block_key, ballotchain::encode(it->second))))
+                return;
+        }
         record_.prepared = pc;
         record_.commit = signed_vote{r, bh};
         record_.round = std::max(record_.round, r);
-        if (new_prepared) {
-            auto it = candidates_.find(bh);
-            if (it != candidates_.end()) (void)chain_.storage().put_meta(prepared_block_key, ballotchain::encode(it->second));
-        }
         if (!persist()) return;
         rs.sent_commit = true;
         const signature seal =
@@ -715,7 +732,9 @@ private:
 
     // ---- finality and sync --------------------------------------------------------
 
-    void finalize(finalized_block fb, bool via_sync, effects& out) {
+    /// Appends a block with a valid certificate and moves to the next height.
+    /// Returns false when it could not be stored (a local failure).
+    bool finalize(finalized_block fb, bool via_sync, effects& out) {
         const hash32 bh = block_hash<Hasher>(fb.blk.header);
         std::vector<hash32> ths;
         ths.reserve(fb.blk.txs.size());
@@ -724,8 +743,11 @@ private:
         if (!r) {
             out.log.push_back("could not append block " + std::to_string(fb.blk.header.height) + ": " +
                               r.error().message());
-            return;
+            // The block and its certificate were checked: what failed is the write.
+            if (r.error().category() != make_error(ballotchain::chain::errc::wrong_chain_id).category()) stored(r);
+            return false;
         }
+        storage_error_ = {};
         pool_.remove_committed(fb.blk, ths);
         if (via_sync)
             ++stats_.synced;
@@ -735,6 +757,7 @@ private:
                           " with " + std::to_string(fb.blk.txs.size()) + " transactions");
         out.finalized.push_back({std::move(fb), bh, std::move(ths), via_sync});
         next_height(out);
+        return true;
     }
 
     void next_height(effects& out) {
@@ -828,6 +851,8 @@ private:
     /// that serves; after a timeout moves on to the next claimer in turn.
     void request_sync(effects& out) {
         if (!index_) return;
+        // After a failed append, fetch again at most once per STATUS period.
+        if (storage_error_ && now() < storage_failed_ms_ + opts_.status_interval_ms) return;
         if (sync_inflight_) {
             if (now() < sync_sent_ms_ + opts_.sync_timeout_ms) return;
             sync_inflight_ = false;
@@ -871,6 +896,7 @@ private:
         if (answer) sync_inflight_ = false;
         const std::uint64_t before = height_;
         error_code result_ec;
+        bool local_failure = false;
         for (auto& fb : *blocks) {
             if (fb.blk.header.height < height_) continue;
             if (fb.blk.header.height > height_) break;
@@ -880,10 +906,13 @@ private:
                 result_ec = make_error(errc::bad_certificate);
                 break;
             }
-            finalize(std::move(fb), true, out);
+            if (!finalize(std::move(fb), true, out)) {
+                local_failure = true;  // the peer served a good block; our write failed
+                break;
+            }
         }
         // (on_message checked that the sender is a genesis validator)
-        if (height_ > before) {
+        if (height_ > before || local_failure) {
             peers_[e.sender].failures = 0;
         } else if (answer && peers_[e.sender].height >= height_) {
             // It claimed more than it delivered: not trusted for that claim.
@@ -921,6 +950,8 @@ private:
     bool sync_inflight_ = false;
     std::uint64_t sync_sent_ms_ = 0;
     std::uint32_t sync_peer_ = 0;
+    error_code storage_error_;            ///< the last failed durable write, until writes work again
+    std::uint64_t storage_failed_ms_ = 0; ///< when it failed
 
     engine_stats stats_;
 };
