@@ -62,6 +62,12 @@ public:
         return s_.put_meta(k, v);
     }
     std::optional<bytes> get_meta(std::string_view k) const { return s_.get_meta(k); }
+    result<void> scan_block_index(const block_index_visitor& f) const { return s_.scan_block_index(f); }
+    result<void> scan_tx_index(const tx_index_visitor& f) const { return s_.scan_tx_index(f); }
+    result<void> rebuild_indexes(const block_indexer& ix) {
+        if (f_->appends) return make_error(storage_ns::errc::io_error);
+        return s_.rebuild_indexes(ix);
+    }
 
 private:
     shared_storage<memory_storage> s_;
