@@ -150,6 +150,9 @@ public:
     static handshake initiator(const handshake_context& c, std::uint32_t to) { return handshake(c, true, to); }
     /// Someone dialled us.
     static handshake responder(const handshake_context& c) { return handshake(c, false, 0); }
+    /// The handshake keeps a reference to its context: a temporary would dangle.
+    static handshake initiator(const handshake_context&&, std::uint32_t) = delete;
+    static handshake responder(const handshake_context&&) = delete;
 
     bool is_initiator() const noexcept { return hs_.initiator(); }
     bool done() const noexcept { return hs_.done(); }

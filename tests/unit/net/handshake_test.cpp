@@ -119,14 +119,16 @@ TEST_CASE("p2p handshake: another chain, a stale address, an impostor and self a
         CHECK(o.responder == make_error(errc::self_connection));
     }
     SECTION("the initiator reads a refusal instead of message 2") {
-        auto i = net::handshake::initiator(ctx(g, 0), 1);
+        const auto c0 = ctx(g, 0);
+        auto i = net::handshake::initiator(c0, 1);
         (void)i.start().value();
         auto r = i.on_message(bytes{static_cast<byte>(net::refusal::wrong_chain)});
         CHECK(r.error() == make_error(errc::refused));
         CHECK(i.refused() == net::refusal::wrong_chain);
     }
     SECTION("a message of the wrong size is refused before any crypto") {
-        auto r = net::handshake::responder(ctx(g, 1));
+        const auto c1 = ctx(g, 1);
+        auto r = net::handshake::responder(c1);
         CHECK(r.on_message(bytes(76)).error() == make_error(errc::bad_handshake));
         CHECK(r.on_message(bytes(78)).error() == make_error(errc::bad_handshake));
     }
