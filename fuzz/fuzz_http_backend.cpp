@@ -160,6 +160,49 @@ who account(who w) {
     if (w == who::revoked) return who::voter;
     return w;
 }
+const std::map<who, std::string> email_of{{who::admin, "admin@example.org"},
+                                          {who::voter, "voter@example.org"},
+                                          {who::voted, "voted@example.org"}};
+
+std::string ascii_lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// The accounts a successful request implies: a registration is of a new email, a login
+/// and a password change present the account's current password, a voter votes once per
+/// election. Updates the model with what the request changed.
+template <class Fail>
+void check_accounts(const rpc::http_request& req, std::string_view path, who as, std::map<std::string, std::string>& accounts,
+                    std::set<std::pair<who, std::int64_t>>& voted, const Fail& fail) {
+    boost::system::error_code ec;
+    const auto body = boost::json::parse(req.body(), ec);
+    if (ec || !body.is_object()) return;
+    const auto& o = body.as_object();
+    auto str = [&](const char* k) -> std::string {
+        const auto* v = o.if_contains(k);
+        return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    if (path == "/api/auth/register") {
+        const auto email = ascii_lower(str("email"));
+        if (accounts.contains(email)) fail("a second account with one email");
+        accounts[email] = str("password");
+    } else if (path == "/api/auth/login") {
+        const auto it = accounts.find(ascii_lower(str("email")));
+        if (it == accounts.end() || it->second != str("password")) fail("a login with a wrong password succeeded");
+    } else if (path == "/api/auth/change-password" && email_of.contains(as)) {
+        auto& pw = accounts[email_of.at(as)];
+        if (pw != str("current_password")) fail("a password change with a wrong current password succeeded");
+        pw = str("new_password");
+    } else if (path == "/api/votes/submit") {
+        const auto* e = o.if_contains("election_id");
+        if (!e || !e->is_number()) fail("a vote without an election");
+        boost::system::error_code nec;
+        const auto key = std::pair{as, e->to_number<std::int64_t>(nec)};
+        if (voted.contains(key)) fail("a second vote of one voter in one election");
+        voted.insert(key);
+    }
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -175,6 +218,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     backend::service s(cfg);
 
     std::set<who> revoked{who::revoked};  // accounts whose sessions (as sent here) no longer work
+    // What the accounts are: email (lower case) -> password; who voted where.
+    std::map<std::string, std::string> accounts{{"admin@example.org", "admin password 1"},
+                                                {"voter@example.org", "voter password 1"},
+                                                {"voted@example.org", "voter password 2"}};
+    std::set<std::pair<who, std::int64_t>> voted{{who::voted, fx::open_election}};
     for (std::size_t k = 0, n = 1 + in.u8() % 4; k < n; ++k) {
         const rpc::request_info info{fx::read_remote(in)};
         auto parts = fx::read_request_parts(in, f.routes);
@@ -209,6 +257,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               !revoked.contains(account(w));
             if (!live) fail("an authenticated route succeeded without a live token");
         }
+        if (success) check_accounts(*req, path, ours ? account(w) : who::none, accounts, voted, fail);
         if (success && ours && (path == "/api/auth/logout" || path == "/api/auth/logout-all" ||
                                 path == "/api/auth/change-password")) {
             revoked.insert(w);

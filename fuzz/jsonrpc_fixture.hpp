@@ -10,6 +10,7 @@
 #include <ballotchain/rpc/validator_api.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -33,18 +34,18 @@ struct memory_node {
     /// A fresh node (the same state every time; the blocks are built once per process).
     static memory_node make() {
         static const memory_storage blocks = [] {
-            auto c = chain_type::open(chain_genesis(), memory_storage{}).value();
-            if (!append_chain_blocks(c)) std::abort();
-            return c.storage();
+            auto built = chain_type::open(chain_genesis(), memory_storage{}).value();
+            if (!append_chain_blocks(built)) std::abort();
+            return built.storage();
         }();
-        auto c = chain_type::open(chain_genesis(), blocks).value();
+        auto chain = chain_type::open(chain_genesis(), blocks).value();
         static const mempool<sha256> pooled = [&] {
             mempool<sha256> p(pool_capacity);
             for (auto& tx : chain_pooled())
-                if (!p.add(tx, c)) std::abort();
+                if (!p.add(tx, chain)) std::abort();
             return p;
         }();
-        memory_node n{std::move(c), pooled, {}, {}, 0};
+        memory_node n{std::move(chain), pooled, {}, {}, 0};
         rpc::tx_status st;
         st.status = rpc::tx_status::state::dropped;
         st.conflicting_tx = tx_hash<sha256>(chain_block_txs()[0][0]);
@@ -210,6 +211,7 @@ inline expected_call classify(const boost::json::value& v, const std::set<std::s
     const auto& o = v.as_object();
     const auto* idp = o.if_contains("id");
     if (idp && !(idp->is_string() || idp->is_number() || idp->is_null())) return e;
+    if (idp && idp->is_double() && !std::isfinite(idp->as_double())) return e;  // 1e400: not echoed as Infinity
     if (idp) e.id = *idp;
     const auto* ver = o.if_contains("jsonrpc");
     const auto* m = o.if_contains("method");

@@ -34,6 +34,13 @@ inline void trace(std::string_view what, std::string_view text) {
                  static_cast<int>(what.size()), what.data(), request.size(),
                  static_cast<int>(std::min<std::size_t>(request.size(), 4000)), request.data(), answer.size(),
                  static_cast<int>(std::min<std::size_t>(answer.size(), 4000)), answer.data());
+    if (const char* dir = std::getenv("BALLOTCHAIN_FUZZ_DUMP")) {  // the whole request and answer, as files
+        for (auto [name, text] : {std::pair{"request", request}, std::pair{"answer", answer}})
+            if (FILE* f = std::fopen((std::string(dir) + "/" + name).c_str(), "wb")) {
+                std::fwrite(text.data(), 1, text.size(), f);
+                std::fclose(f);
+            }
+    }
     std::abort();
 }
 
