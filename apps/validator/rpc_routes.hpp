@@ -134,18 +134,18 @@ inline rpc::jsonrpc_limits rpc_limits_for(const std::shared_ptr<keyed_rate_limit
     return lim;
 }
 
-/// Serves the routes on `ep` with the bounds in `o` (its connection counters go to /metrics).
-inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_context& io, validator_node& node,
-                                                           const boost::asio::ip::tcp::endpoint& ep,
-                                                           rpc::http_server_options o = {}) {
+/// The RPC port's request handler over `node` (which must outlive it): JSON-RPC at "/" under
+/// the expensive-method limits, /health, /blockchain, /metrics (with the server's counters from
+/// `stats` when given). Runs on the io thread, like the node. Built apart from the server so
+/// that it can be driven without a socket (fuzz/fuzz_http_validator.cpp).
+inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<rpc::http_server_stats> stats = nullptr) {
     namespace http = rpc::http;
     auto table = std::make_shared<rpc::method_table>();
     rpc::add_validator_methods(*table, node);
-    if (!o.stats) o.stats = std::make_shared<rpc::http_server_stats>();
     const expensive_method_limits expensive;
     auto limiter = std::make_shared<keyed_rate_limiter<std::string>>(expensive.per_client);
-    auto handler = [&node, table, limiter, expensive, stats = o.stats](const rpc::http_request& req,
-                                                                       const rpc::request_info& info) -> rpc::http_response {
+    return [&node, table, limiter, expensive, stats = std::move(stats)](const rpc::http_request& req,
+                                                                        const rpc::request_info& info) -> rpc::http_response {
         const std::string_view target = req.target();
         const auto q = target.find('?');
         const std::string_view path = target.substr(0, q);
@@ -189,7 +189,14 @@ inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_conte
         }
         return rpc::detail_response(http::status::not_found, "no such endpoint", req.version());
     };
-    return rpc::http_server::create(io, ep, handler, std::move(o));
+}
+
+/// Serves the routes on `ep` with the bounds in `o` (its connection counters go to /metrics).
+inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_context& io, validator_node& node,
+                                                           const boost::asio::ip::tcp::endpoint& ep,
+                                                           rpc::http_server_options o = {}) {
+    if (!o.stats) o.stats = std::make_shared<rpc::http_server_stats>();
+    return rpc::http_server::create(io, ep, make_rpc_handler(node, o.stats), std::move(o));
 }
 
 }  // namespace ballotchain::app

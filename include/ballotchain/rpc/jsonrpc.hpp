@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <optional>
@@ -66,8 +67,11 @@ inline std::optional<boost::json::object> handle_one(const boost::json::value& v
     const auto& o = v.as_object();
     const auto* idp = o.if_contains("id");
     boost::json::value id = idp ? *idp : boost::json::value(nullptr);
-    if (idp && !(idp->is_string() || idp->is_number() || idp->is_null()))
-        return error_object({code::invalid_request, "id must be a string, number or null", {}}, nullptr);
+    // A number too large for a double (1e400) parses as infinity, which the answer could only
+    // echo as `Infinity`: not JSON, so a client could not read the answer (nor the batch).
+    const bool finite = !idp || !idp->is_double() || std::isfinite(idp->as_double());
+    if (idp && (!(idp->is_string() || idp->is_number() || idp->is_null()) || !finite))
+        return error_object({code::invalid_request, "id must be a string, a finite number or null", {}}, nullptr);
     const auto* ver = o.if_contains("jsonrpc");
     if (!ver || !ver->is_string() || ver->as_string() != "2.0")
         return error_object({code::invalid_request, "jsonrpc must be \"2.0\"", {}}, id);

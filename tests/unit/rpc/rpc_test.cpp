@@ -86,6 +86,9 @@ TEST_CASE("JSON-RPC: parse errors, invalid requests, unknown methods, batches, n
     CHECK(err_code(j(R"({"jsonrpc":"1.0","id":1,"method":"echo"})")) == -32600);
     CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":5})")) == -32600);
     CHECK(err_code(j(R"({"jsonrpc":"2.0","id":{},"method":"echo"})")) == -32600);
+    // 1e400 parses as infinity, which an answer could only echo as `Infinity` (not JSON): refused (fuzz_jsonrpc)
+    CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1e400,"method":"echo"})")) == -32600);
+    CHECK(err_code(j(R"([{"jsonrpc":"2.0","id":-1e400,"method":"echo"}])").as_array().at(0)) == -32600);
     CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":"echo","params":3})")) == -32600);
     CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":"nope"})")) == -32601);
     CHECK(err_code(j(R"({"jsonrpc":"2.0","id":1,"method":"boom"})")) == -32603);
