@@ -1,6 +1,6 @@
 // Google Benchmark micro-benchmarks. Each reports time per op and items/s.
-#include <ballotchain/chain/chain.hpp>
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/net/record.hpp>

@@ -2,7 +2,7 @@
 // plus truncated, extended and bit-flipped variants.   fuzz_make_corpus <fuzz dir>
 #include "bootnode_fixture.hpp"
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/consensus/messages.hpp>
 #include <ballotchain/crypto/ed25519.hpp>

@@ -24,7 +24,7 @@
 
 #include "../common/rpc_transport.hpp"
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/file.hpp>
 #include <ballotchain/core/hex.hpp>

@@ -1,5 +1,5 @@
 /// ballotchain: the operator CLI (keys, testnet files, offline verification).
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/key_file.hpp>

@@ -6,7 +6,7 @@
 
 #include "../../apps/common/bootnode_proto.hpp"
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/key_file.hpp>

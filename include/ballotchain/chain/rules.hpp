@@ -1,8 +1,8 @@
 #pragma once
 /// @file The validity rules of docs/data-format.md §6, §8 and §9 as functions
 /// of a genesis alone: block 0, a transaction's fields, a block after its
-/// parent, a commit certificate. The chain (chain.hpp) and the verifiers
-/// (verify.hpp) apply them; neither keeps its own copy of a rule.
+/// parent, a commit certificate. The ledger (ledger/blockchain.hpp) and the verifiers
+/// (ledger/verify.hpp) apply them; neither keeps its own copy of a rule.
 
 #include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/errc.hpp>

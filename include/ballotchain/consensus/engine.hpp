@@ -6,8 +6,8 @@
 /// threads or system clock inside: the clock is a policy, the caller moves
 /// bytes and fires timers. The protocol is written up in docs/protocol.md.
 
-#include <ballotchain/chain/chain.hpp>
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/consensus/messages.hpp>
 #include <ballotchain/consensus/record.hpp>
 #include <ballotchain/core/clock.hpp>

@@ -3,7 +3,7 @@
 /// read the chain, plus poa_*), and the JSON of /health and /blockchain.
 /// Reference: docs/api.md.
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/rpc/jsonrpc.hpp>

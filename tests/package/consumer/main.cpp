@@ -1,4 +1,4 @@
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>

@@ -2,7 +2,7 @@
 /// @file Helpers shared by the storage tests: temp dirs, a real 3-validator
 /// chain (real Ed25519 keys, real commit certificates), synthetic blocks.
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>

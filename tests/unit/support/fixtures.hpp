@@ -19,8 +19,8 @@
 ///
 /// Include it as "../support/fixtures.hpp" from tests/unit/<layer>/.
 
-#include <ballotchain/chain/chain.hpp>
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/sha256.hpp>

@@ -2,7 +2,7 @@
 /// @file Pool of valid, not-yet-final vote transactions: bounded, FIFO by
 /// arrival, deduplicated by tx hash and by (election, voter_tag).
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/chain/rules.hpp>
 
 #include <map>
 #include <unordered_map>

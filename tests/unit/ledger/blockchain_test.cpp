@@ -1,7 +1,7 @@
-// chain/chain.hpp: blockchain<sha256, ed25519, memory_storage> — genesis, append
+// ledger/blockchain.hpp: blockchain<sha256, ed25519, memory_storage> — genesis, append
 // with full validation (every rejection reason), lookups, tallies, reopen, and
 // verify() naming the first tampered block.
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 
 #include "../support/fixtures.hpp"
 

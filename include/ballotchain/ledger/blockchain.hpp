@@ -7,7 +7,7 @@
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/merkle.hpp>
 #include <ballotchain/chain/rules.hpp>
-#include <ballotchain/chain/verify.hpp>
+#include <ballotchain/ledger/verify.hpp>
 #include <ballotchain/crypto/concepts.hpp>
 #include <ballotchain/storage/concepts.hpp>
 #include <ballotchain/storage/errc.hpp>

@@ -1,6 +1,6 @@
-// chain/mempool.hpp: bounded, FIFO, deduplicated by hash and by (election,
+// ledger/mempool.hpp: bounded, FIFO, deduplicated by hash and by (election,
 // voter_tag), refuses invalid or already-final votes with their reason.
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 
 #include "../support/fixtures.hpp"
 
