@@ -109,7 +109,7 @@ BENCHMARK(BM_tx_decode);
 // Build a 32-vote block and fully validate it (every signature, the Merkle root,
 // duplicates) plus its certificate: what a validator does per seed-sized block.
 static void BM_block32_build_and_validate(benchmark::State& st) {
-    auto c = blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
+    auto c = ledger::blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
     const auto txs = votes(0, 32);
     for (auto _ : st) {
         auto fb = fx().next(c, txs);
@@ -138,7 +138,7 @@ static void append_bench(benchmark::State& st, Open open) {
 }
 
 static void BM_append_memory(benchmark::State& st) {
-    append_bench(st, [] { return blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value(); });
+    append_bench(st, [] { return ledger::blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value(); });
 }
 BENCHMARK(BM_append_memory)->Unit(benchmark::kMicrosecond);
 
@@ -146,16 +146,16 @@ static void BM_append_sqlite(benchmark::State& st) {
     const auto path = std::filesystem::temp_directory_path() / ("bc-bench-" + std::to_string(::getpid()) + ".db");
     std::filesystem::remove(path);
     append_bench(st, [&] {
-        return blockchain<H, S, sqlite_storage>::open(fx().g, sqlite_storage::open(path.string()).value()).value();
+        return ledger::blockchain<H, S, sqlite_storage>::open(fx().g, sqlite_storage::open(path.string()).value()).value();
     });
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
 }
 BENCHMARK(BM_append_sqlite)->Unit(benchmark::kMicrosecond);
 
 static void BM_mempool_add(benchmark::State& st) {
-    auto c = blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
+    auto c = ledger::blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
     const auto txs = votes(1000, 4096);
-    mempool<H> p(1'000'000);
+    ledger::mempool<H> p(1'000'000);
     std::size_t i = 0;
     for (auto _ : st) {
         if (i == txs.size()) {
@@ -171,8 +171,8 @@ static void BM_mempool_add(benchmark::State& st) {
 BENCHMARK(BM_mempool_add);
 
 static void BM_mempool_batch32(benchmark::State& st) {
-    auto c = blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
-    mempool<H> p(1'000'000);
+    auto c = ledger::blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
+    ledger::mempool<H> p(1'000'000);
     for (const auto& tx : votes(5000, 1024)) (void)p.add(tx, c);
     for (auto _ : st) benchmark::DoNotOptimize(p.batch(32));
     st.SetItemsProcessed(st.iterations());

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 4; ++i) tx.variants(encode(make_tx(i, static_cast<std::size_t>(i * 40))));
 
     const auto g = make_genesis(3);
-    auto c = blockchain<sha256, ed25519, memory_storage>::open(g, memory_storage{}).value();
+    auto c = ledger::blockchain<sha256, ed25519, memory_storage>::open(g, memory_storage{}).value();
     auto blk = open("fuzz_block");
     for (int ntx : {0, 1, 5}) {
         std::vector<vote_tx> txs;

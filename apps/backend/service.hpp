@@ -318,9 +318,9 @@ inline std::optional<std::uint64_t> quantity_of(const bjson::value& v) {
 class service {
 public:
     using pool_type = client::validator_pool<app::http_rpc_transport, steady_clock_adapter>;
-    using fallback_chain = blockchain<sha256, ed25519, sqlite_storage>;
+    using fallback_chain = ledger::blockchain<sha256, ed25519, sqlite_storage>;
     /// The validators' rules, from the same genesis: a vote is checked with them before it is stored.
-    using rules_chain = blockchain<sha256, ed25519, memory_storage>;
+    using rules_chain = ledger::blockchain<sha256, ed25519, memory_storage>;
 
     /// Opens (and on first start creates) everything under cfg.data_dir. Throws
     /// std::runtime_error with a clear message when something is unusable.

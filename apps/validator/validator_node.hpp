@@ -22,7 +22,7 @@ namespace ballotchain::app {
 using H = sha256;
 using S = ed25519;
 using storage_t = sqlite_storage;
-using chain_t = blockchain<H, S, storage_t>;
+using chain_t = ledger::blockchain<H, S, storage_t>;
 using engine_t = consensus::engine<H, S, storage_t, steady_clock_adapter>;
 using transport_t = net::tcp_transport<H, S>;
 
@@ -102,7 +102,7 @@ public:
 
     /// Verifies the blocks final since the last call (everything at the first
     /// call of this process) and remembers how far the chain is verified.
-    verify_report verify_chain() {
+    ledger::verify_report verify_chain() {
         auto r = eng_.chain().verify_from(verified_);
         if (r.ok && r.verified) verified_ = r.verified;
         return r;
@@ -312,7 +312,7 @@ private:
     std::unordered_map<hash32, std::uint64_t> submit_times_;
     /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).
     std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> acked_votes_;
-    std::optional<verified_prefix> verified_;  ///< how far verify_chain() got in this process
+    std::optional<ledger::verified_prefix> verified_;  ///< how far verify_chain() got in this process
     vote_tx tx_copy_;
     bool stopped_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is

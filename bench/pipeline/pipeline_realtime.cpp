@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
     consensus::engine_options eo;
     eo.mempool_capacity = std::max<std::size_t>(window * 2, 100'000);
     for (std::uint32_t i = 0; i < validators; ++i) {
-        auto c = blockchain<H, S, memory_storage>::open(g, memory_storage{});
+        auto c = ledger::blockchain<H, S, memory_storage>::open(g, memory_storage{});
         auto e = engine_t::create(std::move(*c), keys[i], steady_clock_adapter{}, eo);
         nodes.push_back(std::make_unique<node>(i, std::move(*e), st));
     }

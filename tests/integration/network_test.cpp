@@ -546,7 +546,7 @@ TEST_CASE("an outside verifier re-checks a running validator's chain from RPC an
     CHECK(g->submitters[0] == load_key_file((net.dir() / "submitter.key").string()).value().public_key());
     // A chain of our own, in memory, that every block must append to: hashes, links, proposer and tx
     // signatures, duplicate votes, Merkle roots and certificates are all checked on the way.
-    auto mine = blockchain<sha256, ed25519, memory_storage>::open(*g, memory_storage{});
+    auto mine = ledger::blockchain<sha256, ed25519, memory_storage>::open(*g, memory_storage{});
     REQUIRE(mine.has_value());
     const auto head = net.height(i).value();
     for (std::uint64_t h = 0; h <= head; ++h) {

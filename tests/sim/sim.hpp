@@ -38,7 +38,7 @@ using sim_storage = shared_storage<memory_storage>;
 static_assert(storage<sim_storage>);
 
 using engine_t = consensus::engine<H, S, sim_storage, sim_clock>;
-using chain_t = blockchain<H, S, sim_storage>;
+using chain_t = ledger::blockchain<H, S, sim_storage>;
 
 /// Everything a run depends on. `derive(seed, n)` picks all of it from the seed.
 struct options {

@@ -105,7 +105,7 @@ struct engine_stats {
 template <hasher Hasher, signer Signer, storage Storage, clock Clock>
 class engine {
 public:
-    using chain_type = blockchain<Hasher, Signer, Storage>;
+    using chain_type = ledger::blockchain<Hasher, Signer, Storage>;
     using key_pair = typename Signer::key_pair;
 
     /// Builds an engine over an opened chain. A key that is not a genesis
@@ -123,7 +123,7 @@ public:
     // ---- inspection -------------------------------------------------------------
     const chain_type& chain() const noexcept { return chain_; }
     chain_type& chain() noexcept { return chain_; }
-    const mempool<Hasher>& pool() const noexcept { return pool_; }
+    const ledger::mempool<Hasher>& pool() const noexcept { return pool_; }
     const genesis_config& genesis() const noexcept { return chain_.genesis(); }
     std::uint64_t height() const noexcept { return height_; }  ///< height being decided
     std::uint32_t round() const noexcept { return round_; }
@@ -926,7 +926,7 @@ private:
     std::optional<key_pair> key_;
     Clock clock_;
     engine_options opts_;
-    mempool<Hasher> pool_;
+    ledger::mempool<Hasher> pool_;
     std::optional<std::uint32_t> index_;
 
     std::uint64_t height_ = 1;

@@ -15,7 +15,7 @@
 #include <map>
 #include <unordered_set>
 
-namespace ballotchain {
+namespace ballotchain::ledger {
 
 /// A chain of finalized blocks kept in `Storage`, validated on every append.
 ///
@@ -270,4 +270,4 @@ private:
     mutable std::uint64_t index_disagreements_ = 0;
 };
 
-}  // namespace ballotchain
+}  // namespace ballotchain::ledger

@@ -7,7 +7,7 @@
 #include <map>
 #include <unordered_map>
 
-namespace ballotchain {
+namespace ballotchain::ledger {
 
 /// Pending transactions waiting for a block.
 ///
@@ -112,7 +112,7 @@ private:
 
     void insert(vote_tx tx, const hash32& th) {
         const std::uint64_t seq = next_seq_++;
-        by_vote_.emplace(detail::vote_key{tx.election_id, tx.voter_tag}, th);
+        by_vote_.emplace(ballotchain::detail::vote_key{tx.election_id, tx.voter_tag}, th);
         by_hash_.emplace(th, seq);
         by_seq_.emplace(seq, entry{std::move(tx), th});
     }
@@ -121,7 +121,7 @@ private:
     std::uint64_t next_seq_ = 0;
     std::map<std::uint64_t, entry> by_seq_;  // arrival order
     std::unordered_map<hash32, std::uint64_t> by_hash_;
-    std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> by_vote_;
+    std::unordered_map<ballotchain::detail::vote_key, hash32, ballotchain::detail::vote_key_hash> by_vote_;
 };
 
-}  // namespace ballotchain
+}  // namespace ballotchain::ledger

@@ -14,7 +14,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace ballotchain {
+namespace ballotchain::ledger {
 
 /// Blocks 0..height were verified, and block `height` has hash `hash`.
 struct verified_prefix {
@@ -209,7 +209,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
     }
     rep.head = *head;
     std::unordered_set<hash32> seen_tx;
-    std::unordered_set<detail::vote_key, detail::vote_key_hash> seen_vote;
+    std::unordered_set<ballotchain::detail::vote_key, ballotchain::detail::vote_key_hash> seen_vote;
     const finalized_block genesis_block = make_genesis_block<Hasher>(g);
     block_header parent;
     hash32 parent_hash;
@@ -432,4 +432,4 @@ struct index_check_report {
     bool repaired = false;               ///< the indexes were rebuilt from the blocks
 };
 
-}  // namespace ballotchain
+}  // namespace ballotchain::ledger

@@ -78,7 +78,7 @@ concept node_view = requires(N& n, const N& cn, const hash32& h, std::uint64_t u
     { cn.pool_size() } -> std::same_as<std::size_t>;
     { cn.tally(u) } -> std::same_as<tally_map>;
     { cn.tx_status(h) } -> std::same_as<tx_status>;
-    { n.verify_chain() } -> std::same_as<verify_report>;
+    { n.verify_chain() } -> std::same_as<ledger::verify_report>;
 };
 
 inline constexpr std::string_view client_version = "ballotchain/0.1.0";
@@ -234,7 +234,7 @@ inline boost::json::object tx_status_json(const tx_status& st) {
 }
 
 /// poa_verifyChain's answer.
-inline boost::json::object verify_json(const verify_report& r) {
+inline boost::json::object verify_json(const ledger::verify_report& r) {
     using boost::json::value;
     boost::json::object o{{"ok", r.ok},
                           {"complete", r.complete()},

@@ -75,7 +75,7 @@ private:
 };
 static_assert(storage<mem_shared>);
 using engine_t = consensus::engine<H, S, mem_shared, shared_clock>;
-using shared_chain = blockchain<H, S, mem_shared>;
+using shared_chain = ledger::blockchain<H, S, mem_shared>;
 
 /// Signs an envelope as validator `from` of `net` and encodes it.
 inline bytes signed_msg(const test_network& net, std::uint32_t from, consensus::msg_type t, std::uint64_t h,

@@ -24,7 +24,7 @@ std::vector<hash32> hashes_of(const std::vector<vote_tx>& txs) {
 TEST_CASE("mempool: batches are the oldest txs in arrival order", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<H> p(100);
     CHECK(p.empty());
     CHECK(p.capacity() == 100);
     std::vector<vote_tx> in;
@@ -50,7 +50,7 @@ TEST_CASE("mempool: batches are the oldest txs in arrival order", "[mempool]") {
 TEST_CASE("mempool: erase keeps the order of the rest; a re-added tx goes to the back", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(10);
+    ledger::mempool<H> p(10);
     std::vector<vote_tx> in;
     for (std::uint64_t v = 0; v < 5; ++v) {
         in.push_back(net.vote(v));
@@ -71,7 +71,7 @@ TEST_CASE("mempool: erase keeps the order of the rest; a re-added tx goes to the
 TEST_CASE("mempool: the capacity bound answers pool_full and frees up on removal", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(3);
+    ledger::mempool<H> p(3);
     std::vector<vote_tx> in;
     for (std::uint64_t v = 0; v < 3; ++v) {
         in.push_back(net.vote(v));
@@ -86,7 +86,7 @@ TEST_CASE("mempool: the capacity bound answers pool_full and frees up on removal
     CHECK(p.add(net.vote(3), c));
     CHECK(add_error(p, net.vote(4), c) == make_error(errc::pool_full));
 
-    mempool<H> zero(0);  // a capacity of 0 is taken as 1
+    ledger::mempool<H> zero(0);  // a capacity of 0 is taken as 1
     CHECK(zero.capacity() == 1);
     CHECK(zero.add(net.vote(1), c));
     CHECK(add_error(zero, net.vote(2), c) == make_error(errc::pool_full));
@@ -95,7 +95,7 @@ TEST_CASE("mempool: the capacity bound answers pool_full and frees up on removal
 TEST_CASE("mempool: duplicates by hash and by (election, voter_tag) are refused", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<H> p(100);
     const auto a = net.vote(1);
     REQUIRE(p.add(a, c));
     CHECK(add_error(p, a, c) == make_error(errc::duplicate_tx));
@@ -114,7 +114,7 @@ TEST_CASE("mempool: duplicates by hash and by (election, voter_tag) are refused"
 TEST_CASE("mempool: invalid votes are refused with the chain's reason and not pooled", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<H> p(100);
     auto bad = net.vote(1);
     bad.candidate_id = 3;
     CHECK(add_error(p, bad, c) == make_error(errc::invalid_signature));
@@ -136,7 +136,7 @@ TEST_CASE("mempool: invalid votes are refused with the chain's reason and not po
 TEST_CASE("mempool: votes already final are refused; committing drops the committed and conflicting txs", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<H> p(100);
     const auto a = net.vote(1), b = net.vote(2), c1 = net.vote(3, 1, 0), d = net.vote(4);
     for (const auto& t : {a, b, c1, d}) REQUIRE(p.add(t, c));
     // voter 3 also voted through another validator's pool, and that vote is the one finalized
@@ -154,7 +154,7 @@ TEST_CASE("mempool: votes already final are refused; committing drops the commit
 TEST_CASE("mempool: feeds the proposer; pooled txs are trusted as known-valid when the block is appended", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(1000);
+    ledger::mempool<H> p(1000);
     for (std::uint64_t v = 0; v < 70; ++v) REQUIRE(p.add(net.vote(v, 1, v % 4), c));
     std::uint64_t blocks = 0;
     while (!p.empty()) {

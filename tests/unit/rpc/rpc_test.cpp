@@ -19,7 +19,7 @@ namespace {
 struct test_node {
     test_network net{1};
     mem_chain c = net.open_chain();
-    mempool<H> pool{3};
+    ledger::mempool<H> pool{3};
     const genesis_config& genesis() const { return c.genesis(); }
     std::uint64_t height() const { return c.height(); }
     hash32 head_hash() const { return c.head_hash(); }
@@ -34,8 +34,8 @@ struct test_node {
     std::optional<std::uint32_t> validator_index() const { return 0; }
     std::size_t pool_size() const { return pool.size(); }
     tally_map tally(std::uint64_t e) const { return c.tally(e); }
-    std::optional<verified_prefix> verified;
-    verify_report verify_chain() {
+    std::optional<ledger::verified_prefix> verified;
+    ledger::verify_report verify_chain() {
         auto r = c.verify_from(verified);
         if (r.ok && r.verified) verified = r.verified;
         return r;

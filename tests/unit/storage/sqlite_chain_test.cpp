@@ -212,7 +212,7 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
     auto verify_file = [&] {
         sqlite_options ro;
         ro.read_only = true;
-        return verify_chain<sha256, ed25519>(keys.genesis, open_storage(path, ro));
+        return ledger::verify_chain<sha256, ed25519>(keys.genesis, open_storage(path, ro));
     };
     auto verify_fails_at_k = [&](const error_code& expected) {
         const auto rep = verify_file();
@@ -374,10 +374,10 @@ int exec_with_hash(raw_db& db, const std::string& sql, const hash32& h) {
     return sqlite3_changes(db.get());
 }
 
-verify_report verify_read_only(const genesis_config& g, const std::string& path) {
+ledger::verify_report verify_read_only(const genesis_config& g, const std::string& path) {
     sqlite_options ro;
     ro.read_only = true;
-    return verify_chain<sha256, ed25519>(g, open_storage(path, ro));
+    return ledger::verify_chain<sha256, ed25519>(g, open_storage(path, ro));
 }
 
 }  // namespace
@@ -419,8 +419,8 @@ TEST_CASE("sqlite chain: a forged index row for a vote in no block is found by v
         ro.read_only = true;
         auto s = open_storage(path, ro);
         CHECK(s.find_vote(1, never.voter_tag) == tx_location{2, 7});  // what the index says
-        CHECK_FALSE(find_vote_confirmed(s, 1, never.voter_tag).loc);
-        CHECK(find_vote_confirmed(s, 1, never.voter_tag).index_disagrees);
+        CHECK_FALSE(ledger::find_vote_confirmed(s, 1, never.voter_tag).loc);
+        CHECK(ledger::find_vote_confirmed(s, 1, never.voter_tag).index_disagrees);
     }
     SECTION("a read-only open cannot repair it and refuses") {
         sqlite_options ro;

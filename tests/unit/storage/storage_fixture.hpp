@@ -57,8 +57,8 @@ inline hash32 label_hash(std::string_view label, std::uint64_t n) {
     return sha256::hash(b);
 }
 
-using sqlite_chain = blockchain<sha256, ed25519, sqlite_storage>;
-using memory_chain = blockchain<sha256, ed25519, memory_storage>;
+using sqlite_chain = ledger::blockchain<sha256, ed25519, sqlite_storage>;
+using memory_chain = ledger::blockchain<sha256, ed25519, memory_storage>;
 
 /// A genesis with 3 validators and 1 submitter whose keys are derived from
 /// fixed secrets (so a forked child or a reopen sees the same chain).

@@ -36,7 +36,7 @@ namespace ballotchain::test {
 
 using H = sha256;
 using S = ed25519;
-using mem_chain = blockchain<H, S, memory_storage>;
+using mem_chain = ledger::blockchain<H, S, memory_storage>;
 
 /// The fixed secret key number `i`: byte b of the secret is `(i * 31 + b + 1) mod 256`.
 inline secret_key seed(int i) {
