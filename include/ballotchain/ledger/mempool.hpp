@@ -16,9 +16,9 @@ namespace ballotchain::ledger {
 /// election), so `is_known_valid(th)` lets block validation skip re-checking
 /// its signature.
 ///
-/// @tparam Hasher computes tx hashes (`hasher`)
+/// @tparam Suite computes tx hashes (`suite`)
 /// @par Thread safety Not thread-safe; the owner serialises access.
-template <hasher Hasher>
+template <suite Suite>
 class mempool {
 public:
     /// @param capacity most txs held at once (>= 1); `add` answers pool_full beyond it.
@@ -34,7 +34,7 @@ public:
     template <class Chain>
     result<hash32> add(vote_tx tx, const Chain& c) {
         // Cheap pool checks first so floods of duplicates cost no signature check.
-        const hash32 th = tx_hash<Hasher>(tx);
+        const hash32 th = tx_hash<Suite>(tx);
         if (by_hash_.contains(th)) return make_error(chain::errc::duplicate_tx);
         if (by_vote_.contains({tx.election_id, tx.voter_tag})) return make_error(chain::errc::duplicate_vote);
         if (full()) return make_error(chain::errc::pool_full);
