@@ -22,9 +22,9 @@
 #include "store.hpp"
 #include "throttle.hpp"
 
-#include "../common/rpc_transport.hpp"
+#include <ballotchain/client/http_transport.hpp>
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/file.hpp>
 #include <ballotchain/core/hex.hpp>
@@ -32,9 +32,9 @@
 #include <ballotchain/crypto/hmac.hpp>
 #include <ballotchain/crypto/key_file.hpp>
 #include <ballotchain/crypto/random.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/rpc/http_server.hpp>
-#include <ballotchain/rpc/validator_api.hpp>
+#include <ballotchain/rpc/errors.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
@@ -317,17 +317,17 @@ inline std::optional<std::uint64_t> quantity_of(const bjson::value& v) {
 
 class service {
 public:
-    using pool_type = client::validator_pool<app::http_rpc_transport, steady_clock_adapter>;
-    using fallback_chain = blockchain<sha256, ed25519, sqlite_storage>;
+    using pool_type = client::validator_pool<client::http_rpc_transport, steady_clock_adapter>;
+    using fallback_chain = ledger::blockchain<ed25519_sha256, sqlite_storage>;
     /// The validators' rules, from the same genesis: a vote is checked with them before it is stored.
-    using rules_chain = blockchain<sha256, ed25519, memory_storage>;
+    using rules_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
 
     /// Opens (and on first start creates) everything under cfg.data_dir. Throws
     /// std::runtime_error with a clear message when something is unusable.
     explicit service(config cfg)
         : cfg_(std::move(cfg)),
           db_((std::filesystem::create_directories(cfg_.data_dir), cfg_.data_dir + "/backend.db")),
-          pool_(cfg_.validators, app::http_rpc_transport{cfg_.rpc_timeout}, steady_clock_adapter{}),
+          pool_(cfg_.validators, client::http_rpc_transport{cfg_.rpc_timeout}, steady_clock_adapter{}),
           register_limit_(cfg_.register_limit),
           login_limit_(cfg_.login_limit),
           submit_limit_(cfg_.submit_limit),
@@ -954,7 +954,7 @@ private:
         v.user_id = u.id;
         v.election_id = election_id;
         v.candidate_id = candidate_id;
-        v.tx_hash = sign_tx<sha256, ed25519>(tx, *submitter_);
+        v.tx_hash = sign_tx<ed25519_sha256>(tx, *submitter_);
         v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
         v.raw_tx = encode(tx);
         v.created_ms = now;
@@ -1062,9 +1062,9 @@ private:
         auto& c = *fallback_;
         if (c.find_tx(v.tx_hash)) return;
         block b = c.build_block(0, clock_.wall_ms(), {tx}, *fallback_key_);
-        const hash32 bh = block_hash<sha256>(b.header);
+        const hash32 bh = block_hash<ed25519_sha256>(b.header);
         finalized_block fb{b, commit_certificate{b.header.height, 0, bh,
-                                                 {make_seal<ed25519>(*fallback_key_, 0, c.genesis().chain_id,
+                                                 {make_seal<ed25519_sha256>(*fallback_key_, 0, c.genesis().chain_id,
                                                                      b.header.height, 0, bh)}}};
         if (auto r = c.append(fb); !r) {
             spdlog::error("fallback chain: could not record vote {}: {}", to_hex(v.tx_hash), r.error().message());

@@ -1,8 +1,8 @@
 /// ballotchain-validator: one consensus node. P2P over TCP, JSON-RPC over HTTP,
 /// the chain in SQLite under --data-dir.
 #include "validator_node.hpp"
-#include "../common/addr.hpp"
-#include "../common/bootnode_client.hpp"
+#include <ballotchain/app/addr.hpp>
+#include <ballotchain/app/bootnode_client.hpp>
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/key_file.hpp>

@@ -4,7 +4,7 @@
 
 #include <ballotchain/consensus/engine.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/net/tcp_transport.hpp>
 #include <ballotchain/rpc/validator_api.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
@@ -19,12 +19,11 @@
 
 namespace ballotchain::app {
 
-using H = sha256;
-using S = ed25519;
+using suite_t = ed25519_sha256;  ///< the production crypto suite (the only one the apps use)
 using storage_t = sqlite_storage;
-using chain_t = blockchain<H, S, storage_t>;
-using engine_t = consensus::engine<H, S, storage_t, steady_clock_adapter>;
-using transport_t = net::tcp_transport<H, S>;
+using chain_t = ledger::blockchain<suite_t, storage_t>;
+using engine_t = consensus::engine<suite_t, storage_t, steady_clock_adapter>;
+using transport_t = net::tcp_transport<suite_t>;
 
 /// Counters behind GET /metrics.
 struct node_metrics {
@@ -48,6 +47,8 @@ struct node_metrics {
 
 class validator_node {
 public:
+    using suite_type = suite_t;
+
     validator_node(boost::asio::io_context& io, engine_t eng, std::shared_ptr<transport_t> net,
                    std::unique_ptr<pending_store> pending = nullptr)
         : io_(io), eng_(std::move(eng)), net_(std::move(net)), pending_(std::move(pending)),
@@ -102,7 +103,7 @@ public:
 
     /// Verifies the blocks final since the last call (everything at the first
     /// call of this process) and remembers how far the chain is verified.
-    verify_report verify_chain() {
+    ledger::verify_report verify_chain() {
         auto r = eng_.chain().verify_from(verified_);
         if (r.ok && r.verified) verified_ = r.verified;
         return r;
@@ -116,7 +117,7 @@ public:
         if (auto loc = c.find_tx(th)) {
             st.status = rpc::tx_status::state::final;
             st.location = loc;
-            if (auto fb = c.block_at(loc->height)) st.block_hash = block_hash<H>(fb->blk.header);
+            if (auto fb = c.block_at(loc->height)) st.block_hash = block_hash<suite_t>(fb->blk.header);
             return st;
         }
         if (pending_) {
@@ -274,8 +275,8 @@ private:
             if (r.error() == make_error(chain::errc::duplicate_vote) && !c.find_tx(th)) {
                 if (auto loc = c.find_vote(key.election, key.tag))
                     if (auto fb = c.block_at(loc->height); fb && loc->index < fb->blk.txs.size()) {
-                        record_dropped(th, {tx_hash<H>(fb->blk.txs[loc->index]), loc->height,
-                                            block_hash<H>(fb->blk.header)});
+                        record_dropped(th, {tx_hash<suite_t>(fb->blk.txs[loc->index]), loc->height,
+                                            block_hash<suite_t>(fb->blk.header)});
                         ++dropped;
                         continue;
                     }
@@ -312,7 +313,7 @@ private:
     std::unordered_map<hash32, std::uint64_t> submit_times_;
     /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).
     std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> acked_votes_;
-    std::optional<verified_prefix> verified_;  ///< how far verify_chain() got in this process
+    std::optional<ledger::verified_prefix> verified_;  ///< how far verify_chain() got in this process
     vote_tx tx_copy_;
     bool stopped_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is
