@@ -698,6 +698,8 @@ private:
         return tx->commit();
     }
 
+    static db_result<connection> open_file(const std::string& path, const schema& s, const options& o);
+
     std::unique_ptr<detail::connection_state> st_;
 };
 
@@ -706,6 +708,14 @@ inline migration sql_migration(std::string sql) {
 }
 
 inline db_result<connection> connection::open(const std::string& path, const schema& s, const options& o) {
+    auto c = open_file(path, s, o);
+    if (c) return c;
+    db_error e = c.error();  // every refusal names the file
+    if (e.message.find(path) == std::string::npos) e.message = "'" + path + "': " + e.message;
+    return e;
+}
+
+inline db_result<connection> connection::open_file(const std::string& path, const schema& s, const options& o) {
     connection c;
     c.st_ = std::make_unique<detail::connection_state>();
     auto& st = *c.st_;
@@ -716,7 +726,7 @@ inline db_result<connection> connection::open(const std::string& path, const sch
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     st.db.reset(raw);  // even on failure the handle must be closed
-    if (rc != SQLITE_OK) return st.fail(rc, "opening '" + path + "'");
+    if (rc != SQLITE_OK) return st.fail(rc, "opening the file");
     sqlite3_extended_result_codes(st.db.get(), 1);
     sqlite3_busy_timeout(st.db.get(), o.busy_timeout_ms);
 
