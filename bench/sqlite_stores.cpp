@@ -2,7 +2,7 @@
 // the validator's pending.db (one durable insert per acknowledged vote, one
 // transaction per finalized block) and the backend's group commit (N votes in
 // one transaction). Most of each figure is the fsync of the disk it runs on.
-#include <backend/store.hpp>
+#include <backend/sqlite_store.hpp>
 #include <validator/pending_store.hpp>
 
 #include <ballotchain/crypto/sha256.hpp>
@@ -53,9 +53,8 @@ vote_tx sample_tx(std::uint64_t n) {
 
 static void BM_sqlite_pending_put(benchmark::State& st) {
     temp_db f("pending-put");
-    std::string why;
-    auto p = app::pending_store::open(f.path, why);
-    if (!p) return st.SkipWithError(why.c_str());
+    auto p = app::pending_store::open(f.path);
+    if (!p) return st.SkipWithError(p.error().message.c_str());
     std::uint64_t n = 0;
     for (auto _ : st) {
         ++n;
@@ -68,9 +67,8 @@ BENCHMARK(BM_sqlite_pending_put)->Unit(benchmark::kMicrosecond);
 /// Removal of a finalized block's 32 acknowledged votes (one transaction).
 static void BM_sqlite_pending_erase32(benchmark::State& st) {
     temp_db f("pending-erase");
-    std::string why;
-    auto p = app::pending_store::open(f.path, why);
-    if (!p) return st.SkipWithError(why.c_str());
+    auto p = app::pending_store::open(f.path);
+    if (!p) return st.SkipWithError(p.error().message.c_str());
     std::uint64_t n = 0;
     for (auto _ : st) {
         st.PauseTiming();
@@ -80,7 +78,7 @@ static void BM_sqlite_pending_erase32(benchmark::State& st) {
             if (!p->put(hs.back(), sample_tx(n))) st.SkipWithError("put failed");
         }
         st.ResumeTiming();
-        p->erase(hs);
+        if (!p->erase(hs)) st.SkipWithError("erase failed");
     }
     st.SetItemsProcessed(st.iterations() * 32);
 }
@@ -90,9 +88,8 @@ BENCHMARK(BM_sqlite_pending_erase32)->Unit(benchmark::kMicrosecond);
 static void BM_sqlite_backend_add_votes(benchmark::State& st) {
     constexpr std::int64_t users = 20'000, elections = 20;
     temp_db f("backend");
-    {
-        backend::store s(f.path);  // creates the schema
-    }
+    if (auto s = backend::sqlite_store::open(f.path); !s)  // creates the schema
+        return st.SkipWithError(s.error().message.c_str());
     {
         // Voters, elections and candidates in bulk, behind the store's back (setup only).
         sqlite3* db = nullptr;
@@ -110,7 +107,8 @@ static void BM_sqlite_backend_add_votes(benchmark::State& st) {
         sqlite3_close(db);
         if (rc != SQLITE_OK) return st.SkipWithError("setup failed");
     }
-    backend::store s(f.path);
+    auto s = backend::sqlite_store::open(f.path);
+    if (!s) return st.SkipWithError(s.error().message.c_str());
     const auto batch = static_cast<std::size_t>(st.range(0));
     const bytes raw = encode(sample_tx(0));
     std::uint64_t n = 0;
@@ -131,8 +129,8 @@ static void BM_sqlite_backend_add_votes(benchmark::State& st) {
             ptrs.push_back(&v);
         }
         st.ResumeTiming();
-        const auto ids = s.add_votes(ptrs);
-        if (ids.size() != batch || !ids.back()) st.SkipWithError("a vote was not recorded");
+        const auto ids = (*s)->add_votes(ptrs);
+        if (!ids || ids->size() != batch || !ids->back()) st.SkipWithError("a vote was not recorded");
     }
     st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(batch));
 }
