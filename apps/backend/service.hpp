@@ -19,7 +19,7 @@
 /// again. Per-client limits (throttle.hpp) guard the endpoints that cost
 /// work: register, login, submit, results, verification.
 
-#include "store.hpp"
+#include "sqlite_store.hpp"
 #include "throttle.hpp"
 
 #include <ballotchain/client/http_transport.hpp>
@@ -89,6 +89,20 @@ struct http_error {
     std::string detail;
     std::uint64_t retry_after_ms = 0;
 };
+
+/// A failure of the backend's database (busy, full, I/O: a local fault), thrown
+/// by must(): handle() answers 500 "storage error" and logs the database's message.
+class store_failure : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The value of a store operation; its error becomes a store_failure.
+template <class T>
+T must(db_result<T> r) {
+    if (!r) throw store_failure(r.error().message);
+    if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
 
 // ---- small helpers ------------------------------------------------------------------
 
@@ -326,7 +340,7 @@ public:
     /// std::runtime_error with a clear message when something is unusable.
     explicit service(config cfg)
         : cfg_(std::move(cfg)),
-          db_((std::filesystem::create_directories(cfg_.data_dir), cfg_.data_dir + "/backend.db")),
+          db_(open_store(cfg_.data_dir)),
           pool_(cfg_.validators, client::http_rpc_transport{cfg_.rpc_timeout}, steady_clock_adapter{}),
           register_limit_(cfg_.register_limit),
           login_limit_(cfg_.login_limit),
@@ -359,8 +373,7 @@ public:
         threads_.emplace_back([this] {
             loop(cfg_.health_interval_ms, [this] {
                 pool_.check_health();
-                auto lk = db_.lock();
-                db_.purge_sessions(clock_.wall_ms());
+                must(db_->purge_sessions(clock_.wall_ms()));
             });
         });
         threads_.emplace_back([this] { loop(cfg_.replay_interval_ms, [this] { replay_once(); }); });
@@ -385,7 +398,7 @@ public:
         } catch (const http_error& e) {
             if (e.status == http::status::too_many_requests) return rpc::too_many_requests(e.retry_after_ms, ver, e.detail);
             return rpc::detail_response(e.status, e.detail, ver);
-        } catch (const sql_error& e) {
+        } catch (const store_failure& e) {
             spdlog::error("storage: {}", e.what());
             return rpc::detail_response(http::status::internal_server_error, "storage error", ver);
         } catch (const std::exception& e) {
@@ -397,11 +410,7 @@ public:
     /// One pass over the outbox (also called by the replay thread). Returns
     /// how many votes changed state.
     std::size_t replay_once() {
-        std::vector<vote_row> open;
-        {
-            auto lk = db_.lock();
-            open = db_.open_votes(512);
-        }
+        const std::vector<vote_row> open = must(db_->open_votes(512));
         std::size_t changed = 0;
         const std::uint64_t now = clock_.wall_ms();
         for (const auto& v : open) {  // each 'pending' or 'submitted'
@@ -447,6 +456,14 @@ private:
     };
 
     // ---- setup ---------------------------------------------------------------------
+
+    /// The backend's database, DATA_DIR/backend.db (created on first start).
+    static std::unique_ptr<store> open_store(const std::string& data_dir) {
+        std::filesystem::create_directories(data_dir);
+        auto s = sqlite_store::open(data_dir + "/backend.db");
+        if (!s) throw std::runtime_error(s.error().message);
+        return std::move(*s);
+    }
 
     static bytes load_or_create_secret(const std::string& path) {
         if (std::filesystem::exists(path)) {
@@ -518,14 +535,12 @@ private:
         if (auto why = password_problem(cfg_.admin_password, email)) throw std::runtime_error("the admin password: " + *why);
         user_row u{0, email, "Administrator", random_bytes(16), {}, true};
         u.pw_hash = hmac_sha256::pbkdf2(cfg_.admin_password, u.salt, cfg_.pbkdf2_iterations);
-        auto lk = db_.lock();
-        if (auto existing = db_.user_by_email(u.email)) {
+        if (auto existing = must(db_->user_by_email(u.email))) {
             const bool same = hmac_sha256::equal_ct(
                 hmac_sha256::pbkdf2(cfg_.admin_password, existing->salt, cfg_.pbkdf2_iterations), existing->pw_hash);
-            db_.set_password_admin(existing->id, u.salt, u.pw_hash, true);
-            if (!same) db_.delete_user_sessions(existing->id);
+            must(db_->set_password(existing->id, {u.salt, u.pw_hash, true, !same}));
         } else {
-            db_.add_user(u, clock_.wall_ms());
+            must(db_->add_user(u, clock_.wall_ms()));
         }
     }
 
@@ -606,20 +621,13 @@ private:
         if (path == "/api/auth/logout") {
             need(http::verb::post);
             const auto s = session_of(req);
-            {
-                auto lk = db_.lock();
-                db_.delete_session(s.token_hash);
-            }
+            must(db_->delete_session(s.token_hash));
             return ok(bjson::object{{"status", "logged out"}, {"sessions_revoked", 1}});
         }
         if (path == "/api/auth/logout-all") {
             need(http::verb::post);
             const auto s = session_of(req);
-            std::uint64_t n = 0;
-            {
-                auto lk = db_.lock();
-                n = db_.delete_user_sessions(s.user.id);
-            }
+            const std::uint64_t n = must(db_->delete_user_sessions(s.user.id));
             return ok(bjson::object{{"status", "logged out"}, {"sessions_revoked", n}});
         }
         if (path == "/api/auth/change-password") {
@@ -689,12 +697,9 @@ private:
     bjson::object health_json() {
         std::uint64_t open = 0;
         bjson::object by_status{{"pending", 0}, {"submitted", 0}};
-        {
-            auto lk = db_.lock();
-            for (auto& [st, n] : db_.open_vote_counts()) {
-                by_status[st] = n;
-                open += n;
-            }
+        for (auto& [st, n] : must(db_->open_vote_counts())) {
+            by_status[st] = n;
+            open += n;
         }
         return {{"status", "ok"},
                 {"version", version},
@@ -717,14 +722,10 @@ private:
         const auto pw = get_string(b, "password", 0, 512);
         if (auto why = password_problem(pw, u.email)) throw http_error{http::status::unprocessable_entity, *why};
         u.full_name = get_string(b, "full_name", 0, 200, std::string());
-        {
-            auto lk = db_.lock();
-            if (db_.user_by_email(u.email)) throw http_error{http::status::conflict, "email already registered"};
-        }
+        if (must(db_->user_by_email(u.email))) throw http_error{http::status::conflict, "email already registered"};
         u.salt = random_bytes(16);
         u.pw_hash = hmac_sha256::pbkdf2(pw, u.salt, cfg_.pbkdf2_iterations);
-        auto lk = db_.lock();
-        auto id = db_.add_user(u, clock_.wall_ms());
+        auto id = must(db_->add_user(u, clock_.wall_ms()));
         if (!id) throw http_error{http::status::conflict, "email already registered"};
         u.id = *id;
         return user_json(u);
@@ -739,11 +740,7 @@ private:
                              "too many failed logins for this account from your address; retry later", wait};
         bool decided = false;
         try {
-            std::optional<user_row> u;
-            {
-                auto lk = db_.lock();
-                u = db_.user_by_email(email);
-            }
+            const std::optional<user_row> u = must(db_->user_by_email(email));
             const bytes salt = u ? u->salt : bytes(16, 0);
             const bytes h = hmac_sha256::pbkdf2(password, salt, cfg_.pbkdf2_iterations);  // unknown emails too: same time
             const bool right = u && hmac_sha256::equal_ct(h, u->pw_hash);
@@ -761,10 +758,8 @@ private:
     bjson::object new_session(const user_row& u) {
         const bytes token = random_bytes(32);
         const std::string token_hex = to_hex(token).substr(2);
-        {
-            auto lk = db_.lock();
-            db_.add_session(sha256::hash(token), u.id, clock_.wall_ms() + cfg_.session_ttl_ms, cfg_.max_sessions_per_user);
-        }
+        must(db_->add_session(sha256::hash(token), u.id, clock_.wall_ms() + cfg_.session_ttl_ms,
+                              cfg_.max_sessions_per_user));
         return {{"access_token", token_hex},
                 {"token_type", "bearer"},
                 {"expires_in", cfg_.session_ttl_ms / 1000},
@@ -786,11 +781,7 @@ private:
         (void)check_password(u.email, current, client);
         const bytes salt = random_bytes(16);
         const bytes h = hmac_sha256::pbkdf2(next, salt, cfg_.pbkdf2_iterations);
-        {
-            auto lk = db_.lock();
-            db_.set_password(u.id, salt, h);
-            db_.delete_user_sessions(u.id);
-        }
+        must(db_->set_password(u.id, {salt, h, false, true}));
         return new_session(u);
     }
 
@@ -811,8 +802,7 @@ private:
         auto token = from_hex("0x" + std::string(v.substr(scheme.size())), 32);
         if (!token || token->size() != 32) throw http_error{http::status::unauthorized, "invalid token"};
         const hash32 th = sha256::hash(*token);
-        auto lk = db_.lock();
-        auto u = db_.user_by_session(th, clock_.wall_ms());
+        auto u = must(db_->user_by_session(th, clock_.wall_ms()));
         if (!u) throw http_error{http::status::unauthorized, "invalid or expired token"};
         return {*u, th};
     }
@@ -828,11 +818,7 @@ private:
     // ---- elections -----------------------------------------------------------------
 
     bjson::object election_json(const election_row& e) {
-        std::vector<candidate_row> cands;
-        {
-            auto lk = db_.lock();
-            cands = db_.candidates(e.id);
-        }
+        const std::vector<candidate_row> cands = must(db_->candidates(e.id));
         bjson::array cs;
         for (const auto& c : cands) cs.push_back(bjson::object{{"id", c.id}, {"name", c.name}, {"description", c.description}});
         const auto now = clock_.wall_ms();
@@ -846,18 +832,13 @@ private:
     }
 
     election_row load_election(std::int64_t id) {
-        auto lk = db_.lock();
-        auto e = db_.election(id);
+        auto e = must(db_->election(id));
         if (!e) throw http_error{http::status::not_found, "election not found"};
         return *e;
     }
 
     bjson::array list_elections() {
-        std::vector<election_row> es;
-        {
-            auto lk = db_.lock();
-            es = db_.elections();
-        }
+        const std::vector<election_row> es = must(db_->elections());
         bjson::array out;
         for (const auto& e : es) out.push_back(election_json(e));
         return out;
@@ -890,23 +871,15 @@ private:
                 throw http_error{http::status::unprocessable_entity, "candidates must be an array of at most 1000"};
             for (const auto& c : cs->as_array()) cands.push_back(candidate_of(c));
         }
-        std::int64_t id = 0;
-        {
-            auto lk = db_.lock();
-            try {
-                id = db_.add_election(e, cands);
-            } catch (const stmt::constraint_error&) {
-                throw http_error{http::status::conflict, "two candidates have the same name"};
-            }
-        }
-        return election_json(load_election(id));
+        const auto id = must(db_->add_election(e, cands));
+        if (!id) throw http_error{http::status::conflict, "two candidates have the same name"};
+        return election_json(load_election(*id));
     }
 
     bjson::object add_candidate(std::int64_t election, const bjson::object& b) {
         (void)load_election(election);
         auto c = candidate_of(b);
-        auto lk = db_.lock();
-        auto id = db_.add_candidate(election, c);
+        auto id = must(db_->add_candidate(election, c));
         if (!id) throw http_error{http::status::conflict, "the election already has a candidate of that name"};
         return {{"id", *id}, {"election_id", election}, {"name", c.name}, {"description", c.description}};
     }
@@ -958,17 +931,13 @@ private:
         v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
         v.raw_tx = encode(tx);
         v.created_ms = now;
-        std::optional<vote_row> earlier;
-        {
-            auto lk = db_.lock();
-            bool found = false;
-            for (const auto& c : db_.candidates(election_id)) found = found || c.id == candidate_id;
-            if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
-            if (auto mine = db_.vote_by_user(u.id, election_id))
-                throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
-                                                             to_hex(mine->tx_hash) + ", " + mine->status + ")"};
-            earlier = db_.last_rejected_vote(u.id, election_id);
-        }
+        bool found = false;
+        for (const auto& c : must(db_->candidates(election_id))) found = found || c.id == candidate_id;
+        if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
+        if (auto mine = must(db_->vote_by_user(u.id, election_id)))
+            throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
+                                                         to_hex(mine->tx_hash) + ", " + mine->status + ")"};
+        const std::optional<vote_row> earlier = must(db_->last_rejected_vote(u.id, election_id));
         if (auto r = rules_->check_tx_stateless(tx); !r) {
             // Our own configuration cannot make a valid transaction; store nothing.
             spdlog::error("vote of user {} fails the chain's rules before storing: {}", u.id, r.error().message());
@@ -1037,8 +1006,7 @@ private:
             std::vector<std::optional<std::int64_t>> ids;
             std::exception_ptr error;
             try {
-                auto dl = db_.lock();
-                ids = db_.add_votes(rows);
+                ids = must(db_->add_votes(rows));
             } catch (...) {
                 error = std::current_exception();
             }
@@ -1070,8 +1038,7 @@ private:
             spdlog::error("fallback chain: could not record vote {}: {}", to_hex(v.tx_hash), r.error().message());
             return;
         }
-        auto dl = db_.lock();
-        db_.mark_fallback(v.id);
+        must(db_->mark_fallback(v.id));
     }
 
     /// Sends one vote to a validator and records the outcome.
@@ -1083,13 +1050,11 @@ private:
         const auto code = a.outcome.error_code();
         if (a.outcome.ok() || code == rpc::tx_code::duplicate_tx) {
             // duplicate_tx: that very transaction is already pooled or final
-            auto lk = db_.lock();
-            db_.mark_submitted(v.id, res.node, now);
+            must(db_->mark_submitted(v.id, res.node, now));
             return res;
         }
         if (code == rpc::tx_code::pool_full) {  // retry later
-            auto lk = db_.lock();
-            db_.mark_sent(v.id, now);
+            must(db_->mark_sent(v.id, now));
             res.state = send_state::unchanged;
             return res;
         }
@@ -1099,16 +1064,14 @@ private:
         if (!code || !definitive_refusal(*code)) {  // the node's trouble, not the vote's: keep it and retry
             spdlog::warn("vote {}: {} answered {}; will retry", to_hex(v.tx_hash), res.node,
                          bjson::serialize(a.outcome.value));
-            auto lk = db_.lock();
-            db_.mark_sent(v.id, now);
+            must(db_->mark_sent(v.id, now));
             res.state = send_state::unchanged;
             return res;
         }
         res.state = send_state::rejected;
         res.detail = refusal_reason(a);
         spdlog::error("vote {} refused by {}: {}; its voter may vote again", to_hex(v.tx_hash), res.node, res.detail);
-        auto lk = db_.lock();
-        db_.mark_rejected(v.id, res.detail);
+        must(db_->mark_rejected(v.id, res.detail));
         return res;
     }
 
@@ -1144,8 +1107,7 @@ private:
         const auto n = bn ? quantity_of(*bn) : std::nullopt;
         if (!n || !bh || !bh->is_string()) return info;
         info = {receipt_state::confirmed, *n, std::string(bh->as_string())};
-        auto lk = db_.lock();
-        db_.confirm_by_tx(th, info.block, info.block_hash);
+        must(db_->confirm_by_tx(th, info.block, info.block_hash));
         return info;
     }
 
@@ -1156,11 +1118,7 @@ private:
         if (!th) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
         std::optional<std::int64_t> election;
         if (query_param(query, "election_id")) election = query_id(query, "election_id");
-        std::optional<vote_row> v;
-        {
-            auto lk = db_.lock();
-            v = db_.vote_by_tx(*th);
-        }
+        std::optional<vote_row> v = must(db_->vote_by_tx(*th));
         if (v && election && v->election_id != *election) v.reset();
         bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
         if (!v || v->status != "confirmed") {
@@ -1234,11 +1192,7 @@ private:
         const auto e = load_election(election_id);
         const auto r = chain_tally(election_id);
         const auto* tally = r.if_contains("results");
-        std::vector<candidate_row> cands;
-        {
-            auto lk = db_.lock();
-            cands = db_.candidates(election_id);
-        }
+        const std::vector<candidate_row> cands = must(db_->candidates(election_id));
         std::uint64_t total = 0;
         std::map<std::int64_t, std::uint64_t> counts;
         if (tally && tally->is_object())
@@ -1365,7 +1319,7 @@ private:
     }
 
     config cfg_;
-    store db_;
+    std::unique_ptr<store> db_;  ///< thread-safe: each operation locks (store.hpp)
     pool_type pool_;
     steady_clock_adapter clock_;
     genesis_config genesis_;

@@ -121,7 +121,9 @@ public:
             return st;
         }
         if (pending_) {
-            if (auto d = pending_->dropped(th)) {
+            auto dr = pending_->dropped(th);
+            if (!dr) spdlog::error("pending.db: cannot read the dropped votes: {}", dr.error().message);
+            if (auto d = dr ? *dr : std::nullopt) {
                 st.status = rpc::tx_status::state::dropped;
                 st.conflicting_tx = d->winner;
                 st.conflicting_block = d->height;
@@ -130,7 +132,13 @@ public:
                 return st;
             }
         }
-        if (eng_.pool().contains(th) || (pending_ && pending_->contains(th))) st.status = rpc::tx_status::state::pending;
+        if (eng_.pool().contains(th)) {
+            st.status = rpc::tx_status::state::pending;
+        } else if (pending_) {
+            auto acked = pending_->contains(th);
+            if (!acked) spdlog::error("pending.db: cannot read the acknowledged votes: {}", acked.error().message);
+            if (acked && *acked) st.status = rpc::tx_status::state::pending;
+        }
         return st;
     }
 
@@ -151,13 +159,14 @@ public:
             return r;
         }
         // Durable before anyone hears of it: the gossip in fx leaves only after this.
-        if (pending_ && !pending_->put(*r, tx_copy_)) {
-            spdlog::error("storage failure: could not record an acknowledged vote in pending.db ({}); "
-                          "the vote is refused",
-                          pending_->last_error());
-            apply(fx);
-            return make_error(storage_ns::errc::io_error);
-        }
+        if (pending_)
+            if (auto put = pending_->put(*r, tx_copy_); !put) {
+                spdlog::error("storage failure: could not record an acknowledged vote in pending.db ({}); "
+                              "the vote is refused",
+                              put.error().message);
+                apply(fx);
+                return make_error(storage_ns::errc::io_error);
+            }
         ++metrics_.submitted;
         if (pending_) acked_votes_[{tx_copy_.election_id, tx_copy_.voter_tag}] = *r;
         if (submit_times_.size() < max_tracked_) submit_times_.emplace(*r, eng_.clock_policy().now_ms());
@@ -213,7 +222,7 @@ private:
     void on_final(const consensus::finalized_event& f) {
         const auto& h = f.fb.blk.header;
         if (pending_) {
-            pending_->erase(f.tx_hashes);
+            forget_pending(f.tx_hashes);
             drop_conflicting(f);
         }
         metrics_.finalized_txs += f.fb.blk.txs.size();
@@ -247,9 +256,17 @@ private:
         }
     }
 
+    /// Final votes leave pending.db. If that fails (e.g. a full disk) they stay,
+    /// and are found final and removed after the next restart.
+    void forget_pending(std::span<const hash32> final_txs) {
+        if (auto r = pending_->erase(final_txs); !r)
+            spdlog::error("pending.db: could not remove {} final votes ({}); they are removed after a restart",
+                          final_txs.size(), r.error().message);
+    }
+
     void record_dropped(const hash32& th, const dropped_vote& d) {
-        if (!pending_->drop(th, d))
-            spdlog::error("pending.db: could not record vote {} as dropped", to_hex(th));
+        if (auto r = pending_->drop(th, d); !r)
+            spdlog::error("pending.db: could not record vote {} as dropped ({})", to_hex(th), r.error().message);
         spdlog::info("acknowledged vote {} dropped: conflicting vote {} final at block {}", to_hex(th),
                      to_hex(d.winner), d.height);
     }
@@ -261,7 +278,14 @@ private:
         if (!pending_) return;
         std::vector<hash32> done;
         std::size_t back = 0, dropped = 0;
-        for (auto& [th, tx] : pending_->load()) {
+        auto stored = pending_->load();
+        if (!stored) {
+            spdlog::error("pending.db: cannot read the votes acknowledged before the restart ({}); they are not "
+                          "re-submitted",
+                          stored.error().message);
+            return;
+        }
+        for (auto& [th, tx] : *stored) {
             const detail::vote_key key{tx.election_id, tx.voter_tag};
             consensus::effects fx;
             auto r = eng_.submit(std::move(tx), fx);
@@ -283,7 +307,7 @@ private:
             }
             done.push_back(th);  // final already, or no longer valid
         }
-        pending_->erase(done);
+        forget_pending(done);
         if (back || dropped || !done.empty())
             spdlog::info("re-submitted {} acknowledged votes from before the restart ({} already final, {} dropped)",
                          back, done.size(), dropped);
