@@ -22,13 +22,14 @@ namespace ballotchain::fuzz_fixture {
 /// A node_view over the fixed chain in memory, a small pool holding chain_pooled(), and
 /// chain_dropped() recorded as dropped; counts poa_verifyChain runs.
 struct memory_node {
+    using suite_type = ed25519_sha256;
     using chain_type = ledger::blockchain<ed25519_sha256, memory_storage>;
     static constexpr std::size_t pool_capacity = 5;
 
     chain_type c;
     ledger::mempool<ed25519_sha256> pool;
     std::map<hash32, rpc::tx_status> dropped;
-    std::optional<verified_prefix> verified;
+    std::optional<ledger::verified_prefix> verified;
     std::size_t verify_runs = 0;
 
     /// A fresh node (the same state every time; the blocks are built once per process).
