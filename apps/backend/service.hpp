@@ -19,7 +19,13 @@
 /// again. Per-client limits (throttle.hpp) guard the endpoints that cost
 /// work: register, login, submit, results, verification.
 
+#include "account_rules.hpp"
+#include "fallback.hpp"
+#include "http_util.hpp"
+#include "outbox.hpp"
 #include "sqlite_store.hpp"
+#include "store_failure.hpp"
+#include "text.hpp"
 #include "throttle.hpp"
 
 #include <ballotchain/client/http_transport.hpp>
@@ -82,257 +88,12 @@ struct config {
     login_throttle::options login_backoff;
 };
 
-/// Thrown by handlers: becomes HTTP `status` with {"detail": detail}
-/// (and Retry-After when retry_after_ms is set).
-struct http_error {
-    http::status status;
-    std::string detail;
-    std::uint64_t retry_after_ms = 0;
-};
-
-/// A failure of the backend's database (busy, full, I/O: a local fault), thrown
-/// by must(): handle() answers 500 "storage error" and logs the database's message.
-class store_failure : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-/// The value of a store operation; its error becomes a store_failure.
-template <class T>
-T must(db_result<T> r) {
-    if (!r) throw store_failure(r.error().message);
-    if constexpr (!std::is_void_v<T>) return std::move(*r);
-}
-
-// ---- small helpers ------------------------------------------------------------------
-
-/// ISO 8601 UTC with milliseconds, e.g. 2025-11-07T10:30:00.000Z.
-inline std::string iso_time(std::uint64_t ms) {
-    const std::time_t t = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned>(ms % 1000));
-    return buf;
-}
-
-/// Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC only).
-inline std::optional<std::uint64_t> parse_iso_time(std::string_view s) {
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
-    const std::string str(s.substr(0, 40));
-    if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return std::nullopt;
-    std::string_view rest = std::string_view(str).substr(static_cast<std::size_t>(n));
-    unsigned frac = 0;
-    if (!rest.empty() && rest[0] == '.') {
-        rest.remove_prefix(1);
-        unsigned digits = 0;
-        while (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
-            if (digits < 3) frac = frac * 10 + static_cast<unsigned>(rest[0] - '0');
-            ++digits;
-            rest.remove_prefix(1);
-        }
-        if (digits == 0) return std::nullopt;
-        for (; digits < 3; ++digits) frac *= 10;
-    }
-    if (rest != "Z" || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return std::nullopt;
-    std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    const std::time_t t = timegm(&tm);
-    if (t < 0) return std::nullopt;
-    return static_cast<std::uint64_t>(t) * 1000 + frac;
-}
-
-/// Strict base64 (RFC 4648, standard alphabet, padding required) with a size bound.
-inline std::optional<bytes> decode_base64(std::string_view s, std::size_t max_bytes) {
-    if (s.size() % 4 != 0 || s.size() / 4 * 3 > max_bytes + 2) return std::nullopt;
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    bytes out;
-    out.reserve(s.size() / 4 * 3);
-    for (std::size_t i = 0; i < s.size(); i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; ++k) {
-            const char c = s[i + static_cast<std::size_t>(k)];
-            if (c == '=' && i + 4 == s.size() && k >= 2) {
-                v[k] = 0;
-                ++pad;
-                continue;
-            }
-            if (pad) return std::nullopt;  // data after padding
-            v[k] = val(c);
-            if (v[k] < 0) return std::nullopt;
-        }
-        const unsigned n = (static_cast<unsigned>(v[0]) << 18) | (static_cast<unsigned>(v[1]) << 12) |
-                           (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
-        out.push_back(static_cast<byte>(n >> 16));
-        if (pad < 2) out.push_back(static_cast<byte>(n >> 8));
-        if (pad < 1) out.push_back(static_cast<byte>(n));
-        // canonical: the bits dropped by padding must be zero
-        if ((pad == 1 && (v[2] & 0x3)) || (pad == 2 && (v[1] & 0xf))) return std::nullopt;
-    }
-    if (out.size() > max_bytes) return std::nullopt;
-    return out;
-}
-
-/// The request body as a JSON object, or 422.
-inline bjson::object body_object(const rpc::http_request& req) {
-    boost::system::error_code ec;
-    auto v = bjson::parse(req.body(), ec);
-    if (ec) throw http_error{http::status::unprocessable_entity, "body is not valid JSON"};
-    if (!v.is_object()) throw http_error{http::status::unprocessable_entity, "body must be a JSON object"};
-    return std::move(v.as_object());
-}
-
-inline std::string get_string(const bjson::object& o, const char* k, std::size_t min_len, std::size_t max_len,
-                              std::optional<std::string> dflt = std::nullopt) {
-    const auto* v = o.if_contains(k);
-    if (!v || v->is_null()) {
-        if (dflt) return *dflt;
-        throw http_error{http::status::unprocessable_entity, std::string(k) + " is required"};
-    }
-    if (!v->is_string()) throw http_error{http::status::unprocessable_entity, std::string(k) + " must be a string"};
-    const auto& s = v->as_string();
-    if (s.size() < min_len || s.size() > max_len)
-        throw http_error{http::status::unprocessable_entity, std::string(k) + " must be " + std::to_string(min_len) +
-                                                                 ".." + std::to_string(max_len) + " characters"};
-    return std::string(s);
-}
-
-inline std::int64_t get_id(const bjson::object& o, const char* k) {
-    const auto* v = o.if_contains(k);
-    if (!v) throw http_error{http::status::unprocessable_entity, std::string(k) + " is required"};
-    if (v->is_int64() && v->as_int64() > 0) return v->as_int64();
-    if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX) && v->as_uint64() > 0)
-        return static_cast<std::int64_t>(v->as_uint64());
-    throw http_error{http::status::unprocessable_entity, std::string(k) + " must be a positive integer"};
-}
-
-/// "a=1&b=2" -> value of `key` (no percent-decoding needed for our parameters).
-inline std::optional<std::string> query_param(std::string_view query, std::string_view key) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto part = query.substr(0, amp);
-        const auto eq = part.find('=');
-        if (part.substr(0, eq) == key) return std::string(eq == std::string_view::npos ? "" : part.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return std::nullopt;
-}
-
-inline std::int64_t query_id(std::string_view query, std::string_view key) {
-    auto v = query_param(query, key);
-    if (!v) throw http_error{http::status::unprocessable_entity, std::string(key) + " is required"};
-    std::int64_t n = 0;
-    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
-        throw http_error{http::status::unprocessable_entity, std::string(key) + " must be a positive integer"};
-    return n;
-}
-
-/// Why `email` is not an address we accept, or nullopt. Practical rather than
-/// RFC 5321 in full: 3..254 bytes, exactly one '@', a local part of 1..64
-/// bytes without leading, trailing or double dots, and a domain that is
-/// `localhost` or has a dot, made of labels of 1..63 letters, digits,
-/// hyphens (not at either end) or non-ASCII (UTF-8) bytes. No whitespace,
-/// control characters or any of `"(),:;<>[\]` anywhere.
-inline std::optional<std::string> email_problem(std::string_view email) {
-    if (email.size() < 3 || email.size() > 254) return "email must be 3..254 characters";
-    for (const char ch : email) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c <= 0x20 || c == 0x7f) return "email must not contain spaces or control characters";
-        if (std::string_view("\"(),:;<>[\\]").find(ch) != std::string_view::npos)
-            return "email must not contain any of \"(),:;<>[\\]";
-    }
-    const auto at = email.find('@');
-    if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos)
-        return "email must contain exactly one @";
-    const auto local = email.substr(0, at);
-    const auto domain = email.substr(at + 1);
-    if (local.empty() || local.size() > 64) return "the part before @ must be 1..64 characters";
-    if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
-        return "the part before @ must not start or end with a dot or hold two dots in a row";
-    if (domain != "localhost" && domain.find('.') == std::string_view::npos)
-        return "the domain must contain a dot (or be localhost)";
-    std::size_t start = 0;
-    while (start <= domain.size()) {
-        const auto end = std::min(domain.find('.', start), domain.size());
-        const auto label = domain.substr(start, end - start);
-        if (label.empty() || label.size() > 63) return "each part of the domain must be 1..63 characters";
-        if (label.front() == '-' || label.back() == '-') return "a part of the domain must not start or end with -";
-        for (const char ch : label) {
-            const auto c = static_cast<unsigned char>(ch);
-            if (!(std::isalnum(c) || c == '-' || c >= 0x80)) return "the domain may hold only letters, digits, - and .";
-        }
-        start = end + 1;
-    }
-    return std::nullopt;
-}
-
-/// Why `password` is too weak for the account `email`, or nullopt: it must not
-/// be only whitespace, must have 8..128 characters (UTF-8 code points; at most
-/// 512 bytes), must not be one character repeated, must not be one of the most
-/// common passwords (compared without case), and must not be the email address
-/// or its part before the @.
-inline std::optional<std::string> password_problem(std::string_view password, std::string_view email) {
-    if (password.find_first_not_of(" \t\r\n\v\f") == std::string_view::npos)
-        return "password must not be empty or only whitespace";
-    std::size_t chars = 0;
-    for (const char ch : password) chars += (static_cast<unsigned char>(ch) & 0xc0) != 0x80;
-    if (chars < 8 || chars > 128 || password.size() > 512) return "password must be 8..128 characters";
-    if (password.find_first_not_of(password.front()) == std::string_view::npos)
-        return "password must not be one character repeated";
-    auto lower = [](std::string_view v) {
-        std::string out(v);
-        for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return out;
-    };
-    const std::string pw = lower(password);
-    static constexpr std::string_view common[] = {
-        "password", "password1", "password12", "password123", "password1234", "password!", "passw0rd", "p@ssw0rd",
-        "p@ssword", "pa$$word", "12345678", "123456789", "1234567890", "0123456789", "12345678910", "11111111",
-        "00000000", "88888888", "87654321", "987654321", "9876543210", "12341234", "11223344", "12121212",
-        "123123123", "112233445566", "1q2w3e4r", "1q2w3e4r5t", "1qaz2wsx", "zaq12wsx", "q1w2e3r4", "q1w2e3r4t5",
-        "qwertyui", "qwertyuiop", "qwerty12", "qwerty123", "qwerty1234", "qwe123456", "123qweasd", "asdfghjk",
-        "asdfghjkl", "asdf1234", "zxcvbnm1", "zxcvbnm123", "abcd1234", "abc12345", "abcdefgh", "abcdefg1",
-        "aa123456", "a1234567", "a123456789", "123456789a", "iloveyou", "iloveyou1", "sunshine", "princess",
-        "football", "baseball", "basketball", "welcome1", "welcome123", "superman", "starwars", "trustno1",
-        "letmein1", "letmein123", "changeme", "changeme1", "administrator", "admin123", "admin1234", "computer",
-        "internet", "whatever", "michelle", "jennifer", "liverpool", "chelsea1", "charlie1", "shadow12",
-        "secret123", "login123", "default1", "master123", "dragon123", "monkey123", "elephant", "butterfly",
-        "12qwaszx", "1qazxsw2", "qazwsxedc", "password2", "ballotchain", "election", "election1", "voting123"};
-    for (const auto c : common)
-        if (pw == c) return "password is one of the most common passwords";
-    const std::string em = lower(email);
-    if (pw == em || pw == em.substr(0, em.find('@'))) return "password must not be the email address";
-    return std::nullopt;
-}
-
-/// A JSON-RPC quantity ("0x..") in a JSON value.
-inline std::optional<std::uint64_t> quantity_of(const bjson::value& v) {
-    return v.is_string() ? parse_quantity(v.as_string()) : std::nullopt;
-}
-
 // ---- the service --------------------------------------------------------------------
 
 class service {
 public:
     using pool_type = client::validator_pool<client::http_rpc_transport, steady_clock_adapter>;
-    using fallback_chain = ledger::blockchain<ed25519_sha256, sqlite_storage>;
+    using outbox_type = outbox<client::http_rpc_transport, steady_clock_adapter>;
     /// The validators' rules, from the same genesis: a vote is checked with them before it is stored.
     using rules_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
 
@@ -361,7 +122,9 @@ public:
         if (!genesis_.is_submitter(submitter_->public_key()))
             throw std::runtime_error("the submitter key is not an authorized submitter in " + cfg_.genesis_path);
         tag_key_ = load_or_create_secret(cfg_.data_dir + "/voter-tag.secret");
-        open_fallback_chain();
+        fallback_.emplace(cfg_.data_dir + "/fallback", genesis_, submitter_->public_key(), clock_.wall_ms());
+        outbox_.emplace(*db_, pool_, *fallback_, clock_,
+                        outbox_type::options{1000, cfg_.resend_after_ms, 512});
         if (!cfg_.admin_email.empty()) ensure_admin();
     }
 
@@ -410,27 +173,7 @@ public:
     /// One pass over the outbox (also called by the replay thread). Returns
     /// how many votes changed state.
     std::size_t replay_once() {
-        const std::vector<vote_row> open = must(db_->open_votes(512));
-        std::size_t changed = 0;
-        const std::uint64_t now = clock_.wall_ms();
-        for (const auto& v : open) {  // each 'pending' or 'submitted'
-            if (stopping()) break;
-            // Already final? (A validator may have taken it before we saw its answer.)
-            if (v.status == "submitted" || v.sent_ms != 0) {
-                const auto r = receipt(v.tx_hash).state;
-                if (r == receipt_state::unreachable) break;  // nobody answers: try next tick
-                if (r == receipt_state::confirmed) {
-                    ++changed;
-                    continue;
-                }
-            }
-            const bool due = v.status == "pending" ? now >= v.created_ms + 1000 : now >= v.sent_ms + cfg_.resend_after_ms;
-            if (!due) continue;
-            const auto sent = send_tx(v).state;
-            if (sent == send_state::unreachable) break;
-            if (sent != send_state::unchanged) ++changed;
-        }
-        return changed;
+        return outbox_->tick([this] { return stopping(); });
     }
 
     pool_type& pool() noexcept { return pool_; }
@@ -442,19 +185,6 @@ private:
         std::uint64_t wall_ms = 0;
         std::uint64_t blocks_checked = 0;
     };
-    enum class receipt_state { confirmed, not_final, unreachable };
-    enum class send_state { submitted, rejected, unreachable, unchanged };
-    struct receipt_info {
-        receipt_state state = receipt_state::unreachable;
-        std::uint64_t block = 0;  ///< when confirmed
-        std::string block_hash;
-    };
-    struct send_result {
-        send_state state = send_state::unreachable;
-        std::string node;    ///< the validator that answered
-        std::string detail;  ///< why it was refused
-    };
-
     // ---- setup ---------------------------------------------------------------------
 
     /// The backend's database, DATA_DIR/backend.db (created on first start).
@@ -480,53 +210,6 @@ private:
         return s;
     }
 
-    /// The fallback chain: a one-validator chain (the backend's own key) with
-    /// the real chain id and submitter, so its transactions are the very ones
-    /// replayed to the validators.
-    void open_fallback_chain() {
-        const auto dir = cfg_.data_dir + "/fallback";
-        std::filesystem::create_directories(dir);
-        const auto key_path = dir + "/fallback.key";
-        if (!std::filesystem::exists(key_path))
-            if (auto r = save_key_file(key_path, ed25519::generate(), false); !r)
-                throw std::runtime_error(key_path + ": " + r.error().message());
-        auto kp = load_key_file(key_path);
-        if (!kp) throw std::runtime_error(key_path + ": " + kp.error().message());
-        fallback_key_ = *kp;
-        const auto gpath = dir + "/genesis.json";
-        genesis_config fg;
-        if (std::filesystem::exists(gpath)) {
-            auto g = json::load_genesis_file(gpath);
-            if (!g) throw std::runtime_error(gpath + ": " + g.error().message());
-            fg = *g;
-        }
-        if (std::filesystem::exists(gpath) &&
-            (fg.chain_id != genesis_.chain_id || fg.max_encrypted_vote_bytes != genesis_.max_encrypted_vote_bytes ||
-             fg.submitters != std::vector<public_key>{submitter_->public_key()})) {
-            // Started before with another genesis or submitter (a misconfiguration since fixed):
-            // that chain cannot hold this configuration's votes. Keep it aside, start a new one.
-            const auto aside = dir + ".replaced-" + std::to_string(clock_.wall_ms());
-            spdlog::warn("fallback chain {} was made for another genesis or submitter; moved to {}", dir, aside);
-            std::filesystem::rename(dir, aside);
-            std::filesystem::create_directories(dir);
-            std::filesystem::copy_file(aside + "/fallback.key", key_path);
-        }
-        if (!std::filesystem::exists(gpath)) {
-            fg = genesis_;
-            fg.validators = {{"backend-fallback", fallback_key_->public_key()}};
-            fg.submitters = {submitter_->public_key()};
-            fg.max_block_txs = 1;
-            if (auto ec = check_genesis(fg)) throw std::runtime_error("fallback genesis: " + ec.message());
-            if (auto r = write_file_atomic(gpath, bjson::serialize(json::to_json(fg)) + "\n", 0644, false); !r)
-                throw std::runtime_error(gpath + ": " + r.error().message());
-        }
-        auto st = sqlite_storage::open(dir + "/chain.db");
-        if (!st) throw std::runtime_error(dir + "/chain.db: " + st.error().message());
-        auto c = fallback_chain::open(fg, std::move(*st));
-        if (!c) throw std::runtime_error("fallback chain: " + c.error().message());
-        fallback_.emplace(std::move(*c));
-    }
-
     /// Creates the administrator, or makes the account one and sets its password;
     /// a changed password revokes the account's sessions.
     void ensure_admin() {
@@ -548,10 +231,6 @@ private:
         bytes b(n);
         os_random{}.fill(b);
         return b;
-    }
-    static std::string lower(std::string s) {
-        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return s;
     }
 
     template <class F>
@@ -696,9 +375,9 @@ private:
 
     bjson::object health_json() {
         std::uint64_t open = 0;
-        bjson::object by_status{{"pending", 0}, {"submitted", 0}};
-        for (auto& [st, n] : must(db_->open_vote_counts())) {
-            by_status[st] = n;
+        bjson::object by_status{{to_string(vote_status::pending), 0}, {to_string(vote_status::submitted), 0}};
+        for (auto& [st, n] : outbox_->open_counts()) {
+            by_status[to_string(st)] = n;
             open += n;
         }
         return {{"status", "ok"},
@@ -953,32 +632,31 @@ private:
                           {"timestamp", iso_time(now)}};
         if (earlier)  // this vote replaces one the chain refused
             out["previous_attempt"] = bjson::object{{"transaction_id", to_hex(earlier->tx_hash)},
-                                                    {"status", "rejected"},
+                                                    {"status", to_string(vote_status::rejected)},
                                                     {"detail", earlier->detail}};
-        const auto sent = send_tx(v);
-        if (sent.state == send_state::submitted) {
-            out["status"] = "submitted";
+        const auto sent = outbox_->submit(v);
+        if (sent.st == send_result::state::submitted) {
+            out["status"] = to_string(vote_status::submitted);
             out["validator"] = sent.node;
             out["block_hash"] = nullptr;
             return rpc::json_response(http::status::ok, out, ver);
         }
-        if (sent.state == send_state::rejected)  // the voter's place is free again: say so, and which vote it was
+        if (sent.st == send_result::state::rejected)  // the voter's place is free again: say so, and which vote it was
             return rpc::json_response(
                 http::status::service_unavailable,
                 bjson::object{{"detail", "the validators refused the vote (" + sent.detail +
                                              "); it was not counted and you may vote again"},
                               {"transaction_id", to_hex(v.tx_hash)},
-                              {"status", "rejected"}},
+                              {"status", to_string(vote_status::rejected)}},
                 ver);
-        if (sent.state == send_state::unchanged) {  // a validator's pool is full: queued here, sent later
-            out["status"] = "pending";
+        if (sent.st == send_result::state::queued) {  // a validator's pool is full: queued here, sent later
+            out["status"] = to_string(vote_status::pending);
             out["validator"] = sent.node;
             out["source"] = "outbox";
             return rpc::json_response(http::status::ok, out, ver);
         }
-        // No validator answered: the vote is safe in the outbox; record it on the fallback chain too.
-        record_fallback(v, tx);
-        out["status"] = "pending";
+        // No validator answered: the vote is safe in the outbox (and on the fallback chain).
+        out["status"] = to_string(vote_status::pending);
         out["source"] = "fallback_chain";
         out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
         return rpc::json_response(http::status::ok, out, ver);
@@ -1025,92 +703,6 @@ private:
         return me.id;
     }
 
-    void record_fallback(const vote_row& v, const vote_tx& tx) {
-        std::lock_guard lk(fallback_mu_);
-        auto& c = *fallback_;
-        if (c.find_tx(v.tx_hash)) return;
-        block b = c.build_block(0, clock_.wall_ms(), {tx}, *fallback_key_);
-        const hash32 bh = block_hash<ed25519_sha256>(b.header);
-        finalized_block fb{b, commit_certificate{b.header.height, 0, bh,
-                                                 {make_seal<ed25519_sha256>(*fallback_key_, 0, c.genesis().chain_id,
-                                                                     b.header.height, 0, bh)}}};
-        if (auto r = c.append(fb); !r) {
-            spdlog::error("fallback chain: could not record vote {}: {}", to_hex(v.tx_hash), r.error().message());
-            return;
-        }
-        must(db_->mark_fallback(v.id));
-    }
-
-    /// Sends one vote to a validator and records the outcome.
-    send_result send_tx(const vote_row& v) {
-        auto a = pool_.call("eth_sendRawTransaction", bjson::array{to_hex(v.raw_tx)});
-        const auto now = clock_.wall_ms();
-        if (!a.outcome.answered()) return {};
-        send_result res{send_state::submitted, a.node_id, {}};
-        const auto code = a.outcome.error_code();
-        if (a.outcome.ok() || code == rpc::tx_code::duplicate_tx) {
-            // duplicate_tx: that very transaction is already pooled or final
-            must(db_->mark_submitted(v.id, res.node, now));
-            return res;
-        }
-        if (code == rpc::tx_code::pool_full) {  // retry later
-            must(db_->mark_sent(v.id, now));
-            res.state = send_state::unchanged;
-            return res;
-        }
-        // duplicate_vote with our own transaction final is fine; with another one, ours can never be
-        // (only if the backend database was rebuilt while the chain kept the old vote).
-        if (code == rpc::tx_code::duplicate_vote && receipt(v.tx_hash).state == receipt_state::confirmed) return res;
-        if (!code || !definitive_refusal(*code)) {  // the node's trouble, not the vote's: keep it and retry
-            spdlog::warn("vote {}: {} answered {}; will retry", to_hex(v.tx_hash), res.node,
-                         bjson::serialize(a.outcome.value));
-            must(db_->mark_sent(v.id, now));
-            res.state = send_state::unchanged;
-            return res;
-        }
-        res.state = send_state::rejected;
-        res.detail = refusal_reason(a);
-        spdlog::error("vote {} refused by {}: {}; its voter may vote again", to_hex(v.tx_hash), res.node, res.detail);
-        must(db_->mark_rejected(v.id, res.detail));
-        return res;
-    }
-
-    /// True for a refusal of eth_sendRawTransaction that no retry can turn into a
-    /// success: the transaction itself breaks a rule of the validators' chain
-    /// (signature, submitter, size, chain id, encoding), or another vote of the same
-    /// voter tag holds its place. Not: a full pool, a node's storage trouble or
-    /// overload, anything unknown.
-    static bool definitive_refusal(std::int64_t code) {
-        return code == rpc::tx_code::invalid_signature || code == rpc::tx_code::unauthorized_submitter ||
-               code == rpc::tx_code::vote_too_large || code == rpc::tx_code::wrong_chain ||
-               code == rpc::tx_code::duplicate_vote || code == rpc::code::invalid_params;
-    }
-
-    /// "unauthorized submitter (validator-2, JSON-RPC error -32002)".
-    static std::string refusal_reason(const pool_type::answer& a) {
-        std::string msg = "refused";
-        if (a.outcome.value.is_object())
-            if (const auto* m = a.outcome.value.as_object().if_contains("message"); m && m->is_string())
-                msg = std::string(m->as_string().subview(0, 300));
-        return msg + " (" + a.node_id + ", JSON-RPC error " + std::to_string(a.outcome.error_code().value_or(0)) + ")";
-    }
-
-    /// Looks up a transaction's receipt; marks our vote confirmed when final.
-    receipt_info receipt(const hash32& th) {
-        auto a = pool_.call("eth_getTransactionReceipt", bjson::array{to_hex(th)});
-        if (!a.outcome.answered()) return {};
-        receipt_info info{receipt_state::not_final, 0, {}};
-        if (!a.outcome.ok() || !a.outcome.value.is_object()) return info;
-        const auto& r = a.outcome.value.as_object();
-        const auto* bn = r.if_contains("blockNumber");
-        const auto* bh = r.if_contains("blockHash");
-        const auto n = bn ? quantity_of(*bn) : std::nullopt;
-        if (!n || !bh || !bh->is_string()) return info;
-        info = {receipt_state::confirmed, *n, std::string(bh->as_string())};
-        must(db_->confirm_by_tx(th, info.block, info.block_hash));
-        return info;
-    }
-
     bjson::object transaction_status(std::string_view query) {
         const auto tid = query_param(query, "transaction_id");
         if (!tid) throw http_error{http::status::unprocessable_entity, "transaction_id is required"};
@@ -1121,33 +713,35 @@ private:
         std::optional<vote_row> v = must(db_->vote_by_tx(*th));
         if (v && election && v->election_id != *election) v.reset();
         bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
-        if (!v || v->status != "confirmed") {
-            const auto r = receipt(*th);
+        const auto st = v ? status_of(*v) : vote_status::pending;
+        if (!v || st != vote_status::confirmed) {
+            const auto r = outbox_->lookup_receipt(*th);
             if (!v) {  // not one of ours: what the validators say
-                if (r.state == receipt_state::unreachable)
+                if (r.st == receipt_info::state::unreachable)
                     throw http_error{http::status::service_unavailable, "no validator reachable"};
-                if (r.state != receipt_state::confirmed) throw http_error{http::status::not_found, "transaction not found"};
-                out["status"] = "confirmed";
+                if (r.st != receipt_info::state::confirmed) throw http_error{http::status::not_found, "transaction not found"};
+                out["status"] = to_string(vote_status::confirmed);
                 out["confirmed"] = true;
                 out["block_number"] = r.block;
                 out["block_hash"] = r.block_hash;
                 out["source"] = "poa_validators";
                 return out;
             }
-            if (r.state == receipt_state::confirmed) {
-                v->status = "confirmed";
+            if (r.st == receipt_info::state::confirmed) {
+                outbox_->confirm(*v, r);  // the lookup found it final: record that
+                v->status = to_string(vote_status::confirmed);
                 v->block_number = r.block;
                 v->block_hash = r.block_hash;
             }
         }
         out["status"] = v->status;
-        out["confirmed"] = v->status == "confirmed";
+        out["confirmed"] = status_of(*v) == vote_status::confirmed;
         out["election_id"] = v->election_id;
         if (v->block_number) out["block_number"] = *v->block_number; else out["block_number"] = nullptr;
         if (!v->block_hash.empty()) out["block_hash"] = v->block_hash; else out["block_hash"] = nullptr;
         out["validator"] = v->validator;
-        out["source"] = v->status == "pending" && v->fallback ? "fallback_chain" : "poa_validators";
-        if (v->status == "rejected") out["detail"] = v->detail;
+        out["source"] = status_of(*v) == vote_status::pending && v->fallback ? "fallback_chain" : "poa_validators";
+        if (status_of(*v) == vote_status::rejected) out["detail"] = v->detail;
         return out;
     }
 
@@ -1249,16 +843,11 @@ private:
         }
         // No validator: verify what this backend holds, the fallback chain.
         const auto fv = fallback_verify_cache_.get(0, clock_.now_ms(), cfg_.verify_cache_ms, [this] {
-            std::lock_guard lk(fallback_mu_);
             const auto rep = fallback_->verify();
             return std::optional<verification>(verification{rep.ok, clock_.wall_ms(), rep.blocks_checked});
         });
-        std::uint64_t total = 0, blocks = 0;
-        {
-            std::lock_guard lk(fallback_mu_);
-            for (auto [cand, n] : fallback_->tally(static_cast<std::uint64_t>(election_id))) total += n;
-            blocks = fallback_->height();
-        }
+        const std::uint64_t total = fallback_->total_votes(static_cast<std::uint64_t>(election_id));
+        const std::uint64_t blocks = fallback_->height();
         const bool ok = fv && fv->value.ok;
         return {{"election_id", election_id},
                 {"chain_valid", ok},
@@ -1324,7 +913,6 @@ private:
     steady_clock_adapter clock_;
     genesis_config genesis_;
     std::optional<ed25519::key_pair> submitter_;
-    std::optional<ed25519::key_pair> fallback_key_;
     bytes tag_key_;
     struct commit_slot {
         const vote_row* v;
@@ -1336,8 +924,8 @@ private:
     std::condition_variable commit_cv_;
     std::vector<commit_slot*> commit_queue_;
     bool committing_ = false;
-    std::mutex fallback_mu_;
-    std::optional<fallback_chain> fallback_;
+    std::optional<fallback_ledger> fallback_;
+    std::optional<outbox_type> outbox_;  ///< every status change of a vote happens here
 
     request_limit register_limit_, login_limit_, submit_limit_, status_limit_, results_limit_, verify_limit_;
     login_throttle login_throttle_;
