@@ -21,7 +21,10 @@
 
 #include "account_rules.hpp"
 #include "fallback.hpp"
+#include "group_commit.hpp"
 #include "http_util.hpp"
+#include "loops.hpp"
+#include "openapi.hpp"
 #include "outbox.hpp"
 #include "sqlite_store.hpp"
 #include "store_failure.hpp"
@@ -133,25 +136,14 @@ public:
     /// Starts the health and replay threads.
     void start() {
         pool_.check_health();
-        threads_.emplace_back([this] {
-            loop(cfg_.health_interval_ms, [this] {
-                pool_.check_health();
-                must(db_->purge_sessions(clock_.wall_ms()));
-            });
+        loops_.every(cfg_.health_interval_ms, [this] {
+            pool_.check_health();
+            must(db_->purge_sessions(clock_.wall_ms()));
         });
-        threads_.emplace_back([this] { loop(cfg_.replay_interval_ms, [this] { replay_once(); }); });
+        loops_.every(cfg_.replay_interval_ms, [this] { replay_once(); });
     }
 
-    void stop() {
-        {
-            std::lock_guard lk(stop_mu_);
-            stopping_ = true;
-        }
-        stop_cv_.notify_all();
-        for (auto& t : threads_)
-            if (t.joinable()) t.join();
-        threads_.clear();
-    }
+    void stop() { loops_.stop(); }
 
     /// The HTTP entry point: never throws. Thread-safe (the server runs it on a pool).
     rpc::http_response handle(const rpc::http_request& req, const rpc::request_info& info) {
@@ -173,7 +165,7 @@ public:
     /// One pass over the outbox (also called by the replay thread). Returns
     /// how many votes changed state.
     std::size_t replay_once() {
-        return outbox_->tick([this] { return stopping(); });
+        return outbox_->tick([this] { return loops_.stopping(); });
     }
 
     pool_type& pool() noexcept { return pool_; }
@@ -233,25 +225,6 @@ private:
         return b;
     }
 
-    template <class F>
-    void loop(std::uint64_t every_ms, F f) {
-        for (;;) {
-            {
-                std::unique_lock lk(stop_mu_);
-                if (stop_cv_.wait_for(lk, std::chrono::milliseconds(every_ms), [this] { return stopping_; })) return;
-            }
-            try {
-                f();
-            } catch (const std::exception& e) {
-                spdlog::error("background task: {}", e.what());
-            }
-        }
-    }
-    bool stopping() {
-        std::lock_guard lk(stop_mu_);
-        return stopping_;
-    }
-
     // ---- routing -------------------------------------------------------------------
 
     /// Takes one request of `client` from `lim`, or throws 429 with how long to wait.
@@ -281,7 +254,7 @@ private:
         }
         if (path == "/openapi.json") {
             need(http::verb::get);
-            return ok(openapi());
+            return ok(openapi(version));
         }
         if (path == "/api/auth/register") {
             need(http::verb::post);
@@ -623,7 +596,7 @@ private:
             throw http_error{http::status::internal_server_error,
                              "the backend cannot make a valid transaction: " + r.error().message()};
         }
-        auto id = record_vote(v);  // durable (synchronous=FULL) before anything leaves
+        auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
         if (!id) throw http_error{http::status::conflict, "you have already voted in this election"};
         v.id = *id;
         bjson::object out{{"id", v.id},
@@ -660,47 +633,6 @@ private:
         out["source"] = "fallback_chain";
         out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
         return rpc::json_response(http::status::ok, out, ver);
-    }
-
-    /// Group commit: concurrent votes are written in one SQLite transaction.
-    /// The first caller to find no commit running becomes the leader and
-    /// writes everything queued; the others wait for its result. Each caller
-    /// returns only after the transaction holding its vote is durable.
-    std::optional<std::int64_t> record_vote(const vote_row& v) {
-        commit_slot me{&v, std::nullopt, nullptr, false};
-        std::unique_lock lk(commit_mu_);
-        commit_queue_.push_back(&me);
-        while (!me.done) {
-            if (committing_) {
-                commit_cv_.wait(lk);
-                continue;
-            }
-            committing_ = true;
-            std::vector<commit_slot*> batch = std::move(commit_queue_);
-            commit_queue_.clear();
-            lk.unlock();
-            std::vector<const vote_row*> rows;
-            for (auto* b : batch) rows.push_back(b->v);
-            std::vector<std::optional<std::int64_t>> ids;
-            std::exception_ptr error;
-            try {
-                ids = must(db_->add_votes(rows));
-            } catch (...) {
-                error = std::current_exception();
-            }
-            lk.lock();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (error)
-                    batch[i]->error = error;
-                else
-                    batch[i]->id = ids[i];
-                batch[i]->done = true;
-            }
-            committing_ = false;
-            commit_cv_.notify_all();
-        }
-        if (me.error) std::rethrow_exception(me.error);
-        return me.id;
     }
 
     bjson::object transaction_status(std::string_view query) {
@@ -878,35 +810,6 @@ private:
                 {"summary", bjson::object{{"healthy", healthy}, {"total", snap.size()}, {"health_percentage", pct}}}};
     }
 
-    static bjson::object openapi() {
-        bjson::object paths;
-        auto op = [&](const char* path, const char* method, const char* summary) {
-            paths[path].emplace_object()[method] = bjson::object{{"summary", summary}};
-        };
-        op("/health", "get", "backend status and outbox size");
-        op("/api/auth/register", "post", "register a voter {email, password, full_name}");
-        op("/api/auth/login", "post", "log in {email, password}: bearer token");
-        op("/api/auth/me", "get", "the logged-in user");
-        op("/api/auth/logout", "post", "revoke the presented token");
-        op("/api/auth/logout-all", "post", "revoke every session of the logged-in user");
-        op("/api/auth/change-password", "post",
-           "change the password {current_password, new_password}: revokes every session, returns a new token");
-        op("/api/elections", "get", "list elections with their candidates");
-        op("/api/elections/{id}", "get", "one election");
-        op("/api/elections/{id}/candidates", "post", "add a candidate (administrators)");
-        op("/api/votes/submit", "post",
-           "submit a vote {election_id, candidate_id, encrypted_vote (base64, at most the genesis max_encrypted_vote_bytes)}");
-        op("/api/votes/transaction-status", "get", "status of a vote: ?transaction_id=0x..&election_id=N");
-        op("/api/votes/results", "get", "tally from the validator chain: ?election_id=N");
-        op("/api/votes/verify-blockchain", "post", "verify the chain {election_id}");
-        op("/api/admin/validators/health", "get", "validator health (administrators)");
-        op("/api/admin/validators/refresh-status", "post", "probe validators now (administrators)");
-        paths["/api/elections"].as_object()["post"] = bjson::object{{"summary", "create an election (administrators)"}};
-        return {{"openapi", "3.0.3"},
-                {"info", bjson::object{{"title", "ballotchain backend"}, {"version", version}}},
-                {"paths", std::move(paths)}};
-    }
-
     config cfg_;
     std::unique_ptr<store> db_;  ///< thread-safe: each operation locks (store.hpp)
     pool_type pool_;
@@ -914,16 +817,7 @@ private:
     genesis_config genesis_;
     std::optional<ed25519::key_pair> submitter_;
     bytes tag_key_;
-    struct commit_slot {
-        const vote_row* v;
-        std::optional<std::int64_t> id;
-        std::exception_ptr error;
-        bool done = false;
-    };
-    std::mutex commit_mu_;  ///< group commit of new votes (record_vote)
-    std::condition_variable commit_cv_;
-    std::vector<commit_slot*> commit_queue_;
-    bool committing_ = false;
+    group_commit commit_{*db_};  ///< new votes, many per durable transaction
     std::optional<fallback_ledger> fallback_;
     std::optional<outbox_type> outbox_;  ///< every status change of a vote happens here
 
@@ -936,10 +830,7 @@ private:
     /// poa_getResults per election.
     single_flight<std::int64_t, bjson::object> results_cache_{1024};
 
-    std::mutex stop_mu_;
-    std::condition_variable stop_cv_;
-    bool stopping_ = false;
-    std::vector<std::thread> threads_;
+    background_loops loops_;  ///< last: its threads use everything above
 };
 
 }  // namespace ballotchain::backend
