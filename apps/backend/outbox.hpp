@@ -94,10 +94,11 @@ inline constexpr std::optional<vote_status> next_status(vote_status from, vote_e
     return std::nullopt;
 }
 
-/// The status of a stored vote row. A string that is no status (a damaged
-/// file) reads as 'rejected': it is neither sent nor counted as open.
-inline vote_status status_of(const vote_row& v) noexcept {
-    return parse_vote_status(v.status).value_or(vote_status::rejected);
+/// The status of a vote row. A string that is no status is a damaged
+/// database (a local fault): store_failure.
+inline vote_status status_of(const vote_row& v) {
+    if (auto s = parse_vote_status(v.status)) return *s;
+    throw store_failure("vote " + std::to_string(v.id) + " has no valid status: '" + v.status.substr(0, 32) + "'");
 }
 
 /// True for a refusal of eth_sendRawTransaction that no retry can turn into a
@@ -160,6 +161,7 @@ public:
     /// The first send of a vote just stored (the voter waits for this). When no
     /// validator answers, the vote is also recorded on the fallback chain; it
     /// stays 'pending' and tick() sends it later.
+    /// @pre `v` is as stored: status 'pending', `id` set.
     send_result submit(const vote_row& v) {
         auto r = send(v);
         if (r.st == send_result::state::unreachable && fallback_.record(v, clock_.wall_ms())) {

@@ -19,7 +19,7 @@
 /// again. Per-client limits (throttle.hpp) guard the endpoints that cost
 /// work: register, login, submit, results, verification.
 
-#include "account_rules.hpp"
+#include "auth.hpp"
 #include "fallback.hpp"
 #include "group_commit.hpp"
 #include "http_util.hpp"
@@ -97,6 +97,7 @@ class service {
 public:
     using pool_type = client::validator_pool<client::http_rpc_transport, steady_clock_adapter>;
     using outbox_type = outbox<client::http_rpc_transport, steady_clock_adapter>;
+    using accounts_type = accounts<steady_clock_adapter>;
     /// The validators' rules, from the same genesis: a vote is checked with them before it is stored.
     using rules_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
 
@@ -112,7 +113,8 @@ public:
           status_limit_(cfg_.status_limit),
           results_limit_(cfg_.results_limit),
           verify_limit_(cfg_.verify_limit),
-          login_throttle_(cfg_.login_backoff) {
+          accounts_(*db_, clock_,
+                    {cfg_.pbkdf2_iterations, cfg_.session_ttl_ms, cfg_.max_sessions_per_user, cfg_.login_backoff}) {
         auto g = json::load_genesis_file(cfg_.genesis_path);
         if (!g) throw std::runtime_error(cfg_.genesis_path + ": " + g.error().message());
         genesis_ = *g;
@@ -128,7 +130,7 @@ public:
         fallback_.emplace(cfg_.data_dir + "/fallback", genesis_, submitter_->public_key(), clock_.wall_ms());
         outbox_.emplace(*db_, pool_, *fallback_, clock_,
                         outbox_type::options{1000, cfg_.resend_after_ms, 512});
-        if (!cfg_.admin_email.empty()) ensure_admin();
+        if (!cfg_.admin_email.empty()) accounts_.ensure_admin(cfg_.admin_email, cfg_.admin_password);
     }
 
     ~service() { stop(); }
@@ -202,29 +204,6 @@ private:
         return s;
     }
 
-    /// Creates the administrator, or makes the account one and sets its password;
-    /// a changed password revokes the account's sessions.
-    void ensure_admin() {
-        const auto email = lower(cfg_.admin_email);
-        if (auto why = email_problem(email)) throw std::runtime_error("--admin-email: " + *why);
-        if (auto why = password_problem(cfg_.admin_password, email)) throw std::runtime_error("the admin password: " + *why);
-        user_row u{0, email, "Administrator", random_bytes(16), {}, true};
-        u.pw_hash = hmac_sha256::pbkdf2(cfg_.admin_password, u.salt, cfg_.pbkdf2_iterations);
-        if (auto existing = must(db_->user_by_email(u.email))) {
-            const bool same = hmac_sha256::equal_ct(
-                hmac_sha256::pbkdf2(cfg_.admin_password, existing->salt, cfg_.pbkdf2_iterations), existing->pw_hash);
-            must(db_->set_password(existing->id, {u.salt, u.pw_hash, true, !same}));
-        } else {
-            must(db_->add_user(u, clock_.wall_ms()));
-        }
-    }
-
-    static bytes random_bytes(std::size_t n) {
-        bytes b(n);
-        os_random{}.fill(b);
-        return b;
-    }
-
     // ---- routing -------------------------------------------------------------------
 
     /// Takes one request of `client` from `lim`, or throws 429 with how long to wait.
@@ -259,38 +238,34 @@ private:
         if (path == "/api/auth/register") {
             need(http::verb::post);
             limit(register_limit_, client, "registration");
-            return ok(register_user(body_object(req)), http::status::created);
+            return ok(accounts_.register_user(body_object(req)), http::status::created);
         }
         if (path == "/api/auth/login") {
             need(http::verb::post);
             limit(login_limit_, client, "login");
-            return ok(login(body_object(req), client));
+            return ok(accounts_.login(body_object(req), client));
         }
         if (path == "/api/auth/me") {
             need(http::verb::get);
-            return ok(user_json(authenticate(req)));
+            return ok(accounts_type::user_json(accounts_.authenticate(req)));
         }
         if (path == "/api/auth/logout") {
             need(http::verb::post);
-            const auto s = session_of(req);
-            must(db_->delete_session(s.token_hash));
-            return ok(bjson::object{{"status", "logged out"}, {"sessions_revoked", 1}});
+            return ok(accounts_.logout(req));
         }
         if (path == "/api/auth/logout-all") {
             need(http::verb::post);
-            const auto s = session_of(req);
-            const std::uint64_t n = must(db_->delete_user_sessions(s.user.id));
-            return ok(bjson::object{{"status", "logged out"}, {"sessions_revoked", n}});
+            return ok(accounts_.logout_all(req));
         }
         if (path == "/api/auth/change-password") {
             need(http::verb::post);
             limit(login_limit_, client, "login");
-            return ok(change_password(session_of(req).user, body_object(req), client));
+            return ok(accounts_.change_password(accounts_.session_of(req).user, body_object(req), client));
         }
         if (path == "/api/elections") {
             if (m == http::verb::get) return ok(list_elections());
             need(http::verb::post);
-            require_admin(req);
+            accounts_.require_admin(req);
             return ok(create_election(body_object(req)), http::status::created);
         }
         if (path.starts_with("/api/elections/")) {
@@ -307,7 +282,7 @@ private:
             }
             if (rest.substr(slash) == "/candidates") {
                 need(http::verb::post);
-                require_admin(req);
+                accounts_.require_admin(req);
                 return ok(add_candidate(id, body_object(req)), http::status::created);
             }
             throw http_error{http::status::not_found, "not found"};
@@ -315,7 +290,7 @@ private:
         if (path == "/api/votes/submit") {
             need(http::verb::post);
             limit(submit_limit_, client, "vote");
-            return submit_vote(authenticate(req), body_object(req), ver);
+            return submit_vote(accounts_.authenticate(req), body_object(req), ver);
         }
         if (path == "/api/votes/transaction-status") {
             need(http::verb::get);
@@ -334,12 +309,12 @@ private:
         }
         if (path == "/api/admin/validators/health") {
             need(http::verb::get);
-            require_admin(req);
+            accounts_.require_admin(req);
             return ok(validators_health());
         }
         if (path == "/api/admin/validators/refresh-status") {
             need(http::verb::post);
-            require_admin(req);
+            accounts_.require_admin(req);
             pool_.check_health();
             return ok(validators_health());
         }
@@ -359,112 +334,6 @@ private:
                 {"validators_total", pool_.size()},
                 {"outbox", open},
                 {"outbox_by_status", std::move(by_status)}};
-    }
-
-    // ---- auth ----------------------------------------------------------------------
-
-    static bjson::object user_json(const user_row& u) {
-        return {{"id", u.id}, {"email", u.email}, {"full_name", u.full_name}, {"is_admin", u.is_admin}};
-    }
-
-    bjson::object register_user(const bjson::object& b) {
-        user_row u;
-        u.email = lower(get_string(b, "email", 0, 254));
-        if (auto why = email_problem(u.email)) throw http_error{http::status::unprocessable_entity, *why};
-        const auto pw = get_string(b, "password", 0, 512);
-        if (auto why = password_problem(pw, u.email)) throw http_error{http::status::unprocessable_entity, *why};
-        u.full_name = get_string(b, "full_name", 0, 200, std::string());
-        if (must(db_->user_by_email(u.email))) throw http_error{http::status::conflict, "email already registered"};
-        u.salt = random_bytes(16);
-        u.pw_hash = hmac_sha256::pbkdf2(pw, u.salt, cfg_.pbkdf2_iterations);
-        auto id = must(db_->add_user(u, clock_.wall_ms()));
-        if (!id) throw http_error{http::status::conflict, "email already registered"};
-        u.id = *id;
-        return user_json(u);
-    }
-
-    /// Checks `password` for account `email` on behalf of `client`, under the login
-    /// throttle: the attempt is reserved before the (costly) hash, so parallel guesses
-    /// count. Returns the user when the password is right; throws 401 or 429.
-    user_row check_password(const std::string& email, const std::string& password, const std::string& client) {
-        if (const auto wait = login_throttle_.begin(client, email, clock_.now_ms()))
-            throw http_error{http::status::too_many_requests,
-                             "too many failed logins for this account from your address; retry later", wait};
-        bool decided = false;
-        try {
-            const std::optional<user_row> u = must(db_->user_by_email(email));
-            const bytes salt = u ? u->salt : bytes(16, 0);
-            const bytes h = hmac_sha256::pbkdf2(password, salt, cfg_.pbkdf2_iterations);  // unknown emails too: same time
-            const bool right = u && hmac_sha256::equal_ct(h, u->pw_hash);
-            decided = true;
-            login_throttle_.finish(client, email, clock_.now_ms(), !right);
-            if (!right) throw http_error{http::status::unauthorized, "incorrect email or password"};
-            return *u;
-        } catch (...) {
-            if (!decided) login_throttle_.cancel(client, email, clock_.now_ms());
-            throw;
-        }
-    }
-
-    /// A new session for `u`: the login answer.
-    bjson::object new_session(const user_row& u) {
-        const bytes token = random_bytes(32);
-        const std::string token_hex = to_hex(token).substr(2);
-        must(db_->add_session(sha256::hash(token), u.id, clock_.wall_ms() + cfg_.session_ttl_ms,
-                              cfg_.max_sessions_per_user));
-        return {{"access_token", token_hex},
-                {"token_type", "bearer"},
-                {"expires_in", cfg_.session_ttl_ms / 1000},
-                {"user", user_json(u)}};
-    }
-
-    bjson::object login(const bjson::object& b, const std::string& client) {
-        const auto email = lower(get_string(b, "email", 1, 254));
-        const auto pw = get_string(b, "password", 1, 512);
-        return new_session(check_password(email, pw, client));
-    }
-
-    /// Sets a new password (after checking the current one, throttled like a login),
-    /// revokes every session of the user, and answers with a fresh one.
-    bjson::object change_password(const user_row& u, const bjson::object& b, const std::string& client) {
-        const auto current = get_string(b, "current_password", 1, 512);
-        const auto next = get_string(b, "new_password", 0, 512);
-        if (auto why = password_problem(next, u.email)) throw http_error{http::status::unprocessable_entity, *why};
-        (void)check_password(u.email, current, client);
-        const bytes salt = random_bytes(16);
-        const bytes h = hmac_sha256::pbkdf2(next, salt, cfg_.pbkdf2_iterations);
-        must(db_->set_password(u.id, {salt, h, false, true}));
-        return new_session(u);
-    }
-
-    struct session {
-        user_row user;
-        hash32 token_hash;
-    };
-
-    /// The session of the request's bearer token, or 401.
-    session session_of(const rpc::http_request& req) {
-        const auto it = req.find(http::field::authorization);
-        if (it == req.end()) throw http_error{http::status::unauthorized, "not authenticated"};
-        std::string_view v = it->value();
-        constexpr std::string_view scheme = "Bearer ";
-        if (v.size() <= scheme.size() || lower(std::string(v.substr(0, scheme.size()))) != "bearer ")
-            throw http_error{http::status::unauthorized, "expected Authorization: Bearer <token>"};
-        if (v.size() != scheme.size() + 64) throw http_error{http::status::unauthorized, "invalid token"};
-        auto token = from_hex("0x" + std::string(v.substr(scheme.size())), 32);
-        if (!token || token->size() != 32) throw http_error{http::status::unauthorized, "invalid token"};
-        const hash32 th = sha256::hash(*token);
-        auto u = must(db_->user_by_session(th, clock_.wall_ms()));
-        if (!u) throw http_error{http::status::unauthorized, "invalid or expired token"};
-        return {*u, th};
-    }
-
-    user_row authenticate(const rpc::http_request& req) { return session_of(req).user; }
-
-    user_row require_admin(const rpc::http_request& req) {
-        auto u = authenticate(req);
-        if (!u.is_admin) throw http_error{http::status::forbidden, "administrators only"};
-        return u;
     }
 
     // ---- elections -----------------------------------------------------------------
@@ -583,6 +452,7 @@ private:
         v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
         v.raw_tx = encode(tx);
         v.created_ms = now;
+        v.status = to_string(vote_status::pending);  // as add_votes stores it
         bool found = false;
         for (const auto& c : must(db_->candidates(election_id))) found = found || c.id == candidate_id;
         if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
@@ -822,7 +692,7 @@ private:
     std::optional<outbox_type> outbox_;  ///< every status change of a vote happens here
 
     request_limit register_limit_, login_limit_, submit_limit_, status_limit_, results_limit_, verify_limit_;
-    login_throttle login_throttle_;
+    accounts_type accounts_;  ///< users, sessions, the login throttle
     std::optional<rules_chain> rules_;
 
     single_flight<int, verification> verify_cache_{2};

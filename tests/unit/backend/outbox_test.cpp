@@ -232,6 +232,9 @@ TEST_CASE("vote status: strings as stored, and the one transition table", "[back
     CHECK(to_string(vote_status::rejected) == "rejected");
     CHECK_FALSE(parse_vote_status("fallback"));
     CHECK_FALSE(parse_vote_status("Pending"));
+    vote_row damaged;
+    damaged.status = "";  // a row whose status was never set (or a damaged file) is a fault, not a silent skip
+    CHECK_THROWS_AS(status_of(damaged), store_failure);
 
     using enum vote_status;
     CHECK(next_status(pending, vote_event::accepted) == submitted);
