@@ -7,10 +7,14 @@
 /// 'pending') before anything else; then it goes to a validator through the
 /// client pool (load balancing, health, failover). If no validator answers,
 /// it is also appended to a local fallback chain and the voter gets the
-/// seed's warning. The replayer thread re-sends every vote that is not yet
-/// final and marks it 'confirmed' once a validator shows its receipt. Same
-/// raw transaction every time, so the chain (which refuses a second tx hash
-/// and a second voter tag per election) holds it exactly once.
+/// seed's warning. Every status change of a vote after that is the outbox's
+/// (outbox.hpp); the replay thread calls its tick().
+///
+/// The service composes the parts (docs/architecture.md, "Processes"):
+/// accounts (auth.hpp), elections (elections.hpp), the outbox and the
+/// fallback ledger, group commit, background loops; it keeps configuration,
+/// start-up, routing, building and checking a vote, and the results and
+/// verification caches.
 ///
 /// A vote is checked against every rule the chain applies to a transaction
 /// (from the same genesis) before it is stored, so the validators refuse a
@@ -20,6 +24,7 @@
 /// work: register, login, submit, results, verification.
 
 #include "auth.hpp"
+#include "elections.hpp"
 #include "fallback.hpp"
 #include "group_commit.hpp"
 #include "http_util.hpp"
@@ -45,17 +50,11 @@
 #include <ballotchain/rpc/http_server.hpp>
 #include <ballotchain/rpc/errors.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
-#include <ballotchain/storage/sqlite_storage.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <cctype>
-#include <condition_variable>
-#include <ctime>
 #include <filesystem>
 #include <map>
-#include <thread>
 
 namespace ballotchain::backend {
 
@@ -98,6 +97,7 @@ public:
     using pool_type = client::validator_pool<client::http_rpc_transport, steady_clock_adapter>;
     using outbox_type = outbox<client::http_rpc_transport, steady_clock_adapter>;
     using accounts_type = accounts<steady_clock_adapter>;
+    using elections_type = elections<steady_clock_adapter>;
     /// The validators' rules, from the same genesis: a vote is checked with them before it is stored.
     using rules_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
 
@@ -263,10 +263,10 @@ private:
             return ok(accounts_.change_password(accounts_.session_of(req).user, body_object(req), client));
         }
         if (path == "/api/elections") {
-            if (m == http::verb::get) return ok(list_elections());
+            if (m == http::verb::get) return ok(elections_.list_elections());
             need(http::verb::post);
             accounts_.require_admin(req);
-            return ok(create_election(body_object(req)), http::status::created);
+            return ok(elections_.create_election(body_object(req)), http::status::created);
         }
         if (path.starts_with("/api/elections/")) {
             auto rest = path.substr(std::string_view("/api/elections/").size());
@@ -278,12 +278,12 @@ private:
                 throw http_error{http::status::not_found, "not found"};
             if (slash == std::string_view::npos) {
                 need(http::verb::get);
-                return ok(election_json(load_election(id)));
+                return ok(elections_.election_json(elections_.load_election(id)));
             }
             if (rest.substr(slash) == "/candidates") {
                 need(http::verb::post);
                 accounts_.require_admin(req);
-                return ok(add_candidate(id, body_object(req)), http::status::created);
+                return ok(elections_.add_candidate(id, body_object(req)), http::status::created);
             }
             throw http_error{http::status::not_found, "not found"};
         }
@@ -336,75 +336,6 @@ private:
                 {"outbox_by_status", std::move(by_status)}};
     }
 
-    // ---- elections -----------------------------------------------------------------
-
-    bjson::object election_json(const election_row& e) {
-        const std::vector<candidate_row> cands = must(db_->candidates(e.id));
-        bjson::array cs;
-        for (const auto& c : cands) cs.push_back(bjson::object{{"id", c.id}, {"name", c.name}, {"description", c.description}});
-        const auto now = clock_.wall_ms();
-        return {{"id", e.id},
-                {"name", e.name},
-                {"description", e.description},
-                {"start_date", iso_time(e.start_ms)},
-                {"end_date", iso_time(e.end_ms)},
-                {"is_active", e.start_ms <= now && now < e.end_ms},
-                {"candidates", std::move(cs)}};
-    }
-
-    election_row load_election(std::int64_t id) {
-        auto e = must(db_->election(id));
-        if (!e) throw http_error{http::status::not_found, "election not found"};
-        return *e;
-    }
-
-    bjson::array list_elections() {
-        const std::vector<election_row> es = must(db_->elections());
-        bjson::array out;
-        for (const auto& e : es) out.push_back(election_json(e));
-        return out;
-    }
-
-    static candidate_row candidate_of(const bjson::value& v) {
-        if (!v.is_object()) throw http_error{http::status::unprocessable_entity, "a candidate must be an object"};
-        const auto& o = v.as_object();
-        return {0, 0, get_string(o, "name", 1, 200), get_string(o, "description", 0, 2000, std::string())};
-    }
-
-    bjson::object create_election(const bjson::object& b) {
-        election_row e;
-        e.name = get_string(b, "name", 1, 200);
-        e.description = get_string(b, "description", 0, 4000, std::string());
-        e.created_ms = clock_.wall_ms();
-        auto when = [&](const char* k, std::uint64_t dflt) {
-            const auto s = get_string(b, k, 1, 40, std::string());
-            if (s.empty()) return dflt;
-            auto t = parse_iso_time(s);
-            if (!t) throw http_error{http::status::unprocessable_entity, std::string(k) + " must be YYYY-MM-DDTHH:MM:SSZ"};
-            return *t;
-        };
-        e.start_ms = when("start_date", e.created_ms);
-        e.end_ms = when("end_date", e.created_ms + 30ull * 24 * 3600 * 1000);
-        if (e.end_ms <= e.start_ms) throw http_error{http::status::unprocessable_entity, "end_date must be after start_date"};
-        std::vector<candidate_row> cands;
-        if (const auto* cs = b.if_contains("candidates")) {
-            if (!cs->is_array() || cs->as_array().size() > 1000)
-                throw http_error{http::status::unprocessable_entity, "candidates must be an array of at most 1000"};
-            for (const auto& c : cs->as_array()) cands.push_back(candidate_of(c));
-        }
-        const auto id = must(db_->add_election(e, cands));
-        if (!id) throw http_error{http::status::conflict, "two candidates have the same name"};
-        return election_json(load_election(*id));
-    }
-
-    bjson::object add_candidate(std::int64_t election, const bjson::object& b) {
-        (void)load_election(election);
-        auto c = candidate_of(b);
-        auto id = must(db_->add_candidate(election, c));
-        if (!id) throw http_error{http::status::conflict, "the election already has a candidate of that name"};
-        return {{"id", *id}, {"election_id", election}, {"name", c.name}, {"description", c.description}};
-    }
-
     // ---- votes ---------------------------------------------------------------------
 
     hash32 voter_tag(std::int64_t election, std::int64_t user) const {
@@ -433,7 +364,7 @@ private:
                                  " base64 characters"};
         auto payload = decode_base64(ev, max_vote);
         if (!payload) throw http_error{http::status::unprocessable_entity, "encrypted_vote must be padded base64"};
-        const auto e = load_election(election_id);
+        const auto e = elections_.load_election(election_id);
         const auto now = clock_.wall_ms();
         if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
 
@@ -585,7 +516,7 @@ private:
     }
 
     bjson::object results(std::int64_t election_id) {
-        const auto e = load_election(election_id);
+        const auto e = elections_.load_election(election_id);
         const auto r = chain_tally(election_id);
         const auto* tally = r.if_contains("results");
         const std::vector<candidate_row> cands = must(db_->candidates(election_id));
@@ -624,7 +555,7 @@ private:
     /// The cached verification (see chain_verification) with the election's tally; with no
     /// validator reachable, a verification of the local fallback chain, cached the same way.
     bjson::object verify_blockchain(std::int64_t election_id) {
-        (void)load_election(election_id);
+        (void)elections_.load_election(election_id);
         if (auto v = chain_verification()) {
             std::uint64_t total = 0;
             bjson::value height = nullptr;
@@ -693,6 +624,7 @@ private:
 
     request_limit register_limit_, login_limit_, submit_limit_, status_limit_, results_limit_, verify_limit_;
     accounts_type accounts_;  ///< users, sessions, the login throttle
+    elections_type elections_{*db_, clock_};
     std::optional<rules_chain> rules_;
 
     single_flight<int, verification> verify_cache_{2};
