@@ -350,7 +350,10 @@ TEST_CASE("backend store: operations from many threads", "[backend][store]") {
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
-                const std::string email = "u" + std::to_string(t) + "-" + std::to_string(i) + "@example.org";
+                std::string email = std::to_string(t);
+                email += '-';
+                email += std::to_string(i);
+                email += "@example.org";
                 auto id = s->add_user(user(email), 1);
                 if (!id || !*id) {
                     ++failures;
