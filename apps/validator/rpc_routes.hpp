@@ -196,7 +196,10 @@ inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_conte
                                                            const boost::asio::ip::tcp::endpoint& ep,
                                                            rpc::http_server_options o = {}) {
     if (!o.stats) o.stats = std::make_shared<rpc::http_server_stats>();
-    return rpc::http_server::create(io, ep, make_rpc_handler(node, o.stats), std::move(o));
+    // The handler gets its copy of the counters first: in one call, moving `o` into the
+    // parameter may happen before make_rpc_handler reads o.stats (the order is unspecified).
+    auto handler = make_rpc_handler(node, o.stats);
+    return rpc::http_server::create(io, ep, std::move(handler), std::move(o));
 }
 
 }  // namespace ballotchain::app

@@ -216,7 +216,7 @@ TEST_CASE("garbage on the P2P and RPC ports changes nothing and crashes nothing"
 }
 
 TEST_CASE("ethers v6 reads the chain from a running validator", "[integration][eth]") {
-    const std::string eth_dir = BALLOTCHAIN_ETH_DIR;
+    const std::string eth_dir = eth_test_dir();
     INFO("needs node and tests/eth/node_modules (scripts/test runs npm ci there)");
     REQUIRE(fs::exists(fs::path(eth_dir) / "node_modules" / "ethers"));
     network net(3);

@@ -23,7 +23,7 @@
 /// @par Example
 /// @code
 /// namespace sql = ballotchain::storage_ns::sqlite;
-/// const sql::schema s{0x54455354, {sql::sql_migration("CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")}};
+/// const sql::schema s{0x54455354, {sql::sql_migration("CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")}, ""};
 /// auto db = sql::connection::open(path, s);
 /// if (!db) return db.error();
 /// auto tx = db->begin();

@@ -350,9 +350,7 @@ TEST_CASE("backend store: operations from many threads", "[backend][store]") {
     for (int t = 0; t < 4; ++t)
         threads.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
-                // (appended, not "u" + ...: g++ 12 -O3 reports a false -Wrestrict on the latter)
-                std::string email = "u";
-                email += std::to_string(t);
+                std::string email = std::to_string(t);
                 email += '-';
                 email += std::to_string(i);
                 email += "@example.org";

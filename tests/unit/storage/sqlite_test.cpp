@@ -34,7 +34,8 @@ constexpr std::int32_t test_app_id = 0x54455354;  // "TEST"
 sql::schema schema_v1() {
     return {test_app_id,
             {sql::sql_migration("CREATE TABLE t(k INTEGER PRIMARY KEY, i INTEGER, r REAL, s TEXT, b BLOB,"
-                                " u TEXT UNIQUE)")}};
+                                " u TEXT UNIQUE)")},
+            ""};
 }
 
 /// Version 2: version 1 and a column added by a second migration.
@@ -238,7 +239,8 @@ TEST_CASE("sqlite layer: a failed COMMIT is reported and nothing of the transact
     const sql::schema s{test_app_id,
                         {sql::sql_migration("CREATE TABLE parent(id INTEGER PRIMARY KEY);"
                                             "CREATE TABLE child(id INTEGER PRIMARY KEY, p INTEGER REFERENCES parent(id)"
-                                            " DEFERRABLE INITIALLY DEFERRED)")}};
+                                            " DEFERRABLE INITIALLY DEFERRED)")},
+                        ""};
     auto c = open_ok(dir.file("commit.db"), s);
     auto tx = c.begin();
     REQUIRE(tx);

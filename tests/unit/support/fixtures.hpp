@@ -19,6 +19,8 @@
 ///
 /// Include it as "../support/fixtures.hpp" from tests/unit/<layer>/.
 
+#include "paths.hpp"
+
 #include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/core/hex.hpp>

@@ -17,7 +17,7 @@
 namespace ballotchain::test {
 
 /// Directory of the committed golden files.
-inline std::string golden_dir() { return std::string(BALLOTCHAIN_TEST_DATA_DIR) + "/golden"; }
+inline std::string golden_dir() { return ballotchain::test_support::data_dir() + "/golden"; }
 
 /// Reads golden file `name` (0x-hex, or JSON for *.json) without its final newline.
 inline std::string golden_text(const std::string& name) {
