@@ -51,7 +51,7 @@ public:
 
     validator_node(boost::asio::io_context& io, engine_t eng, std::shared_ptr<transport_t> net,
                    std::unique_ptr<pending_store> pending = nullptr)
-        : io_(io), eng_(std::move(eng)), net_(std::move(net)), pending_(std::move(pending)),
+        : eng_(std::move(eng)), net_(std::move(net)), pending_(std::move(pending)),
           timers_{boost::asio::steady_timer(io), boost::asio::steady_timer(io), boost::asio::steady_timer(io)} {}
 
     validator_node(const validator_node&) = delete;
@@ -328,7 +328,6 @@ private:
 
     static constexpr std::size_t max_tracked_ = 200'000;
 
-    boost::asio::io_context& io_;
     engine_t eng_;
     std::shared_ptr<transport_t> net_;
     std::unique_ptr<pending_store> pending_;
