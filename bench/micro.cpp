@@ -1,8 +1,8 @@
 // Google Benchmark micro-benchmarks. Each reports time per op and items/s.
-#include <ballotchain/chain/chain.hpp>
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/net/record.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
@@ -12,8 +12,7 @@
 #include <filesystem>
 
 using namespace ballotchain;
-using H = sha256;
-using S = ed25519;
+using S = ed25519_sha256;  ///< the production crypto suite
 
 namespace {
 S::key_pair key(int i) {
@@ -41,9 +40,9 @@ struct fixture {
         tx.encrypted_vote = bytes(64, static_cast<byte>(i));
         bytes id(8);
         for (int b = 0; b < 8; ++b) id[static_cast<std::size_t>(b)] = static_cast<byte>(i >> (8 * b));
-        tx.voter_tag = H::hash(id);
+        tx.voter_tag = S::hash(id);
         tx.timestamp_ms = i;
-        sign_tx<H, S>(tx, sub);
+        sign_tx<S>(tx, sub);
         return tx;
     }
     template <class C>
@@ -51,7 +50,7 @@ struct fixture {
         const auto h = c.height() + 1;
         finalized_block fb;
         fb.blk = c.build_block(0, h, std::move(txs), v[g.proposer_index(h, 0)]);
-        const hash32 bh = block_hash<H>(fb.blk.header);
+        const hash32 bh = block_hash<S>(fb.blk.header);
         fb.cert = {h, 0, bh, {}};
         for (std::uint32_t i = 0; i < 2; ++i) fb.cert.seals.push_back(make_seal<S>(v[i], i, g.chain_id, h, 0, bh));
         return fb;
@@ -70,13 +69,13 @@ std::vector<vote_tx> votes(std::uint64_t from, std::size_t n) {
 
 static void BM_sha256_header(benchmark::State& st) {
     const bytes hdr = encode(block_header{});
-    for (auto _ : st) benchmark::DoNotOptimize(H::hash(hdr));
+    for (auto _ : st) benchmark::DoNotOptimize(S::hash(hdr));
     st.SetItemsProcessed(st.iterations());
 }
 BENCHMARK(BM_sha256_header);
 
 static void BM_ed25519_sign(benchmark::State& st) {
-    const hash32 m = H::hash(bytes{1});
+    const hash32 m = S::hash(bytes{1});
     const auto kp = key(1);
     for (auto _ : st) benchmark::DoNotOptimize(S::sign(kp, m.view()));
     st.SetItemsProcessed(st.iterations());
@@ -84,7 +83,7 @@ static void BM_ed25519_sign(benchmark::State& st) {
 BENCHMARK(BM_ed25519_sign);
 
 static void BM_ed25519_verify(benchmark::State& st) {
-    const hash32 m = H::hash(bytes{1});
+    const hash32 m = S::hash(bytes{1});
     const auto kp = key(1);
     const auto sig = S::sign(kp, m.view());
     for (auto _ : st) benchmark::DoNotOptimize(S::verify(kp.public_key(), m.view(), sig));
@@ -109,11 +108,11 @@ BENCHMARK(BM_tx_decode);
 // Build a 32-vote block and fully validate it (every signature, the Merkle root,
 // duplicates) plus its certificate: what a validator does per seed-sized block.
 static void BM_block32_build_and_validate(benchmark::State& st) {
-    auto c = blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
+    auto c = ledger::blockchain<S, memory_storage>::open(fx().g, memory_storage{}).value();
     const auto txs = votes(0, 32);
     for (auto _ : st) {
         auto fb = fx().next(c, txs);
-        const hash32 bh = block_hash<H>(fb.blk.header);
+        const hash32 bh = block_hash<S>(fb.blk.header);
         if (c.validate_block(fb.blk) || c.validate_certificate(fb.blk.header, bh, fb.cert)) st.SkipWithError("invalid");
     }
     st.SetItemsProcessed(st.iterations());
@@ -138,7 +137,7 @@ static void append_bench(benchmark::State& st, Open open) {
 }
 
 static void BM_append_memory(benchmark::State& st) {
-    append_bench(st, [] { return blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value(); });
+    append_bench(st, [] { return ledger::blockchain<S, memory_storage>::open(fx().g, memory_storage{}).value(); });
 }
 BENCHMARK(BM_append_memory)->Unit(benchmark::kMicrosecond);
 
@@ -146,16 +145,16 @@ static void BM_append_sqlite(benchmark::State& st) {
     const auto path = std::filesystem::temp_directory_path() / ("bc-bench-" + std::to_string(::getpid()) + ".db");
     std::filesystem::remove(path);
     append_bench(st, [&] {
-        return blockchain<H, S, sqlite_storage>::open(fx().g, sqlite_storage::open(path.string()).value()).value();
+        return ledger::blockchain<S, sqlite_storage>::open(fx().g, sqlite_storage::open(path.string()).value()).value();
     });
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
 }
 BENCHMARK(BM_append_sqlite)->Unit(benchmark::kMicrosecond);
 
 static void BM_mempool_add(benchmark::State& st) {
-    auto c = blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
+    auto c = ledger::blockchain<S, memory_storage>::open(fx().g, memory_storage{}).value();
     const auto txs = votes(1000, 4096);
-    mempool<H> p(1'000'000);
+    ledger::mempool<S> p(1'000'000);
     std::size_t i = 0;
     for (auto _ : st) {
         if (i == txs.size()) {
@@ -171,8 +170,8 @@ static void BM_mempool_add(benchmark::State& st) {
 BENCHMARK(BM_mempool_add);
 
 static void BM_mempool_batch32(benchmark::State& st) {
-    auto c = blockchain<H, S, memory_storage>::open(fx().g, memory_storage{}).value();
-    mempool<H> p(1'000'000);
+    auto c = ledger::blockchain<S, memory_storage>::open(fx().g, memory_storage{}).value();
+    ledger::mempool<S> p(1'000'000);
     for (const auto& tx : votes(5000, 1024)) (void)p.add(tx, c);
     for (auto _ : st) benchmark::DoNotOptimize(p.batch(32));
     st.SetItemsProcessed(st.iterations());
@@ -183,8 +182,8 @@ BENCHMARK(BM_mempool_batch32);
 // sealing + opening a frame through the encrypted records.
 static void BM_p2p_handshake(benchmark::State& st) {
     const auto& f = fx();
-    const auto c0 = net::handshake_context::make<H>(f.g, f.v[0], 0).value();
-    const auto c1 = net::handshake_context::make<H>(f.g, f.v[1], 1).value();
+    const auto c0 = net::handshake_context::make<S>(f.g, f.v[0], 0).value();
+    const auto c1 = net::handshake_context::make<S>(f.g, f.v[1], 1).value();
     for (auto _ : st) {
         auto i = net::handshake::initiator(c0, 1);
         auto r = net::handshake::responder(c1);
@@ -197,8 +196,8 @@ BENCHMARK(BM_p2p_handshake)->Unit(benchmark::kMicrosecond);
 
 static void BM_p2p_seal_open(benchmark::State& st) {
     const auto& f = fx();
-    const auto c0 = net::handshake_context::make<H>(f.g, f.v[0], 0).value();
-    const auto c1 = net::handshake_context::make<H>(f.g, f.v[1], 1).value();
+    const auto c0 = net::handshake_context::make<S>(f.g, f.v[0], 0).value();
+    const auto c1 = net::handshake_context::make<S>(f.g, f.v[1], 1).value();
     auto i = net::handshake::initiator(c0, 1);
     auto r = net::handshake::responder(c1);
     auto m2 = r.on_message(i.start().value()).value();

@@ -1,7 +1,7 @@
 #pragma once
 // The fixed chain and clock that fuzz_bootnode_register checks registrations against, and that
 // fuzz_make_corpus signs its seed registrations for (so the seeds reach the accepting path).
-#include "../apps/common/bootnode_proto.hpp"
+#include <ballotchain/app/bootnode_proto.hpp>
 
 namespace ballotchain::fuzz_fixture {
 

@@ -7,11 +7,11 @@
 // same values in every run.
 #include "structured.hpp"
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
 namespace ballotchain::fuzz_fixture {
@@ -46,7 +46,7 @@ inline vote_tx chain_vote(std::uint64_t voter, std::uint64_t election, std::uint
     tx.encrypted_vote = bytes(payload, static_cast<byte>(voter));
     tx.voter_tag = sha256::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8), 0x7a});
     tx.timestamp_ms = genesis_ms + voter;
-    sign_tx<sha256, ed25519>(tx, chain_key(by));
+    sign_tx<ed25519_sha256>(tx, chain_key(by));
     return tx;
 }
 
@@ -63,10 +63,10 @@ bool append_chain_blocks(Chain& c) {
         const std::uint64_t h = c.height() + 1;
         finalized_block fb;
         fb.blk = c.build_block(0, genesis_ms + h * 1000, txs, chain_key(static_cast<int>(g.proposer_index(h, 0))));
-        const hash32 bh = block_hash<sha256>(fb.blk.header);
+        const hash32 bh = block_hash<ed25519_sha256>(fb.blk.header);
         fb.cert = {h, 0, bh, {}};
         for (std::uint32_t v = 0; v < g.quorum(); ++v)
-            fb.cert.seals.push_back(make_seal<ed25519>(chain_key(static_cast<int>(v)), v, chain_id, h, 0, bh));
+            fb.cert.seals.push_back(make_seal<ed25519_sha256>(chain_key(static_cast<int>(v)), v, chain_id, h, 0, bh));
         if (!c.append(fb)) return false;
     }
     return true;
@@ -105,25 +105,25 @@ inline vocabulary chain_vocabulary() {
         for (std::size_t i = 0; i < blocks[b].size(); ++i) {
             const auto& tx = blocks[b][i];
             const auto name = "final-" + std::to_string(b + 1) + "-" + std::to_string(i);
-            add(name + "-hash", to_hex(tx_hash<sha256>(tx)));
+            add(name + "-hash", to_hex(tx_hash<ed25519_sha256>(tx)));
             add(name + "-raw", hex_of(tx));
             add(name + "-json", json::to_json(tx));
         }
     const auto pooled = chain_pooled();
     for (std::size_t i = 0; i < pooled.size(); ++i) {
-        add("pooled-" + std::to_string(i) + "-hash", to_hex(tx_hash<sha256>(pooled[i])));
+        add("pooled-" + std::to_string(i) + "-hash", to_hex(tx_hash<ed25519_sha256>(pooled[i])));
         add("pooled-" + std::to_string(i) + "-raw", hex_of(pooled[i]));
     }
-    auto c = blockchain<sha256, ed25519, memory_storage>::open(chain_genesis(), memory_storage{}).value();
+    auto c = ledger::blockchain<ed25519_sha256, memory_storage>::open(chain_genesis(), memory_storage{}).value();
     if (!append_chain_blocks(c)) std::abort();
     for (std::uint64_t h = 0; h <= c.height(); ++h) add("block-" + std::to_string(h) + "-hash", to_hex(*c.hash_at(h)));
-    add("dropped-hash", to_hex(tx_hash<sha256>(chain_dropped())));
+    add("dropped-hash", to_hex(tx_hash<ed25519_sha256>(chain_dropped())));
     add("unknown-hash", to_hex(sha256::hash(bytes{1, 2, 3})));
     for (int i = 0; i < 4; ++i) {
         const auto tx = chain_vote(static_cast<std::uint64_t>(10 + i), 1 + static_cast<std::uint64_t>(i % 2),
                                    static_cast<std::uint64_t>(i % 3));
         add("fresh-" + std::to_string(i) + "-raw", hex_of(tx));
-        add("fresh-" + std::to_string(i) + "-hash", to_hex(tx_hash<sha256>(tx)));
+        add("fresh-" + std::to_string(i) + "-hash", to_hex(tx_hash<ed25519_sha256>(tx)));
         add("fresh-" + std::to_string(i) + "-json", json::to_json(tx));
     }
     add("conflicting-raw", hex_of(chain_vote(3, 1, 0)));  // voter 3 is final in election 1
@@ -134,7 +134,7 @@ inline vocabulary chain_vocabulary() {
     add("too-large-raw", hex_of(chain_vote(22, 1, 0, 50, 4097)));
     auto other_chain = chain_vote(23, 1, 0);
     other_chain.chain_id = 1338;
-    sign_tx<sha256, ed25519>(other_chain, chain_key(50));
+    sign_tx<ed25519_sha256>(other_chain, chain_key(50));
     add("other-chain-raw", hex_of(other_chain));
     const auto enc = encode(chain_vote(24, 1, 0));
     add("truncated-raw", to_hex(byte_view(enc).first(enc.size() - 1)));

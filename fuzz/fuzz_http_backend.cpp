@@ -19,7 +19,7 @@
 #include "backend_vocabulary.hpp"
 #include "chain_fixture.hpp"
 
-#include "../apps/backend/service.hpp"
+#include <backend/service.hpp>
 
 namespace {
 using namespace ballotchain;

@@ -14,7 +14,7 @@
 #include "http_fixture.hpp"
 #include "jsonrpc_fixture.hpp"
 
-#include "../apps/validator/rpc_routes.hpp"
+#include <validator/rpc_routes.hpp>
 
 namespace {
 using namespace ballotchain;
@@ -35,14 +35,13 @@ struct validator_fixture {
             auto c = app::chain_t::open(fx::chain_genesis(), sqlite_storage::open(chain_db.string()).value()).value();
             if (!fx::append_chain_blocks(c)) std::abort();
         }
-        std::string why;
-        auto p = app::pending_store::open(pending_template.string(), why);
+        auto p = app::pending_store::open(pending_template.string());
         if (!p) std::abort();
         for (const auto& tx : fx::chain_pooled())
-            if (!p->put(tx_hash<sha256>(tx), tx)) std::abort();
+            if (!p->put(tx_hash<ed25519_sha256>(tx), tx)) std::abort();
         const auto winner = fx::chain_block_txs()[0][0];
         auto c = app::chain_t::open(fx::chain_genesis(), sqlite_storage::open(chain_db.string()).value()).value();
-        if (!p->drop(tx_hash<sha256>(fx::chain_dropped()), {tx_hash<sha256>(winner), 1, *c.hash_at(1)})) std::abort();
+        if (!p->drop(tx_hash<ed25519_sha256>(fx::chain_dropped()), {tx_hash<ed25519_sha256>(winner), 1, *c.hash_at(1)})) std::abort();
     }
 };
 
@@ -64,11 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     eo.mempool_capacity = 5;
     auto chain = app::chain_t::open(fx::chain_genesis(), sqlite_storage::open(f.chain_db.string()).value()).value();
     auto eng = app::engine_t::create(std::move(chain), fx::chain_key(0), steady_clock_adapter{}, eo).value();
-    std::string why;
-    auto pending = app::pending_store::open(f.pending_db.string(), why);
+    auto pending = app::pending_store::open(f.pending_db.string());
     if (!pending) std::abort();
     app::validator_node node(io, std::move(eng), app::transport_t::create(io, fx::chain_genesis(), fx::chain_key(0), 0),
-                             std::move(pending));
+                             std::make_unique<app::pending_store>(std::move(*pending)));
     const auto handler = app::make_rpc_handler(node, std::make_shared<rpc::http_server_stats>());
     const auto height = node.height();
     const auto head = node.head_hash();

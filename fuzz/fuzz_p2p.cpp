@@ -6,7 +6,7 @@
 //     frame sizes, the receiver's bound and one bit to flip on the wire: every frame
 //     delivered is exactly one that was sent, in order, and a flipped bit or a frame
 //     over the bound always ends the session.
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/net/record.hpp>
 
 #include <cstdlib>
@@ -47,8 +47,8 @@ struct fixture {
         g.chain_id = 1337;
         for (int i = 0; i < 3; ++i) g.validators.push_back({"v", key(i).public_key()});
         g.submitters.push_back(key(9).public_key());
-        c0 = net::handshake_context::make<sha256>(g, key(0), 0).value();
-        c1 = net::handshake_context::make<sha256>(g, key(1), 1).value();
+        c0 = net::handshake_context::make<ed25519_sha256>(g, key(0), 0).value();
+        c1 = net::handshake_context::make<ed25519_sha256>(g, key(1), 1).value();
         auto i = net::handshake::initiator(c0, 1);
         auto r = net::handshake::responder(c1);
         auto m2 = r.on_message(i.start().value()).value();

@@ -5,7 +5,7 @@
 // JSON-RPC 2.0 and docs/api.md.
 #include "chain_fixture.hpp"
 
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/rpc/jsonrpc.hpp>
 #include <ballotchain/rpc/validator_api.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
@@ -22,13 +22,14 @@ namespace ballotchain::fuzz_fixture {
 /// A node_view over the fixed chain in memory, a small pool holding chain_pooled(), and
 /// chain_dropped() recorded as dropped; counts poa_verifyChain runs.
 struct memory_node {
-    using chain_type = blockchain<sha256, ed25519, memory_storage>;
+    using suite_type = ed25519_sha256;
+    using chain_type = ledger::blockchain<ed25519_sha256, memory_storage>;
     static constexpr std::size_t pool_capacity = 5;
 
     chain_type c;
-    mempool<sha256> pool;
+    ledger::mempool<ed25519_sha256> pool;
     std::map<hash32, rpc::tx_status> dropped;
-    std::optional<verified_prefix> verified;
+    std::optional<ledger::verified_prefix> verified;
     std::size_t verify_runs = 0;
 
     /// A fresh node (the same state every time; the blocks are built once per process).
@@ -39,8 +40,8 @@ struct memory_node {
             return built.storage();
         }();
         auto chain = chain_type::open(chain_genesis(), blocks).value();
-        static const mempool<sha256> pooled = [&] {
-            mempool<sha256> p(pool_capacity);
+        static const ledger::mempool<ed25519_sha256> pooled = [&] {
+            ledger::mempool<ed25519_sha256> p(pool_capacity);
             for (auto& tx : chain_pooled())
                 if (!p.add(tx, chain)) std::abort();
             return p;
@@ -48,11 +49,11 @@ struct memory_node {
         memory_node n{std::move(chain), pooled, {}, {}, 0};
         rpc::tx_status st;
         st.status = rpc::tx_status::state::dropped;
-        st.conflicting_tx = tx_hash<sha256>(chain_block_txs()[0][0]);
+        st.conflicting_tx = tx_hash<ed25519_sha256>(chain_block_txs()[0][0]);
         st.conflicting_block = 1;
         st.conflicting_block_hash = n.c.hash_at(1);
         st.reason = "conflicting vote " + to_hex(*st.conflicting_tx) + " final at block 1";
-        n.dropped[tx_hash<sha256>(chain_dropped())] = st;
+        n.dropped[tx_hash<ed25519_sha256>(chain_dropped())] = st;
         return n;
     }
 
@@ -70,7 +71,7 @@ struct memory_node {
     std::optional<std::uint32_t> validator_index() const { return 0; }
     std::size_t pool_size() const { return pool.size(); }
     tally_map tally(std::uint64_t e) const { return c.tally(e); }
-    verify_report verify_chain() {
+    ledger::verify_report verify_chain() {
         ++verify_runs;
         auto r = c.verify_from(verified);
         if (r.ok && r.verified) verified = r.verified;
@@ -279,13 +280,13 @@ answer_summary check_jsonrpc(std::string_view body, std::string_view answer, con
         if (o.size() != 3 || (o.contains("result") == o.contains("error")))
             fail("a response has exactly one of result and error");
     };
-    auto as_hash = [](const vote_tx& tx) { return boost::json::value(boost::json::string(to_hex(tx_hash<sha256>(tx)))); };
+    auto as_hash = [](const vote_tx& tx) { return boost::json::value(boost::json::string(to_hex(tx_hash<ed25519_sha256>(tx)))); };
     auto check_result = [&](const expected_call& e, const boost::json::value& result) {
         const auto& p = e.params;
         if (e.method == "eth_sendRawTransaction") {
             const auto tx = decode_tx(from_hex(std::string_view(p.as_array().at(0).as_string())).value());
             if (!tx || result != as_hash(*tx)) fail("eth_sendRawTransaction answered another hash");
-            if (!node.pending_tx(tx_hash<sha256>(*tx))) fail("an acknowledged transaction is not pending");
+            if (!node.pending_tx(tx_hash<ed25519_sha256>(*tx))) fail("an acknowledged transaction is not pending");
         } else if (e.method == "eth_sendTransaction") {
             const auto tx = json::tx_from_json(p.as_array().at(0));
             if (!tx || result != as_hash(*tx)) fail("eth_sendTransaction answered another hash");

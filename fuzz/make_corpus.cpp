@@ -4,11 +4,11 @@
 #include "bootnode_fixture.hpp"
 #include "jsonrpc_fixture.hpp"
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/consensus/messages.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
 #include <cstdio>
@@ -61,7 +61,7 @@ vote_tx make_tx(int i, std::size_t payload) {
     tx.encrypted_vote = bytes(payload, static_cast<byte>(i));
     tx.voter_tag = sha256::hash(bytes{static_cast<byte>(i)});
     tx.timestamp_ms = 1'700'000'000'000ull + static_cast<std::uint64_t>(i);
-    sign_tx<sha256, ed25519>(tx, key(50));
+    sign_tx<ed25519_sha256>(tx, key(50));
     return tx;
 }
 
@@ -440,16 +440,16 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 4; ++i) tx.variants(encode(make_tx(i, static_cast<std::size_t>(i * 40))));
 
     const auto g = make_genesis(3);
-    auto c = blockchain<sha256, ed25519, memory_storage>::open(g, memory_storage{}).value();
+    auto c = ledger::blockchain<ed25519_sha256, memory_storage>::open(g, memory_storage{}).value();
     auto blk = open("fuzz_block");
     for (int ntx : {0, 1, 5}) {
         std::vector<vote_tx> txs;
         for (int i = 0; i < ntx; ++i) txs.push_back(make_tx(i, 16));
         finalized_block fb;
         fb.blk = c.build_block(0, 1'700'000'000'000ull, txs, key(static_cast<int>(g.proposer_index(1, 0))));
-        const hash32 bh = block_hash<sha256>(fb.blk.header);
+        const hash32 bh = block_hash<ed25519_sha256>(fb.blk.header);
         fb.cert = {1, 0, bh, {}};
-        for (std::uint32_t v = 0; v < 2; ++v) fb.cert.seals.push_back(make_seal<ed25519>(key(static_cast<int>(v)), v, 1337, 1, 0, bh));
+        for (std::uint32_t v = 0; v < 2; ++v) fb.cert.seals.push_back(make_seal<ed25519_sha256>(key(static_cast<int>(v)), v, 1337, 1, 0, bh));
         blk.variants(encode(fb.blk));
         blk.variants(encode(fb));
         blk.variants(encode(fb.cert));
@@ -473,7 +473,7 @@ int main(int argc, char** argv) {
     e.height = 5;
     e.round = 2;
     e.body = consensus::encode_prepare(sha256::hash(bytes{9}));
-    consensus::sign_envelope<sha256, ed25519>(e, key(1));
+    consensus::sign_envelope<ed25519_sha256>(e, key(1));
     msg.variants(consensus::encode(e));
     consensus::round_change_body rc;
     rc.prepared = consensus::prepared_certificate{1, sha256::hash(bytes{9}), {{0, {}}, {2, {}}}};

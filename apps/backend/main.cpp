@@ -2,7 +2,7 @@
 /// of the validator network, with a durable outbox and a local fallback chain.
 #include "service.hpp"
 
-#include "../common/addr.hpp"
+#include <ballotchain/app/addr.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
         n.rpc_url = eq == std::string::npos ? v : v.substr(eq + 1);
         std::string host, path;
         std::uint16_t port = 0;
-        if (n.node_id.empty() || !app::parse_http_url(n.rpc_url, host, port, path))
+        if (n.node_id.empty() || !client::parse_http_url(n.rpc_url, host, port, path))
             return fail("--validator must be NAME=http://host:port, got '" + v + "'");
         cfg.validators.push_back(std::move(n));
     }

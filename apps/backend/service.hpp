@@ -7,10 +7,14 @@
 /// 'pending') before anything else; then it goes to a validator through the
 /// client pool (load balancing, health, failover). If no validator answers,
 /// it is also appended to a local fallback chain and the voter gets the
-/// seed's warning. The replayer thread re-sends every vote that is not yet
-/// final and marks it 'confirmed' once a validator shows its receipt. Same
-/// raw transaction every time, so the chain (which refuses a second tx hash
-/// and a second voter tag per election) holds it exactly once.
+/// seed's warning. Every status change of a vote after that is the outbox's
+/// (outbox.hpp); the replay thread calls its tick().
+///
+/// The service composes the parts (docs/architecture.md, "Processes"):
+/// accounts (auth.hpp), elections (elections.hpp), the outbox and the
+/// fallback ledger, group commit, background loops; it keeps configuration,
+/// start-up, routing, building and checking a vote, and the results and
+/// verification caches.
 ///
 /// A vote is checked against every rule the chain applies to a transaction
 /// (from the same genesis) before it is stored, so the validators refuse a
@@ -19,12 +23,22 @@
 /// again. Per-client limits (throttle.hpp) guard the endpoints that cost
 /// work: register, login, submit, results, verification.
 
-#include "store.hpp"
+#include "auth.hpp"
+#include "elections.hpp"
+#include "fallback.hpp"
+#include "group_commit.hpp"
+#include "http_util.hpp"
+#include "loops.hpp"
+#include "openapi.hpp"
+#include "outbox.hpp"
+#include "sqlite_store.hpp"
+#include "store_failure.hpp"
+#include "text.hpp"
 #include "throttle.hpp"
 
-#include "../common/rpc_transport.hpp"
+#include <ballotchain/client/http_transport.hpp>
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/file.hpp>
 #include <ballotchain/core/hex.hpp>
@@ -32,21 +46,15 @@
 #include <ballotchain/crypto/hmac.hpp>
 #include <ballotchain/crypto/key_file.hpp>
 #include <ballotchain/crypto/random.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/rpc/http_server.hpp>
-#include <ballotchain/rpc/validator_api.hpp>
+#include <ballotchain/rpc/errors.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
-#include <ballotchain/storage/sqlite_storage.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <cctype>
-#include <condition_variable>
-#include <ctime>
 #include <filesystem>
 #include <map>
-#include <thread>
 
 namespace ballotchain::backend {
 
@@ -82,259 +90,31 @@ struct config {
     login_throttle::options login_backoff;
 };
 
-/// Thrown by handlers: becomes HTTP `status` with {"detail": detail}
-/// (and Retry-After when retry_after_ms is set).
-struct http_error {
-    http::status status;
-    std::string detail;
-    std::uint64_t retry_after_ms = 0;
-};
-
-// ---- small helpers ------------------------------------------------------------------
-
-/// ISO 8601 UTC with milliseconds, e.g. 2025-11-07T10:30:00.000Z.
-inline std::string iso_time(std::uint64_t ms) {
-    const std::time_t t = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned>(ms % 1000));
-    return buf;
-}
-
-/// Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (UTC only).
-inline std::optional<std::uint64_t> parse_iso_time(std::string_view s) {
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
-    const std::string str(s.substr(0, 40));
-    if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return std::nullopt;
-    std::string_view rest = std::string_view(str).substr(static_cast<std::size_t>(n));
-    unsigned frac = 0;
-    if (!rest.empty() && rest[0] == '.') {
-        rest.remove_prefix(1);
-        unsigned digits = 0;
-        while (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
-            if (digits < 3) frac = frac * 10 + static_cast<unsigned>(rest[0] - '0');
-            ++digits;
-            rest.remove_prefix(1);
-        }
-        if (digits == 0) return std::nullopt;
-        for (; digits < 3; ++digits) frac *= 10;
-    }
-    if (rest != "Z" || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return std::nullopt;
-    std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    const std::time_t t = timegm(&tm);
-    if (t < 0) return std::nullopt;
-    return static_cast<std::uint64_t>(t) * 1000 + frac;
-}
-
-/// Strict base64 (RFC 4648, standard alphabet, padding required) with a size bound.
-inline std::optional<bytes> decode_base64(std::string_view s, std::size_t max_bytes) {
-    if (s.size() % 4 != 0 || s.size() / 4 * 3 > max_bytes + 2) return std::nullopt;
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    bytes out;
-    out.reserve(s.size() / 4 * 3);
-    for (std::size_t i = 0; i < s.size(); i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; ++k) {
-            const char c = s[i + static_cast<std::size_t>(k)];
-            if (c == '=' && i + 4 == s.size() && k >= 2) {
-                v[k] = 0;
-                ++pad;
-                continue;
-            }
-            if (pad) return std::nullopt;  // data after padding
-            v[k] = val(c);
-            if (v[k] < 0) return std::nullopt;
-        }
-        const unsigned n = (static_cast<unsigned>(v[0]) << 18) | (static_cast<unsigned>(v[1]) << 12) |
-                           (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
-        out.push_back(static_cast<byte>(n >> 16));
-        if (pad < 2) out.push_back(static_cast<byte>(n >> 8));
-        if (pad < 1) out.push_back(static_cast<byte>(n));
-        // canonical: the bits dropped by padding must be zero
-        if ((pad == 1 && (v[2] & 0x3)) || (pad == 2 && (v[1] & 0xf))) return std::nullopt;
-    }
-    if (out.size() > max_bytes) return std::nullopt;
-    return out;
-}
-
-/// The request body as a JSON object, or 422.
-inline bjson::object body_object(const rpc::http_request& req) {
-    boost::system::error_code ec;
-    auto v = bjson::parse(req.body(), ec);
-    if (ec) throw http_error{http::status::unprocessable_entity, "body is not valid JSON"};
-    if (!v.is_object()) throw http_error{http::status::unprocessable_entity, "body must be a JSON object"};
-    return std::move(v.as_object());
-}
-
-inline std::string get_string(const bjson::object& o, const char* k, std::size_t min_len, std::size_t max_len,
-                              std::optional<std::string> dflt = std::nullopt) {
-    const auto* v = o.if_contains(k);
-    if (!v || v->is_null()) {
-        if (dflt) return *dflt;
-        throw http_error{http::status::unprocessable_entity, std::string(k) + " is required"};
-    }
-    if (!v->is_string()) throw http_error{http::status::unprocessable_entity, std::string(k) + " must be a string"};
-    const auto& s = v->as_string();
-    if (s.size() < min_len || s.size() > max_len)
-        throw http_error{http::status::unprocessable_entity, std::string(k) + " must be " + std::to_string(min_len) +
-                                                                 ".." + std::to_string(max_len) + " characters"};
-    return std::string(s);
-}
-
-inline std::int64_t get_id(const bjson::object& o, const char* k) {
-    const auto* v = o.if_contains(k);
-    if (!v) throw http_error{http::status::unprocessable_entity, std::string(k) + " is required"};
-    if (v->is_int64() && v->as_int64() > 0) return v->as_int64();
-    if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX) && v->as_uint64() > 0)
-        return static_cast<std::int64_t>(v->as_uint64());
-    throw http_error{http::status::unprocessable_entity, std::string(k) + " must be a positive integer"};
-}
-
-/// "a=1&b=2" -> value of `key` (no percent-decoding needed for our parameters).
-inline std::optional<std::string> query_param(std::string_view query, std::string_view key) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto part = query.substr(0, amp);
-        const auto eq = part.find('=');
-        if (part.substr(0, eq) == key) return std::string(eq == std::string_view::npos ? "" : part.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-    }
-    return std::nullopt;
-}
-
-inline std::int64_t query_id(std::string_view query, std::string_view key) {
-    auto v = query_param(query, key);
-    if (!v) throw http_error{http::status::unprocessable_entity, std::string(key) + " is required"};
-    std::int64_t n = 0;
-    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc{} || p != v->data() + v->size() || n <= 0)
-        throw http_error{http::status::unprocessable_entity, std::string(key) + " must be a positive integer"};
-    return n;
-}
-
-/// Why `email` is not an address we accept, or nullopt. Practical rather than
-/// RFC 5321 in full: 3..254 bytes, exactly one '@', a local part of 1..64
-/// bytes without leading, trailing or double dots, and a domain that is
-/// `localhost` or has a dot, made of labels of 1..63 letters, digits,
-/// hyphens (not at either end) or non-ASCII (UTF-8) bytes. No whitespace,
-/// control characters or any of `"(),:;<>[\]` anywhere.
-inline std::optional<std::string> email_problem(std::string_view email) {
-    if (email.size() < 3 || email.size() > 254) return "email must be 3..254 characters";
-    for (const char ch : email) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c <= 0x20 || c == 0x7f) return "email must not contain spaces or control characters";
-        if (std::string_view("\"(),:;<>[\\]").find(ch) != std::string_view::npos)
-            return "email must not contain any of \"(),:;<>[\\]";
-    }
-    const auto at = email.find('@');
-    if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos)
-        return "email must contain exactly one @";
-    const auto local = email.substr(0, at);
-    const auto domain = email.substr(at + 1);
-    if (local.empty() || local.size() > 64) return "the part before @ must be 1..64 characters";
-    if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
-        return "the part before @ must not start or end with a dot or hold two dots in a row";
-    if (domain != "localhost" && domain.find('.') == std::string_view::npos)
-        return "the domain must contain a dot (or be localhost)";
-    std::size_t start = 0;
-    while (start <= domain.size()) {
-        const auto end = std::min(domain.find('.', start), domain.size());
-        const auto label = domain.substr(start, end - start);
-        if (label.empty() || label.size() > 63) return "each part of the domain must be 1..63 characters";
-        if (label.front() == '-' || label.back() == '-') return "a part of the domain must not start or end with -";
-        for (const char ch : label) {
-            const auto c = static_cast<unsigned char>(ch);
-            if (!(std::isalnum(c) || c == '-' || c >= 0x80)) return "the domain may hold only letters, digits, - and .";
-        }
-        start = end + 1;
-    }
-    return std::nullopt;
-}
-
-/// Why `password` is too weak for the account `email`, or nullopt: it must not
-/// be only whitespace, must have 8..128 characters (UTF-8 code points; at most
-/// 512 bytes), must not be one character repeated, must not be one of the most
-/// common passwords (compared without case), and must not be the email address
-/// or its part before the @.
-inline std::optional<std::string> password_problem(std::string_view password, std::string_view email) {
-    if (password.find_first_not_of(" \t\r\n\v\f") == std::string_view::npos)
-        return "password must not be empty or only whitespace";
-    std::size_t chars = 0;
-    for (const char ch : password) chars += (static_cast<unsigned char>(ch) & 0xc0) != 0x80;
-    if (chars < 8 || chars > 128 || password.size() > 512) return "password must be 8..128 characters";
-    if (password.find_first_not_of(password.front()) == std::string_view::npos)
-        return "password must not be one character repeated";
-    auto lower = [](std::string_view v) {
-        std::string out(v);
-        for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return out;
-    };
-    const std::string pw = lower(password);
-    static constexpr std::string_view common[] = {
-        "password", "password1", "password12", "password123", "password1234", "password!", "passw0rd", "p@ssw0rd",
-        "p@ssword", "pa$$word", "12345678", "123456789", "1234567890", "0123456789", "12345678910", "11111111",
-        "00000000", "88888888", "87654321", "987654321", "9876543210", "12341234", "11223344", "12121212",
-        "123123123", "112233445566", "1q2w3e4r", "1q2w3e4r5t", "1qaz2wsx", "zaq12wsx", "q1w2e3r4", "q1w2e3r4t5",
-        "qwertyui", "qwertyuiop", "qwerty12", "qwerty123", "qwerty1234", "qwe123456", "123qweasd", "asdfghjk",
-        "asdfghjkl", "asdf1234", "zxcvbnm1", "zxcvbnm123", "abcd1234", "abc12345", "abcdefgh", "abcdefg1",
-        "aa123456", "a1234567", "a123456789", "123456789a", "iloveyou", "iloveyou1", "sunshine", "princess",
-        "football", "baseball", "basketball", "welcome1", "welcome123", "superman", "starwars", "trustno1",
-        "letmein1", "letmein123", "changeme", "changeme1", "administrator", "admin123", "admin1234", "computer",
-        "internet", "whatever", "michelle", "jennifer", "liverpool", "chelsea1", "charlie1", "shadow12",
-        "secret123", "login123", "default1", "master123", "dragon123", "monkey123", "elephant", "butterfly",
-        "12qwaszx", "1qazxsw2", "qazwsxedc", "password2", "ballotchain", "election", "election1", "voting123"};
-    for (const auto c : common)
-        if (pw == c) return "password is one of the most common passwords";
-    const std::string em = lower(email);
-    if (pw == em || pw == em.substr(0, em.find('@'))) return "password must not be the email address";
-    return std::nullopt;
-}
-
-/// A JSON-RPC quantity ("0x..") in a JSON value.
-inline std::optional<std::uint64_t> quantity_of(const bjson::value& v) {
-    return v.is_string() ? parse_quantity(v.as_string()) : std::nullopt;
-}
-
 // ---- the service --------------------------------------------------------------------
 
 class service {
 public:
-    using pool_type = client::validator_pool<app::http_rpc_transport, steady_clock_adapter>;
-    using fallback_chain = blockchain<sha256, ed25519, sqlite_storage>;
+    using pool_type = client::validator_pool<client::http_rpc_transport, steady_clock_adapter>;
+    using outbox_type = outbox<client::http_rpc_transport, steady_clock_adapter>;
+    using accounts_type = accounts<steady_clock_adapter>;
+    using elections_type = elections<steady_clock_adapter>;
     /// The validators' rules, from the same genesis: a vote is checked with them before it is stored.
-    using rules_chain = blockchain<sha256, ed25519, memory_storage>;
+    using rules_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
 
     /// Opens (and on first start creates) everything under cfg.data_dir. Throws
     /// std::runtime_error with a clear message when something is unusable.
     explicit service(config cfg)
         : cfg_(std::move(cfg)),
-          db_((std::filesystem::create_directories(cfg_.data_dir), cfg_.data_dir + "/backend.db")),
-          pool_(cfg_.validators, app::http_rpc_transport{cfg_.rpc_timeout}, steady_clock_adapter{}),
+          db_(open_store(cfg_.data_dir)),
+          pool_(cfg_.validators, client::http_rpc_transport{cfg_.rpc_timeout}, steady_clock_adapter{}),
           register_limit_(cfg_.register_limit),
           login_limit_(cfg_.login_limit),
           submit_limit_(cfg_.submit_limit),
           status_limit_(cfg_.status_limit),
           results_limit_(cfg_.results_limit),
           verify_limit_(cfg_.verify_limit),
-          login_throttle_(cfg_.login_backoff) {
+          accounts_(*db_, clock_,
+                    {cfg_.pbkdf2_iterations, cfg_.session_ttl_ms, cfg_.max_sessions_per_user, cfg_.login_backoff}) {
         auto g = json::load_genesis_file(cfg_.genesis_path);
         if (!g) throw std::runtime_error(cfg_.genesis_path + ": " + g.error().message());
         genesis_ = *g;
@@ -347,8 +127,10 @@ public:
         if (!genesis_.is_submitter(submitter_->public_key()))
             throw std::runtime_error("the submitter key is not an authorized submitter in " + cfg_.genesis_path);
         tag_key_ = load_or_create_secret(cfg_.data_dir + "/voter-tag.secret");
-        open_fallback_chain();
-        if (!cfg_.admin_email.empty()) ensure_admin();
+        fallback_.emplace(cfg_.data_dir + "/fallback", genesis_, submitter_->public_key(), clock_.wall_ms());
+        outbox_.emplace(*db_, pool_, *fallback_, clock_,
+                        outbox_type::options{1000, cfg_.resend_after_ms, 512});
+        if (!cfg_.admin_email.empty()) accounts_.ensure_admin(cfg_.admin_email, cfg_.admin_password);
     }
 
     ~service() { stop(); }
@@ -356,26 +138,14 @@ public:
     /// Starts the health and replay threads.
     void start() {
         pool_.check_health();
-        threads_.emplace_back([this] {
-            loop(cfg_.health_interval_ms, [this] {
-                pool_.check_health();
-                auto lk = db_.lock();
-                db_.purge_sessions(clock_.wall_ms());
-            });
+        loops_.every(cfg_.health_interval_ms, [this] {
+            pool_.check_health();
+            must(db_->purge_sessions(clock_.wall_ms()));
         });
-        threads_.emplace_back([this] { loop(cfg_.replay_interval_ms, [this] { replay_once(); }); });
+        loops_.every(cfg_.replay_interval_ms, [this] { replay_once(); });
     }
 
-    void stop() {
-        {
-            std::lock_guard lk(stop_mu_);
-            stopping_ = true;
-        }
-        stop_cv_.notify_all();
-        for (auto& t : threads_)
-            if (t.joinable()) t.join();
-        threads_.clear();
-    }
+    void stop() { loops_.stop(); }
 
     /// The HTTP entry point: never throws. Thread-safe (the server runs it on a pool).
     rpc::http_response handle(const rpc::http_request& req, const rpc::request_info& info) {
@@ -385,7 +155,7 @@ public:
         } catch (const http_error& e) {
             if (e.status == http::status::too_many_requests) return rpc::too_many_requests(e.retry_after_ms, ver, e.detail);
             return rpc::detail_response(e.status, e.detail, ver);
-        } catch (const sql_error& e) {
+        } catch (const store_failure& e) {
             spdlog::error("storage: {}", e.what());
             return rpc::detail_response(http::status::internal_server_error, "storage error", ver);
         } catch (const std::exception& e) {
@@ -397,31 +167,7 @@ public:
     /// One pass over the outbox (also called by the replay thread). Returns
     /// how many votes changed state.
     std::size_t replay_once() {
-        std::vector<vote_row> open;
-        {
-            auto lk = db_.lock();
-            open = db_.open_votes(512);
-        }
-        std::size_t changed = 0;
-        const std::uint64_t now = clock_.wall_ms();
-        for (const auto& v : open) {  // each 'pending' or 'submitted'
-            if (stopping()) break;
-            // Already final? (A validator may have taken it before we saw its answer.)
-            if (v.status == "submitted" || v.sent_ms != 0) {
-                const auto r = receipt(v.tx_hash).state;
-                if (r == receipt_state::unreachable) break;  // nobody answers: try next tick
-                if (r == receipt_state::confirmed) {
-                    ++changed;
-                    continue;
-                }
-            }
-            const bool due = v.status == "pending" ? now >= v.created_ms + 1000 : now >= v.sent_ms + cfg_.resend_after_ms;
-            if (!due) continue;
-            const auto sent = send_tx(v).state;
-            if (sent == send_state::unreachable) break;
-            if (sent != send_state::unchanged) ++changed;
-        }
-        return changed;
+        return outbox_->tick([this] { return loops_.stopping(); });
     }
 
     pool_type& pool() noexcept { return pool_; }
@@ -433,20 +179,15 @@ private:
         std::uint64_t wall_ms = 0;
         std::uint64_t blocks_checked = 0;
     };
-    enum class receipt_state { confirmed, not_final, unreachable };
-    enum class send_state { submitted, rejected, unreachable, unchanged };
-    struct receipt_info {
-        receipt_state state = receipt_state::unreachable;
-        std::uint64_t block = 0;  ///< when confirmed
-        std::string block_hash;
-    };
-    struct send_result {
-        send_state state = send_state::unreachable;
-        std::string node;    ///< the validator that answered
-        std::string detail;  ///< why it was refused
-    };
-
     // ---- setup ---------------------------------------------------------------------
+
+    /// The backend's database, DATA_DIR/backend.db (created on first start).
+    static std::unique_ptr<store> open_store(const std::string& data_dir) {
+        std::filesystem::create_directories(data_dir);
+        auto s = sqlite_store::open(data_dir + "/backend.db");
+        if (!s) throw std::runtime_error(s.error().message);
+        return std::move(*s);
+    }
 
     static bytes load_or_create_secret(const std::string& path) {
         if (std::filesystem::exists(path)) {
@@ -461,101 +202,6 @@ private:
         if (auto r = write_file_atomic(path, to_hex(s) + "\n", 0600, false); !r)
             throw std::runtime_error(path + ": " + r.error().message());
         return s;
-    }
-
-    /// The fallback chain: a one-validator chain (the backend's own key) with
-    /// the real chain id and submitter, so its transactions are the very ones
-    /// replayed to the validators.
-    void open_fallback_chain() {
-        const auto dir = cfg_.data_dir + "/fallback";
-        std::filesystem::create_directories(dir);
-        const auto key_path = dir + "/fallback.key";
-        if (!std::filesystem::exists(key_path))
-            if (auto r = save_key_file(key_path, ed25519::generate(), false); !r)
-                throw std::runtime_error(key_path + ": " + r.error().message());
-        auto kp = load_key_file(key_path);
-        if (!kp) throw std::runtime_error(key_path + ": " + kp.error().message());
-        fallback_key_ = *kp;
-        const auto gpath = dir + "/genesis.json";
-        genesis_config fg;
-        if (std::filesystem::exists(gpath)) {
-            auto g = json::load_genesis_file(gpath);
-            if (!g) throw std::runtime_error(gpath + ": " + g.error().message());
-            fg = *g;
-        }
-        if (std::filesystem::exists(gpath) &&
-            (fg.chain_id != genesis_.chain_id || fg.max_encrypted_vote_bytes != genesis_.max_encrypted_vote_bytes ||
-             fg.submitters != std::vector<public_key>{submitter_->public_key()})) {
-            // Started before with another genesis or submitter (a misconfiguration since fixed):
-            // that chain cannot hold this configuration's votes. Keep it aside, start a new one.
-            const auto aside = dir + ".replaced-" + std::to_string(clock_.wall_ms());
-            spdlog::warn("fallback chain {} was made for another genesis or submitter; moved to {}", dir, aside);
-            std::filesystem::rename(dir, aside);
-            std::filesystem::create_directories(dir);
-            std::filesystem::copy_file(aside + "/fallback.key", key_path);
-        }
-        if (!std::filesystem::exists(gpath)) {
-            fg = genesis_;
-            fg.validators = {{"backend-fallback", fallback_key_->public_key()}};
-            fg.submitters = {submitter_->public_key()};
-            fg.max_block_txs = 1;
-            if (auto ec = check_genesis(fg)) throw std::runtime_error("fallback genesis: " + ec.message());
-            if (auto r = write_file_atomic(gpath, bjson::serialize(json::to_json(fg)) + "\n", 0644, false); !r)
-                throw std::runtime_error(gpath + ": " + r.error().message());
-        }
-        auto st = sqlite_storage::open(dir + "/chain.db");
-        if (!st) throw std::runtime_error(dir + "/chain.db: " + st.error().message());
-        auto c = fallback_chain::open(fg, std::move(*st));
-        if (!c) throw std::runtime_error("fallback chain: " + c.error().message());
-        fallback_.emplace(std::move(*c));
-    }
-
-    /// Creates the administrator, or makes the account one and sets its password;
-    /// a changed password revokes the account's sessions.
-    void ensure_admin() {
-        const auto email = lower(cfg_.admin_email);
-        if (auto why = email_problem(email)) throw std::runtime_error("--admin-email: " + *why);
-        if (auto why = password_problem(cfg_.admin_password, email)) throw std::runtime_error("the admin password: " + *why);
-        user_row u{0, email, "Administrator", random_bytes(16), {}, true};
-        u.pw_hash = hmac_sha256::pbkdf2(cfg_.admin_password, u.salt, cfg_.pbkdf2_iterations);
-        auto lk = db_.lock();
-        if (auto existing = db_.user_by_email(u.email)) {
-            const bool same = hmac_sha256::equal_ct(
-                hmac_sha256::pbkdf2(cfg_.admin_password, existing->salt, cfg_.pbkdf2_iterations), existing->pw_hash);
-            db_.set_password_admin(existing->id, u.salt, u.pw_hash, true);
-            if (!same) db_.delete_user_sessions(existing->id);
-        } else {
-            db_.add_user(u, clock_.wall_ms());
-        }
-    }
-
-    static bytes random_bytes(std::size_t n) {
-        bytes b(n);
-        os_random{}.fill(b);
-        return b;
-    }
-    static std::string lower(std::string s) {
-        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return s;
-    }
-
-    template <class F>
-    void loop(std::uint64_t every_ms, F f) {
-        for (;;) {
-            {
-                std::unique_lock lk(stop_mu_);
-                if (stop_cv_.wait_for(lk, std::chrono::milliseconds(every_ms), [this] { return stopping_; })) return;
-            }
-            try {
-                f();
-            } catch (const std::exception& e) {
-                spdlog::error("background task: {}", e.what());
-            }
-        }
-    }
-    bool stopping() {
-        std::lock_guard lk(stop_mu_);
-        return stopping_;
     }
 
     // ---- routing -------------------------------------------------------------------
@@ -587,51 +233,40 @@ private:
         }
         if (path == "/openapi.json") {
             need(http::verb::get);
-            return ok(openapi());
+            return ok(openapi(version));
         }
         if (path == "/api/auth/register") {
             need(http::verb::post);
             limit(register_limit_, client, "registration");
-            return ok(register_user(body_object(req)), http::status::created);
+            return ok(accounts_.register_user(body_object(req)), http::status::created);
         }
         if (path == "/api/auth/login") {
             need(http::verb::post);
             limit(login_limit_, client, "login");
-            return ok(login(body_object(req), client));
+            return ok(accounts_.login(body_object(req), client));
         }
         if (path == "/api/auth/me") {
             need(http::verb::get);
-            return ok(user_json(authenticate(req)));
+            return ok(accounts_type::user_json(accounts_.authenticate(req)));
         }
         if (path == "/api/auth/logout") {
             need(http::verb::post);
-            const auto s = session_of(req);
-            {
-                auto lk = db_.lock();
-                db_.delete_session(s.token_hash);
-            }
-            return ok(bjson::object{{"status", "logged out"}, {"sessions_revoked", 1}});
+            return ok(accounts_.logout(req));
         }
         if (path == "/api/auth/logout-all") {
             need(http::verb::post);
-            const auto s = session_of(req);
-            std::uint64_t n = 0;
-            {
-                auto lk = db_.lock();
-                n = db_.delete_user_sessions(s.user.id);
-            }
-            return ok(bjson::object{{"status", "logged out"}, {"sessions_revoked", n}});
+            return ok(accounts_.logout_all(req));
         }
         if (path == "/api/auth/change-password") {
             need(http::verb::post);
             limit(login_limit_, client, "login");
-            return ok(change_password(session_of(req).user, body_object(req), client));
+            return ok(accounts_.change_password(accounts_.session_of(req).user, body_object(req), client));
         }
         if (path == "/api/elections") {
-            if (m == http::verb::get) return ok(list_elections());
+            if (m == http::verb::get) return ok(elections_.list_elections());
             need(http::verb::post);
-            require_admin(req);
-            return ok(create_election(body_object(req)), http::status::created);
+            accounts_.require_admin(req);
+            return ok(elections_.create_election(body_object(req)), http::status::created);
         }
         if (path.starts_with("/api/elections/")) {
             auto rest = path.substr(std::string_view("/api/elections/").size());
@@ -643,19 +278,19 @@ private:
                 throw http_error{http::status::not_found, "not found"};
             if (slash == std::string_view::npos) {
                 need(http::verb::get);
-                return ok(election_json(load_election(id)));
+                return ok(elections_.election_json(elections_.load_election(id)));
             }
             if (rest.substr(slash) == "/candidates") {
                 need(http::verb::post);
-                require_admin(req);
-                return ok(add_candidate(id, body_object(req)), http::status::created);
+                accounts_.require_admin(req);
+                return ok(elections_.add_candidate(id, body_object(req)), http::status::created);
             }
             throw http_error{http::status::not_found, "not found"};
         }
         if (path == "/api/votes/submit") {
             need(http::verb::post);
             limit(submit_limit_, client, "vote");
-            return submit_vote(authenticate(req), body_object(req), ver);
+            return submit_vote(accounts_.authenticate(req), body_object(req), ver);
         }
         if (path == "/api/votes/transaction-status") {
             need(http::verb::get);
@@ -674,12 +309,12 @@ private:
         }
         if (path == "/api/admin/validators/health") {
             need(http::verb::get);
-            require_admin(req);
+            accounts_.require_admin(req);
             return ok(validators_health());
         }
         if (path == "/api/admin/validators/refresh-status") {
             need(http::verb::post);
-            require_admin(req);
+            accounts_.require_admin(req);
             pool_.check_health();
             return ok(validators_health());
         }
@@ -688,13 +323,10 @@ private:
 
     bjson::object health_json() {
         std::uint64_t open = 0;
-        bjson::object by_status{{"pending", 0}, {"submitted", 0}};
-        {
-            auto lk = db_.lock();
-            for (auto& [st, n] : db_.open_vote_counts()) {
-                by_status[st] = n;
-                open += n;
-            }
+        bjson::object by_status{{to_string(vote_status::pending), 0}, {to_string(vote_status::submitted), 0}};
+        for (auto& [st, n] : outbox_->open_counts()) {
+            by_status[to_string(st)] = n;
+            open += n;
         }
         return {{"status", "ok"},
                 {"version", version},
@@ -702,213 +334,6 @@ private:
                 {"validators_total", pool_.size()},
                 {"outbox", open},
                 {"outbox_by_status", std::move(by_status)}};
-    }
-
-    // ---- auth ----------------------------------------------------------------------
-
-    static bjson::object user_json(const user_row& u) {
-        return {{"id", u.id}, {"email", u.email}, {"full_name", u.full_name}, {"is_admin", u.is_admin}};
-    }
-
-    bjson::object register_user(const bjson::object& b) {
-        user_row u;
-        u.email = lower(get_string(b, "email", 0, 254));
-        if (auto why = email_problem(u.email)) throw http_error{http::status::unprocessable_entity, *why};
-        const auto pw = get_string(b, "password", 0, 512);
-        if (auto why = password_problem(pw, u.email)) throw http_error{http::status::unprocessable_entity, *why};
-        u.full_name = get_string(b, "full_name", 0, 200, std::string());
-        {
-            auto lk = db_.lock();
-            if (db_.user_by_email(u.email)) throw http_error{http::status::conflict, "email already registered"};
-        }
-        u.salt = random_bytes(16);
-        u.pw_hash = hmac_sha256::pbkdf2(pw, u.salt, cfg_.pbkdf2_iterations);
-        auto lk = db_.lock();
-        auto id = db_.add_user(u, clock_.wall_ms());
-        if (!id) throw http_error{http::status::conflict, "email already registered"};
-        u.id = *id;
-        return user_json(u);
-    }
-
-    /// Checks `password` for account `email` on behalf of `client`, under the login
-    /// throttle: the attempt is reserved before the (costly) hash, so parallel guesses
-    /// count. Returns the user when the password is right; throws 401 or 429.
-    user_row check_password(const std::string& email, const std::string& password, const std::string& client) {
-        if (const auto wait = login_throttle_.begin(client, email, clock_.now_ms()))
-            throw http_error{http::status::too_many_requests,
-                             "too many failed logins for this account from your address; retry later", wait};
-        bool decided = false;
-        try {
-            std::optional<user_row> u;
-            {
-                auto lk = db_.lock();
-                u = db_.user_by_email(email);
-            }
-            const bytes salt = u ? u->salt : bytes(16, 0);
-            const bytes h = hmac_sha256::pbkdf2(password, salt, cfg_.pbkdf2_iterations);  // unknown emails too: same time
-            const bool right = u && hmac_sha256::equal_ct(h, u->pw_hash);
-            decided = true;
-            login_throttle_.finish(client, email, clock_.now_ms(), !right);
-            if (!right) throw http_error{http::status::unauthorized, "incorrect email or password"};
-            return *u;
-        } catch (...) {
-            if (!decided) login_throttle_.cancel(client, email, clock_.now_ms());
-            throw;
-        }
-    }
-
-    /// A new session for `u`: the login answer.
-    bjson::object new_session(const user_row& u) {
-        const bytes token = random_bytes(32);
-        const std::string token_hex = to_hex(token).substr(2);
-        {
-            auto lk = db_.lock();
-            db_.add_session(sha256::hash(token), u.id, clock_.wall_ms() + cfg_.session_ttl_ms, cfg_.max_sessions_per_user);
-        }
-        return {{"access_token", token_hex},
-                {"token_type", "bearer"},
-                {"expires_in", cfg_.session_ttl_ms / 1000},
-                {"user", user_json(u)}};
-    }
-
-    bjson::object login(const bjson::object& b, const std::string& client) {
-        const auto email = lower(get_string(b, "email", 1, 254));
-        const auto pw = get_string(b, "password", 1, 512);
-        return new_session(check_password(email, pw, client));
-    }
-
-    /// Sets a new password (after checking the current one, throttled like a login),
-    /// revokes every session of the user, and answers with a fresh one.
-    bjson::object change_password(const user_row& u, const bjson::object& b, const std::string& client) {
-        const auto current = get_string(b, "current_password", 1, 512);
-        const auto next = get_string(b, "new_password", 0, 512);
-        if (auto why = password_problem(next, u.email)) throw http_error{http::status::unprocessable_entity, *why};
-        (void)check_password(u.email, current, client);
-        const bytes salt = random_bytes(16);
-        const bytes h = hmac_sha256::pbkdf2(next, salt, cfg_.pbkdf2_iterations);
-        {
-            auto lk = db_.lock();
-            db_.set_password(u.id, salt, h);
-            db_.delete_user_sessions(u.id);
-        }
-        return new_session(u);
-    }
-
-    struct session {
-        user_row user;
-        hash32 token_hash;
-    };
-
-    /// The session of the request's bearer token, or 401.
-    session session_of(const rpc::http_request& req) {
-        const auto it = req.find(http::field::authorization);
-        if (it == req.end()) throw http_error{http::status::unauthorized, "not authenticated"};
-        std::string_view v = it->value();
-        constexpr std::string_view scheme = "Bearer ";
-        if (v.size() <= scheme.size() || lower(std::string(v.substr(0, scheme.size()))) != "bearer ")
-            throw http_error{http::status::unauthorized, "expected Authorization: Bearer <token>"};
-        if (v.size() != scheme.size() + 64) throw http_error{http::status::unauthorized, "invalid token"};
-        auto token = from_hex("0x" + std::string(v.substr(scheme.size())), 32);
-        if (!token || token->size() != 32) throw http_error{http::status::unauthorized, "invalid token"};
-        const hash32 th = sha256::hash(*token);
-        auto lk = db_.lock();
-        auto u = db_.user_by_session(th, clock_.wall_ms());
-        if (!u) throw http_error{http::status::unauthorized, "invalid or expired token"};
-        return {*u, th};
-    }
-
-    user_row authenticate(const rpc::http_request& req) { return session_of(req).user; }
-
-    user_row require_admin(const rpc::http_request& req) {
-        auto u = authenticate(req);
-        if (!u.is_admin) throw http_error{http::status::forbidden, "administrators only"};
-        return u;
-    }
-
-    // ---- elections -----------------------------------------------------------------
-
-    bjson::object election_json(const election_row& e) {
-        std::vector<candidate_row> cands;
-        {
-            auto lk = db_.lock();
-            cands = db_.candidates(e.id);
-        }
-        bjson::array cs;
-        for (const auto& c : cands) cs.push_back(bjson::object{{"id", c.id}, {"name", c.name}, {"description", c.description}});
-        const auto now = clock_.wall_ms();
-        return {{"id", e.id},
-                {"name", e.name},
-                {"description", e.description},
-                {"start_date", iso_time(e.start_ms)},
-                {"end_date", iso_time(e.end_ms)},
-                {"is_active", e.start_ms <= now && now < e.end_ms},
-                {"candidates", std::move(cs)}};
-    }
-
-    election_row load_election(std::int64_t id) {
-        auto lk = db_.lock();
-        auto e = db_.election(id);
-        if (!e) throw http_error{http::status::not_found, "election not found"};
-        return *e;
-    }
-
-    bjson::array list_elections() {
-        std::vector<election_row> es;
-        {
-            auto lk = db_.lock();
-            es = db_.elections();
-        }
-        bjson::array out;
-        for (const auto& e : es) out.push_back(election_json(e));
-        return out;
-    }
-
-    static candidate_row candidate_of(const bjson::value& v) {
-        if (!v.is_object()) throw http_error{http::status::unprocessable_entity, "a candidate must be an object"};
-        const auto& o = v.as_object();
-        return {0, 0, get_string(o, "name", 1, 200), get_string(o, "description", 0, 2000, std::string())};
-    }
-
-    bjson::object create_election(const bjson::object& b) {
-        election_row e;
-        e.name = get_string(b, "name", 1, 200);
-        e.description = get_string(b, "description", 0, 4000, std::string());
-        e.created_ms = clock_.wall_ms();
-        auto when = [&](const char* k, std::uint64_t dflt) {
-            const auto s = get_string(b, k, 1, 40, std::string());
-            if (s.empty()) return dflt;
-            auto t = parse_iso_time(s);
-            if (!t) throw http_error{http::status::unprocessable_entity, std::string(k) + " must be YYYY-MM-DDTHH:MM:SSZ"};
-            return *t;
-        };
-        e.start_ms = when("start_date", e.created_ms);
-        e.end_ms = when("end_date", e.created_ms + 30ull * 24 * 3600 * 1000);
-        if (e.end_ms <= e.start_ms) throw http_error{http::status::unprocessable_entity, "end_date must be after start_date"};
-        std::vector<candidate_row> cands;
-        if (const auto* cs = b.if_contains("candidates")) {
-            if (!cs->is_array() || cs->as_array().size() > 1000)
-                throw http_error{http::status::unprocessable_entity, "candidates must be an array of at most 1000"};
-            for (const auto& c : cs->as_array()) cands.push_back(candidate_of(c));
-        }
-        std::int64_t id = 0;
-        {
-            auto lk = db_.lock();
-            try {
-                id = db_.add_election(e, cands);
-            } catch (const stmt::constraint_error&) {
-                throw http_error{http::status::conflict, "two candidates have the same name"};
-            }
-        }
-        return election_json(load_election(id));
-    }
-
-    bjson::object add_candidate(std::int64_t election, const bjson::object& b) {
-        (void)load_election(election);
-        auto c = candidate_of(b);
-        auto lk = db_.lock();
-        auto id = db_.add_candidate(election, c);
-        if (!id) throw http_error{http::status::conflict, "the election already has a candidate of that name"};
-        return {{"id", *id}, {"election_id", election}, {"name", c.name}, {"description", c.description}};
     }
 
     // ---- votes ---------------------------------------------------------------------
@@ -939,7 +364,7 @@ private:
                                  " base64 characters"};
         auto payload = decode_base64(ev, max_vote);
         if (!payload) throw http_error{http::status::unprocessable_entity, "encrypted_vote must be padded base64"};
-        const auto e = load_election(election_id);
+        const auto e = elections_.load_election(election_id);
         const auto now = clock_.wall_ms();
         if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
 
@@ -954,28 +379,25 @@ private:
         v.user_id = u.id;
         v.election_id = election_id;
         v.candidate_id = candidate_id;
-        v.tx_hash = sign_tx<sha256, ed25519>(tx, *submitter_);
+        v.tx_hash = sign_tx<ed25519_sha256>(tx, *submitter_);
         v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
         v.raw_tx = encode(tx);
         v.created_ms = now;
-        std::optional<vote_row> earlier;
-        {
-            auto lk = db_.lock();
-            bool found = false;
-            for (const auto& c : db_.candidates(election_id)) found = found || c.id == candidate_id;
-            if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
-            if (auto mine = db_.vote_by_user(u.id, election_id))
-                throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
-                                                             to_hex(mine->tx_hash) + ", " + mine->status + ")"};
-            earlier = db_.last_rejected_vote(u.id, election_id);
-        }
+        v.status = to_string(vote_status::pending);  // as add_votes stores it
+        bool found = false;
+        for (const auto& c : must(db_->candidates(election_id))) found = found || c.id == candidate_id;
+        if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
+        if (auto mine = must(db_->vote_by_user(u.id, election_id)))
+            throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
+                                                         to_hex(mine->tx_hash) + ", " + mine->status + ")"};
+        const std::optional<vote_row> earlier = must(db_->last_rejected_vote(u.id, election_id));
         if (auto r = rules_->check_tx_stateless(tx); !r) {
             // Our own configuration cannot make a valid transaction; store nothing.
             spdlog::error("vote of user {} fails the chain's rules before storing: {}", u.id, r.error().message());
             throw http_error{http::status::internal_server_error,
                              "the backend cannot make a valid transaction: " + r.error().message()};
         }
-        auto id = record_vote(v);  // durable (synchronous=FULL) before anything leaves
+        auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
         if (!id) throw http_error{http::status::conflict, "you have already voted in this election"};
         v.id = *id;
         bjson::object out{{"id", v.id},
@@ -984,169 +406,34 @@ private:
                           {"timestamp", iso_time(now)}};
         if (earlier)  // this vote replaces one the chain refused
             out["previous_attempt"] = bjson::object{{"transaction_id", to_hex(earlier->tx_hash)},
-                                                    {"status", "rejected"},
+                                                    {"status", to_string(vote_status::rejected)},
                                                     {"detail", earlier->detail}};
-        const auto sent = send_tx(v);
-        if (sent.state == send_state::submitted) {
-            out["status"] = "submitted";
+        const auto sent = outbox_->submit(v);
+        if (sent.st == send_result::state::submitted) {
+            out["status"] = to_string(vote_status::submitted);
             out["validator"] = sent.node;
             out["block_hash"] = nullptr;
             return rpc::json_response(http::status::ok, out, ver);
         }
-        if (sent.state == send_state::rejected)  // the voter's place is free again: say so, and which vote it was
+        if (sent.st == send_result::state::rejected)  // the voter's place is free again: say so, and which vote it was
             return rpc::json_response(
                 http::status::service_unavailable,
                 bjson::object{{"detail", "the validators refused the vote (" + sent.detail +
                                              "); it was not counted and you may vote again"},
                               {"transaction_id", to_hex(v.tx_hash)},
-                              {"status", "rejected"}},
+                              {"status", to_string(vote_status::rejected)}},
                 ver);
-        if (sent.state == send_state::unchanged) {  // a validator's pool is full: queued here, sent later
-            out["status"] = "pending";
+        if (sent.st == send_result::state::queued) {  // a validator's pool is full: queued here, sent later
+            out["status"] = to_string(vote_status::pending);
             out["validator"] = sent.node;
             out["source"] = "outbox";
             return rpc::json_response(http::status::ok, out, ver);
         }
-        // No validator answered: the vote is safe in the outbox; record it on the fallback chain too.
-        record_fallback(v, tx);
-        out["status"] = "pending";
+        // No validator answered: the vote is safe in the outbox (and on the fallback chain).
+        out["status"] = to_string(vote_status::pending);
         out["source"] = "fallback_chain";
         out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
         return rpc::json_response(http::status::ok, out, ver);
-    }
-
-    /// Group commit: concurrent votes are written in one SQLite transaction.
-    /// The first caller to find no commit running becomes the leader and
-    /// writes everything queued; the others wait for its result. Each caller
-    /// returns only after the transaction holding its vote is durable.
-    std::optional<std::int64_t> record_vote(const vote_row& v) {
-        commit_slot me{&v, std::nullopt, nullptr, false};
-        std::unique_lock lk(commit_mu_);
-        commit_queue_.push_back(&me);
-        while (!me.done) {
-            if (committing_) {
-                commit_cv_.wait(lk);
-                continue;
-            }
-            committing_ = true;
-            std::vector<commit_slot*> batch = std::move(commit_queue_);
-            commit_queue_.clear();
-            lk.unlock();
-            std::vector<const vote_row*> rows;
-            for (auto* b : batch) rows.push_back(b->v);
-            std::vector<std::optional<std::int64_t>> ids;
-            std::exception_ptr error;
-            try {
-                auto dl = db_.lock();
-                ids = db_.add_votes(rows);
-            } catch (...) {
-                error = std::current_exception();
-            }
-            lk.lock();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (error)
-                    batch[i]->error = error;
-                else
-                    batch[i]->id = ids[i];
-                batch[i]->done = true;
-            }
-            committing_ = false;
-            commit_cv_.notify_all();
-        }
-        if (me.error) std::rethrow_exception(me.error);
-        return me.id;
-    }
-
-    void record_fallback(const vote_row& v, const vote_tx& tx) {
-        std::lock_guard lk(fallback_mu_);
-        auto& c = *fallback_;
-        if (c.find_tx(v.tx_hash)) return;
-        block b = c.build_block(0, clock_.wall_ms(), {tx}, *fallback_key_);
-        const hash32 bh = block_hash<sha256>(b.header);
-        finalized_block fb{b, commit_certificate{b.header.height, 0, bh,
-                                                 {make_seal<ed25519>(*fallback_key_, 0, c.genesis().chain_id,
-                                                                     b.header.height, 0, bh)}}};
-        if (auto r = c.append(fb); !r) {
-            spdlog::error("fallback chain: could not record vote {}: {}", to_hex(v.tx_hash), r.error().message());
-            return;
-        }
-        auto dl = db_.lock();
-        db_.mark_fallback(v.id);
-    }
-
-    /// Sends one vote to a validator and records the outcome.
-    send_result send_tx(const vote_row& v) {
-        auto a = pool_.call("eth_sendRawTransaction", bjson::array{to_hex(v.raw_tx)});
-        const auto now = clock_.wall_ms();
-        if (!a.outcome.answered()) return {};
-        send_result res{send_state::submitted, a.node_id, {}};
-        const auto code = a.outcome.error_code();
-        if (a.outcome.ok() || code == rpc::tx_code::duplicate_tx) {
-            // duplicate_tx: that very transaction is already pooled or final
-            auto lk = db_.lock();
-            db_.mark_submitted(v.id, res.node, now);
-            return res;
-        }
-        if (code == rpc::tx_code::pool_full) {  // retry later
-            auto lk = db_.lock();
-            db_.mark_sent(v.id, now);
-            res.state = send_state::unchanged;
-            return res;
-        }
-        // duplicate_vote with our own transaction final is fine; with another one, ours can never be
-        // (only if the backend database was rebuilt while the chain kept the old vote).
-        if (code == rpc::tx_code::duplicate_vote && receipt(v.tx_hash).state == receipt_state::confirmed) return res;
-        if (!code || !definitive_refusal(*code)) {  // the node's trouble, not the vote's: keep it and retry
-            spdlog::warn("vote {}: {} answered {}; will retry", to_hex(v.tx_hash), res.node,
-                         bjson::serialize(a.outcome.value));
-            auto lk = db_.lock();
-            db_.mark_sent(v.id, now);
-            res.state = send_state::unchanged;
-            return res;
-        }
-        res.state = send_state::rejected;
-        res.detail = refusal_reason(a);
-        spdlog::error("vote {} refused by {}: {}; its voter may vote again", to_hex(v.tx_hash), res.node, res.detail);
-        auto lk = db_.lock();
-        db_.mark_rejected(v.id, res.detail);
-        return res;
-    }
-
-    /// True for a refusal of eth_sendRawTransaction that no retry can turn into a
-    /// success: the transaction itself breaks a rule of the validators' chain
-    /// (signature, submitter, size, chain id, encoding), or another vote of the same
-    /// voter tag holds its place. Not: a full pool, a node's storage trouble or
-    /// overload, anything unknown.
-    static bool definitive_refusal(std::int64_t code) {
-        return code == rpc::tx_code::invalid_signature || code == rpc::tx_code::unauthorized_submitter ||
-               code == rpc::tx_code::vote_too_large || code == rpc::tx_code::wrong_chain ||
-               code == rpc::tx_code::duplicate_vote || code == rpc::code::invalid_params;
-    }
-
-    /// "unauthorized submitter (validator-2, JSON-RPC error -32002)".
-    static std::string refusal_reason(const pool_type::answer& a) {
-        std::string msg = "refused";
-        if (a.outcome.value.is_object())
-            if (const auto* m = a.outcome.value.as_object().if_contains("message"); m && m->is_string())
-                msg = std::string(m->as_string().subview(0, 300));
-        return msg + " (" + a.node_id + ", JSON-RPC error " + std::to_string(a.outcome.error_code().value_or(0)) + ")";
-    }
-
-    /// Looks up a transaction's receipt; marks our vote confirmed when final.
-    receipt_info receipt(const hash32& th) {
-        auto a = pool_.call("eth_getTransactionReceipt", bjson::array{to_hex(th)});
-        if (!a.outcome.answered()) return {};
-        receipt_info info{receipt_state::not_final, 0, {}};
-        if (!a.outcome.ok() || !a.outcome.value.is_object()) return info;
-        const auto& r = a.outcome.value.as_object();
-        const auto* bn = r.if_contains("blockNumber");
-        const auto* bh = r.if_contains("blockHash");
-        const auto n = bn ? quantity_of(*bn) : std::nullopt;
-        if (!n || !bh || !bh->is_string()) return info;
-        info = {receipt_state::confirmed, *n, std::string(bh->as_string())};
-        auto lk = db_.lock();
-        db_.confirm_by_tx(th, info.block, info.block_hash);
-        return info;
     }
 
     bjson::object transaction_status(std::string_view query) {
@@ -1156,40 +443,38 @@ private:
         if (!th) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
         std::optional<std::int64_t> election;
         if (query_param(query, "election_id")) election = query_id(query, "election_id");
-        std::optional<vote_row> v;
-        {
-            auto lk = db_.lock();
-            v = db_.vote_by_tx(*th);
-        }
+        std::optional<vote_row> v = must(db_->vote_by_tx(*th));
         if (v && election && v->election_id != *election) v.reset();
         bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
-        if (!v || v->status != "confirmed") {
-            const auto r = receipt(*th);
+        const auto st = v ? status_of(*v) : vote_status::pending;
+        if (!v || st != vote_status::confirmed) {
+            const auto r = outbox_->lookup_receipt(*th);
             if (!v) {  // not one of ours: what the validators say
-                if (r.state == receipt_state::unreachable)
+                if (r.st == receipt_info::state::unreachable)
                     throw http_error{http::status::service_unavailable, "no validator reachable"};
-                if (r.state != receipt_state::confirmed) throw http_error{http::status::not_found, "transaction not found"};
-                out["status"] = "confirmed";
+                if (r.st != receipt_info::state::confirmed) throw http_error{http::status::not_found, "transaction not found"};
+                out["status"] = to_string(vote_status::confirmed);
                 out["confirmed"] = true;
                 out["block_number"] = r.block;
                 out["block_hash"] = r.block_hash;
                 out["source"] = "poa_validators";
                 return out;
             }
-            if (r.state == receipt_state::confirmed) {
-                v->status = "confirmed";
+            if (r.st == receipt_info::state::confirmed) {
+                outbox_->confirm(*v, r);  // the lookup found it final: record that
+                v->status = to_string(vote_status::confirmed);
                 v->block_number = r.block;
                 v->block_hash = r.block_hash;
             }
         }
         out["status"] = v->status;
-        out["confirmed"] = v->status == "confirmed";
+        out["confirmed"] = status_of(*v) == vote_status::confirmed;
         out["election_id"] = v->election_id;
         if (v->block_number) out["block_number"] = *v->block_number; else out["block_number"] = nullptr;
         if (!v->block_hash.empty()) out["block_hash"] = v->block_hash; else out["block_hash"] = nullptr;
         out["validator"] = v->validator;
-        out["source"] = v->status == "pending" && v->fallback ? "fallback_chain" : "poa_validators";
-        if (v->status == "rejected") out["detail"] = v->detail;
+        out["source"] = status_of(*v) == vote_status::pending && v->fallback ? "fallback_chain" : "poa_validators";
+        if (status_of(*v) == vote_status::rejected) out["detail"] = v->detail;
         return out;
     }
 
@@ -1231,14 +516,10 @@ private:
     }
 
     bjson::object results(std::int64_t election_id) {
-        const auto e = load_election(election_id);
+        const auto e = elections_.load_election(election_id);
         const auto r = chain_tally(election_id);
         const auto* tally = r.if_contains("results");
-        std::vector<candidate_row> cands;
-        {
-            auto lk = db_.lock();
-            cands = db_.candidates(election_id);
-        }
+        const std::vector<candidate_row> cands = must(db_->candidates(election_id));
         std::uint64_t total = 0;
         std::map<std::int64_t, std::uint64_t> counts;
         if (tally && tally->is_object())
@@ -1274,7 +555,7 @@ private:
     /// The cached verification (see chain_verification) with the election's tally; with no
     /// validator reachable, a verification of the local fallback chain, cached the same way.
     bjson::object verify_blockchain(std::int64_t election_id) {
-        (void)load_election(election_id);
+        (void)elections_.load_election(election_id);
         if (auto v = chain_verification()) {
             std::uint64_t total = 0;
             bjson::value height = nullptr;
@@ -1295,16 +576,11 @@ private:
         }
         // No validator: verify what this backend holds, the fallback chain.
         const auto fv = fallback_verify_cache_.get(0, clock_.now_ms(), cfg_.verify_cache_ms, [this] {
-            std::lock_guard lk(fallback_mu_);
             const auto rep = fallback_->verify();
             return std::optional<verification>(verification{rep.ok, clock_.wall_ms(), rep.blocks_checked});
         });
-        std::uint64_t total = 0, blocks = 0;
-        {
-            std::lock_guard lk(fallback_mu_);
-            for (auto [cand, n] : fallback_->tally(static_cast<std::uint64_t>(election_id))) total += n;
-            blocks = fallback_->height();
-        }
+        const std::uint64_t total = fallback_->total_votes(static_cast<std::uint64_t>(election_id));
+        const std::uint64_t blocks = fallback_->height();
         const bool ok = fv && fv->value.ok;
         return {{"election_id", election_id},
                 {"chain_valid", ok},
@@ -1335,58 +611,20 @@ private:
                 {"summary", bjson::object{{"healthy", healthy}, {"total", snap.size()}, {"health_percentage", pct}}}};
     }
 
-    static bjson::object openapi() {
-        bjson::object paths;
-        auto op = [&](const char* path, const char* method, const char* summary) {
-            paths[path].emplace_object()[method] = bjson::object{{"summary", summary}};
-        };
-        op("/health", "get", "backend status and outbox size");
-        op("/api/auth/register", "post", "register a voter {email, password, full_name}");
-        op("/api/auth/login", "post", "log in {email, password}: bearer token");
-        op("/api/auth/me", "get", "the logged-in user");
-        op("/api/auth/logout", "post", "revoke the presented token");
-        op("/api/auth/logout-all", "post", "revoke every session of the logged-in user");
-        op("/api/auth/change-password", "post",
-           "change the password {current_password, new_password}: revokes every session, returns a new token");
-        op("/api/elections", "get", "list elections with their candidates");
-        op("/api/elections/{id}", "get", "one election");
-        op("/api/elections/{id}/candidates", "post", "add a candidate (administrators)");
-        op("/api/votes/submit", "post",
-           "submit a vote {election_id, candidate_id, encrypted_vote (base64, at most the genesis max_encrypted_vote_bytes)}");
-        op("/api/votes/transaction-status", "get", "status of a vote: ?transaction_id=0x..&election_id=N");
-        op("/api/votes/results", "get", "tally from the validator chain: ?election_id=N");
-        op("/api/votes/verify-blockchain", "post", "verify the chain {election_id}");
-        op("/api/admin/validators/health", "get", "validator health (administrators)");
-        op("/api/admin/validators/refresh-status", "post", "probe validators now (administrators)");
-        paths["/api/elections"].as_object()["post"] = bjson::object{{"summary", "create an election (administrators)"}};
-        return {{"openapi", "3.0.3"},
-                {"info", bjson::object{{"title", "ballotchain backend"}, {"version", version}}},
-                {"paths", std::move(paths)}};
-    }
-
     config cfg_;
-    store db_;
+    std::unique_ptr<store> db_;  ///< thread-safe: each operation locks (store.hpp)
     pool_type pool_;
     steady_clock_adapter clock_;
     genesis_config genesis_;
     std::optional<ed25519::key_pair> submitter_;
-    std::optional<ed25519::key_pair> fallback_key_;
     bytes tag_key_;
-    struct commit_slot {
-        const vote_row* v;
-        std::optional<std::int64_t> id;
-        std::exception_ptr error;
-        bool done = false;
-    };
-    std::mutex commit_mu_;  ///< group commit of new votes (record_vote)
-    std::condition_variable commit_cv_;
-    std::vector<commit_slot*> commit_queue_;
-    bool committing_ = false;
-    std::mutex fallback_mu_;
-    std::optional<fallback_chain> fallback_;
+    group_commit commit_{*db_};  ///< new votes, many per durable transaction
+    std::optional<fallback_ledger> fallback_;
+    std::optional<outbox_type> outbox_;  ///< every status change of a vote happens here
 
     request_limit register_limit_, login_limit_, submit_limit_, status_limit_, results_limit_, verify_limit_;
-    login_throttle login_throttle_;
+    accounts_type accounts_;  ///< users, sessions, the login throttle
+    elections_type elections_{*db_, clock_};
     std::optional<rules_chain> rules_;
 
     single_flight<int, verification> verify_cache_{2};
@@ -1394,10 +632,7 @@ private:
     /// poa_getResults per election.
     single_flight<std::int64_t, bjson::object> results_cache_{1024};
 
-    std::mutex stop_mu_;
-    std::condition_variable stop_cv_;
-    bool stopping_ = false;
-    std::vector<std::thread> threads_;
+    background_loops loops_;  ///< last: its threads use everything above
 };
 
 }  // namespace ballotchain::backend

@@ -1,6 +1,6 @@
 /// ballotchain-bootnode: peer discovery for validators (see apps/common/bootnode_proto.hpp).
-#include "../common/addr.hpp"
-#include "../common/bootnode_proto.hpp"
+#include <ballotchain/app/addr.hpp>
+#include <ballotchain/app/bootnode_proto.hpp>
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/clock.hpp>

@@ -1,9 +1,9 @@
 /// ballotchain: the operator CLI (keys, testnet files, offline verification).
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/key_file.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
 #include <CLI/CLI.hpp>
@@ -138,7 +138,7 @@ int cmd_verify(const std::string& dir, std::string genesis_path) {
         if (ic.error() != storage_ns::errc::corrupt) return fail(db + ": " + st->last_error());
         damaged = st->last_error();
     }
-    const auto rep = verify_chain<sha256, ed25519>(*g, *st);
+    const auto rep = ledger::verify_chain<ed25519_sha256>(*g, *st);
     if (!rep.ok && rep.reason == storage_ns::errc::io_error)
         return fail(db + ": cannot read it: " + st->last_error());
     if (!rep.ok) {

@@ -1,19 +1,23 @@
 #pragma once
 /// @file `ballotchain status` and `ballotchain submit`: talk to a validator's RPC.
 
-#include "../common/http_client.hpp"
+#include <ballotchain/client/http_client.hpp>
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/key_file.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 namespace ballotchain::app {
+
+using client::http_get;
+using client::parse_http_url;
+using client::rpc_call;
 
 /// voter_tag the CLI uses: SHA-256("ballotchain/cli-voter" ‖ u64 election ‖ voter id).
 /// (The backend uses a keyed hash instead, so tags cannot be linked to voter ids.)
@@ -90,7 +94,7 @@ private:
             tx.encrypted_vote = *payload;
             tx.voter_tag = cli_voter_tag(election_, count_ == 1 ? voter_ : voter_ + "-" + std::to_string(k));
             tx.timestamp_ms = steady_clock_adapter{}.wall_ms();
-            const hash32 th = sign_tx<sha256, ed25519>(tx, *kp);
+            const hash32 th = sign_tx<ed25519_sha256>(tx, *kp);
             boost::json::value e;
             auto r = rpc_call(host_, port_, "eth_sendRawTransaction", {to_hex(encode(tx))}, &e);
             if (r && r->is_string()) {

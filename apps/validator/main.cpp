@@ -1,8 +1,8 @@
 /// ballotchain-validator: one consensus node. P2P over TCP, JSON-RPC over HTTP,
 /// the chain in SQLite under --data-dir.
 #include "validator_node.hpp"
-#include "../common/addr.hpp"
-#include "../common/bootnode_client.hpp"
+#include <ballotchain/app/addr.hpp>
+#include <ballotchain/app/bootnode_client.hpp>
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/key_file.hpp>
@@ -127,9 +127,9 @@ int main(int argc, char** argv) {
     if (auto ec = transport->listen(p2p_ep->endpoint)) return fail("listen on " + p2p_addr + ": " + ec.message());
     for (auto& [i, a] : static_peers) transport->add_static_peer(i, a);
 
-    auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string(), why);
-    if (!pending) return fail("pending votes database: " + why + space_note());
-    app::validator_node node(io, std::move(*eng), transport, std::move(pending));
+    auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string());
+    if (!pending) return fail("pending votes database: " + pending.error().message + space_note());
+    app::validator_node node(io, std::move(*eng), transport, std::make_unique<app::pending_store>(std::move(*pending)));
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
     rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);

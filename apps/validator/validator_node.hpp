@@ -4,7 +4,7 @@
 
 #include <ballotchain/consensus/engine.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/net/tcp_transport.hpp>
 #include <ballotchain/rpc/validator_api.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
@@ -19,12 +19,11 @@
 
 namespace ballotchain::app {
 
-using H = sha256;
-using S = ed25519;
+using suite_t = ed25519_sha256;  ///< the production crypto suite (the only one the apps use)
 using storage_t = sqlite_storage;
-using chain_t = blockchain<H, S, storage_t>;
-using engine_t = consensus::engine<H, S, storage_t, steady_clock_adapter>;
-using transport_t = net::tcp_transport<H, S>;
+using chain_t = ledger::blockchain<suite_t, storage_t>;
+using engine_t = consensus::engine<suite_t, storage_t, steady_clock_adapter>;
+using transport_t = net::tcp_transport<suite_t>;
 
 /// Counters behind GET /metrics.
 struct node_metrics {
@@ -48,9 +47,11 @@ struct node_metrics {
 
 class validator_node {
 public:
+    using suite_type = suite_t;
+
     validator_node(boost::asio::io_context& io, engine_t eng, std::shared_ptr<transport_t> net,
                    std::unique_ptr<pending_store> pending = nullptr)
-        : io_(io), eng_(std::move(eng)), net_(std::move(net)), pending_(std::move(pending)),
+        : eng_(std::move(eng)), net_(std::move(net)), pending_(std::move(pending)),
           timers_{boost::asio::steady_timer(io), boost::asio::steady_timer(io), boost::asio::steady_timer(io)} {}
 
     validator_node(const validator_node&) = delete;
@@ -102,7 +103,7 @@ public:
 
     /// Verifies the blocks final since the last call (everything at the first
     /// call of this process) and remembers how far the chain is verified.
-    verify_report verify_chain() {
+    ledger::verify_report verify_chain() {
         auto r = eng_.chain().verify_from(verified_);
         if (r.ok && r.verified) verified_ = r.verified;
         return r;
@@ -116,11 +117,13 @@ public:
         if (auto loc = c.find_tx(th)) {
             st.status = rpc::tx_status::state::final;
             st.location = loc;
-            if (auto fb = c.block_at(loc->height)) st.block_hash = block_hash<H>(fb->blk.header);
+            if (auto fb = c.block_at(loc->height)) st.block_hash = block_hash<suite_t>(fb->blk.header);
             return st;
         }
         if (pending_) {
-            if (auto d = pending_->dropped(th)) {
+            auto dr = pending_->dropped(th);
+            if (!dr) spdlog::error("pending.db: cannot read the dropped votes: {}", dr.error().message);
+            if (auto d = dr ? *dr : std::nullopt) {
                 st.status = rpc::tx_status::state::dropped;
                 st.conflicting_tx = d->winner;
                 st.conflicting_block = d->height;
@@ -129,7 +132,13 @@ public:
                 return st;
             }
         }
-        if (eng_.pool().contains(th) || (pending_ && pending_->contains(th))) st.status = rpc::tx_status::state::pending;
+        if (eng_.pool().contains(th)) {
+            st.status = rpc::tx_status::state::pending;
+        } else if (pending_) {
+            auto acked = pending_->contains(th);
+            if (!acked) spdlog::error("pending.db: cannot read the acknowledged votes: {}", acked.error().message);
+            if (acked && *acked) st.status = rpc::tx_status::state::pending;
+        }
         return st;
     }
 
@@ -150,13 +159,14 @@ public:
             return r;
         }
         // Durable before anyone hears of it: the gossip in fx leaves only after this.
-        if (pending_ && !pending_->put(*r, tx_copy_)) {
-            spdlog::error("storage failure: could not record an acknowledged vote in pending.db ({}); "
-                          "the vote is refused",
-                          pending_->last_error());
-            apply(fx);
-            return make_error(storage_ns::errc::io_error);
-        }
+        if (pending_)
+            if (auto put = pending_->put(*r, tx_copy_); !put) {
+                spdlog::error("storage failure: could not record an acknowledged vote in pending.db ({}); "
+                              "the vote is refused",
+                              put.error().message);
+                apply(fx);
+                return make_error(storage_ns::errc::io_error);
+            }
         ++metrics_.submitted;
         if (pending_) acked_votes_[{tx_copy_.election_id, tx_copy_.voter_tag}] = *r;
         if (submit_times_.size() < max_tracked_) submit_times_.emplace(*r, eng_.clock_policy().now_ms());
@@ -212,7 +222,7 @@ private:
     void on_final(const consensus::finalized_event& f) {
         const auto& h = f.fb.blk.header;
         if (pending_) {
-            pending_->erase(f.tx_hashes);
+            forget_pending(f.tx_hashes);
             drop_conflicting(f);
         }
         metrics_.finalized_txs += f.fb.blk.txs.size();
@@ -246,9 +256,17 @@ private:
         }
     }
 
+    /// Final votes leave pending.db. If that fails (e.g. a full disk) they stay,
+    /// and are found final and removed after the next restart.
+    void forget_pending(std::span<const hash32> final_txs) {
+        if (auto r = pending_->erase(final_txs); !r)
+            spdlog::error("pending.db: could not remove {} final votes ({}); they are removed after a restart",
+                          final_txs.size(), r.error().message);
+    }
+
     void record_dropped(const hash32& th, const dropped_vote& d) {
-        if (!pending_->drop(th, d))
-            spdlog::error("pending.db: could not record vote {} as dropped", to_hex(th));
+        if (auto r = pending_->drop(th, d); !r)
+            spdlog::error("pending.db: could not record vote {} as dropped ({})", to_hex(th), r.error().message);
         spdlog::info("acknowledged vote {} dropped: conflicting vote {} final at block {}", to_hex(th),
                      to_hex(d.winner), d.height);
     }
@@ -260,7 +278,14 @@ private:
         if (!pending_) return;
         std::vector<hash32> done;
         std::size_t back = 0, dropped = 0;
-        for (auto& [th, tx] : pending_->load()) {
+        auto stored = pending_->load();
+        if (!stored) {
+            spdlog::error("pending.db: cannot read the votes acknowledged before the restart ({}); they are not "
+                          "re-submitted",
+                          stored.error().message);
+            return;
+        }
+        for (auto& [th, tx] : *stored) {
             const detail::vote_key key{tx.election_id, tx.voter_tag};
             consensus::effects fx;
             auto r = eng_.submit(std::move(tx), fx);
@@ -274,15 +299,15 @@ private:
             if (r.error() == make_error(chain::errc::duplicate_vote) && !c.find_tx(th)) {
                 if (auto loc = c.find_vote(key.election, key.tag))
                     if (auto fb = c.block_at(loc->height); fb && loc->index < fb->blk.txs.size()) {
-                        record_dropped(th, {tx_hash<H>(fb->blk.txs[loc->index]), loc->height,
-                                            block_hash<H>(fb->blk.header)});
+                        record_dropped(th, {tx_hash<suite_t>(fb->blk.txs[loc->index]), loc->height,
+                                            block_hash<suite_t>(fb->blk.header)});
                         ++dropped;
                         continue;
                     }
             }
             done.push_back(th);  // final already, or no longer valid
         }
-        pending_->erase(done);
+        forget_pending(done);
         if (back || dropped || !done.empty())
             spdlog::info("re-submitted {} acknowledged votes from before the restart ({} already final, {} dropped)",
                          back, done.size(), dropped);
@@ -303,7 +328,6 @@ private:
 
     static constexpr std::size_t max_tracked_ = 200'000;
 
-    boost::asio::io_context& io_;
     engine_t eng_;
     std::shared_ptr<transport_t> net_;
     std::unique_ptr<pending_store> pending_;
@@ -312,7 +336,7 @@ private:
     std::unordered_map<hash32, std::uint64_t> submit_times_;
     /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).
     std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> acked_votes_;
-    std::optional<verified_prefix> verified_;  ///< how far verify_chain() got in this process
+    std::optional<ledger::verified_prefix> verified_;  ///< how far verify_chain() got in this process
     vote_tx tx_copy_;
     bool stopped_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is

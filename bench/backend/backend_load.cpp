@@ -7,7 +7,7 @@
 /// validator chain) and prints committed votes/s and submit-to-final latency.
 /// A vote's final time is when a watcher polling one validator's height every
 /// 10 ms first saw the block that holds it (so at most ~10 ms late).
-#include "../../apps/common/http_client.hpp"
+#include <ballotchain/client/http_client.hpp>
 
 #include <ballotchain/core/file.hpp>
 #include <ballotchain/core/hex.hpp>
@@ -36,10 +36,10 @@ struct reply {
     json::value body;
 };
 
-reply call(app::http::verb verb, const std::string& target, const json::value& body, const std::string& token = "") {
+reply call(client::http::verb verb, const std::string& target, const json::value& body, const std::string& token = "") {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    auto r = app::http_request(host, port, verb, target, body.is_null() ? "" : json::serialize(body),
+    auto r = client::http_request(host, port, verb, target, body.is_null() ? "" : json::serialize(body),
                                std::chrono::milliseconds(30'000), headers);
     reply out{r.status, nullptr};
     boost::system::error_code ec;
@@ -55,7 +55,7 @@ reply call(app::http::verb verb, const std::string& target, const json::value& b
 }
 
 std::string login(const std::string& email, const std::string& pw) {
-    auto r = call(app::http::verb::post, "/api/auth/login", json::object{{"email", email}, {"password", pw}});
+    auto r = call(client::http::verb::post, "/api/auth/login", json::object{{"email", email}, {"password", pw}});
     if (r.status != 200) die("login " + email, r);
     return std::string(r.body.as_object().at("access_token").as_string());
 }
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     app.add_option("--clients", clients, "concurrent client threads")->capture_default_str()->check(CLI::Range(1, 512));
     CLI11_PARSE(app, argc, argv);
     std::string path;
-    if (!app::parse_http_url(url, host, port, path) || !app::parse_http_url(rpc_url, rpc_host, rpc_port, path)) {
+    if (!client::parse_http_url(url, host, port, path) || !client::parse_http_url(rpc_url, rpc_host, rpc_port, path)) {
         std::fprintf(stderr, "ballotchain-backend-load: --backend and --rpc must be http://host:port\n");
         return 1;
     }
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
 
     json::array cands;
     for (const char* n : {"A", "B", "C", "D"}) cands.push_back(json::object{{"name", n}});
-    auto el = call(app::http::verb::post, "/api/elections", json::object{{"name", "load test"}, {"candidates", cands}}, admin);
+    auto el = call(client::http::verb::post, "/api/elections", json::object{{"name", "load test"}, {"candidates", cands}}, admin);
     if (el.status != 201) die("create election", el);
     const auto eid = el.body.as_object().at("id").as_int64();
     std::vector<std::int64_t> cids;
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     const auto t_reg = clk::now();
     parallel(voters, clients, [&](int k) {
         const std::string email = "load-" + std::to_string(eid) + "-" + std::to_string(k) + "@example.org";
-        auto r = call(app::http::verb::post, "/api/auth/register", json::object{{"email", email}, {"password", "load-password"}});
+        auto r = call(client::http::verb::post, "/api/auth/register", json::object{{"email", email}, {"password", "load-password"}});
         if (r.status != 201) die("register " + email, r);
         tokens[static_cast<std::size_t>(k)] = login(email, "load-password");
     });
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
         auto last_count = clk::now() - std::chrono::seconds(1);
         while (!stop_watch) {
             boost::json::value err;
-            auto h = app::rpc_call(rpc_host, rpc_port, "eth_blockNumber", {}, &err);
+            auto h = client::rpc_call(rpc_host, rpc_port, "eth_blockNumber", {}, &err);
             const auto now = clk::now();
             if (auto n = h && h->is_string() ? parse_quantity(h->as_string()) : std::nullopt) {
                 for (auto k = last + 1; k <= *n; ++k) seen[k] = now;
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
             }
             if (now - last_count > std::chrono::milliseconds(100)) {
                 last_count = now;
-                auto r = app::rpc_call(rpc_host, rpc_port, "poa_getResults", {eid}, &err);
+                auto r = client::rpc_call(rpc_host, rpc_port, "poa_getResults", {eid}, &err);
                 if (r && r->is_object() && r->as_object().at("total_votes").to_number<std::int64_t>() == voters) {
                     t_final = now;
                     return;
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     parallel(voters, clients, [&](int k) {
         const auto ks = static_cast<std::size_t>(k);
         const auto s = clk::now();
-        auto r = call(app::http::verb::post, "/api/votes/submit",
+        auto r = call(client::http::verb::post, "/api/votes/submit",
                       json::object{{"election_id", eid}, {"candidate_id", cids[ks % cids.size()]},
                                    {"encrypted_vote", "bG9hZCB0ZXN0IGJhbGxvdA=="}},
                       tokens[ks]);
@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
     std::vector<std::uint64_t> block_of(static_cast<std::size_t>(voters), 0);
     parallel(voters, clients, [&](int k) {
         const auto ks = static_cast<std::size_t>(k);
-        auto r = call(app::http::verb::get,
+        auto r = call(client::http::verb::get,
                       "/api/votes/transaction-status?transaction_id=" + txs[ks] + "&election_id=" + std::to_string(eid),
                       nullptr);
         if (r.status != 200 || !r.body.as_object().at("confirmed").as_bool()) die("status", r);
@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
                              .count());
     const double ack_s = std::chrono::duration<double>(t_acked - t0).count();
     const double fin_s = std::chrono::duration<double>(t_final - t0).count();
-    auto res = call(app::http::verb::get, "/api/votes/results?election_id=" + std::to_string(eid), nullptr);
+    auto res = call(client::http::verb::get, "/api/votes/results?election_id=" + std::to_string(eid), nullptr);
     const auto counted = res.status == 200 ? res.body.as_object().at("total_votes").as_int64() : -1;
 
     std::printf("backend load: %d voters, %d client threads, election %lld (registration + login took %.1f s)\n",

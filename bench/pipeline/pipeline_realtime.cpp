@@ -7,7 +7,7 @@
 /// validator checks every vote's signature once).
 #include <ballotchain/consensus/engine.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
 #include <CLI/CLI.hpp>
@@ -23,9 +23,8 @@
 
 namespace {
 using namespace ballotchain;
-using H = sha256;
-using S = ed25519;
-using engine_t = consensus::engine<H, S, memory_storage, steady_clock_adapter>;
+using S = ed25519_sha256;  ///< the production crypto suite
+using engine_t = consensus::engine<S, memory_storage, steady_clock_adapter>;
 
 std::uint64_t now_ms() { return steady_clock_adapter{}.now_ms(); }
 std::uint64_t now_us() {
@@ -160,7 +159,7 @@ private:
 
 double measure_verify_per_s(double seconds) {
     const auto kp = S::from_secret(secret_key{});
-    const hash32 h = H::hash(bytes{1, 2, 3});
+    const hash32 h = S::hash(bytes{1, 2, 3});
     const signature sig = S::sign(kp, h.view());
     std::uint64_t n = 0;
     const auto t0 = std::chrono::steady_clock::now();
@@ -233,9 +232,9 @@ int main(int argc, char** argv) {
         for (int b = 0; b < 8; ++b) tx.encrypted_vote[static_cast<std::size_t>(b)] = static_cast<byte>(i >> (56 - 8 * b));
         bytes tag(8);
         for (int b = 0; b < 8; ++b) tag[static_cast<std::size_t>(b)] = static_cast<byte>(i >> (8 * b));
-        tx.voter_tag = H::hash(tag);
+        tx.voter_tag = S::hash(tag);
         tx.timestamp_ms = 1'700'000'000'000ull + i;
-        sign_tx<H, S>(tx, submitter);
+        sign_tx<S>(tx, submitter);
     }
 
     const double verify_per_s = measure_verify_per_s(1.0);
@@ -247,7 +246,7 @@ int main(int argc, char** argv) {
     consensus::engine_options eo;
     eo.mempool_capacity = std::max<std::size_t>(window * 2, 100'000);
     for (std::uint32_t i = 0; i < validators; ++i) {
-        auto c = blockchain<H, S, memory_storage>::open(g, memory_storage{});
+        auto c = ledger::blockchain<S, memory_storage>::open(g, memory_storage{});
         auto e = engine_t::create(std::move(*c), keys[i], steady_clock_adapter{}, eo);
         nodes.push_back(std::make_unique<node>(i, std::move(*e), st));
     }

@@ -85,7 +85,7 @@ public:
                const std::string& source = "") const {
         std::vector<std::pair<std::string, std::string>> headers;
         if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-        auto r = app::http_request("127.0.0.1", port_, verb, target, body, std::chrono::milliseconds(60000), headers,
+        auto r = client::http_request("127.0.0.1", port_, verb, target, body, std::chrono::milliseconds(60000), headers,
                                    source);
         reply out;
         out.status = r.status;

@@ -4,11 +4,12 @@
 // rate-limit budget).
 #include "network.hpp"
 
-#include "../../apps/common/bootnode_proto.hpp"
+#include <ballotchain/app/bootnode_proto.hpp>
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/core/hex.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/crypto/key_file.hpp>
 
 #include <catch2/catch.hpp>
@@ -177,7 +178,7 @@ void check_vote_final(const discovery_net& net, int n, int to, std::uint64_t vot
     tx.encrypted_vote = bytes{1, 2, 3};
     tx.voter_tag = sha256::hash(bytes{static_cast<byte>(voter)});
     tx.timestamp_ms = 1'700'000'000'000ull + voter;
-    sign_tx<sha256, ed25519>(tx, kp);
+    sign_tx<ed25519_sha256>(tx, kp);
     auto h = rpc_call(net.rpc(to), "eth_sendRawTransaction", {to_hex(encode(tx))});
     REQUIRE(h);
     REQUIRE(h->is_string());

@@ -1,23 +1,23 @@
 #pragma once
 /// @file The apps' HTTP client, bound to 127.0.0.1 for the integration tests.
-#include "../../apps/common/http_client.hpp"
+#include <ballotchain/client/http_client.hpp>
 
 namespace ballotchain::itest {
 namespace http = boost::beast::http;
-using app::http_reply;
+using client::http_reply;
 inline http_reply http_request(std::uint16_t port, http::verb verb, const std::string& target, const std::string& body) {
-    return app::http_request("127.0.0.1", port, verb, target, body);
+    return client::http_request("127.0.0.1", port, verb, target, body);
 }
 /// The same request sent from another local address (e.g. "127.0.0.2": an attacker or a second client).
 inline http_reply http_request_from(const std::string& source, std::uint16_t port, http::verb verb,
                                     const std::string& target, const std::string& body,
                                     const std::vector<std::pair<std::string, std::string>>& headers = {},
                                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
-    return app::http_request("127.0.0.1", port, verb, target, body, timeout, headers, source);
+    return client::http_request("127.0.0.1", port, verb, target, body, timeout, headers, source);
 }
-inline http_reply http_get(std::uint16_t port, const std::string& target) { return app::http_get("127.0.0.1", port, target); }
+inline http_reply http_get(std::uint16_t port, const std::string& target) { return client::http_get("127.0.0.1", port, target); }
 inline std::optional<boost::json::value> rpc_call(std::uint16_t port, const std::string& method, boost::json::array params,
                                                   boost::json::value* error = nullptr) {
-    return app::rpc_call("127.0.0.1", port, method, std::move(params), error);
+    return client::rpc_call("127.0.0.1", port, method, std::move(params), error);
 }
 }  // namespace ballotchain::itest

@@ -9,7 +9,9 @@
 namespace ballotchain::itest {
 namespace json = boost::json;
 
-inline const std::string bin_dir = BALLOTCHAIN_BIN_DIR;
+std::string built_bin_dir();  ///< build/<preset>/apps (paths.cpp)
+std::string eth_test_dir();   ///< tests/eth in the source tree (paths.cpp)
+inline const std::string bin_dir = built_bin_dir();
 
 inline std::string hexq(std::uint64_t v) {
     char buf[32];

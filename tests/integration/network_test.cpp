@@ -3,11 +3,11 @@
 #include "network.hpp"
 #include "voter.hpp"
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/key_file.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
 #include <catch2/catch.hpp>
@@ -32,7 +32,7 @@ TEST_CASE("bootnode + 3 validators: 1,000 votes round-robin become final everywh
         const auto tx = vc.make(v);
         auto h = vc.send(net.rpc(static_cast<int>(v % 3)), tx);
         REQUIRE(h);
-        CHECK(*h == to_hex(tx_hash<sha256>(tx)));
+        CHECK(*h == to_hex(tx_hash<ed25519_sha256>(tx)));
         acked.push_back(*h);
     }
     check_all_final(net, 3, acked);
@@ -40,7 +40,7 @@ TEST_CASE("bootnode + 3 validators: 1,000 votes round-robin become final everywh
     json::value err;
     auto again = vc.make(5);
     again.candidate_id += 1;
-    sign_tx<sha256, ed25519>(again, load_key_file((net.dir() / "submitter.key").string()).value());
+    sign_tx<ed25519_sha256>(again, load_key_file((net.dir() / "submitter.key").string()).value());
     CHECK_FALSE(vc.send(net.rpc(1), again, &err));
     REQUIRE(err.is_object());
     CHECK(err.as_object().at("code").to_number<std::int64_t>() <= -32000);
@@ -216,7 +216,7 @@ TEST_CASE("garbage on the P2P and RPC ports changes nothing and crashes nothing"
 }
 
 TEST_CASE("ethers v6 reads the chain from a running validator", "[integration][eth]") {
-    const std::string eth_dir = BALLOTCHAIN_ETH_DIR;
+    const std::string eth_dir = eth_test_dir();
     INFO("needs node and tests/eth/node_modules (scripts/test runs npm ci there)");
     REQUIRE(fs::exists(fs::path(eth_dir) / "node_modules" / "ethers"));
     network net(3);
@@ -444,7 +444,7 @@ TEST_CASE("verify: exit 0 with tallies, 2 naming the first bad block or index ro
         const auto dir = copy_data_dir(net, 0, "moved");
         {
             chain_db db(dir / "chain.db");
-            CHECK(db.run("UPDATE txs SET election = 2 WHERE hash = ?1", {raw32(tx_hash<sha256>(txs[4]))}) == 1);
+            CHECK(db.run("UPDATE txs SET election = 2 WHERE hash = ?1", {raw32(tx_hash<ed25519_sha256>(txs[4]))}) == 1);
         }
         auto [rc, out] = verify_dir(net, dir);
         INFO(out);
@@ -490,7 +490,7 @@ TEST_CASE("a validator does not trust its indexes: a forged row does not lock a 
         chain_db db(net.vdir(0) / "chain.db");
         CHECK(db.run("INSERT INTO txs(hash, height, idx, election, voter_tag) VALUES(?1, 1, 77, 1, ?2)",
                      {raw32(sha256::hash(bytes{9, 9})), raw32(never.voter_tag)}) == 1);
-        CHECK(db.run("UPDATE txs SET election = 2 WHERE hash = ?1", {raw32(tx_hash<sha256>(voted))}) == 1);
+        CHECK(db.run("UPDATE txs SET election = 2 WHERE hash = ?1", {raw32(tx_hash<ed25519_sha256>(voted))}) == 1);
     }
     net.start(0, /*static_peers=*/false);
     REQUIRE(eventually([&] { return net.health(0).has_value(); }, std::chrono::seconds(20)));
@@ -498,7 +498,7 @@ TEST_CASE("a validator does not trust its indexes: a forged row does not lock a 
     // the voter who did vote is refused a second vote in the same election
     vote_tx again = vc.make(3);
     again.candidate_id = (voted.candidate_id + 1) % 3;
-    sign_tx<sha256, ed25519>(again, load_key_file((net.dir() / "submitter.key").string()).value());
+    sign_tx<ed25519_sha256>(again, load_key_file((net.dir() / "submitter.key").string()).value());
     json::value err;
     CHECK_FALSE(vc.send(net.rpc(0), again, &err));
     CHECK((err.is_object() && err.as_object().at("code").to_number<std::int64_t>() == -32003));
@@ -534,7 +534,7 @@ TEST_CASE("an outside verifier re-checks a running validator's chain from RPC an
     auto g = decode_genesis(*enc);  // strict: one encoding per genesis
     REQUIRE(g.has_value());
     REQUIRE_FALSE(check_genesis(*g));
-    CHECK(go.at("genesis_hash").as_string() == to_hex(genesis_hash<sha256>(*g)));
+    CHECK(go.at("genesis_hash").as_string() == to_hex(genesis_hash<ed25519_sha256>(*g)));
     // the JSON says the same as the encoding that is hashed
     const auto& gj = go.at("genesis").as_object();
     CHECK(gj.at("chain_id").to_number<std::uint64_t>() == g->chain_id);
@@ -546,7 +546,7 @@ TEST_CASE("an outside verifier re-checks a running validator's chain from RPC an
     CHECK(g->submitters[0] == load_key_file((net.dir() / "submitter.key").string()).value().public_key());
     // A chain of our own, in memory, that every block must append to: hashes, links, proposer and tx
     // signatures, duplicate votes, Merkle roots and certificates are all checked on the way.
-    auto mine = blockchain<sha256, ed25519, memory_storage>::open(*g, memory_storage{});
+    auto mine = ledger::blockchain<ed25519_sha256, memory_storage>::open(*g, memory_storage{});
     REQUIRE(mine.has_value());
     const auto head = net.height(i).value();
     for (std::uint64_t h = 0; h <= head; ++h) {
@@ -559,13 +559,13 @@ TEST_CASE("an outside verifier re-checks a running validator's chain from RPC an
         REQUIRE(fb.has_value());
         CHECK(encode(*fb) == *bytes_);
         if (h == 0)
-            CHECK(*fb == make_genesis_block<sha256>(*g));
+            CHECK(*fb == make_genesis_block<ed25519_sha256>(*g));
         else
             REQUIRE(mine->append(*fb).has_value());
         auto blk = rpc_call(net.rpc(i), "eth_getBlockByNumber", {hexq(h), false});
         REQUIRE(blk);
         const auto& o = blk->as_object();
-        CHECK(o.at("hash").as_string() == to_hex(block_hash<sha256>(fb->blk.header)));
+        CHECK(o.at("hash").as_string() == to_hex(block_hash<ed25519_sha256>(fb->blk.header)));
         CHECK(o.at("proposerSignature").as_string() == to_hex(fb->blk.proposer_sig));
         CHECK(o.at("chainId").as_string() == hexq(fb->blk.header.chain_id));
     }
@@ -580,7 +580,7 @@ TEST_CASE("an outside verifier re-checks a running validator's chain from RPC an
         std::vector<hash32> path;
         for (const auto& e : o.at("proof").as_array()) path.push_back(from_hex_fixed<32>(std::string_view(e.as_string())).value());
         const auto th = from_hex_fixed<32>(std::string_view(a)).value();
-        CHECK(merkle_verify<sha256>(th, o.at("index").to_number<std::size_t>(), fb.blk.header.tx_count, path,
+        CHECK(merkle_verify<ed25519_sha256>(th, o.at("index").to_number<std::size_t>(), fb.blk.header.tx_count, path,
                                     fb.blk.header.tx_root));
         CHECK(mine->find_tx(th) == tx_location{bn, o.at("index").to_number<std::uint32_t>()});
     }
@@ -609,7 +609,7 @@ TEST_CASE("two conflicting votes at the same moment: both acknowledged, one fina
     for (int attempt = 0; attempt < 60 && !(ha && hb); ++attempt, ++voter) {
         vote_tx a = vc.make(voter), b = vc.make(voter);
         b.candidate_id = (a.candidate_id + 1) % 3;
-        sign_tx<sha256, ed25519>(b, load_key_file((net.dir() / "submitter.key").string()).value());
+        sign_tx<ed25519_sha256>(b, load_key_file((net.dir() / "submitter.key").string()).value());
         std::atomic<int> ready{0};
         auto send_at_once = [&](int port_of, const vote_tx& tx, std::optional<std::string>& out) {
             ++ready;

@@ -3,11 +3,11 @@
 /// "every acknowledged vote final exactly once, chains identical" check.
 #include "network.hpp"
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/key_file.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -29,7 +29,7 @@ public:
         for (int b = 0; b < 8; ++b) id[static_cast<std::size_t>(b)] = static_cast<byte>(voter >> (8 * b));
         tx.voter_tag = sha256::hash(id);
         tx.timestamp_ms = 1'700'000'000'000ull + voter;
-        sign_tx<sha256, ed25519>(tx, kp_);
+        sign_tx<ed25519_sha256>(tx, kp_);
         return tx;
     }
     /// eth_sendRawTransaction; the tx hash when the validator acknowledged it.

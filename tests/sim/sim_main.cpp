@@ -1,5 +1,6 @@
 /// ballotchain-sim: runs the deterministic network simulator for one or many seeds.
-#include "sim.hpp"
+#include <ballotchain/crypto/ed25519_sha256.hpp>
+#include <ballotchain/sim/sim.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
     std::optional<std::uint32_t> max_txs, crashes, partitions;
     std::optional<double> drop, dup, tps;
     std::optional<int> byz;
+    std::string suite_name(sim::insecure_sim_suite::name);
     app.add_option("--seed", seed, "first seed")->capture_default_str();
     app.add_option("--seeds", seeds, "number of consecutive seeds to run (soak: use many)")
         ->capture_default_str()->check(CLI::Range(1ull, 1'000'000ull));
@@ -40,6 +42,11 @@ int main(int argc, char** argv) {
     app.add_option("--crashes", crashes, "override: crash/restart events")->check(CLI::Range(0u, 1000u));
     app.add_option("--partitions", partitions, "override: partition/heal events")->check(CLI::Range(0u, 1000u));
     app.add_option("--byzantine", byz, "override: 1 = validator n-1 is Byzantine (n >= 4)")->check(CLI::Range(0, 1));
+    app.add_option("--suite", suite_name,
+                   "crypto suite: INSECURE-sim (forgeable signatures, fast; the default) or ed25519-sha256 "
+                   "(production)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({std::string(sim::insecure_sim_suite::name), std::string(ed25519_sha256::name)}));
     app.add_flag("--verbose,-v", verbose, "trace every notable event to stderr");
     app.add_flag("--quiet,-q", quiet, "print only failures and the summary");
     CLI11_PARSE(app, argc, argv);
@@ -61,14 +68,14 @@ int main(int argc, char** argv) {
         if (partitions) o.partitions = *partitions;
         if (byz) o.byzantine = *byz == 1 && validators >= 4;
         o.verbose = verbose;
-        if (!quiet) std::printf("options: %s\n", o.describe().c_str());
-        sim::simulation sim(o);
-        const auto r = sim.run();
+        if (!quiet) std::printf("options: %s --suite=%s\n", o.describe().c_str(), suite_name.c_str());
+        const auto r = suite_name == ed25519_sha256::name ? sim::simulation<ed25519_sha256>(o).run()
+                                                          : sim::simulation<>(o).run();
         if (!r.ok) {
             ++failures;
-            std::printf("FAIL seed %llu: %s\n  options: %s\n  reproduce with --seed=%llu --validators=%u\n",
+            std::printf("FAIL seed %llu: %s\n  options: %s\n  reproduce with --seed=%llu --validators=%u --suite=%s\n",
                         static_cast<unsigned long long>(s), r.failure.c_str(), o.describe().c_str(),
-                        static_cast<unsigned long long>(s), validators);
+                        static_cast<unsigned long long>(s), validators, suite_name.c_str());
         } else if (!quiet) {
             std::printf("ok seed %llu: height %llu, %llu/%llu votes final, %llu msgs (%llu dropped), %llu crashes, "
                         "%llu round changes, %llu equivocations seen, liveness %llu ms (bound %llu), "

@@ -7,7 +7,7 @@
 #include <ballotchain/chain/genesis.hpp>
 #include <ballotchain/chain/types.hpp>
 #include <ballotchain/core/wire.hpp>
-#include <ballotchain/crypto/concepts.hpp>
+#include <ballotchain/crypto/suite.hpp>
 
 namespace ballotchain {
 
@@ -250,15 +250,15 @@ inline result<vote_tx> decode_tx_at(byte_view block_bytes, std::uint32_t index) 
 // ---- hashes and signed messages ------------------------------------------------
 
 /// Tx hash = H(tx payload). The submitter signs these 32 bytes.
-template <hasher H>
+template <suite Suite>
 hash32 tx_hash(const vote_tx& tx) {
-    return H::hash(encode_tx_payload(tx));
+    return Suite::hash(encode_tx_payload(tx));
 }
 
 /// Block hash = H(header encoding). The proposer signs these 32 bytes.
-template <hasher H>
+template <suite Suite>
 hash32 block_hash(const block_header& h) {
-    return H::hash(encode(h));
+    return Suite::hash(encode(h));
 }
 
 /// The bytes a commit seal signs: tag 0x03, chain id, height, round, block hash.
@@ -275,9 +275,9 @@ inline bytes seal_message(std::uint64_t chain_id, std::uint64_t height, std::uin
 }
 
 /// Genesis hash = H(genesis encoding); it is the parent of block 0.
-template <hasher H>
+template <suite Suite>
 hash32 genesis_hash(const genesis_config& g) {
-    return H::hash(encode(g));
+    return Suite::hash(encode(g));
 }
 
 }  // namespace ballotchain

@@ -5,7 +5,7 @@
 
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/types.hpp>
-#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/key_encoding.hpp>
 
 #include <optional>
 
@@ -51,21 +51,6 @@ struct genesis_config {
         return false;
     }
 };
-
-/// True for a key no one can hold: a small-order curve point (see ed25519::has_small_order).
-inline bool ed25519_small_order(const public_key& k) noexcept { return ed25519::has_small_order(k.data.data()); }
-
-/// True when the key is the canonical encoding of its point: its y coordinate
-/// (little-endian, bit 255 cleared) is below p = 2^255 - 19. Crypto++'s
-/// verifier (8.7) reduces a larger y modulo p instead of refusing it, so the
-/// 20 non-canonical encodings of points with y = 3, 4, 5, 6, 9, 10, 14, 15,
-/// 16 or 18 would otherwise be usable as keys (data-format.md §1).
-inline bool ed25519_canonical(const public_key& k) noexcept {
-    if ((k.data[31] & 0x7f) != 0x7f) return true;
-    for (std::size_t i = 30; i >= 1; --i)
-        if (k.data[i] != 0xff) return true;
-    return k.data[0] < 0xed;
-}
 
 /// Semantic checks beyond the codec's bounds: 1..256 distinct validators,
 /// no small-order or non-canonical keys, 1 ms <= block interval <= 1 day,

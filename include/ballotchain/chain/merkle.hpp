@@ -5,7 +5,7 @@
 /// to H(""). Domain separation makes a leaf and a node never collide and there
 /// is no duplicated last leaf (so no CVE-2012-2459-style mutation).
 
-#include <ballotchain/crypto/concepts.hpp>
+#include <ballotchain/crypto/suite.hpp>
 
 #include <optional>
 #include <span>
@@ -44,16 +44,18 @@ hash32 merkle_subtree(std::span<const hash32> leaves) {
 }
 }  // namespace detail
 
-/// Root of the tree over `leaves` (tx hashes, in block order).
-template <hasher H>
+/// Root of the tree over `leaves` (tx hashes, in block order), hashed with the suite's hash.
+template <suite Suite>
 hash32 merkle_root(std::span<const hash32> leaves) {
+    using H = typename Suite::hasher;
     if (leaves.empty()) return H::hash(byte_view{});
     return detail::merkle_subtree<H>(leaves);
 }
 
 /// Audit path for leaf `index` (RFC 6962 §2.1.1), bottom-up.
-template <hasher H>
+template <suite Suite>
 std::vector<hash32> merkle_proof(std::span<const hash32> leaves, std::size_t index) {
+    using H = typename Suite::hasher;
     std::vector<hash32> path;
     while (leaves.size() > 1) {
         const std::size_t k = detail::split_point(leaves.size());
@@ -72,9 +74,10 @@ std::vector<hash32> merkle_proof(std::span<const hash32> leaves, std::size_t ind
 
 /// Checks an audit path (RFC 9162 §2.1.3.2): true iff `leaf` is at `index`
 /// of a tree of `size` leaves with root `root`.
-template <hasher H>
+template <suite Suite>
 bool merkle_verify(const hash32& leaf, std::size_t index, std::size_t size, std::span<const hash32> path,
                    const hash32& root) {
+    using H = typename Suite::hasher;
     if (index >= size) return false;
     std::size_t fn = index, sn = size - 1;
     hash32 r = detail::merkle_leaf<H>(leaf);

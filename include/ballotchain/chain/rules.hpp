@@ -1,14 +1,14 @@
 #pragma once
 /// @file The validity rules of docs/data-format.md §6, §8 and §9 as functions
 /// of a genesis alone: block 0, a transaction's fields, a block after its
-/// parent, a commit certificate. The chain (chain.hpp) and the verifiers
-/// (verify.hpp) apply them; neither keeps its own copy of a rule.
+/// parent, a commit certificate. The ledger (ledger/blockchain.hpp) and the verifiers
+/// (ledger/verify.hpp) apply them; neither keeps its own copy of a rule.
 
 #include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/merkle.hpp>
 #include <ballotchain/core/hex.hpp>
-#include <ballotchain/crypto/concepts.hpp>
+#include <ballotchain/crypto/suite.hpp>
 
 #include <map>
 #include <string>
@@ -40,40 +40,39 @@ struct vote_key_hash {
 
 /// Block 0 of `g` (data-format.md §8): derived from the genesis alone, with
 /// an all-zero proposer signature and the certificate {0, 0, its hash, no seals}.
-template <hasher Hasher>
+template <suite Suite>
 finalized_block make_genesis_block(const genesis_config& g) {
     finalized_block fb;
     auto& h = fb.blk.header;
     h.chain_id = g.chain_id;
-    h.parent = genesis_hash<Hasher>(g);
+    h.parent = genesis_hash<Suite>(g);
     h.timestamp_ms = g.timestamp_ms;
-    h.tx_root = merkle_root<Hasher>(std::span<const hash32>{});
-    fb.cert.block_hash = block_hash<Hasher>(h);
+    h.tx_root = merkle_root<Suite>(std::span<const hash32>{});
+    fb.cert.block_hash = block_hash<Suite>(h);
     return fb;
 }
 
 /// Signs a commit seal for (height, round, block hash).
-template <signer Signer>
-commit_seal make_seal(const typename Signer::key_pair& kp, std::uint32_t validator, std::uint64_t chain_id,
+template <suite Suite>
+commit_seal make_seal(const typename Suite::key_pair& kp, std::uint32_t validator, std::uint64_t chain_id,
                       std::uint64_t height, std::uint32_t round, const hash32& bh) {
-    return {validator, Signer::sign(kp, seal_message(chain_id, height, round, bh))};
+    return {validator, Suite::sign(kp, seal_message(chain_id, height, round, bh))};
 }
 
 /// Signs a vote transaction in place (sets submitter and sig); returns its hash.
-template <hasher Hasher, signer Signer>
-hash32 sign_tx(vote_tx& tx, const typename Signer::key_pair& kp) {
+template <suite Suite>
+hash32 sign_tx(vote_tx& tx, const typename Suite::key_pair& kp) {
     tx.submitter = kp.public_key();
-    const hash32 h = tx_hash<Hasher>(tx);
-    tx.sig = Signer::sign(kp, h.view());
+    const hash32 h = tx_hash<Suite>(tx);
+    tx.sig = Suite::sign(kp, h.view());
     return h;
 }
 
 /// The rules of one chain (its genesis), in the order docs/data-format.md lists them.
 ///
-/// @tparam Hasher hashes txs, headers and the Merkle tree (`hasher`)
-/// @tparam Signer checks tx, proposer and seal signatures (`signer`)
+/// @tparam Suite hashes txs, headers and the Merkle tree; checks tx, proposer and seal signatures (`suite`)
 /// @par Thread safety Immutable; safe to share. Holds a reference: `g` must outlive it.
-template <hasher Hasher, signer Signer>
+template <suite Suite>
 class chain_rules {
 public:
     explicit chain_rules(const genesis_config& g) noexcept : g_(g) {}
@@ -106,8 +105,8 @@ public:
         if (h.timestamp_ms < parent.timestamp_ms) return make_error(errc::bad_timestamp);
         if (h.proposer != g_.proposer_index(h.height, h.round)) return make_error(errc::wrong_proposer);
         if (h.tx_count != b.txs.size() || h.tx_count > g_.max_block_txs) return make_error(errc::too_many_txs);
-        const hash32 bh = block_hash<Hasher>(h);
-        if (!Signer::verify(g_.validators[h.proposer].key, bh.view(), b.proposer_sig))
+        const hash32 bh = block_hash<Suite>(h);
+        if (!Suite::verify(g_.validators[h.proposer].key, bh.view(), b.proposer_sig))
             return make_error(errc::bad_proposer_signature);
         std::vector<hash32> ths;
         ths.reserve(b.txs.size());
@@ -115,15 +114,15 @@ public:
         std::unordered_set<detail::vote_key, detail::vote_key_hash> block_votes;
         for (const auto& tx : b.txs) {
             if (auto ec = check_tx_fields(tx)) return ec;
-            const hash32 th = tx_hash<Hasher>(tx);
-            if (!known_valid(th) && !Signer::verify(tx.submitter, th.view(), tx.sig))
+            const hash32 th = tx_hash<Suite>(tx);
+            if (!known_valid(th) && !Suite::verify(tx.submitter, th.view(), tx.sig))
                 return make_error(errc::invalid_signature);
             if (!block_txs.insert(th).second || seen_tx(th)) return make_error(errc::duplicate_tx);
             if (!block_votes.insert({tx.election_id, tx.voter_tag}).second || seen_vote(tx.election_id, tx.voter_tag))
                 return make_error(errc::duplicate_vote);
             ths.push_back(th);
         }
-        if (merkle_root<Hasher>(ths) != h.tx_root) return make_error(errc::bad_tx_root);
+        if (merkle_root<Suite>(ths) != h.tx_root) return make_error(errc::bad_tx_root);
         if (out) *out = std::move(ths);
         return {};
     }
@@ -142,7 +141,7 @@ public:
             const auto& s = c.seals[i];
             if (s.validator >= g_.n()) return make_error(errc::cert_unknown_validator);
             if (i > 0 && s.validator <= c.seals[i - 1].validator) return make_error(errc::cert_duplicate_seal);
-            if (!Signer::verify(g_.validators[s.validator].key, msg, s.sig)) return make_error(errc::cert_bad_seal);
+            if (!Suite::verify(g_.validators[s.validator].key, msg, s.sig)) return make_error(errc::cert_bad_seal);
         }
         return {};
     }

@@ -6,8 +6,8 @@
 /// threads or system clock inside: the clock is a policy, the caller moves
 /// bytes and fires timers. The protocol is written up in docs/protocol.md.
 
-#include <ballotchain/chain/chain.hpp>
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/consensus/messages.hpp>
 #include <ballotchain/consensus/record.hpp>
 #include <ballotchain/core/clock.hpp>
@@ -98,15 +98,16 @@ struct engine_stats {
 
 /// One validator's consensus state machine.
 ///
-/// @tparam Hasher, Signer  crypto policies (`hasher`, `signer`)
-/// @tparam Storage         where the chain and the signed-state record live (`storage`)
-/// @tparam Clock           time source (`clock`): now_ms for timers, wall_ms for timestamps
+/// @tparam Suite   how blocks, votes and messages are hashed and signed (`suite`)
+/// @tparam Storage where the chain and the signed-state record live (`storage`)
+/// @tparam Clock   time source (`clock`): now_ms for timers, wall_ms for timestamps
 /// @par Thread safety Not thread-safe; the owner serialises all events.
-template <hasher Hasher, signer Signer, storage Storage, clock Clock>
+template <suite Suite, storage Storage, clock Clock>
 class engine {
 public:
-    using chain_type = blockchain<Hasher, Signer, Storage>;
-    using key_pair = typename Signer::key_pair;
+    using suite_type = Suite;
+    using chain_type = ledger::blockchain<Suite, Storage>;
+    using key_pair = typename Suite::key_pair;
 
     /// Builds an engine over an opened chain. A key that is not a genesis
     /// validator makes an observer that only follows (syncs) the chain.
@@ -123,7 +124,7 @@ public:
     // ---- inspection -------------------------------------------------------------
     const chain_type& chain() const noexcept { return chain_; }
     chain_type& chain() noexcept { return chain_; }
-    const mempool<Hasher>& pool() const noexcept { return pool_; }
+    const ledger::mempool<Suite>& pool() const noexcept { return pool_; }
     const genesis_config& genesis() const noexcept { return chain_.genesis(); }
     std::uint64_t height() const noexcept { return height_; }  ///< height being decided
     std::uint32_t round() const noexcept { return round_; }
@@ -168,7 +169,7 @@ public:
         if (!env) return reject(errc::malformed);
         if (env->chain_id != genesis().chain_id) return reject(errc::wrong_chain);
         if (env->sender >= genesis().n()) return reject(errc::unknown_sender);
-        if (!verify_envelope_sig<Hasher, Signer>(genesis().validators[env->sender].key, data.first(signed_len),
+        if (!verify_envelope_sig<Suite>(genesis().validators[env->sender].key, data.first(signed_len),
                                                  env->sig))
             return reject(errc::bad_signature);
         if (index_ && env->sender == *index_) return {};  // our own message echoed back
@@ -293,7 +294,7 @@ private:
         if (record_.prepared) {
             if (auto pb = chain_.storage().get_meta(prepared_block_key)) {
                 auto b = decode_block(*pb);
-                if (b && block_hash<Hasher>(b->header) == record_.prepared->block_hash)
+                if (b && block_hash<Suite>(b->header) == record_.prepared->block_hash)
                     candidates_.emplace(record_.prepared->block_hash, std::move(*b));
             }
         }
@@ -335,7 +336,7 @@ private:
                   bytes body, bytes attachment = {}) {
         envelope e = make_envelope(t, h, r, std::move(body));
         e.attachment = std::move(attachment);
-        if (key_) sign_envelope<Hasher, Signer>(e, *key_);
+        if (key_) sign_envelope<Suite>(e, *key_);
         if (index_) out.messages.push_back({to, t, ballotchain::consensus::encode(e)});
         return e;
     }
@@ -397,7 +398,7 @@ private:
         auto p = decode_proposal(e.body);
         if (!p) return make_error(errc::malformed);
         const block& b = p->blk;
-        const hash32 bh = block_hash<Hasher>(b.header);
+        const hash32 bh = block_hash<Suite>(b.header);
         auto& rs = rounds_[e.round];
         if (rs.proposal) {
             if (*rs.proposal == bh) return {};
@@ -444,7 +445,7 @@ private:
                 return make_error(errc::bad_justification);
             const bytes sb =
                 signing_bytes(genesis().chain_id, msg_type::round_change, j.sender, e.height, e.round, encode(j.body));
-            if (!verify_envelope_sig<Hasher, Signer>(genesis().validators[j.sender].key, sb, j.sig))
+            if (!verify_envelope_sig<Suite>(genesis().validators[j.sender].key, sb, j.sig))
                 return make_error(errc::bad_justification);
             if (j.body.prepared) {
                 if (j.body.prepared->round >= e.round || !valid_prepared(e.height, *j.body.prepared))
@@ -470,7 +471,7 @@ private:
             if (s.validator >= genesis().n()) return false;
             if (i > 0 && s.validator <= pc.prepares[i - 1].validator) return false;
             const bytes sb = signing_bytes(genesis().chain_id, msg_type::prepare, s.validator, h, pc.round, body);
-            if (!verify_envelope_sig<Hasher, Signer>(genesis().validators[s.validator].key, sb, s.sig)) return false;
+            if (!verify_envelope_sig<Suite>(genesis().validators[s.validator].key, sb, s.sig)) return false;
         }
         return true;
     }
@@ -478,7 +479,7 @@ private:
     void remember_block(const hash32& bh, const block& b) {
         if (candidates_.size() >= opts_.max_candidate_blocks) return;
         if (!candidates_.emplace(bh, b).second) return;
-        for (const auto& tx : b.txs) checked_txs_.insert(tx_hash<Hasher>(tx));
+        for (const auto& tx : b.txs) checked_txs_.insert(tx_hash<Suite>(tx));
     }
 
     /// Txs whose signatures were already checked: pooled, or in a validated candidate.
@@ -505,7 +506,7 @@ private:
     error_code on_commit(const envelope& e, effects& out) {
         auto c = decode_commit(e.body);
         if (!c) return make_error(errc::malformed);
-        if (!Signer::verify(genesis().validators[e.sender].key,
+        if (!Suite::verify(genesis().validators[e.sender].key,
                             seal_message(genesis().chain_id, e.height, e.round, c->block_hash), c->seal))
             return make_error(errc::bad_signature);
         auto& rs = rounds_[e.round];
@@ -549,7 +550,7 @@ private:
         if (!persist()) return;
         rs.sent_commit = true;
         const signature seal =
-            make_seal<Signer>(*key_, *index_, genesis().chain_id, height_, r, bh).sig;
+            make_seal<Suite>(*key_, *index_, genesis().chain_id, height_, r, bh).sig;
         broadcast(out, msg_type::commit, height_, r, encode(commit_body{bh, seal}));
         rs.commits[*index_] = {bh, seal};
         check_committed(r, out);
@@ -585,7 +586,7 @@ private:
                 return make_error(errc::bad_certificate);
             if (!e.attachment.empty() && !candidates_.contains(body->prepared->block_hash)) {
                 auto b = decode_block(e.attachment);
-                if (b && block_hash<Hasher>(b->header) == body->prepared->block_hash &&
+                if (b && block_hash<Suite>(b->header) == body->prepared->block_hash &&
                     !chain_.validate_block(*b, known_valid()))
                     remember_block(body->prepared->block_hash, *b);
             }
@@ -735,10 +736,10 @@ private:
     /// Appends a block with a valid certificate and moves to the next height.
     /// Returns false when it could not be stored (a local failure).
     bool finalize(finalized_block fb, bool via_sync, effects& out) {
-        const hash32 bh = block_hash<Hasher>(fb.blk.header);
+        const hash32 bh = block_hash<Suite>(fb.blk.header);
         std::vector<hash32> ths;
         ths.reserve(fb.blk.txs.size());
-        for (const auto& tx : fb.blk.txs) ths.push_back(tx_hash<Hasher>(tx));
+        for (const auto& tx : fb.blk.txs) ths.push_back(tx_hash<Suite>(tx));
         auto r = chain_.append(fb, known_valid());
         if (!r) {
             out.log.push_back("could not append block " + std::to_string(fb.blk.header.height) + ": " +
@@ -900,7 +901,7 @@ private:
         for (auto& fb : *blocks) {
             if (fb.blk.header.height < height_) continue;
             if (fb.blk.header.height > height_) break;
-            const hash32 bh = block_hash<Hasher>(fb.blk.header);
+            const hash32 bh = block_hash<Suite>(fb.blk.header);
             if (chain_.validate_certificate(fb.blk.header, bh, fb.cert) ||
                 chain_.validate_block(fb.blk, known_valid())) {
                 result_ec = make_error(errc::bad_certificate);
@@ -926,7 +927,7 @@ private:
     std::optional<key_pair> key_;
     Clock clock_;
     engine_options opts_;
-    mempool<Hasher> pool_;
+    ledger::mempool<Suite> pool_;
     std::optional<std::uint32_t> index_;
 
     std::uint64_t height_ = 1;

@@ -115,14 +115,14 @@ inline result<envelope> decode_envelope(byte_view in, std::size_t* signed_len = 
 }
 
 /// Signs an envelope in place: sig = sign(H(signing bytes)).
-template <hasher Hasher, signer Signer>
-void sign_envelope(envelope& e, const typename Signer::key_pair& kp) {
-    e.sig = Signer::sign(kp, Hasher::hash(signing_bytes(e)).view());
+template <suite Suite>
+void sign_envelope(envelope& e, const typename Suite::key_pair& kp) {
+    e.sig = Suite::sign(kp, Suite::hash(signing_bytes(e)).view());
 }
 
-template <hasher Hasher, signer Signer>
+template <suite Suite>
 bool verify_envelope_sig(const public_key& pk, byte_view signed_part, const signature& sig) {
-    return Signer::verify(pk, Hasher::hash(signed_part).view(), sig);
+    return Suite::verify(pk, Suite::hash(signed_part).view(), sig);
 }
 
 // ---- bodies ---------------------------------------------------------------------

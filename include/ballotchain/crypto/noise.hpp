@@ -11,13 +11,13 @@
 /// as HASH, HMAC-BLAKE2b (RFC 2104, block 128) and the Noise HKDF. Checked
 /// against the published cacophony test vectors (tests/unit/crypto/noise_test.cpp).
 ///
-/// Validators' static keys are their genesis Ed25519 keys mapped to X25519
-/// (the birational map libsodium implements); see docs/protocol.md §11.
+/// Validators' static keys come from their genesis keys through the crypto suite
+/// (`S::link_secret`, `S::link_public`, crypto/suite.hpp): for Ed25519 the
+/// birational map libsodium implements; see docs/protocol.md §11.
 ///
 /// @par Thread safety Objects are not shared; the functions are reentrant.
 
 #include <ballotchain/core/bytes.hpp>
-#include <ballotchain/crypto/ed25519.hpp>
 
 #include <sodium.h>
 
@@ -71,27 +71,6 @@ inline keypair generate_keypair() {
 [[nodiscard]] inline bool dh(const key32& sk, const key32& pk, key32& out) {
     ensure_sodium();
     return crypto_scalarmult(out.data(), sk.data(), pk.data()) == 0;
-}
-
-/// The X25519 public key of an Ed25519 public key; nullopt for a key that is not a
-/// point of the prime-order subgroup (libsodium refuses those).
-inline std::optional<key32> x25519_public(const public_key& ed) {
-    ensure_sodium();
-    key32 out;
-    if (crypto_sign_ed25519_pk_to_curve25519(out.data(), ed.data.data()) != 0) return std::nullopt;
-    return out;
-}
-
-/// The X25519 key pair of an Ed25519 key pair (the clamped first half of SHA-512(seed)).
-inline keypair x25519_keypair(const ed25519::key_pair& kp) {
-    ensure_sodium();
-    std::array<byte, 64> sk64;
-    std::copy(kp.secret().begin(), kp.secret().end(), sk64.begin());
-    std::copy(kp.public_key().begin(), kp.public_key().end(), sk64.begin() + 32);
-    key32 x;
-    crypto_sign_ed25519_sk_to_curve25519(x.data(), sk64.data());
-    sodium_memzero(sk64.data(), sk64.size());
-    return keypair_from_secret(x);
 }
 
 // ---- HASH, HMAC, HKDF -----------------------------------------------------------------

@@ -18,8 +18,8 @@
 /// answers with one *refusal* message of 1 byte (a reason code) and closes; the
 /// refusal is unauthenticated and only ever logged.
 ///
-/// Either side is authenticated when the static key it sent is the X25519 form of
-/// the genesis key of the index it claims: the responder's after message 2 (for
+/// Either side is authenticated when the static key it sent is the X25519 form
+/// (the suite's `link_public`) of the genesis key of the index it claims: the responder's after message 2 (for
 /// the index that was dialled), the initiator's after message 3. Noise binds both
 /// static keys, both ephemeral keys and the roles into the session keys, so a
 /// relay that passes messages between two validators learns nothing it can use,
@@ -122,19 +122,20 @@ struct handshake_context {
     std::uint32_t self = 0;
     noise::keypair static_key;
 
-    /// From the genesis and our Ed25519 key. Fails when a genesis key has no
-    /// X25519 form (check_genesis already refuses small-order keys) or `kp` is not
-    /// validator `self`.
-    template <hasher Hasher>
-    static result<handshake_context> make(const genesis_config& g, const ed25519::key_pair& kp, std::uint32_t self) {
+    /// From the genesis and our key, through the suite's link keys (`S::link_secret`,
+    /// `S::link_public`). Fails when a genesis key has no link form (check_genesis
+    /// already refuses small-order keys) or `kp` is not validator `self`.
+    template <secure_suite Suite>
+    static result<handshake_context> make(const genesis_config& g, const typename Suite::key_pair& kp,
+                                          std::uint32_t self) {
         if (self >= g.n() || g.validators[self].key != kp.public_key()) return make_error(errc::unknown_key);
         handshake_context c;
         c.chain_id = g.chain_id;
-        c.genesis_hash = ballotchain::genesis_hash<Hasher>(g);
+        c.genesis_hash = ballotchain::genesis_hash<Suite>(g);
         c.self = self;
-        c.static_key = noise::x25519_keypair(kp);
+        c.static_key = noise::keypair_from_secret(Suite::link_secret(kp));
         for (const auto& v : g.validators) {
-            auto x = noise::x25519_public(v.key);
+            auto x = Suite::link_public(v.key);
             if (!x) return make_error(errc::unknown_key);
             c.validator_keys.push_back(*x);
         }

@@ -24,7 +24,7 @@
 /// public functions from that thread (e.g. through asio::post).
 
 #include <ballotchain/chain/codec.hpp>
-#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/suite.hpp>
 #include <ballotchain/net/handshake.hpp>
 #include <ballotchain/net/record.hpp>
 
@@ -70,13 +70,12 @@ struct transport_stats {
     std::map<std::string, std::uint64_t> failures;  ///< handshake failures by reason
 };
 
-template <hasher Hasher, signer Signer>
-class tcp_transport : public std::enable_shared_from_this<tcp_transport<Hasher, Signer>> {
-    static_assert(std::is_same_v<Signer, ed25519>,
-                  "the P2P static keys are the X25519 forms of the validators' Ed25519 genesis keys");
-
+/// @tparam Suite the chain's crypto suite: its link keys are the Noise static keys.
+/// An insecure suite (crypto/suite.hpp) is refused at compile time.
+template <secure_suite Suite>
+class tcp_transport : public std::enable_shared_from_this<tcp_transport<Suite>> {
 public:
-    using key_pair = typename Signer::key_pair;
+    using key_pair = typename Suite::key_pair;
     using message_handler = std::function<void(std::uint32_t from, bytes frame)>;
     using peer_handler = std::function<void(std::uint32_t peer, bool up)>;
     using log_handler = std::function<void(int level, const std::string& msg)>;  ///< 0 debug 1 info 2 warn
@@ -193,7 +192,7 @@ private:
 
     tcp_transport(asio::io_context& io, genesis_config g, key_pair kp, std::uint32_t self, transport_options o)
         : io_(io), g_(std::move(g)), self_(self), o_(o), acceptor_(io) {
-        auto c = handshake_context::make<Hasher>(g_, kp, self);
+        auto c = handshake_context::make<Suite>(g_, kp, self);
         if (!c) throw std::invalid_argument("P2P transport: " + c.error().message());
         ctx_ = std::move(*c);
     }

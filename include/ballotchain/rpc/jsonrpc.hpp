@@ -2,6 +2,8 @@
 /// @file JSON-RPC 2.0: request parsing (single and batch), dispatch through a
 /// method table, standard error objects. Transport-independent.
 
+#include <ballotchain/rpc/errors.hpp>
+
 #include <boost/json.hpp>
 
 #include <cmath>
@@ -12,18 +14,6 @@
 #include <variant>
 
 namespace ballotchain::rpc {
-
-/// Standard and ballotchain error codes.
-namespace code {
-inline constexpr int parse_error = -32700;
-inline constexpr int invalid_request = -32600;
-inline constexpr int method_not_found = -32601;
-inline constexpr int invalid_params = -32602;
-inline constexpr int internal_error = -32603;
-inline constexpr int server_error = -32000;  ///< generic; -32001 and up are specific (docs/api.md)
-inline constexpr int too_many_in_batch = -32020;  ///< a method's per-request cap was reached
-inline constexpr int rate_limited = -32029;       ///< the client's budget for a method is spent; data.retry_after_ms
-}  // namespace code
 
 struct rpc_error {
     int code = code::server_error;

@@ -3,9 +3,9 @@
 /// read the chain, plus poa_*), and the JSON of /health and /blockchain.
 /// Reference: docs/api.md.
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/verify.hpp>
 #include <ballotchain/chain/json.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/suite.hpp>
 #include <ballotchain/rpc/jsonrpc.hpp>
 
 #include <charconv>
@@ -45,6 +45,7 @@ inline const char* to_string(tx_status::state s) noexcept {
 ///
 /// | expression                | type                          |
 /// |---------------------------|-------------------------------|
+/// | `typename N::suite_type`  | the chain's `suite` (hashes in answers, addresses) |
 /// | `n.genesis()`             | const genesis_config&         |
 /// | `n.height()`              | std::uint64_t (last final)    |
 /// | `n.head_hash()`           | hash32                        |
@@ -62,7 +63,7 @@ inline const char* to_string(tx_status::state s) noexcept {
 /// | `n.tx_status(th)`         | tx_status                     |
 /// | `n.verify_chain()`        | verify_report: verifies the blocks added since the last call (all at the first) |
 template <class N>
-concept node_view = requires(N& n, const N& cn, const hash32& h, std::uint64_t u, vote_tx tx) {
+concept node_view = suite<typename N::suite_type> && requires(N& n, const N& cn, const hash32& h, std::uint64_t u, vote_tx tx) {
     { cn.genesis() } -> std::convertible_to<const genesis_config&>;
     { cn.height() } -> std::same_as<std::uint64_t>;
     { cn.head_hash() } -> std::same_as<hash32>;
@@ -78,23 +79,10 @@ concept node_view = requires(N& n, const N& cn, const hash32& h, std::uint64_t u
     { cn.pool_size() } -> std::same_as<std::size_t>;
     { cn.tally(u) } -> std::same_as<tally_map>;
     { cn.tx_status(h) } -> std::same_as<tx_status>;
-    { n.verify_chain() } -> std::same_as<verify_report>;
+    { n.verify_chain() } -> std::same_as<ledger::verify_report>;
 };
 
 inline constexpr std::string_view client_version = "ballotchain/0.1.0";
-
-/// JSON-RPC error codes of a refused transaction (docs/api.md); clients such
-/// as the backend act on them.
-namespace tx_code {
-inline constexpr int invalid_signature = -32001;
-inline constexpr int unauthorized_submitter = -32002;
-inline constexpr int duplicate_vote = -32003;  ///< the voter already has a final or pooled vote
-inline constexpr int duplicate_tx = -32004;    ///< this very transaction is already pooled or final
-inline constexpr int pool_full = -32005;
-inline constexpr int vote_too_large = -32006;
-inline constexpr int wrong_chain = -32007;
-inline constexpr int storage = -32010;
-}  // namespace tx_code
 
 /// JSON-RPC error for a refused transaction.
 inline rpc_error tx_error(const error_code& ec) {
@@ -120,9 +108,11 @@ inline std::string quantity(std::uint64_t v) {
     return std::string(buf, p);
 }
 
-/// A 20-byte "address" for a key: the last 20 bytes of SHA-256(public key).
-inline std::string address_of(const public_key& k) {
-    const hash32 h = sha256::hash(k.view());
+/// A 20-byte "address" for a key: the last 20 bytes of the suite's hash of the
+/// public key (SHA-256 in production).
+template <suite Suite>
+std::string address_of(const public_key& k) {
+    const hash32 h = Suite::hash(k.view());
     return to_hex(byte_view(h.data.data() + 12, 20));
 }
 
@@ -131,14 +121,15 @@ inline const std::string& zero32() {
     return z;
 }
 
-inline boost::json::object eth_tx(const vote_tx& tx, const hash32& th, const genesis_config& g,
+template <suite Suite>
+boost::json::object eth_tx(const vote_tx& tx, const hash32& th, const genesis_config& g,
                                   const finalized_block* fb, std::optional<tx_location> loc) {
-    const hash32 bh = fb ? block_hash<sha256>(fb->blk.header) : hash32{};
+    const hash32 bh = fb ? block_hash<Suite>(fb->blk.header) : hash32{};
     return {{"hash", to_hex(th)},
             {"blockHash", fb ? boost::json::value(to_hex(bh)) : boost::json::value(nullptr)},
             {"blockNumber", loc ? boost::json::value(quantity(loc->height)) : boost::json::value(nullptr)},
             {"transactionIndex", loc ? boost::json::value(quantity(loc->index)) : boost::json::value(nullptr)},
-            {"from", address_of(tx.submitter)},
+            {"from", address_of<Suite>(tx.submitter)},
             {"to", nullptr},
             {"value", "0x0"},
             {"gas", "0x0"},
@@ -157,13 +148,14 @@ inline boost::json::object eth_tx(const vote_tx& tx, const hash32& th, const gen
             {"voterTag", to_hex(tx.voter_tag)}};
 }
 
-inline boost::json::object eth_receipt(const vote_tx& tx, const hash32& th, const finalized_block& fb,
+template <suite Suite>
+boost::json::object eth_receipt(const vote_tx& tx, const hash32& th, const finalized_block& fb,
                                        const tx_location& loc) {
     return {{"transactionHash", to_hex(th)},
             {"transactionIndex", quantity(loc.index)},
-            {"blockHash", to_hex(block_hash<sha256>(fb.blk.header))},
+            {"blockHash", to_hex(block_hash<Suite>(fb.blk.header))},
             {"blockNumber", quantity(loc.height)},
-            {"from", address_of(tx.submitter)},
+            {"from", address_of<Suite>(tx.submitter)},
             {"to", nullptr},
             {"cumulativeGasUsed", "0x0"},
             {"gasUsed", "0x0"},
@@ -175,18 +167,19 @@ inline boost::json::object eth_receipt(const vote_tx& tx, const hash32& th, cons
             {"type", "0x0"}};
 }
 
-inline boost::json::object eth_block(const finalized_block& fb, const genesis_config& g, bool full) {
+template <suite Suite>
+boost::json::object eth_block(const finalized_block& fb, const genesis_config& g, bool full) {
     const auto& h = fb.blk.header;
-    const hash32 bh = block_hash<sha256>(h);
+    const hash32 bh = block_hash<Suite>(h);
     boost::json::array txs;
     for (std::uint32_t i = 0; i < fb.blk.txs.size(); ++i) {
-        const hash32 th = tx_hash<sha256>(fb.blk.txs[i]);
+        const hash32 th = tx_hash<Suite>(fb.blk.txs[i]);
         if (full)
-            txs.push_back(eth_tx(fb.blk.txs[i], th, g, &fb, tx_location{h.height, i}));
+            txs.push_back(eth_tx<Suite>(fb.blk.txs[i], th, g, &fb, tx_location{h.height, i}));
         else
             txs.push_back(boost::json::string(to_hex(th)));
     }
-    const std::string miner = h.proposer < g.n() ? address_of(g.validators[h.proposer].key) : "0x" + std::string(40, '0');
+    const std::string miner = h.proposer < g.n() ? address_of<Suite>(g.validators[h.proposer].key) : "0x" + std::string(40, '0');
     return {{"number", quantity(h.height)},
             {"hash", to_hex(bh)},
             {"parentHash", to_hex(h.parent)},
@@ -234,7 +227,7 @@ inline boost::json::object tx_status_json(const tx_status& st) {
 }
 
 /// poa_verifyChain's answer.
-inline boost::json::object verify_json(const verify_report& r) {
+inline boost::json::object verify_json(const ledger::verify_report& r) {
     using boost::json::value;
     boost::json::object o{{"ok", r.ok},
                           {"complete", r.complete()},
@@ -305,6 +298,7 @@ boost::json::object health_json(const Node& n) {
 /// election's most recent votes with the tally.
 template <node_view Node>
 boost::json::object blockchain_json(const Node& n, std::optional<std::uint64_t> election, std::size_t max_votes = 1000) {
+    using Suite = typename Node::suite_type;
     boost::json::object o{{"blocks", n.height() + 1}, {"height", n.height()}, {"head_hash", to_hex(n.head_hash())}};
     if (!election) return o;
     o["election_id"] = *election;
@@ -315,7 +309,7 @@ boost::json::object blockchain_json(const Node& n, std::optional<std::uint64_t> 
         for (std::size_t i = fb->blk.txs.size(); i-- > 0 && votes.size() < max_votes;) {
             const auto& tx = fb->blk.txs[i];
             if (tx.election_id != *election) continue;
-            votes.push_back({{"tx_hash", to_hex(tx_hash<sha256>(tx))},
+            votes.push_back({{"tx_hash", to_hex(tx_hash<Suite>(tx))},
                              {"candidate_id", tx.candidate_id},
                              {"block_number", h},
                              {"timestamp_ms", tx.timestamp_ms}});
@@ -336,6 +330,7 @@ boost::json::object blockchain_json(const Node& n, std::optional<std::uint64_t> 
 /// Registers every method of docs/api.md on `t`, bound to `n` (which must outlive `t`).
 template <node_view Node>
 void add_validator_methods(method_table& t, Node& n) {
+    using Suite = typename Node::suite_type;
     using boost::json::value;
     using detail::params_array;
 
@@ -376,9 +371,9 @@ void add_validator_methods(method_table& t, Node& n) {
         if (auto loc = n.find_tx(*th)) {
             auto fb = n.block_at(loc->height);
             if (!fb || loc->index >= fb->blk.txs.size()) return rpc_error{-32010, "storage error", {}};
-            return value(eth_tx(fb->blk.txs[loc->index], *th, n.genesis(), &*fb, loc));
+            return value(eth_tx<Suite>(fb->blk.txs[loc->index], *th, n.genesis(), &*fb, loc));
         }
-        if (const vote_tx* tx = n.pending_tx(*th)) return value(eth_tx(*tx, *th, n.genesis(), nullptr, std::nullopt));
+        if (const vote_tx* tx = n.pending_tx(*th)) return value(eth_tx<Suite>(*tx, *th, n.genesis(), nullptr, std::nullopt));
         return value(nullptr);
     };
     t["eth_getTransactionReceipt"] = [&n](const value& p) -> reply {
@@ -389,7 +384,7 @@ void add_validator_methods(method_table& t, Node& n) {
         if (!loc) return value(nullptr);
         auto fb = n.block_at(loc->height);
         if (!fb || loc->index >= fb->blk.txs.size()) return rpc_error{-32010, "storage error", {}};
-        return value(eth_receipt(fb->blk.txs[loc->index], *th, *fb, *loc));
+        return value(eth_receipt<Suite>(fb->blk.txs[loc->index], *th, *fb, *loc));
     };
     t["eth_getBlockByNumber"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);
@@ -401,7 +396,7 @@ void add_validator_methods(method_table& t, Node& n) {
         if (*h > n.height()) return value(nullptr);
         auto fb = n.block_at(*h);
         if (!fb) return value(nullptr);
-        return value(eth_block(*fb, n.genesis(), full));
+        return value(eth_block<Suite>(*fb, n.genesis(), full));
     };
     t["eth_getBlockByHash"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);
@@ -413,7 +408,7 @@ void add_validator_methods(method_table& t, Node& n) {
         if (!h) return value(nullptr);
         auto fb = n.block_at(*h);
         if (!fb) return value(nullptr);
-        return value(eth_block(*fb, n.genesis(), full));
+        return value(eth_block<Suite>(*fb, n.genesis(), full));
     };
     t["eth_getBlockTransactionCountByNumber"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);
@@ -431,7 +426,7 @@ void add_validator_methods(method_table& t, Node& n) {
             out.push_back({{"index", i},
                            {"name", n.genesis().validators[i].name},
                            {"public_key", to_hex(n.genesis().validators[i].key)},
-                           {"address", address_of(n.genesis().validators[i].key)}});
+                           {"address", address_of<Suite>(n.genesis().validators[i].key)}});
         return value(std::move(out));
     };
     t["poa_status"] = [&n](const value&) -> reply {
@@ -477,7 +472,7 @@ void add_validator_methods(method_table& t, Node& n) {
         const auto* a = params_array(p);
         if (!a || !a->empty()) return invalid_params("expected []");
         return value(boost::json::object{{"genesis", json::to_json(n.genesis())},
-                                         {"genesis_hash", to_hex(genesis_hash<sha256>(n.genesis()))},
+                                         {"genesis_hash", to_hex(genesis_hash<Suite>(n.genesis()))},
                                          {"encoding", to_hex(encode(n.genesis()))}});
     };
     t["poa_getTransactionProof"] = [&n](const value& p) -> reply {
@@ -490,12 +485,12 @@ void add_validator_methods(method_table& t, Node& n) {
         if (!fb || loc->index >= fb->blk.txs.size()) return rpc_error{tx_code::storage, "storage error", {}};
         std::vector<hash32> ths;
         ths.reserve(fb->blk.txs.size());
-        for (const auto& tx : fb->blk.txs) ths.push_back(tx_hash<sha256>(tx));
+        for (const auto& tx : fb->blk.txs) ths.push_back(tx_hash<Suite>(tx));
         boost::json::array path;
-        for (const auto& h : merkle_proof<sha256>(ths, loc->index)) path.push_back(boost::json::string(to_hex(h)));
+        for (const auto& h : merkle_proof<Suite>(ths, loc->index)) path.push_back(boost::json::string(to_hex(h)));
         return value(boost::json::object{{"tx_hash", to_hex(*th)},
                                          {"block_number", loc->height},
-                                         {"block_hash", to_hex(block_hash<sha256>(fb->blk.header))},
+                                         {"block_hash", to_hex(block_hash<Suite>(fb->blk.header))},
                                          {"index", loc->index},
                                          {"tx_count", fb->blk.header.tx_count},
                                          {"tx_root", to_hex(fb->blk.header.tx_root)},

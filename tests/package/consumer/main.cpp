@@ -1,7 +1,7 @@
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
 #include <cstdio>
@@ -15,7 +15,7 @@ int main() {
     if (!ed25519::verify(kp.public_key(), h.view(), sig)) return 2;
     genesis_config g;
     g.validators.push_back({"v1", kp.public_key()});
-    auto c = blockchain<sha256, ed25519, memory_storage>::open(g, memory_storage{});
+    auto c = ledger::blockchain<ed25519_sha256, memory_storage>::open(g, memory_storage{});
     if (!c || !c->verify().ok) return 3;
     std::puts("consumer ok");
     return 0;

@@ -274,7 +274,7 @@ TEST_CASE("codec: a changed byte never decodes to a value with another encoding"
 
 TEST_CASE("codec: the tx hash covers every field but the signature", "[chain][codec]") {
     golden_values g;
-    const hash32 th = tx_hash<H>(g.tx);
+    const hash32 th = tx_hash<S>(g.tx);
     CHECK(th == sha256::hash(encode_tx_payload(g.tx)));
     const std::vector<std::pair<const char*, std::function<void(vote_tx&)>>> changes = {
         {"chain_id", [](vote_tx& t) { t.chain_id++; }},
@@ -290,17 +290,17 @@ TEST_CASE("codec: the tx hash covers every field but the signature", "[chain][co
         auto t = g.tx;
         change(t);
         INFO(name);
-        CHECK(tx_hash<H>(t) != th);
+        CHECK(tx_hash<S>(t) != th);
     }
     auto t = g.tx;
     t.sig.data[0] ^= 1;
-    CHECK(tx_hash<H>(t) == th);
+    CHECK(tx_hash<S>(t) == th);
 }
 
 TEST_CASE("codec: the block hash covers every header field; seal messages bind chain, height, round, block", "[chain][codec]") {
     golden_values g;
     const auto& h0 = g.fb.blk.header;
-    const hash32 bh = block_hash<H>(h0);
+    const hash32 bh = block_hash<S>(h0);
     CHECK(bh == sha256::hash(encode(h0)));
     const std::vector<std::pair<const char*, std::function<void(block_header&)>>> changes = {
         {"chain_id", [](block_header& h) { h.chain_id++; }},
@@ -316,7 +316,7 @@ TEST_CASE("codec: the block hash covers every header field; seal messages bind c
         auto h = h0;
         change(h);
         INFO(name);
-        CHECK(block_hash<H>(h) != bh);
+        CHECK(block_hash<S>(h) != bh);
     }
     const bytes m = seal_message(1337, 1, 0, bh);
     CHECK(m != seal_message(1338, 1, 0, bh));
@@ -328,7 +328,7 @@ TEST_CASE("codec: the block hash covers every header field; seal messages bind c
 
 TEST_CASE("codec: the genesis hash covers every genesis field", "[chain][codec]") {
     golden_values g;
-    const hash32 gh = genesis_hash<H>(g.net.genesis);
+    const hash32 gh = genesis_hash<S>(g.net.genesis);
     const std::vector<std::pair<const char*, std::function<void(genesis_config&)>>> changes = {
         {"chain_id", [](genesis_config& x) { x.chain_id++; }},
         {"timestamp_ms", [](genesis_config& x) { x.timestamp_ms++; }},
@@ -347,7 +347,7 @@ TEST_CASE("codec: the genesis hash covers every genesis field", "[chain][codec]"
         auto x = g.net.genesis;
         change(x);
         INFO(name);
-        CHECK(genesis_hash<H>(x) != gh);
+        CHECK(genesis_hash<S>(x) != gh);
     }
 }
 
@@ -358,7 +358,7 @@ TEST_CASE("codec: decode_tx_at finds one tx of an encoded block without decoding
     for (std::uint64_t v = 0; v < 5; ++v) {
         auto tx = net.vote(v);
         tx.encrypted_vote.resize(v * 37, static_cast<byte>(v));  // lengths differ, so skipping must read them
-        sign_tx<H, S>(tx, net.submitter);
+        sign_tx<S>(tx, net.submitter);
         txs.push_back(tx);
     }
     const auto fb = net.next_block(c, txs);

@@ -11,7 +11,7 @@ using namespace ballotchain::test;
 using core::errc;
 
 namespace {
-const std::string genesis_dir = std::string(BALLOTCHAIN_TEST_DATA_DIR) + "/genesis";
+const std::string genesis_dir = ballotchain::test_support::data_dir() + "/genesis";
 
 error_code tx_error(const boost::json::value& v) {
     auto r = json::tx_from_json(v);

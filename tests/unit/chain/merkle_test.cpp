@@ -57,32 +57,32 @@ std::vector<hash32> leaves_of(std::size_t n) {
 }  // namespace
 
 TEST_CASE("merkle: known answers for 0 and 1 leaves", "[chain][merkle]") {
-    CHECK(to_hex(merkle_root<H>(std::vector<hash32>{})) ==
+    CHECK(to_hex(merkle_root<S>(std::vector<hash32>{})) ==
           "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");  // SHA-256("")
     const auto d = leaves_of(1);
     bytes m{0x00};
     m.insert(m.end(), d[0].begin(), d[0].end());
-    CHECK(merkle_root<H>(d) == sha256::hash(m));
-    CHECK(merkle_root<H>(d) != d[0]);  // a single leaf is still hashed with its prefix
+    CHECK(merkle_root<S>(d) == sha256::hash(m));
+    CHECK(merkle_root<S>(d) != d[0]);  // a single leaf is still hashed with its prefix
 }
 
 TEST_CASE("merkle: roots for 0..33 leaves equal the RFC 6962 definition", "[chain][merkle]") {
     for (std::size_t n = 0; n <= 33; ++n) {
         const auto leaves = leaves_of(n);
         INFO("n = " << n);
-        CHECK(merkle_root<H>(leaves) == reference_mth(leaves));
+        CHECK(merkle_root<S>(leaves) == reference_mth(leaves));
     }
 }
 
 TEST_CASE("merkle: audit paths equal RFC 6962 PATH and verify for every leaf", "[chain][merkle]") {
     for (std::size_t n = 1; n <= 33; ++n) {
         const auto leaves = leaves_of(n);
-        const hash32 root = merkle_root<H>(leaves);
+        const hash32 root = merkle_root<S>(leaves);
         for (std::size_t i = 0; i < n; ++i) {
             INFO("n = " << n << ", leaf " << i);
-            const auto proof = merkle_proof<H>(leaves, i);
+            const auto proof = merkle_proof<S>(leaves, i);
             CHECK(proof == reference_path(i, leaves));
-            CHECK(merkle_verify<H>(leaves[i], i, n, proof, root));
+            CHECK(merkle_verify<S>(leaves[i], i, n, proof, root));
         }
     }
 }
@@ -90,31 +90,31 @@ TEST_CASE("merkle: audit paths equal RFC 6962 PATH and verify for every leaf", "
 TEST_CASE("merkle: a tampered proof, leaf, index or root does not verify", "[chain][merkle]") {
     for (std::size_t n = 1; n <= 17; ++n) {
         const auto leaves = leaves_of(n);
-        const hash32 root = merkle_root<H>(leaves);
+        const hash32 root = merkle_root<S>(leaves);
         for (std::size_t i = 0; i < n; ++i) {
             INFO("n = " << n << ", leaf " << i);
-            const auto proof = merkle_proof<H>(leaves, i);
+            const auto proof = merkle_proof<S>(leaves, i);
             if (n > 1) {
-                CHECK_FALSE(merkle_verify<H>(leaves[(i + 1) % n], i, n, proof, root));  // another leaf
-                CHECK_FALSE(merkle_verify<H>(leaves[i], (i + 1) % n, n, proof, root));  // another index
+                CHECK_FALSE(merkle_verify<S>(leaves[(i + 1) % n], i, n, proof, root));  // another leaf
+                CHECK_FALSE(merkle_verify<S>(leaves[i], (i + 1) % n, n, proof, root));  // another index
             }
             for (std::size_t e = 0; e < proof.size(); ++e) {  // any element changed
                 auto bad = proof;
                 bad[e].data[e % 32] ^= 0x20;
-                CHECK_FALSE(merkle_verify<H>(leaves[i], i, n, bad, root));
+                CHECK_FALSE(merkle_verify<S>(leaves[i], i, n, bad, root));
             }
             if (!proof.empty()) {  // truncated path
                 const std::vector<hash32> shorter(proof.begin(), proof.end() - 1);
-                CHECK_FALSE(merkle_verify<H>(leaves[i], i, n, shorter, root));
+                CHECK_FALSE(merkle_verify<S>(leaves[i], i, n, shorter, root));
             }
             auto longer = proof;  // extended path
             longer.push_back(root);
-            CHECK_FALSE(merkle_verify<H>(leaves[i], i, n, longer, root));
+            CHECK_FALSE(merkle_verify<S>(leaves[i], i, n, longer, root));
             hash32 other_root = root;
             other_root.data[0] ^= 1;
-            CHECK_FALSE(merkle_verify<H>(leaves[i], i, n, proof, other_root));
-            CHECK_FALSE(merkle_verify<H>(leaves[i], n, n, proof, root));  // index out of range
-            CHECK_FALSE(merkle_verify<H>(leaves[i], i, 0, proof, root));
+            CHECK_FALSE(merkle_verify<S>(leaves[i], i, n, proof, other_root));
+            CHECK_FALSE(merkle_verify<S>(leaves[i], n, n, proof, root));  // index out of range
+            CHECK_FALSE(merkle_verify<S>(leaves[i], i, 0, proof, root));
         }
     }
 }
@@ -122,15 +122,15 @@ TEST_CASE("merkle: a tampered proof, leaf, index or root does not verify", "[cha
 TEST_CASE("merkle: no duplicated-last-leaf mutation; leaf order matters", "[chain][merkle]") {
     for (std::size_t n = 1; n <= 9; ++n) {
         auto leaves = leaves_of(n);
-        const hash32 root = merkle_root<H>(leaves);
+        const hash32 root = merkle_root<S>(leaves);
         auto dup = leaves;
         dup.push_back(leaves.back());
         INFO("n = " << n);
-        CHECK(merkle_root<H>(dup) != root);  // CVE-2012-2459 shape
+        CHECK(merkle_root<S>(dup) != root);  // CVE-2012-2459 shape
         if (n > 1) {
             auto swapped = leaves;
             std::swap(swapped[0], swapped[n - 1]);
-            CHECK(merkle_root<H>(swapped) != root);
+            CHECK(merkle_root<S>(swapped) != root);
         }
     }
 }

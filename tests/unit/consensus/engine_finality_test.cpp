@@ -39,7 +39,7 @@ TEST_CASE("n = 1: a submitted tx is final after the block interval, block 1 by v
     CHECK(fb.cert.round == 0);
     REQUIRE(fb.cert.seals.size() == 1);
     CHECK(fb.cert.seals[0].validator == 0);
-    CHECK(fb.cert.block_hash == block_hash<H>(fb.blk.header));
+    CHECK(fb.cert.block_hash == block_hash<S>(fb.blk.header));
     CHECK(cl.e(0).chain().verify().ok);
 
     // the tally counts it, the engine reports it, the pool forgets it
@@ -94,7 +94,7 @@ TEST_CASE("n = 3 and n = 4: txs sent to one validator are gossiped, proposed by 
             CHECK(fb.blk.header.proposer == g.proposer_index(h, 0));
             proposers.insert(fb.blk.header.proposer);
             CHECK(fb.cert.seals.size() >= g.quorum());
-            CHECK_FALSE(cl.e(0).chain().validate_certificate(fb.blk.header, block_hash<H>(fb.blk.header), fb.cert));
+            CHECK_FALSE(cl.e(0).chain().validate_certificate(fb.blk.header, block_hash<S>(fb.blk.header), fb.cert));
             for (int i = 1; i < n; ++i) CHECK(hash_at(cl, i, h) == hash_at(cl, 0, h));
             // the proposal went out from the scheduled proposer, and from no one else
             for (int i = 0; i < n; ++i) {
@@ -176,7 +176,7 @@ TEST_CASE("proposer down (n = 4): the others time out, send ROUND-CHANGE, round 
         CHECK(fb.blk.header.round == 1);
         CHECK(fb.blk.header.proposer == static_cast<std::uint32_t>(next));
         REQUIRE(fb.blk.txs.size() == 1);
-        CHECK(tx_hash<H>(fb.blk.txs[0]) == *th);
+        CHECK(tx_hash<S>(fb.blk.txs[0]) == *th);
         CHECK(fb.cert.seals.size() >= g.quorum());
         for (const auto& s : fb.cert.seals) CHECK(s.validator != static_cast<std::uint32_t>(down));
         CHECK(hash_at(cl, i, 1) == hash_at(cl, next, 1));

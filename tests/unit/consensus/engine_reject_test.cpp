@@ -67,7 +67,7 @@ TEST_CASE("refused: garbage bytes and undecodable bodies are malformed", "[conse
         expect_refused(s, signed_msg(s.net, 1, t, 1, t == msg_type::round_change ? 1 : 0, bytes{0xff, 0xff, 0xff}),
                        errc::malformed);
     }
-    expect_prepared(s, good, block_hash<H>(s.make_block(0, 10).header), 0);  // control
+    expect_prepared(s, good, block_hash<S>(s.make_block(0, 10).header), 0);  // control
 }
 
 TEST_CASE("refused: bad signature, unknown sender, wrong chain id", "[consensus][engine][reject]") {
@@ -85,22 +85,22 @@ TEST_CASE("refused: bad signature, unknown sender, wrong chain id", "[consensus]
     e.sender = 2;  // claims another validator, keeps validator 1's signature
     expect_refused(s, consensus::encode(e), errc::bad_signature);
     e = env_of(good);
-    e.sig = consensus::decode_envelope(s.prepare(1, 0, block_hash<H>(a.header))).value().sig;  // another message's
+    e.sig = consensus::decode_envelope(s.prepare(1, 0, block_hash<S>(a.header))).value().sig;  // another message's
     expect_refused(s, consensus::encode(e), errc::bad_signature);
 
     for (std::uint32_t sender : {4u, 5u, 255u, 0xffffffffu}) {
         e = env_of(good);
         e.sender = sender;  // not a genesis validator index
-        consensus::sign_envelope<H, S>(e, s.net.validators[1]);
+        consensus::sign_envelope<S>(e, s.net.validators[1]);
         expect_refused(s, consensus::encode(e), errc::unknown_sender);
     }
     for (std::uint64_t chain : {std::uint64_t{0}, std::uint64_t{1338}, s.net.genesis.chain_id ^ (std::uint64_t{1} << 63)}) {
         e = env_of(good);
         e.chain_id = chain;
-        consensus::sign_envelope<H, S>(e, s.net.validators[1]);  // correctly signed, for another chain
+        consensus::sign_envelope<S>(e, s.net.validators[1]);  // correctly signed, for another chain
         expect_refused(s, consensus::encode(e), errc::wrong_chain);
     }
-    expect_prepared(s, good, block_hash<H>(a.header), 0);  // control: the untouched message is fine
+    expect_prepared(s, good, block_hash<S>(a.header), 0);  // control: the untouched message is fine
 }
 
 TEST_CASE("refused: a proposal from a validator that is not the scheduled proposer", "[consensus][engine][reject]") {
@@ -113,7 +113,7 @@ TEST_CASE("refused: a proposal from a validator that is not the scheduled propos
     }
     // round 1 is proposed by proposer(1): the round-0 proposer is not it
     expect_refused(s, s.proposal(s.make_block(1, 10), 1, {}, s.proposer(0)), errc::not_proposer);
-    expect_prepared(s, s.proposal(a, 0), block_hash<H>(a.header), 0);
+    expect_prepared(s, s.proposal(a, 0), block_hash<S>(a.header), 0);
 }
 
 TEST_CASE("refused: a round > 0 proposal without q valid round changes is badly justified",
@@ -121,7 +121,7 @@ TEST_CASE("refused: a round > 0 proposal without q valid round changes is badly 
     single s(4, 0);  // q = 3
     const auto& net = s.net;
     const block b1 = s.make_block(1, 10);  // fresh round-1 block by proposer(1)
-    const hash32 h1 = block_hash<H>(b1.header);
+    const hash32 h1 = block_hash<S>(b1.header);
     auto rc = [&](std::uint32_t v, std::uint32_t r = 1) { return signed_rc(net, v, 1, r); };
 
     expect_refused(s, s.proposal(b1, 1, {}), errc::bad_justification);
@@ -139,7 +139,7 @@ TEST_CASE("refused: a round > 0 proposal without q valid round changes is badly 
     // a prepared certificate with too few (or forged) PREPAREs makes the round change invalid, even
     // when the proposal re-proposes exactly the block that certificate names
     const block a = s.make_block(0, 10);
-    const hash32 ha = block_hash<H>(a.header);
+    const hash32 ha = block_hash<S>(a.header);
     expect_refused(s, s.proposal(a, 1, {rc(0), rc(2), signed_rc(net, 3, 1, 1, prepared_cert(net, 1, 0, ha, {1, 3}))}),
                    errc::bad_justification);
     auto forged_pc = prepared_cert(net, 1, 0, ha, {1, 2, 3});
@@ -164,7 +164,7 @@ TEST_CASE("refused: a justification with a prepared certificate for A does not j
           "[consensus][engine][reject]") {
     single s(4, 0);
     const block a = s.make_block(0, 10);
-    const hash32 ha = block_hash<H>(a.header);
+    const hash32 ha = block_hash<S>(a.header);
     const auto pc = prepared_cert(s.net, 1, 0, ha, {0, 2, 3});
     const std::vector<consensus::signed_round_change> just{signed_rc(s.net, 0, 1, 1), signed_rc(s.net, 2, 1, 1, pc),
                                                            signed_rc(s.net, 3, 1, 1)};
@@ -188,7 +188,7 @@ TEST_CASE("refused: a proposal whose block is invalid (bad tx signature, bad pro
     bad_sig.proposer_sig.data[3] ^= 1;
     expect_refused(s, s.proposal(bad_sig, 0), errc::invalid_block);
     block wrong_parent = s.make_block(0, 10, {s.net.vote(1)});
-    wrong_parent.header.parent = H::hash(bytes{9});
+    wrong_parent.header.parent = S::hash(bytes{9});
     s.net.resign(wrong_parent);
     expect_refused(s, s.proposal(wrong_parent, 0), errc::invalid_block);
     block wrong_height = s.make_block(0, 10, {s.net.vote(1)});
@@ -197,7 +197,7 @@ TEST_CASE("refused: a proposal whose block is invalid (bad tx signature, bad pro
     expect_refused(s, s.proposal(wrong_height, 0), errc::invalid_block);
     // a refused invalid proposal does not count as the round's proposal: the valid one is accepted after it
     const block good = s.make_block(0, 10, {s.net.vote(1)});
-    expect_prepared(s, s.proposal(good, 0), block_hash<H>(good.header), 0);
+    expect_prepared(s, s.proposal(good, 0), block_hash<S>(good.header), 0);
 }
 
 TEST_CASE("refused: messages too far ahead, a full future buffer, stale heights and rounds",
@@ -245,7 +245,7 @@ TEST_CASE("refused: messages too far ahead, a full future buffer, stale heights 
 TEST_CASE("refused: a ROUND-CHANGE carrying an invalid prepared certificate", "[consensus][engine][reject]") {
     single s(4, 0);
     const block a = s.make_block(0, 10);
-    const hash32 ha = block_hash<H>(a.header);
+    const hash32 ha = block_hash<S>(a.header);
     expect_refused(s, s.round_change(2, 1, prepared_cert(s.net, 1, 0, ha, {1, 2})), errc::bad_certificate);  // q - 1
     auto forged = prepared_cert(s.net, 1, 0, ha, {1, 2, 3});
     forged.prepares[2].sig = forged.prepares[1].sig;

@@ -23,7 +23,7 @@ TEST_CASE("restart safety: after PREPARE for A at (h, r) a re-created validator 
     single s(4, 0);  // validator 0; height 1 round 0 is proposed by validator 1
     REQUIRE(s.proposer(0) != 0);
     const block a = s.make_block(0, 10), b = s.make_block(0, 20);
-    const hash32 ha = block_hash<H>(a.header), hb = block_hash<H>(b.header);
+    const hash32 ha = block_hash<S>(a.header), hb = block_hash<S>(b.header);
     REQUIRE(ha != hb);
 
     consensus::effects fx;
@@ -60,7 +60,7 @@ TEST_CASE("restart safety: after COMMIT for A at (h, r) a re-created validator d
           "[consensus][engine][restart]") {
     single s(4, 0);
     const block a = s.make_block(0, 10), b = s.make_block(0, 20);
-    const hash32 ha = block_hash<H>(a.header), hb = block_hash<H>(b.header);
+    const hash32 ha = block_hash<S>(a.header), hb = block_hash<S>(b.header);
 
     std::vector<consensus::effects> before(3);
     REQUIRE_FALSE(s.deliver(s.proposal(a, 0), before[0]));
@@ -100,7 +100,7 @@ TEST_CASE("restart: the same block A may be signed again at (h, r) after a resta
           "[consensus][engine][restart]") {
     single s(4, 0);
     const block a = s.make_block(0, 10);
-    const hash32 ha = block_hash<H>(a.header);
+    const hash32 ha = block_hash<S>(a.header);
     REQUIRE_FALSE(s.deliver(s.proposal(a, 0)));
     s.restart();
     consensus::effects fx;
@@ -129,7 +129,7 @@ TEST_CASE("equivocation: a second, differently signed valid proposal for (h, r) 
     CHECK(fx2.equivocations[0].round == 0);
     CHECK(fx2.equivocations[0].type == msg_type::proposal);
     CHECK(sent_of_type(fx2, msg_type::prepare).empty());
-    CHECK(s.eng->record().prepare == consensus::signed_vote{0, block_hash<H>(a.header)});
+    CHECK(s.eng->record().prepare == consensus::signed_vote{0, block_hash<S>(a.header)});
     CHECK(s.eng->stats().equivocations == 1);
     // the same proposal again is a duplicate, not an equivocation
     consensus::effects fx3;
@@ -142,7 +142,7 @@ TEST_CASE("equivocation: two different PREPAREs (or COMMITs) from one validator 
           "reported",
           "[consensus][engine][equivocation]") {
     single s(4, 0);
-    const hash32 ha = block_hash<H>(s.make_block(0, 10).header), hb = block_hash<H>(s.make_block(0, 20).header);
+    const hash32 ha = block_hash<S>(s.make_block(0, 10).header), hb = block_hash<S>(s.make_block(0, 20).header);
     consensus::effects fx1;
     REQUIRE_FALSE(s.deliver(s.prepare(2, 0, ha), fx1));
     CHECK(fx1.equivocations.empty());
@@ -173,12 +173,12 @@ TEST_CASE("a round > 0 proposal must re-propose the highest prepared block of it
           "[consensus][engine][justification]") {
     single s(4, 0);
     const block a = s.make_block(0, 10);  // prepared in round 0 by validators 1, 2, 3
-    const hash32 ha = block_hash<H>(a.header);
+    const hash32 ha = block_hash<S>(a.header);
     const auto pc = prepared_cert(s.net, 1, 0, ha, {1, 2, 3});
     const std::vector<consensus::signed_round_change> just{signed_rc(s.net, 1, 1, 1, pc), signed_rc(s.net, 2, 1, 1),
                                                            signed_rc(s.net, 3, 1, 1)};
     const block fresh = s.make_block(1, 30);  // a new round-1 block B
-    REQUIRE(block_hash<H>(fresh.header) != ha);
+    REQUIRE(block_hash<S>(fresh.header) != ha);
 
     consensus::effects fx;
     CHECK(s.deliver(s.proposal(fresh, 1, just), fx) == make_error(errc::bad_justification));
@@ -261,7 +261,7 @@ TEST_CASE("a prepared (locked) block survives a restart: the next ROUND-CHANGE c
           "[consensus][engine][restart]") {
     single s(4, 0);
     const block a = s.make_block(0, 10, {s.net.vote(1)});
-    const hash32 ha = block_hash<H>(a.header);
+    const hash32 ha = block_hash<S>(a.header);
     REQUIRE_FALSE(s.deliver(s.proposal(a, 0)));
     REQUIRE_FALSE(s.deliver(s.prepare(1, 0, ha)));
     REQUIRE_FALSE(s.deliver(s.prepare(3, 0, ha)));
@@ -304,12 +304,12 @@ TEST_CASE("locking (n = 4): a block prepared in round 0 whose COMMITs are lost i
     REQUIRE(cl.run_until([&] { return cl.all_at(1); }, 60'000));
     for (int i = 0; i < 4; ++i) {
         const auto fb = cl.e(i).chain().block_at(1).value();
-        CHECK(block_hash<H>(fb.blk.header) == ha);  // the same block A, not a new one
+        CHECK(block_hash<S>(fb.blk.header) == ha);  // the same block A, not a new one
         CHECK(fb.cert.round >= 1);
         CHECK(fb.blk.header.round == 0);
         CHECK(fb.blk.header.proposer == cl.net.genesis.proposer_index(1, 0));
         REQUIRE(fb.blk.txs.size() == 1);
-        CHECK(tx_hash<H>(fb.blk.txs[0]) == *th);
+        CHECK(tx_hash<S>(fb.blk.txs[0]) == *th);
     }
     // the round-1 proposal came from round 1's proposer and carried A
     bool reproposed = false;
@@ -317,7 +317,7 @@ TEST_CASE("locking (n = 4): a block prepared in round 0 whose COMMITs are lost i
         if (m.env.type == msg_type::proposal && m.env.round == 1) {
             CHECK(m.from == static_cast<int>(cl.net.genesis.proposer_index(1, 1)));
             const auto p = consensus::decode_proposal(m.env.body).value();
-            CHECK(block_hash<H>(p.blk.header) == ha);
+            CHECK(block_hash<S>(p.blk.header) == ha);
             reproposed = true;
         }
     CHECK(reproposed);
@@ -330,7 +330,7 @@ TEST_CASE("equivocation: a second, different ROUND-CHANGE from one validator for
           "[consensus][engine][equivocation][round-change]") {
     single s(4, 0);
     const block a = s.make_block(0, 10);
-    const auto pc = prepared_cert(s.net, 1, 0, block_hash<H>(a.header), {1, 2, 3});
+    const auto pc = prepared_cert(s.net, 1, 0, block_hash<S>(a.header), {1, 2, 3});
     consensus::effects fx1;
     REQUIRE_FALSE(s.deliver(s.round_change(2, 1), fx1));
     consensus::effects fx2;

@@ -15,7 +15,7 @@ TEST_CASE("a prepared block that cannot be written: no COMMIT, the failure is re
     consensus::effects fx;
     s.eng->start(fx);
     const block b = s.make_block(0, 1000, {s.net.vote(1)});
-    const hash32 bh = block_hash<H>(b.header);
+    const hash32 bh = block_hash<S>(b.header);
     fx.clear();
     REQUIRE_FALSE(s.deliver(s.proposal(b, 0), fx));
     REQUIRE(sent_of_type(fx, msg_type::prepare).size() == 1);

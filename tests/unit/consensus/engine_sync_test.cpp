@@ -115,7 +115,7 @@ TEST_CASE("while syncing a validator sends no PREPARE or COMMIT for a valid prop
     single s(4, 0);
     consensus::effects fx;
     REQUIRE_FALSE(s.deliver(signed_msg(s.net, 2, msg_type::status, 3, 0,
-                                       consensus::encode(consensus::status_body{3, H::hash(bytes{1})})),
+                                       consensus::encode(consensus::status_body{3, S::hash(bytes{1})})),
                             fx));
     // one claim (f = 1): it fetches, but keeps voting, since the claim may be a lie
     CHECK_FALSE(s.eng->syncing());
@@ -129,13 +129,13 @@ TEST_CASE("while syncing a validator sends no PREPARE or COMMIT for a valid prop
     // f+1 = 2 distinct claims: at least one honest validator is ahead, so it stops voting
     consensus::effects fx1;
     REQUIRE_FALSE(s.deliver(signed_msg(s.net, 1, msg_type::status, 2, 0,
-                                       consensus::encode(consensus::status_body{2, H::hash(bytes{2})})),
+                                       consensus::encode(consensus::status_body{2, S::hash(bytes{2})})),
                             fx1));
     REQUIRE(s.eng->syncing());
     CHECK(sent_of_type(fx1, msg_type::get_blocks).empty());  // one request in flight at a time
 
     const block a = s.make_block(0, 10);
-    const hash32 ha = block_hash<H>(a.header);
+    const hash32 ha = block_hash<S>(a.header);
     std::vector<consensus::effects> fxs(4);
     CHECK_FALSE(s.deliver(s.proposal(a, 0), fxs[0]));
     for (std::uint32_t v : {1u, 2u, 3u}) CHECK_FALSE(s.deliver(s.prepare(v, 0, ha), fxs[v]));
@@ -176,7 +176,7 @@ TEST_CASE("BLOCKS with a forged certificate is refused with bad_certificate and 
         CHECK(s.eng->chain().head_hash() == genesis_head);
         CHECK_FALSE(s.store->hash_at(1));
     };
-    const hash32 h1 = block_hash<H>(fb1.blk.header);
+    const hash32 h1 = block_hash<S>(fb1.blk.header);
 
     auto too_few = fb1;
     too_few.cert.seals.resize(2);  // validators 0, 1 only: q - 1
@@ -197,7 +197,7 @@ TEST_CASE("BLOCKS with a forged certificate is refused with bad_certificate and 
     other_round.cert.round = 1;
     refuse(other_round, "certificate round differs from the sealed round");
     auto other_block = fb1;
-    other_block.cert = s.net.certificate(1, 0, H::hash(bytes{7}));
+    other_block.cert = s.net.certificate(1, 0, S::hash(bytes{7}));
     refuse(other_block, "certificate of another block");
     auto tampered = fb1;  // genuine certificate, block changed
     tampered.blk.header.timestamp_ms += 1;
@@ -231,7 +231,7 @@ TEST_CASE("messages for a later height are buffered and replayed once the height
     // a proposal for height 2 by its proposer, built on block 1
     const auto p2 = s.net.genesis.proposer_index(2, 0);
     const block b2 = c.build_block(0, s.net.genesis.timestamp_ms + 2000, {s.net.vote(2)}, s.net.validators[p2]);
-    const hash32 h2 = block_hash<H>(b2.header);
+    const hash32 h2 = block_hash<S>(b2.header);
     consensus::effects fx;
     REQUIRE_FALSE(s.deliver(signed_msg(s.net, p2, msg_type::proposal, 2, 0,
                                        consensus::encode(consensus::proposal_body{b2, {}})),
@@ -321,7 +321,7 @@ TEST_CASE("one Byzantine validator's false STATUS height does not stop the hones
     const int liar = 3;
     cl.isolated.insert(liar);  // it sends only the forged STATUS below and never answers GET_BLOCKS
     const bytes lie = signed_msg(cl.net, liar, msg_type::status, 1000, 0,
-                                 consensus::encode(consensus::status_body{1000, H::hash(bytes{6, 6, 6})}));
+                                 consensus::encode(consensus::status_body{1000, S::hash(bytes{6, 6, 6})}));
     for (int i = 0; i < 3; ++i)
         cl.event(i, [&](engine_t& en, consensus::effects& fx) { CHECK_FALSE(en.on_message(lie, fx)); });
     REQUIRE(cl.submit(0, cl.net.vote(1)));
@@ -335,7 +335,7 @@ TEST_CASE("a peer that does not serve what it claimed loses its claim, is ignore
     single s(4, 0);  // f = 1
     const auto status = [&](std::uint32_t from, std::uint64_t h) {
         return signed_msg(s.net, from, msg_type::status, h, 0,
-                          consensus::encode(consensus::status_body{h, H::hash(bytes{static_cast<byte>(h)})}));
+                          consensus::encode(consensus::status_body{h, S::hash(bytes{static_cast<byte>(h)})}));
     };
     const auto asked = [](const consensus::effects& fx) {
         std::vector<std::uint32_t> to;

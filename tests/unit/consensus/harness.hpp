@@ -74,8 +74,8 @@ private:
     std::shared_ptr<write_faults> f_;
 };
 static_assert(storage<mem_shared>);
-using engine_t = consensus::engine<H, S, mem_shared, shared_clock>;
-using shared_chain = blockchain<H, S, mem_shared>;
+using engine_t = consensus::engine<S, mem_shared, shared_clock>;
+using shared_chain = ledger::blockchain<S, mem_shared>;
 
 /// Signs an envelope as validator `from` of `net` and encodes it.
 inline bytes signed_msg(const test_network& net, std::uint32_t from, consensus::msg_type t, std::uint64_t h,
@@ -88,7 +88,7 @@ inline bytes signed_msg(const test_network& net, std::uint32_t from, consensus::
     e.round = r;
     e.body = std::move(body);
     e.attachment = std::move(attachment);
-    consensus::sign_envelope<H, S>(e, net.validators[from]);
+    consensus::sign_envelope<S>(e, net.validators[from]);
     return consensus::encode(e);
 }
 
@@ -97,7 +97,7 @@ inline commit_seal prepare_seal(const test_network& net, std::uint32_t v, std::u
                                 const hash32& bh) {
     const bytes sb = consensus::signing_bytes(net.genesis.chain_id, consensus::msg_type::prepare, v, h, r,
                                               consensus::encode_prepare(bh));
-    return {v, S::sign(net.validators[v], H::hash(sb).view())};
+    return {v, S::sign(net.validators[v], S::hash(sb).view())};
 }
 
 /// A prepared certificate for (h, r, bh) with PREPARE signatures of `voters` (ascending).
@@ -115,7 +115,7 @@ inline consensus::signed_round_change signed_rc(const test_network& net, std::ui
     consensus::round_change_body body{std::move(pc)};
     const bytes sb = consensus::signing_bytes(net.genesis.chain_id, consensus::msg_type::round_change, v, h, r,
                                               consensus::encode(body));
-    return {v, std::move(body), S::sign(net.validators[v], H::hash(sb).view())};
+    return {v, std::move(body), S::sign(net.validators[v], S::hash(sb).view())};
 }
 
 /// The decoded envelopes of type `t` among `fx`'s outbound messages.

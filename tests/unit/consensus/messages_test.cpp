@@ -84,7 +84,7 @@ struct samples {
     test_network net{4};
     mem_chain chain = net.open_chain();
     finalized_block fb1 = net.next_block(chain, {net.vote(1), net.vote(2)});
-    hash32 h1 = block_hash<H>(fb1.blk.header);
+    hash32 h1 = block_hash<S>(fb1.blk.header);
     consensus::prepared_certificate pc = prepared_cert(net, 1, 0, h1, {0, 2, 3});
 
     consensus::proposal_body proposal() const {
@@ -96,7 +96,7 @@ struct samples {
     }
     consensus::round_change_body rc_with() const { return {pc}; }
     consensus::round_change_body rc_without() const { return {}; }
-    consensus::status_body status() const { return {41, H::hash(bytes{4, 1})}; }
+    consensus::status_body status() const { return {41, S::hash(bytes{4, 1})}; }
     consensus::get_blocks_body get_blocks() const { return {7, 64}; }
     std::vector<bytes> blocks() const {
         auto c = net.open_chain();
@@ -127,7 +127,7 @@ struct samples {
         case msg_type::blocks: e.body = consensus::encode_blocks(blocks()); break;
         case msg_type::txs: e.body = consensus::encode_txs(txs()); break;
         }
-        consensus::sign_envelope<H, S>(e, net.validators[sender]);
+        consensus::sign_envelope<S>(e, net.validators[sender]);
         return e;
     }
 };
@@ -148,7 +148,7 @@ void check_strict(const bytes& enc, Dec dec) {
 }
 
 bool verifies(const test_network& net, std::uint32_t v, const consensus::envelope& e) {
-    return consensus::verify_envelope_sig<H, S>(net.validators[v].public_key(), consensus::signing_bytes(e), e.sig);
+    return consensus::verify_envelope_sig<S>(net.validators[v].public_key(), consensus::signing_bytes(e), e.sig);
 }
 
 void put_u32(bytes& b, std::uint32_t v) {
@@ -404,7 +404,7 @@ TEST_CASE("sign_envelope + verify_envelope_sig accept the signed envelope of eve
         const bytes enc = consensus::encode(e);
         std::size_t signed_len = 0;
         REQUIRE(consensus::decode_envelope(enc, &signed_len));
-        CHECK(consensus::verify_envelope_sig<H, S>(s.net.validators[3].public_key(),
+        CHECK(consensus::verify_envelope_sig<S>(s.net.validators[3].public_key(),
                                                    byte_view(enc.data(), signed_len), e.sig));
         // another validator's key does not verify it
         CHECK_FALSE(verifies(s.net, 1, e));
@@ -475,7 +475,7 @@ TEST_CASE("the attachment is NOT covered by the envelope signature (checked agai
         const bytes enc = consensus::encode(x);
         std::size_t signed_len = 0;
         REQUIRE(consensus::decode_envelope(enc, &signed_len));
-        CHECK(consensus::verify_envelope_sig<H, S>(s.net.validators[1].public_key(),
+        CHECK(consensus::verify_envelope_sig<S>(s.net.validators[1].public_key(),
                                                    byte_view(enc.data(), signed_len), x.sig));
     }
 }

@@ -6,8 +6,8 @@ using namespace ballotchain::test;
 
 namespace {
 
-const hash32 hash_a = H::hash(bytes{'A'});
-const hash32 hash_b = H::hash(bytes{'B'});
+const hash32 hash_a = S::hash(bytes{'A'});
+const hash32 hash_b = S::hash(bytes{'B'});
 
 consensus::signed_record full_record() {
     const test_network net(4);

@@ -11,7 +11,7 @@ using namespace ballotchain;
 using namespace ballotchain::test;
 
 namespace {
-const std::string keys_dir = std::string(BALLOTCHAIN_TEST_DATA_DIR) + "/keys";
+const std::string keys_dir = ballotchain::test_support::data_dir() + "/keys";
 
 struct tmpdir {
     std::filesystem::path p;

@@ -156,18 +156,3 @@ TEST_CASE("noise: a changed byte, another prologue or a replayed message fails a
         CHECK(got == bytes{1, 2});
     }
 }
-
-TEST_CASE("noise: Ed25519 keys map to X25519 keys that agree (the validators' genesis keys as static keys)",
-          "[crypto][noise]") {
-    const auto e1 = ed25519::generate(), e2 = ed25519::generate();
-    const auto x1 = noise::x25519_keypair(e1), x2 = noise::x25519_keypair(e2);
-    CHECK(noise::x25519_public(e1.public_key()) == x1.pub);
-    CHECK(noise::x25519_public(e2.public_key()) == x2.pub);
-    noise::key32 s12, s21;
-    REQUIRE(noise::dh(x1.secret, x2.pub, s12));
-    REQUIRE(noise::dh(x2.secret, x1.pub, s21));
-    CHECK(s12 == s21);
-    public_key small{};  // the identity point's encoding (0x01 00..00): refused
-    small.data[0] = 1;
-    CHECK_FALSE(noise::x25519_public(small));
-}

@@ -3,7 +3,7 @@
 #include <ballotchain/net/handshake.hpp>
 #include <ballotchain/net/record.hpp>
 
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -28,7 +28,7 @@ genesis_config make_genesis(int n, std::uint64_t chain_id = 7) {
 }
 
 net::handshake_context ctx(const genesis_config& g, int i) {
-    return net::handshake_context::make<sha256>(g, key(i), static_cast<std::uint32_t>(i)).value();
+    return net::handshake_context::make<ed25519_sha256>(g, key(i), static_cast<std::uint32_t>(i)).value();
 }
 
 /// Runs a handshake between `a` (dialling index `to`) and `b`; returns b's error or a's, or success.
@@ -103,13 +103,13 @@ TEST_CASE("p2p handshake: another chain, a stale address, an impostor and self a
     }
     SECTION("an impostor: a key not in genesis claiming validator 0's index") {
         auto fake = ctx(g, 0);
-        fake.static_key = noise::x25519_keypair(key(77));
+        fake.static_key = noise::keypair_from_secret(ed25519_sha256::link_secret(key(77)));
         auto o = run(fake, ctx(g, 1), 1);
         CHECK(o.responder == make_error(errc::unknown_key));
     }
     SECTION("a responder that is not who it claims: the initiator checks its static key") {
         auto fake = ctx(g, 1);
-        fake.static_key = noise::x25519_keypair(key(77));
+        fake.static_key = noise::keypair_from_secret(ed25519_sha256::link_secret(key(77)));
         auto o = run(ctx(g, 0), fake, 1);
         CHECK(o.initiator == make_error(errc::unknown_key));
     }
@@ -154,7 +154,7 @@ TEST_CASE("p2p handshake: a relay between two validators gets nowhere", "[net]")
     SECTION("the relay's own ephemeral key towards each side: it can complete neither") {
         // The relay answers 0 as "validator 1" using its own key: 0 refuses the static key.
         auto fake1 = c1;
-        fake1.static_key = noise::x25519_keypair(key(66));
+        fake1.static_key = noise::keypair_from_secret(ed25519_sha256::link_secret(key(66)));
         auto i = net::handshake::initiator(c0, 1);
         auto relay_as_1 = net::handshake::responder(fake1);
         auto m2 = relay_as_1.on_message(i.start().value()).value();

@@ -1,6 +1,6 @@
 // The TCP transport: real sockets on 127.0.0.1 (attackers on 127.0.0.2), real keys.
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/net/tcp_transport.hpp>
 
 #include <catch2/catch.hpp>
@@ -8,7 +8,7 @@
 #include <map>
 
 using namespace ballotchain;
-using transport = net::tcp_transport<sha256, ed25519>;
+using transport = net::tcp_transport<ed25519_sha256>;
 namespace asio = boost::asio;
 
 namespace {
@@ -181,8 +181,8 @@ TEST_CASE("garbage, wrong sizes and impostors are refused at the handshake; the 
     }
     SECTION("an impostor with a key not in genesis claiming to be validator 0 fails at message 3") {
         const auto g = make_genesis(2);
-        auto ctx = net::handshake_context::make<sha256>(g, key(0), 0).value();
-        ctx.static_key = noise::x25519_keypair(key(50));  // the attacker's own key, validator 0's index
+        auto ctx = net::handshake_context::make<ed25519_sha256>(g, key(0), 0).value();
+        ctx.static_key = noise::keypair_from_secret(ed25519_sha256::link_secret(key(50)));  // the attacker's own key, validator 0's index
         auto hs = net::handshake::initiator(ctx, 1);
         raw_client c(port);
         c.send_message(hs.start().value());

@@ -7,7 +7,7 @@
 
 #include <ballotchain/core/rate_limit.hpp>
 
-#include "../../../apps/common/http_client.hpp"
+#include <ballotchain/client/http_client.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -157,7 +157,7 @@ TEST_CASE("HTTP server: one address holding hundreds of half-sent requests does 
     REQUIRE(eventually([&] { return ts.seen() >= 300; }));
     int ok = 0;
     for (int i = 0; i < 70; ++i)
-        ok += app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/health", "", 20s).status == 200;
+        ok += client::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/health", "", 20s).status == 200;
     CHECK(ok == 70);
     // the attacker still holds exactly its share; the rest was refused at once
     CHECK(ts.held_from("127.0.0.2") == per_address);
@@ -185,11 +185,11 @@ TEST_CASE("HTTP server: a client over its per-address cap is refused while anoth
     CHECK(ts.stats->refused_per_address.load() == 2);
     CHECK(ts.held_from("127.0.0.2") == 4);
     // another address is served meanwhile
-    CHECK(app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/", "").status == 200);
+    CHECK(client::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/", "").status == 200);
     // and once the attacker lets one go, it may connect again
     held.front()->close();
     REQUIRE(eventually([&] { return ts.held_from("127.0.0.2") == 3; }));
-    CHECK(app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/again", "", 20s, {}, "127.0.0.2").status == 200);
+    CHECK(client::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/again", "", 20s, {}, "127.0.0.2").status == 200);
 }
 
 TEST_CASE("HTTP server: at the total cap a newcomer takes the place of the address holding the most", "[rpc][http]") {
@@ -217,7 +217,7 @@ TEST_CASE("HTTP server: at the total cap a newcomer takes the place of the addre
     // a client holding fewer is served, in place of a connection of the one holding the most
     int ok = 0;
     for (int i = 0; i < 70; ++i)
-        ok += app::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/health", "", 20s).status == 200;
+        ok += client::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/health", "", 20s).status == 200;
     CHECK(ok == 70);
     CHECK(ts.stats->evicted.load() >= 1);
 }
@@ -257,7 +257,7 @@ TEST_CASE("HTTP server: a 3 MiB body gets its 413 every time (graceful close)", 
     const std::string big(3u << 20, 'x');
     int got_413 = 0;
     for (int i = 0; i < 30; ++i) {
-        auto r = app::http_request("127.0.0.1", ts.port(), rpc::http::verb::post, "/", big, 20s);
+        auto r = client::http_request("127.0.0.1", ts.port(), rpc::http::verb::post, "/", big, 20s);
         got_413 += r.status == 413 && r.body.find("request body too large") != std::string::npos;
     }
     CHECK(got_413 == 30);
@@ -355,7 +355,7 @@ TEST_CASE("too_many_requests: 429, {\"detail\"} and Retry-After in whole seconds
     std::thread th([&] { io.run(); });
     const auto port = (*srv)->port();
     auto from = [&](const char* addr) {
-        return app::http_request("127.0.0.1", port, rpc::http::verb::get, "/", "", 20s, {}, addr);
+        return client::http_request("127.0.0.1", port, rpc::http::verb::get, "/", "", 20s, {}, addr);
     };
     CHECK(from("127.0.0.2").status == 200);
     CHECK(from("127.0.0.2").status == 200);

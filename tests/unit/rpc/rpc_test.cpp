@@ -4,7 +4,7 @@
 #include <ballotchain/rpc/http_server.hpp>
 #include <ballotchain/rpc/validator_api.hpp>
 
-#include "../../../apps/common/http_client.hpp"
+#include <ballotchain/client/http_client.hpp>
 
 #include <future>
 #include <thread>
@@ -17,9 +17,10 @@ namespace {
 
 /// A node_view over an in-memory chain + pool with a 1-validator genesis.
 struct test_node {
+    using suite_type = S;
     test_network net{1};
     mem_chain c = net.open_chain();
-    mempool<H> pool{3};
+    ledger::mempool<S> pool{3};
     const genesis_config& genesis() const { return c.genesis(); }
     std::uint64_t height() const { return c.height(); }
     hash32 head_hash() const { return c.head_hash(); }
@@ -34,8 +35,8 @@ struct test_node {
     std::optional<std::uint32_t> validator_index() const { return 0; }
     std::size_t pool_size() const { return pool.size(); }
     tally_map tally(std::uint64_t e) const { return c.tally(e); }
-    std::optional<verified_prefix> verified;
-    verify_report verify_chain() {
+    std::optional<ledger::verified_prefix> verified;
+    ledger::verify_report verify_chain() {
         auto r = c.verify_from(verified);
         if (r.ok && r.verified) verified = r.verified;
         return r;
@@ -60,7 +61,7 @@ struct test_node {
         auto fb = net.next_block(c, txs);
         REQUIRE(c.append(fb));
         std::vector<hash32> ths;
-        for (auto& t : txs) ths.push_back(tx_hash<H>(t));
+        for (auto& t : txs) ths.push_back(tx_hash<S>(t));
         pool.remove_committed(fb.blk, ths);
     }
 };
@@ -115,13 +116,13 @@ TEST_CASE("validator methods: submit, lookups, blocks, receipts and their errors
     CHECK(res(call(t, "eth_blockNumber", {})) == "0x0");
     const auto v1 = n.net.vote(1);
     auto r = call(t, "eth_sendRawTransaction", {to_hex(encode(v1))});
-    CHECK(str(res(r)) == to_hex(tx_hash<H>(v1)));
+    CHECK(str(res(r)) == to_hex(tx_hash<S>(v1)));
     const auto v2 = n.net.vote(2);
-    CHECK(str(res(call(t, "eth_sendTransaction", {json::to_json(v2)}))) == to_hex(tx_hash<H>(v2)));
+    CHECK(str(res(call(t, "eth_sendTransaction", {json::to_json(v2)}))) == to_hex(tx_hash<S>(v2)));
     // pending: visible, no receipt yet
-    auto pend = res(call(t, "eth_getTransactionByHash", {to_hex(tx_hash<H>(v1))}));
+    auto pend = res(call(t, "eth_getTransactionByHash", {to_hex(tx_hash<S>(v1))}));
     CHECK(pend.as_object().at("blockNumber").is_null());
-    CHECK(res(call(t, "eth_getTransactionReceipt", {to_hex(tx_hash<H>(v1))})).is_null());
+    CHECK(res(call(t, "eth_getTransactionReceipt", {to_hex(tx_hash<S>(v1))})).is_null());
     // refusals with their codes
     CHECK(err_code(call(t, "eth_sendRawTransaction", {to_hex(encode(v1))})) == -32004);
     CHECK(err_code(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(1, 1, 2)))})) == -32003);
@@ -139,7 +140,7 @@ TEST_CASE("validator methods: submit, lookups, blocks, receipts and their errors
     // finalize and read back
     n.commit();
     CHECK(res(call(t, "eth_blockNumber", {})) == "0x1");
-    auto rc = res(call(t, "eth_getTransactionReceipt", {to_hex(tx_hash<H>(v1))})).as_object();
+    auto rc = res(call(t, "eth_getTransactionReceipt", {to_hex(tx_hash<S>(v1))})).as_object();
     CHECK(rc.at("status") == "0x1");
     CHECK(rc.at("blockNumber") == "0x1");
     CHECK(rc.at("gasUsed") == "0x0");
@@ -217,7 +218,7 @@ TEST_CASE("validator methods: raw blocks, genesis, proofs and statuses are enoug
         votes.push_back(n.net.vote(v, 1, v % 2));
         REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(votes.back()))})).is_string());
     }
-    const hash32 pending = tx_hash<H>(votes[2]);
+    const hash32 pending = tx_hash<S>(votes[2]);
     CHECK(res(call(t, "poa_getTransactionStatus", {to_hex(pending)})).as_object().at("status") == "pending");
     n.commit();
 
@@ -226,7 +227,7 @@ TEST_CASE("validator methods: raw blocks, genesis, proofs and statuses are enoug
     auto g = json::genesis_from_json(gen.at("genesis"));
     REQUIRE(g);
     CHECK(*g == n.genesis());
-    CHECK(str(gen.at("genesis_hash")) == to_hex(genesis_hash<H>(*g)));
+    CHECK(str(gen.at("genesis_hash")) == to_hex(genesis_hash<S>(*g)));
     CHECK(str(gen.at("encoding")) == to_hex(encode(*g)));
     CHECK(gen.at("genesis").as_object().at("submitters").as_array().size() == 1);
 
@@ -238,10 +239,10 @@ TEST_CASE("validator methods: raw blocks, genesis, proofs and statuses are enoug
         auto fb = decode_finalized_block(*raw);
         REQUIRE(fb);
         auto blk = res(call(t, "eth_getBlockByNumber", {rpc::quantity(h), false})).as_object();
-        CHECK(str(blk.at("hash")) == to_hex(block_hash<H>(fb->blk.header)));
+        CHECK(str(blk.at("hash")) == to_hex(block_hash<S>(fb->blk.header)));
         CHECK(str(blk.at("proposerSignature")) == to_hex(fb->blk.proposer_sig));
         CHECK(str(blk.at("chainId")) == rpc::quantity(g->chain_id));
-        if (h == 0) CHECK(*fb == make_genesis_block<H>(*g));
+        if (h == 0) CHECK(*fb == make_genesis_block<S>(*g));
         else CHECK(fresh.append(*fb));
     }
     CHECK(fresh.head_hash() == n.head_hash());
@@ -249,15 +250,15 @@ TEST_CASE("validator methods: raw blocks, genesis, proofs and statuses are enoug
 
     // a Merkle proof for each final vote verifies against the header's root
     for (std::uint32_t i = 0; i < votes.size(); ++i) {
-        const hash32 th = tx_hash<H>(votes[i]);
+        const hash32 th = tx_hash<S>(votes[i]);
         auto p = res(call(t, "poa_getTransactionProof", {to_hex(th)})).as_object();
         std::vector<hash32> path;
         for (const auto& e : p.at("proof").as_array()) path.push_back(from_hex_fixed<32>(std::string_view(e.as_string())).value());
         const auto root = from_hex_fixed<32>(std::string_view(p.at("tx_root").as_string())).value();
         CHECK(root == fresh.block_at(1).value().blk.header.tx_root);
         const auto idx = p.at("index").to_number<std::size_t>();
-        CHECK(merkle_verify<H>(th, idx, p.at("tx_count").to_number<std::size_t>(), path, root));
-        CHECK_FALSE(merkle_verify<H>(th, idx ^ 1, p.at("tx_count").to_number<std::size_t>(), path, root));
+        CHECK(merkle_verify<S>(th, idx, p.at("tx_count").to_number<std::size_t>(), path, root));
+        CHECK_FALSE(merkle_verify<S>(th, idx ^ 1, p.at("tx_count").to_number<std::size_t>(), path, root));
     }
     CHECK(res(call(t, "poa_getTransactionProof", {to_hex(sha256::hash(bytes{9}))})).is_null());
 
@@ -336,10 +337,10 @@ TEST_CASE("HTTP server: 413 for oversize bodies, 400 for garbage, keep-alive, he
     const auto port = (*srv)->port();
     std::thread th([&] { io.run_for(std::chrono::seconds(20)); });
     using namespace std::chrono_literals;
-    auto ok = app::http_request("127.0.0.1", port, rpc::http::verb::post, "/x", "{}");
+    auto ok = client::http_request("127.0.0.1", port, rpc::http::verb::post, "/x", "{}");
     CHECK(ok.status == 200);
     CHECK(ok.body.find("/x") != std::string::npos);
-    auto big = app::http_request("127.0.0.1", port, rpc::http::verb::post, "/", std::string(4096, 'a'));
+    auto big = client::http_request("127.0.0.1", port, rpc::http::verb::post, "/", std::string(4096, 'a'));
     CHECK(big.status == 413);
     CHECK(big.body.find("detail") != std::string::npos);
     {
@@ -394,19 +395,19 @@ TEST_CASE("HTTP server with a handler executor: a blocked handler does not hold 
     REQUIRE(srv);
     const auto port = (*srv)->port();
     std::thread th([&] { io.run_for(std::chrono::seconds(60)); });
-    app::http_reply slow;
+    client::http_reply slow;
     std::thread slow_client([&] {
-        slow = app::http_request("127.0.0.1", port, rpc::http::verb::get, "/slow", "", std::chrono::seconds(30));
+        slow = client::http_request("127.0.0.1", port, rpc::http::verb::get, "/slow", "", std::chrono::seconds(30));
     });
     REQUIRE(slow_started.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
     // /fast is answered while /slow's handler is still blocked on a worker
-    auto fast = app::http_request("127.0.0.1", port, rpc::http::verb::get, "/fast", "");
+    auto fast = client::http_request("127.0.0.1", port, rpc::http::verb::get, "/fast", "");
     CHECK(fast.status == 200);
     release.set_value();
     slow_client.join();
     CHECK(slow.status == 200);
     CHECK(slow.body.find("released") != std::string::npos);
-    auto thrown = app::http_request("127.0.0.1", port, rpc::http::verb::get, "/throw", "");
+    auto thrown = client::http_request("127.0.0.1", port, rpc::http::verb::get, "/throw", "");
     CHECK(thrown.status == 500);
     CHECK(thrown.body.find("detail") != std::string::npos);
     boost::asio::post(io, [&] { (*srv)->stop(); });

@@ -153,7 +153,7 @@ TEMPLATE_TEST_CASE("storage conformance: a real chain on either storage is the s
                    "[storage][conformance]", memory_storage, sqlite_storage) {
     const test::chain_keys keys;
     fresh<TestType> f;
-    auto c = blockchain<sha256, ed25519, TestType>::open(keys.genesis, std::move(f.s));
+    auto c = ledger::blockchain<ed25519_sha256, TestType>::open(keys.genesis, std::move(f.s));
     REQUIRE(c.has_value());
     std::uint64_t n = 0;
     for (int b = 0; b < 3; ++b) {
@@ -163,7 +163,7 @@ TEMPLATE_TEST_CASE("storage conformance: a real chain on either storage is the s
     }
     // Both storages see the same bytes because both chains are deterministic.
     memory_storage reference;
-    auto ref = blockchain<sha256, ed25519, memory_storage>::open(keys.genesis, std::move(reference));
+    auto ref = ledger::blockchain<ed25519_sha256, memory_storage>::open(keys.genesis, std::move(reference));
     REQUIRE(ref.has_value());
     n = 0;
     for (int b = 0; b < 3; ++b) {

@@ -256,7 +256,7 @@ std::uint64_t check_after_kill(const std::string& path, const chain_keys& keys, 
             auto raw = s->load_raw(h);
             REQUIRE(raw);
             CHECK(*raw == encode(*fb));
-            const hash32 bh = block_hash<sha256>(fb->blk.header);
+            const hash32 bh = block_hash<ed25519_sha256>(fb->blk.header);
             CHECK(s->hash_at(h) == bh);
             CHECK(s->height_of(bh) == h);
             CHECK(fb->blk.txs.size() == (h == 0 ? 0u : static_cast<std::size_t>(txs_per_block)));

@@ -1,4 +1,4 @@
-// blockchain<sha256, ed25519, sqlite_storage> end to end: real keys, real
+// blockchain<ed25519_sha256, sqlite_storage> end to end: real keys, real
 // certificates, real files; reopen, genesis checks, and tampering with the file.
 #include <ballotchain/storage/sqlite_storage.hpp>
 
@@ -82,7 +82,7 @@ TEST_CASE("sqlite chain: blocks survive close and reopen with the same head, tal
     for (const auto& [cand, v] : after.t2) votes += v;
     CHECK(votes == 30);
     for (const auto& tx : all) {
-        const auto loc = c.find_tx(tx_hash<sha256>(tx));
+        const auto loc = c.find_tx(tx_hash<ed25519_sha256>(tx));
         REQUIRE(loc);
         CHECK(c.block_at(loc->height).value().blk.txs.at(loc->index) == tx);
         CHECK(c.find_vote(tx.election_id, tx.voter_tag) == loc);
@@ -153,7 +153,7 @@ TEST_CASE("sqlite chain: a second vote by one voter is refused by the chain, a d
         const auto first = c.block_at(1).value().blk.txs[0];
         again.election_id = first.election_id;
         again.voter_tag = first.voter_tag;  // the same voter, another ballot
-        sign_tx<sha256, ed25519>(again, keys.submitter);
+        sign_tx<ed25519_sha256>(again, keys.submitter);
         auto fb = keys.next_block(c, {again});
         auto r = c.append(fb);
         REQUIRE_FALSE(r);
@@ -164,13 +164,13 @@ TEST_CASE("sqlite chain: a second vote by one voter is refused by the chain, a d
     SECTION("the storage itself refuses a duplicate tx hash with an error") {
         const auto old_tx = c.block_at(2).value().blk.txs[1];
         auto fb = keys.next_block(c, {keys.vote(1, 0, 200)});
-        const hash32 bh = block_hash<sha256>(fb.blk.header);
-        const std::vector<hash32> ths{tx_hash<sha256>(old_tx)};  // lie: claims an already stored tx hash
+        const hash32 bh = block_hash<ed25519_sha256>(fb.blk.header);
+        const std::vector<hash32> ths{tx_hash<ed25519_sha256>(old_tx)};  // lie: claims an already stored tx hash
         auto r = c.storage().append(fb, bh, ths);
         REQUIRE_FALSE(r);
         CHECK(r.error() == storage_ns::errc::io_error);
         CHECK(c.storage().head() == 2u);
-        CHECK(c.find_tx(tx_hash<sha256>(old_tx)) == tx_location{2, 1});
+        CHECK(c.find_tx(tx_hash<ed25519_sha256>(old_tx)) == tx_location{2, 1});
         // The real block still goes in afterwards.
         CHECK(c.append(fb));
         CHECK(c.height() == 3);
@@ -212,7 +212,7 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
     auto verify_file = [&] {
         sqlite_options ro;
         ro.read_only = true;
-        return verify_chain<sha256, ed25519>(keys.genesis, open_storage(path, ro));
+        return ledger::verify_chain<ed25519_sha256>(keys.genesis, open_storage(path, ro));
     };
     auto verify_fails_at_k = [&](const error_code& expected) {
         const auto rep = verify_file();
@@ -255,7 +255,7 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
     SECTION("a tx index row pointing elsewhere") {
         {
             raw_db db(path);
-            const hash32 th = tx_hash<sha256>(original.blk.txs[2]);
+            const hash32 th = tx_hash<ed25519_sha256>(original.blk.txs[2]);
             sqlite3_stmt* s = nullptr;
             REQUIRE(sqlite3_prepare_v2(db.get(), "UPDATE txs SET idx = 0 WHERE hash = ?1", -1, &s, nullptr) ==
                     SQLITE_OK);
@@ -322,7 +322,7 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
     SECTION("a stored block 0 whose certificate was changed: verify names block 0, open refuses it") {
         const std::string w0 = "SELECT data FROM blocks WHERE height = 0";
         const std::string u0 = "UPDATE blocks SET data = ?1 WHERE height = 0";
-        const finalized_block g0 = make_genesis_block<sha256>(keys.genesis);
+        const finalized_block g0 = make_genesis_block<ed25519_sha256>(keys.genesis);
         struct variant {
             const char* what;
             std::function<void(finalized_block&)> change;
@@ -374,10 +374,10 @@ int exec_with_hash(raw_db& db, const std::string& sql, const hash32& h) {
     return sqlite3_changes(db.get());
 }
 
-verify_report verify_read_only(const genesis_config& g, const std::string& path) {
+ledger::verify_report verify_read_only(const genesis_config& g, const std::string& path) {
     sqlite_options ro;
     ro.read_only = true;
-    return verify_chain<sha256, ed25519>(g, open_storage(path, ro));
+    return ledger::verify_chain<ed25519_sha256>(g, open_storage(path, ro));
 }
 
 }  // namespace
@@ -419,8 +419,8 @@ TEST_CASE("sqlite chain: a forged index row for a vote in no block is found by v
         ro.read_only = true;
         auto s = open_storage(path, ro);
         CHECK(s.find_vote(1, never.voter_tag) == tx_location{2, 7});  // what the index says
-        CHECK_FALSE(find_vote_confirmed(s, 1, never.voter_tag).loc);
-        CHECK(find_vote_confirmed(s, 1, never.voter_tag).index_disagrees);
+        CHECK_FALSE(ledger::find_vote_confirmed(s, 1, never.voter_tag).loc);
+        CHECK(ledger::find_vote_confirmed(s, 1, never.voter_tag).index_disagrees);
     }
     SECTION("a read-only open cannot repair it and refuses") {
         sqlite_options ro;
@@ -457,7 +457,7 @@ TEST_CASE("sqlite chain: an index row whose election was changed is found by ver
     }
     {
         raw_db db(path);
-        CHECK(exec_with_hash(db, "UPDATE txs SET election = election + 100 WHERE hash = ?1", tx_hash<sha256>(voted)) == 1);
+        CHECK(exec_with_hash(db, "UPDATE txs SET election = election + 100 WHERE hash = ?1", tx_hash<ed25519_sha256>(voted)) == 1);
     }
     const auto rep = verify_read_only(keys.genesis, path);
     INFO(rep.detail);
@@ -470,7 +470,7 @@ TEST_CASE("sqlite chain: an index row whose election was changed is found by ver
     // The same voter, another ballot in the same election.
     vote_tx again = keys.vote(voted.election_id, voted.candidate_id + 1, 900);
     again.voter_tag = voted.voter_tag;
-    sign_tx<sha256, ed25519>(again, keys.submitter);
+    sign_tx<ed25519_sha256>(again, keys.submitter);
     auto c = open_chain(keys.genesis, path);
     CHECK(c.index_check().problems >= 1);
     CHECK(c.index_check().repaired);

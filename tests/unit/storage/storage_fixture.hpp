@@ -2,9 +2,9 @@
 /// @file Helpers shared by the storage tests: temp dirs, a real 3-validator
 /// chain (real Ed25519 keys, real commit certificates), synthetic blocks.
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
@@ -57,8 +57,8 @@ inline hash32 label_hash(std::string_view label, std::uint64_t n) {
     return sha256::hash(b);
 }
 
-using sqlite_chain = blockchain<sha256, ed25519, sqlite_storage>;
-using memory_chain = blockchain<sha256, ed25519, memory_storage>;
+using sqlite_chain = ledger::blockchain<ed25519_sha256, sqlite_storage>;
+using memory_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
 
 /// A genesis with 3 validators and 1 submitter whose keys are derived from
 /// fixed secrets (so a forked child or a reopen sees the same chain).
@@ -87,7 +87,7 @@ struct chain_keys {
         tx.encrypted_vote = to_bytes("ciphertext-" + std::to_string(n));
         tx.voter_tag = label_hash("voter", n);
         tx.timestamp_ms = genesis.timestamp_ms + n;
-        sign_tx<sha256, ed25519>(tx, submitter);
+        sign_tx<ed25519_sha256>(tx, submitter);
         return tx;
     }
 
@@ -99,12 +99,12 @@ struct chain_keys {
         const auto proposer = genesis.proposer_index(h, round);
         finalized_block fb;
         fb.blk = c.build_block(round, c.head().timestamp_ms + 1000, std::move(txs), validators[proposer]);
-        const hash32 bh = block_hash<sha256>(fb.blk.header);
+        const hash32 bh = block_hash<ed25519_sha256>(fb.blk.header);
         fb.cert.height = h;
         fb.cert.round = round;
         fb.cert.block_hash = bh;
         for (std::uint32_t v = 0; v < genesis.quorum(); ++v)
-            fb.cert.seals.push_back(make_seal<ed25519>(validators[v], v, genesis.chain_id, h, round, bh));
+            fb.cert.seals.push_back(make_seal<ed25519_sha256>(validators[v], v, genesis.chain_id, h, round, bh));
         return fb;
     }
 };
@@ -142,7 +142,7 @@ inline finalized_block synthetic_block(std::uint64_t h, std::size_t ntx, std::ui
 /// Hashes the storage would be given for a synthetic block.
 inline std::vector<hash32> synthetic_tx_hashes(const finalized_block& fb) {
     std::vector<hash32> out;
-    for (const auto& tx : fb.blk.txs) out.push_back(tx_hash<sha256>(tx));
+    for (const auto& tx : fb.blk.txs) out.push_back(tx_hash<ed25519_sha256>(tx));
     return out;
 }
 

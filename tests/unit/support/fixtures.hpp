@@ -12,18 +12,20 @@
 /// using namespace ballotchain::test;
 ///
 /// test_network net(4);                       // 4 validators, 1 submitter
-/// auto c = net.open_chain();                 // blockchain<sha256, ed25519, memory_storage>
+/// auto c = net.open_chain();                 // blockchain<ed25519_sha256, memory_storage>
 /// auto fb = net.next_block(c, {net.vote(1), net.vote(2)});
 /// REQUIRE(c.append(fb));
 /// @endcode
 ///
 /// Include it as "../support/fixtures.hpp" from tests/unit/<layer>/.
 
-#include <ballotchain/chain/chain.hpp>
-#include <ballotchain/chain/mempool.hpp>
+#include "paths.hpp"
+
+#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
 #include "catch_result.hpp"
@@ -34,9 +36,8 @@
 
 namespace ballotchain::test {
 
-using H = sha256;
-using S = ed25519;
-using mem_chain = blockchain<H, S, memory_storage>;
+using S = ed25519_sha256;  ///< the production crypto suite
+using mem_chain = ledger::blockchain<S, memory_storage>;
 
 /// The fixed secret key number `i`: byte b of the secret is `(i * 31 + b + 1) mod 256`.
 inline secret_key seed(int i) {
@@ -50,7 +51,7 @@ inline S::key_pair key(int i) { return S::from_secret(seed(i)); }
 
 /// The voter tag used by test_network::vote for voter number `voter`.
 inline hash32 voter_tag_of(std::uint64_t voter) {
-    return H::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8), 0x7a});
+    return S::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8), 0x7a});
 }
 
 /// A deterministic test network: n validators (keys 0..n-1, named
@@ -84,7 +85,7 @@ struct test_network {
         tx.encrypted_vote = bytes{0xe1, 0xe2, static_cast<byte>(voter)};
         tx.voter_tag = voter_tag_of(voter);
         tx.timestamp_ms = genesis.timestamp_ms + voter;
-        sign_tx<H, S>(tx, by ? *by : submitter);
+        sign_tx<S>(tx, by ? *by : submitter);
         return tx;
     }
 
@@ -107,21 +108,21 @@ struct test_network {
         finalized_block fb;
         fb.blk = c.build_block(round, genesis.timestamp_ms + h * 1000, std::move(txs),
                                validators[genesis.proposer_index(h, round)]);
-        fb.cert = certificate(h, round, block_hash<H>(fb.blk.header));
+        fb.cert = certificate(h, round, block_hash<S>(fb.blk.header));
         return fb;
     }
 
     /// Re-signs a modified header as its (claimed) proposer would.
     /// @pre `b.header.proposer < validators.size()`.
     void resign(block& b) const {
-        b.proposer_sig = S::sign(validators[b.header.proposer], block_hash<H>(b.header).view());
+        b.proposer_sig = S::sign(validators[b.header.proposer], block_hash<S>(b.header).view());
     }
 
     /// Re-signs `b` and replaces its certificate by a fresh quorum one, so
     /// that only the deliberate change under test is wrong.
     void reseal(finalized_block& fb) const {
         resign(fb.blk);
-        fb.cert = certificate(fb.blk.header.height, fb.blk.header.round, block_hash<H>(fb.blk.header));
+        fb.cert = certificate(fb.blk.header.height, fb.blk.header.round, block_hash<S>(fb.blk.header));
     }
 
     genesis_config genesis;

@@ -17,7 +17,7 @@
 namespace ballotchain::test {
 
 /// Directory of the committed golden files.
-inline std::string golden_dir() { return std::string(BALLOTCHAIN_TEST_DATA_DIR) + "/golden"; }
+inline std::string golden_dir() { return ballotchain::test_support::data_dir() + "/golden"; }
 
 /// Reads golden file `name` (0x-hex, or JSON for *.json) without its final newline.
 inline std::string golden_text(const std::string& name) {
@@ -40,7 +40,7 @@ struct golden_values {
     test_network net{3};
     vote_tx tx = net.vote(7, 2, 1);
     finalized_block fb;
-    finalized_block g0 = make_genesis_block<H>(net.genesis);
+    finalized_block g0 = make_genesis_block<S>(net.genesis);
 
     golden_values() {
         auto c = net.open_chain();
@@ -55,17 +55,17 @@ struct golden_values {
     /// (file name without .hex, bytes) of every binary golden file.
     std::vector<std::pair<std::string, bytes>> hex_files() const {
         return {{"tx", encode(tx)},
-                {"tx_hash", raw(tx_hash<H>(tx))},
+                {"tx_hash", raw(tx_hash<S>(tx))},
                 {"header", encode(fb.blk.header)},
-                {"block_hash", raw(block_hash<H>(fb.blk.header))},
+                {"block_hash", raw(block_hash<S>(fb.blk.header))},
                 {"block", encode(fb.blk)},
                 {"seal_message", seal_msg()},
                 {"certificate", encode(fb.cert)},
                 {"finalized_block", encode(fb)},
                 {"genesis", encode(net.genesis)},
-                {"genesis_hash", raw(genesis_hash<H>(net.genesis))},
+                {"genesis_hash", raw(genesis_hash<S>(net.genesis))},
                 {"genesis_block", encode(g0)},
-                {"genesis_block_hash", raw(block_hash<H>(g0.blk.header))}};
+                {"genesis_block_hash", raw(block_hash<S>(g0.blk.header))}};
     }
 
     /// (file name, text) of the JSON golden files.

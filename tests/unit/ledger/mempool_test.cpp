@@ -1,6 +1,6 @@
-// chain/mempool.hpp: bounded, FIFO, deduplicated by hash and by (election,
+// ledger/mempool.hpp: bounded, FIFO, deduplicated by hash and by (election,
 // voter_tag), refuses invalid or already-final votes with their reason.
-#include <ballotchain/chain/mempool.hpp>
+#include <ballotchain/ledger/mempool.hpp>
 
 #include "../support/fixtures.hpp"
 
@@ -16,7 +16,7 @@ error_code add_error(Pool& p, const vote_tx& tx, const mem_chain& c) {
 }
 std::vector<hash32> hashes_of(const std::vector<vote_tx>& txs) {
     std::vector<hash32> out;
-    for (const auto& t : txs) out.push_back(tx_hash<H>(t));
+    for (const auto& t : txs) out.push_back(tx_hash<S>(t));
     return out;
 }
 }  // namespace
@@ -24,13 +24,13 @@ std::vector<hash32> hashes_of(const std::vector<vote_tx>& txs) {
 TEST_CASE("mempool: batches are the oldest txs in arrival order", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<S> p(100);
     CHECK(p.empty());
     CHECK(p.capacity() == 100);
     std::vector<vote_tx> in;
     for (std::uint64_t v : {5, 3, 9, 1, 7, 2, 8, 4, 6, 0}) {  // arrival order differs from any key order
         in.push_back(net.vote(v));
-        CHECK(p.add(in.back(), c).value() == tx_hash<H>(in.back()));
+        CHECK(p.add(in.back(), c).value() == tx_hash<S>(in.back()));
     }
     CHECK(p.size() == 10);
     CHECK(p.batch(4) == std::vector<vote_tx>(in.begin(), in.begin() + 4));
@@ -39,26 +39,26 @@ TEST_CASE("mempool: batches are the oldest txs in arrival order", "[mempool]") {
     CHECK(p.batch(10) == in);
     CHECK(p.batch(0).empty());
     CHECK(p.size() == 10);
-    CHECK(p.contains(tx_hash<H>(in[3])));
-    CHECK(p.is_known_valid(tx_hash<H>(in[3])));
-    CHECK_FALSE(p.is_known_valid(tx_hash<H>(net.vote(77))));
-    REQUIRE(p.find(tx_hash<H>(in[5])) != nullptr);
-    CHECK(*p.find(tx_hash<H>(in[5])) == in[5]);
-    CHECK(p.find(tx_hash<H>(net.vote(77))) == nullptr);
+    CHECK(p.contains(tx_hash<S>(in[3])));
+    CHECK(p.is_known_valid(tx_hash<S>(in[3])));
+    CHECK_FALSE(p.is_known_valid(tx_hash<S>(net.vote(77))));
+    REQUIRE(p.find(tx_hash<S>(in[5])) != nullptr);
+    CHECK(*p.find(tx_hash<S>(in[5])) == in[5]);
+    CHECK(p.find(tx_hash<S>(net.vote(77))) == nullptr);
 }
 
 TEST_CASE("mempool: erase keeps the order of the rest; a re-added tx goes to the back", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(10);
+    ledger::mempool<S> p(10);
     std::vector<vote_tx> in;
     for (std::uint64_t v = 0; v < 5; ++v) {
         in.push_back(net.vote(v));
         REQUIRE(p.add(in.back(), c));
     }
-    CHECK(p.erase(tx_hash<H>(in[1])));
-    CHECK_FALSE(p.erase(tx_hash<H>(in[1])));
-    CHECK_FALSE(p.contains(tx_hash<H>(in[1])));
+    CHECK(p.erase(tx_hash<S>(in[1])));
+    CHECK_FALSE(p.erase(tx_hash<S>(in[1])));
+    CHECK_FALSE(p.contains(tx_hash<S>(in[1])));
     CHECK(p.batch(10) == std::vector<vote_tx>{in[0], in[2], in[3], in[4]});
     REQUIRE(p.add(in[1], c));  // its voter slot was freed too
     CHECK(p.batch(10) == std::vector<vote_tx>{in[0], in[2], in[3], in[4], in[1]});
@@ -71,7 +71,7 @@ TEST_CASE("mempool: erase keeps the order of the rest; a re-added tx goes to the
 TEST_CASE("mempool: the capacity bound answers pool_full and frees up on removal", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(3);
+    ledger::mempool<S> p(3);
     std::vector<vote_tx> in;
     for (std::uint64_t v = 0; v < 3; ++v) {
         in.push_back(net.vote(v));
@@ -82,11 +82,11 @@ TEST_CASE("mempool: the capacity bound answers pool_full and frees up on removal
     CHECK(add_error(p, in[0], c) == make_error(errc::duplicate_tx));  // a duplicate is named as such even when full
     CHECK(add_error(p, net.vote(0, 1, 2), c) == make_error(errc::duplicate_vote));
     CHECK(p.batch(10) == in);
-    REQUIRE(p.erase(tx_hash<H>(in[0])));
+    REQUIRE(p.erase(tx_hash<S>(in[0])));
     CHECK(p.add(net.vote(3), c));
     CHECK(add_error(p, net.vote(4), c) == make_error(errc::pool_full));
 
-    mempool<H> zero(0);  // a capacity of 0 is taken as 1
+    ledger::mempool<S> zero(0);  // a capacity of 0 is taken as 1
     CHECK(zero.capacity() == 1);
     CHECK(zero.add(net.vote(1), c));
     CHECK(add_error(zero, net.vote(2), c) == make_error(errc::pool_full));
@@ -95,7 +95,7 @@ TEST_CASE("mempool: the capacity bound answers pool_full and frees up on removal
 TEST_CASE("mempool: duplicates by hash and by (election, voter_tag) are refused", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<S> p(100);
     const auto a = net.vote(1);
     REQUIRE(p.add(a, c));
     CHECK(add_error(p, a, c) == make_error(errc::duplicate_tx));
@@ -103,18 +103,18 @@ TEST_CASE("mempool: duplicates by hash and by (election, voter_tag) are refused"
     CHECK(p.add(net.vote(1, 2, 4), c));  // same voter, another election
     CHECK(p.size() == 2);
     // add_unchecked applies the same pool rules
-    CHECK(p.add_unchecked(a, tx_hash<H>(a)).error() == make_error(errc::duplicate_tx));
+    CHECK(p.add_unchecked(a, tx_hash<S>(a)).error() == make_error(errc::duplicate_tx));
     const auto b = net.vote(1, 1, 6);
-    CHECK(p.add_unchecked(b, tx_hash<H>(b)).error() == make_error(errc::duplicate_vote));
+    CHECK(p.add_unchecked(b, tx_hash<S>(b)).error() == make_error(errc::duplicate_vote));
     const auto d = net.vote(2);
-    CHECK(p.add_unchecked(d, tx_hash<H>(d)).value() == tx_hash<H>(d));
+    CHECK(p.add_unchecked(d, tx_hash<S>(d)).value() == tx_hash<S>(d));
     CHECK(p.size() == 3);
 }
 
 TEST_CASE("mempool: invalid votes are refused with the chain's reason and not pooled", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<S> p(100);
     auto bad = net.vote(1);
     bad.candidate_id = 3;
     CHECK(add_error(p, bad, c) == make_error(errc::invalid_signature));
@@ -122,11 +122,11 @@ TEST_CASE("mempool: invalid votes are refused with the chain's reason and not po
     CHECK(add_error(p, net.vote(2, 1, 0, &stranger), c) == make_error(errc::unauthorized_submitter));
     auto wrong_chain = net.vote(3);
     wrong_chain.chain_id++;
-    sign_tx<H, S>(wrong_chain, net.submitter);
+    sign_tx<S>(wrong_chain, net.submitter);
     CHECK(add_error(p, wrong_chain, c) == make_error(errc::wrong_chain_id));
     auto big = net.vote(4);
     big.encrypted_vote.assign(net.genesis.max_encrypted_vote_bytes + 1, 0);
-    sign_tx<H, S>(big, net.submitter);
+    sign_tx<S>(big, net.submitter);
     CHECK(add_error(p, big, c) == make_error(errc::vote_too_large));
     CHECK(p.empty());
     // a refused tx takes no voter slot: the genuine vote of voter 1 still goes in
@@ -136,7 +136,7 @@ TEST_CASE("mempool: invalid votes are refused with the chain's reason and not po
 TEST_CASE("mempool: votes already final are refused; committing drops the committed and conflicting txs", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(100);
+    ledger::mempool<S> p(100);
     const auto a = net.vote(1), b = net.vote(2), c1 = net.vote(3, 1, 0), d = net.vote(4);
     for (const auto& t : {a, b, c1, d}) REQUIRE(p.add(t, c));
     // voter 3 also voted through another validator's pool, and that vote is the one finalized
@@ -154,7 +154,7 @@ TEST_CASE("mempool: votes already final are refused; committing drops the commit
 TEST_CASE("mempool: feeds the proposer; pooled txs are trusted as known-valid when the block is appended", "[mempool]") {
     test_network net;
     auto c = net.open_chain();
-    mempool<H> p(1000);
+    ledger::mempool<S> p(1000);
     for (std::uint64_t v = 0; v < 70; ++v) REQUIRE(p.add(net.vote(v, 1, v % 4), c));
     std::uint64_t blocks = 0;
     while (!p.empty()) {

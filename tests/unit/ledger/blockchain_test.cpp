@@ -1,7 +1,7 @@
-// chain/chain.hpp: blockchain<sha256, ed25519, memory_storage> — genesis, append
+// ledger/blockchain.hpp: blockchain<ed25519_sha256, memory_storage> — genesis, append
 // with full validation (every rejection reason), lookups, tallies, reopen, and
 // verify() naming the first tampered block.
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
 
 #include "../support/fixtures.hpp"
 
@@ -44,7 +44,7 @@ void expect_block_rejected(mem_chain& c, const finalized_block& fb, errc why) {
 /// The block is fine; validate_certificate refuses the certificate for `why`.
 void expect_cert_rejected(mem_chain& c, const finalized_block& fb, errc why) {
     CHECK_FALSE(c.validate_block(fb.blk));
-    CHECK(c.validate_certificate(fb.blk.header, block_hash<H>(fb.blk.header), fb.cert) == make_error(why));
+    CHECK(c.validate_certificate(fb.blk.header, block_hash<S>(fb.blk.header), fb.cert) == make_error(why));
     expect_rejected(c, fb, why);
 }
 
@@ -56,7 +56,7 @@ error_code check_tx_error(const mem_chain& c, const vote_tx& tx) {
 /// A vote re-signed by the submitter after `change`.
 vote_tx resigned(const test_network& net, vote_tx tx, const std::function<void(vote_tx&)>& change) {
     change(tx);
-    sign_tx<H, S>(tx, net.submitter);
+    sign_tx<S>(tx, net.submitter);
     return tx;
 }
 }  // namespace
@@ -68,13 +68,13 @@ TEST_CASE("chain: open writes block 0 derived from the genesis", "[chain]") {
     CHECK(c.total_txs() == 0);
     CHECK(c.elections().empty());
     CHECK(c.storage().head() == 0u);
-    const auto g0 = make_genesis_block<H>(net.genesis);
+    const auto g0 = make_genesis_block<S>(net.genesis);
     CHECK(c.block_at(0).value() == g0);
     CHECK(c.head() == g0.blk.header);
-    CHECK(c.head().parent == genesis_hash<H>(net.genesis));
+    CHECK(c.head().parent == genesis_hash<S>(net.genesis));
     CHECK(c.head().timestamp_ms == net.genesis.timestamp_ms);
     CHECK(c.head().tx_root == sha256::hash(bytes{}));
-    CHECK(c.head_hash() == block_hash<H>(g0.blk.header));
+    CHECK(c.head_hash() == block_hash<S>(g0.blk.header));
     CHECK(g0.cert.block_hash == c.head_hash());
     CHECK(g0.cert.seals.empty());
     CHECK(c.hash_at(0) == c.head_hash());
@@ -125,17 +125,17 @@ TEST_CASE("chain: valid blocks append; lookups by height, hash, tx and vote; tal
     CHECK(c.height() == 3);
     CHECK(c.total_txs() == 5);
     CHECK(c.head() == b3.blk.header);
-    CHECK(c.head_hash() == block_hash<H>(b3.blk.header));
+    CHECK(c.head_hash() == block_hash<S>(b3.blk.header));
     CHECK(c.block_at(1).value() == b1);
     CHECK(c.block_at(2).value() == b2);
     CHECK(c.block_at(4).error() == make_error(storage_ns::errc::not_found));
-    CHECK(c.hash_at(2) == block_hash<H>(b2.blk.header));
+    CHECK(c.hash_at(2) == block_hash<S>(b2.blk.header));
     CHECK_FALSE(c.hash_at(4));
-    CHECK(c.height_of(block_hash<H>(b2.blk.header)) == 2u);
+    CHECK(c.height_of(block_hash<S>(b2.blk.header)) == 2u);
     CHECK_FALSE(c.height_of(sha256::hash(bytes{1})));
-    CHECK(c.find_tx(tx_hash<H>(v1)) == tx_location{1, 0});
-    CHECK(c.find_tx(tx_hash<H>(v4)) == tx_location{2, 1});
-    CHECK_FALSE(c.find_tx(tx_hash<H>(net.vote(9))));
+    CHECK(c.find_tx(tx_hash<S>(v1)) == tx_location{1, 0});
+    CHECK(c.find_tx(tx_hash<S>(v4)) == tx_location{2, 1});
+    CHECK_FALSE(c.find_tx(tx_hash<S>(net.vote(9))));
     CHECK(c.find_vote(2, v3.voter_tag) == tx_location{2, 0});
     CHECK(c.find_vote(3, v5.voter_tag) == tx_location{2, 2});
     CHECK(c.find_vote(1, v5.voter_tag) == tx_location{1, 0});
@@ -157,13 +157,13 @@ TEST_CASE("chain: accepted edge cases — equal timestamp, later certificate rou
     auto c = net.open_chain();
     // a block proposed in round 0 and committed in round 2 (certificate round > header round)
     auto fb = net.next_block(c, {net.vote(1)});
-    fb.cert = net.certificate(1, 2, block_hash<H>(fb.blk.header));
+    fb.cert = net.certificate(1, 2, block_hash<S>(fb.blk.header));
     REQUIRE(c.append(fb));
     // same timestamp as the parent, and every validator sealing
     fb = net.next_block(c, {});
     fb.blk.header.timestamp_ms = c.head().timestamp_ms;
     net.reseal(fb);
-    fb.cert = net.certificate(2, 0, block_hash<H>(fb.blk.header), 4);
+    fb.cert = net.certificate(2, 0, block_hash<S>(fb.blk.header), 4);
     REQUIRE(c.append(fb));
     // exactly max_block_txs votes, one of them of exactly the maximum size
     std::vector<vote_tx> txs;
@@ -178,8 +178,8 @@ TEST_CASE("chain: check_tx names every reason a vote is refused", "[chain]") {
     test_network net(3);
     auto c = net.open_chain();
     const auto ok = net.vote(1);
-    CHECK(c.check_tx(ok).value() == tx_hash<H>(ok));
-    CHECK(c.check_tx_stateless(ok).value() == tx_hash<H>(ok));
+    CHECK(c.check_tx(ok).value() == tx_hash<S>(ok));
+    CHECK(c.check_tx_stateless(ok).value() == tx_hash<S>(ok));
 
     auto t = resigned(net, ok, [](vote_tx& x) { x.chain_id = 1; });
     CHECK(check_tx_error(c, t) == make_error(errc::wrong_chain_id));
@@ -259,7 +259,7 @@ TEST_CASE("chain: append refuses a block for every reason, and the chain is unch
         fb.blk.proposer_sig.data[3] ^= 1;
         expect_block_rejected(c, fb, errc::bad_proposer_signature);
         fb = fresh();
-        fb.blk.proposer_sig = S::sign(net.validators[0], block_hash<H>(fb.blk.header).view());
+        fb.blk.proposer_sig = S::sign(net.validators[0], block_hash<S>(fb.blk.header).view());
         REQUIRE(fb.blk.header.proposer != 0);
         expect_block_rejected(c, fb, errc::bad_proposer_signature);
     }
@@ -310,17 +310,17 @@ TEST_CASE("chain: append refuses a block for every reason, and the chain is unch
         auto fb = fresh();
         fb.cert = net.certificate(2, 0, sha256::hash(bytes{1}));
         expect_cert_rejected(c, fb, errc::cert_wrong_block);
-        fb.cert = net.certificate(3, 0, block_hash<H>(fb.blk.header));
+        fb.cert = net.certificate(3, 0, block_hash<S>(fb.blk.header));
         expect_cert_rejected(c, fb, errc::cert_wrong_block);
     }
     SECTION("cert_wrong_round: certificate round below the header's") {
         auto fb = fresh({}, 2);
-        fb.cert = net.certificate(2, 1, block_hash<H>(fb.blk.header));
+        fb.cert = net.certificate(2, 1, block_hash<S>(fb.blk.header));
         expect_cert_rejected(c, fb, errc::cert_wrong_round);
     }
     SECTION("cert_too_few_seals: q - 1 seals, and none") {
         auto fb = fresh();
-        fb.cert = net.certificate(2, 0, block_hash<H>(fb.blk.header), 2);
+        fb.cert = net.certificate(2, 0, block_hash<S>(fb.blk.header), 2);
         expect_cert_rejected(c, fb, errc::cert_too_few_seals);
         fb.cert.seals.clear();
         expect_cert_rejected(c, fb, errc::cert_too_few_seals);
@@ -340,7 +340,7 @@ TEST_CASE("chain: append refuses a block for every reason, and the chain is unch
     }
     SECTION("cert_bad_seal: flipped bit, other round, other chain, wrong signer") {
         auto fb = fresh();
-        const hash32 bh = block_hash<H>(fb.blk.header);
+        const hash32 bh = block_hash<S>(fb.blk.header);
         auto f2 = fb;
         f2.cert.seals[1].sig.data[0] ^= 1;
         expect_cert_rejected(c, f2, errc::cert_bad_seal);
@@ -370,7 +370,7 @@ TEST_CASE("chain: known_valid skips only the signature check, and verify() still
     auto c = net.open_chain();
     auto forged = net.vote(1);
     forged.candidate_id = 2;  // signature no longer matches
-    const hash32 th = tx_hash<H>(forged);
+    const hash32 th = tx_hash<S>(forged);
     auto trust = [&](const hash32& h) { return h == th; };
     auto fb = net.next_block(c, {forged});
     CHECK(c.validate_block(fb.blk) == make_error(errc::invalid_signature));

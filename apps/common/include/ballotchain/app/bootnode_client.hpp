@@ -4,10 +4,11 @@
 /// and hands results to the io_context thread; a bootnode that is down only
 /// means no new addresses (static peers keep working).
 
-#include "bootnode_proto.hpp"
-#include "http_client.hpp"
+#include <ballotchain/app/bootnode_proto.hpp>
+#include <ballotchain/client/http_client.hpp>
 
 #include <ballotchain/core/clock.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/net/tcp_transport.hpp>
 
 #include <spdlog/spdlog.h>
@@ -19,9 +20,14 @@
 
 namespace ballotchain::app {
 
+namespace http = boost::beast::http;
+using client::http_reply;
+using client::http_request;
+using client::parse_http_url;
+
 class bootnode_client {
 public:
-    using transport_t = net::tcp_transport<sha256, ed25519>;
+    using transport_t = net::tcp_transport<ed25519_sha256>;
 
     static parsed<std::unique_ptr<bootnode_client>> create(boost::asio::io_context& io, const std::string& url,
                                                             const genesis_config& g, const ed25519::key_pair& kp,

@@ -1,29 +1,28 @@
 #pragma once
-/// @file The HTTP transport for client::validator_pool: JSON-RPC 2.0 POST to
-/// the node's RPC URL and GET /health, each bounded by a timeout.
+/// @file The HTTP transport of validator_pool (it models `rpc_transport`):
+/// JSON-RPC 2.0 POST to the node's RPC URL and GET /health, each bounded by a timeout.
 
-#include "http_client.hpp"
-
+#include <ballotchain/client/http_client.hpp>
 #include <ballotchain/client/validator_pool.hpp>
 
-namespace ballotchain::app {
+namespace ballotchain::client {
 
 struct http_rpc_transport {
     std::chrono::milliseconds timeout{2000};
 
-    client::rpc_outcome call(const client::node_info& n, const std::string& method, const boost::json::array& params) {
+    rpc_outcome call(const node_info& n, const std::string& method, const boost::json::array& params) {
         std::string host, path;
         std::uint16_t port = 0;
         if (!parse_http_url(n.rpc_url, host, port, path)) {
-            client::rpc_outcome out;
+            rpc_outcome out;
             out.why = "bad rpc_url " + n.rpc_url;
             return out;
         }
         return rpc_request(host, port, path, method, params, timeout);
     }
 
-    client::probe_result probe(const client::node_info& n) {
-        client::probe_result p;
+    probe_result probe(const node_info& n) {
+        probe_result p;
         std::string host, path;
         std::uint16_t port = 0;
         if (!parse_http_url(n.rpc_url, host, port, path)) {
@@ -36,7 +35,7 @@ struct http_rpc_transport {
             return p;
         }
         p.answered = true;
-        p.status = client::node_status::degraded;
+        p.status = node_status::degraded;
         boost::system::error_code ec;
         auto v = boost::json::parse(r.body, ec);
         if (r.status != 200 || ec || !v.is_object()) {
@@ -55,10 +54,10 @@ struct http_rpc_transport {
         else if (isolated)
             p.detail = "no peers";
         else
-            p.status = client::node_status::healthy;
+            p.status = node_status::healthy;
         return p;
     }
 };
-static_assert(client::rpc_transport<http_rpc_transport>);
+static_assert(rpc_transport<http_rpc_transport>);
 
-}  // namespace ballotchain::app
+}  // namespace ballotchain::client

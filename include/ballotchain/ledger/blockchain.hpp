@@ -7,15 +7,15 @@
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/merkle.hpp>
 #include <ballotchain/chain/rules.hpp>
-#include <ballotchain/chain/verify.hpp>
-#include <ballotchain/crypto/concepts.hpp>
+#include <ballotchain/ledger/verify.hpp>
+#include <ballotchain/crypto/suite.hpp>
 #include <ballotchain/storage/concepts.hpp>
 #include <ballotchain/storage/errc.hpp>
 
 #include <map>
 #include <unordered_set>
 
-namespace ballotchain {
+namespace ballotchain::ledger {
 
 /// A chain of finalized blocks kept in `Storage`, validated on every append.
 ///
@@ -24,15 +24,13 @@ namespace ballotchain {
 /// block it points to, and open() compares every index row with the blocks
 /// and rebuilds the indexes when they disagree (index_check() says what it found).
 ///
-/// @tparam Hasher  hashes txs, headers and the Merkle tree (`hasher`)
-/// @tparam Signer  checks tx, proposer and seal signatures (`signer`)
+/// @tparam Suite   hashes txs, headers and the Merkle tree; checks tx, proposer and seal signatures (`suite`)
 /// @tparam Storage where blocks live (`storage`)
 /// @par Thread safety Not thread-safe; the owner serialises access.
-template <hasher Hasher, signer Signer, storage Storage>
+template <suite Suite, storage Storage>
 class blockchain {
 public:
-    using hasher_type = Hasher;
-    using signer_type = Signer;
+    using suite_type = Suite;
     using storage_type = Storage;
 
     /// Opens a chain on `s`: writes block 0 when `s` is empty; otherwise checks
@@ -69,7 +67,7 @@ public:
 
     /// Where tx `th` is final, if the block the index points to holds it there.
     std::optional<tx_location> find_tx(const hash32& th) const {
-        return counted(find_tx_confirmed<Hasher>(storage_, th));
+        return counted(find_tx_confirmed<Suite>(storage_, th));
     }
     /// Where (election, voter tag) voted, if the block the index points to holds that vote there.
     std::optional<tx_location> find_vote(std::uint64_t election, const hash32& tag) const {
@@ -94,14 +92,14 @@ public:
 
     // ---- validation -------------------------------------------------------------
 
-    chain_rules<Hasher, Signer> rules() const noexcept { return chain_rules<Hasher, Signer>(genesis_); }
+    chain_rules<Suite> rules() const noexcept { return chain_rules<Suite>(genesis_); }
 
     /// Checks that need no chain state: chain id, vote size, authorized
     /// submitter, signature. Returns the tx hash.
     result<hash32> check_tx_stateless(const vote_tx& tx) const {
         if (auto ec = rules().check_tx_fields(tx)) return ec;
-        const hash32 th = tx_hash<Hasher>(tx);
-        if (!Signer::verify(tx.submitter, th.view(), tx.sig)) return make_error(chain::errc::invalid_signature);
+        const hash32 th = tx_hash<Suite>(tx);
+        if (!Suite::verify(tx.submitter, th.view(), tx.sig)) return make_error(chain::errc::invalid_signature);
         return th;
     }
 
@@ -111,10 +109,10 @@ public:
     /// a verification. Returns the tx hash.
     result<hash32> check_tx(const vote_tx& tx) const {
         if (auto ec = rules().check_tx_fields(tx)) return ec;
-        const hash32 th = tx_hash<Hasher>(tx);
+        const hash32 th = tx_hash<Suite>(tx);
         if (find_tx(th)) return make_error(chain::errc::duplicate_tx);
         if (find_vote(tx.election_id, tx.voter_tag)) return make_error(chain::errc::duplicate_vote);
-        if (!Signer::verify(tx.submitter, th.view(), tx.sig)) return make_error(chain::errc::invalid_signature);
+        if (!Suite::verify(tx.submitter, th.view(), tx.sig)) return make_error(chain::errc::invalid_signature);
         return th;
     }
 
@@ -143,7 +141,7 @@ public:
     result<void> append(const finalized_block& fb, KnownValid known_valid = {}) {
         std::vector<hash32> ths;
         if (auto ec = validate_block(fb.blk, known_valid, &ths)) return ec;
-        const hash32 bh = block_hash<Hasher>(fb.blk.header);
+        const hash32 bh = block_hash<Suite>(fb.blk.header);
         if (auto ec = validate_certificate(fb.blk.header, bh, fb.cert)) return ec;
         auto r = storage_.append(fb, bh, ths);
         if (!r) return r;
@@ -154,7 +152,7 @@ public:
     /// Builds and signs the next block (proposer side). @pre txs are valid
     /// for this chain and `txs.size() <= genesis().max_block_txs`.
     block build_block(std::uint32_t round, std::uint64_t timestamp_ms, std::vector<vote_tx> txs,
-                      const typename Signer::key_pair& kp) const {
+                      const typename Suite::key_pair& kp) const {
         block b;
         auto& h = b.header;
         h.chain_id = genesis_.chain_id;
@@ -165,24 +163,24 @@ public:
         h.proposer = genesis_.proposer_index(h.height, round);
         std::vector<hash32> ths;
         ths.reserve(txs.size());
-        for (const auto& tx : txs) ths.push_back(tx_hash<Hasher>(tx));
-        h.tx_root = merkle_root<Hasher>(ths);
+        for (const auto& tx : txs) ths.push_back(tx_hash<Suite>(tx));
+        h.tx_root = merkle_root<Suite>(ths);
         h.tx_count = static_cast<std::uint32_t>(txs.size());
         b.txs = std::move(txs);
-        b.proposer_sig = Signer::sign(kp, block_hash<Hasher>(h).view());
+        b.proposer_sig = Suite::sign(kp, block_hash<Suite>(h).view());
         return b;
     }
 
     /// Re-checks everything stored, trusting only the genesis (verify_chain):
     /// every block, signature and certificate with fresh state, and every
     /// index row against the blocks. Stops at the first problem.
-    verify_report verify() const { return verify_chain<Hasher, Signer>(genesis_, storage_); }
+    verify_report verify() const { return verify_chain<Suite>(genesis_, storage_); }
 
     /// Verifies the blocks after `from` (everything when empty), at most
     /// about `max_signatures` signature checks' worth (verify_incremental).
     verify_report verify_from(std::optional<verified_prefix> from,
                               std::uint64_t max_signatures = std::numeric_limits<std::uint64_t>::max()) const {
-        return verify_incremental<Hasher, Signer>(genesis_, storage_, from, max_signatures);
+        return verify_incremental<Suite>(genesis_, storage_, from, max_signatures);
     }
 
 private:
@@ -195,21 +193,21 @@ private:
 
     static block_index_entry index_entry(const finalized_block& fb) {
         block_index_entry e;
-        e.block_hash = block_hash<Hasher>(fb.blk.header);
+        e.block_hash = block_hash<Suite>(fb.blk.header);
         e.tx_hashes.reserve(fb.blk.txs.size());
-        for (const auto& tx : fb.blk.txs) e.tx_hashes.push_back(tx_hash<Hasher>(tx));
+        for (const auto& tx : fb.blk.txs) e.tx_hashes.push_back(tx_hash<Suite>(tx));
         return e;
     }
 
     error_code init() {
-        const finalized_block g = make_genesis_block<Hasher>(genesis_);
+        const finalized_block g = make_genesis_block<Suite>(genesis_);
         const hash32 gh = g.cert.block_hash;
         if (!storage_.head()) {
             if (auto r = storage_.append(g, gh, {}); !r) return r.error();
         } else {
             auto b0 = storage_.load(0);
             if (!b0) return b0.error();
-            if (auto ec = chain_rules<Hasher, Signer>::check_genesis_block(*b0, g)) return ec;
+            if (auto ec = chain_rules<Suite>::check_genesis_block(*b0, g)) return ec;
         }
         head_ = g.blk.header;
         head_hash_ = gh;
@@ -270,4 +268,4 @@ private:
     mutable std::uint64_t index_disagreements_ = 0;
 };
 
-}  // namespace ballotchain
+}  // namespace ballotchain::ledger

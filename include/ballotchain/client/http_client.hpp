@@ -1,6 +1,8 @@
 #pragma once
-/// @file Minimal blocking HTTP/JSON client with a timeout (Beast): the CLI, the
-/// validator's bootnode client and the integration tests use it.
+/// @file A small blocking HTTP/JSON client with a timeout (Beast), and one
+/// JSON-RPC 2.0 exchange over it. The CLI, the validator's bootnode client, the
+/// backend's validator pool (http_transport.hpp), benchmarks and tests use it.
+/// Each call runs its own io_context: simple, not for high request rates.
 
 #include <ballotchain/client/validator_pool.hpp>
 
@@ -16,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace ballotchain::app {
+namespace ballotchain::client {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -122,10 +124,10 @@ inline bool parse_http_url(std::string_view url, std::string& host, std::uint16_
 
 /// One JSON-RPC 2.0 exchange over HTTP POST: the result, the error object,
 /// or why there was no usable answer.
-inline client::rpc_outcome rpc_request(const std::string& host, std::uint16_t port, const std::string& path,
+inline rpc_outcome rpc_request(const std::string& host, std::uint16_t port, const std::string& path,
                                        const std::string& method, const boost::json::array& params,
                                        std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
-    client::rpc_outcome out;
+    rpc_outcome out;
     boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
     auto r = http_request(host, port, http::verb::post, path, boost::json::serialize(req), timeout);
     if (r.status == 0) {
@@ -140,10 +142,10 @@ inline client::rpc_outcome rpc_request(const std::string& host, std::uint16_t po
     }
     auto& o = v.as_object();
     if (auto* e = o.if_contains("error")) {
-        out.k = client::rpc_outcome::kind::error;
+        out.k = rpc_outcome::kind::error;
         out.value = std::move(*e);
     } else if (auto* res = o.if_contains("result")) {
-        out.k = client::rpc_outcome::kind::result;
+        out.k = rpc_outcome::kind::result;
         out.value = std::move(*res);
     } else {
         out.why = "JSON-RPC reply without result or error";
@@ -156,8 +158,8 @@ inline std::optional<boost::json::value> rpc_call(const std::string& host, std::
                                                   boost::json::array params, boost::json::value* error = nullptr) {
     auto o = rpc_request(host, port, "/", method, params);
     if (o.ok()) return std::move(o.value);
-    if (error && o.k == client::rpc_outcome::kind::error) *error = std::move(o.value);
+    if (error && o.k == rpc_outcome::kind::error) *error = std::move(o.value);
     return std::nullopt;
 }
 
-}  // namespace ballotchain::app
+}  // namespace ballotchain::client

@@ -4,10 +4,13 @@
 /// Byzantine validator and the client load. Invariants are checked after
 /// every event; a liveness phase after healing checks that every submitted
 /// vote becomes final within a stated bound.
+///
+/// The crypto suite is a template parameter: the INSECURE stand-in
+/// (insecure_suite.hpp) by default, because Ed25519 would take most of the CPU
+/// time; `--suite ed25519-sha256` runs the same seeds with the production suite.
 
 #include <ballotchain/consensus/engine.hpp>
-#include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/sim/insecure_suite.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 #include <ballotchain/storage/shared_storage.hpp>
 
@@ -21,9 +24,6 @@
 
 namespace ballotchain::sim {
 
-using H = sha256;
-using S = ed25519;
-
 /// Simulated time shared by every node.
 struct sim_clock {
     std::shared_ptr<std::uint64_t> t;
@@ -36,9 +36,6 @@ static_assert(clock<sim_clock>);
 /// returns (what SQLite in WAL with synchronous=FULL gives the real node).
 using sim_storage = shared_storage<memory_storage>;
 static_assert(storage<sim_storage>);
-
-using engine_t = consensus::engine<H, S, sim_storage, sim_clock>;
-using chain_t = blockchain<H, S, sim_storage>;
 
 /// Everything a run depends on. `derive(seed, n)` picks all of it from the seed.
 struct options {
@@ -118,14 +115,19 @@ struct report {
     std::vector<std::uint64_t> latencies_ms;  ///< submit → first final, per acknowledged vote
 };
 
+/// One run of one seed. @tparam Suite the crypto suite of every validator (`suite`).
+template <suite Suite = insecure_sim_suite>
 class simulation {
 public:
+    using engine_t = consensus::engine<Suite, sim_storage, sim_clock>;
+    using chain_t = ledger::blockchain<Suite, sim_storage>;
+
     explicit simulation(options o) : o_(o), rng_(o.seed), now_(std::make_shared<std::uint64_t>(0)) {
         std::mt19937_64 keyrng(o.seed ^ 0x5eed);
         auto seeded_key = [&] {
             secret_key sk;
             for (auto& b : sk.data) b = static_cast<byte>(keyrng());
-            return S::from_secret(sk);
+            return Suite::from_secret(sk);
         };
         g_.chain_id = 1337;
         g_.block_interval_ms = o.block_interval_ms;
@@ -299,10 +301,10 @@ private:
         tx.encrypted_vote = bytes(16, static_cast<byte>(id));
         // voter_tag: distinct per id; every 7th vote is a second vote by an earlier voter (must be refused).
         const std::uint64_t voter = (o_.double_votes && id % 7 == 6 && id >= 7) ? id - 7 : id;
-        tx.voter_tag = H::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8),
+        tx.voter_tag = Suite::hash(bytes{static_cast<byte>(voter), static_cast<byte>(voter >> 8),
                                      static_cast<byte>(voter >> 16), static_cast<byte>(tx.election_id)});
         tx.timestamp_ms = 1'700'000'000'000ull + *now_;
-        sign_tx<H, S>(tx, submitter_);
+        sign_tx<Suite>(tx, submitter_);
         return tx;
     }
 
@@ -316,7 +318,7 @@ private:
 
     void submit_new(std::uint64_t id) {
         vote_tx tx = make_tx(id);
-        const hash32 th = tx_hash<H>(tx);
+        const hash32 th = tx_hash<Suite>(tx);
         // A second vote by one voter in one election is never acknowledged twice.
         const auto vk = std::make_pair(tx.election_id, tx.voter_tag);
         auto who = random_live_honest();
@@ -443,14 +445,14 @@ private:
             st->height += 1 + rng_() % 1000;
             env->height = st->height;
             env->body = consensus::encode(*st);
-            consensus::sign_envelope<H, S>(*env, keys_[from]);
+            consensus::sign_envelope<Suite>(*env, keys_[from]);
             route(from, m.to, consensus::encode(*env));
             return;
         }
         if (env->type == consensus::msg_type::blocks && roll <= 4) {
             // Claimed blocks, serves none.
             env->body = consensus::encode_blocks({});
-            consensus::sign_envelope<H, S>(*env, keys_[from]);
+            consensus::sign_envelope<Suite>(*env, keys_[from]);
             route(from, m.to, consensus::encode(*env));
             return;
         }
@@ -466,10 +468,10 @@ private:
             if (env->type == consensus::msg_type::prepare) {
                 env->body = consensus::encode_prepare(junk);
             } else {
-                const auto seal = make_seal<S>(keys_[from], from, g_.chain_id, env->height, env->round, junk);
+                const auto seal = make_seal<Suite>(keys_[from], from, g_.chain_id, env->height, env->round, junk);
                 env->body = consensus::encode(consensus::commit_body{junk, seal.sig});
             }
-            consensus::sign_envelope<H, S>(*env, keys_[from]);
+            consensus::sign_envelope<Suite>(*env, keys_[from]);
             route(from, m.to, consensus::encode(*env));
             return;
         }
@@ -479,10 +481,10 @@ private:
             if (p && p->blk.header.round == env->round) {
                 auto alt = *p;
                 alt.blk.header.timestamp_ms += 1;
-                alt.blk.proposer_sig = S::sign(keys_[from], block_hash<H>(alt.blk.header).view());
+                alt.blk.proposer_sig = Suite::sign(keys_[from], block_hash<Suite>(alt.blk.header).view());
                 auto env2 = *env;
                 env2.body = consensus::encode(alt);
-                consensus::sign_envelope<H, S>(env2, keys_[from]);
+                consensus::sign_envelope<Suite>(env2, keys_[from]);
                 const auto b1 = std::make_shared<const bytes>(m.data);
                 const auto b2 = std::make_shared<const bytes>(consensus::encode(env2));
                 for (std::uint32_t j = 0; j < nodes_.size(); ++j) {
@@ -559,8 +561,8 @@ private:
     std::mt19937_64 rng_;
     std::shared_ptr<std::uint64_t> now_;
     genesis_config g_;
-    std::vector<S::key_pair> keys_;
-    S::key_pair submitter_;
+    std::vector<typename Suite::key_pair> keys_;
+    typename Suite::key_pair submitter_;
     std::vector<node_state> nodes_;
     std::optional<std::uint32_t> byz_;
     std::priority_queue<event, std::vector<event>, std::greater<event>> q_;

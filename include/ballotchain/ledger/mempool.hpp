@@ -2,12 +2,12 @@
 /// @file Pool of valid, not-yet-final vote transactions: bounded, FIFO by
 /// arrival, deduplicated by tx hash and by (election, voter_tag).
 
-#include <ballotchain/chain/chain.hpp>
+#include <ballotchain/chain/rules.hpp>
 
 #include <map>
 #include <unordered_map>
 
-namespace ballotchain {
+namespace ballotchain::ledger {
 
 /// Pending transactions waiting for a block.
 ///
@@ -16,9 +16,9 @@ namespace ballotchain {
 /// election), so `is_known_valid(th)` lets block validation skip re-checking
 /// its signature.
 ///
-/// @tparam Hasher computes tx hashes (`hasher`)
+/// @tparam Suite computes tx hashes (`suite`)
 /// @par Thread safety Not thread-safe; the owner serialises access.
-template <hasher Hasher>
+template <suite Suite>
 class mempool {
 public:
     /// @param capacity most txs held at once (>= 1); `add` answers pool_full beyond it.
@@ -34,7 +34,7 @@ public:
     template <class Chain>
     result<hash32> add(vote_tx tx, const Chain& c) {
         // Cheap pool checks first so floods of duplicates cost no signature check.
-        const hash32 th = tx_hash<Hasher>(tx);
+        const hash32 th = tx_hash<Suite>(tx);
         if (by_hash_.contains(th)) return make_error(chain::errc::duplicate_tx);
         if (by_vote_.contains({tx.election_id, tx.voter_tag})) return make_error(chain::errc::duplicate_vote);
         if (full()) return make_error(chain::errc::pool_full);
@@ -112,7 +112,7 @@ private:
 
     void insert(vote_tx tx, const hash32& th) {
         const std::uint64_t seq = next_seq_++;
-        by_vote_.emplace(detail::vote_key{tx.election_id, tx.voter_tag}, th);
+        by_vote_.emplace(ballotchain::detail::vote_key{tx.election_id, tx.voter_tag}, th);
         by_hash_.emplace(th, seq);
         by_seq_.emplace(seq, entry{std::move(tx), th});
     }
@@ -121,7 +121,7 @@ private:
     std::uint64_t next_seq_ = 0;
     std::map<std::uint64_t, entry> by_seq_;  // arrival order
     std::unordered_map<hash32, std::uint64_t> by_hash_;
-    std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> by_vote_;
+    std::unordered_map<ballotchain::detail::vote_key, hash32, ballotchain::detail::vote_key_hash> by_vote_;
 };
 
-}  // namespace ballotchain
+}  // namespace ballotchain::ledger

@@ -14,7 +14,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace ballotchain {
+namespace ballotchain::ledger {
 
 /// Blocks 0..height were verified, and block `height` has hash `hash`.
 struct verified_prefix {
@@ -49,14 +49,14 @@ struct confirmed_lookup {
 /// hash `th` at that index. When the block cannot be read (I/O), the index's
 /// answer is kept: for duplicate checks a hit is the safe side.
 /// @par Complexity One block read, the tx located by skipping (no full decode), one hash.
-template <hasher Hasher, storage Storage>
+template <suite Suite, storage Storage>
 confirmed_lookup find_tx_confirmed(const Storage& s, const hash32& th) {
     auto loc = s.find_tx(th);
     if (!loc) return {};
     auto raw = s.load_raw(loc->height);
     if (!raw) return {loc, false};
     auto tx = decode_tx_at(*raw, loc->index);
-    if (tx && tx_hash<Hasher>(*tx) == th) return {loc, false};
+    if (tx && tx_hash<Suite>(*tx) == th) return {loc, false};
     return {std::nullopt, true};
 }
 
@@ -191,10 +191,10 @@ result<void> extra_block_index_rows(const Storage& s, std::uint64_t head, OnProb
 /// Reasons: a storage_ns::errc (not_found: a missing block; io_error), a
 /// core::errc decoding reason, a chain::errc rule, or storage_ns::errc::bad_index.
 /// @par Complexity O(chain): every signature once; memory O(transactions) for the duplicate sets.
-template <hasher Hasher, signer Signer, storage Storage>
+template <suite Suite, storage Storage>
 verify_report verify_chain(const genesis_config& g, const Storage& s) {
     verify_report rep;
-    const chain_rules<Hasher, Signer> rules(g);
+    const chain_rules<Suite> rules(g);
     auto fail = [&](std::optional<std::uint64_t> h, error_code ec, std::string detail) {
         if (!rep.ok) return;
         rep.ok = false;
@@ -209,8 +209,8 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
     }
     rep.head = *head;
     std::unordered_set<hash32> seen_tx;
-    std::unordered_set<detail::vote_key, detail::vote_key_hash> seen_vote;
-    const finalized_block genesis_block = make_genesis_block<Hasher>(g);
+    std::unordered_set<ballotchain::detail::vote_key, ballotchain::detail::vote_key_hash> seen_vote;
+    const finalized_block genesis_block = make_genesis_block<Suite>(g);
     block_header parent;
     hash32 parent_hash;
 
@@ -237,7 +237,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
         std::vector<hash32> ths;
         if (h == 0) {
             std::string why;
-            if (auto ec = chain_rules<Hasher, Signer>::check_genesis_block(*fb, genesis_block, &why)) {
+            if (auto ec = chain_rules<Suite>::check_genesis_block(*fb, genesis_block, &why)) {
                 fail(0, ec, why);
                 return std::nullopt;
             }
@@ -250,13 +250,13 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
                 fail(h, ec, {});
                 return std::nullopt;
             }
-            const hash32 bh = block_hash<Hasher>(fb->blk.header);
+            const hash32 bh = block_hash<Suite>(fb->blk.header);
             if (auto cec = rules.check_certificate(fb->blk.header, bh, fb->cert)) {
                 fail(h, cec, "certificate of " + at);
                 return std::nullopt;
             }
         }
-        const hash32 bh = block_hash<Hasher>(fb->blk.header);
+        const hash32 bh = block_hash<Suite>(fb->blk.header);
         const auto bad_index = make_error(storage_ns::errc::bad_index);
         if (auto ih = s.hash_at(h); ih != bh) {
             fail(h, bad_index, "index blocks.hash: height " + std::to_string(h) + " holds " +
@@ -321,12 +321,12 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
 /// does not re-read the prefix: a change there after it was verified is found
 /// by the next verify_chain (e.g. `ballotchain verify`), not here.
 /// @par Complexity O(blocks checked), memory O(one block).
-template <hasher Hasher, signer Signer, storage Storage>
+template <suite Suite, storage Storage>
 verify_report verify_incremental(const genesis_config& g, const Storage& s, std::optional<verified_prefix> from,
                                  std::uint64_t max_signatures = std::numeric_limits<std::uint64_t>::max()) {
     verify_report rep;
     rep.verified = from;
-    const chain_rules<Hasher, Signer> rules(g);
+    const chain_rules<Suite> rules(g);
     auto fail = [&](std::uint64_t h, error_code ec, std::string detail) {
         rep.ok = false;
         rep.bad_height = h;
@@ -370,9 +370,9 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
     if (!from) {
         if (!load(0, fb)) return rep;
         std::string why;
-        if (auto ec = chain_rules<Hasher, Signer>::check_genesis_block(fb, make_genesis_block<Hasher>(g), &why))
+        if (auto ec = chain_rules<Suite>::check_genesis_block(fb, make_genesis_block<Suite>(g), &why))
             return fail(0, ec, why);
-        parent_hash = block_hash<Hasher>(fb.blk.header);
+        parent_hash = block_hash<Suite>(fb.blk.header);
         if (!index_ok(0, parent_hash)) return rep;
         parent = fb.blk.header;
         ++rep.blocks_checked;
@@ -380,7 +380,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
     } else {
         if (from->height > *head) return fail(from->height, make_error(storage_ns::errc::not_found), "the verified block is gone");
         if (!load(from->height, fb)) return rep;
-        parent_hash = block_hash<Hasher>(fb.blk.header);
+        parent_hash = block_hash<Suite>(fb.blk.header);
         if (parent_hash != from->hash)
             return fail(from->height, make_error(chain::errc::unknown_block),
                         "block " + std::to_string(from->height) + " is no longer the block verified earlier (" +
@@ -397,7 +397,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
             // pointing to an earlier block can be a duplicate, and it must be confirmed there.
             [&](const hash32& th) {
                 auto l = s.find_tx(th);
-                return l && l->height < h && find_tx_confirmed<Hasher>(s, th).loc.has_value();
+                return l && l->height < h && find_tx_confirmed<Suite>(s, th).loc.has_value();
             },
             [&](std::uint64_t e, const hash32& t) {
                 auto l = s.find_vote(e, t);
@@ -405,7 +405,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
             },
             verify_all_signatures{}, &ths);
         if (ec) return fail(h, ec, {});
-        const hash32 bh = block_hash<Hasher>(fb.blk.header);
+        const hash32 bh = block_hash<Suite>(fb.blk.header);
         if (auto cec = rules.check_certificate(fb.blk.header, bh, fb.cert))
             return fail(h, cec, "certificate of block " + std::to_string(h));
         if (!index_ok(h, bh)) return rep;
@@ -432,4 +432,4 @@ struct index_check_report {
     bool repaired = false;               ///< the indexes were rebuilt from the blocks
 };
 
-}  // namespace ballotchain
+}  // namespace ballotchain::ledger

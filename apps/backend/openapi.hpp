@@ -1,0 +1,41 @@
+#pragma once
+/// @file The backend's OpenAPI list of paths (GET /openapi.json). A path added
+/// to the routes (service.hpp) is added here and to docs/backend.md.
+
+#include <boost/json.hpp>
+
+#include <string_view>
+
+namespace ballotchain::backend {
+
+/// The OpenAPI 3 document: every path with its methods and a one-line summary.
+inline boost::json::object openapi(std::string_view version) {
+    boost::json::object paths;
+    auto op = [&](const char* path, const char* method, const char* summary) {
+        paths[path].emplace_object()[method] = boost::json::object{{"summary", summary}};
+    };
+    op("/health", "get", "backend status and outbox size");
+    op("/api/auth/register", "post", "register a voter {email, password, full_name}");
+    op("/api/auth/login", "post", "log in {email, password}: bearer token");
+    op("/api/auth/me", "get", "the logged-in user");
+    op("/api/auth/logout", "post", "revoke the presented token");
+    op("/api/auth/logout-all", "post", "revoke every session of the logged-in user");
+    op("/api/auth/change-password", "post",
+       "change the password {current_password, new_password}: revokes every session, returns a new token");
+    op("/api/elections", "get", "list elections with their candidates");
+    op("/api/elections/{id}", "get", "one election");
+    op("/api/elections/{id}/candidates", "post", "add a candidate (administrators)");
+    op("/api/votes/submit", "post",
+       "submit a vote {election_id, candidate_id, encrypted_vote (base64, at most the genesis max_encrypted_vote_bytes)}");
+    op("/api/votes/transaction-status", "get", "status of a vote: ?transaction_id=0x..&election_id=N");
+    op("/api/votes/results", "get", "tally from the validator chain: ?election_id=N");
+    op("/api/votes/verify-blockchain", "post", "verify the chain {election_id}");
+    op("/api/admin/validators/health", "get", "validator health (administrators)");
+    op("/api/admin/validators/refresh-status", "post", "probe validators now (administrators)");
+    paths["/api/elections"].as_object()["post"] = boost::json::object{{"summary", "create an election (administrators)"}};
+    return {{"openapi", "3.0.3"},
+            {"info", boost::json::object{{"title", "ballotchain backend"}, {"version", version}}},
+            {"paths", std::move(paths)}};
+}
+
+}  // namespace ballotchain::backend

@@ -1,0 +1,313 @@
+#pragma once
+/// @file The outbox: every stored vote not yet final, and the one place that
+/// moves a vote from status to status.
+///
+/// A vote record (store.hpp) is written 'pending' before anything leaves the
+/// backend. The outbox then sends its raw transaction to a validator through
+/// the pool (round-robin, healthy first, failing over on no answer) and
+/// records what came back; `tick()` walks the open votes again, confirms the
+/// final ones from their receipts, and re-sends the others. Same raw
+/// transaction every time, so the chain (which refuses a second tx hash and a
+/// second voter tag per election) holds it exactly once. docs/backend.md,
+/// "How a vote is kept".
+///
+/// No HTTP and no threads here: the service's background loop calls `tick()`,
+/// its submit handler calls `submit()`. The pool's Transport and Clock are
+/// policies, so tests/unit/backend/outbox_test.cpp drives the outbox with a
+/// scripted transport and a manual clock.
+
+#include "fallback.hpp"
+#include "store.hpp"
+#include "store_failure.hpp"
+
+#include <ballotchain/client/validator_pool.hpp>
+#include <ballotchain/core/clock.hpp>
+#include <ballotchain/core/hex.hpp>
+#include <ballotchain/rpc/errors.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ballotchain::backend {
+
+/// Where a vote stands. Stored in backend.db and shown by the API as the
+/// strings of to_string() (data-format.md §15, docs/backend.md).
+enum class vote_status : std::uint8_t {
+    pending,    ///< stored; no validator has acknowledged it yet
+    submitted,  ///< a validator acknowledged it (it is in that validator's pool)
+    confirmed,  ///< final in a block of the validator chain
+    rejected,   ///< the chain refused it for good; its voter may vote again
+};
+
+inline constexpr std::string_view to_string(vote_status s) noexcept {
+    switch (s) {
+    case vote_status::pending: return "pending";
+    case vote_status::submitted: return "submitted";
+    case vote_status::confirmed: return "confirmed";
+    case vote_status::rejected: return "rejected";
+    }
+    return "unknown";
+}
+
+/// The status of a stored string; nullopt for anything else.
+inline constexpr std::optional<vote_status> parse_vote_status(std::string_view s) noexcept {
+    for (auto st : {vote_status::pending, vote_status::submitted, vote_status::confirmed, vote_status::rejected})
+        if (s == to_string(st)) return st;
+    return std::nullopt;
+}
+
+/// What can happen to a vote.
+enum class vote_event : std::uint8_t {
+    sent,      ///< went to a validator that will not take it now (full pool, its own trouble): retry later
+    accepted,  ///< a validator acknowledged it (or already holds this very transaction)
+    refused,   ///< a validator refused it definitively (see definitive_refusal)
+    final,     ///< a receipt shows it in a final block
+};
+
+/// The transition table: the status a vote in `from` moves to on `e`, or
+/// nullopt when `e` does not apply (nothing is written). Every status change
+/// of a vote goes through here. A receipt outranks an earlier refusal (one
+/// validator may refuse what another already finalized); nothing leaves
+/// 'confirmed'.
+inline constexpr std::optional<vote_status> next_status(vote_status from, vote_event e) noexcept {
+    using enum vote_status;
+    switch (from) {
+    case pending:
+    case submitted:
+        switch (e) {
+        case vote_event::sent: return from;
+        case vote_event::accepted: return submitted;
+        case vote_event::refused: return rejected;
+        case vote_event::final: return confirmed;
+        }
+        break;
+    case rejected:
+        if (e == vote_event::final) return confirmed;
+        break;
+    case confirmed: break;
+    }
+    return std::nullopt;
+}
+
+/// The status of a vote row. A string that is no status is a damaged
+/// database (a local fault): store_failure.
+inline vote_status status_of(const vote_row& v) {
+    if (auto s = parse_vote_status(v.status)) return *s;
+    throw store_failure("vote " + std::to_string(v.id) + " has no valid status: '" + v.status.substr(0, 32) + "'");
+}
+
+/// True for a refusal of eth_sendRawTransaction that no retry can turn into a
+/// success: the transaction itself breaks a rule of the validators' chain
+/// (signature, submitter, size, chain id, encoding), or another vote of the same
+/// voter tag holds its place. Not: a full pool, a node's storage trouble or
+/// overload, anything unknown.
+inline constexpr bool definitive_refusal(std::int64_t code) noexcept {
+    return code == rpc::tx_code::invalid_signature || code == rpc::tx_code::unauthorized_submitter ||
+           code == rpc::tx_code::vote_too_large || code == rpc::tx_code::wrong_chain ||
+           code == rpc::tx_code::duplicate_vote || code == rpc::code::invalid_params;
+}
+
+/// What a receipt lookup found.
+struct receipt_info {
+    enum class state : std::uint8_t { confirmed, not_final, unreachable };
+    state st = state::unreachable;
+    std::uint64_t block = 0;  ///< when confirmed
+    std::string block_hash;
+};
+
+/// What one attempt to send a vote came to.
+struct send_result {
+    enum class state : std::uint8_t {
+        submitted,    ///< a validator took it (or it is already final)
+        queued,       ///< a validator answered but will not take it now: stays in the outbox
+        rejected,     ///< refused for good (detail says why)
+        unreachable,  ///< no validator answered
+    };
+    state st = state::unreachable;
+    std::string node;    ///< the validator that answered
+    std::string detail;  ///< why it was refused
+    bool on_fallback = false;  ///< (submit only) recorded on the fallback chain
+};
+
+/// The outbox over a store, a validator pool and a fallback ledger.
+///
+/// @tparam Transport the pool's `client::rpc_transport`
+/// @tparam Clock     a `clock`; votes' times are its wall_ms
+///
+/// @par Thread safety
+/// Every member may be called from any thread: the store and the pool lock
+/// per operation and the outbox holds no state of its own beyond its options.
+/// Two callers may send the same vote at once (submit and tick); the chain
+/// holds it once and each store write is a transition from the table.
+template <client::rpc_transport Transport, clock Clock>
+class outbox {
+public:
+    using pool_type = client::validator_pool<Transport, Clock>;
+
+    struct options {
+        std::uint64_t pending_grace_ms = 1000;  ///< a new 'pending' vote is left to its submit this long
+        std::uint64_t resend_after_ms = 15'000;  ///< re-send a vote not final after this long
+        std::size_t batch = 512;                ///< open votes looked at per tick
+    };
+
+    outbox(store& db, pool_type& pool, fallback_ledger& fallback, const Clock& clock, options opt)
+        : db_(db), pool_(pool), fallback_(fallback), clock_(clock), opt_(opt) {}
+
+    /// The first send of a vote just stored (the voter waits for this). When no
+    /// validator answers, the vote is also recorded on the fallback chain; it
+    /// stays 'pending' and tick() sends it later.
+    /// @pre `v` is as stored: status 'pending', `id` set.
+    send_result submit(const vote_row& v) {
+        auto r = send(v);
+        if (r.st == send_result::state::unreachable && fallback_.record(v, clock_.wall_ms())) {
+            must(db_.mark_fallback(v.id));
+            r.on_fallback = true;
+        }
+        return r;
+    }
+
+    /// One attempt to send `v` to a validator; records the outcome.
+    send_result send(const vote_row& v) {
+        auto a = pool_.call("eth_sendRawTransaction", boost::json::array{to_hex(v.raw_tx)});
+        if (!a.outcome.answered()) return {};
+        send_result res{send_result::state::submitted, a.node_id, {}, false};
+        const auto code = a.outcome.error_code();
+        if (a.outcome.ok() || code == rpc::tx_code::duplicate_tx) {
+            // duplicate_tx: that very transaction is already pooled or final
+            apply(v, vote_event::accepted, res.node);
+            return res;
+        }
+        if (code == rpc::tx_code::duplicate_vote) {
+            // With our own transaction final this is fine; with another one ours can never be
+            // (only if the backend database was rebuilt while the chain kept the old vote).
+            if (const auto r = lookup_receipt(v.tx_hash); r.st == receipt_info::state::confirmed) {
+                confirm(v, r);
+                return res;
+            }
+        }
+        if (!code || !definitive_refusal(*code)) {  // a full pool, the node's trouble: keep it and retry
+            if (code != rpc::tx_code::pool_full)
+                spdlog::warn("vote {}: {} answered {}; will retry", to_hex(v.tx_hash), res.node,
+                             boost::json::serialize(a.outcome.value));
+            apply(v, vote_event::sent);
+            res.st = send_result::state::queued;
+            return res;
+        }
+        res.st = send_result::state::rejected;
+        res.detail = refusal_reason(a);
+        spdlog::error("vote {} refused by {}: {}; its voter may vote again", to_hex(v.tx_hash), res.node, res.detail);
+        apply(v, vote_event::refused, res.detail);
+        return res;
+    }
+
+    /// Asks a validator for a transaction's receipt. A query: writes nothing.
+    receipt_info lookup_receipt(const hash32& th) {
+        auto a = pool_.call("eth_getTransactionReceipt", boost::json::array{to_hex(th)});
+        if (!a.outcome.answered()) return {};
+        receipt_info info{receipt_info::state::not_final, 0, {}};
+        if (!a.outcome.ok() || !a.outcome.value.is_object()) return info;
+        const auto& r = a.outcome.value.as_object();
+        const auto* bn = r.if_contains("blockNumber");
+        const auto* bh = r.if_contains("blockHash");
+        const auto n = bn && bn->is_string() ? parse_quantity(bn->as_string()) : std::nullopt;
+        if (!n || !bh || !bh->is_string()) return info;
+        return {receipt_info::state::confirmed, *n, std::string(bh->as_string())};
+    }
+
+    /// Where a vote becomes confirmed: `r` (from lookup_receipt) shows it final.
+    /// True when the transition applies (the store may still keep a refused
+    /// vote refused when its voter has another vote in flight, store.hpp).
+    bool confirm(const vote_row& v, const receipt_info& r) {
+        if (r.st != receipt_info::state::confirmed) return false;
+        return apply(v, vote_event::final, {}, &r);
+    }
+
+    /// One pass over the open votes, oldest first: confirms those a receipt
+    /// shows final, re-sends 'pending' ones older than pending_grace_ms and
+    /// 'submitted' ones sent more than resend_after_ms ago. Stops early when no
+    /// validator answers (next tick tries again) or `stop()` says so. Returns
+    /// how many votes changed.
+    std::size_t tick(const std::function<bool()>& stop = {}) {
+        const std::vector<vote_row> open = must(db_.open_votes(opt_.batch));
+        std::size_t changed = 0;
+        const std::uint64_t now = clock_.wall_ms();
+        for (const auto& v : open) {
+            if (stop && stop()) break;
+            const vote_status st = status_of(v);
+            if (st != vote_status::pending && st != vote_status::submitted) continue;
+            // Already final? (A validator may have taken it before we saw its answer.)
+            if (st == vote_status::submitted || v.sent_ms != 0) {
+                const auto r = lookup_receipt(v.tx_hash);
+                if (r.st == receipt_info::state::unreachable) break;
+                if (r.st == receipt_info::state::confirmed) {
+                    confirm(v, r);
+                    ++changed;
+                    continue;
+                }
+            }
+            const bool due = st == vote_status::pending ? now >= v.created_ms + opt_.pending_grace_ms
+                                                        : now >= v.sent_ms + opt_.resend_after_ms;
+            if (!due) continue;
+            const auto sent = send(v).st;
+            if (sent == send_result::state::unreachable) break;
+            if (sent != send_result::state::queued) ++changed;
+        }
+        return changed;
+    }
+
+    /// Open votes by status (for /health).
+    std::vector<std::pair<vote_status, std::uint64_t>> open_counts() {
+        std::vector<std::pair<vote_status, std::uint64_t>> out;
+        for (auto& [s, n] : must(db_.open_vote_counts()))
+            if (auto st = parse_vote_status(s)) out.emplace_back(*st, n);
+        return out;
+    }
+
+private:
+    /// Records event `e` for `v`: the transition table says which status it
+    /// moves to, and that status says what is written (nothing when the event
+    /// does not apply). `text` is the validator (accepted) or the reason
+    /// (refused); `r` the receipt (final).
+    bool apply(const vote_row& v, vote_event e, const std::string& text = {}, const receipt_info* r = nullptr) {
+        const auto to = next_status(status_of(v), e);
+        if (!to) return false;
+        const auto now = clock_.wall_ms();
+        switch (*to) {
+        case vote_status::pending: must(db_.mark_sent(v.id, now)); break;
+        case vote_status::submitted:
+            if (e == vote_event::accepted)
+                must(db_.mark_submitted(v.id, text, now));
+            else
+                must(db_.mark_sent(v.id, now));
+            break;
+        case vote_status::rejected: must(db_.mark_rejected(v.id, text)); break;
+        case vote_status::confirmed:
+            if (!r) return false;
+            must(db_.confirm_by_tx(v.tx_hash, r->block, r->block_hash));
+            break;
+        }
+        return true;
+    }
+
+    /// "unauthorized submitter (validator-2, JSON-RPC error -32002)".
+    static std::string refusal_reason(const typename pool_type::answer& a) {
+        std::string msg = "refused";
+        if (a.outcome.value.is_object())
+            if (const auto* m = a.outcome.value.as_object().if_contains("message"); m && m->is_string())
+                msg = std::string(m->as_string().subview(0, 300));
+        return msg + " (" + a.node_id + ", JSON-RPC error " + std::to_string(a.outcome.error_code().value_or(0)) + ")";
+    }
+
+    store& db_;
+    pool_type& pool_;
+    fallback_ledger& fallback_;
+    const Clock& clock_;
+    options opt_;
+};
+
+}  // namespace ballotchain::backend

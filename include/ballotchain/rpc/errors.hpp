@@ -1,0 +1,33 @@
+#pragma once
+/// @file The JSON-RPC error codes of docs/api.md: the standard ones, ours, and
+/// those of a refused transaction. Plain constants, so a client (the backend)
+/// can act on them without the validator's API.
+
+namespace ballotchain::rpc {
+
+/// Standard and ballotchain error codes.
+namespace code {
+inline constexpr int parse_error = -32700;
+inline constexpr int invalid_request = -32600;
+inline constexpr int method_not_found = -32601;
+inline constexpr int invalid_params = -32602;
+inline constexpr int internal_error = -32603;
+inline constexpr int server_error = -32000;  ///< generic; -32001 and up are specific (docs/api.md)
+inline constexpr int too_many_in_batch = -32020;  ///< a method's per-request cap was reached
+inline constexpr int rate_limited = -32029;       ///< the client's budget for a method is spent; data.retry_after_ms
+}  // namespace code
+
+/// JSON-RPC error codes of a refused transaction (docs/api.md); clients such
+/// as the backend act on them.
+namespace tx_code {
+inline constexpr int invalid_signature = -32001;
+inline constexpr int unauthorized_submitter = -32002;
+inline constexpr int duplicate_vote = -32003;  ///< the voter already has a final or pooled vote
+inline constexpr int duplicate_tx = -32004;    ///< this very transaction is already pooled or final
+inline constexpr int pool_full = -32005;
+inline constexpr int vote_too_large = -32006;
+inline constexpr int wrong_chain = -32007;
+inline constexpr int storage = -32010;
+}  // namespace tx_code
+
+}  // namespace ballotchain::rpc

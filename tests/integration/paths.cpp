@@ -1,0 +1,7 @@
+// The build's paths, compiled here only (see tests/unit/support/paths.hpp for why).
+#include <string>
+
+namespace ballotchain::itest {
+std::string built_bin_dir() { return BALLOTCHAIN_BIN_DIR; }
+std::string eth_test_dir() { return BALLOTCHAIN_ETH_DIR; }
+}  // namespace ballotchain::itest

@@ -1,0 +1,53 @@
+#include <backend/text.hpp>
+
+#include <catch2/catch.hpp>
+
+// The backend's text helpers: ISO-8601 times, strict base64, query strings.
+
+using namespace ballotchain;
+using namespace ballotchain::backend;
+
+TEST_CASE("iso_time and parse_iso_time", "[backend][text]") {
+    CHECK(iso_time(0) == "1970-01-01T00:00:00.000Z");
+    CHECK(iso_time(1'762'511'400'123ull) == "2025-11-07T10:30:00.123Z");
+    CHECK(parse_iso_time("2025-11-07T10:30:00Z") == 1'762'511'400'000ull);
+    CHECK(parse_iso_time("2025-11-07T10:30:00.1Z") == 1'762'511'400'100ull);
+    CHECK(parse_iso_time("2025-11-07T10:30:00.12345Z") == 1'762'511'400'123ull);
+    for (std::uint64_t ms : {0ull, 1ull, 999ull, 1'762'511'400'123ull, 253'402'300'799'999ull})
+        CHECK(parse_iso_time(iso_time(ms)) == ms);
+    for (const char* bad : {"", "2025-11-07", "2025-11-07T10:30:00", "2025-11-07T10:30:00+01:00", "2025-11-07T10:30:00.Z",
+                            "2025-13-07T10:30:00Z", "2025-11-07T24:00:00Z", "1969-12-31T23:59:59Z",
+                            "2025-11-07T10:30:00Zjunk"})
+        CHECK_FALSE(parse_iso_time(bad));
+}
+
+TEST_CASE("decode_base64 is strict and bounded", "[backend][text]") {
+    CHECK(decode_base64("", 10) == bytes{});
+    CHECK(decode_base64("Zg==", 10) == bytes{'f'});
+    CHECK(decode_base64("Zm8=", 10) == bytes{'f', 'o'});
+    CHECK(decode_base64("Zm9v", 10) == bytes{'f', 'o', 'o'});
+    CHECK(decode_base64("+/+/", 10) == bytes{0xfb, 0xff, 0xbf});
+    CHECK_FALSE(decode_base64("Zg", 10));      // padding required
+    CHECK_FALSE(decode_base64("Zh==", 10));    // unused bits not zero
+    CHECK_FALSE(decode_base64("Zm9=", 10));    // unused bits not zero
+    CHECK_FALSE(decode_base64("Z===", 10));    // too much padding
+    CHECK_FALSE(decode_base64("Zg==Zm9v", 10));  // data after padding
+    CHECK_FALSE(decode_base64("Zm9-", 10));    // URL alphabet
+    CHECK_FALSE(decode_base64("Zm9 ", 10));
+    CHECK(decode_base64("Zm9v", 3));
+    CHECK_FALSE(decode_base64("Zm9v", 2));     // over the bound
+    CHECK_FALSE(decode_base64(std::string(4000, 'A'), 100));  // refused before decoding
+}
+
+TEST_CASE("query_param", "[backend][text]") {
+    CHECK(query_param("a=1&b=2", "a") == "1");
+    CHECK(query_param("a=1&b=2", "b") == "2");
+    CHECK(query_param("a=1&a=2", "a") == "1");
+    CHECK(query_param("ab=1&b=", "b") == "");
+    CHECK(query_param("flag&x=1", "flag") == "");
+    CHECK(query_param("a=1=2", "a") == "1=2");
+    CHECK_FALSE(query_param("", "a"));
+    CHECK_FALSE(query_param("ab=1", "a"));
+    CHECK_FALSE(query_param("b=a", "a"));
+    CHECK(lower("MiXeD@Example.ORG") == "mixed@example.org");
+}
