@@ -48,6 +48,14 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
          "# TYPE ballotchain_transactions_rejected_total counter\n";
     for (const auto& [reason, c] : m.rejected_txs)
         o << "ballotchain_transactions_rejected_total{reason=\"" << reason << "\"} " << c << '\n';
+    o << "# HELP ballotchain_local_faults_total Durable writes of this node that failed (its own disk), by what was "
+         "written.\n"
+         "# TYPE ballotchain_local_faults_total counter\n";
+    for (const char* w : {"record", "prepared_block", "block"}) {
+        auto it = m.local_faults.find(w);
+        o << "ballotchain_local_faults_total{write=\"" << w << "\"} " << (it == m.local_faults.end() ? 0 : it->second)
+          << '\n';
+    }
     o << "# HELP ballotchain_p2p_messages_rejected_total Consensus messages refused, by reason.\n"
          "# TYPE ballotchain_p2p_messages_rejected_total counter\n";
     for (const auto& [reason, c] : m.rejected_messages)

@@ -29,6 +29,7 @@ using transport_t = net::tcp_transport<suite_t>;
 struct node_metrics {
     std::map<std::string, std::uint64_t> rejected_txs;       ///< by reason
     std::map<std::string, std::uint64_t> rejected_messages;  ///< by reason
+    std::map<std::string, std::uint64_t> local_faults;       ///< failed durable writes, by what was written
     std::uint64_t submitted = 0;
     std::uint64_t finalized_txs = 0;
     /// Finality latency of txs submitted here, seconds: cumulative buckets.
@@ -181,6 +182,7 @@ public:
 private:
     void apply(consensus::effects& fx) {
         for (const auto& l : fx.log) spdlog::debug("{}", l);
+        for (const auto& f : fx.faults) on_fault(f);
         for (auto& e : fx.equivocations)
             spdlog::warn("equivocation by validator-{} at height {} round {} ({})", e.validator + 1, e.height,
                          e.round, consensus::to_string(e.type));
@@ -194,6 +196,27 @@ private:
                 net_->broadcast(frame);
         }
         watch_storage();
+    }
+
+    /// A local fault (this node's own disk failed a write): counted, and logged
+    /// at error level (the first, then at most one line per 30 s while it lasts).
+    void on_fault(const consensus::fault_event& f) {
+        ++metrics_.local_faults[fault_label(f.what)];
+        const auto now = eng_.clock_policy().now_ms();
+        if (storage_failure_ && now < fault_logged_ms_ + 30'000) return;
+        fault_logged_ms_ = now;
+        const std::string detail = eng_.chain().storage().last_error();
+        spdlog::error("local fault: could not write the {} at height {} to {}: {}", consensus::to_string(f.what),
+                      f.height, eng_.chain().storage().path(), detail.empty() ? f.error.message() : detail);
+    }
+
+    static const char* fault_label(consensus::fault_event::write w) {
+        switch (w) {
+        case consensus::fault_event::write::record: return "record";
+        case consensus::fault_event::write::prepared_block: return "prepared_block";
+        case consensus::fault_event::write::append: return "block";
+        }
+        return "other";
     }
 
     /// Says loudly when durable writes start failing (and again every 30 s while
@@ -226,7 +249,7 @@ private:
             drop_conflicting(f);
         }
         metrics_.finalized_txs += f.fb.blk.txs.size();
-        if (eng_.index() && h.proposer == *eng_.index() && !f.via_sync)
+        if (h.proposer == eng_.index() && !f.via_sync)
             spdlog::info("Created block {} with {} transactions (round {}, {} seals)", h.height, f.fb.blk.txs.size(),
                          f.fb.cert.round, f.fb.cert.seals.size());
         else
@@ -341,6 +364,7 @@ private:
     bool stopped_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is
     std::uint64_t storage_logged_ms_ = 0;
+    std::uint64_t fault_logged_ms_ = 0;
 };
 
 }  // namespace ballotchain::app

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     bool verbose = false;
     bool quiet = false;
     std::optional<std::uint64_t> interval, round_timeout, round_timeout_max, max_delay, fault_ms;
-    std::optional<std::uint32_t> max_txs, crashes, partitions;
+    std::optional<std::uint32_t> max_txs, crashes, partitions, storage_faults;
     std::optional<double> drop, dup, tps;
     std::optional<int> byz;
     std::string suite_name(sim::insecure_sim_suite::name);
@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
     app.add_option("--tx-per-s", tps, "override: offered load in the fault phase")->check(CLI::Range(0.0, 10'000.0));
     app.add_option("--crashes", crashes, "override: crash/restart events")->check(CLI::Range(0u, 1000u));
     app.add_option("--partitions", partitions, "override: partition/heal events")->check(CLI::Range(0u, 1000u));
+    app.add_option("--storage-faults", storage_faults,
+                   "override: local disk faults (a validator's writes fail, or reach the disk but report failure, "
+                   "for a while)")
+        ->check(CLI::Range(0u, 1000u));
     app.add_option("--byzantine", byz, "override: 1 = validator n-1 is Byzantine (n >= 4)")->check(CLI::Range(0, 1));
     app.add_option("--suite", suite_name,
                    "crypto suite: INSECURE-sim (forgeable signatures, fast; the default) or ed25519-sha256 "
@@ -66,6 +70,7 @@ int main(int argc, char** argv) {
         if (tps) o.tx_per_s = *tps;
         if (crashes) o.crashes = *crashes;
         if (partitions) o.partitions = *partitions;
+        if (storage_faults) o.storage_faults = *storage_faults;
         if (byz) o.byzantine = *byz == 1 && validators >= 4;
         o.verbose = verbose;
         if (!quiet) std::printf("options: %s --suite=%s\n", o.describe().c_str(), suite_name.c_str());
@@ -78,12 +83,13 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(s), validators, suite_name.c_str());
         } else if (!quiet) {
             std::printf("ok seed %llu: height %llu, %llu/%llu votes final, %llu msgs (%llu dropped), %llu crashes, "
-                        "%llu round changes, %llu equivocations seen, liveness %llu ms (bound %llu), "
+                        "%llu failed writes, %llu round changes, %llu equivocations seen, liveness %llu ms (bound %llu), "
                         "max latency %llu ms, virtual %llu ms\n",
                         static_cast<unsigned long long>(s), static_cast<unsigned long long>(r.final_height),
                         static_cast<unsigned long long>(r.txs_final), static_cast<unsigned long long>(r.txs_submitted),
                         static_cast<unsigned long long>(r.messages), static_cast<unsigned long long>(r.dropped),
-                        static_cast<unsigned long long>(r.crashes), static_cast<unsigned long long>(r.round_changes),
+                        static_cast<unsigned long long>(r.crashes), static_cast<unsigned long long>(r.storage_faults),
+                        static_cast<unsigned long long>(r.round_changes),
                         static_cast<unsigned long long>(r.equivocations),
                         static_cast<unsigned long long>(r.liveness_ms),
                         static_cast<unsigned long long>(r.liveness_bound_ms),

@@ -8,9 +8,11 @@
 
 #include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/ledger/mempool.hpp>
+#include <ballotchain/consensus/catch_up.hpp>
 #include <ballotchain/consensus/messages.hpp>
 #include <ballotchain/consensus/record.hpp>
 #include <ballotchain/core/clock.hpp>
+#include <ballotchain/core/invariant.hpp>
 
 #include <algorithm>
 #include <deque>
@@ -69,19 +71,44 @@ struct equivocation_event {
     msg_type type = msg_type::proposal;
 };
 
+/// A local fault: this node's own storage failed a durable write. Not
+/// something a peer did (that is a refused message): the node stops signing
+/// until writes work again, and its operator must be told (docs/operations.md).
+struct fault_event {
+    enum class write : std::uint8_t {
+        record,          ///< the signed-state record (nothing it covers was sent)
+        prepared_block,  ///< the block a COMMIT would lock on (no COMMIT was sent)
+        append,          ///< a final block (the chain did not move)
+    };
+    write what = write::record;
+    std::uint64_t height = 0;  ///< the height being decided
+    error_code error;
+};
+
+inline const char* to_string(fault_event::write w) noexcept {
+    switch (w) {
+    case fault_event::write::record: return "signed-state record";
+    case fault_event::write::prepared_block: return "prepared block";
+    case fault_event::write::append: return "final block";
+    }
+    return "write";
+}
+
 /// Everything one event asks the caller to do, in order.
 struct effects {
     std::vector<outbound> messages;
     std::vector<timer_request> timers;
     std::vector<finalized_event> finalized;
     std::vector<equivocation_event> equivocations;
-    std::vector<std::string> log;  ///< notable events for the node's log
+    std::vector<fault_event> faults;  ///< local faults: log at error level, count, report unhealthy
+    std::vector<std::string> log;     ///< notable events for the node's log
 
     void clear() {
         messages.clear();
         timers.clear();
         finalized.clear();
         equivocations.clear();
+        faults.clear();
         log.clear();
     }
 };
@@ -94,6 +121,8 @@ struct engine_stats {
     std::uint64_t equivocations = 0;
     std::uint64_t rejected = 0;        ///< messages refused
     std::uint64_t sync_failures = 0;   ///< block requests a peer did not serve
+    std::uint64_t faults = 0;          ///< local faults (failed durable writes)
+    std::uint64_t recoveries = 0;      ///< storage failures cleared (writes work again)
 };
 
 /// One validator's consensus state machine.
@@ -109,12 +138,16 @@ public:
     using chain_type = ledger::blockchain<Suite, Storage>;
     using key_pair = typename Suite::key_pair;
 
-    /// Builds an engine over an opened chain. A key that is not a genesis
-    /// validator makes an observer that only follows (syncs) the chain.
-    static result<engine> create(chain_type chain, std::optional<key_pair> key, Clock clk,
-                                 engine_options opts = {}) {
-        engine e(std::move(chain), std::move(key), std::move(clk), opts);
+    /// Builds the engine of genesis validator `key` over an opened chain and
+    /// restores its signed-state record. Refuses a key that is not a genesis
+    /// validator (errc::not_a_validator): to follow a chain without a key,
+    /// read it over RPC (docs/api.md).
+    static result<engine> create(chain_type chain, key_pair key, Clock clk, engine_options opts = {}) {
+        auto idx = chain.genesis().validator_index(key.public_key());
+        if (!idx) return make_error(errc::not_a_validator);
+        engine e(std::move(chain), std::move(key), *idx, std::move(clk), opts);
         if (auto ec = e.restore()) return ec;
+        e.check_invariants();
         return e;
     }
 
@@ -126,31 +159,38 @@ public:
     chain_type& chain() noexcept { return chain_; }
     const ledger::mempool<Suite>& pool() const noexcept { return pool_; }
     const genesis_config& genesis() const noexcept { return chain_.genesis(); }
-    std::uint64_t height() const noexcept { return height_; }  ///< height being decided
-    std::uint32_t round() const noexcept { return round_; }
-    std::optional<std::uint32_t> index() const noexcept { return index_; }
-    bool is_validator() const noexcept { return index_.has_value(); }
+    std::uint64_t height() const noexcept { return cur_.height; }  ///< height being decided
+    std::uint32_t round() const noexcept { return cur_.round; }
+    std::uint32_t index() const noexcept { return index_; }  ///< this validator's genesis index
     /// True while the node is behind and does not vote: at least f+1 distinct
     /// validators (so at least one honest one) claim a final block at or above
     /// the height being decided. A single claim, which may be a lie, only makes
     /// the node fetch blocks; it keeps voting meanwhile.
-    bool syncing() const noexcept { return claims_at_or_above(height_) >= byz_f() + 1; }
+    bool syncing() const noexcept { return sync_.claims_at_or_above(cur_.height) >= byz_f() + 1; }
     /// Highest height a trusted peer claims to have finalized.
-    std::uint64_t best_peer_height() const noexcept {
-        std::uint64_t m = 0;
-        for (const auto& p : peers_) m = std::max(m, p.height);
-        return m;
+    std::uint64_t best_peer_height() const noexcept { return sync_.best_height(); }
+    const catch_up& catch_up_state() const noexcept { return sync_; }
+    engine_stats stats() const noexcept {
+        engine_stats s = stats_;
+        s.sync_failures = sync_.failures();
+        return s;
     }
-    const engine_stats& stats() const noexcept { return stats_; }
-    const signed_record& record() const noexcept { return record_; }
+    const signed_record& record() const noexcept { return cur_.record; }
     const Clock& clock_policy() const noexcept { return clock_; }
     /// Why the last durable write failed (the signed-state record, a prepared
-    /// block or a final block, e.g. a full disk); empty once a block is appended
-    /// again or, with nothing to fetch, a probe write of the record succeeds on a
-    /// STATUS tick. Nothing whose record failed is ever sent (§6 of
-    /// docs/protocol.md); a block it could not append is not held against the
-    /// peer that served it, and is fetched again at most once per STATUS period.
+    /// block or a final block, e.g. a full disk; each failure is also a
+    /// fault_event in the effects). While set the node signs no vote, proposal
+    /// or round change (it still sends STATUS and serves and fetches blocks).
+    /// Cleared once a block is appended again or, with nothing to fetch, a
+    /// probe write of the record succeeds on a STATUS tick, provided the stored
+    /// head is still the chain's: if a failed write reached the disk anyway (a
+    /// failed fsync), the node cannot know its own state and stays failed until
+    /// a restart reopens the chain. Nothing whose record failed is ever sent
+    /// (§6 of docs/protocol.md); a block it could not append is not held against
+    /// the peer that served it, and is fetched again at most once per STATUS period.
     error_code storage_failure() const noexcept { return storage_error_; }
+    /// True when the node may sign votes: not catching up, no storage failure.
+    bool may_vote() const noexcept { return !syncing() && !storage_error_; }
 
     // ---- events -----------------------------------------------------------------
 
@@ -159,6 +199,7 @@ public:
         broadcast_status(out);
         arm(out, timer_kind::status, 0, 0, now() + opts_.status_interval_ms);
         enter_height_timers(out);
+        check_invariants();
     }
 
     /// Handles one message received from the network. Returns why it was
@@ -172,7 +213,8 @@ public:
         if (!verify_envelope_sig<Suite>(genesis().validators[env->sender].key, data.first(signed_len),
                                                  env->sig))
             return reject(errc::bad_signature);
-        if (index_ && env->sender == *index_) return {};  // our own message echoed back
+        if (env->sender == index_) return {};  // our own message echoed back
+        const event_guard g(*this);
         auto ec = dispatch(*env, out);
         if (ec) ++stats_.rejected;
         return ec;
@@ -180,30 +222,37 @@ public:
 
     /// Handles a timer the caller set from a timer_request.
     void on_timer(const timer_request& t, effects& out) {
+        const event_guard g(*this);
         switch (t.kind) {
         case timer_kind::status:
             // A write failed and there is no block to fetch (whose append would
             // tell): find out whether writes work again.
-            if (storage_error_ && best_peer_height() <= chain_.height() && persist()) storage_error_ = {};
+            if (storage_error_ && best_peer_height() <= chain_.height() && storage_consistent() &&
+                persist(out)) {
+                storage_error_ = {};
+                ++stats_.recoveries;
+                out.log.push_back("storage works again at height " + std::to_string(cur_.height));
+                check_prepared(cur_.round, out);  // resume: a COMMIT the failure held back
+            }
             broadcast_status(out);
             request_sync(out);
             arm(out, timer_kind::status, 0, 0, now() + opts_.status_interval_ms);
             break;
         case timer_kind::propose:
-            if (t.height == height_ && round_ == 0) {
-                propose_ready_ = true;
+            if (t.height == cur_.height && cur_.round == 0) {
+                cur_.propose_ready = true;
                 maybe_propose_round0(out);
             }
             break;
         case timer_kind::round:
-            if (t.height != height_ || t.round != round_) return;
-            if (!index_ || syncing()) {
+            if (t.height != cur_.height || t.round != cur_.round) return;
+            if (!may_vote()) {
                 // Not voting: keep the timer alive and keep asking for blocks.
-                arm(out, timer_kind::round, height_, round_, now() + round_timeout(round_));
+                arm(out, timer_kind::round, cur_.height, cur_.round, now() + round_timeout(cur_.round));
                 request_sync(out);
                 return;
             }
-            enter_round(round_ + 1, out);
+            enter_round(cur_.round + 1, out);
             send_round_change(out);
             regossip(out);
             break;
@@ -213,16 +262,18 @@ public:
     /// Submits a transaction from a local client: checks it, pools it and
     /// gossips it. Returns its hash or why it was refused.
     result<hash32> submit(vote_tx tx, effects& out) {
+        const event_guard g(*this);
         auto th = pool_.add(tx, chain_);
         if (!th) return th;
         std::vector<vote_tx> one{std::move(tx)};
-        broadcast(out, msg_type::txs, height_, 0, encode_txs(one));
+        broadcast(out, msg_type::txs, cur_.height, 0, encode_txs(one));
         after_tx_admitted(out);
         return th;
     }
 
     /// Submits many transactions; gossips the accepted ones in one message.
     std::vector<result<hash32>> submit_batch(std::vector<vote_tx> txs, effects& out) {
+        const event_guard g(*this);
         std::vector<result<hash32>> res;
         res.reserve(txs.size());
         std::vector<vote_tx> accepted;
@@ -232,7 +283,7 @@ public:
             res.push_back(std::move(th));
         }
         if (!accepted.empty()) {
-            broadcast(out, msg_type::txs, height_, 0, encode_txs(accepted));
+            broadcast(out, msg_type::txs, cur_.height, 0, encode_txs(accepted));
             after_tx_admitted(out);
         }
         return res;
@@ -253,11 +304,70 @@ private:
         bool proposed = false;
     };
 
-    engine(chain_type c, std::optional<key_pair> key, Clock clk, engine_options opts)
-        : chain_(std::move(c)), key_(std::move(key)), clock_(std::move(clk)), opts_(opts),
-          pool_(opts.mempool_capacity), peers_(chain_.genesis().n()) {
-        if (key_) index_ = chain_.genesis().validator_index(key_->public_key());
+    /// Everything that belongs to the height being decided; a new height (or
+    /// a restart) replaces it as a whole.
+    struct height_state {
+        std::uint64_t height = 1;
+        std::uint32_t round = 0;
+        std::uint64_t start_ms = 0;  ///< when this height began here
+        bool propose_ready = false;  ///< round 0: the proposer's block interval ended
+        bool round_timer_armed = false;
+        std::map<std::uint32_t, round_state> rounds;
+        std::map<hash32, block> candidates;      ///< validated blocks proposed at this height
+        std::unordered_set<hash32> checked_txs;  ///< txs of the candidates (signatures checked)
+        signed_record record;                    ///< what this node signed at this height
+
+        height_state() = default;
+        height_state(std::uint64_t h, std::uint64_t now) : height(h), start_ms(now) { record.height = h; }
+    };
+
+    /// Checks the engine's invariants after an event (BALLOTCHAIN_INVARIANT:
+    /// on in Debug, the sanitizer builds and the simulator): the height being
+    /// decided is the one after the chain's head; within a height, rounds only
+    /// grow; the record is for this height and covers every vote sent.
+    class event_guard {
+    public:
+        explicit event_guard(const engine& e) : e_(e), height_(e.cur_.height), round_(e.cur_.round) {}
+        ~event_guard() {
+            BALLOTCHAIN_INVARIANT(e_.cur_.height >= height_, "the height being decided never goes back");
+            BALLOTCHAIN_INVARIANT(e_.cur_.height != height_ || e_.cur_.round >= round_,
+                                  "within a height, rounds only grow");
+            e_.check_invariants();
+        }
+        event_guard(const event_guard&) = delete;
+        event_guard& operator=(const event_guard&) = delete;
+
+    private:
+        const engine& e_;
+        std::uint64_t height_;
+        std::uint32_t round_;
+    };
+
+    void check_invariants() const {
+        BALLOTCHAIN_INVARIANT(cur_.height == chain_.height() + 1, "the height being decided follows the chain's head");
+        BALLOTCHAIN_INVARIANT(cur_.record.height == cur_.height, "the signed-state record is for the current height");
+        BALLOTCHAIN_INVARIANT(cur_.record.round <= cur_.round, "the record's round is not ahead of the engine's");
+        for (const auto& [r, rs] : cur_.rounds) {
+            BALLOTCHAIN_INVARIANT(!rs.sent_prepare || (cur_.record.prepare && cur_.record.prepare->round >= r),
+                                  "a sent PREPARE is in the record");
+            BALLOTCHAIN_INVARIANT(!rs.sent_commit || (cur_.record.commit && cur_.record.commit->round >= r),
+                                  "a sent COMMIT is in the record");
+        }
     }
+
+    /// True when what the stored record says covers `commit` at (height, round):
+    /// read back from storage (only evaluated where invariants are on).
+    bool stored_record_covers_commit(std::uint32_t r, const hash32& bh) const {
+        auto raw = chain_.storage().get_meta(record_key);
+        if (!raw) return false;
+        auto rec = decode_signed_record(*raw);
+        return rec && rec->height == cur_.height && rec->commit && rec->commit->round == r &&
+               rec->commit->block_hash == bh;
+    }
+
+    engine(chain_type c, key_pair key, std::uint32_t index, Clock clk, engine_options opts)
+        : chain_(std::move(c)), key_(std::move(key)), clock_(std::move(clk)), opts_(opts),
+          pool_(opts.mempool_capacity), index_(index), sync_(chain_.genesis().n(), opts.sync_timeout_ms) {}
 
     std::uint64_t now() const { return clock_.now_ms(); }
     std::size_t quorum() const { return genesis().quorum(); }
@@ -280,37 +390,49 @@ private:
     // ---- restart ----------------------------------------------------------------
 
     error_code restore() {
-        height_ = chain_.height() + 1;
-        height_start_ms_ = now();
-        record_ = signed_record{};
-        record_.height = height_;
+        cur_ = height_state(chain_.height() + 1, now());
         auto raw = chain_.storage().get_meta(record_key);
         if (!raw) return {};
         auto rec = decode_signed_record(*raw);
         if (!rec) return make_error(storage_ns::errc::corrupt);
-        if (rec->height != height_) return {};  // a record for a height already final: nothing binds us
-        record_ = std::move(*rec);
-        round_ = record_.round;
-        if (record_.prepared) {
+        if (rec->height != cur_.height) return {};  // a record for a height already final: nothing binds us
+        cur_.record = std::move(*rec);
+        cur_.round = cur_.record.round;
+        if (cur_.record.prepared) {
             if (auto pb = chain_.storage().get_meta(prepared_block_key)) {
                 auto b = decode_block(*pb);
-                if (b && block_hash<Suite>(b->header) == record_.prepared->block_hash)
-                    candidates_.emplace(record_.prepared->block_hash, std::move(*b));
+                if (b && block_hash<Suite>(b->header) == cur_.record.prepared->block_hash)
+                    cur_.candidates.emplace(cur_.record.prepared->block_hash, std::move(*b));
             }
         }
         return {};
     }
 
     /// Durably writes the record; nothing is signed if this fails.
-    bool persist() { return stored(chain_.storage().put_meta(record_key, encode(record_))); }
+    bool persist(effects& out) {
+        return stored(chain_.storage().put_meta(record_key, encode(cur_.record)), fault_event::write::record, out);
+    }
 
-    /// Notes a failed durable write (see storage_failure()); true if `r` succeeded.
-    bool stored(const result<void>& r) {
+    /// Notes a failed durable write (see storage_failure()) as a local fault;
+    /// true if `r` succeeded.
+    bool stored(const result<void>& r, fault_event::write what, effects& out) {
         if (r) return true;
         storage_error_ = r.error();
         storage_failed_ms_ = now();
+        ++stats_.faults;
+        out.faults.push_back({what, cur_.height, r.error()});
+        out.log.push_back(std::string("local fault: could not write the ") + to_string(what) + " at height " +
+                          std::to_string(cur_.height) + ": " + r.error().message());
         return false;
     }
+
+    /// The stored head is the one the chain holds in memory: no failed write
+    /// reached the disk behind the chain's back.
+    bool storage_consistent() const { return chain_.storage().head() == std::optional{chain_.height()}; }
+
+    /// A failed write reached the disk anyway: the node no longer knows its own
+    /// state and takes no block until a restart reopens the chain.
+    bool stranded() const { return storage_error_ && !storage_consistent(); }
 
     // ---- output helpers ---------------------------------------------------------
 
@@ -322,22 +444,20 @@ private:
         envelope e;
         e.chain_id = genesis().chain_id;
         e.type = t;
-        e.sender = index_.value_or(0);
+        e.sender = index_;
         e.height = h;
         e.round = r;
         e.body = std::move(body);
         return e;
     }
 
-    /// Signs and queues a message. Observers sign nothing: they only send
-    /// STATUS/GET_BLOCKS, which then fail verification at the peer — so they
-    /// use the zero key slot only in tests; real observers use RPC instead.
+    /// Signs and queues a message.
     envelope send(effects& out, std::optional<std::uint32_t> to, msg_type t, std::uint64_t h, std::uint32_t r,
                   bytes body, bytes attachment = {}) {
         envelope e = make_envelope(t, h, r, std::move(body));
         e.attachment = std::move(attachment);
-        if (key_) sign_envelope<Suite>(e, *key_);
-        if (index_) out.messages.push_back({to, t, ballotchain::consensus::encode(e)});
+        sign_envelope<Suite>(e, key_);
+        out.messages.push_back({to, t, ballotchain::consensus::encode(e)});
         return e;
     }
     envelope broadcast(effects& out, msg_type t, std::uint64_t h, std::uint32_t r, bytes body, bytes att = {}) {
@@ -345,7 +465,6 @@ private:
     }
 
     void broadcast_status(effects& out) {
-        if (!index_) return;
         broadcast(out, msg_type::status, chain_.height(), 0, encode(status_body{chain_.height(), chain_.head_hash()}));
     }
 
@@ -359,9 +478,9 @@ private:
         case msg_type::txs: return on_txs(e, out);
         default: break;
         }
-        if (e.height < height_) return make_error(errc::stale);
-        if (e.height > height_) {
-            if (e.height > height_ + opts_.max_future_heights) return make_error(errc::too_far_ahead);
+        if (e.height < cur_.height) return make_error(errc::stale);
+        if (e.height > cur_.height) {
+            if (e.height > cur_.height + opts_.max_future_heights) return make_error(errc::too_far_ahead);
             if (future_.size() >= opts_.max_future_messages) return make_error(errc::buffer_full);
             future_.push_back(e);
             // Consensus traffic for a later height means the sender finalized ours.
@@ -372,7 +491,7 @@ private:
     }
 
     error_code consensus_message(const envelope& e, effects& out) {
-        if (e.round > round_ + opts_.max_future_rounds) return make_error(errc::too_far_ahead);
+        if (e.round > cur_.round + opts_.max_future_rounds) return make_error(errc::too_far_ahead);
         switch (e.type) {
         case msg_type::proposal: return on_proposal(e, out);
         case msg_type::prepare: return on_prepare(e, out);
@@ -394,12 +513,12 @@ private:
 
     error_code on_proposal(const envelope& e, effects& out) {
         if (e.sender != genesis().proposer_index(e.height, e.round)) return make_error(errc::not_proposer);
-        if (e.round < round_) return make_error(errc::stale);
+        if (e.round < cur_.round) return make_error(errc::stale);
         auto p = decode_proposal(e.body);
         if (!p) return make_error(errc::malformed);
         const block& b = p->blk;
         const hash32 bh = block_hash<Suite>(b.header);
-        auto& rs = rounds_[e.round];
+        auto& rs = cur_.rounds[e.round];
         if (rs.proposal) {
             if (*rs.proposal == bh) return {};
             report_equivocation(out, e);
@@ -408,21 +527,21 @@ private:
         if (b.header.height != e.height || b.header.round > e.round) return make_error(errc::invalid_block);
         if (auto ec = check_justification(e, *p, bh)) return ec;
         if (b.header.timestamp_ms > clock_.wall_ms() + opts_.max_clock_skew_ms) return make_error(errc::invalid_block);
-        if (!candidates_.contains(bh)) {
+        if (!cur_.candidates.contains(bh)) {
             if (chain_.validate_block(b, known_valid()))
                 return make_error(errc::invalid_block);
         }
         // A justified proposal for a later round moves us there.
-        if (e.round > round_) enter_round(e.round, out);
+        if (e.round > cur_.round) enter_round(e.round, out);
         rs.proposal = bh;
         remember_block(bh, b);
-        if (index_ && !rs.sent_prepare && !syncing() && record_.may_sign(false, e.round, bh)) {
-            record_.prepare = signed_vote{e.round, bh};
-            record_.round = std::max(record_.round, e.round);
-            if (persist()) {
+        if (!rs.sent_prepare && may_vote() && cur_.record.may_sign(false, e.round, bh)) {
+            cur_.record.prepare = signed_vote{e.round, bh};
+            cur_.record.round = std::max(cur_.record.round, e.round);
+            if (persist(out)) {
                 rs.sent_prepare = true;
-                envelope pe = broadcast(out, msg_type::prepare, height_, e.round, encode_prepare(bh));
-                rs.prepares[*index_] = {bh, pe.sig};
+                envelope pe = broadcast(out, msg_type::prepare, cur_.height, e.round, encode_prepare(bh));
+                rs.prepares[index_] = {bh, pe.sig};
             }
         }
         check_prepared(e.round, out);
@@ -477,14 +596,14 @@ private:
     }
 
     void remember_block(const hash32& bh, const block& b) {
-        if (candidates_.size() >= opts_.max_candidate_blocks) return;
-        if (!candidates_.emplace(bh, b).second) return;
-        for (const auto& tx : b.txs) checked_txs_.insert(tx_hash<Suite>(tx));
+        if (cur_.candidates.size() >= opts_.max_candidate_blocks) return;
+        if (!cur_.candidates.emplace(bh, b).second) return;
+        for (const auto& tx : b.txs) cur_.checked_txs.insert(tx_hash<Suite>(tx));
     }
 
     /// Txs whose signatures were already checked: pooled, or in a validated candidate.
     auto known_valid() const {
-        return [this](const hash32& th) { return pool_.is_known_valid(th) || checked_txs_.contains(th); };
+        return [this](const hash32& th) { return pool_.is_known_valid(th) || cur_.checked_txs.contains(th); };
     }
 
     // ---- PREPARE / COMMIT -------------------------------------------------------
@@ -492,7 +611,7 @@ private:
     error_code on_prepare(const envelope& e, effects& out) {
         auto bh = decode_prepare(e.body);
         if (!bh) return make_error(errc::malformed);
-        auto& rs = rounds_[e.round];
+        auto& rs = cur_.rounds[e.round];
         auto [it, fresh] = rs.prepares.try_emplace(e.sender, vote{*bh, e.sig});
         if (!fresh) {
             if (it->second.block_hash == *bh) return {};
@@ -509,7 +628,7 @@ private:
         if (!Suite::verify(genesis().validators[e.sender].key,
                             seal_message(genesis().chain_id, e.height, e.round, c->block_hash), c->seal))
             return make_error(errc::bad_signature);
-        auto& rs = rounds_[e.round];
+        auto& rs = cur_.rounds[e.round];
         auto [it, fresh] = rs.commits.try_emplace(e.sender, vote{c->block_hash, c->seal});
         if (!fresh) {
             if (it->second.block_hash == c->block_hash) return {};
@@ -529,47 +648,52 @@ private:
 
     /// q PREPAREs for the accepted proposal of the current round: prepared → COMMIT.
     void check_prepared(std::uint32_t r, effects& out) {
-        if (r != round_) return;
-        auto& rs = rounds_[r];
-        if (!rs.proposal || rs.sent_commit || !index_ || syncing()) return;
+        if (r != cur_.round) return;
+        auto& rs = cur_.rounds[r];
+        if (!rs.proposal || rs.sent_commit || !may_vote()) return;
         auto seals = seals_for(rs.prepares, *rs.proposal);
         if (seals.size() < quorum()) return;
         const hash32 bh = *rs.proposal;
-        if (!record_.may_sign(true, r, bh)) return;
+        if (!cur_.record.may_sign(true, r, bh)) return;
         prepared_certificate pc{r, bh, std::move(seals)};
         // The prepared block is part of the record: stored first, or no COMMIT.
-        if (!record_.prepared || record_.prepared->block_hash != bh) {
-            auto it = candidates_.find(bh);
-            if (it != candidates_.end() &&
-                !stored(chain_.storage().put_meta(prepared_block_key, ballotchain::encode(it->second))))
+        if (!cur_.record.prepared || cur_.record.prepared->block_hash != bh) {
+            auto it = cur_.candidates.find(bh);
+            if (it != cur_.candidates.end() &&
+                !stored(chain_.storage().put_meta(prepared_block_key, ballotchain::encode(it->second)),
+                        fault_event::write::prepared_block, out))
                 return;
         }
-        record_.prepared = pc;
-        record_.commit = signed_vote{r, bh};
-        record_.round = std::max(record_.round, r);
-        if (!persist()) return;
+        cur_.record.prepared = pc;
+        cur_.record.commit = signed_vote{r, bh};
+        cur_.record.round = std::max(cur_.record.round, r);
+        if (!persist(out)) return;
+        BALLOTCHAIN_INVARIANT(stored_record_covers_commit(r, bh), "a COMMIT is sent only once the stored record holds it");
         rs.sent_commit = true;
         const signature seal =
-            make_seal<Suite>(*key_, *index_, genesis().chain_id, height_, r, bh).sig;
-        broadcast(out, msg_type::commit, height_, r, encode(commit_body{bh, seal}));
-        rs.commits[*index_] = {bh, seal};
+            make_seal<Suite>(key_, index_, genesis().chain_id, cur_.height, r, bh).sig;
+        broadcast(out, msg_type::commit, cur_.height, r, encode(commit_body{bh, seal}));
+        rs.commits[index_] = {bh, seal};
         check_committed(r, out);
     }
 
     /// q COMMIT seals for a block we hold: final.
     void check_committed(std::uint32_t r, effects& out) {
-        auto rit = rounds_.find(r);
-        if (rit == rounds_.end()) return;
+        auto rit = cur_.rounds.find(r);
+        if (rit == cur_.rounds.end()) return;
         std::map<hash32, std::size_t> counts;
         for (const auto& [v, x] : rit->second.commits) ++counts[x.block_hash];
         for (const auto& [bh, n] : counts) {
             if (n < quorum()) continue;
-            auto bit = candidates_.find(bh);
-            if (bit == candidates_.end()) return;  // we lack the block: STATUS/GET_BLOCKS will bring it
+            auto bit = cur_.candidates.find(bh);
+            if (bit == cur_.candidates.end()) return;  // we lack the block: STATUS/GET_BLOCKS will bring it
             finalized_block fb;
             fb.blk = bit->second;
-            fb.cert = commit_certificate{height_, r, bh, seals_for(rit->second.commits, bh)};
-            finalize(std::move(fb), false, out);
+            fb.cert = commit_certificate{cur_.height, r, bh, seals_for(rit->second.commits, bh)};
+            if (stranded()) return;  // the chain's state on disk is unknown: checks would not mean anything
+            auto cb = chain_.check(std::move(fb), known_valid());
+            BALLOTCHAIN_INVARIANT(cb.has_value(), "a block decided here passes the chain's checks");
+            if (cb) finalize(std::move(*cb), false, out);
             return;
         }
     }
@@ -578,20 +702,20 @@ private:
 
     error_code on_round_change(const envelope& e, effects& out) {
         if (e.round == 0) return make_error(errc::malformed);
-        if (e.round < round_) return make_error(errc::stale);
+        if (e.round < cur_.round) return make_error(errc::stale);
         auto body = decode_round_change(e.body);
         if (!body) return make_error(errc::malformed);
         if (body->prepared) {
             if (body->prepared->round >= e.round || !valid_prepared(e.height, *body->prepared))
                 return make_error(errc::bad_certificate);
-            if (!e.attachment.empty() && !candidates_.contains(body->prepared->block_hash)) {
+            if (!e.attachment.empty() && !cur_.candidates.contains(body->prepared->block_hash)) {
                 auto b = decode_block(e.attachment);
                 if (b && block_hash<Suite>(b->header) == body->prepared->block_hash &&
                     !chain_.validate_block(*b, known_valid()))
                     remember_block(body->prepared->block_hash, *b);
             }
         }
-        auto& rs = rounds_[e.round];
+        auto& rs = cur_.rounds[e.round];
         auto [it, fresh] = rs.round_changes.try_emplace(e.sender, signed_round_change{e.sender, *body, e.sig});
         if (!fresh) {
             if (encode(it->second.body) == e.body) return {};  // a duplicate
@@ -604,11 +728,11 @@ private:
 
     void after_round_change(effects& out) {
         // f+1 validators ahead of us: at least one honest one timed out, follow.
-        if (index_ && !syncing()) {
+        if (may_vote()) {
             std::set<std::uint32_t> ahead;
             std::optional<std::uint32_t> lowest;
-            for (const auto& [r, rs] : rounds_) {
-                if (r <= round_ || rs.round_changes.empty()) continue;
+            for (const auto& [r, rs] : cur_.rounds) {
+                if (r <= cur_.round || rs.round_changes.empty()) continue;
                 for (const auto& [v, _] : rs.round_changes) ahead.insert(v);
                 if (!lowest) lowest = r;
             }
@@ -618,62 +742,62 @@ private:
             }
         }
         // q ROUND-CHANGEs for a round at or above ours start it.
-        for (auto it = rounds_.rbegin(); it != rounds_.rend(); ++it) {
+        for (auto it = cur_.rounds.rbegin(); it != cur_.rounds.rend(); ++it) {
             const auto r = it->first;
-            if (r < round_ || r == 0) break;
+            if (r < cur_.round || r == 0) break;
             if (it->second.round_changes.size() < quorum()) continue;
-            if (r > round_) enter_round(r, out);
+            if (r > cur_.round) enter_round(r, out);
             maybe_propose_round(r, out);
             break;
         }
     }
 
     void send_round_change(effects& out) {
-        if (!index_) return;
-        const std::uint32_t r = round_;
-        if (record_.round_change && *record_.round_change >= r) return;
-        record_.round_change = r;
-        record_.round = std::max(record_.round, r);
-        if (!persist()) return;
-        round_change_body body{record_.prepared};
+        if (storage_error_) return;
+        const std::uint32_t r = cur_.round;
+        if (cur_.record.round_change && *cur_.record.round_change >= r) return;
+        cur_.record.round_change = r;
+        cur_.record.round = std::max(cur_.record.round, r);
+        if (!persist(out)) return;
+        round_change_body body{cur_.record.prepared};
         bytes att;
-        if (record_.prepared) {
-            auto it = candidates_.find(record_.prepared->block_hash);
-            if (it != candidates_.end()) att = ballotchain::encode(it->second);
+        if (cur_.record.prepared) {
+            auto it = cur_.candidates.find(cur_.record.prepared->block_hash);
+            if (it != cur_.candidates.end()) att = ballotchain::encode(it->second);
         }
-        envelope e = broadcast(out, msg_type::round_change, height_, r, encode(body), std::move(att));
-        rounds_[r].round_changes[*index_] = signed_round_change{*index_, std::move(body), e.sig};
+        envelope e = broadcast(out, msg_type::round_change, cur_.height, r, encode(body), std::move(att));
+        cur_.rounds[r].round_changes[index_] = signed_round_change{index_, std::move(body), e.sig};
         after_round_change(out);
     }
 
     void enter_round(std::uint32_t r, effects& out) {
-        if (r <= round_) return;
-        round_ = r;
+        if (r <= cur_.round) return;
+        cur_.round = r;
         ++stats_.round_changes;
-        out.log.push_back("height " + std::to_string(height_) + ": round change to " + std::to_string(r));
-        arm(out, timer_kind::round, height_, r, now() + round_timeout(r));
-        round_timer_armed_ = true;
+        out.log.push_back("height " + std::to_string(cur_.height) + ": round change to " + std::to_string(r));
+        arm(out, timer_kind::round, cur_.height, r, now() + round_timeout(r));
+        cur_.round_timer_armed = true;
         // Drop rounds far below: votes there can no longer matter except commits.
         check_prepared(r, out);
     }
 
     // ---- proposing ----------------------------------------------------------------
 
-    bool am_proposer(std::uint32_t r) const { return index_ && *index_ == genesis().proposer_index(height_, r); }
+    bool am_proposer(std::uint32_t r) const { return index_ == genesis().proposer_index(cur_.height, r); }
 
     void maybe_propose_round0(effects& out) {
-        if (round_ != 0 || !propose_ready_ || !am_proposer(0) || syncing()) return;
-        auto& rs = rounds_[0];
+        if (cur_.round != 0 || !cur_.propose_ready || !am_proposer(0) || !may_vote()) return;
+        auto& rs = cur_.rounds[0];
         if (rs.proposed) return;
         if (pool_.empty() && !genesis().empty_blocks) return;  // wait for a transaction
         rs.proposed = true;
-        block b = chain_.build_block(0, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), *key_);
+        block b = chain_.build_block(0, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), key_);
         send_proposal(0, std::move(b), {}, out);
     }
 
     void maybe_propose_round(std::uint32_t r, effects& out) {
-        if (r != round_ || !am_proposer(r) || syncing()) return;
-        auto& rs = rounds_[r];
+        if (r != cur_.round || !am_proposer(r) || !may_vote()) return;
+        auto& rs = cur_.rounds[r];
         if (rs.proposed) return;
         std::vector<signed_round_change> just;
         const prepared_certificate* best = nullptr;
@@ -683,11 +807,11 @@ private:
         }
         block b;
         if (best) {
-            auto it = candidates_.find(best->block_hash);
-            if (it == candidates_.end()) return;  // wait for a round change that carries the block
+            auto it = cur_.candidates.find(best->block_hash);
+            if (it == cur_.candidates.end()) return;  // wait for a round change that carries the block
             b = it->second;
         } else {
-            b = chain_.build_block(r, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), *key_);
+            b = chain_.build_block(r, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), key_);
         }
         rs.proposed = true;
         send_proposal(r, std::move(b), std::move(just), out);
@@ -696,8 +820,8 @@ private:
     void send_proposal(std::uint32_t r, block b, std::vector<signed_round_change> just, effects& out) {
         ++stats_.proposals;
         proposal_body p{std::move(b), std::move(just)};
-        envelope e = broadcast(out, msg_type::proposal, height_, r, encode(p));
-        out.log.push_back("proposed block " + std::to_string(height_) + " round " + std::to_string(r) + " with " +
+        envelope e = broadcast(out, msg_type::proposal, cur_.height, r, encode(p));
+        out.log.push_back("proposed block " + std::to_string(cur_.height) + " round " + std::to_string(r) + " with " +
                           std::to_string(p.blk.txs.size()) + " transactions");
         (void)on_proposal(e, out);  // handle our own proposal: PREPARE it
     }
@@ -715,11 +839,11 @@ private:
     }
 
     void after_tx_admitted(effects& out) {
-        if (!round_timer_armed_ && index_) {
-            round_timer_armed_ = true;
+        if (!cur_.round_timer_armed) {
+            cur_.round_timer_armed = true;
             const std::uint64_t from =
-                round_ == 0 ? std::max(now(), height_start_ms_ + genesis().block_interval_ms) : now();
-            arm(out, timer_kind::round, height_, round_, from + round_timeout(round_));
+                cur_.round == 0 ? std::max(now(), cur_.start_ms + genesis().block_interval_ms) : now();
+            arm(out, timer_kind::round, cur_.height, cur_.round, from + round_timeout(cur_.round));
         }
         maybe_propose_round0(out);
     }
@@ -728,27 +852,25 @@ private:
     void regossip(effects& out) {
         if (pool_.empty()) return;
         auto batch = pool_.batch(genesis().max_block_txs);
-        broadcast(out, msg_type::txs, height_, round_, encode_txs(batch));
+        broadcast(out, msg_type::txs, cur_.height, cur_.round, encode_txs(batch));
     }
 
     // ---- finality and sync --------------------------------------------------------
 
-    /// Appends a block with a valid certificate and moves to the next height.
-    /// Returns false when it could not be stored (a local failure).
-    bool finalize(finalized_block fb, bool via_sync, effects& out) {
-        const hash32 bh = block_hash<Suite>(fb.blk.header);
-        std::vector<hash32> ths;
-        ths.reserve(fb.blk.txs.size());
-        for (const auto& tx : fb.blk.txs) ths.push_back(tx_hash<Suite>(tx));
-        auto r = chain_.append(fb, known_valid());
-        if (!r) {
-            out.log.push_back("could not append block " + std::to_string(fb.blk.header.height) + ": " +
-                              r.error().message());
-            // The block and its certificate were checked: what failed is the write.
-            if (r.error().category() != make_error(ballotchain::chain::errc::wrong_chain_id).category()) stored(r);
+    /// Appends a checked block and moves to the next height. Returns false
+    /// when it could not be stored (a local fault).
+    bool finalize(ledger::checked_block cb, bool via_sync, effects& out) {
+        if (auto r = chain_.append(cb); !r) {
+            stored(r, fault_event::write::append, out);
             return false;
         }
-        storage_error_ = {};
+        if (storage_error_) {
+            storage_error_ = {};
+            ++stats_.recoveries;
+        }
+        const hash32 bh = cb.hash();
+        std::vector<hash32> ths = cb.tx_hashes();
+        finalized_block fb = std::move(cb).take();
         pool_.remove_committed(fb.blk, ths);
         if (via_sync)
             ++stats_.synced;
@@ -762,114 +884,69 @@ private:
     }
 
     void next_height(effects& out) {
-        height_ = chain_.height() + 1;
-        round_ = 0;
-        rounds_.clear();
-        candidates_.clear();
-        checked_txs_.clear();
-        record_ = signed_record{};
-        record_.height = height_;
-        height_start_ms_ = now();
-        propose_ready_ = false;
-        round_timer_armed_ = false;
+        cur_ = height_state(chain_.height() + 1, now());
         enter_height_timers(out);
         // Replay what arrived early for this height; drop what is now stale.
         std::deque<envelope> later;
         std::vector<envelope> now_msgs;
         for (auto& e : future_) {
-            if (e.height == height_)
+            if (e.height == cur_.height)
                 now_msgs.push_back(std::move(e));
-            else if (e.height > height_)
+            else if (e.height > cur_.height)
                 later.push_back(std::move(e));
         }
         future_ = std::move(later);
         for (const auto& e : now_msgs) {
-            if (e.height != height_) break;  // a replayed message finalized this height already
+            if (e.height != cur_.height) break;  // a replayed message finalized this height already
             (void)consensus_message(e, out);
         }
     }
 
     void enter_height_timers(effects& out) {
-        if (!index_) return;
-        if (round_ > 0) {
+        if (cur_.round > 0) {
             // Restarted in a later round (from the signed-state record): keep the round clock running.
-            round_timer_armed_ = true;
-            arm(out, timer_kind::round, height_, round_, now() + round_timeout(round_));
+            cur_.round_timer_armed = true;
+            arm(out, timer_kind::round, cur_.height, cur_.round, now() + round_timeout(cur_.round));
             return;
         }
-        if (am_proposer(0)) arm(out, timer_kind::propose, height_, 0, height_start_ms_ + genesis().block_interval_ms);
+        if (am_proposer(0)) arm(out, timer_kind::propose, cur_.height, 0, cur_.start_ms + genesis().block_interval_ms);
         // A vote signed here before a restart means a block is in progress: if it
         // stalls, the round must time out even with an empty pool.
-        if (!pool_.empty() || genesis().empty_blocks || record_.prepare || record_.commit) {
-            round_timer_armed_ = true;
-            arm(out, timer_kind::round, height_, 0,
-                height_start_ms_ + genesis().block_interval_ms + round_timeout(0));
+        if (!pool_.empty() || genesis().empty_blocks || cur_.record.prepare || cur_.record.commit) {
+            cur_.round_timer_armed = true;
+            arm(out, timer_kind::round, cur_.height, 0,
+                cur_.start_ms + genesis().block_interval_ms + round_timeout(0));
         }
-    }
-
-    /// Distinct validators whose standing claim reaches height h.
-    std::size_t claims_at_or_above(std::uint64_t h) const noexcept {
-        std::size_t c = 0;
-        for (const auto& p : peers_)
-            if (p.height >= h) ++c;
-        return c;
     }
 
     /// Records that `peer` claims to have finalized height `h` (from STATUS or
-    /// consensus traffic for a later height). Claims from a peer that recently
-    /// failed to serve what it claimed are ignored until its penalty ends.
+    /// consensus traffic for a later height); fetches if it reaches ours.
     void note_peer_height(std::uint32_t peer, std::uint64_t h, effects& out) {
-        if (peer >= peers_.size() || (index_ && peer == *index_)) return;
-        auto& p = peers_[peer];
-        if (h >= height_ && now() < p.distrust_until) return;
-        p.height = std::max(p.height, h);
-        if (h >= height_) request_sync(out);
+        if (peer == index_) return;
+        if (sync_.note_claim(peer, h, cur_.height, now())) request_sync(out);
     }
 
     error_code on_status(const envelope& e, effects& out) {
         auto s = decode_status(e.body);
         if (!s) return make_error(errc::malformed);
         note_peer_height(e.sender, s->height, out);
-        if (s->height < chain_.height() && index_)
+        if (s->height < chain_.height())
             send(out, e.sender, msg_type::status, chain_.height(), 0,
                  encode(status_body{chain_.height(), chain_.head_hash()}));
         return {};
     }
 
-    /// A peer did not deliver blocks it claimed (no reply in time, or an empty
-    /// one): forget its claim and ignore new ones for a while, doubling with
-    /// each failure in a row, so a crashed or lying peer cannot hold us in
-    /// catch-up and the next request goes to another peer.
-    void sync_failed(std::uint32_t peer, std::uint64_t its_height) {
-        auto& p = peers_[peer];
-        p.height = std::min(p.height, its_height);
-        const std::uint32_t k = std::min<std::uint32_t>(p.failures++, 5);
-        p.distrust_until = now() + (opts_.sync_timeout_ms << k);
-        ++stats_.sync_failures;
-    }
-
-    /// Asks one peer that claims our height for blocks. Sticks with a peer
-    /// that serves; after a timeout moves on to the next claimer in turn.
+    /// Asks one peer that claims our height for blocks (catch_up picks it).
     void request_sync(effects& out) {
-        if (!index_) return;
-        // After a failed append, fetch again at most once per STATUS period.
-        if (storage_error_ && now() < storage_failed_ms_ + opts_.status_interval_ms) return;
-        if (sync_inflight_) {
-            if (now() < sync_sent_ms_ + opts_.sync_timeout_ms) return;
-            sync_inflight_ = false;
-            sync_failed(sync_peer_, height_ - 1);
+        if (storage_error_) {
+            // After a failed append, fetch again at most once per STATUS period;
+            // never when a failed write reached the disk (restart needed).
+            if (now() < storage_failed_ms_ + opts_.status_interval_ms || stranded()) return;
         }
-        const auto n = static_cast<std::uint32_t>(peers_.size());
-        std::optional<std::uint32_t> pick;
-        for (std::uint32_t k = 0; k < n && !pick; ++k) {
-            const std::uint32_t p = (sync_peer_ + k) % n;  // k = 0: the current peer, if it still qualifies
-            if (peers_[p].height >= height_) pick = p;
-        }
-        if (!pick) return;
-        sync_inflight_ = true;
-        sync_sent_ms_ = now();
-        sync_peer_ = *pick;
-        send(out, *pick, msg_type::get_blocks, height_, 0, encode(get_blocks_body{height_, opts_.sync_batch_blocks}));
+        auto peer = sync_.next_request(cur_.height, now());
+        if (!peer) return;
+        send(out, *peer, msg_type::get_blocks, cur_.height, 0,
+             encode(get_blocks_body{cur_.height, opts_.sync_batch_blocks}));
     }
 
     error_code on_get_blocks(const envelope& e, effects& out) {
@@ -890,70 +967,47 @@ private:
         return {};
     }
 
+    /// Blocks from a peer: each is checked once (block and certificate) and
+    /// appended. A bad one ends the batch and is held against the peer; one we
+    /// could not store is not (it was good; our disk failed).
     error_code on_blocks(const envelope& e, effects& out) {
         auto blocks = decode_blocks(e.body);
         if (!blocks) return make_error(errc::malformed);
-        const bool answer = sync_inflight_ && e.sender == sync_peer_;
-        if (answer) sync_inflight_ = false;
-        const std::uint64_t before = height_;
+        if (stranded()) return {};  // nothing can be checked against an unknown state; not the peer's fault
+        const std::uint64_t before = cur_.height;
         error_code result_ec;
         bool local_failure = false;
         for (auto& fb : *blocks) {
-            if (fb.blk.header.height < height_) continue;
-            if (fb.blk.header.height > height_) break;
-            const hash32 bh = block_hash<Suite>(fb.blk.header);
-            if (chain_.validate_certificate(fb.blk.header, bh, fb.cert) ||
-                chain_.validate_block(fb.blk, known_valid())) {
+            if (fb.blk.header.height < cur_.height) continue;
+            if (fb.blk.header.height > cur_.height) break;
+            auto cb = chain_.check(std::move(fb), known_valid());
+            if (!cb) {
                 result_ec = make_error(errc::bad_certificate);
                 break;
             }
-            if (!finalize(std::move(fb), true, out)) {
-                local_failure = true;  // the peer served a good block; our write failed
+            if (!finalize(std::move(*cb), true, out)) {
+                local_failure = true;
                 break;
             }
         }
         // (on_message checked that the sender is a genesis validator)
-        if (height_ > before || local_failure) {
-            peers_[e.sender].failures = 0;
-        } else if (answer && peers_[e.sender].height >= height_) {
-            // It claimed more than it delivered: not trusted for that claim.
-            sync_failed(e.sender, std::min(e.height, height_ - 1));
-        }
+        if (sync_.on_answer(e.sender, cur_.height > before || local_failure, e.height, cur_.height, now()))
+            out.log.push_back("validator " + std::to_string(e.sender) + " did not serve the blocks it claimed");
         request_sync(out);
         return result_ec;
     }
 
     chain_type chain_;
-    std::optional<key_pair> key_;
+    key_pair key_;
     Clock clock_;
     engine_options opts_;
     ledger::mempool<Suite> pool_;
-    std::optional<std::uint32_t> index_;
-
-    std::uint64_t height_ = 1;
-    std::uint32_t round_ = 0;
-    std::uint64_t height_start_ms_ = 0;
-    bool propose_ready_ = false;
-    bool round_timer_armed_ = false;
-    std::map<std::uint32_t, round_state> rounds_;
-    std::map<hash32, block> candidates_;
-    std::unordered_set<hash32> checked_txs_;
-    signed_record record_;
+    std::uint32_t index_;
+    height_state cur_;
     std::deque<envelope> future_;
-
-    /// What one validator claimed, and how far it is trusted for catch-up.
-    struct peer_claim {
-        std::uint64_t height = 0;          ///< claimed final height
-        std::uint64_t distrust_until = 0;  ///< ignore its claims until then
-        std::uint32_t failures = 0;        ///< failed fetches from it in a row
-    };
-    std::vector<peer_claim> peers_;  ///< by validator index
-    bool sync_inflight_ = false;
-    std::uint64_t sync_sent_ms_ = 0;
-    std::uint32_t sync_peer_ = 0;
+    catch_up sync_;
     error_code storage_error_;            ///< the last failed durable write, until writes work again
     std::uint64_t storage_failed_ms_ = 0; ///< when it failed
-
     engine_stats stats_;
 };
 

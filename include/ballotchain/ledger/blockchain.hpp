@@ -17,6 +17,28 @@
 
 namespace ballotchain::ledger {
 
+/// A finalized block that passed every check (block and certificate) against
+/// the head it extends, with the hashes computed on the way. Only
+/// blockchain::check() makes one, so blockchain::append(checked_block) needs
+/// no second validation (no signature is verified twice).
+class checked_block {
+public:
+    const finalized_block& block() const noexcept { return fb_; }
+    const hash32& hash() const noexcept { return hash_; }
+    const std::vector<hash32>& tx_hashes() const noexcept { return tx_hashes_; }
+    /// Moves the block out (the checked_block is spent).
+    finalized_block take() && { return std::move(fb_); }
+
+private:
+    template <suite, storage>
+    friend class blockchain;
+    checked_block() = default;
+
+    finalized_block fb_;
+    hash32 hash_;
+    std::vector<hash32> tx_hashes_;
+};
+
 /// A chain of finalized blocks kept in `Storage`, validated on every append.
 ///
 /// The blocks are the data; the storage's indexes only speed up lookups and
@@ -136,17 +158,35 @@ public:
         return rules().check_certificate(h, bh, c);
     }
 
-    /// Validates `fb` (block and certificate) and durably appends it.
+    /// Validates `fb` as the next block (block and certificate) without
+    /// storing it: the result can be appended without checking it again.
+    template <class KnownValid = verify_all_signatures>
+    result<checked_block> check(finalized_block fb, KnownValid known_valid = {}) const {
+        checked_block c;
+        if (auto ec = validate_block(fb.blk, known_valid, &c.tx_hashes_)) return ec;
+        c.hash_ = block_hash<Suite>(fb.blk.header);
+        if (auto ec = validate_certificate(fb.blk.header, c.hash_, fb.cert)) return ec;
+        c.fb_ = std::move(fb);
+        return c;
+    }
+
+    /// Durably appends a block check() accepted. Fails (storing nothing) if the
+    /// chain moved since: the block must still extend the head it was checked on.
+    result<void> append(const checked_block& c) {
+        const auto& h = c.block().blk.header;
+        if (h.height != head_.height + 1 || h.parent != head_hash_) return make_error(storage_ns::errc::out_of_order);
+        auto r = storage_.append(c.block(), c.hash(), c.tx_hashes());
+        if (!r) return r;
+        apply(c.block().blk, c.hash());
+        return {};
+    }
+
+    /// Validates `fb` (block and certificate) and durably appends it: check() then append().
     template <class KnownValid = verify_all_signatures>
     result<void> append(const finalized_block& fb, KnownValid known_valid = {}) {
-        std::vector<hash32> ths;
-        if (auto ec = validate_block(fb.blk, known_valid, &ths)) return ec;
-        const hash32 bh = block_hash<Suite>(fb.blk.header);
-        if (auto ec = validate_certificate(fb.blk.header, bh, fb.cert)) return ec;
-        auto r = storage_.append(fb, bh, ths);
-        if (!r) return r;
-        apply(fb.blk, bh);
-        return {};
+        auto c = check(fb, known_valid);
+        if (!c) return c.error();
+        return append(*c);
     }
 
     /// Builds and signs the next block (proposer side). @pre txs are valid

@@ -12,6 +12,7 @@
 #include "../support/fixtures.hpp"
 
 #include <ballotchain/consensus/engine.hpp>
+#include <ballotchain/storage/faulty_storage.hpp>
 #include <ballotchain/storage/shared_storage.hpp>
 
 #include <deque>
@@ -32,47 +33,13 @@ struct shared_clock {
 };
 static_assert(clock<shared_clock>);
 
-/// Writes a test makes fail, as a full disk would (storage errc::io_error).
-struct write_faults {
-    bool appends = false;  ///< every append fails
-    bool meta = false;     ///< put_meta fails (for `meta_key` only, when set)
-    std::string meta_key;
-};
-
 /// Storage that outlives the engine (restart = new engine over the same state),
-/// whose writes fail while its `write_faults` say so.
-class mem_shared {
-public:
-    explicit mem_shared(std::shared_ptr<memory_storage> s, std::shared_ptr<write_faults> f = nullptr)
-        : s_(std::move(s)), f_(f ? std::move(f) : std::make_shared<write_faults>()) {}
+/// whose writes fail while its `storage_faults` say so (faulty_storage.hpp).
+using mem_shared = faulty_storage<shared_storage<memory_storage>>;
 
-    result<void> append(const finalized_block& fb, const hash32& bh, std::span<const hash32> th) {
-        if (f_->appends) return make_error(storage_ns::errc::io_error);
-        return s_.append(fb, bh, th);
-    }
-    std::optional<std::uint64_t> head() const { return s_.head(); }
-    result<finalized_block> load(std::uint64_t h) const { return s_.load(h); }
-    result<bytes> load_raw(std::uint64_t h) const { return s_.load_raw(h); }
-    std::optional<hash32> hash_at(std::uint64_t h) const { return s_.hash_at(h); }
-    std::optional<std::uint64_t> height_of(const hash32& h) const { return s_.height_of(h); }
-    std::optional<tx_location> find_tx(const hash32& h) const { return s_.find_tx(h); }
-    std::optional<tx_location> find_vote(std::uint64_t e, const hash32& t) const { return s_.find_vote(e, t); }
-    result<void> put_meta(std::string_view k, byte_view v) {
-        if (f_->meta && (f_->meta_key.empty() || f_->meta_key == k)) return make_error(storage_ns::errc::io_error);
-        return s_.put_meta(k, v);
-    }
-    std::optional<bytes> get_meta(std::string_view k) const { return s_.get_meta(k); }
-    result<void> scan_block_index(const block_index_visitor& f) const { return s_.scan_block_index(f); }
-    result<void> scan_tx_index(const tx_index_visitor& f) const { return s_.scan_tx_index(f); }
-    result<void> rebuild_indexes(const block_indexer& ix) {
-        if (f_->appends) return make_error(storage_ns::errc::io_error);
-        return s_.rebuild_indexes(ix);
-    }
-
-private:
-    shared_storage<memory_storage> s_;
-    std::shared_ptr<write_faults> f_;
-};
+inline mem_shared make_mem_shared(std::shared_ptr<memory_storage> s, std::shared_ptr<storage_faults> f = nullptr) {
+    return mem_shared(shared_storage<memory_storage>(std::move(s)), std::move(f));
+}
 static_assert(storage<mem_shared>);
 using engine_t = consensus::engine<S, mem_shared, shared_clock>;
 using shared_chain = ledger::blockchain<S, mem_shared>;
@@ -186,7 +153,7 @@ public:
         auto& nd = nodes[idx(i)];
         nd.eng.reset();
         nd.timers.clear();
-        auto c = shared_chain::open(net.genesis, mem_shared{nd.store}).value();
+        auto c = shared_chain::open(net.genesis, make_mem_shared(nd.store)).value();
         nd.eng.emplace(engine_t::create(std::move(c), net.validators[idx(i)], shared_clock{now}, cfg_.opts).value());
         event(i, [](engine_t& en, consensus::effects& fx) { en.start(fx); });
     }
@@ -345,7 +312,7 @@ public:
 struct single {
     test_network net;
     std::shared_ptr<memory_storage> store = std::make_shared<memory_storage>();
-    std::shared_ptr<write_faults> faults = std::make_shared<write_faults>();
+    std::shared_ptr<storage_faults> faults = std::make_shared<storage_faults>();
     std::shared_ptr<std::uint64_t> now = std::make_shared<std::uint64_t>(0);
     consensus::engine_options opts;
     std::optional<engine_t> eng;
@@ -358,7 +325,7 @@ struct single {
     /// Destroys the engine and creates a new one from the same storage.
     void restart() {
         eng.reset();
-        auto c = shared_chain::open(net.genesis, mem_shared{store, faults}).value();
+        auto c = shared_chain::open(net.genesis, make_mem_shared(store, faults)).value();
         eng.emplace(engine_t::create(std::move(c), net.validators[self], shared_clock{now}, opts).value());
     }
 

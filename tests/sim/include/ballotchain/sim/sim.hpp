@@ -1,9 +1,10 @@
 #pragma once
 /// @file Deterministic simulator of a validator network: one seed drives the
 /// message delays, drops, duplicates, partitions, crashes, restarts, the
-/// Byzantine validator and the client load. Invariants are checked after
-/// every event; a liveness phase after healing checks that every submitted
-/// vote becomes final within a stated bound.
+/// Byzantine validator, local storage faults and the client load. Invariants
+/// are checked after every event; a liveness phase after healing checks that
+/// every submitted vote becomes final within a stated bound, and a catch-up
+/// phase that every validator then reaches the agreed height.
 ///
 /// The crypto suite is a template parameter: the INSECURE stand-in
 /// (insecure_suite.hpp) by default, because Ed25519 would take most of the CPU
@@ -11,6 +12,7 @@
 
 #include <ballotchain/consensus/engine.hpp>
 #include <ballotchain/sim/insecure_suite.hpp>
+#include <ballotchain/storage/faulty_storage.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 #include <ballotchain/storage/shared_storage.hpp>
 
@@ -33,8 +35,10 @@ struct sim_clock {
 static_assert(clock<sim_clock>);
 
 /// Storage that outlives a crashed engine: every write is durable when it
-/// returns (what SQLite in WAL with synchronous=FULL gives the real node).
-using sim_storage = shared_storage<memory_storage>;
+/// returns (what SQLite in WAL with synchronous=FULL gives the real node),
+/// unless a storage fault is injected (faulty_storage.hpp): then writes fail
+/// with nothing written, or are written but reported failed (a failed fsync).
+using sim_storage = faulty_storage<shared_storage<memory_storage>>;
 static_assert(storage<sim_storage>);
 
 /// Everything a run depends on. `derive(seed, n)` picks all of it from the seed.
@@ -54,6 +58,7 @@ struct options {
     std::uint32_t crashes = 0;     ///< crash+restart events in the fault phase
     std::uint32_t partitions = 0;  ///< partition+heal events in the fault phase
     bool byzantine = false;        ///< validator n-1 misbehaves (n >= 4 only)
+    std::uint32_t storage_faults = 0;  ///< local disk faults (a validator's writes fail for a while)
     std::uint64_t resubmit_ms = 10'000;  ///< client re-sends a vote not final after this long
     bool double_votes = true;  ///< every 7th vote repeats an earlier voter (must be refused)
     bool verbose = false;
@@ -81,6 +86,7 @@ struct options {
         o.crashes = pick(0u, 1u, 2u, 3u);
         o.partitions = n > 1 ? pick(0u, 1u, 2u) : 0u;
         o.byzantine = n >= 4 && pick(0, 1) == 1;
+        o.storage_faults = pick(0u, 0u, 1u, 2u);  // picked last: the picks above stay what they were
         return o;
     }
 
@@ -91,7 +97,8 @@ struct options {
            << " --round-timeout-max-ms=" << round_timeout_max_ms << " --min-delay-ms=" << min_delay_ms
            << " --max-delay-ms=" << max_delay_ms << " --drop=" << drop << " --duplicate=" << duplicate
            << " --fault-ms=" << fault_ms << " --tx-per-s=" << tx_per_s << " --crashes=" << crashes
-           << " --partitions=" << partitions << " --byzantine=" << (byzantine ? 1 : 0);
+           << " --partitions=" << partitions << " --byzantine=" << (byzantine ? 1 : 0)
+           << " --storage-faults=" << storage_faults;
         return os.str();
     }
 };
@@ -105,6 +112,7 @@ struct report {
     std::uint64_t messages = 0;
     std::uint64_t dropped = 0;
     std::uint64_t crashes = 0;
+    std::uint64_t storage_faults = 0;  ///< writes that failed on injected faults
     std::uint64_t round_changes = 0;
     std::uint64_t equivocations = 0;
     std::uint64_t virtual_ms = 0;
@@ -143,6 +151,7 @@ public:
         nodes_.resize(o.validators);
         for (std::uint32_t i = 0; i < o.validators; ++i) {
             nodes_[i].store = std::make_shared<memory_storage>();
+            nodes_[i].faults = std::make_shared<storage_faults>();
             nodes_[i].group = 0;
         }
         if (o.byzantine) byz_ = o.validators - 1;
@@ -174,14 +183,17 @@ public:
             }
         }
         if (rep_.ok && !pending_.empty()) fail("liveness: event queue ran dry with votes pending");
+        if (rep_.ok) catch_up_phase();
         if (rep_.ok) final_checks();
         rep_.virtual_ms = *now_;
         rep_.final_height = chain_hashes_.size();
-        for (auto& n : nodes_)
+        for (auto& n : nodes_) {
+            rep_.storage_faults += n.faults->injected;
             if (n.eng) {
                 rep_.round_changes += n.eng->stats().round_changes;
                 rep_.equivocations += n.eng->stats().equivocations;
             }
+        }
         return rep_;
     }
 
@@ -190,6 +202,7 @@ public:
 private:
     struct node_state {
         std::shared_ptr<memory_storage> store;
+        std::shared_ptr<storage_faults> faults;
         std::optional<engine_t> eng;
         std::uint64_t incarnation = 0;
         std::uint64_t timer_gen[3] = {0, 0, 0};
@@ -219,7 +232,7 @@ private:
 
     bool start_node(std::uint32_t i) {
         auto& n = nodes_[i];
-        auto c = chain_t::open(g_, sim_storage{n.store});
+        auto c = chain_t::open(g_, sim_storage(shared_storage<memory_storage>(n.store), n.faults));
         if (!c) {
             fail("node " + std::to_string(i) + " cannot reopen its chain: " + c.error().message());
             return false;
@@ -233,8 +246,26 @@ private:
         }
         n.eng.emplace(std::move(*e));
         ++n.incarnation;
-        // Durability: what it stored must be a prefix of the agreed chain.
-        for (std::uint64_t h = 1; h <= n.eng->chain().height(); ++h) check_agreement(i, h, *n.eng->chain().hash_at(h));
+        // Durability: what it stored must be a prefix of the agreed chain. A block
+        // nobody saw final yet (a write reported failed that reached the disk, n = 1)
+        // is final now: its votes count as final from here.
+        for (std::uint64_t h = 1; h <= n.eng->chain().height() && rep_.ok; ++h) {
+            const hash32 bh = *n.eng->chain().hash_at(h);
+            if (h != chain_hashes_.size() + 1) {
+                check_agreement(i, h, bh);
+                continue;
+            }
+            auto fb = n.eng->chain().block_at(h);
+            if (!fb) {
+                fail("node " + std::to_string(i) + " cannot load its block " + std::to_string(h));
+                return false;
+            }
+            consensus::finalized_event f{std::move(*fb), bh, {}, true};
+            for (const auto& tx : f.fb.blk.txs) f.tx_hashes.push_back(tx_hash<Suite>(tx));
+            trace("node " + std::to_string(i) + " holds block " + std::to_string(h) + " that nobody saw final");
+            on_final(i, f);
+        }
+        if (!rep_.ok) return false;
         consensus::effects fx;
         n.eng->start(fx);
         apply(i, fx);
@@ -264,6 +295,30 @@ private:
                     trace("restart node " + std::to_string(who));
                     start_node(who);
                 }
+            });
+        }
+        for (std::uint32_t k = 0; k < o_.storage_faults; ++k) {
+            // One validator's disk fails for a while: every write, only the final
+            // blocks, or only the signed-state record; writes either fail outright
+            // or reach the disk but report failure (a failed fsync).
+            const std::uint32_t who = static_cast<std::uint32_t>(rng_() % n);
+            const std::uint64_t at = uniform(1000, o_.fault_ms - 1000);
+            const std::uint64_t len = uniform(500, 20'000);
+            const auto mode = rng_() % 2 ? storage_faults::mode::write_fails : storage_faults::mode::sync_fails;
+            const auto target = rng_() % 3;
+            push(at, [this, who, mode, target] {
+                auto& f = *nodes_[who].faults;
+                trace("storage fault on node " + std::to_string(who) + ": " +
+                      (target == 0 ? "all writes" : target == 1 ? "final blocks" : "signed-state record") +
+                      (mode == storage_faults::mode::write_fails ? " fail" : " fail after reaching the disk"));
+                f.clear();
+                if (target != 2) f.appends = mode;
+                if (target != 1) f.meta = mode;
+                if (target == 2) f.meta_key = std::string(consensus::record_key);
+            });
+            push(std::min(at + len, o_.fault_ms - 1), [this, who] {
+                trace("storage fault on node " + std::to_string(who) + " cleared");
+                nodes_[who].faults->clear();
             });
         }
         for (std::uint32_t k = 0; k < o_.partitions; ++k) {
@@ -363,6 +418,12 @@ private:
         o_.drop = 0;
         o_.duplicate = 0;
         for (auto& x : nodes_) x.group = 0;
+        // Disks work again; a validator still failed (e.g. a write that reached
+        // the disk but reported failure) is restarted, as its operator would.
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+            nodes_[i].faults->clear();
+            if (nodes_[i].eng && nodes_[i].eng->storage_failure()) crash(i);
+        }
         for (std::uint32_t i = 0; i < nodes_.size(); ++i)
             if (!nodes_[i].eng) start_node(i);
         // Bound: enough rounds to get past any raised round at max timeout, then
@@ -376,9 +437,18 @@ private:
 
     // ---- effects -------------------------------------------------------------------
 
-    void apply(std::uint32_t from, consensus::effects& fx) {
+    /// Whether a node's storage was failing before an event, and how often it had recovered.
+    struct failure_mark {
+        bool failed = false;
+        std::uint64_t recoveries = 0;
+    };
+    failure_mark mark(const engine_t& e) const { return {bool(e.storage_failure()), e.stats().recoveries}; }
+
+    void apply(std::uint32_t from, consensus::effects& fx, failure_mark before = {}) {
         for (const auto& l : fx.log) trace("node " + std::to_string(from) + ": " + l);
         for (auto& f : fx.finalized) on_final(from, f);
+        if (!rep_.ok) return;
+        if (!byz_ || from != *byz_) check_signed_votes(from, fx, before);
         if (!rep_.ok) return;
         for (auto& t : fx.timers) set_timer(from, t);
         for (auto& m : fx.messages) {
@@ -399,8 +469,9 @@ private:
             auto& x = nodes_[i];
             if (!x.eng || x.incarnation != inc || x.timer_gen[k] != gen) return;
             consensus::effects fx;
+            const auto before = mark(*x.eng);
             x.eng->on_timer(t, fx);
-            apply(i, fx);
+            apply(i, fx, before);
         });
     }
 
@@ -424,8 +495,9 @@ private:
                 auto& x = nodes_[to];
                 if (!x.eng || !connected(from, to)) return;
                 consensus::effects fx;
+                const auto before = mark(*x.eng);
                 (void)x.eng->on_message(*msg, fx);
-                apply(to, fx);
+                apply(to, fx, before);
             });
         }
     }
@@ -499,6 +571,69 @@ private:
     }
 
     // ---- invariants ------------------------------------------------------------------
+
+    /// Every PREPARE, COMMIT and ROUND-CHANGE an honest validator sends is
+    /// covered by its stored signed-state record (read from what is really on
+    /// its disk), or its height is final there; a validator whose disk failed
+    /// before and after an event, with no recovery in between, signs no vote,
+    /// proposal or round change in it.
+    void check_signed_votes(std::uint32_t from, const consensus::effects& fx, failure_mark before) {
+        const auto& n = nodes_[from];
+        if (!n.eng) return;
+        const auto after = mark(*n.eng);
+        const bool stopped = before.failed && after.failed && after.recoveries == before.recoveries;
+        std::optional<consensus::signed_record> rec;
+        bool rec_read = false;
+        for (const auto& m : fx.messages) {
+            using consensus::msg_type;
+            if (m.type != msg_type::prepare && m.type != msg_type::commit && m.type != msg_type::round_change &&
+                m.type != msg_type::proposal)
+                continue;
+            auto env = consensus::decode_envelope(m.data);
+            if (!env) return fail("node " + std::to_string(from) + " sent a message that does not decode");
+            const std::string what = "node " + std::to_string(from) + " sent " + consensus::to_string(m.type) +
+                                     " at height " + std::to_string(env->height) + " round " +
+                                     std::to_string(env->round);
+            if (stopped) return fail(what + " while its storage was failing");
+            if (m.type == msg_type::proposal) continue;  // the record covers votes, not proposals
+            if (n.store->head().value_or(0) >= env->height) continue;
+            if (!rec_read) {
+                rec_read = true;
+                if (auto raw = n.store->get_meta(consensus::record_key))
+                    if (auto r = consensus::decode_signed_record(*raw)) rec = *r;
+            }
+            const bool covered =
+                rec && rec->height == env->height &&
+                (m.type == msg_type::prepare      ? rec->prepare && rec->prepare->round >= env->round
+                 : m.type == msg_type::commit     ? rec->commit && rec->commit->round >= env->round
+                                                  : rec->round_change && *rec->round_change >= env->round);
+            if (!covered) return fail(what + " that its stored signed-state record does not hold");
+        }
+    }
+
+    /// After the liveness phase every validator must reach the agreed height
+    /// (a restarted or formerly failed one catches up from its peers).
+    void catch_up_phase() {
+        const std::uint64_t target = chain_hashes_.size();
+        const std::uint64_t deadline = *now_ + 120'000;
+        auto behind = [&]() -> std::optional<std::uint32_t> {
+            for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+                if (!nodes_[i].eng || nodes_[i].eng->chain().height() < target) return i;
+            return std::nullopt;
+        };
+        while (rep_.ok && behind() && !q_.empty() && q_.top().at <= deadline) {
+            auto ev = q_.top();
+            q_.pop();
+            *now_ = ev.at;
+            ev.fn();
+        }
+        if (!rep_.ok) return;
+        if (auto i = behind()) {
+            const auto h = nodes_[*i].eng ? nodes_[*i].eng->chain().height() : 0;
+            fail("catch-up: node " + std::to_string(*i) + " at height " + std::to_string(h) + " of " +
+                 std::to_string(target) + " 120 s after the votes were final");
+        }
+    }
 
     void check_agreement(std::uint32_t node, std::uint64_t h, const hash32& bh) {
         if (h <= chain_hashes_.size()) {
