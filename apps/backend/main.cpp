@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     app.add_option("--submitter-key", cfg.submitter_key_path, "key file of an authorized submitter (testnet: submitter.key)")
         ->required()
         ->check(CLI::ExistingFile);
-    app.add_option("--validator", validators, "validator NAME=http://host:port (repeat; default: the seed's three)")
+    app.add_option("--validator", validators, "validator NAME=http://host:port (repeat; default: the local testnet's three, http://127.0.0.1:8001-8003)")
         ->capture_default_str();
     app.add_option("--admin-email", cfg.admin_email, "create or update this administrator at start");
     app.add_option("--admin-password-file", admin_password_file, "file holding the administrator's password")

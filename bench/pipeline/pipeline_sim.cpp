@@ -1,4 +1,4 @@
-/// ballotchain-pipeline-sim: the seed's pipeline (3 validators, 5 s blocks of at
+/// ballotchain-pipeline-sim: the original design's pipeline (docs/benchmarks.md) (3 validators, 5 s blocks of at
 /// most 32 votes) in virtual time, under offered loads below and above its
 /// 6.4 votes/s capacity. Prints committed votes/s and submit-to-final latency.
 /// It runs the simulator's INSECURE crypto suite: the figures are in virtual
@@ -21,7 +21,7 @@ std::uint64_t percentile(std::vector<std::uint64_t> v, double p) {
 
 int main(int argc, char** argv) {
     using namespace ballotchain;
-    CLI::App app{"ballotchain-pipeline-sim: virtual-time pipeline at the seed's defaults"};
+    CLI::App app{"ballotchain-pipeline-sim: virtual-time pipeline at the original design's defaults (3 validators, 5 s blocks, 32 votes)"};
     std::uint32_t validators = 3;
     std::uint64_t interval = 5000;
     std::uint32_t max_txs = 32;

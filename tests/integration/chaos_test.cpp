@@ -448,6 +448,12 @@ TEST_CASE("chaos: a full disk under one validator: it says so, signs nothing it 
     CHECK(log.find(" error storage failure: cannot write " + (disk.dir() / "chain.db").string() +
                    ": database or disk is full") != std::string::npos);
     CHECK(metric(net.rpc(2), "ballotchain_storage_failing") == 1);
+    // Each failed write is a local fault (its own disk, not a peer): logged at error level and counted.
+    CHECK(log.find(" error local fault: could not write the ") != std::string::npos);
+    double faults = 0;
+    for (const char* w : {"record", "prepared_block", "block"})
+        faults += metric(net.rpc(2), std::string("ballotchain_local_faults_total{write=\"") + w + "\"}");
+    CHECK(faults >= 1);
     // It refuses votes it could not record.
     json::value err;
     voter_client vc(net.dir() / "submitter.key");

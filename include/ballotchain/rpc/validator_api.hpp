@@ -294,8 +294,8 @@ boost::json::object health_json(const Node& n) {
             {"head_hash", to_hex(n.head_hash())}};
 }
 
-/// The seed's troubleshooting view: block count, head, and (bounded) the
-/// election's most recent votes with the tally.
+/// GET /blockchain, the original design's troubleshooting view (docs/api.md):
+/// block count, head, and (bounded) the election's most recent votes with the tally.
 template <node_view Node>
 boost::json::object blockchain_json(const Node& n, std::optional<std::uint64_t> election, std::size_t max_votes = 1000) {
     using Suite = typename Node::suite_type;
