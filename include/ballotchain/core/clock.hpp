@@ -4,6 +4,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <memory>
 
 namespace ballotchain {
 
@@ -47,5 +48,16 @@ private:
     std::uint64_t wall_offset_;
 };
 static_assert(clock<manual_clock>);
+
+/// A clock that moves only when told to, whose copies share one time: each
+/// engine of a test or of the simulator holds a copy (and a restarted engine a
+/// new one), the harness moves `*t`. Wall time is `wall_offset_ms + *t`.
+struct shared_clock {
+    std::shared_ptr<std::uint64_t> t = std::make_shared<std::uint64_t>(0);
+    std::uint64_t wall_offset_ms = 1'700'000'000'000ull;
+    std::uint64_t now_ms() const noexcept { return *t; }
+    std::uint64_t wall_ms() const noexcept { return wall_offset_ms + *t; }
+};
+static_assert(clock<shared_clock>);
 
 }  // namespace ballotchain

@@ -24,14 +24,6 @@
 
 namespace ballotchain::test {
 
-/// Time moved by the test only, shared by every engine (and surviving a restart);
-/// wall time is the genesis timestamp + now.
-struct shared_clock {
-    std::shared_ptr<std::uint64_t> t;
-    std::uint64_t now_ms() const noexcept { return *t; }
-    std::uint64_t wall_ms() const noexcept { return 1'700'000'000'000ull + *t; }
-};
-static_assert(clock<shared_clock>);
 
 /// Storage that outlives the engine (restart = new engine over the same state),
 /// whose writes fail while its `storage_faults` say so (faulty_storage.hpp).

@@ -26,13 +26,8 @@
 
 namespace ballotchain::sim {
 
-/// Simulated time shared by every node.
-struct sim_clock {
-    std::shared_ptr<std::uint64_t> t;
-    std::uint64_t now_ms() const noexcept { return *t; }
-    std::uint64_t wall_ms() const noexcept { return 1'700'000'000'000ull + *t; }
-};
-static_assert(clock<sim_clock>);
+/// Simulated time shared by every node (core/clock.hpp).
+using sim_clock = shared_clock;
 
 /// Storage that outlives a crashed engine: every write is durable when it
 /// returns (what SQLite in WAL with synchronous=FULL gives the real node),
