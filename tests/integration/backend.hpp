@@ -59,7 +59,7 @@ public:
     }
 
     void start() {
-        std::vector<std::string> argv{bin_dir + "/ballotchain-backend",
+        std::vector<std::string> argv{backend_bin_dir + "/ballotchain-backend",
                                       "--addr", "127.0.0.1:" + std::to_string(port_),
                                       "--data-dir", dir_.string(),
                                       "--admin-email", "admin@example.org",

@@ -74,7 +74,7 @@ class backend_proc {
 public:
     backend_proc(const network& net, const std::vector<std::string>& extra) : port_(free_port()) {
         std::ofstream(tmp_.path() / "admin.pw") << "correct horse battery staple\n";
-        std::vector<std::string> argv{bin_dir + "/ballotchain-backend",
+        std::vector<std::string> argv{backend_bin_dir + "/ballotchain-backend",
                                       "--addr", "127.0.0.1:" + std::to_string(port_),
                                       "--data-dir", (tmp_.path() / "backend").string(),
                                       "--genesis", (net.dir() / "genesis.json").string(),

@@ -9,9 +9,14 @@
 namespace ballotchain::itest {
 namespace json = boost::json;
 
-std::string built_bin_dir();  ///< build/<preset>/apps (paths.cpp)
+std::string built_bin_dir();  ///< build/<preset>/apps (paths.cpp): the backend under test
+/// Where the validator, bootnode and CLI are (paths.cpp): this build's apps, or
+/// BALLOTCHAIN_NODE_BIN_DIR when configured (the ThreadSanitizer preset runs the
+/// backend it built against the release build's validators; tests/integration/CMakeLists.txt).
+std::string node_bin_dir();
 std::string eth_test_dir();   ///< tests/eth in the source tree (paths.cpp)
-inline const std::string bin_dir = built_bin_dir();
+inline const std::string bin_dir = node_bin_dir();
+inline const std::string backend_bin_dir = built_bin_dir();
 
 inline std::string hexq(std::uint64_t v) {
     char buf[32];

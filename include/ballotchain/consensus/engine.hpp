@@ -338,21 +338,23 @@ private:
         event_guard& operator=(const event_guard&) = delete;
 
     private:
-        const engine& e_;
-        std::uint64_t height_;
-        std::uint32_t round_;
+        [[maybe_unused]] const engine& e_;
+        [[maybe_unused]] std::uint64_t height_;
+        [[maybe_unused]] std::uint32_t round_;
     };
 
     void check_invariants() const {
         BALLOTCHAIN_INVARIANT(cur_.height == chain_.height() + 1, "the height being decided follows the chain's head");
         BALLOTCHAIN_INVARIANT(cur_.record.height == cur_.height, "the signed-state record is for the current height");
         BALLOTCHAIN_INVARIANT(cur_.record.round <= cur_.round, "the record's round is not ahead of the engine's");
+#if BALLOTCHAIN_INVARIANTS_ON
         for (const auto& [r, rs] : cur_.rounds) {
             BALLOTCHAIN_INVARIANT(!rs.sent_prepare || (cur_.record.prepare && cur_.record.prepare->round >= r),
                                   "a sent PREPARE is in the record");
             BALLOTCHAIN_INVARIANT(!rs.sent_commit || (cur_.record.commit && cur_.record.commit->round >= r),
                                   "a sent COMMIT is in the record");
         }
+#endif
     }
 
     /// True when what the stored record says covers `commit` at (height, round):
