@@ -5,7 +5,6 @@
 
 using namespace ballotchain;
 using namespace ballotchain::test;
-using chain::errc;
 
 TEST_CASE("genesis: quorum is ceil(2n/3) for n = 1..21", "[chain][genesis]") {
     for (int n = 1; n <= 21; ++n) {
@@ -54,7 +53,7 @@ TEST_CASE("genesis: check_genesis accepts the bounds and refuses one past them",
     test_network net(3);
     const auto ok = net.genesis;
     CHECK_FALSE(check_genesis(ok));
-    auto expect_bad = [](const genesis_config& g) { CHECK(check_genesis(g) == make_error(errc::bad_genesis)); };
+    auto expect_bad = [](const genesis_config& g) { CHECK(check_genesis(g) == make_error(chain::errc::bad_genesis)); };
     auto expect_ok = [](const genesis_config& g) { CHECK_FALSE(check_genesis(g)); };
 
     auto g = ok;
@@ -126,11 +125,11 @@ TEST_CASE("genesis: check_genesis refuses a zero block interval and absurd timeo
     auto g = net.genesis;
     g.block_interval_ms = 0;
     g.empty_blocks = true;
-    CHECK(check_genesis(g) == make_error(errc::bad_genesis));
+    CHECK(check_genesis(g) == make_error(chain::errc::bad_genesis));
     g = net.genesis;
     g.round_timeout_ms = std::uint64_t{1} << 40;
     g.round_timeout_max_ms = ~std::uint64_t{0};
-    CHECK(check_genesis(g) == make_error(errc::bad_genesis));
+    CHECK(check_genesis(g) == make_error(chain::errc::bad_genesis));
 }
 
 TEST_CASE("genesis: check_genesis refuses non-canonical key encodings (y >= p), which Crypto++ would reduce",
@@ -147,10 +146,10 @@ TEST_CASE("genesis: check_genesis refuses non-canonical key encodings (y >= p), 
         CHECK_FALSE(ed25519_small_order(k));
         auto g = net.genesis;
         g.validators[1].key = k;
-        CHECK(check_genesis(g) == make_error(errc::bad_genesis));
+        CHECK(check_genesis(g) == make_error(chain::errc::bad_genesis));
         g = net.genesis;
         g.submitters.push_back(k);
-        CHECK(check_genesis(g) == make_error(errc::bad_genesis));
+        CHECK(check_genesis(g) == make_error(chain::errc::bad_genesis));
     }
     public_key below_p;  // p - 1 is canonical (and small order, refused for that reason)
     below_p.data.fill(0xff);

@@ -8,17 +8,16 @@
 using namespace ballotchain;
 
 namespace {
-bytes text(std::string_view s) { return bytes(s.begin(), s.end()); }
 const char* const msg448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 const char* const msg896 =
     "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu";
 }  // namespace
 
 TEST_CASE("SHA-256 matches the NIST FIPS 180-2 examples", "[crypto][sha256]") {
-    CHECK(to_hex(sha256::hash(text(""))) == "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK(to_hex(sha256::hash(text("abc"))) == "0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    CHECK(to_hex(sha256::hash(text(msg448))) == "0x248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    CHECK(to_hex(sha256::hash(text(msg896))) == "0xcf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    CHECK(to_hex(sha256::hash(to_bytes(""))) == "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(to_hex(sha256::hash(to_bytes("abc"))) == "0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(to_hex(sha256::hash(to_bytes(msg448))) == "0x248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    CHECK(to_hex(sha256::hash(to_bytes(msg896))) == "0xcf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
     CHECK(to_hex(sha256::hash(bytes(1'000'000, 'a'))) ==
           "0xcdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
@@ -42,7 +41,7 @@ TEST_CASE("SHA-256 around the padding boundaries (55/56/63/64/65/119/120/128 byt
 }
 
 TEST_CASE("incremental SHA-256 equals one-shot for every split point", "[crypto][sha256]") {
-    const bytes msg = text(msg896);
+    const bytes msg = to_bytes(msg896);
     const hash32 whole = sha256::hash(msg);
     for (std::size_t cut = 0; cut <= msg.size(); ++cut) {
         sha256 h;

@@ -7,18 +7,13 @@
 #include <ballotchain/crypto/noise.hpp>
 #include <ballotchain/sim/insecure_suite.hpp>
 
+#include "../support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace ballotchain;
 
-namespace {
-secret_key seed(int i) {
-    secret_key sk;
-    sk.data[0] = static_cast<byte>(i);
-    sk.data[31] = 0x5a;
-    return sk;
-}
-}  // namespace
+using test::seed;  // the deterministic secret keys of tests/unit/support/fixtures.hpp
 
 static_assert(secure_suite<ed25519_sha256>);
 static_assert(suite<sim::insecure_sim_suite>);

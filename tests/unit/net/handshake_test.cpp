@@ -5,6 +5,8 @@
 
 #include <ballotchain/crypto/ed25519_sha256.hpp>
 
+#include "../support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace ballotchain;
@@ -12,20 +14,8 @@ using net::errc;
 
 namespace {
 
-ed25519::key_pair key(int i) {
-    secret_key sk;
-    sk.data[0] = static_cast<byte>(i + 1);
-    sk.data[31] = 0x24;
-    return ed25519::from_secret(sk);
-}
+using test::key;  // tests/unit/support/fixtures.hpp
 
-genesis_config make_genesis(int n, std::uint64_t chain_id = 7) {
-    genesis_config g;
-    g.chain_id = chain_id;
-    for (int i = 0; i < n; ++i) g.validators.push_back({"validator-" + std::to_string(i + 1), key(i).public_key()});
-    g.submitters.push_back(key(99).public_key());
-    return g;
-}
 
 net::handshake_context ctx(const genesis_config& g, int i) {
     return net::handshake_context::make<ed25519_sha256>(g, key(i), static_cast<std::uint32_t>(i)).value();
@@ -71,7 +61,7 @@ outcome run(const net::handshake_context& a, const net::handshake_context& b, st
 }  // namespace
 
 TEST_CASE("p2p handshake: two genesis validators authenticate each other; sizes are fixed", "[net]") {
-    const auto g = make_genesis(4);
+    const auto g = test::genesis_of(4, 7);
     const auto c0 = ctx(g, 0), c2 = ctx(g, 2);
     auto o = run(c0, c2, 2);
     CHECK(o.done);
@@ -83,9 +73,9 @@ TEST_CASE("p2p handshake: two genesis validators authenticate each other; sizes 
 }
 
 TEST_CASE("p2p handshake: another chain, a stale address, an impostor and self are refused with their reason", "[net]") {
-    const auto g = make_genesis(3);
+    const auto g = test::genesis_of(3, 7);
     SECTION("another chain id: the responder refuses message 1 and says so") {
-        const auto other = make_genesis(3, 8);
+        const auto other = test::genesis_of(3, 8);
         auto o = run(ctx(other, 0), ctx(g, 1), 1);
         CHECK(o.responder == make_error(errc::wrong_chain));
         CHECK(o.refusal == net::refusal::wrong_chain);
@@ -135,7 +125,7 @@ TEST_CASE("p2p handshake: another chain, a stale address, an impostor and self a
 }
 
 TEST_CASE("p2p handshake: a relay between two validators gets nowhere", "[net]") {
-    const auto g = make_genesis(3);
+    const auto g = test::genesis_of(3, 7);
     const auto c0 = ctx(g, 0), c1 = ctx(g, 1), c2 = ctx(g, 2);
     SECTION("forwarding 0's message 1 for validator 1 to validator 2: refused (wrong peer)") {
         auto i = net::handshake::initiator(c0, 1);
@@ -175,7 +165,7 @@ TEST_CASE("p2p handshake: a relay between two validators gets nowhere", "[net]")
 }
 
 TEST_CASE("records: frames of every size round-trip; tampering, replay and oversize frames are refused", "[net]") {
-    const auto g = make_genesis(2);
+    const auto g = test::genesis_of(2, 7);
     const auto c0 = ctx(g, 0), c1 = ctx(g, 1);
     auto i = net::handshake::initiator(c0, 1);
     auto r = net::handshake::responder(c1);

@@ -3,6 +3,8 @@
 #include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/net/tcp_transport.hpp>
 
+#include "../support/fixtures.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -13,20 +15,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-ed25519::key_pair key(int i) {
-    secret_key sk;
-    sk.data[0] = static_cast<byte>(i + 1);
-    sk.data[31] = 0x42;
-    return ed25519::from_secret(sk);
-}
+using test::key;  // tests/unit/support/fixtures.hpp
 
-genesis_config make_genesis(int n, std::uint64_t chain_id = 1337) {
-    genesis_config g;
-    g.chain_id = chain_id;
-    for (int i = 0; i < n; ++i) g.validators.push_back({"validator-" + std::to_string(i + 1), key(i).public_key()});
-    g.submitters.push_back(key(99).public_key());
-    return g;
-}
 
 /// n transports on ephemeral ports, frames received recorded per node.
 struct mesh {
@@ -35,7 +25,7 @@ struct mesh {
     std::vector<std::shared_ptr<transport>> t;
     std::map<int, std::vector<std::pair<std::uint32_t, bytes>>> got;
 
-    explicit mesh(int n, net::transport_options o = {}, bool link = true) : g(make_genesis(n)) {
+    explicit mesh(int n, net::transport_options o = {}, bool link = true) : g(test::genesis_of(n)) {
         for (int i = 0; i < n; ++i) add(i, o);
         if (!link) return;
         for (int i = 0; i < n; ++i)
@@ -180,7 +170,7 @@ TEST_CASE("garbage, wrong sizes and impostors are refused at the handshake; the 
         CHECK(c.closed_by_peer());
     }
     SECTION("an impostor with a key not in genesis claiming to be validator 0 fails at message 3") {
-        const auto g = make_genesis(2);
+        const auto g = test::genesis_of(2);
         auto ctx = net::handshake_context::make<ed25519_sha256>(g, key(0), 0).value();
         ctx.static_key = noise::keypair_from_secret(ed25519_sha256::link_secret(key(50)));  // the attacker's own key, validator 0's index
         auto hs = net::handshake::initiator(ctx, 1);
@@ -363,7 +353,7 @@ TEST_CASE("an address that answers as another chain or another validator does no
     mesh m(3, o, /*link=*/false);
     // a decoy on another chain at validator 1's configured address
     asio::io_context& io = m.io;
-    auto other = make_genesis(3, 4242);
+    auto other = test::genesis_of(3, 4242);
     auto decoy = transport::create(io, other, key(1), 1, o);
     REQUIRE_FALSE(decoy->listen({asio::ip::make_address("127.0.0.1"), 0}));
     m.t[0]->add_static_peer(1, {"127.0.0.1", decoy->port()});

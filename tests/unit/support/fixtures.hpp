@@ -136,4 +136,11 @@ inline bytes from_hex_or_die(std::string_view s) { return from_hex(s).value(); }
 /// The 32 bytes of a hash as a byte vector.
 inline bytes raw(const hash32& h) { return bytes(h.data.begin(), h.data.end()); }
 
+/// The genesis of test_network(n) with another chain id (the P2P tests' networks).
+inline genesis_config genesis_of(int n, std::uint64_t chain_id = 1337) {
+    test_network net(n);
+    net.genesis.chain_id = chain_id;
+    return net.genesis;
+}
+
 }  // namespace ballotchain::test
