@@ -33,9 +33,9 @@
 #include "outbox.hpp"
 #include "sqlite_store.hpp"
 #include "store_failure.hpp"
-#include "text.hpp"
 #include "throttle.hpp"
 
+#include <ballotchain/app/text.hpp>
 #include <ballotchain/client/http_transport.hpp>
 
 #include <ballotchain/ledger/blockchain.hpp>
@@ -362,7 +362,7 @@ private:
                              "encrypted_vote is too large: at most " + std::to_string(max_vote) +
                                  " bytes (the chain's max_encrypted_vote_bytes), " + std::to_string(max_b64) +
                                  " base64 characters"};
-        auto payload = decode_base64(ev, max_vote);
+        auto payload = app::decode_base64(ev, max_vote);
         if (!payload) throw http_error{http::status::unprocessable_entity, "encrypted_vote must be padded base64"};
         const auto e = elections_.load_election(election_id);
         const auto now = clock_.wall_ms();
@@ -403,7 +403,7 @@ private:
         bjson::object out{{"id", v.id},
                           {"transaction_id", to_hex(v.tx_hash)},
                           {"ballot_hash", v.ballot_hash},
-                          {"timestamp", iso_time(now)}};
+                          {"timestamp", app::iso_time(now)}};
         if (earlier)  // this vote replaces one the chain refused
             out["previous_attempt"] = bjson::object{{"transaction_id", to_hex(earlier->tx_hash)},
                                                     {"status", to_string(vote_status::rejected)},
@@ -437,12 +437,12 @@ private:
     }
 
     bjson::object transaction_status(std::string_view query) {
-        const auto tid = query_param(query, "transaction_id");
+        const auto tid = app::query_param(query, "transaction_id");
         if (!tid) throw http_error{http::status::unprocessable_entity, "transaction_id is required"};
         auto th = from_hex_fixed<32>(*tid);
         if (!th) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
         std::optional<std::int64_t> election;
-        if (query_param(query, "election_id")) election = query_id(query, "election_id");
+        if (app::query_param(query, "election_id")) election = query_id(query, "election_id");
         std::optional<vote_row> v = must(db_->vote_by_tx(*th));
         if (v && election && v->election_id != *election) v.reset();
         bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
@@ -548,7 +548,7 @@ private:
         auto ver = chain_verification();
         out["verification"] =
             bjson::object{{"chain_valid", ver ? bjson::value(ver->value.ok) : bjson::value(nullptr)},
-                          {"timestamp", ver ? bjson::value(iso_time(ver->value.wall_ms)) : bjson::value(nullptr)}};
+                          {"timestamp", ver ? bjson::value(app::iso_time(ver->value.wall_ms)) : bjson::value(nullptr)}};
         return out;
     }
 
@@ -572,7 +572,7 @@ private:
                     {"total_votes", total},
                     {"status", v->value.ok ? "valid" : "invalid"},
                     {"source", "poa_validators"},
-                    {"timestamp", iso_time(v->value.wall_ms)}};
+                    {"timestamp", app::iso_time(v->value.wall_ms)}};
         }
         // No validator: verify what this backend holds, the fallback chain.
         const auto fv = fallback_verify_cache_.get(0, clock_.now_ms(), cfg_.verify_cache_ms, [this] {
@@ -588,7 +588,7 @@ private:
                 {"total_votes", total},
                 {"status", ok ? "valid" : "invalid"},
                 {"source", "fallback_chain"},
-                {"timestamp", iso_time(fv ? fv->value.wall_ms : clock_.wall_ms())},
+                {"timestamp", app::iso_time(fv ? fv->value.wall_ms : clock_.wall_ms())},
                 {"warning", "PoA validators unreachable: verified the local fallback chain only"}};
     }
 
@@ -606,7 +606,7 @@ private:
                                        {"detail", n.detail}});
         }
         const double pct = snap.empty() ? 0.0 : std::round(10000.0 * double(healthy) / double(snap.size())) / 100.0;
-        return {{"timestamp", iso_time(clock_.wall_ms())},
+        return {{"timestamp", app::iso_time(clock_.wall_ms())},
                 {"validators", std::move(vs)},
                 {"summary", bjson::object{{"healthy", healthy}, {"total", snap.size()}, {"health_percentage", pct}}}};
     }
