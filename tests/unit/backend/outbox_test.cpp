@@ -3,6 +3,7 @@
 #include <backend/sqlite_store.hpp>
 
 #include "../support/fixtures.hpp"
+#include "../support/temp_dir.hpp"
 #include "scripted_validators.hpp"
 
 #include <ballotchain/core/clock.hpp>
@@ -34,27 +35,6 @@ using test::scripted_transport;
 
 namespace {
 
-/// A fresh directory from mkdtemp, removed with everything in it on destruction.
-class temp_dir {
-public:
-    temp_dir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/ballotchain-outbox-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
-
 using outbox_type = outbox<scripted_transport, manual_clock>;
 
 constexpr std::uint64_t resend_ms = 15'000;
@@ -63,7 +43,7 @@ constexpr std::uint64_t resend_ms = 15'000;
 /// and the outbox over them. `reopen()` drops the store and the outbox and
 /// opens new ones over the same files (a restart).
 struct rig {
-    temp_dir dir;
+    test::temp_dir dir{"ballotchain-outbox"};
     test::test_network net;
     std::shared_ptr<script> sc = std::make_shared<script>();
     manual_clock clock{10'000};

@@ -1,6 +1,7 @@
 #include <backend/sqlite_store.hpp>
 
 #include "../support/catch_result.hpp"
+#include "../support/temp_dir.hpp"
 
 #include <ballotchain/crypto/sha256.hpp>
 
@@ -21,29 +22,9 @@
 
 using namespace ballotchain;
 using namespace ballotchain::backend;
+using test::temp_dir;
 
 namespace {
-
-/// A fresh directory from mkdtemp, removed with everything in it on destruction.
-class temp_dir {
-public:
-    temp_dir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/ballotchain-backend-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
 
 std::unique_ptr<sqlite_store> open_ok(const std::string& path) {
     auto s = sqlite_store::open(path);
