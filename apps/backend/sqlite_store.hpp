@@ -255,7 +255,7 @@ public:
         return all<std::pair<vote_status, std::uint64_t>>(
             "SELECT status, COUNT(*) FROM votes WHERE status IN ('pending', 'submitted') GROUP BY status ORDER BY status",
             [](const storage_ns::sqlite::statement& s) -> db_result<std::pair<vote_status, std::uint64_t>> {
-                auto st = status_of(s.text(0), "open votes");
+                auto st = status_of(s.text(0), [] { return std::string("open votes"); });
                 if (!st) return st.error();
                 return std::pair{*st, s.uint64(1)};
             });
@@ -328,11 +328,12 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
         return {s.int64(0), s.text(1), s.text(2), s.uint64(3), s.uint64(4), s.uint64(5)};
     }
     /// The status a `votes.status` string spells (vote_status.hpp); any other
-    /// string is a damaged row: a `corrupt` error naming `what`.
-    static db_result<vote_status> status_of(const std::string& text, const std::string& what) {
+    /// string is a damaged row: a `corrupt` error naming the row (`what()`).
+    template <class What>
+    static db_result<vote_status> status_of(const std::string& text, What what) {
         if (auto st = parse_vote_status(text)) return *st;
         return db_error{make_error(storage_ns::sqlite_errc::corrupt),
-                        what + " has no valid status: '" + text.substr(0, 32) + "'"};
+                        what() + " has no valid status: '" + text.substr(0, 32) + "'"};
     }
     static db_result<vote_row> vote_of(const storage_ns::sqlite::statement& s) {
         vote_row v;
@@ -343,7 +344,7 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
         v.tx_hash = s.fixed<32>(4).value_or(hash32{});
         v.ballot_hash = s.text(5);
         v.raw_tx = s.blob(6);
-        auto st = status_of(s.text(7), "vote " + std::to_string(v.id));
+        auto st = status_of(s.text(7), [&] { return "vote " + std::to_string(v.id); });
         if (!st) return st.error();
         v.status = *st;
         v.validator = s.text(8);
