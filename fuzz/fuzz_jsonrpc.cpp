@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool admit_verify = mode & 2;
     const std::string body = (mode & 1) ? fx::read_jsonrpc_body(in, voc, names) : in.rest();
 
-    auto node = fx::memory_node::make();
+    auto node = fx::make_memory_node();
     rpc::method_table table;
     rpc::add_validator_methods(table, node);
     rpc::jsonrpc_limits lim;

@@ -5,6 +5,8 @@
 // JSON-RPC 2.0 and docs/api.md.
 #include "chain_fixture.hpp"
 
+#include <memory_node.hpp>
+
 #include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/rpc/jsonrpc.hpp>
 #include <ballotchain/rpc/validator_api.hpp>
@@ -19,84 +21,43 @@ namespace ballotchain::fuzz_fixture {
 
 // ---- an in-memory node -------------------------------------------------------------------
 
-/// A node_view over the fixed chain in memory, a small pool holding chain_pooled(), and
-/// chain_dropped() recorded as dropped; counts poa_verifyChain runs.
-struct memory_node {
-    using suite_type = ed25519_sha256;
-    using chain_type = ledger::blockchain<ed25519_sha256, memory_storage>;
-    static constexpr std::size_t pool_capacity = 5;
+/// The in-memory node_view of the unit tests (tests/unit/support/memory_node.hpp).
+using test::memory_node;
 
-    chain_type c;
-    ledger::mempool<ed25519_sha256> pool;
-    std::map<hash32, rpc::tx_status> dropped;
-    std::optional<ledger::verified_prefix> verified;
-    std::size_t verify_runs = 0;
+inline constexpr std::size_t node_pool_capacity = 5;
 
-    /// A fresh node (the same state every time; the blocks are built once per process).
-    static memory_node make() {
-        static const memory_storage blocks = [] {
-            auto built = chain_type::open(chain_genesis(), memory_storage{}).value();
-            if (!append_chain_blocks(built)) std::abort();
-            return built.storage();
-        }();
-        auto chain = chain_type::open(chain_genesis(), blocks).value();
-        static const ledger::mempool<ed25519_sha256> pooled = [&] {
-            ledger::mempool<ed25519_sha256> p(pool_capacity);
-            for (auto& tx : chain_pooled())
-                if (!p.add(tx, chain)) std::abort();
-            return p;
-        }();
-        memory_node n{std::move(chain), pooled, {}, {}, 0};
-        rpc::tx_status st;
-        st.status = rpc::tx_status::state::dropped;
-        st.conflicting_tx = tx_hash<ed25519_sha256>(chain_block_txs()[0][0]);
-        st.conflicting_block = 1;
-        st.conflicting_block_hash = n.c.hash_at(1);
-        st.reason = "conflicting vote " + to_hex(*st.conflicting_tx) + " final at block 1";
-        n.dropped[tx_hash<ed25519_sha256>(chain_dropped())] = st;
-        return n;
-    }
-
-    const genesis_config& genesis() const { return c.genesis(); }
-    std::uint64_t height() const { return c.height(); }
-    hash32 head_hash() const { return c.head_hash(); }
-    result<finalized_block> block_at(std::uint64_t h) const { return c.block_at(h); }
-    result<bytes> raw_block_at(std::uint64_t h) const { return c.raw_block_at(h); }
-    std::optional<std::uint64_t> height_of(const hash32& h) const { return c.height_of(h); }
-    std::optional<tx_location> find_tx(const hash32& h) const { return c.find_tx(h); }
-    const vote_tx* pending_tx(const hash32& h) const { return pool.find(h); }
-    result<hash32> submit(vote_tx tx) { return pool.add(std::move(tx), c); }
-    std::size_t peer_count() const { return 2; }
-    bool syncing() const { return false; }
-    std::optional<std::uint32_t> validator_index() const { return 0; }
-    std::size_t pool_size() const { return pool.size(); }
-    tally_map tally(std::uint64_t e) const { return c.tally(e); }
-    ledger::verify_report verify_chain() {
-        ++verify_runs;
-        auto r = c.verify_from(verified);
-        if (r.ok && r.verified) verified = r.verified;
-        return r;
-    }
-    rpc::tx_status tx_status(const hash32& th) const {
-        rpc::tx_status st;
-        if (auto loc = c.find_tx(th)) {
-            st.status = rpc::tx_status::state::final;
-            st.location = loc;
-            st.block_hash = c.hash_at(loc->height);
-        } else if (auto it = dropped.find(th); it != dropped.end()) {
-            st = it->second;
-        } else if (pool.contains(th)) {
-            st.status = rpc::tx_status::state::pending;
-        }
-        return st;
-    }
-};
-static_assert(rpc::node_view<memory_node>);
+/// A node over the fixed chain in memory with a small pool holding chain_pooled(), and
+/// chain_dropped() recorded as dropped; two peers. The same state every time (the blocks and
+/// the pool are built once per process).
+inline memory_node make_memory_node() {
+    using chain_type = memory_node::chain_type;
+    static const memory_storage blocks = [] {
+        auto built = chain_type::open(chain_genesis(), memory_storage{}).value();
+        if (!append_chain_blocks(built)) std::abort();
+        return built.storage();
+    }();
+    auto chain = chain_type::open(chain_genesis(), blocks).value();
+    static const ledger::mempool<ed25519_sha256> pooled = [&] {
+        ledger::mempool<ed25519_sha256> p(node_pool_capacity);
+        for (auto& tx : chain_pooled())
+            if (!p.add(tx, chain)) std::abort();
+        return p;
+    }();
+    memory_node n(std::move(chain), pooled, 2);
+    rpc::tx_status st;
+    st.status = rpc::tx_status::state::dropped;
+    st.conflicting_tx = tx_hash<ed25519_sha256>(chain_block_txs()[0][0]);
+    st.conflicting_block = 1;
+    st.conflicting_block_hash = n.c.hash_at(1);
+    st.reason = "conflicting vote " + to_hex(*st.conflicting_tx) + " final at block 1";
+    n.dropped[tx_hash<ed25519_sha256>(chain_dropped())] = st;
+    return n;
+}
 
 /// The validator's method names, in table order (what a method selector byte indexes).
 inline const std::vector<std::string>& validator_method_names() {
     static const std::vector<std::string> names = [] {
-        auto n = memory_node::make();
+        auto n = make_memory_node();
         rpc::method_table t;
         rpc::add_validator_methods(t, n);
         std::vector<std::string> out;

@@ -2,6 +2,8 @@
 /// @file The rules for accounts: which email addresses and passwords the
 /// backend accepts (docs/backend.md, "Accounts").
 
+#include <ballotchain/app/text.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -62,12 +64,7 @@ inline std::optional<std::string> password_problem(std::string_view password, st
     if (chars < 8 || chars > 128 || password.size() > 512) return "password must be 8..128 characters";
     if (password.find_first_not_of(password.front()) == std::string_view::npos)
         return "password must not be one character repeated";
-    auto lower = [](std::string_view v) {
-        std::string out(v);
-        for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return out;
-    };
-    const std::string pw = lower(password);
+    const std::string pw = app::lower(password);
     static constexpr std::string_view common[] = {
         "password", "password1", "password12", "password123", "password1234", "password!", "passw0rd", "p@ssw0rd",
         "p@ssword", "pa$$word", "12345678", "123456789", "1234567890", "0123456789", "12345678910", "11111111",
@@ -83,7 +80,7 @@ inline std::optional<std::string> password_problem(std::string_view password, st
         "12qwaszx", "1qazxsw2", "qazwsxedc", "password2", "ballotchain", "election", "election1", "voting123"};
     for (const auto c : common)
         if (pw == c) return "password is one of the most common passwords";
-    const std::string em = lower(email);
+    const std::string em = app::lower(email);
     if (pw == em || pw == em.substr(0, em.find('@'))) return "password must not be the email address";
     return std::nullopt;
 }

@@ -7,9 +7,9 @@
 #include "http_util.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
-#include "text.hpp"
 #include "throttle.hpp"
 
+#include <ballotchain/app/text.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/hmac.hpp>
@@ -71,7 +71,7 @@ public:
 
     bjson::object register_user(const bjson::object& b) {
         user_row u;
-        u.email = lower(get_string(b, "email", 0, 254));
+        u.email = app::lower(get_string(b, "email", 0, 254));
         if (auto why = email_problem(u.email)) throw http_error{http::status::unprocessable_entity, *why};
         const auto pw = get_string(b, "password", 0, 512);
         if (auto why = password_problem(pw, u.email)) throw http_error{http::status::unprocessable_entity, *why};
@@ -121,7 +121,7 @@ public:
     }
 
     bjson::object login(const bjson::object& b, const std::string& client) {
-        const auto email = lower(get_string(b, "email", 1, 254));
+        const auto email = app::lower(get_string(b, "email", 1, 254));
         const auto pw = get_string(b, "password", 1, 512);
         return new_session(check_password(email, pw, client));
     }
@@ -145,7 +145,7 @@ public:
         if (it == req.end()) throw http_error{http::status::unauthorized, "not authenticated"};
         std::string_view v = it->value();
         constexpr std::string_view scheme = "Bearer ";
-        if (v.size() <= scheme.size() || lower(std::string(v.substr(0, scheme.size()))) != "bearer ")
+        if (v.size() <= scheme.size() || app::lower(std::string(v.substr(0, scheme.size()))) != "bearer ")
             throw http_error{http::status::unauthorized, "expected Authorization: Bearer <token>"};
         if (v.size() != scheme.size() + 64) throw http_error{http::status::unauthorized, "invalid token"};
         auto token = from_hex("0x" + std::string(v.substr(scheme.size())), 32);
@@ -167,7 +167,7 @@ public:
     /// Creates the administrator, or makes the account one and sets its password;
     /// a changed password revokes the account's sessions.
     void ensure_admin(const std::string& admin_email, const std::string& admin_password) {
-        const auto email = lower(admin_email);
+        const auto email = app::lower(admin_email);
         if (auto why = email_problem(email)) throw std::runtime_error("--admin-email: " + *why);
         if (auto why = password_problem(admin_password, email)) throw std::runtime_error("the admin password: " + *why);
         user_row u{0, email, "Administrator", random_bytes(16), {}, true};

@@ -5,8 +5,8 @@
 #include "http_util.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
-#include "text.hpp"
 
+#include <ballotchain/app/text.hpp>
 #include <ballotchain/core/clock.hpp>
 
 #include <cstdint>
@@ -34,8 +34,8 @@ public:
         return {{"id", e.id},
                 {"name", e.name},
                 {"description", e.description},
-                {"start_date", iso_time(e.start_ms)},
-                {"end_date", iso_time(e.end_ms)},
+                {"start_date", app::iso_time(e.start_ms)},
+                {"end_date", app::iso_time(e.end_ms)},
                 {"is_active", e.start_ms <= now && now < e.end_ms},
                 {"candidates", std::move(cs)}};
     }
@@ -68,7 +68,7 @@ public:
         auto when = [&](const char* k, std::uint64_t dflt) {
             const auto s = get_string(b, k, 1, 40, std::string());
             if (s.empty()) return dflt;
-            auto t = parse_iso_time(s);
+            auto t = app::parse_iso_time(s);
             if (!t) throw http_error{http::status::unprocessable_entity, std::string(k) + " must be YYYY-MM-DDTHH:MM:SSZ"};
             return *t;
         };

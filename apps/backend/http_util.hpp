@@ -3,8 +3,7 @@
 /// answers, and the request's JSON body and query parameters read with
 /// bounds (422 with a clear detail otherwise).
 
-#include "text.hpp"
-
+#include <ballotchain/app/text.hpp>
 #include <ballotchain/rpc/http_server.hpp>
 
 #include <boost/json.hpp>
@@ -66,7 +65,7 @@ inline std::int64_t get_id(const bjson::object& o, const char* k) {
 
 /// The positive integer query parameter `key`, or 422.
 inline std::int64_t query_id(std::string_view query, std::string_view key) {
-    auto v = query_param(query, key);
+    auto v = app::query_param(query, key);
     if (!v) throw http_error{http::status::unprocessable_entity, std::string(key) + " is required"};
     std::int64_t n = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);

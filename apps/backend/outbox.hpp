@@ -19,6 +19,7 @@
 #include "fallback.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
+#include "vote_status.hpp"
 
 #include <ballotchain/client/validator_pool.hpp>
 #include <ballotchain/core/clock.hpp>
@@ -34,32 +35,6 @@
 #include <string_view>
 
 namespace ballotchain::backend {
-
-/// Where a vote stands. Stored in backend.db and shown by the API as the
-/// strings of to_string() (data-format.md §15, docs/backend.md).
-enum class vote_status : std::uint8_t {
-    pending,    ///< stored; no validator has acknowledged it yet
-    submitted,  ///< a validator acknowledged it (it is in that validator's pool)
-    confirmed,  ///< final in a block of the validator chain
-    rejected,   ///< the chain refused it for good; its voter may vote again
-};
-
-inline constexpr std::string_view to_string(vote_status s) noexcept {
-    switch (s) {
-    case vote_status::pending: return "pending";
-    case vote_status::submitted: return "submitted";
-    case vote_status::confirmed: return "confirmed";
-    case vote_status::rejected: return "rejected";
-    }
-    return "unknown";
-}
-
-/// The status of a stored string; nullopt for anything else.
-inline constexpr std::optional<vote_status> parse_vote_status(std::string_view s) noexcept {
-    for (auto st : {vote_status::pending, vote_status::submitted, vote_status::confirmed, vote_status::rejected})
-        if (s == to_string(st)) return st;
-    return std::nullopt;
-}
 
 /// What can happen to a vote.
 enum class vote_event : std::uint8_t {
@@ -92,13 +67,6 @@ inline constexpr std::optional<vote_status> next_status(vote_status from, vote_e
     case confirmed: break;
     }
     return std::nullopt;
-}
-
-/// The status of a vote row. A string that is no status is a damaged
-/// database (a local fault): store_failure.
-inline vote_status status_of(const vote_row& v) {
-    if (auto s = parse_vote_status(v.status)) return *s;
-    throw store_failure("vote " + std::to_string(v.id) + " has no valid status: '" + v.status.substr(0, 32) + "'");
 }
 
 /// True for a refusal of eth_sendRawTransaction that no retry can turn into a
@@ -238,7 +206,7 @@ public:
         const std::uint64_t now = clock_.wall_ms();
         for (const auto& v : open) {
             if (stop && stop()) break;
-            const vote_status st = status_of(v);
+            const vote_status st = v.status;
             if (st != vote_status::pending && st != vote_status::submitted) continue;
             // Already final? (A validator may have taken it before we saw its answer.)
             if (st == vote_status::submitted || v.sent_ms != 0) {
@@ -261,12 +229,7 @@ public:
     }
 
     /// Open votes by status (for /health).
-    std::vector<std::pair<vote_status, std::uint64_t>> open_counts() {
-        std::vector<std::pair<vote_status, std::uint64_t>> out;
-        for (auto& [s, n] : must(db_.open_vote_counts()))
-            if (auto st = parse_vote_status(s)) out.emplace_back(*st, n);
-        return out;
-    }
+    std::vector<std::pair<vote_status, std::uint64_t>> open_counts() { return must(db_.open_vote_counts()); }
 
 private:
     /// Records event `e` for `v`: the transition table says which status it
@@ -274,7 +237,7 @@ private:
     /// does not apply). `text` is the validator (accepted) or the reason
     /// (refused); `r` the receipt (final).
     bool apply(const vote_row& v, vote_event e, const std::string& text = {}, const receipt_info* r = nullptr) {
-        const auto to = next_status(status_of(v), e);
+        const auto to = next_status(v.status, e);
         if (!to) return false;
         const auto now = clock_.wall_ms();
         switch (*to) {

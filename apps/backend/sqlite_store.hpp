@@ -3,7 +3,8 @@
 /// through the SQLite layer (storage/sqlite.hpp): WAL, synchronous=FULL,
 /// foreign keys, application id "BLBE", schema version 1 (docs/data-format.md
 /// §15). Files from before the application id (id 0 with a `users` table, at
-/// user_version 0 or 1) are adopted and upgraded in place.
+/// user_version 0 or 1) are adopted and upgraded in place. A vote's status is
+/// stored as its string (vote_status.hpp) and converted here only.
 
 #include "store.hpp"
 
@@ -11,6 +12,11 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace ballotchain::backend {
 
@@ -243,12 +249,16 @@ public:
             why));
     }
 
-    db_result<std::vector<std::pair<std::string, std::uint64_t>>> open_vote_counts() override {
+    db_result<std::vector<std::pair<vote_status, std::uint64_t>>> open_vote_counts() override {
         std::lock_guard lk(mu_);
         // Reads only the partial index on open votes.
-        return all<std::pair<std::string, std::uint64_t>>(
+        return all<std::pair<vote_status, std::uint64_t>>(
             "SELECT status, COUNT(*) FROM votes WHERE status IN ('pending', 'submitted') GROUP BY status ORDER BY status",
-            [](const storage_ns::sqlite::statement& s) { return std::pair{s.text(0), s.uint64(1)}; });
+            [](const storage_ns::sqlite::statement& s) -> db_result<std::pair<vote_status, std::uint64_t>> {
+                auto st = status_of(s.text(0), [] { return std::string("open votes"); });
+                if (!st) return st.error();
+                return std::pair{*st, s.uint64(1)};
+            });
     }
 
     /// The file's path (for messages).
@@ -317,7 +327,15 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
     static election_row election_of(const storage_ns::sqlite::statement& s) {
         return {s.int64(0), s.text(1), s.text(2), s.uint64(3), s.uint64(4), s.uint64(5)};
     }
-    static vote_row vote_of(const storage_ns::sqlite::statement& s) {
+    /// The status a `votes.status` string spells (vote_status.hpp); any other
+    /// string is a damaged row: a `corrupt` error naming the row (`what()`).
+    template <class What>
+    static db_result<vote_status> status_of(const std::string& text, What what) {
+        if (auto st = parse_vote_status(text)) return *st;
+        return db_error{make_error(storage_ns::sqlite_errc::corrupt),
+                        what() + " has no valid status: '" + text.substr(0, 32) + "'"};
+    }
+    static db_result<vote_row> vote_of(const storage_ns::sqlite::statement& s) {
         vote_row v;
         v.id = s.int64(0);
         v.user_id = s.int64(1);
@@ -326,7 +344,9 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
         v.tx_hash = s.fixed<32>(4).value_or(hash32{});
         v.ballot_hash = s.text(5);
         v.raw_tx = s.blob(6);
-        v.status = s.text(7);
+        auto st = status_of(s.text(7), [&] { return "vote " + std::to_string(v.id); });
+        if (!st) return st.error();
+        v.status = *st;
         v.validator = s.text(8);
         v.block_number = s.get<std::optional<std::uint64_t>>(9);
         v.block_hash = s.text(10);
@@ -337,6 +357,16 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
         return v;
     }
 
+    /// A row as T through `of`, which returns a T or, when the row may be
+    /// damaged, a db_result<T>.
+    template <class T, class Of>
+    static db_result<T> row_of(Of& of, const storage_ns::sqlite::statement& s) {
+        if constexpr (std::is_same_v<std::invoke_result_t<Of&, const storage_ns::sqlite::statement&>, db_result<T>>)
+            return of(s);
+        else
+            return db_result<T>{of(s)};
+    }
+
     /// The first row of a query as T (through `of`), or nullopt.
     template <class T, class Of, class... A>
     db_result<std::optional<T>> one(const std::string& sql, Of of, A&&... args) {
@@ -345,17 +375,30 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
         auto row = q->step();
         if (!row) return row.error();
         if (!*row) return std::optional<T>{};
-        return std::optional<T>{of(*q)};
+        auto v = row_of<T>(of, *q);
+        if (!v) return v.error();
+        return std::optional<T>{std::move(*v)};
     }
 
-    /// Every row of a query as T (through `of`).
+    /// Every row of a query as T (through `of`); the first damaged row is the error.
     template <class T, class Of, class... A>
     db_result<std::vector<T>> all(const std::string& sql, Of of, A&&... args) {
         auto q = db_.query(sql, std::forward<A>(args)...);
         if (!q) return q.error();
         std::vector<T> out;
-        if (auto r = q->each([&](const storage_ns::sqlite::statement& s) { out.push_back(of(s)); }); !r)
+        std::optional<db_error> damaged;
+        if (auto r = q->each([&](const storage_ns::sqlite::statement& s) {
+                auto v = row_of<T>(of, s);
+                if (!v) {
+                    damaged = v.error();
+                    return false;
+                }
+                out.push_back(std::move(*v));
+                return true;
+            });
+            !r)
             return r.error();
+        if (damaged) return *damaged;
         return out;
     }
 

@@ -12,6 +12,8 @@
 /// place per election: one vote per (user, election) counts only the votes
 /// not rejected.
 
+#include "vote_status.hpp"
+
 #include <ballotchain/core/bytes.hpp>
 #include <ballotchain/storage/db_error.hpp>
 
@@ -53,7 +55,7 @@ struct vote_row {
     hash32 tx_hash;
     std::string ballot_hash;
     bytes raw_tx;
-    std::string status;     ///< pending | submitted | confirmed | rejected
+    vote_status status = vote_status::pending;
     std::string validator;  ///< node that acknowledged it
     std::optional<std::uint64_t> block_number;
     std::string block_hash;
@@ -147,7 +149,7 @@ public:
     /// Marks a vote not yet final as refused by the chain for good (its voter may vote again).
     virtual db_result<void> mark_rejected(std::int64_t id, const std::string& why) = 0;
     /// Counts of votes not yet final, by status.
-    virtual db_result<std::vector<std::pair<std::string, std::uint64_t>>> open_vote_counts() = 0;
+    virtual db_result<std::vector<std::pair<vote_status, std::uint64_t>>> open_vote_counts() = 0;
 };
 
 }  // namespace ballotchain::backend

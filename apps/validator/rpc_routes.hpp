@@ -2,6 +2,7 @@
 /// @file The validator's HTTP routes: JSON-RPC at "/", GET /health,
 /// GET /blockchain?election_id=N, GET /metrics (Prometheus text).
 
+#include "blockchain_query.hpp"
 #include "validator_node.hpp"
 
 #include <ballotchain/core/rate_limit.hpp>
@@ -93,25 +94,6 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
                 get(http->bad_requests));
     }
     return o.str();
-}
-
-/// Parses "election_id=N" out of a query string.
-inline std::optional<std::optional<std::uint64_t>> election_param(std::string_view query) {
-    if (query.empty()) return std::optional<std::uint64_t>{};
-    for (std::size_t pos = 0; pos <= query.size();) {
-        const auto amp = query.find('&', pos);
-        const auto part = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
-        if (part.rfind("election_id=", 0) == 0) {
-            std::uint64_t v = 0;
-            const auto s = part.substr(12);
-            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-            if (ec != std::errc{} || p != s.data() + s.size() || s.empty()) return std::nullopt;
-            return std::optional<std::uint64_t>(v);
-        }
-        if (amp == std::string_view::npos) break;
-        pos = amp + 1;
-    }
-    return std::optional<std::uint64_t>{};
 }
 
 /// Methods whose cost is far above that of the bytes asking for them, with

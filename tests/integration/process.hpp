@@ -1,6 +1,8 @@
 #pragma once
 /// @file Test harness for real processes: temp dirs, free ports, spawn/kill/wait.
 
+#include <temp_dir.hpp>
+
 #include <boost/asio.hpp>
 
 #include <chrono>
@@ -21,24 +23,11 @@ namespace ballotchain::itest {
 
 namespace fs = std::filesystem;
 
-/// A unique temporary directory, removed when the object dies.
-class temp_dir {
+/// A unique temporary directory (ballotchain-itest-XXXXXX), removed when the object dies
+/// unless BALLOTCHAIN_KEEP_TMP is set (tests/unit/support/temp_dir.hpp).
+class temp_dir : public test::temp_dir {
 public:
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "ballotchain-itest-XXXXXX").string();
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        if (!std::getenv("BALLOTCHAIN_KEEP_TMP")) fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
+    temp_dir() : test::temp_dir("ballotchain-itest") {}
 };
 
 /// A TCP port that was free a moment ago on 127.0.0.1 (bind to 0, read, close).

@@ -1,5 +1,8 @@
 #include <backend/sqlite_store.hpp>
 
+#include "../support/catch_result.hpp"
+#include "../support/temp_dir.hpp"
+
 #include <ballotchain/crypto/sha256.hpp>
 
 #include <catch2/catch.hpp>
@@ -17,38 +20,11 @@
 // one-vote-per-voter rule that ignores refused votes, session expiry, and
 // files written by earlier versions of the backend.
 
-template <class T>
-struct Catch::StringMaker<ballotchain::storage_ns::db_result<T>> {
-    static std::string convert(const ballotchain::storage_ns::db_result<T>& r) {
-        return r ? std::string("ok") : "error: " + r.error().code.message() + ": " + r.error().message;
-    }
-};
-
 using namespace ballotchain;
 using namespace ballotchain::backend;
+using test::temp_dir;
 
 namespace {
-
-/// A fresh directory from mkdtemp, removed with everything in it on destruction.
-class temp_dir {
-public:
-    temp_dir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/ballotchain-backend-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
 
 std::unique_ptr<sqlite_store> open_ok(const std::string& path) {
     auto s = sqlite_store::open(path);
@@ -275,7 +251,7 @@ TEST_CASE("backend store: one vote per voter and election, refused votes do not 
     REQUIRE(mine);
     REQUIRE(*mine);
     CHECK((*mine)->tx_hash == h("v1"));
-    CHECK((*mine)->status == "pending");
+    CHECK((*mine)->status == vote_status::pending);
     CHECK_FALSE(s->last_rejected_vote(ann, e1.first).value());
 
     // Refused by the chain: ann may vote again in e1, and sees why the first was refused.
@@ -292,7 +268,7 @@ TEST_CASE("backend store: one vote per voter and election, refused votes do not 
 
     // A late receipt for the refused vote while another is in flight: it stays refused.
     REQUIRE(s->confirm_by_tx(h("v1"), 3, "0xblock"));
-    CHECK(s->vote_by_tx(h("v1")).value()->status == "rejected");
+    CHECK(s->vote_by_tx(h("v1")).value()->status == vote_status::rejected);
 }
 
 TEST_CASE("backend store: the outbox moves pending -> submitted -> confirmed", "[backend][store]") {
@@ -317,27 +293,54 @@ TEST_CASE("backend store: the outbox moves pending -> submitted -> confirmed", "
     REQUIRE(s->mark_fallback(*b));
     auto counts = s->open_vote_counts();
     REQUIRE(counts);
-    CHECK(*counts == std::vector<std::pair<std::string, std::uint64_t>>{{"pending", 1}, {"submitted", 1}});
+    CHECK(*counts == std::vector<std::pair<vote_status, std::uint64_t>>{{vote_status::pending, 1}, {vote_status::submitted, 1}});
 
     REQUIRE(s->confirm_by_tx(h("a"), 7, "0xbeef"));
     const auto va = s->vote_by_tx(h("a")).value();
     REQUIRE(va);
-    CHECK(va->status == "confirmed");
+    CHECK(va->status == vote_status::confirmed);
     CHECK(va->block_number == 7u);
     CHECK(va->block_hash == "0xbeef");
     CHECK(va->validator == "http://v1");
     CHECK(va->sent_ms == 100);
     REQUIRE(s->mark_submitted(*a, "http://v2", 300));  // no step back from confirmed
     REQUIRE(s->mark_rejected(*a, "too late"));
-    CHECK(s->vote_by_tx(h("a")).value()->status == "confirmed");
+    CHECK(s->vote_by_tx(h("a")).value()->status == vote_status::confirmed);
 
     const auto vb = s->vote_by_tx(h("b")).value();
     REQUIRE(vb);
-    CHECK(vb->status == "pending");
+    CHECK(vb->status == vote_status::pending);
     CHECK(vb->sent_ms == 200);
     CHECK(vb->fallback);
     CHECK(s->open_votes(10).value().size() == 1);
     CHECK_FALSE(s->vote_by_tx(h("none")).value());
+}
+
+TEST_CASE("backend store: a vote status that is no status is a damaged row", "[backend][store]") {
+    temp_dir dir;
+    const auto path = dir.file("backend.db");
+    auto s = open_ok(path);
+    const auto ann = add_user_ok(*s, "ann@example.org");
+    const auto e = add_election_ok(*s);
+    const auto id = add_vote(*s, vote(ann, e, "a"));
+    REQUIRE(id);
+    s.reset();
+    // Statuses are stored as their strings; "Pending" or "" is none of them (a damaged file).
+    const std::string bad = GENERATE(as<std::string>{}, "Pending", "", "fallback");
+    raw_exec(path, "UPDATE votes SET status = '" + bad + "'");
+    s = open_ok(path);
+
+    auto by_tx = s->vote_by_tx(h("a"));
+    REQUIRE_FALSE(by_tx);
+    CHECK(by_tx.error().code == storage_ns::sqlite_errc::corrupt);
+    CHECK(storage_ns::sqlite::is_local_fault(by_tx.error().code));
+    CHECK_THAT(by_tx.error().message, Catch::Contains("vote " + std::to_string(*id) + " has no valid status: '" + bad + "'"));
+    CHECK_FALSE(s->vote_by_user(ann, e.first));
+    CHECK(s->open_votes(10).value().empty());  // what is neither pending nor submitted is not open
+    CHECK(s->open_vote_counts().value().empty());
+
+    raw_exec(path, "UPDATE votes SET status = 'pending'");
+    CHECK(s->vote_by_tx(h("a")).value()->status == vote_status::pending);
 }
 
 TEST_CASE("backend store: operations from many threads", "[backend][store]") {
@@ -385,7 +388,7 @@ TEST_CASE("backend store: files of earlier backends open and keep their data", "
     auto old = s->vote_by_tx(hash32::from(bytes(32, 0x11)));
     REQUIRE(old);
     REQUIRE(*old);
-    CHECK((*old)->status == "rejected");
+    CHECK((*old)->status == vote_status::rejected);
     // Version 0 had UNIQUE(user_id, election_id): after the upgrade a refused vote no longer blocks.
     CHECK(add_vote(*s, vote(1, {1, 1}, "new")));
     CHECK_FALSE(add_vote(*s, vote(1, {1, 1}, "newer")));

@@ -2,6 +2,7 @@
 #include <ballotchain/chain/json.hpp>
 
 #include "../support/golden.hpp"
+#include "../support/temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -31,16 +32,6 @@ const char* const tx_fields[] = {"chain_id",  "election_id",  "candidate_id", "e
 const char* const tx_number_fields[] = {"chain_id", "election_id", "candidate_id", "timestamp_ms"};
 const char* const tx_hex_fields[] = {"encrypted_vote", "voter_tag", "submitter", "signature"};
 
-struct tmpdir {
-    std::filesystem::path p;
-    tmpdir() {
-        std::string t = (std::filesystem::temp_directory_path() / "bc-json-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        p = t;
-    }
-    ~tmpdir() { std::filesystem::remove_all(p); }
-    std::string operator/(const char* name) const { return (p / name).string(); }
-};
 }  // namespace
 
 TEST_CASE("json: a tx round-trips through its JSON object and text", "[chain][json]") {
@@ -285,16 +276,16 @@ TEST_CASE("json: unknown genesis fields are refused, so a misspelled optional fi
 
 TEST_CASE("json: genesis files are bounded to 1 MiB", "[chain][json]") {
     golden_values g;
-    tmpdir d;
+    temp_dir d;
     std::string text = boost::json::serialize(json::to_json(g.net.genesis));
-    const auto p = d / "genesis.json";
+    const auto p = d.file("genesis.json");
     text.resize(json::max_genesis_file_bytes, ' ');  // valid JSON, exactly the bound
     std::ofstream(p) << text;
     CHECK(json::load_genesis_file(p).value() == g.net.genesis);
     text.push_back(' ');
     std::ofstream(p, std::ios::trunc) << text;
     CHECK(json::load_genesis_file(p).error() == make_error(errc::length_too_large));
-    const auto missing = json::load_genesis_file(d / "missing.json");
+    const auto missing = json::load_genesis_file(d.file("missing.json"));
     REQUIRE_FALSE(missing);
     CHECK(missing.error().value() == ENOENT);
 }

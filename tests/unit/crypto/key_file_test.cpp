@@ -2,6 +2,7 @@
 #include <ballotchain/crypto/key_file.hpp>
 
 #include "../support/fixtures.hpp"
+#include "../support/temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -12,17 +13,6 @@ using namespace ballotchain::test;
 
 namespace {
 const std::string keys_dir = ballotchain::test_support::data_dir() + "/keys";
-
-struct tmpdir {
-    std::filesystem::path p;
-    tmpdir() {
-        std::string t = (std::filesystem::temp_directory_path() / "bc-crypto-XXXXXX").string();
-        REQUIRE(::mkdtemp(t.data()) != nullptr);
-        p = t;
-    }
-    ~tmpdir() { std::filesystem::remove_all(p); }
-    std::string operator/(const char* name) const { return (p / name).string(); }
-};
 
 unsigned mode_of(const std::string& path) {
     struct stat st{};
@@ -53,9 +43,9 @@ TEST_CASE("key files: the text is one JSON object with type, public_key and secr
 }
 
 TEST_CASE("key files: saved with mode 0600 whatever the umask; load round-trips", "[crypto][keyfile]") {
-    tmpdir d;
+    temp_dir d;
     const mode_t old = ::umask(0);
-    const auto path = d / "k.json";
+    const auto path = d.file("k.json");
     const auto kp = key(4);
     const auto saved = save_key_file(path, kp);
     ::umask(old);
@@ -68,8 +58,8 @@ TEST_CASE("key files: saved with mode 0600 whatever the umask; load round-trips"
 }
 
 TEST_CASE("key files: an existing file is never replaced unless asked", "[crypto][keyfile]") {
-    tmpdir d;
-    const auto path = d / "k.json";
+    temp_dir d;
+    const auto path = d.file("k.json");
     REQUIRE(save_key_file(path, key(4)));
     const auto again = save_key_file(path, key(5));
     REQUIRE_FALSE(again);
@@ -148,8 +138,8 @@ TEST_CASE("key files: unknown extra fields are ignored", "[crypto][keyfile]") {
 }
 
 TEST_CASE("key files: oversize and missing files are errors", "[crypto][keyfile]") {
-    tmpdir d;
-    const auto big = d / "big.json";
+    temp_dir d;
+    const auto big = d.file("big.json");
     // a valid key file padded with whitespace to one byte over the bound
     std::string t = key_file_text(key(6));
     t.resize(max_key_file_bytes + 1, ' ');
@@ -158,7 +148,7 @@ TEST_CASE("key files: oversize and missing files are errors", "[crypto][keyfile]
     t.resize(max_key_file_bytes);  // exactly the bound still loads
     std::ofstream(big, std::ios::trunc) << t;
     CHECK(load_key_file(big)->public_key() == key(6).public_key());
-    const auto missing = load_key_file(d / "missing.json");
+    const auto missing = load_key_file(d.file("missing.json"));
     REQUIRE_FALSE(missing);
     CHECK(missing.error().value() == ENOENT);
 }

@@ -1,5 +1,6 @@
 // rpc/: JSON-RPC dispatch, the bounded HTTP server on a real socket, validator methods.
 #include "../support/fixtures.hpp"
+#include "../support/memory_node.hpp"
 
 #include <ballotchain/rpc/http_server.hpp>
 #include <ballotchain/rpc/validator_api.hpp>
@@ -15,46 +16,11 @@ namespace bj = boost::json;
 
 namespace {
 
-/// A node_view over an in-memory chain + pool with a 1-validator genesis.
-struct test_node {
-    using suite_type = S;
-    test_network net{1};
-    mem_chain c = net.open_chain();
-    ledger::mempool<S> pool{3};
-    const genesis_config& genesis() const { return c.genesis(); }
-    std::uint64_t height() const { return c.height(); }
-    hash32 head_hash() const { return c.head_hash(); }
-    result<finalized_block> block_at(std::uint64_t h) const { return c.block_at(h); }
-    result<bytes> raw_block_at(std::uint64_t h) const { return c.raw_block_at(h); }
-    std::optional<std::uint64_t> height_of(const hash32& h) const { return c.height_of(h); }
-    std::optional<tx_location> find_tx(const hash32& h) const { return c.find_tx(h); }
-    const vote_tx* pending_tx(const hash32& h) const { return pool.find(h); }
-    result<hash32> submit(vote_tx tx) { return pool.add(std::move(tx), c); }
-    std::size_t peer_count() const { return 0; }
-    bool syncing() const { return false; }
-    std::optional<std::uint32_t> validator_index() const { return 0; }
-    std::size_t pool_size() const { return pool.size(); }
-    tally_map tally(std::uint64_t e) const { return c.tally(e); }
-    std::optional<ledger::verified_prefix> verified;
-    ledger::verify_report verify_chain() {
-        auto r = c.verify_from(verified);
-        if (r.ok && r.verified) verified = r.verified;
-        return r;
-    }
-    std::map<hash32, rpc::tx_status> dropped;  ///< what a validator would have recorded
-    rpc::tx_status tx_status(const hash32& th) const {
-        rpc::tx_status st;
-        if (auto loc = c.find_tx(th)) {
-            st.status = rpc::tx_status::state::final;
-            st.location = loc;
-            st.block_hash = c.hash_at(loc->height);
-        } else if (auto it = dropped.find(th); it != dropped.end()) {
-            st = it->second;
-        } else if (pool.contains(th)) {
-            st.status = rpc::tx_status::state::pending;
-        }
-        return st;
-    }
+/// A node_view over an in-memory chain + pool (capacity 3) with a 1-validator genesis.
+struct test_node : memory_node {
+    test_network net;
+    test_node() : test_node(test_network{1}) {}
+    explicit test_node(test_network n) : memory_node(n.open_chain(), ledger::mempool<S>{3}), net(std::move(n)) {}
     /// Finalizes everything pooled into one block.
     void commit() {
         auto txs = pool.batch(100);

@@ -14,13 +14,6 @@
 
 // Tests of the SQLite layer itself (storage/sqlite.hpp) on real files.
 
-template <class T>
-struct Catch::StringMaker<ballotchain::storage_ns::db_result<T>> {
-    static std::string convert(const ballotchain::storage_ns::db_result<T>& r) {
-        return r ? std::string("ok") : "error: " + r.error().code.message() + ": " + r.error().message;
-    }
-};
-
 using namespace ballotchain;
 namespace sql = ballotchain::storage_ns::sqlite;
 using ballotchain::storage_ns::sqlite_errc;

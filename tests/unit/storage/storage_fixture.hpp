@@ -1,6 +1,10 @@
 #pragma once
-/// @file Helpers shared by the storage tests: temp dirs, a real 3-validator
-/// chain (real Ed25519 keys, real commit certificates), synthetic blocks.
+/// @file Helpers shared by the storage tests: a real 3-validator chain (real
+/// Ed25519 keys, real commit certificates), synthetic blocks, raw access to a
+/// database; with the test support's temp dirs and result printing.
+
+#include "../support/catch_result.hpp"
+#include "../support/temp_dir.hpp"
 
 #include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
@@ -17,38 +21,7 @@
 #include <string>
 #include <vector>
 
-/// Catch prints a result as "ok" or its error (boost's own operator<< needs a printable T).
-template <class T>
-struct Catch::StringMaker<ballotchain::result<T>> {
-    static std::string convert(const ballotchain::result<T>& r) {
-        return r ? std::string("ok") : "error: " + r.error().message() + " [" + r.error().category().name() + "]";
-    }
-};
-
 namespace ballotchain::test {
-
-/// A fresh directory from mkdtemp, removed with everything in it on destruction.
-class temp_dir {
-public:
-    temp_dir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/ballotchain-storage-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    const std::filesystem::path& path() const noexcept { return path_; }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
 
 /// Deterministic 32-byte value from a label and a number (test data only).
 inline hash32 label_hash(std::string_view label, std::uint64_t n) {

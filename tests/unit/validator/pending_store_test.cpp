@@ -1,5 +1,8 @@
 #include <validator/pending_store.hpp>
 
+#include "../support/catch_result.hpp"
+#include "../support/temp_dir.hpp"
+
 #include <ballotchain/crypto/sha256.hpp>
 
 #include <catch2/catch.hpp>
@@ -14,39 +17,13 @@
 // The validator's pending.db on real files: every operation reports its
 // failure (a failed erase or drop is no longer silent) and leaves nothing half done.
 
-template <class T>
-struct Catch::StringMaker<ballotchain::storage_ns::db_result<T>> {
-    static std::string convert(const ballotchain::storage_ns::db_result<T>& r) {
-        return r ? std::string("ok") : "error: " + r.error().code.message() + ": " + r.error().message;
-    }
-};
-
 using namespace ballotchain;
 using ballotchain::app::dropped_vote;
 using ballotchain::app::pending_store;
 using ballotchain::storage_ns::sqlite_errc;
+using ballotchain::test::temp_dir;
 
 namespace {
-
-class temp_dir {
-public:
-    temp_dir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/ballotchain-pending-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
 
 hash32 h(std::string_view label) { return sha256::hash(to_bytes(label)); }
 

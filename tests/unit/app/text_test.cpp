@@ -1,13 +1,13 @@
-#include <backend/text.hpp>
+#include <ballotchain/app/text.hpp>
 
 #include <catch2/catch.hpp>
 
-// The backend's text helpers: ISO-8601 times, strict base64, query strings.
+// The apps' text helpers: ISO-8601 times, strict base64, the query-string parser, lower case.
 
 using namespace ballotchain;
-using namespace ballotchain::backend;
+using namespace ballotchain::app;
 
-TEST_CASE("iso_time and parse_iso_time", "[backend][text]") {
+TEST_CASE("iso_time and parse_iso_time", "[app][text]") {
     CHECK(iso_time(0) == "1970-01-01T00:00:00.000Z");
     CHECK(iso_time(1'762'511'400'123ull) == "2025-11-07T10:30:00.123Z");
     CHECK(parse_iso_time("2025-11-07T10:30:00Z") == 1'762'511'400'000ull);
@@ -21,7 +21,7 @@ TEST_CASE("iso_time and parse_iso_time", "[backend][text]") {
         CHECK_FALSE(parse_iso_time(bad));
 }
 
-TEST_CASE("decode_base64 is strict and bounded", "[backend][text]") {
+TEST_CASE("decode_base64 is strict and bounded", "[app][text]") {
     CHECK(decode_base64("", 10) == bytes{});
     CHECK(decode_base64("Zg==", 10) == bytes{'f'});
     CHECK(decode_base64("Zm8=", 10) == bytes{'f', 'o'});
@@ -39,7 +39,7 @@ TEST_CASE("decode_base64 is strict and bounded", "[backend][text]") {
     CHECK_FALSE(decode_base64(std::string(4000, 'A'), 100));  // refused before decoding
 }
 
-TEST_CASE("query_param", "[backend][text]") {
+TEST_CASE("query_param", "[app][text]") {
     CHECK(query_param("a=1&b=2", "a") == "1");
     CHECK(query_param("a=1&b=2", "b") == "2");
     CHECK(query_param("a=1&a=2", "a") == "1");
@@ -49,5 +49,21 @@ TEST_CASE("query_param", "[backend][text]") {
     CHECK_FALSE(query_param("", "a"));
     CHECK_FALSE(query_param("ab=1", "a"));
     CHECK_FALSE(query_param("b=a", "a"));
+    CHECK(query_param("&&a=1&", "a") == "1");  // empty items are skipped
+    CHECK_FALSE(query_param("A=1", "a"));       // keys are compared exactly
+    CHECK(query_param("a=%31", "a") == "%31");  // no percent-decoding
+}
+
+TEST_CASE("query_param: a bare key is an empty value or no occurrence", "[app][text]") {
+    CHECK(query_param("flag", "flag", bare_key::empty_value) == "");
+    CHECK(query_param("flag&flag=1", "flag", bare_key::empty_value) == "");  // the first occurrence wins
+    CHECK_FALSE(query_param("flag", "flag", bare_key::ignored));
+    CHECK(query_param("flag&flag=1", "flag", bare_key::ignored) == "1");      // the search goes on
+    CHECK(query_param("flag=&flag=1", "flag", bare_key::ignored) == "");      // "flag=" is an occurrence
+    CHECK(query_param("flag&x=1", "x", bare_key::ignored) == "1");
+}
+
+TEST_CASE("lower", "[app][text]") {
     CHECK(lower("MiXeD@Example.ORG") == "mixed@example.org");
+    CHECK(lower("\xc3\x89t\xc3\xa9") == "\xc3\x89t\xc3\xa9");  // ASCII only: other bytes stay
 }

@@ -1,7 +1,8 @@
 #pragma once
-/// @file Text helpers of the backend's API, with no HTTP in them: ISO-8601
-/// times, strict base64, query strings. Unit-tested in
-/// tests/unit/backend/text_test.cpp.
+/// @file Text helpers of the apps' HTTP APIs, with no HTTP in them: ISO-8601
+/// times, strict base64, the one query-string parser (the backend's query
+/// parameters, the validator's GET /blockchain?election_id=N), ASCII lower
+/// case. Unit-tested in tests/unit/app/text_test.cpp.
 
 #include <ballotchain/core/bytes.hpp>
 
@@ -12,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace ballotchain::backend {
+namespace ballotchain::app {
 
 /// ISO 8601 UTC with milliseconds, e.g. 2025-11-07T10:30:00.000Z.
 inline std::string iso_time(std::uint64_t ms) {
@@ -99,15 +100,27 @@ inline std::optional<bytes> decode_base64(std::string_view s, std::size_t max_by
     return out;
 }
 
-/// The value of `key` in a query string "a=1&b=2" (the first occurrence; ""
-/// for a bare "key"), or nullopt when absent. No percent-decoding: the API's
-/// parameters are numbers and hex.
-inline std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+/// What query_param makes of a bare `key` (no '=').
+enum class bare_key : std::uint8_t {
+    empty_value,  ///< it is `key` with the value "" (and the first occurrence wins)
+    ignored,      ///< it is no occurrence of `key`: the search goes on
+};
+
+/// The value of `key` in a query string "a=1&b=2": the value of its first
+/// occurrence, or nullopt when absent. A bare "key" counts as `bare` says.
+/// Keys are compared exactly (case and all); empty items ("a=1&&b=2") are
+/// skipped; the value is everything after the first '='. No percent-decoding:
+/// the APIs' parameters are numbers and hex.
+inline std::optional<std::string> query_param(std::string_view query, std::string_view key,
+                                              bare_key bare = bare_key::empty_value) {
     while (!query.empty()) {
         const auto amp = query.find('&');
         const auto part = query.substr(0, amp);
         const auto eq = part.find('=');
-        if (part.substr(0, eq) == key) return std::string(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+        if (part.substr(0, eq) == key) {
+            if (eq != std::string_view::npos) return std::string(part.substr(eq + 1));
+            if (bare == bare_key::empty_value) return std::string();
+        }
         if (amp == std::string_view::npos) break;
         query.remove_prefix(amp + 1);
     }
@@ -122,4 +135,4 @@ inline std::string lower(std::string_view s) {
     return out;
 }
 
-}  // namespace ballotchain::backend
+}  // namespace ballotchain::app

@@ -1,0 +1,298 @@
+#pragma once
+/// @file The backend's votes: a vote request read with bounds
+/// (`read_vote_request`), its transaction built, signed and checked against
+/// the chain's rules (`vote_maker`), and the two vote endpoints over the
+/// store, group commit and the outbox (`votes`): POST /api/votes/submit and
+/// GET /api/votes/transaction-status (docs/backend.md, "How a vote is kept").
+///
+/// A vote is checked against every rule the chain applies to a transaction
+/// (from the same genesis) before it is stored, so the validators refuse a
+/// stored vote only when they run with another genesis. Such a definitive
+/// refusal marks the vote 'rejected' with the reason (outbox.hpp), and the
+/// voter may vote again.
+
+#include "elections.hpp"
+#include "group_commit.hpp"
+#include "http_util.hpp"
+#include "outbox.hpp"
+#include "store.hpp"
+#include "store_failure.hpp"
+#include "vote_status.hpp"
+
+#include <ballotchain/app/text.hpp>
+#include <ballotchain/chain/codec.hpp>
+#include <ballotchain/chain/rules.hpp>
+#include <ballotchain/chain/types.hpp>
+#include <ballotchain/client/validator_pool.hpp>
+#include <ballotchain/core/clock.hpp>
+#include <ballotchain/core/hex.hpp>
+#include <ballotchain/core/wire.hpp>
+#include <ballotchain/crypto/ed25519.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
+#include <ballotchain/crypto/hmac.hpp>
+#include <ballotchain/crypto/sha256.hpp>
+#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/rpc/http_server.hpp>
+#include <ballotchain/storage/memory_storage.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ballotchain::backend {
+
+/// What a voter asks for in POST /api/votes/submit, read and bounded.
+struct vote_request {
+    std::int64_t election_id = 0;
+    std::int64_t candidate_id = 0;
+    bytes encrypted_vote;  ///< decoded; at most the genesis's max_encrypted_vote_bytes
+};
+
+/// Reads the body of POST /api/votes/submit: `election_id` and `candidate_id`
+/// (positive integers) and `encrypted_vote` (padded base64 of at most
+/// `max_vote_bytes` bytes, the genesis's max_encrypted_vote_bytes; empty when
+/// absent). Throws http_error 422 saying what is wrong, in that order.
+inline vote_request read_vote_request(const bjson::object& b, std::size_t max_vote_bytes) {
+    vote_request r;
+    r.election_id = get_id(b, "election_id");
+    r.candidate_id = get_id(b, "candidate_id");
+    const std::size_t max_b64 = (max_vote_bytes + 2) / 3 * 4;
+    const auto ev = get_string(b, "encrypted_vote", 0, limits::max_encrypted_vote_bytes / 3 * 4 + 8, std::string());
+    if (ev.size() > max_b64)
+        throw http_error{http::status::unprocessable_entity,
+                         "encrypted_vote is too large: at most " + std::to_string(max_vote_bytes) +
+                             " bytes (the chain's max_encrypted_vote_bytes), " + std::to_string(max_b64) +
+                             " base64 characters"};
+    auto payload = app::decode_base64(ev, max_vote_bytes);
+    if (!payload) throw http_error{http::status::unprocessable_entity, "encrypted_vote must be padded base64"};
+    r.encrypted_vote = std::move(*payload);
+    return r;
+}
+
+/// Makes the backend's vote transactions and checks them against the chain's
+/// rules.
+///
+/// A vote's transaction carries the genesis's chain id, the election, the
+/// candidate, the encrypted vote, the voter's tag and the time, and is signed
+/// with the backend's submitter key. The voter tag is HMAC-SHA256 under the
+/// backend's secret of (election, user): the chain refuses a second vote of
+/// one voter in an election without learning who the voter is.
+///
+/// @par Thread safety
+/// Immutable after construction: every member may be called from any thread.
+class vote_maker {
+public:
+    /// The validators' rules, from the same genesis.
+    using rules_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
+
+    /// A vote ready to be stored: its signed transaction and its row
+    /// (status 'pending', as store::add_votes stores it; no id yet).
+    struct made_vote {
+        vote_tx tx;
+        vote_row row;
+    };
+
+    /// @param rules     opened from the chain's genesis
+    /// @param submitter the backend's signing key (an authorized submitter of that genesis, or
+    ///                  every vote fails check())
+    /// @param tag_key   the voter-tag secret (DATA_DIR/voter-tag.secret)
+    vote_maker(rules_chain rules, ed25519::key_pair submitter, bytes tag_key)
+        : rules_(std::move(rules)), submitter_(std::move(submitter)), tag_key_(std::move(tag_key)) {}
+
+    const genesis_config& genesis() const noexcept { return rules_.genesis(); }
+
+    /// The voter tag of `user` in `election`: HMAC-SHA256 under the secret of
+    /// "ballotchain/backend-voter" || u64 election || u64 user (big-endian).
+    hash32 voter_tag(std::int64_t election, std::int64_t user) const {
+        bytes m;
+        const std::string_view dom = "ballotchain/backend-voter";
+        m.insert(m.end(), dom.begin(), dom.end());
+        wire::writer w(m);
+        w.u64(static_cast<std::uint64_t>(election));
+        w.u64(static_cast<std::uint64_t>(user));
+        return hmac_sha256::mac(tag_key_, m);
+    }
+
+    /// The signed transaction of `user`'s vote `r` at wall time `now_ms`, and
+    /// its row: tx hash, raw transaction, ballot hash (SHA-256 of the
+    /// encrypted vote in hex without 0x), created at `now_ms`. Checks nothing.
+    made_vote make(std::int64_t user, vote_request r, std::uint64_t now_ms) const {
+        made_vote out;
+        vote_tx& tx = out.tx;
+        tx.chain_id = genesis().chain_id;
+        tx.election_id = static_cast<std::uint64_t>(r.election_id);
+        tx.candidate_id = static_cast<std::uint64_t>(r.candidate_id);
+        tx.encrypted_vote = std::move(r.encrypted_vote);
+        tx.voter_tag = voter_tag(r.election_id, user);
+        tx.timestamp_ms = now_ms;
+        vote_row& v = out.row;
+        v.user_id = user;
+        v.election_id = r.election_id;
+        v.candidate_id = r.candidate_id;
+        v.tx_hash = sign_tx<ed25519_sha256>(tx, submitter_);
+        v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
+        v.raw_tx = encode(tx);
+        v.created_ms = now_ms;
+        v.status = vote_status::pending;
+        return out;
+    }
+
+    /// Every rule the chain applies to a transaction on its own (chain id,
+    /// vote size, authorized submitter, signature); the tx hash when it passes.
+    result<hash32> check(const vote_tx& tx) const { return rules_.check_tx_stateless(tx); }
+
+private:
+    rules_chain rules_;
+    ed25519::key_pair submitter_;
+    bytes tag_key_;
+};
+
+/// The vote endpoints over the store, group commit and the outbox.
+///
+/// @tparam Transport the validator pool's `client::rpc_transport`
+/// @tparam Clock     a `clock`: wall time decides whether an election is open
+///                   and stamps votes
+///
+/// @par Thread safety
+/// Every member may be called from any thread: the store, group commit and
+/// the outbox lock on their own, the maker is immutable.
+template <client::rpc_transport Transport, clock Clock>
+class votes {
+public:
+    using outbox_type = outbox<Transport, Clock>;
+
+    /// Everything is the caller's and must outlive this object.
+    votes(store& db, elections<Clock>& el, group_commit& commit, outbox_type& box, const vote_maker& maker,
+          const Clock& clock)
+        : db_(db), elections_(el), commit_(commit), outbox_(box), maker_(maker), clock_(clock) {}
+
+    /// POST /api/votes/submit of user `u` with body `b`. Every check happens
+    /// before the vote is stored (a stored vote holds the voter's one place
+    /// until the chain counts it or refuses it): the request (422), the
+    /// election (404) and that it is open (400), the candidate (422), the
+    /// voter's earlier vote (409), every rule the chain applies to a
+    /// transaction (500: our own configuration is wrong). Then the vote is
+    /// stored durably and sent once through the outbox; the answer says what
+    /// became of it (200, or 503 when the validators refused it). Throws
+    /// http_error or store_failure.
+    rpc::http_response submit(const user_row& u, const bjson::object& b, unsigned ver) {
+        vote_request r = read_vote_request(b, maker_.genesis().max_encrypted_vote_bytes);
+        const auto election_id = r.election_id, candidate_id = r.candidate_id;
+        const auto e = elections_.load_election(election_id);
+        const auto now = clock_.wall_ms();
+        if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
+
+        auto [tx, v] = maker_.make(u.id, std::move(r), now);
+        bool found = false;
+        for (const auto& c : must(db_.candidates(election_id))) found = found || c.id == candidate_id;
+        if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
+        if (auto mine = must(db_.vote_by_user(u.id, election_id)))
+            throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
+                                                         to_hex(mine->tx_hash) + ", " +
+                                                         std::string(to_string(mine->status)) + ")"};
+        const std::optional<vote_row> earlier = must(db_.last_rejected_vote(u.id, election_id));
+        if (auto c = maker_.check(tx); !c) {
+            // Our own configuration cannot make a valid transaction; store nothing.
+            spdlog::error("vote of user {} fails the chain's rules before storing: {}", u.id, c.error().message());
+            throw http_error{http::status::internal_server_error,
+                             "the backend cannot make a valid transaction: " + c.error().message()};
+        }
+        auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
+        if (!id) throw http_error{http::status::conflict, "you have already voted in this election"};
+        v.id = *id;
+        bjson::object out{{"id", v.id},
+                          {"transaction_id", to_hex(v.tx_hash)},
+                          {"ballot_hash", v.ballot_hash},
+                          {"timestamp", app::iso_time(now)}};
+        if (earlier)  // this vote replaces one the chain refused
+            out["previous_attempt"] = bjson::object{{"transaction_id", to_hex(earlier->tx_hash)},
+                                                    {"status", to_string(vote_status::rejected)},
+                                                    {"detail", earlier->detail}};
+        const auto sent = outbox_.submit(v);
+        if (sent.st == send_result::state::submitted) {
+            out["status"] = to_string(vote_status::submitted);
+            out["validator"] = sent.node;
+            out["block_hash"] = nullptr;
+            return rpc::json_response(http::status::ok, out, ver);
+        }
+        if (sent.st == send_result::state::rejected)  // the voter's place is free again: say so, and which vote it was
+            return rpc::json_response(
+                http::status::service_unavailable,
+                bjson::object{{"detail", "the validators refused the vote (" + sent.detail +
+                                             "); it was not counted and you may vote again"},
+                              {"transaction_id", to_hex(v.tx_hash)},
+                              {"status", to_string(vote_status::rejected)}},
+                ver);
+        if (sent.st == send_result::state::queued) {  // a validator's pool is full: queued here, sent later
+            out["status"] = to_string(vote_status::pending);
+            out["validator"] = sent.node;
+            out["source"] = "outbox";
+            return rpc::json_response(http::status::ok, out, ver);
+        }
+        // No validator answered: the vote is safe in the outbox (and on the fallback chain).
+        out["status"] = to_string(vote_status::pending);
+        out["source"] = "fallback_chain";
+        out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
+        return rpc::json_response(http::status::ok, out, ver);
+    }
+
+    /// GET /api/votes/transaction-status?transaction_id=0x...[&election_id=N]:
+    /// one of our votes as stored (confirmed on the spot when a validator's
+    /// receipt shows it final), or else what the validators say of the
+    /// transaction. Throws http_error (422, 404, 503) or store_failure.
+    bjson::object transaction_status(std::string_view query) {
+        const auto tid = app::query_param(query, "transaction_id");
+        if (!tid) throw http_error{http::status::unprocessable_entity, "transaction_id is required"};
+        auto th = from_hex_fixed<32>(*tid);
+        if (!th) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
+        std::optional<std::int64_t> election;
+        if (app::query_param(query, "election_id")) election = query_id(query, "election_id");
+        std::optional<vote_row> v = must(db_.vote_by_tx(*th));
+        if (v && election && v->election_id != *election) v.reset();
+        bjson::object out{{"transaction_id", to_hex(*th)}, {"gas_used", "0x0"}};
+        const auto st = v ? v->status : vote_status::pending;
+        if (!v || st != vote_status::confirmed) {
+            const auto r = outbox_.lookup_receipt(*th);
+            if (!v) {  // not one of ours: what the validators say
+                if (r.st == receipt_info::state::unreachable)
+                    throw http_error{http::status::service_unavailable, "no validator reachable"};
+                if (r.st != receipt_info::state::confirmed) throw http_error{http::status::not_found, "transaction not found"};
+                out["status"] = to_string(vote_status::confirmed);
+                out["confirmed"] = true;
+                out["block_number"] = r.block;
+                out["block_hash"] = r.block_hash;
+                out["source"] = "poa_validators";
+                return out;
+            }
+            if (r.st == receipt_info::state::confirmed) {
+                outbox_.confirm(*v, r);  // the lookup found it final: record that
+                v->status = vote_status::confirmed;
+                v->block_number = r.block;
+                v->block_hash = r.block_hash;
+            }
+        }
+        out["status"] = to_string(v->status);
+        out["confirmed"] = v->status == vote_status::confirmed;
+        out["election_id"] = v->election_id;
+        if (v->block_number) out["block_number"] = *v->block_number; else out["block_number"] = nullptr;
+        if (!v->block_hash.empty()) out["block_hash"] = v->block_hash; else out["block_hash"] = nullptr;
+        out["validator"] = v->validator;
+        out["source"] = v->status == vote_status::pending && v->fallback ? "fallback_chain" : "poa_validators";
+        if (v->status == vote_status::rejected) out["detail"] = v->detail;
+        return out;
+    }
+
+private:
+    store& db_;
+    elections<Clock>& elections_;
+    group_commit& commit_;
+    outbox_type& outbox_;
+    const vote_maker& maker_;
+    const Clock& clock_;
+};
+
+}  // namespace ballotchain::backend
