@@ -81,14 +81,6 @@ std::int64_t peers(network& net, int i) {
     return h ? h->at("peers").to_number<std::int64_t>() : -1;
 }
 
-/// A value of one metric line ("name value" or "name{labels} value") from /metrics, or -1.
-double metric(std::uint16_t port, const std::string& name) {
-    auto r = http_get(port, "/metrics");
-    const auto at = r.body.find("\n" + name + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(r.body.substr(at + name.size() + 2));
-}
-
 /// Votes from a background thread, round-robin over the validators it is told to
 /// use (never a paused one: its RPC would not answer), each with a new voter.
 class vote_load {

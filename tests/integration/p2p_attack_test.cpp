@@ -26,14 +26,6 @@ std::uint64_t rss_kib(pid_t pid) {
     return 0;
 }
 
-/// A value of one metric line ("name value") from a validator's /metrics, or -1.
-double metric(std::uint16_t port, const std::string& name) {
-    auto r = http_get(port, "/metrics");
-    const auto at = r.body.find("\n" + name + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(r.body.substr(at + name.size() + 2));
-}
-
 /// Relays between two validators' P2P ports, over and over: each round opens one
 /// connection to each (from 127.0.0.2), passes the first bytes each sends to the other
 /// (what a handshake needs), then swallows everything while holding both open.

@@ -42,7 +42,7 @@ constexpr std::uint64_t resend_ms = 15'000;
 /// Three scripted validators, a real store and fallback chain in a temp dir,
 /// and the outbox over them. `reopen()` drops the store and the outbox and
 /// opens new ones over the same files (a restart).
-struct rig {
+struct outbox_rig {
     test::temp_dir dir{"ballotchain-outbox"};
     test::test_network net;
     std::shared_ptr<script> sc = std::make_shared<script>();
@@ -56,7 +56,7 @@ struct rig {
     std::int64_t election = 0, candidate = 0;
     std::uint64_t next_voter = 1;
 
-    rig() {
+    outbox_rig() {
         for (const auto* id : {"validator-1", "validator-2", "validator-3"}) sc->nodes[id] = answer::accept;
         reopen();
         const auto e = db->add_election({0, "e", "", 0, ~0ull >> 2, 0}, {candidate_row{0, 0, "a", ""}});
@@ -149,7 +149,7 @@ TEST_CASE("vote status: strings as stored, and the one transition table", "[back
 }
 
 TEST_CASE("outbox: pending -> submitted -> confirmed", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     const auto v = r.store_vote();
     REQUIRE(r.status(v) == vote_status::pending);
 
@@ -181,7 +181,7 @@ TEST_CASE("outbox: pending -> submitted -> confirmed", "[backend][outbox]") {
 }
 
 TEST_CASE("outbox: a receipt lookup writes nothing; confirm() does", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     const auto v = r.store_vote();
     REQUIRE(r.box->submit(v).st == send_result::state::submitted);
     r.make_final(v, 3);
@@ -195,7 +195,7 @@ TEST_CASE("outbox: a receipt lookup writes nothing; confirm() does", "[backend][
 }
 
 TEST_CASE("outbox: a submitted vote not final is re-sent after the timeout", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     const auto v = r.store_vote();
     REQUIRE(r.box->submit(v).st == send_result::state::submitted);
     const auto sent_ms = r.stored(v).sent_ms;
@@ -213,7 +213,7 @@ TEST_CASE("outbox: a submitted vote not final is re-sent after the timeout", "[b
 }
 
 TEST_CASE("outbox: failover to another validator when one does not answer", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     r.sc->nodes["validator-1"] = answer::down;
     const auto v = r.store_vote();
     const auto sent = r.box->submit(v);
@@ -228,7 +228,7 @@ TEST_CASE("outbox: failover to another validator when one does not answer", "[ba
 }
 
 TEST_CASE("outbox: all validators down -> kept on the fallback chain, sent when they return", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     r.sc->all(answer::down);
     const auto v = r.store_vote();
     const auto sent = r.box->submit(v);
@@ -253,7 +253,7 @@ TEST_CASE("outbox: all validators down -> kept on the fallback chain, sent when 
 }
 
 TEST_CASE("outbox: a full pool keeps the vote queued and it is sent later", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     r.sc->all(answer::pool_full);
     const auto v = r.store_vote();
     const auto sent = r.box->submit(v);
@@ -272,7 +272,7 @@ TEST_CASE("outbox: a full pool keeps the vote queued and it is sent later", "[ba
 
 TEST_CASE("outbox: a definitive refusal rejects the vote with its reason; the voter may vote again",
           "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     r.sc->all(answer::refuse);
     const auto v = r.store_vote();
     const auto sent = r.box->submit(v);
@@ -304,7 +304,7 @@ TEST_CASE("outbox: a definitive refusal rejects the vote with its reason; the vo
 }
 
 TEST_CASE("outbox: a refusal that is not definitive keeps the vote for a retry", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     r.sc->all(answer::refuse);
     r.sc->refuse_code = rpc::tx_code::storage;
     r.sc->refuse_message = "storage error";
@@ -314,7 +314,7 @@ TEST_CASE("outbox: a refusal that is not definitive keeps the vote for a retry",
 }
 
 TEST_CASE("outbox: a duplicate-vote refusal of a vote already final confirms it", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     r.sc->all(answer::refuse);
     r.sc->refuse_code = rpc::tx_code::duplicate_vote;
     const auto v = r.store_vote();
@@ -324,7 +324,7 @@ TEST_CASE("outbox: a duplicate-vote refusal of a vote already final confirms it"
 }
 
 TEST_CASE("outbox: a restart picks up the stored outbox where it was", "[backend][outbox]") {
-    rig r;
+    outbox_rig r;
     r.sc->all(answer::down);
     const auto a = r.store_vote();  // all down: pending, on the fallback chain
     REQUIRE(r.box->submit(a).st == send_result::state::unreachable);

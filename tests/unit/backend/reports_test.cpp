@@ -36,7 +36,7 @@ constexpr std::uint64_t results_ttl_ms = 2'000;
 
 /// Reports over three scripted validators, a real store and an empty fallback
 /// chain in a temp dir; one election with candidates "a" and "b".
-struct rig {
+struct reports_rig {
     test::temp_dir dir{"ballotchain-reports"};
     test::test_network net;
     std::shared_ptr<script> sc = std::make_shared<script>();
@@ -50,7 +50,7 @@ struct rig {
     reports_type rep{*db, pool, fallback, el, clock, {verify_ttl_ms, results_ttl_ms}};
     std::int64_t election = 0, a = 0, b = 0;
 
-    rig() {
+    reports_rig() {
         for (const auto* id : {"validator-1", "validator-2", "validator-3"}) sc->nodes[id] = answer::accept;
         election = db->add_election({0, "e", "", 0, ~0ull >> 2, 0}, {candidate_row{0, 0, "a", ""}, candidate_row{0, 0, "b", ""}})
                        .value()
@@ -78,7 +78,7 @@ struct rig {
 }  // namespace
 
 TEST_CASE("reports: results by candidate from the validators' tally", "[backend][reports]") {
-    rig r;
+    reports_rig r;
     r.sc->results["poa_getResults"] = bjson::object{
         {"results", bjson::object{{std::to_string(r.a), 3}, {std::to_string(r.b), 1}, {"99", 2}, {"junk", 5}}},
         {"height", 12}};
@@ -101,22 +101,22 @@ TEST_CASE("reports: results by candidate from the validators' tally", "[backend]
 }
 
 TEST_CASE("reports: the tally and the verification are reused within their time to live", "[backend][reports]") {
-    rig r;
+    reports_rig r;
     const auto verified_at = app::iso_time(r.clock.wall_ms());
-    CHECK(rig::count_of(r.rep.results(r.election), 0) == 3);
+    CHECK(reports_rig::count_of(r.rep.results(r.election), 0) == 3);
     CHECK(r.sc->count("poa_getResults") == 1);
     CHECK(r.sc->count("poa_verifyChain") == 1);
 
     r.tally(4, 1);  // the chain moves on; the cached tally is still served
     r.clock.advance(results_ttl_ms - 1);
-    CHECK(rig::count_of(r.rep.results(r.election), 0) == 3);
+    CHECK(reports_rig::count_of(r.rep.results(r.election), 0) == 3);
     CHECK(r.rep.verify_blockchain(r.election).at("total_votes") == 4);  // the same tally, from the cache
     CHECK(r.sc->count("poa_getResults") == 1);
     CHECK(r.sc->count("poa_verifyChain") == 1);
 
     r.clock.advance(1);  // the tally is stale, the verification is not
     const auto fresh = r.rep.results(r.election);
-    CHECK(rig::count_of(fresh, 0) == 4);
+    CHECK(reports_rig::count_of(fresh, 0) == 4);
     CHECK(text(fresh.at("verification").at("timestamp")) == verified_at);
     CHECK(r.sc->count("poa_getResults") == 2);
     CHECK(r.sc->count("poa_verifyChain") == 1);
@@ -137,7 +137,7 @@ TEST_CASE("reports: the tally and the verification are reused within their time 
 }
 
 TEST_CASE("reports: with no validator, results are 503 and the fallback chain is verified", "[backend][reports]") {
-    rig r;
+    reports_rig r;
     r.sc->all(answer::down);
     const auto e = error_of([&] { r.rep.results(r.election); });
     CHECK(e.status == http::status::service_unavailable);
@@ -167,7 +167,7 @@ TEST_CASE("reports: with no validator, results are 503 and the fallback chain is
 }
 
 TEST_CASE("reports: a validator's error answer to poa_getResults is 502", "[backend][reports]") {
-    rig r;
+    reports_rig r;
     r.sc->all(answer::refuse);
     r.sc->refuse_code = -32603;
     r.sc->refuse_message = "internal error";
@@ -177,7 +177,7 @@ TEST_CASE("reports: a validator's error answer to poa_getResults is 502", "[back
 }
 
 TEST_CASE("reports: the validators' health from the pool's last probes", "[backend][reports]") {
-    rig r;
+    reports_rig r;
     r.sc->nodes["validator-2"] = answer::down;
     r.pool.check_health();
     const auto h = r.rep.validators_health();

@@ -147,7 +147,7 @@ using outbox_type = outbox<scripted_transport, manual_clock>;
 /// The vote endpoints over a real store and fallback chain in a temp dir and
 /// three scripted validators; one voter, an open election with two candidates,
 /// a closed one and another open one.
-struct rig {
+struct votes_rig {
     test::temp_dir dir{"ballotchain-votes"};
     test::test_network net;
     std::shared_ptr<script> sc = std::make_shared<script>();
@@ -166,7 +166,7 @@ struct rig {
     std::int64_t open = 0, closed = 0, other = 0;
     std::int64_t cand_a = 0, cand_b = 0, cand_closed = 0, cand_other = 0;
 
-    explicit rig(const ed25519::key_pair* submitter = nullptr) : maker(maker_of(net, submitter ? *submitter : net.submitter)) {
+    explicit votes_rig(const ed25519::key_pair* submitter = nullptr) : maker(maker_of(net, submitter ? *submitter : net.submitter)) {
         for (const auto* id : {"validator-1", "validator-2", "validator-3"}) sc->nodes[id] = answer::accept;
         voter = {0, "voter@example.org", "Voter", bytes(16, 1), bytes(32, 2), false};
         voter.id = db->add_user(voter, clock.wall_ms()).value().value();
@@ -198,7 +198,7 @@ struct rig {
 }  // namespace
 
 TEST_CASE("votes: a vote is checked, stored and sent once; the second is refused", "[backend][votes]") {
-    rig r;
+    votes_rig r;
     const auto [st, out] = r.submit(request(r.open, r.cand_b));
     CHECK(st == 200);
     CHECK(out.at("status") == "submitted");
@@ -228,7 +228,7 @@ TEST_CASE("votes: a vote is checked, stored and sent once; the second is refused
 }
 
 TEST_CASE("votes: nothing is stored or sent for a vote that fails a check", "[backend][votes]") {
-    rig r;
+    votes_rig r;
     CHECK(error_of([&] { r.submit(request(999, r.cand_a)); }).status == http::status::not_found);
     const auto closed = error_of([&] { r.submit(request(r.closed, r.cand_a)); });
     CHECK(closed.status == http::status::bad_request);
@@ -243,7 +243,7 @@ TEST_CASE("votes: nothing is stored or sent for a vote that fails a check", "[ba
 
 TEST_CASE("votes: a vote the chain's rules refuse is not stored (our configuration is wrong)", "[backend][votes]") {
     const auto stranger = test::key(7);
-    rig r(&stranger);
+    votes_rig r(&stranger);
     const auto e = error_of([&] { r.submit(request(r.open, r.cand_a)); });
     CHECK(e.status == http::status::internal_server_error);
     CHECK(e.detail == "the backend cannot make a valid transaction: unauthorized submitter");
@@ -253,7 +253,7 @@ TEST_CASE("votes: a vote the chain's rules refuse is not stored (our configurati
 }
 
 TEST_CASE("votes: a refused vote frees the voter's place and the next vote says so", "[backend][votes]") {
-    rig r;
+    votes_rig r;
     r.sc->all(answer::refuse);
     const auto [st, out] = r.submit(request(r.open, r.cand_a));
     CHECK(st == 503);
