@@ -187,7 +187,7 @@ private:
         std::optional<http_error> failure;
         auto r = results_cache_.get(election_id, clock_.now_ms(), opt_.results_cache_ms,
                                     [&]() -> std::optional<bjson::object> {
-                                        auto a = pool_.call("poa_getResults", bjson::array{election_id});
+                                        auto a = pool_.call("poa_getResults", bjson::array{bjson::value(election_id)});
                                         if (!a.outcome.answered())
                                             failure = http_error{http::status::service_unavailable, "no validator reachable"};
                                         else if (!a.outcome.ok() || !a.outcome.value.is_object())

@@ -1,5 +1,6 @@
 #pragma once
-/// @file The backend service: the seed's REST API over the validator network.
+/// @file The backend service: the REST API of the original design (docs/backend.md)
+/// over the validator network.
 ///
 /// Voters register and log in (bearer tokens), administrators create elections
 /// and candidates, voters submit one vote per election. A vote is signed with
@@ -7,7 +8,7 @@
 /// 'pending') before anything else; then it goes to a validator through the
 /// client pool (load balancing, health, failover). If no validator answers,
 /// it is also appended to a local fallback chain and the voter gets the
-/// seed's warning. Every status change of a vote after that is the outbox's
+/// fallback warning (docs/backend.md). Every status change of a vote after that is the outbox's
 /// (outbox.hpp); the replay thread calls its tick().
 ///
 /// The service composes the parts (docs/architecture.md, "Processes"):

@@ -22,32 +22,32 @@ static_assert(!suite<sha256> && !suite<ed25519>, "a hasher or a signer alone is 
 
 TEMPLATE_TEST_CASE("suite: sign/verify round trip; a changed message, signature or key is refused", "[crypto][suite]",
                    ed25519_sha256, sim::insecure_sim_suite) {
-    using S = TestType;
-    const auto a = S::from_secret(seed(1)), b = S::from_secret(seed(2));
+    using Suite = TestType;
+    const auto a = Suite::from_secret(seed(1)), b = Suite::from_secret(seed(2));
     CHECK(a.public_key() != b.public_key());
-    CHECK(S::from_secret(seed(1)).public_key() == a.public_key());  // deterministic
+    CHECK(Suite::from_secret(seed(1)).public_key() == a.public_key());  // deterministic
     const bytes msg{1, 2, 3, 4};
-    const signature sig = S::sign(a, msg);
-    CHECK(S::sign(a, msg) == sig);
-    CHECK(S::verify(a.public_key(), msg, sig));
-    CHECK_FALSE(S::verify(b.public_key(), msg, sig));
-    CHECK_FALSE(S::verify(a.public_key(), bytes{1, 2, 3, 5}, sig));
+    const signature sig = Suite::sign(a, msg);
+    CHECK(Suite::sign(a, msg) == sig);
+    CHECK(Suite::verify(a.public_key(), msg, sig));
+    CHECK_FALSE(Suite::verify(b.public_key(), msg, sig));
+    CHECK_FALSE(Suite::verify(a.public_key(), bytes{1, 2, 3, 5}, sig));
     for (std::size_t i : {std::size_t{0}, std::size_t{31}, std::size_t{32}, std::size_t{63}}) {
         signature bad = sig;
         bad.data[i] ^= 0x01;
-        CHECK_FALSE(S::verify(a.public_key(), msg, bad));
+        CHECK_FALSE(Suite::verify(a.public_key(), msg, bad));
     }
-    CHECK(S::hash(msg) == sha256::hash(msg));  // both hash with SHA-256: the chain's hashes are the same
+    CHECK(Suite::hash(msg) == sha256::hash(msg));  // both hash with SHA-256: the chain's hashes are the same
 }
 
 TEMPLATE_TEST_CASE("suite: link keys agree: link_public(pk) is the X25519 key of link_secret(kp), DH matches",
                    "[crypto][suite]", ed25519_sha256, sim::insecure_sim_suite) {
-    using S = TestType;
-    const auto a = S::from_secret(seed(3)), b = S::from_secret(seed(4));
-    const auto xa = noise::keypair_from_secret(S::link_secret(a)), xb = noise::keypair_from_secret(S::link_secret(b));
-    REQUIRE(S::link_public(a.public_key()));
-    CHECK(*S::link_public(a.public_key()) == xa.pub);
-    CHECK(*S::link_public(b.public_key()) == xb.pub);
+    using Suite = TestType;
+    const auto a = Suite::from_secret(seed(3)), b = Suite::from_secret(seed(4));
+    const auto xa = noise::keypair_from_secret(Suite::link_secret(a)), xb = noise::keypair_from_secret(Suite::link_secret(b));
+    REQUIRE(Suite::link_public(a.public_key()));
+    CHECK(*Suite::link_public(a.public_key()) == xa.pub);
+    CHECK(*Suite::link_public(b.public_key()) == xb.pub);
     noise::key32 ab, ba;
     REQUIRE(noise::dh(xa.secret, xb.pub, ab));
     REQUIRE(noise::dh(xb.secret, xa.pub, ba));
@@ -66,8 +66,8 @@ TEST_CASE("suite: the INSECURE suite's signatures can be forged by anyone who kn
           "[crypto][suite]") {
     // What makes it unfit for anything but simulation, shown rather than stated: a
     // signature made from public data alone verifies.
-    using S = sim::insecure_sim_suite;
-    const auto victim = S::from_secret(seed(9));
+    using Suite = sim::insecure_sim_suite;
+    const auto victim = Suite::from_secret(seed(9));
     const bytes msg{0xba, 0xd0};
     sha256 h;
     h.update(as_bytes("ballotchain/INSECURE-sim/sig"));
@@ -77,8 +77,8 @@ TEST_CASE("suite: the INSECURE suite's signatures can be forged by anyone who kn
     signature forged;
     std::copy(d.begin(), d.end(), forged.begin());
     std::copy(d.begin(), d.end(), forged.begin() + 32);
-    CHECK(S::verify(victim.public_key(), msg, forged));
-    CHECK(S::name == "INSECURE-sim");
-    CHECK(S::insecure);
+    CHECK(Suite::verify(victim.public_key(), msg, forged));
+    CHECK(Suite::name == "INSECURE-sim");
+    CHECK(Suite::insecure);
     CHECK_FALSE(ed25519_sha256::insecure);
 }
