@@ -3,7 +3,7 @@
 #include <ballotchain/chain/codec.hpp>
 
 #include "../support/golden.hpp"
-#include "alloc_probe.hpp"
+#include "../support/alloc_probe.hpp"
 
 using namespace ballotchain;
 using namespace ballotchain::test;

@@ -1,4 +1,5 @@
-// Global operator new replacement behind alloc_probe.hpp (unit_chain only).
+// Global operator new replacement behind alloc_probe.hpp (library
+// ballotchain_alloc_probe, linked into unit_chain).
 #include "alloc_probe.hpp"
 
 #include <cstdlib>
