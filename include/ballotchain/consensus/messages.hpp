@@ -251,10 +251,14 @@ inline result<proposal_body> decode_proposal(byte_view in) {
 }
 
 inline bytes encode(const commit_body& c) {
-    return detail::encode_body(c, [](wire::writer& w, const commit_body& v) {
-        w.fixed(v.block_hash);
-        w.fixed(v.seal);
-    });
+    // Sized up front: one allocation (and g++ 12 -O3 sees no growth path to
+    // report a false -Warray-bounds on).
+    bytes out;
+    out.reserve(c.block_hash.size() + c.seal.size());
+    wire::writer w(out);
+    w.fixed(c.block_hash);
+    w.fixed(c.seal);
+    return out;
 }
 inline result<commit_body> decode_commit(byte_view in) {
     return detail::decode_body<commit_body>(

@@ -1,82 +1,11 @@
 // Consensus messages (consensus/messages.hpp): envelope and body codecs,
 // strict decoding, allocation bounds, and what the envelope signature covers.
 #include "harness.hpp"
-
-#include <cstdlib>
-#include <new>
+#include "../support/alloc_probe.hpp"
 
 using namespace ballotchain;
 using namespace ballotchain::test;
 using consensus::msg_type;
-
-// ---- allocation probe (replaces the global operator new of unit_consensus) ----------
-// (The same as tests/unit/support/alloc_probe.hpp, kept in this file on purpose: with the
-// replacement out of this translation unit, g++ 12 -O3 reports a false -Warray-bounds in
-// wire::writer when it inlines the message encoders.)
-
-#if defined(__SANITIZE_ADDRESS__)
-#define BALLOTCHAIN_CONS_NO_ALLOC_PROBE 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define BALLOTCHAIN_CONS_NO_ALLOC_PROBE 1
-#endif
-#endif
-
-namespace {
-thread_local int probe_active = 0;
-thread_local std::size_t probe_largest = 0;
-
-/// Records the largest single allocation made while it lives.
-struct alloc_probe {
-    alloc_probe() noexcept {
-        ++probe_active;
-        probe_largest = 0;
-    }
-    ~alloc_probe() { --probe_active; }
-    alloc_probe(const alloc_probe&) = delete;
-    alloc_probe& operator=(const alloc_probe&) = delete;
-    std::size_t largest() const noexcept { return probe_largest; }
-    static bool enabled() noexcept {
-#if defined(BALLOTCHAIN_CONS_NO_ALLOC_PROBE)
-        return false;
-#else
-        return true;
-#endif
-    }
-};
-}  // namespace
-
-#if !defined(BALLOTCHAIN_CONS_NO_ALLOC_PROBE)
-namespace {
-void* probe_allocate(std::size_t n) {
-    if (probe_active > 0 && n > probe_largest) probe_largest = n;
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-void* operator new(std::size_t n) { return probe_allocate(n); }
-void* operator new[](std::size_t n) { return probe_allocate(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    try {
-        return probe_allocate(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    try {
-        return probe_allocate(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-#endif
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Global operator new replacement behind alloc_probe.hpp (library
-// ballotchain_alloc_probe, linked into unit_chain).
+// ballotchain_alloc_probe, linked into unit_chain and unit_consensus).
 #include "alloc_probe.hpp"
 
 #include <cstdlib>

@@ -2,7 +2,7 @@
 /// @file Records the largest single operator-new request made while a probe is
 /// active (defined in alloc_probe.cpp, library ballotchain_alloc_probe, which
 /// replaces the global operator new of the test executables that link it:
-/// unit_chain). Under a sanitizer the replacement is compiled out and
+/// unit_chain, unit_consensus). Under a sanitizer the replacement is compiled out and
 /// `alloc_probe::enabled()` is false: ASan has its own allocator.
 
 #include <cstddef>
