@@ -98,7 +98,7 @@ public:
     const vote_tx* pending_tx(const hash32& th) const { return eng_.pool().find(th); }
     std::size_t peer_count() const { return net_->peer_count(); }
     bool syncing() const { return eng_.syncing(); }
-    std::optional<std::uint32_t> validator_index() const { return eng_.index(); }
+    std::uint32_t validator_index() const { return eng_.index(); }
     std::size_t pool_size() const { return eng_.pool().size(); }
     tally_map tally(std::uint64_t election) const { return eng_.chain().tally(election); }
 

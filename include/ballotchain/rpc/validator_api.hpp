@@ -57,7 +57,7 @@ inline const char* to_string(tx_status::state s) noexcept {
 /// | `n.submit(tx)`            | result<hash32>                |
 /// | `n.peer_count()`          | std::size_t                   |
 /// | `n.syncing()`             | bool                          |
-/// | `n.validator_index()`     | std::optional<std::uint32_t>  |
+/// | `n.validator_index()`     | std::uint32_t (genesis index) |
 /// | `n.pool_size()`           | std::size_t                   |
 /// | `n.tally(e)`              | tally_map                     |
 /// | `n.tx_status(th)`         | tx_status                     |
@@ -75,7 +75,7 @@ concept node_view = suite<typename N::suite_type> && requires(N& n, const N& cn,
     { n.submit(tx) } -> std::same_as<result<hash32>>;
     { cn.peer_count() } -> std::same_as<std::size_t>;
     { cn.syncing() } -> std::same_as<bool>;
-    { cn.validator_index() } -> std::same_as<std::optional<std::uint32_t>>;
+    { cn.validator_index() } -> std::same_as<std::uint32_t>;
     { cn.pool_size() } -> std::same_as<std::size_t>;
     { cn.tally(u) } -> std::same_as<tally_map>;
     { cn.tx_status(h) } -> std::same_as<tx_status>;
@@ -283,12 +283,11 @@ inline std::optional<std::uint64_t> param_u64(const boost::json::value& v) {
 /// {"status": "ok", "height", "peers", "syncing", "validator", "pool", "chain_id"}
 template <node_view Node>
 boost::json::object health_json(const Node& n) {
-    const auto idx = n.validator_index();
     return {{"status", "ok"},
             {"height", n.height()},
             {"peers", n.peer_count()},
             {"syncing", n.syncing()},
-            {"validator", idx ? boost::json::value("validator-" + std::to_string(*idx + 1)) : boost::json::value(nullptr)},
+            {"validator", "validator-" + std::to_string(n.validator_index() + 1)},
             {"pool", n.pool_size()},
             {"chain_id", n.genesis().chain_id},
             {"head_hash", to_hex(n.head_hash())}};

@@ -49,7 +49,7 @@ struct memory_node {
     result<hash32> submit(vote_tx tx) { return pool.add(std::move(tx), c); }
     std::size_t peer_count() const { return peers; }
     bool syncing() const { return false; }
-    std::optional<std::uint32_t> validator_index() const { return 0; }
+    std::uint32_t validator_index() const { return 0; }
     std::size_t pool_size() const { return pool.size(); }
     tally_map tally(std::uint64_t e) const { return c.tally(e); }
     ledger::verify_report verify_chain() {
