@@ -73,7 +73,11 @@ public:
             argv.push_back(v);
         }
         proc_ = process(argv, tmp_.path() / "backend.log");
-        REQUIRE(eventually([&] { return call(http::verb::get, "/health").status == 200; }, std::chrono::seconds(20)));
+        // Generous: under ThreadSanitizer the start-up (PBKDF2 of the administrator's password
+        // among it) is several times slower, more so on a busy machine.
+        if (!eventually([&] { return call(http::verb::get, "/health").status == 200; }, std::chrono::seconds(90)))
+            FAIL("the backend did not answer /health within 90 s (running: " << proc_.running() << "); its log:\n"
+                                                                              << proc_.log_text());
     }
     void kill(int sig) { proc_.kill(sig); }
     std::string log() const { return proc_.log_text(); }
