@@ -42,22 +42,14 @@ constexpr std::uint64_t resend_ms = 15'000;
 /// Three scripted validators, a real store and fallback chain in a temp dir,
 /// and the outbox over them. `reopen()` drops the store and the outbox and
 /// opens new ones over the same files (a restart).
-struct outbox_rig {
-    test::temp_dir dir{"ballotchain-outbox"};
-    test::test_network net;
-    std::shared_ptr<script> sc = std::make_shared<script>();
-    manual_clock clock{10'000};
-    client::validator_pool<scripted_transport, manual_clock> pool{
-        {{"validator-1", "http://v1", ""}, {"validator-2", "http://v2", ""}, {"validator-3", "http://v3", ""}},
-        scripted_transport{sc}, clock};
+struct outbox_rig : test::scripted_pool_rig {
     std::unique_ptr<sqlite_store> db;
     std::unique_ptr<fallback_ledger> fallback;
     std::unique_ptr<outbox_type> box;
     std::int64_t election = 0, candidate = 0;
     std::uint64_t next_voter = 1;
 
-    outbox_rig() {
-        for (const auto* id : {"validator-1", "validator-2", "validator-3"}) sc->nodes[id] = answer::accept;
+    outbox_rig() : scripted_pool_rig("ballotchain-outbox") {
         reopen();
         const auto e = db->add_election({0, "e", "", 0, ~0ull >> 2, 0}, {candidate_row{0, 0, "a", ""}});
         REQUIRE(e);

@@ -36,22 +36,14 @@ constexpr std::uint64_t results_ttl_ms = 2'000;
 
 /// Reports over three scripted validators, a real store and an empty fallback
 /// chain in a temp dir; one election with candidates "a" and "b".
-struct reports_rig {
-    test::temp_dir dir{"ballotchain-reports"};
-    test::test_network net;
-    std::shared_ptr<script> sc = std::make_shared<script>();
-    manual_clock clock{10'000};
-    client::validator_pool<scripted_transport, manual_clock> pool{
-        {{"validator-1", "http://v1", ""}, {"validator-2", "http://v2", ""}, {"validator-3", "http://v3", ""}},
-        scripted_transport{sc}, clock};
+struct reports_rig : test::scripted_pool_rig {
     std::unique_ptr<sqlite_store> db = sqlite_store::open(dir.file("backend.db")).value();
     fallback_ledger fallback{dir.file("fallback"), net.genesis, net.submitter.public_key(), clock.wall_ms()};
     elections<manual_clock> el{*db, clock};
     reports_type rep{*db, pool, fallback, el, clock, {verify_ttl_ms, results_ttl_ms}};
     std::int64_t election = 0, a = 0, b = 0;
 
-    reports_rig() {
-        for (const auto* id : {"validator-1", "validator-2", "validator-3"}) sc->nodes[id] = answer::accept;
+    reports_rig() : scripted_pool_rig("ballotchain-reports") {
         election = db->add_election({0, "e", "", 0, ~0ull >> 2, 0}, {candidate_row{0, 0, "a", ""}, candidate_row{0, 0, "b", ""}})
                        .value()
                        .value();

@@ -4,7 +4,11 @@
 /// test decides, and which records every call, so a validator pool runs
 /// without a process or a socket.
 
+#include "../support/fixtures.hpp"
+#include "../support/temp_dir.hpp"
+
 #include <ballotchain/client/validator_pool.hpp>
+#include <ballotchain/core/clock.hpp>
 #include <ballotchain/rpc/errors.hpp>
 
 #include <boost/json.hpp>
@@ -104,5 +108,22 @@ struct scripted_transport {
     }
 };
 static_assert(client::rpc_transport<scripted_transport>);
+
+/// What the backend test rigs share: a temp dir, the test network, three
+/// scripted validators that accept everything, a manual clock at 10 s and the
+/// validator pool over them.
+struct scripted_pool_rig {
+    temp_dir dir;
+    test_network net;
+    std::shared_ptr<script> sc = std::make_shared<script>();
+    manual_clock clock{10'000};
+    client::validator_pool<scripted_transport, manual_clock> pool{
+        {{"validator-1", "http://v1", ""}, {"validator-2", "http://v2", ""}, {"validator-3", "http://v3", ""}},
+        scripted_transport{sc}, clock};
+
+    explicit scripted_pool_rig(std::string_view dir_prefix) : dir(dir_prefix) {
+        for (const auto* id : {"validator-1", "validator-2", "validator-3"}) sc->nodes[id] = answer::accept;
+    }
+};
 
 }  // namespace ballotchain::test

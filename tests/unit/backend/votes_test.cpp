@@ -147,14 +147,7 @@ using outbox_type = outbox<scripted_transport, manual_clock>;
 /// The vote endpoints over a real store and fallback chain in a temp dir and
 /// three scripted validators; one voter, an open election with two candidates,
 /// a closed one and another open one.
-struct votes_rig {
-    test::temp_dir dir{"ballotchain-votes"};
-    test::test_network net;
-    std::shared_ptr<script> sc = std::make_shared<script>();
-    manual_clock clock{10'000};
-    client::validator_pool<scripted_transport, manual_clock> pool{
-        {{"validator-1", "http://v1", ""}, {"validator-2", "http://v2", ""}, {"validator-3", "http://v3", ""}},
-        scripted_transport{sc}, clock};
+struct votes_rig : test::scripted_pool_rig {
     std::unique_ptr<sqlite_store> db = sqlite_store::open(dir.file("backend.db")).value();
     fallback_ledger fallback{dir.file("fallback"), net.genesis, net.submitter.public_key(), clock.wall_ms()};
     group_commit commit{*db};
@@ -166,8 +159,8 @@ struct votes_rig {
     std::int64_t open = 0, closed = 0, other = 0;
     std::int64_t cand_a = 0, cand_b = 0, cand_closed = 0, cand_other = 0;
 
-    explicit votes_rig(const ed25519::key_pair* submitter = nullptr) : maker(maker_of(net, submitter ? *submitter : net.submitter)) {
-        for (const auto* id : {"validator-1", "validator-2", "validator-3"}) sc->nodes[id] = answer::accept;
+    explicit votes_rig(const ed25519::key_pair* submitter = nullptr)
+        : scripted_pool_rig("ballotchain-votes"), maker(maker_of(net, submitter ? *submitter : net.submitter)) {
         voter = {0, "voter@example.org", "Voter", bytes(16, 1), bytes(32, 2), false};
         voter.id = db->add_user(voter, clock.wall_ms()).value().value();
         open = add_election("open", 0, ~0ull >> 2, cand_a, &cand_b);
