@@ -96,6 +96,28 @@ inline boost::json::object to_json(const commit_certificate& c) {
     return {{"height", c.height}, {"round", c.round}, {"block_hash", to_hex(c.block_hash)}, {"seals", std::move(seals)}};
 }
 
+/// Parses the certificate JSON of to_json(commit_certificate): at most
+/// max_validators seals (bounded before anything is allocated for them).
+inline result<commit_certificate> certificate_from_json(const boost::json::value& v) {
+    if (!v.is_object()) return detail::bad();
+    const auto& o = v.get_object();
+    commit_certificate c;
+    BALLOTCHAIN_JSON_GET(c.height, detail::get_u64(o, "height"));
+    BALLOTCHAIN_JSON_GET(c.round, detail::get_u32(o, "round"));
+    BALLOTCHAIN_JSON_GET(c.block_hash, detail::get_fixed<32>(o, "block_hash"));
+    const auto* seals = o.if_contains("seals");
+    if (!seals || !seals->is_array() || seals->get_array().size() > limits::max_validators) return detail::bad();
+    c.seals.reserve(seals->get_array().size());
+    for (const auto& s : seals->get_array()) {
+        if (!s.is_object()) return detail::bad();
+        commit_seal seal;
+        BALLOTCHAIN_JSON_GET(seal.validator, detail::get_u32(s.get_object(), "validator"));
+        BALLOTCHAIN_JSON_GET(seal.sig, detail::get_fixed<64>(s.get_object(), "signature"));
+        c.seals.push_back(seal);
+    }
+    return c;
+}
+
 // ---- genesis --------------------------------------------------------------------
 
 inline boost::json::object to_json(const genesis_config& g) {

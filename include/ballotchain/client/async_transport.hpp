@@ -1,0 +1,187 @@
+#pragma once
+/// @file The transport policy of the verifying client (client.hpp), and its
+/// HTTP model: JSON-RPC 2.0 POST to a validator's RPC URL and GET /health, as
+/// C++20 coroutines on the caller's executor (Boost.Beast). No threads of its
+/// own: a numeric host is connected to directly, without the resolver (whose
+/// asynchronous form runs a hidden thread); a name is resolved synchronously.
+
+#include <ballotchain/client/http_client.hpp>
+#include <ballotchain/client/validator_pool.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <string>
+
+namespace ballotchain::client {
+
+/// The asynchronous transport policy.
+///
+/// | expression                   | type                          | meaning                                   |
+/// |------------------------------|-------------------------------|-------------------------------------------|
+/// | `t.async_call(n, m, p, d)`   | asio::awaitable<rpc_outcome>  | JSON-RPC method m with params p on node n, within d |
+/// | `t.async_probe(n, d)`        | asio::awaitable<probe_result> | node n's health, within d                 |
+///
+/// Arguments are taken by value (the coroutine keeps its copies). Both run on
+/// the awaiting coroutine's executor, must complete (with an unreachable
+/// outcome) when cancelled, and may be called concurrently. The client also
+/// enforces `d` with its own timer, so a transport that overruns is cut off.
+template <class T>
+concept async_rpc_transport = requires(T& t, node_info n, std::string m, boost::json::array p, std::chrono::milliseconds d) {
+    { t.async_call(n, m, p, d) } -> std::same_as<boost::asio::awaitable<rpc_outcome>>;
+    { t.async_probe(n, d) } -> std::same_as<boost::asio::awaitable<probe_result>>;
+};
+
+/// A JSON-RPC 2.0 reply (HTTP status and body) as an outcome.
+inline rpc_outcome parse_rpc_reply(int status, const std::string& body) {
+    rpc_outcome out;
+    if (status == 0) {
+        out.why = "no answer";
+        return out;
+    }
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec || !v.is_object()) {
+        out.why = "HTTP " + std::to_string(status) + " without a JSON-RPC body";
+        return out;
+    }
+    auto& o = v.as_object();
+    if (auto* e = o.if_contains("error")) {
+        out.k = rpc_outcome::kind::error;
+        out.value = std::move(*e);
+    } else if (auto* res = o.if_contains("result")) {
+        out.k = rpc_outcome::kind::result;
+        out.value = std::move(*res);
+    } else {
+        out.why = "JSON-RPC reply without result or error";
+    }
+    return out;
+}
+
+/// Health of a node from its GET /health answer (docs/api.md).
+inline probe_result parse_health(int status, const std::string& body) {
+    probe_result p;
+    if (status == 0) {
+        p.detail = "no answer";
+        return p;
+    }
+    p.answered = true;
+    p.status = node_status::degraded;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec || !v.is_object()) {
+        p.detail = "HTTP " + std::to_string(status);
+        return p;
+    }
+    const auto& o = v.as_object();
+    const auto* h = o.if_contains("height");
+    if (h && h->is_number()) p.height = h->to_number<std::uint64_t>(ec);
+    if (status != 200) {
+        const auto* err = o.if_contains("error");
+        p.detail = "HTTP " + std::to_string(status) + (err && err->is_string() ? ": " + std::string(err->as_string()) : "");
+        return p;
+    }
+    const auto* s = o.if_contains("syncing");
+    const auto* peers = o.if_contains("peers");
+    const bool syncing = s && s->is_bool() && s->as_bool();
+    const bool isolated = peers && peers->is_number() && peers->to_number<std::int64_t>(ec) == 0;
+    if (syncing)
+        p.detail = "catching up";
+    else if (isolated)
+        p.detail = "no peers";
+    else
+        p.status = node_status::healthy;
+    return p;
+}
+
+/// JSON-RPC over HTTP/1.1, one connection per call, answers bounded to `max_body` bytes.
+struct async_http_transport {
+    std::size_t max_body = 64u << 20;
+
+    boost::asio::awaitable<rpc_outcome> async_call(node_info n, std::string method, boost::json::array params,
+                                                   std::chrono::milliseconds timeout) {
+        std::string host, path;
+        std::uint16_t port = 0;
+        if (!parse_http_url(n.rpc_url, host, port, path)) {
+            rpc_outcome out;
+            out.why = "bad rpc_url " + n.rpc_url;
+            co_return out;
+        }
+        boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", std::move(method)}, {"params", std::move(params)}};
+        auto r = co_await exchange(host, port, http::verb::post, path, boost::json::serialize(req), timeout);
+        rpc_outcome out = parse_rpc_reply(r.status, r.body);
+        if (r.status == 0 && !r.body.empty()) out.why = r.body;  // the transport's reason
+        co_return out;
+    }
+
+    boost::asio::awaitable<probe_result> async_probe(node_info n, std::chrono::milliseconds timeout) {
+        std::string host, path;
+        std::uint16_t port = 0;
+        if (!parse_http_url(n.rpc_url, host, port, path)) {
+            probe_result p;
+            p.detail = "bad rpc_url";
+            co_return p;
+        }
+        auto r = co_await exchange(host, port, http::verb::get, "/health", "", timeout);
+        co_return parse_health(r.status, r.body);
+    }
+
+private:
+    /// One request and its answer; status 0 with the reason in `body` when there is none.
+    boost::asio::awaitable<http_reply> exchange(std::string host, std::uint16_t port, http::verb verb, std::string target,
+                                                std::string body, std::chrono::milliseconds timeout) {
+        namespace asio = boost::asio;
+        using asio::ip::tcp;
+        constexpr auto tok = asio::as_tuple(asio::use_awaitable);
+        auto ex = co_await asio::this_coro::executor;
+        http_reply out;
+        auto fail = [&](std::string why) {
+            out.status = 0;
+            out.body = std::move(why);
+            return out;
+        };
+        std::vector<tcp::endpoint> eps;
+        boost::system::error_code ec;
+        const auto addr = asio::ip::make_address(host, ec);
+        if (!ec) {
+            eps.emplace_back(addr, port);
+        } else {
+            tcp::resolver resolver(ex);
+            auto rs = resolver.resolve(host, std::to_string(port), ec);
+            if (ec) co_return fail("cannot resolve " + host + ": " + ec.message());
+            for (const auto& e : rs) eps.push_back(e.endpoint());
+        }
+        beast::tcp_stream stream(ex);
+        stream.expires_after(timeout);
+        auto [cec, ep] = co_await stream.async_connect(eps, tok);
+        (void)ep;
+        if (cec) co_return fail(cec == beast::error::timeout ? "timed out connecting" : cec.message());
+        http::request<http::string_body> req{verb, target, 11};
+        req.set(http::field::host, host);
+        req.set(http::field::content_type, "application/json");
+        req.body() = std::move(body);
+        req.prepare_payload();
+        auto [wec, wn] = co_await http::async_write(stream, req, tok);
+        (void)wn;
+        if (wec) co_return fail(wec == beast::error::timeout ? "timed out sending" : wec.message());
+        beast::flat_buffer buf;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(max_body);
+        auto [rec, rn] = co_await http::async_read(stream, buf, parser, tok);
+        (void)rn;
+        if (rec) co_return fail(rec == beast::error::timeout ? "timed out waiting for the answer" : rec.message());
+        out.status = static_cast<int>(parser.get().result_int());
+        out.body = std::move(parser.get().body());
+        beast::error_code ig;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ig);
+        co_return out;
+    }
+};
+static_assert(async_rpc_transport<async_http_transport>);
+
+}  // namespace ballotchain::client
