@@ -14,14 +14,27 @@
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace ballotchain::client {
 
-/// A decoded answer, or why it does not decode (in words).
+/// Why an answer does not decode or verify, in words.
+struct why_not : std::string {
+    why_not() = default;
+    why_not(std::string s) : std::string(std::move(s)) {}  // NOLINT: implicit, so a message converts
+    why_not(const char* s) : std::string(s) {}             // NOLINT
+};
+
+/// Found by boost::system::result<T, why_not>::value() through ADL.
+[[noreturn]] inline void throw_exception_from_error(const why_not& e, const boost::source_location&) {
+    throw std::runtime_error(e);
+}
+
+/// A decoded answer, or why it does not decode.
 template <class T>
-using decoded = boost::system::result<T, std::string>;
+using decoded = boost::system::result<T, why_not>;
 
 /// A transaction in a final block, proven: the block header hashes to
 /// `block_hash`, `certificate` holds a quorum of valid seals from the genesis

@@ -616,7 +616,8 @@ private:
 
     asio::awaitable<call_result<std::size_t>> monitor_impl(milliseconds interval) {
         for (;;) {
-            (void)co_await check_health_impl({});
+            auto healthy = co_await check_health_impl({});
+            (void)healthy;
             if (co_await cancelled()) co_return call_error{errc::cancelled, 0, {}, {}};
             co_await sleep_for(interval);
             if (co_await cancelled()) co_return call_error{errc::cancelled, 0, {}, {}};

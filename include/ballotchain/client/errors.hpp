@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 
@@ -65,6 +66,9 @@ struct call_error {
         return s;
     }
 };
+
+/// Prints what(): for logs, and for test frameworks that print a failed call_result.
+inline std::ostream& operator<<(std::ostream& os, const call_error& e) { return os << e.what(); }
 
 /// The exception `call_result<T>::value()` throws on an error.
 class call_failed : public std::runtime_error {
