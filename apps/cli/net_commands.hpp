@@ -1,13 +1,21 @@
 #pragma once
-/// @file `ballotchain status` and `ballotchain submit`: talk to a validator's RPC.
+/// @file `ballotchain status`, `submit` and `watch`: the verifying client
+/// (client/client.hpp) from the command line. Every answer is checked against
+/// the genesis: given with --genesis, or fetched from the validators and
+/// printed (its hash) so the operator can compare it with the published one.
 
+#include <ballotchain/client/client.hpp>
 #include <ballotchain/client/http_client.hpp>
 
-#include <ballotchain/ledger/blockchain.hpp>
+#include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
-#include <ballotchain/crypto/key_file.hpp>
 #include <ballotchain/crypto/ed25519_sha256.hpp>
+#include <ballotchain/crypto/key_file.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -15,9 +23,7 @@
 
 namespace ballotchain::app {
 
-using client::http_get;
 using client::parse_http_url;
-using client::rpc_call;
 
 /// voter_tag the CLI uses: SHA-256("ballotchain/cli-voter" ‖ u64 election ‖ voter id).
 /// (The backend uses a keyed hash instead, so tags cannot be linked to voter ids.)
@@ -33,12 +39,23 @@ inline hash32 cli_voter_tag(std::uint64_t election, const std::string& voter) {
 
 class net_commands {
 public:
-    explicit net_commands(CLI::App& app) {
-        status_ = app.add_subcommand("status", "print a validator's health and chain head");
-        status_->add_option("--rpc", rpc_, "validator RPC URL, e.g. http://127.0.0.1:8001")->required();
+    using client_type = client::verifying_client;
 
-        submit_ = app.add_subcommand("submit", "sign vote transactions with a submitter key and send them; prints each tx hash");
-        submit_->add_option("--rpc", rpc_, "validator RPC URL")->required();
+    explicit net_commands(CLI::App& app) {
+        status_ = app.add_subcommand("status",
+                                     "print each validator's health and the chain head, checked against the genesis "
+                                     "(exit 0: a validator answered with a certified head; 1: none did)");
+        submit_ = app.add_subcommand("submit", "sign vote transactions with a submitter key and send them; prints each tx hash "
+                                               "(with --wait: and its verified block once final)");
+        watch_ = app.add_subcommand("watch", "follow final blocks, verifying each (header hash, certificate, transaction root, "
+                                             "link to its parent); print one line per block and, with --election, the tally");
+        for (auto* c : {status_, submit_, watch_}) {
+            c->add_option("--rpc", rpc_, "validator RPC URL, e.g. http://127.0.0.1:8001 (repeat for several; calls fail over)")
+                ->required();
+            c->add_option("--genesis", genesis_,
+                          "genesis file to check every answer against (default: fetched from the validators, its hash printed)");
+            c->add_option("--timeout-ms", timeout_ms_, "deadline of each call")->capture_default_str()->check(CLI::Range(1u, 3'600'000u));
+        }
         submit_->add_option("--key", key_, "submitter key file")->required()->check(CLI::ExistingFile);
         submit_->add_option("--election", election_, "election id")->required();
         submit_->add_option("--candidate", candidate_, "candidate id")->required();
@@ -46,13 +63,33 @@ public:
         submit_->add_option("--count", count_, "number of votes to send")->capture_default_str()
             ->check(CLI::Range(1u, 1'000'000u));
         submit_->add_option("--payload", payload_, "opaque encrypted_vote bytes as 0x-hex")->capture_default_str();
+        submit_->add_option("--wait", wait_s_, "wait up to this many seconds for each vote's verified confirmation (0: do not wait)")
+            ->capture_default_str()->check(CLI::Range(0u, 86'400u));
+        watch_->add_option("--election", watch_election_, "print this election's tally after every block");
+        watch_->add_option("--state", state_, "file the follower keeps its position in (resumes from it)");
+        watch_->add_option("--blocks", watch_blocks_, "stop after this many new blocks (default: until interrupted)")
+            ->check(CLI::Range(1ull, 1'000'000'000ull));
     }
 
     int run() {
-        std::string path;
-        if (!parse_http_url(rpc_, host_, port_, path)) return fail("--rpc must be http://host:port");
-        if (*status_) return status();
-        if (*submit_) return submit();
+        for (const auto& u : rpc_) {
+            std::string host, path;
+            std::uint16_t port = 0;
+            if (!parse_http_url(u, host, port, path)) return fail("--rpc must be http://host:port, not " + u);
+        }
+        auto g = load_genesis();
+        if (!g) return 1;
+        client::client_options o;
+        o.deadline = std::chrono::milliseconds(timeout_ms_);
+        o.attempt_timeout = std::min(o.attempt_timeout, o.deadline);
+        o.follower_state = state_;
+        std::vector<client::node_info> nodes;
+        for (std::size_t i = 0; i < rpc_.size(); ++i) nodes.push_back({rpc_[i], rpc_[i], ""});
+        client_type c(io_.get_executor(), std::move(nodes), std::move(*g), {}, {}, o);
+        if (!c.follower_load_error().empty()) return fail("--state " + c.follower_load_error());
+        if (*status_) return status(c);
+        if (*submit_) return submit(c);
+        if (*watch_) return watch(c);
         return 1;
     }
 
@@ -62,59 +99,148 @@ private:
         return 1;
     }
 
-    int status() {
-        auto h = http_get(host_, port_, "/health");
-        if (h.status == 0) return fail("no answer from " + rpc_);
-        std::printf("%s\n", h.body.c_str());
-        boost::json::value err;
-        auto head = rpc_call(host_, port_, "eth_getBlockByNumber", {"latest", false}, &err);
-        if (head && head->is_object()) {
-            const auto& o = head->as_object();
-            std::printf("head block %s hash %s\n", std::string(o.at("number").as_string()).c_str(),
-                        std::string(o.at("hash").as_string()).c_str());
+    /// --genesis, or the validators' own (trust on first use: its hash is printed).
+    std::optional<genesis_config> load_genesis() {
+        if (!genesis_.empty()) {
+            auto g = json::load_genesis_file(genesis_);
+            if (!g) {
+                fail(genesis_ + ": " + g.error().message());
+                return std::nullopt;
+            }
+            return *g;
         }
-        return h.status == 200 ? 0 : 1;
+        std::string last = "no validator answered";
+        for (const auto& u : rpc_) {
+            std::string host, path;
+            std::uint16_t port = 0;
+            (void)parse_http_url(u, host, port, path);
+            auto o = client::rpc_request(host, port, path, "poa_getGenesis", {}, std::chrono::milliseconds(timeout_ms_));
+            if (!o.ok() || !o.value.is_object()) {
+                last = u + ": " + (o.answered() ? boost::json::serialize(o.value) : o.why);
+                continue;
+            }
+            const auto* gj = o.value.as_object().if_contains("genesis");
+            auto g = gj ? json::genesis_from_json(*gj) : result<genesis_config>(make_error(core::errc::bad_json));
+            if (!g) {
+                last = u + ": its genesis does not parse";
+                continue;
+            }
+            std::fprintf(stderr,
+                         "ballotchain: no --genesis given: using %s's genesis, hash %s (compare it with the published one)\n",
+                         u.c_str(), to_hex(genesis_hash<ed25519_sha256>(*g)).c_str());
+            return *g;
+        }
+        fail("cannot get the genesis: " + last);
+        return std::nullopt;
     }
 
-    int submit() {
+    int status(client_type& c) {
+        (void)c.check_health();
+        std::printf("chain %llu, genesis %s, %zu validators, quorum %zu\n",
+                    static_cast<unsigned long long>(c.genesis().chain_id), to_hex(c.verifier().genesis_hash()).c_str(),
+                    c.genesis().n(), c.genesis().quorum());
+        for (const auto& n : c.health())
+            std::printf("%s  %s  height %llu%s%s\n", n.info.rpc_url.c_str(), client::to_string(n.status),
+                        static_cast<unsigned long long>(n.height), n.detail.empty() ? "" : "  ", n.detail.c_str());
+        auto s = c.get_blockchain_state();
+        if (!s) return fail("no chain state: " + s.error().what());
+        std::printf("head %llu %s (certified; from %s, peers %llu, pool %llu%s)\n", static_cast<unsigned long long>(s->height),
+                    to_hex(s->head_hash).c_str(), s->node.c_str(), static_cast<unsigned long long>(s->peers),
+                    static_cast<unsigned long long>(s->pool), s->syncing ? ", catching up" : "");
+        return 0;
+    }
+
+    int submit(client_type& c) {
         auto kp = load_key_file(key_);
         if (!kp) return fail(key_ + ": " + kp.error().message());
         auto payload = from_hex(payload_, 64 * 1024);
         if (!payload) return fail("--payload: " + payload.error().message());
-        boost::json::value err;
-        auto cid = rpc_call(host_, port_, "eth_chainId", {}, &err);
-        const auto chain_id = cid && cid->is_string() ? parse_quantity(cid->as_string()) : std::nullopt;
-        if (!chain_id) return fail("eth_chainId failed at " + rpc_ + ": " + boost::json::serialize(cid ? *cid : err));
         int failures = 0;
         for (std::uint32_t k = 0; k < count_; ++k) {
             vote_tx tx;
-            tx.chain_id = *chain_id;
+            tx.chain_id = c.genesis().chain_id;
             tx.election_id = election_;
             tx.candidate_id = candidate_;
             tx.encrypted_vote = *payload;
             tx.voter_tag = cli_voter_tag(election_, count_ == 1 ? voter_ : voter_ + "-" + std::to_string(k));
             tx.timestamp_ms = steady_clock_adapter{}.wall_ms();
             const hash32 th = sign_tx<ed25519_sha256>(tx, *kp);
-            boost::json::value e;
-            auto r = rpc_call(host_, port_, "eth_sendRawTransaction", {to_hex(encode(tx))}, &e);
-            if (r && r->is_string()) {
-                std::printf("%s\n", std::string(r->as_string()).c_str());
-            } else {
+            auto r = c.submit_vote(tx);
+            if (!r) {
                 ++failures;
-                std::fprintf(stderr, "refused %s: %s\n", to_hex(th).c_str(),
-                             e.is_null() ? "no answer" : boost::json::serialize(e).c_str());
+                std::fprintf(stderr, "refused %s: %s\n", to_hex(th).c_str(), r.error().what().c_str());
+                continue;
+            }
+            std::printf("%s\n", to_hex(*r).c_str());
+            if (wait_s_ == 0) continue;
+            auto conf = c.wait_for_confirmation(th, std::chrono::seconds(wait_s_));
+            if (!conf) {
+                ++failures;
+                std::fprintf(stderr, "not confirmed %s: %s\n", to_hex(th).c_str(), conf.error().what().c_str());
+            } else if (conf->state == client::tx_state::dropped) {
+                ++failures;
+                std::fprintf(stderr, "dropped %s: another vote of this voter is final: %s\n", to_hex(th).c_str(),
+                             to_hex(*conf->conflicting_tx).c_str());
+            } else {
+                std::printf("  final in block %llu %s, certified by %zu validators (verified)\n",
+                            static_cast<unsigned long long>(conf->proof->block_number), to_hex(conf->proof->block_hash).c_str(),
+                            conf->proof->certificate.seals.size());
             }
         }
         return failures == 0 ? 0 : 1;
     }
 
+    int watch(client_type& c) {
+        std::uint64_t seen = 0;
+        boost::asio::cancellation_signal stop;
+        // The election's tally, from the follower's saved position on, counted from verified blocks only.
+        tally_map tally = watch_election_ ? c.follower().tallies[*watch_election_] : tally_map{};
+        c.on_block([&](const client::verified_block& b) {
+            const auto& h = b.fb.blk.header;
+            std::string signers;
+            for (const auto& s : b.fb.cert.seals) signers += (signers.empty() ? "" : ",") + std::to_string(s.validator + 1);
+            std::printf("block %llu %s  %u votes  proposer %u  signed by %s\n", static_cast<unsigned long long>(h.height),
+                        to_hex(b.hash).c_str(), h.tx_count, h.proposer + 1, signers.c_str());
+            if (watch_election_) {
+                std::uint64_t total = 0;
+                for (const auto& tx : b.fb.blk.txs)
+                    if (tx.election_id == *watch_election_) ++tally[tx.candidate_id];
+                std::string line;
+                for (const auto& [cand, n] : tally) {
+                    line += (line.empty() ? "" : ", ") + std::string("candidate ") + std::to_string(cand) + " = " + std::to_string(n);
+                    total += n;
+                }
+                std::printf("  election %llu: %s (total %llu)\n", static_cast<unsigned long long>(*watch_election_),
+                            line.empty() ? "no votes" : line.c_str(), static_cast<unsigned long long>(total));
+            }
+            std::fflush(stdout);
+            if (watch_blocks_ && ++seen >= *watch_blocks_) stop.emit(boost::asio::cancellation_type::terminal);
+        });
+        boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
+        signals.async_wait([&](boost::system::error_code ec, int) {
+            if (!ec) stop.emit(boost::asio::cancellation_type::terminal);
+        });
+        std::optional<client::call_result<std::uint64_t>> done;
+        c.async_follow(boost::asio::bind_cancellation_slot(stop.slot(), [&](client::call_result<std::uint64_t> r) {
+            done = std::move(r);
+            signals.cancel();
+        }));
+        io_.run();
+        if (done && !*done && done->error().kind != client::errc::cancelled) return fail("watch: " + done->error().what());
+        const auto f = c.follower();
+        std::fprintf(stderr, "followed to block %llu %s\n", static_cast<unsigned long long>(f.height), to_hex(f.head_hash).c_str());
+        return 0;
+    }
+
+    boost::asio::io_context io_;
     CLI::App* status_ = nullptr;
     CLI::App* submit_ = nullptr;
-    std::string rpc_, key_, voter_, payload_ = "0x";
+    CLI::App* watch_ = nullptr;
+    std::vector<std::string> rpc_;
+    std::string genesis_, key_, voter_, payload_ = "0x", state_;
     std::uint64_t election_ = 0, candidate_ = 0;
-    std::uint32_t count_ = 1;
-    std::string host_;
-    std::uint16_t port_ = 0;
+    std::uint32_t count_ = 1, wait_s_ = 0, timeout_ms_ = 10'000;
+    std::optional<std::uint64_t> watch_election_, watch_blocks_;
 };
 
 }  // namespace ballotchain::app

@@ -38,6 +38,7 @@
 #include <ballotchain/client/light_verify.hpp>
 #include <ballotchain/client/validator_pool.hpp>
 #include <ballotchain/core/clock.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/rpc/errors.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -832,5 +833,8 @@ private:
     std::string follower_load_error_;
     height_check height_check_;
 };
+
+/// The client for a production chain: JSON-RPC over HTTP, the steady clock, SHA-256 and Ed25519.
+using verifying_client = basic_client<async_http_transport, steady_clock_adapter, ed25519_sha256>;
 
 }  // namespace ballotchain::client
