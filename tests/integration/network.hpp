@@ -15,6 +15,7 @@ std::string built_bin_dir();  ///< build/<preset>/apps (paths.cpp): the backend 
 /// backend it built against the release build's validators; tests/integration/CMakeLists.txt).
 std::string node_bin_dir();
 std::string eth_test_dir();   ///< tests/eth in the source tree (paths.cpp)
+std::string examples_bin_dir();  ///< build/<preset>/examples (paths.cpp)
 inline const std::string bin_dir = node_bin_dir();
 inline const std::string backend_bin_dir = built_bin_dir();
 
