@@ -4,7 +4,6 @@
 #include "network.hpp"
 #include "voter.hpp"
 
-#include <ballotchain/chain/json.hpp>
 #include <ballotchain/chain/rules.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519_sha256.hpp>
@@ -57,6 +56,22 @@ struct waiting_call {
 double waiting(std::uint16_t port) { return metric(port, "ballotchain_rpc_long_polls"); }
 
 hash32 hash_of(const bj::value& v) { return from_hex_fixed<32>(std::string_view(v.as_string())).value(); }
+
+/// A certificate from its JSON (docs/api.md), read here rather than with the library's
+/// json::cert_from_json (unit-tested in tests/unit/chain): an outside client's reading.
+/// (chain/json.hpp stays out of this file: in the one-TU build its namespace `json` would
+/// clash with the `json` alias of the files after it.)
+commit_certificate cert_of(const bj::value& v) {
+    const auto& o = v.as_object();
+    commit_certificate c;
+    c.height = o.at("height").to_number<std::uint64_t>();
+    c.round = o.at("round").to_number<std::uint32_t>();
+    c.block_hash = hash_of(o.at("block_hash"));
+    for (const auto& s : o.at("seals").as_array())
+        c.seals.push_back({s.at("validator").to_number<std::uint32_t>(),
+                           from_hex_fixed<64>(std::string_view(s.at("signature").as_string())).value()});
+    return c;
+}
 
 }  // namespace light_client_itest
 
@@ -180,15 +195,15 @@ TEST_CASE("poa_getRawBlocks and poa_getTransactionProof: a client checks blocks 
         const hash32 bh = S::hash(header_bytes);
         CHECK(bh == hash_of(o.at("block_hash")));
         CHECK(header->height == o.at("block_number").to_number<std::uint64_t>());
-        const auto cert = ballotchain::json::cert_from_json(o.at("certificate"));
-        REQUIRE(cert.has_value());
-        CHECK_FALSE(rules.check_certificate(*header, bh, *cert));
+        const auto cert = cert_of(o.at("certificate"));
+        CHECK(cert.seals.size() >= g->quorum());
+        CHECK_FALSE(rules.check_certificate(*header, bh, cert));
         std::vector<hash32> path;
         for (const auto& e : o.at("proof").as_array()) path.push_back(hash_of(e));
         CHECK(merkle_verify<S>(hash_of(bj::value(a)), o.at("index").to_number<std::size_t>(), header->tx_count, path,
                                header->tx_root));
         // a certificate for another block does not pass for this header
-        auto other = *cert;
+        auto other = cert;
         other.block_hash.data[0] ^= 1;
         CHECK(rules.check_certificate(*header, bh, other));
     }

@@ -177,7 +177,7 @@ TEST_CASE("validator long-poll: over its bounds -32029 with retry_after_ms; batc
     std::vector<std::unique_ptr<waiting_call>> parked;
     for (int i = 0; i < 2; ++i) parked.push_back(std::make_unique<waiting_call>(v, wait_body(0, 30'000, i), "127.0.0.2"));
     REQUIRE(eventually([&] { return v.waiting() == 2; }));
-    auto refused = [&](const std::string& from) {
+    auto check_refused = [&](const std::string& from) {
         const auto e = v.call("poa_waitForBlock", {0, 30'000}, from);
         INFO(bj::serialize(e));
         REQUIRE(e.contains("error"));
@@ -185,10 +185,10 @@ TEST_CASE("validator long-poll: over its bounds -32029 with retry_after_ms; batc
         CHECK(e.at("error").at("code") == rpc::code::rate_limited);
         CHECK(e.at("error").at("data").at("retry_after_ms").to_number<std::uint64_t>() == v.net.genesis.block_interval_ms);
     };
-    refused("127.0.0.2");  // its address holds its 2
+    check_refused("127.0.0.2");  // its address holds its 2
     parked.push_back(std::make_unique<waiting_call>(v, wait_body(0, 30'000, 2), "127.0.0.1"));
     REQUIRE(eventually([&] { return v.waiting() == 3; }));
-    refused("127.0.0.3");  // 3 in total
+    check_refused("127.0.0.3");  // 3 in total
     CHECK(v.metric("ballotchain_rpc_long_polls_refused_total") == 2);
     // a batch answers at once (the condition not met: timed_out), whatever the bounds
     const auto batch = v.post(R"([{"jsonrpc":"2.0","id":1,"method":"poa_waitForBlock","params":[0,30000]},)"
