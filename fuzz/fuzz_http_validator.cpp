@@ -9,7 +9,8 @@
 // Properties: nothing crashes or throws; every status is one docs/api.md lists for a route
 // (200, 204, 400, 404, 405) in the request's HTTP version with a matching Content-Length;
 // JSON bodies parse and errors are exactly {"detail": "..."}; JSON-RPC answers pass the checks
-// of fuzz_jsonrpc (at most one poa_verifyChain result per body); GET /health, /blockchain and
+// of fuzz_jsonrpc (at most one poa_verifyChain and one poa_getRawBlocks result per body; a
+// poa_waitForBlock never waits: no server to defer its answer); GET /health, /blockchain and
 // /metrics answer their shapes; the chain's height and head never change.
 #include "http_fixture.hpp"
 #include "jsonrpc_fixture.hpp"
@@ -94,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             fail("204 outside JSON-RPC");
         if (res.result() != rpc::http::status::ok) continue;
         if (rpc_path) {
-            const auto sum = fx::check_jsonrpc(req->body(), res.body(), node, names);
+            const auto sum = fx::check_jsonrpc(req->body(), res.body(), node, names, {{"poa_getRawBlocks", 1}});
             if (sum.verify_results > 1) fail("two poa_verifyChain results in one body");
         } else if (path == "/health") {
             if (!json.is_object() || json.as_object().at("status") != "ok") fail("/health shape");

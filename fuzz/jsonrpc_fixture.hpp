@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 namespace ballotchain::fuzz_fixture {
@@ -202,14 +203,20 @@ struct answer_summary {
     bool verify_first_answered = false;
 };
 
-/// Checks `answer` to `body` against JSON-RPC 2.0 and docs/api.md for `node`'s method table;
-/// aborts with both printed on a violation.
+/// Per-request caps of methods besides poa_verifyChain (whose cap of 1 is always checked), as
+/// jsonrpc_limits::max_per_request: the validator's routes cap poa_getRawBlocks too.
+using call_caps = std::map<std::string, std::size_t, std::less<>>;
+
+/// Checks `answer` to `body` against JSON-RPC 2.0 and docs/api.md for `node`'s method table,
+/// under the per-request `caps`; aborts with both printed on a violation.
 template <class Node>
 answer_summary check_jsonrpc(std::string_view body, std::string_view answer, const Node& node,
-                             const std::vector<std::string>& method_names, std::size_t max_batch = 100) {
+                             const std::vector<std::string>& method_names, const call_caps& caps = {},
+                             std::size_t max_batch = 100) {
     const std::set<std::string, std::less<>> methods(method_names.begin(), method_names.end());
     auto fail = [&](std::string_view why) { violated(why, body, answer); };
     answer_summary sum;
+    std::map<std::string, std::size_t, std::less<>> calls;  // valid calls of each capped method so far
     boost::system::error_code ec;
     boost::json::value ans;
     if (!answer.empty()) {
@@ -265,6 +272,8 @@ answer_summary check_jsonrpc(std::string_view body, std::string_view answer, con
     // Answers one element: returns whether a response was due.
     auto check_one = [&](const expected_call& e, const boost::json::value* r) {
         if (e.k == expected_call::kind::call && e.method == "poa_verifyChain") ++sum.verify_calls;
+        const auto cap = caps.find(e.method);
+        const bool past_cap = e.k == expected_call::kind::call && cap != caps.end() && ++calls[e.method] > cap->second;
         if (e.k == expected_call::kind::call && e.method.starts_with("eth_send")) ++sum.send_calls;
         if (!r) return;
         check_envelope(*r, e.id);
@@ -284,13 +293,15 @@ answer_summary check_jsonrpc(std::string_view body, std::string_view answer, con
                 ++sum.verify_results;
             }
             if (e.method.starts_with("eth_send")) ++sum.submitted;
+            if (past_cap) fail("a call past its per-request cap ran");
             check_result(e, *res);
             return;
         }
         const auto code = check_error(*r, {});
         if (!documented_call_error(code)) fail("an error code docs/api.md does not list for a call");
-        if (code == rpc::code::too_many_in_batch && (e.method != "poa_verifyChain" || sum.verify_calls < 2))
+        if (code == rpc::code::too_many_in_batch && !past_cap && (e.method != "poa_verifyChain" || sum.verify_calls < 2))
             fail("-32020 for a call under its cap");
+        if (past_cap && code != rpc::code::too_many_in_batch) fail("a call past its per-request cap must get -32020");
         if (e.method == "poa_verifyChain" && sum.verify_calls > 1 && code != rpc::code::too_many_in_batch)
             fail("a poa_verifyChain past the cap must get -32020");
         if (code == rpc::code::rate_limited) {

@@ -3,6 +3,7 @@
 /// GET /blockchain?election_id=N, GET /metrics (Prometheus text).
 
 #include "blockchain_query.hpp"
+#include "long_poll.hpp"
 #include "validator_node.hpp"
 
 #include <ballotchain/core/rate_limit.hpp>
@@ -16,8 +17,9 @@ namespace ballotchain::app {
 
 static_assert(rpc::node_view<validator_node>);
 
-/// The node's metrics, and the RPC server's connection counters when given.
-inline std::string metrics_text(const validator_node& n, const rpc::http_server_stats* http = nullptr) {
+/// The node's metrics, and the RPC server's connection counters and the long-poll's when given.
+inline std::string metrics_text(const validator_node& n, const rpc::http_server_stats* http = nullptr,
+                                const block_waiters* waiters = nullptr) {
     std::ostringstream o;
     const auto& m = n.metrics();
     const auto& st = n.engine().stats();
@@ -93,6 +95,17 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
         counter("ballotchain_rpc_bad_requests_total", "HTTP requests answered 400, 413, 431 or 501 and closed.",
                 get(http->bad_requests));
     }
+    if (waiters) {
+        const auto& ws = waiters->stats();
+        gauge("ballotchain_rpc_long_polls", "poa_waitForBlock requests waiting now.", static_cast<double>(waiters->size()));
+        o << "# HELP ballotchain_rpc_long_polls_answered_total poa_waitForBlock requests answered after waiting, by why.\n"
+             "# TYPE ballotchain_rpc_long_polls_answered_total counter\n"
+          << "ballotchain_rpc_long_polls_answered_total{reason=\"block\"} " << ws.answered_by_block << '\n'
+          << "ballotchain_rpc_long_polls_answered_total{reason=\"timeout\"} " << ws.timed_out << '\n';
+        counter("ballotchain_rpc_long_polls_refused_total",
+                "poa_waitForBlock requests refused (-32029): too many waiting, in total or from the address.",
+                static_cast<double>(ws.refused));
+    }
     return o.str();
 }
 
@@ -104,11 +117,13 @@ struct expensive_method_limits {
 };
 
 /// JSON-RPC limits for one request from `client`: poa_verifyChain at most
-/// once per request body, and from each address at most as `limiter` allows.
+/// once per request body, and from each address at most as `limiter` allows;
+/// poa_getRawBlocks (up to 4 MiB of answer each) at most once per request body.
 inline rpc::jsonrpc_limits rpc_limits_for(const std::shared_ptr<keyed_rate_limiter<std::string>>& limiter,
                                           const expensive_method_limits& o, const std::string& client) {
     rpc::jsonrpc_limits lim;
     lim.max_per_request["poa_verifyChain"] = o.per_request;
+    lim.max_per_request["poa_getRawBlocks"] = 1;
     lim.admit = [limiter, client](std::string_view method) -> std::optional<rpc::rpc_error> {
         if (method != "poa_verifyChain") return std::nullopt;
         const auto now = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -124,18 +139,82 @@ inline rpc::jsonrpc_limits rpc_limits_for(const std::shared_ptr<keyed_rate_limit
     return lim;
 }
 
+/// A JSON-RPC answer over HTTP: 200 with the body, 204 when there is nothing to answer.
+inline rpc::http_response jsonrpc_http_response(unsigned version, std::string body) {
+    namespace http = rpc::http;
+    if (body.empty()) {
+        rpc::http_response res{http::status::no_content, version};
+        res.prepare_payload();
+        return res;
+    }
+    rpc::http_response res{http::status::ok, version};
+    res.set(http::field::content_type, "application/json");
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+/// The long-poll of poa_waitForBlock. A request body that is a single poa_waitForBlock call
+/// (not a notification) with valid params, a timeout above 0 and no final block above its
+/// after_height yet waits: parked in `waiters` (the answer is deferred through `info`; the
+/// response returned is a placeholder the server ignores) or, over the waiters' bounds,
+/// refused at once with -32029 and data.retry_after_ms (about one block interval).
+/// Anything else, and a server that cannot defer, gives nullopt: handle_jsonrpc answers
+/// it at once (poa_waitForBlock's synchronous form never waits).
+inline std::optional<rpc::http_response> long_poll(validator_node& node, block_waiters& waiters,
+                                                   const rpc::http_request& req, const rpc::request_info& info,
+                                                   const std::string& client) {
+    const std::string& body = req.body();
+    if (body.find("poa_waitForBlock") == std::string::npos) return std::nullopt;  // the cheap test first
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(body, ec);
+    if (ec) return std::nullopt;
+    auto call = rpc::as_single_call(v);
+    if (!call || call->method != "poa_waitForBlock") return std::nullopt;
+    const auto params = rpc::read_wait_for_block_params(call->params);
+    const auto* p = std::get_if<rpc::wait_for_block_params>(&params);
+    if (!p || p->timeout_ms == 0 || node.height() > p->after_height) return std::nullopt;
+    const unsigned version = req.version();
+    if (!waiters.admit(client)) {
+        const std::uint64_t retry_ms = std::max<std::uint64_t>(1, node.genesis().block_interval_ms);
+        const auto& lim = waiters.limits();
+        rpc::rpc_error e{rpc::code::rate_limited,
+                         "poa_waitForBlock: too many requests wait already (at most " +
+                             std::to_string(lim.max_waiters_per_client) + " per client address, " +
+                             std::to_string(lim.max_waiters) + " in total); poll instead, retry after " +
+                             std::to_string(retry_ms) + " ms",
+                         boost::json::object{{"retry_after_ms", retry_ms}}};
+        return jsonrpc_http_response(version, boost::json::serialize(rpc::response_object(std::move(e), call->id)));
+    }
+    auto answer = info.defer();
+    if (!answer) return std::nullopt;
+    waiters.park(client, p->after_height, std::chrono::milliseconds(p->timeout_ms),
+                 [&node, answer, id = std::move(call->id), after = p->after_height, version] {
+                     boost::json::value result = rpc::wait_for_block_json(node, after);
+                     answer(jsonrpc_http_response(version, boost::json::serialize(rpc::response_object(std::move(result), id))));
+                 });
+    return rpc::http_response{};
+}
+
 /// The RPC port's request handler over `node` (which must outlive it): JSON-RPC at "/" under
-/// the expensive-method limits, /health, /blockchain, /metrics (with the server's counters from
-/// `stats` when given). Runs on the io thread, like the node. Built apart from the server so
-/// that it can be driven without a socket (fuzz/fuzz_http_validator.cpp).
-inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<rpc::http_server_stats> stats = nullptr) {
+/// the expensive-method limits, with the long-poll of poa_waitForBlock (bounded by
+/// `long_polls`), /health, /blockchain, /metrics (with the server's counters from `stats`
+/// when given). Runs on the io thread, like the node (never on a handler_executor). Built
+/// apart from the server so that it can be driven without a socket
+/// (fuzz/fuzz_http_validator.cpp; there a poa_waitForBlock call never waits).
+inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<rpc::http_server_stats> stats = nullptr,
+                                          long_poll_limits long_polls = {}) {
     namespace http = rpc::http;
     auto table = std::make_shared<rpc::method_table>();
     rpc::add_validator_methods(*table, node);
     const expensive_method_limits expensive;
     auto limiter = std::make_shared<keyed_rate_limiter<std::string>>(expensive.per_client);
-    return [&node, table, limiter, expensive, stats = std::move(stats)](const rpc::http_request& req,
-                                                                        const rpc::request_info& info) -> rpc::http_response {
+    auto waiters = block_waiters::create(node.executor(), long_polls);
+    node.on_block_final([w = std::weak_ptr<block_waiters>(waiters)](std::uint64_t height) {
+        if (auto s = w.lock()) s->notify(height);
+    });
+    return [&node, table, limiter, expensive, waiters, stats = std::move(stats)](
+               const rpc::http_request& req, const rpc::request_info& info) -> rpc::http_response {
         const std::string_view target = req.target();
         const auto q = target.find('?');
         const std::string_view path = target.substr(0, q);
@@ -143,18 +222,10 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
         if (path == "/" || path.empty()) {
             if (req.method() != http::verb::post)
                 return rpc::detail_response(http::status::method_not_allowed, "JSON-RPC: use POST", req.version());
-            const std::string out =
-                rpc::handle_jsonrpc(req.body(), *table, rpc_limits_for(limiter, expensive, rpc::client_key(info.remote).to_string()));
-            if (out.empty()) {
-                rpc::http_response res{http::status::no_content, req.version()};
-                res.prepare_payload();
-                return res;
-            }
-            rpc::http_response res{http::status::ok, req.version()};
-            res.set(http::field::content_type, "application/json");
-            res.body() = out;
-            res.prepare_payload();
-            return res;
+            const std::string client = rpc::client_key(info.remote).to_string();
+            if (auto res = long_poll(node, *waiters, req, info, client)) return std::move(*res);
+            return jsonrpc_http_response(req.version(),
+                                         rpc::handle_jsonrpc(req.body(), *table, rpc_limits_for(limiter, expensive, client)));
         }
         if (req.method() != http::verb::get)
             return rpc::detail_response(http::status::method_not_allowed, "use GET", req.version());
@@ -173,7 +244,7 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
         if (path == "/metrics") {
             rpc::http_response res{http::status::ok, req.version()};
             res.set(http::field::content_type, "text/plain; version=0.0.4");
-            res.body() = metrics_text(node, stats.get());
+            res.body() = metrics_text(node, stats.get(), waiters.get());
             res.prepare_payload();
             return res;
         }
@@ -184,11 +255,12 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
 /// Serves the routes on `ep` with the bounds in `o` (its connection counters go to /metrics).
 inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_context& io, validator_node& node,
                                                            const boost::asio::ip::tcp::endpoint& ep,
-                                                           rpc::http_server_options o = {}) {
+                                                           rpc::http_server_options o = {},
+                                                           long_poll_limits long_polls = {}) {
     if (!o.stats) o.stats = std::make_shared<rpc::http_server_stats>();
     // The handler gets its copy of the counters first: in one call, moving `o` into the
     // parameter may happen before make_rpc_handler reads o.stats (the order is unspecified).
-    auto handler = make_rpc_handler(node, o.stats);
+    auto handler = make_rpc_handler(node, o.stats, long_polls);
     return rpc::http_server::create(io, ep, std::move(handler), std::move(o));
 }
 

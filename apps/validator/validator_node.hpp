@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -179,6 +180,14 @@ public:
     const node_metrics& metrics() const { return metrics_; }
     const transport_t& transport() const { return *net_; }
 
+    /// The io thread's executor (where the node, its timers and its observers run).
+    boost::asio::any_io_executor executor() { return timers_[0].get_executor(); }
+
+    /// Calls `f(height)` on the io thread after each block this node takes as final
+    /// (decided here or synced), once the chain holds it; e.g. the RPC route's
+    /// long-poll (poa_waitForBlock). `f` must not call back into the node's engine.
+    void on_block_final(std::function<void(std::uint64_t height)> f) { final_observers_.push_back(std::move(f)); }
+
 private:
     void apply(consensus::effects& fx) {
         for (const auto& l : fx.log) spdlog::debug("{}", l);
@@ -262,6 +271,7 @@ private:
             metrics_.observe_latency(static_cast<double>(now - it->second) / 1000.0);
             submit_times_.erase(it);
         }
+        for (const auto& o : final_observers_) o(h.height);
     }
 
     /// Acknowledged votes (in pending.db) that `f` makes impossible: another
@@ -360,6 +370,7 @@ private:
     /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).
     std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> acked_votes_;
     std::optional<ledger::verified_prefix> verified_;  ///< how far verify_chain() got in this process
+    std::vector<std::function<void(std::uint64_t)>> final_observers_;  ///< on_block_final
     vote_tx tx_copy_;
     bool stopped_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is

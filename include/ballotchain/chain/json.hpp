@@ -81,7 +81,7 @@ inline result<vote_tx> tx_from_json(const boost::json::value& v) {
     return tx;
 }
 
-// ---- blocks (output only: blocks travel in binary) ------------------------------
+// ---- blocks (output only: blocks travel in binary; a certificate is read back too) ----
 
 inline boost::json::object to_json(const block_header& h) {
     return {{"chain_id", h.chain_id},       {"height", h.height},
@@ -96,9 +96,11 @@ inline boost::json::object to_json(const commit_certificate& c) {
     return {{"height", c.height}, {"round", c.round}, {"block_hash", to_hex(c.block_hash)}, {"seals", std::move(seals)}};
 }
 
-/// Parses the certificate JSON of to_json(commit_certificate): at most
-/// max_validators seals (bounded before anything is allocated for them).
-inline result<commit_certificate> certificate_from_json(const boost::json::value& v) {
+/// Parses a certificate's JSON (to_json's shape, as poa_getTransactionProof and
+/// eth_getBlockByNumber give it): every field present and of its type, at most
+/// limits::max_validators seals, each `{"validator", "signature"}`. Whether the
+/// seals prove anything is chain_rules::check_certificate's question.
+inline result<commit_certificate> cert_from_json(const boost::json::value& v) {
     if (!v.is_object()) return detail::bad();
     const auto& o = v.get_object();
     commit_certificate c;
@@ -108,12 +110,12 @@ inline result<commit_certificate> certificate_from_json(const boost::json::value
     const auto* seals = o.if_contains("seals");
     if (!seals || !seals->is_array() || seals->get_array().size() > limits::max_validators) return detail::bad();
     c.seals.reserve(seals->get_array().size());
-    for (const auto& s : seals->get_array()) {
-        if (!s.is_object()) return detail::bad();
-        commit_seal seal;
-        BALLOTCHAIN_JSON_GET(seal.validator, detail::get_u32(s.get_object(), "validator"));
-        BALLOTCHAIN_JSON_GET(seal.sig, detail::get_fixed<64>(s.get_object(), "signature"));
-        c.seals.push_back(seal);
+    for (const auto& e : seals->get_array()) {
+        if (!e.is_object()) return detail::bad();
+        commit_seal s;
+        BALLOTCHAIN_JSON_GET(s.validator, detail::get_u32(e.get_object(), "validator"));
+        BALLOTCHAIN_JSON_GET(s.sig, detail::get_fixed<64>(e.get_object(), "signature"));
+        c.seals.push_back(s);
     }
     return c;
 }

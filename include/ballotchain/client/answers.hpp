@@ -217,7 +217,7 @@ inline decoded<receipt> decode_tx_proof(const boost::json::value& v) {
     r.header = *h;
     const auto* cert = detail::member(v, "certificate");
     if (!cert) return fail("certificate missing");
-    auto c = json::certificate_from_json(*cert);
+    auto c = json::cert_from_json(*cert);
     if (!c) return fail("certificate does not decode");
     r.certificate = std::move(*c);
     const auto* proof = detail::member(v, "proof");

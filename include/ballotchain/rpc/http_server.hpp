@@ -6,6 +6,7 @@
 /// for the body, the keep-alive idle time and the response, a body bound checked
 /// before allocating (413), a header bound (431), RFC 9112 framing checks, and a
 /// graceful ("lingering") close after an error answer. Runs on one io_context thread.
+/// A handler may answer later instead of at once (request_info::defer, a long-poll).
 
 #include <ballotchain/core/error.hpp>
 
@@ -33,9 +34,62 @@ using tcp = asio::ip::tcp;
 using http_request = http::request<http::string_body>;
 using http_response = http::response<http::string_body>;
 
+/// The answer to a request whose handler deferred it (request_info::defer).
+///
+/// Calling it sends the response on the request's connection. Only the first
+/// call of a responder and its copies (they share one answer) counts; a call
+/// after the connection was closed or the server stopped does nothing. It
+/// holds no strong reference to the connection: a connection closed meanwhile
+/// is gone, and nothing keeps it open but the wait for this call.
+///
+/// @par Thread safety Callable from any thread: the answer is posted to the
+/// connection's executor. Not after the server's io_context is destroyed.
+class responder {
+public:
+    /// An empty responder: the request could not be deferred; calling it does nothing.
+    responder() = default;
+    /// A responder that hands the answer to `send` (the server's; tests and
+    /// harnesses without a server may give their own). `send` runs at most once.
+    explicit responder(std::function<void(http_response)> send) : state_(std::make_shared<state>(std::move(send))) {}
+
+    /// False for an empty responder (the handler must answer at once).
+    explicit operator bool() const noexcept { return state_ != nullptr; }
+
+    /// Sends `res` as the answer (only the first call of this responder or a copy).
+    void operator()(http_response res) const {
+        if (!state_ || state_->used.exchange(true)) return;
+        state_->send(std::move(res));
+    }
+
+private:
+    struct state {
+        explicit state(std::function<void(http_response)> s) : send(std::move(s)) {}
+        std::atomic<bool> used{false};
+        std::function<void(http_response)> send;
+    };
+    std::shared_ptr<state> state_;
+};
+
 /// What the server knows about a request besides its bytes.
 struct request_info {
     asio::ip::address remote;  ///< the client's address (per-client limits key on it through client_key)
+    /// Set by http_server for the handler's call (see defer()); empty when a
+    /// handler is driven without a server, which then cannot defer.
+    std::function<responder()> deferrer = {};
+
+    /// Takes the answer over: the server ignores what the handler returns and
+    /// sends what the returned responder is given, whenever that is (a
+    /// long-poll). Meanwhile the connection has a request in progress: it is
+    /// not evicted as idle, no deadline of the server runs (the handler bounds
+    /// the wait itself), and it reads nothing further, so a client that leaves
+    /// is noticed only when the answer is written. The connection stays open
+    /// until the responder is called, the server stops or it is closed. Call
+    /// it during the handler's call, at most once per request; a later call,
+    /// or one without a server, returns an empty responder. If the handler
+    /// throws after deferring, the server answers 500 and the responder does
+    /// nothing. The answer keeps the connection alive only when the request
+    /// and the answer both allow it, as for an answer returned at once.
+    responder defer() const { return deferrer ? deferrer() : responder{}; }
 };
 
 /// The key per-client limits count by: an IPv4 address as it is (an IPv4-mapped
@@ -192,8 +246,13 @@ inline std::string refusal(std::string_view msg) {
 /// newcomer; lingering ones go first. Otherwise it is refused. The same eviction
 /// runs when accept fails for want of file descriptors.
 ///
+/// A handler may defer its answer (request_info::defer): the connection then
+/// waits, not evictable and without deadlines, until the responder is called;
+/// stop() closes it like any other, and a later call of the responder does nothing.
+///
 /// @par Thread safety create, stop and the accessors other than stats() belong
-/// on the io_context's (single) thread; handlers may run on `handler_executor`.
+/// on the io_context's (single) thread; handlers may run on `handler_executor`;
+/// responders may be called from any thread.
 class http_server : public std::enable_shared_from_this<http_server> {
 public:
     /// Binds and listens; returns the error (e.g. address in use) instead of throwing.
@@ -252,6 +311,7 @@ private:
             beast::error_code ec;
             const auto ep = stream_.socket().remote_endpoint(ec);
             if (!ec) info_.remote = ep.address();
+            info_.deferrer = [this] { return defer(); };
         }
         ~session() { srv_->release(this); }
 
@@ -261,6 +321,8 @@ private:
         void close() {
             if (closed_) return;
             closed_ = true;
+            awaiting_ = false;
+            const auto keep = std::move(self_);  // a deferred request's hold ends with this call
             srv_->release(this);
             beast::error_code ec;
             stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -330,6 +392,10 @@ private:
         void on_request() {
             phase_ = phase::handling;
             stream_.expires_never();
+            ++requests_;
+            deferred_ = false;
+            early_.reset();
+            handler_running_ = true;
             if (o().handler_executor) {
                 // The session waits (no read in flight) while a worker runs the handler;
                 // the response comes back to the session's own executor.
@@ -338,11 +404,22 @@ private:
                 asio::post(*o().handler_executor, [self = this->shared_from_this()]() mutable {
                     http_response res = self->run_handler();
                     auto ex = self->stream_.get_executor();
-                    asio::post(ex, [s = std::move(self), r = std::move(res)]() mutable { s->respond(std::move(r)); });
+                    asio::post(ex, [s = std::move(self), r = std::move(res)]() mutable { s->handled(std::move(r)); });
                 });
                 return;
             }
-            respond(run_handler());
+            handled(run_handler());
+        }
+
+        /// On the handler's thread, during its call: request_info::defer.
+        responder defer() {
+            if (!handler_running_ || deferred_) return {};
+            deferred_ = true;
+            return responder([w = this->weak_from_this(), ex = stream_.get_executor(), n = requests_](http_response res) {
+                asio::post(ex, [w, n, r = std::move(res)]() mutable {
+                    if (auto s = w.lock()) s->answer_deferred(n, std::move(r));
+                });
+            });
         }
 
         http_response run_handler() {
@@ -351,10 +428,46 @@ private:
             try {
                 res = srv_->handler_(req, info_);
             } catch (const std::exception&) {
+                deferred_ = false;  // the 500 goes out; the responder finds nothing to answer
                 res = detail_response(http::status::internal_server_error, "internal error", req.version());
             }
-            res.keep_alive(req.keep_alive() && res.keep_alive());
             return res;
+        }
+
+        /// On the io thread once the handler returned `res`: sends it, or, if the
+        /// handler deferred, the responder's answer (already given, or when it is).
+        void handled(http_response res) {
+            handler_running_ = false;
+            if (!deferred_) {
+                early_.reset();
+                return send_answer(std::move(res));
+            }
+            if (closed_) return;
+            if (early_) {
+                auto r = std::move(*early_);
+                early_.reset();
+                return send_answer(std::move(r));
+            }
+            awaiting_ = true;
+            self_ = this->shared_from_this();  // nothing else holds the session while it waits
+        }
+
+        /// On the io thread: the responder of request number `n` was called.
+        void answer_deferred(std::uint64_t n, http_response res) {
+            if (closed_ || n != requests_) return;
+            if (handler_running_) {  // called before the handler returned: handled() sends it
+                early_ = std::move(res);
+                return;
+            }
+            if (!awaiting_) return;
+            awaiting_ = false;
+            const auto keep = std::move(self_);
+            send_answer(std::move(res));
+        }
+
+        void send_answer(http_response res) {
+            res.keep_alive(parser_->get().keep_alive() && res.keep_alive());
+            respond(std::move(res));
         }
 
         /// Answers a request that will not be read further, then closes gracefully.
@@ -413,6 +526,14 @@ private:
         phase phase_ = phase::header;
         std::size_t lingered_ = 0;
         bool closed_ = false;
+        // A deferred answer (request_info::defer). deferred_ is written on the handler's
+        // thread during its call and read on the io thread after it; the rest is the io thread's.
+        std::uint64_t requests_ = 0;           ///< number of the request in progress (a responder's is checked against it)
+        bool handler_running_ = false;         ///< set on the io thread before the handler runs, cleared after
+        bool deferred_ = false;                ///< the handler called defer() for this request
+        bool awaiting_ = false;                ///< the handler returned; the responder has not been called yet
+        std::optional<http_response> early_;   ///< the responder's answer, given before the handler returned
+        std::shared_ptr<session> self_;        ///< holds the session while awaiting_ (no operation in flight does)
     };
 
     http_server(asio::io_context& io, http_handler h, http_server_options o)

@@ -46,15 +46,24 @@ inline boost::json::object error_object(const rpc_error& e, const boost::json::v
     if (e.data) err["data"] = *e.data;
     return {{"jsonrpc", "2.0"}, {"error", std::move(err)}, {"id", id}};
 }
+}  // namespace detail
+
+/// The response object of a call with `id` that answered `r`:
+/// `{"jsonrpc": "2.0", "result": ..., "id"}` or `{"jsonrpc": "2.0", "error": {...}, "id"}`
+/// (what handle_jsonrpc gives; for an answer sent later, e.g. after a long-poll).
+inline boost::json::object response_object(reply r, const boost::json::value& id) {
+    if (auto* e = std::get_if<rpc_error>(&r)) return detail::error_object(*e, id);
+    return boost::json::object{{"jsonrpc", "2.0"}, {"result", std::move(std::get<boost::json::value>(r))}, {"id", id}};
+}
+
+namespace detail {
 
 /// Calls of each capped method so far in one request body.
 using call_counts = std::map<std::string, std::size_t, std::less<>>;
 
-/// Handles one request object; nullopt for a notification (no response).
-inline std::optional<boost::json::object> handle_one(const boost::json::value& v, const method_table& t,
-                                                     const jsonrpc_limits& lim, call_counts& counts) {
-    if (!v.is_object()) return error_object({code::invalid_request, "request must be an object", {}}, nullptr);
-    const auto& o = v.as_object();
+/// Why request object `o` is not a valid request (an invalid_request error to answer,
+/// with the id it may carry), or nothing.
+inline std::optional<boost::json::object> request_error(const boost::json::object& o) {
     const auto* idp = o.if_contains("id");
     boost::json::value id = idp ? *idp : boost::json::value(nullptr);
     // A number too large for a double (1e400) parses as infinity, which the answer could only
@@ -70,6 +79,19 @@ inline std::optional<boost::json::object> handle_one(const boost::json::value& v
     const auto* params = o.if_contains("params");
     if (params && !params->is_array() && !params->is_object())
         return error_object({code::invalid_request, "params must be an array or an object", {}}, id);
+    return std::nullopt;
+}
+
+/// Handles one request object; nullopt for a notification (no response).
+inline std::optional<boost::json::object> handle_one(const boost::json::value& v, const method_table& t,
+                                                     const jsonrpc_limits& lim, call_counts& counts) {
+    if (!v.is_object()) return error_object({code::invalid_request, "request must be an object", {}}, nullptr);
+    const auto& o = v.as_object();
+    if (auto bad = request_error(o)) return bad;
+    const auto* idp = o.if_contains("id");
+    const boost::json::value id = idp ? *idp : boost::json::value(nullptr);
+    const auto* m = o.if_contains("method");
+    const auto* params = o.if_contains("params");
     const bool notification = idp == nullptr;
     auto it = t.find(std::string_view(m->as_string()));
     if (it == t.end()) {
@@ -99,10 +121,30 @@ inline std::optional<boost::json::object> handle_one(const boost::json::value& v
         }
     }
     if (notification) return std::nullopt;
-    if (auto* e = std::get_if<rpc_error>(&r)) return error_object(*e, id);
-    return boost::json::object{{"jsonrpc", "2.0"}, {"result", std::move(std::get<boost::json::value>(r))}, {"id", id}};
+    return response_object(std::move(r), id);
 }
 }  // namespace detail
+
+/// A single valid request that is not a notification, as handle_jsonrpc would dispatch it
+/// (before the method's own checks of its params).
+struct single_call {
+    boost::json::value id;
+    std::string method;
+    boost::json::value params;  ///< `[]` when absent
+};
+
+/// `v` as a single_call, or nothing when handle_jsonrpc would answer it otherwise (not
+/// an object, an invalid request, a notification). For a caller that treats one method
+/// apart (the validator's long-poll) and leaves everything else to handle_jsonrpc.
+inline std::optional<single_call> as_single_call(const boost::json::value& v) {
+    if (!v.is_object() || detail::request_error(v.as_object())) return std::nullopt;
+    const auto& o = v.as_object();
+    const auto* idp = o.if_contains("id");
+    if (!idp) return std::nullopt;
+    const auto* params = o.if_contains("params");
+    return single_call{*idp, std::string(o.at("method").as_string()),
+                       params ? *params : boost::json::value(boost::json::array{})};
+}
 
 /// Handles a request body; returns the response body ("" when there is nothing
 /// to answer: a notification or a batch of notifications).

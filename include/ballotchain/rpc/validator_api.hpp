@@ -8,7 +8,9 @@
 #include <ballotchain/crypto/suite.hpp>
 #include <ballotchain/rpc/jsonrpc.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <variant>
 
 namespace ballotchain::rpc {
 
@@ -280,6 +282,44 @@ inline std::optional<std::uint64_t> param_u64(const boost::json::value& v) {
 }
 }  // namespace detail
 
+// ---- poa_getRawBlocks and poa_waitForBlock -----------------------------------------------
+
+/// poa_getRawBlocks answers at most this many blocks per call...
+inline constexpr std::uint64_t raw_blocks_max_count = 256;
+/// ...and stops before its hex text passes this many characters (the first block is
+/// always answered, whatever its size, as poa_getRawBlock would).
+inline constexpr std::size_t raw_blocks_max_hex_chars = 4u << 20;
+
+/// poa_waitForBlock's longest wait.
+inline constexpr std::uint64_t wait_for_block_timeout_ms_max = 30'000;
+
+/// poa_waitForBlock's params, `[after_height, timeout_ms]` (each an integer, or a
+/// 0x-quantity or decimal string).
+struct wait_for_block_params {
+    std::uint64_t after_height = 0;
+    std::uint64_t timeout_ms = 0;  ///< 0..wait_for_block_timeout_ms_max
+};
+
+/// Reads poa_waitForBlock's params; -32602 saying which is wrong.
+inline std::variant<wait_for_block_params, rpc_error> read_wait_for_block_params(const boost::json::value& p) {
+    if (!p.is_array() || p.as_array().size() != 2) return invalid_params("expected [after_height, timeout_ms]");
+    const auto& a = p.as_array();
+    const auto after = detail::param_u64(a[0]);
+    if (!after) return invalid_params("after_height must be an unsigned integer");
+    const auto timeout = detail::param_u64(a[1]);
+    if (!timeout || *timeout > wait_for_block_timeout_ms_max)
+        return invalid_params("timeout_ms must be an integer in 0.." + std::to_string(wait_for_block_timeout_ms_max));
+    return wait_for_block_params{*after, *timeout};
+}
+
+/// poa_waitForBlock's answer now: `{"height", "head_hash", "timed_out"}`, timed_out
+/// when no block above `after_height` is final (yet).
+template <node_view Node>
+boost::json::object wait_for_block_json(const Node& n, std::uint64_t after_height) {
+    const std::uint64_t h = n.height();
+    return {{"height", h}, {"head_hash", to_hex(n.head_hash())}, {"timed_out", !(h > after_height)}};
+}
+
 /// {"status": "ok", "height", "peers", "syncing", "validator", "pool", "chain_id"}
 template <node_view Node>
 boost::json::object health_json(const Node& n) {
@@ -467,6 +507,45 @@ void add_validator_methods(method_table& t, Node& n) {
         if (!raw) return value(nullptr);
         return value(to_hex(*raw));
     };
+    t["poa_getRawBlocks"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        if (!a || a->size() != 2)
+            return invalid_params("expected [from (block number or tag), count 1.." + std::to_string(raw_blocks_max_count) + "]");
+        const auto from = detail::param_block(n, (*a)[0]);
+        if (!from) return invalid_params("from must be 0x-quantity or latest/earliest/pending/safe/finalized");
+        const auto count = detail::param_u64((*a)[1]);
+        if (!count || *count == 0 || *count > raw_blocks_max_count)
+            return invalid_params("count must be an integer in 1.." + std::to_string(raw_blocks_max_count));
+        const std::uint64_t head = n.height();
+        boost::json::array blocks;
+        if (*from <= head) {
+            const std::uint64_t last = *from + std::min(*count - 1, head - *from);
+            blocks.reserve(static_cast<std::size_t>(last - *from + 1));
+            std::size_t chars = 0;
+            for (std::uint64_t h = *from; h <= last; ++h) {
+                auto raw = n.raw_block_at(h);
+                if (!raw) {
+                    // A block this node cannot read: answer the ones before it (the client asks
+                    // again from there), or the storage error when there are none.
+                    if (blocks.empty()) return rpc_error{tx_code::storage, "storage error: " + raw.error().message(), {}};
+                    break;
+                }
+                const std::size_t len = 2 + 2 * raw->size();
+                if (!blocks.empty() && len > raw_blocks_max_hex_chars - chars) break;
+                chars += len;
+                blocks.push_back(boost::json::string(to_hex(*raw)));
+                if (chars >= raw_blocks_max_hex_chars) break;
+            }
+        }
+        return value(boost::json::object{{"from", *from}, {"blocks", std::move(blocks)}});
+    };
+    t["poa_waitForBlock"] = [&n](const value& p) -> reply {
+        // The synchronous form: it never waits (in a batch, or without a server that can
+        // defer an answer); the validator's RPC route parks a single call that must wait.
+        auto r = read_wait_for_block_params(p);
+        if (auto* e = std::get_if<rpc_error>(&r)) return std::move(*e);
+        return value(wait_for_block_json(n, std::get<wait_for_block_params>(r).after_height));
+    };
     t["poa_getGenesis"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);
         if (!a || !a->empty()) return invalid_params("expected []");
@@ -487,13 +566,16 @@ void add_validator_methods(method_table& t, Node& n) {
         for (const auto& tx : fb->blk.txs) ths.push_back(tx_hash<Suite>(tx));
         boost::json::array path;
         for (const auto& h : merkle_proof<Suite>(ths, loc->index)) path.push_back(boost::json::string(to_hex(h)));
+        const bytes header = encode(fb->blk.header);  // block_hash = the suite's hash of these bytes
         return value(boost::json::object{{"tx_hash", to_hex(*th)},
                                          {"block_number", loc->height},
-                                         {"block_hash", to_hex(block_hash<Suite>(fb->blk.header))},
+                                         {"block_hash", to_hex(Suite::hash(header))},
                                          {"index", loc->index},
                                          {"tx_count", fb->blk.header.tx_count},
                                          {"tx_root", to_hex(fb->blk.header.tx_root)},
-                                         {"proof", std::move(path)}});
+                                         {"proof", std::move(path)},
+                                         {"header", to_hex(header)},
+                                         {"certificate", json::to_json(fb->cert)}});
     };
     t["poa_getTransactionStatus"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);

@@ -139,6 +139,58 @@ TEST_CASE("json: the block header and certificate JSON carry every field", "[cha
     CHECK(c.at("seals").as_array()[1].as_object().at("signature").as_string() == to_hex(g.fb.cert.seals[1].sig));
 }
 
+TEST_CASE("json: a certificate round-trips through its JSON; fields, types and the seal bound are checked",
+          "[chain][json]") {
+    golden_values g;
+    const auto c = json::to_json(g.fb.cert);
+    CHECK(json::cert_from_json(c).value() == g.fb.cert);
+    CHECK(json::cert_from_json(boost::json::parse(boost::json::serialize(c))).value() == g.fb.cert);
+    commit_certificate none{~std::uint64_t{0}, 0xffffffffu, {}, {}};
+    CHECK(json::cert_from_json(json::to_json(none)).value() == none);
+    auto cert_error = [](const boost::json::value& v) {
+        auto r = json::cert_from_json(v);
+        return r ? error_code{} : r.error();
+    };
+    for (const char* k : {"height", "round", "block_hash", "seals"}) {
+        auto o = c;
+        o.erase(k);
+        INFO(k);
+        CHECK(cert_error(o) == make_error(errc::bad_json));
+    }
+    const std::vector<std::pair<const char*, boost::json::value>> wrong = {
+        {"height", -1}, {"height", "1"}, {"round", 4294967296ull}, {"round", 1.0},
+        {"block_hash", 1}, {"seals", boost::json::object{}}, {"seals", "[]"}};
+    for (const auto& [k, v] : wrong) {
+        auto o = c;
+        o[k] = v;
+        INFO(k << " = " << boost::json::serialize(v));
+        CHECK(cert_error(o) == make_error(errc::bad_json));
+    }
+    auto short_hash = c;
+    short_hash["block_hash"] = "0x12";
+    CHECK(cert_error(short_hash) == make_error(errc::hex_wrong_length));  // as for a tx's hex fields
+    const std::vector<boost::json::value> bad_seals = {
+        1, boost::json::object{{"validator", 0}}, boost::json::object{{"signature", to_hex(g.fb.cert.seals[0].sig)}},
+        boost::json::object{{"validator", -1}, {"signature", to_hex(g.fb.cert.seals[0].sig)}},
+        boost::json::object{{"validator", 0}, {"signature", 7}}};
+    for (const auto& s : bad_seals) {
+        auto o = c;
+        o["seals"].as_array().push_back(s);
+        INFO(boost::json::serialize(s));
+        CHECK(cert_error(o) == make_error(errc::bad_json));
+    }
+    auto short_sig = c;
+    short_sig["seals"].as_array()[0].as_object()["signature"] = "0x00";
+    CHECK(cert_error(short_sig) == make_error(errc::hex_wrong_length));
+    auto many = c;
+    auto& seals = many["seals"].as_array();
+    while (seals.size() < limits::max_validators) seals.push_back(seals[0]);
+    CHECK(json::cert_from_json(many).value().seals.size() == limits::max_validators);  // order is the rules' concern
+    seals.push_back(seals[0]);
+    CHECK(cert_error(many) == make_error(errc::bad_json));
+    CHECK(cert_error(nullptr) == make_error(errc::bad_json));
+}
+
 TEST_CASE("json: genesis round-trips; optional fields take the genesis_config defaults", "[chain][json]") {
     golden_values g;
     const std::string text = boost::json::serialize(json::to_json(g.net.genesis));

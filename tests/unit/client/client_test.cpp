@@ -355,7 +355,7 @@ TEST_CASE("lying validators are caught on every receipt forgery", "[client][lie]
         {"certificate with a foreign seal",
          [&](bj::value& v) {
              auto& seal = obj(v)["certificate"].as_object()["seals"].as_array()[1].as_object();
-             auto cert = json::certificate_from_json(obj(v)["certificate"]).value();
+             auto cert = json::cert_from_json(obj(v)["certificate"]).value();
              seal["signature"] = to_hex(make_seal<ed25519_sha256>(other.validators[3], 1, 1337, cert.height, cert.round, cert.block_hash).sig);
          }},
         {"certificate with a seal repeated", [](bj::value& v) {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 using namespace ballotchain;
@@ -368,4 +369,184 @@ TEST_CASE("too_many_requests: 429, {\"detail\"} and Retry-After in whole seconds
         io.stop();
     });
     th.join();
+}
+
+// ---- deferred answers (request_info::defer: the validator's long-poll) -------------------------
+
+namespace {
+
+/// A server whose handler defers the answer of "/wait" (keeping the responder for the test),
+/// answers "/early" through its responder before returning, defers and then throws on
+/// "/throw", and answers anything else at once. What a handler returns after deferring is
+/// "placeholder", which must never reach the client.
+struct defer_server {
+    asio::io_context io;
+    std::shared_ptr<rpc::http_server> srv;
+    std::mutex m;
+    std::vector<rpc::responder> parked;  ///< responders of "/wait" and "/throw", in arrival order
+    std::atomic<int> deferred{0};
+    std::atomic<int> misdeferred{0};  ///< defer() gave no responder, or gave a second one
+    std::thread th;
+
+    explicit defer_server(rpc::http_server_options o = {}) {
+        auto r = rpc::http_server::create(
+            io, {asio::ip::make_address("127.0.0.1"), 0},
+            [this](const rpc::http_request& req, const rpc::request_info& info) {
+                const std::string target(req.target());
+                auto answer = [&](std::string body) {
+                    return rpc::json_response(rpc::http::status::ok, bj::object{{"body", std::move(body)}}, req.version());
+                };
+                if (target == "/wait" || target == "/early" || target == "/throw") {
+                    auto res = info.defer();
+                    // (no Catch2 assertion off the test's thread: the test checks `misdeferred`)
+                    if (!res || info.defer()) ++misdeferred;  // a responder, once per request
+                    if (target == "/early") res(answer("early"));
+                    else {
+                        std::lock_guard lock(m);
+                        parked.push_back(res);
+                    }
+                    ++deferred;
+                    if (target == "/throw") throw std::runtime_error("after defer");
+                    return answer("placeholder");
+                }
+                return answer("now " + target);
+            },
+            std::move(o));
+        REQUIRE(r);
+        srv = *r;
+        th = std::thread([this] { io.run(); });
+    }
+    ~defer_server() { stop(); }
+    void stop() {
+        if (!th.joinable()) return;
+        asio::post(io, [this] {
+            srv->stop();
+            io.stop();
+        });
+        th.join();
+    }
+    std::uint16_t port() const { return srv->port(); }
+    rpc::responder responder(std::size_t i) {
+        std::lock_guard lock(m);
+        return parked.at(i);
+    }
+    std::size_t connections() {
+        auto done = std::make_shared<std::promise<std::size_t>>();
+        auto fut = done->get_future();
+        asio::post(io, [this, done] { done->set_value(srv->connections()); });
+        return fut.get();
+    }
+};
+
+/// Reads from `c` until `count` answers (complete bodies of json_response) arrived; false if it closed first.
+bool read_answers(raw_conn& c, std::size_t count) {
+    return eventually([&] {
+        const bool closed = c.closed_by_server();
+        std::size_t n = 0;
+        for (auto at = c.received().find("\"body\":"); at != std::string::npos; at = c.received().find("\"body\":", at + 1))
+            ++n;
+        return n >= count || closed;
+    });
+}
+
+/// The "body" of each answer in what `c` received, in order.
+std::vector<std::string> bodies(const raw_conn& c) {
+    std::vector<std::string> out;
+    const std::string& r = c.received();
+    for (auto at = r.find("\r\n\r\n"); at != std::string::npos; at = r.find("\r\n\r\n", at + 4)) {
+        const auto end = r.find('}', at);
+        if (end == std::string::npos) break;
+        auto v = bj::parse(r.substr(at + 4, end + 1 - (at + 4)));
+        if (const auto* b = v.as_object().if_contains("body")) out.emplace_back(b->as_string());
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("HTTP server: a deferred answer is sent when the responder is called, and the connection lives on",
+          "[rpc][http][defer]") {
+    rpc::http_server_options o;
+    asio::thread_pool workers(2);
+    SECTION("handlers on the io thread") {}
+    SECTION("handlers on a worker pool") { o.handler_executor = workers.get_executor(); }
+    defer_server ts(o);
+    raw_conn c("127.0.0.1", ts.port());
+    REQUIRE(c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(eventually([&] { return ts.deferred.load() == 1; }));
+    // the connection waits with its request in progress; another client is served meanwhile
+    CHECK(client::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/other", "").status == 200);
+    CHECK(ts.connections() >= 1);
+    // answered from this thread (not the io thread); a second call of it or of a copy does nothing
+    auto res = ts.responder(0);
+    const auto copy = res;
+    res(rpc::json_response(rpc::http::status::ok, bj::object{{"body", "later"}}));
+    copy(rpc::json_response(rpc::http::status::ok, bj::object{{"body", "twice"}}));
+    REQUIRE(read_answers(c, 1));
+    // kept alive: the next request on the same connection, then one answered early
+    REQUIRE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(read_answers(c, 2));
+    REQUIRE(c.send("GET /early HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(read_answers(c, 3));
+    REQUIRE(c.send("GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    REQUIRE(c.read_until_closed());
+    CHECK(bodies(c) == std::vector<std::string>{"later", "now /next", "early", "now /last"});
+    CHECK(c.received().find("placeholder") == std::string::npos);
+    CHECK(c.received().find("twice") == std::string::npos);
+    CHECK(ts.misdeferred.load() == 0);
+}
+
+TEST_CASE("HTTP server: a handler that throws after deferring gets its 500; its responder answers nothing later",
+          "[rpc][http][defer]") {
+    defer_server ts;
+    raw_conn c("127.0.0.1", ts.port());
+    REQUIRE(c.send("GET /throw HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(eventually([&] {
+        c.closed_by_server();
+        return c.received().find("internal error") != std::string::npos;
+    }));
+    CHECK(c.received().rfind("HTTP/1.1 500", 0) == 0);
+    // the next request on the connection waits; the stale responder does not answer it
+    REQUIRE(c.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(eventually([&] { return ts.deferred.load() == 2; }));
+    ts.responder(0)(rpc::json_response(rpc::http::status::ok, bj::object{{"body", "stale"}}));
+    ts.responder(1)(rpc::json_response(rpc::http::status::ok, bj::object{{"body", "fresh"}}));
+    REQUIRE(read_answers(c, 1));
+    CHECK(bodies(c) == std::vector<std::string>{"fresh"});
+}
+
+TEST_CASE("HTTP server: stop() with deferred answers pending closes them; their responders then do nothing",
+          "[rpc][http][defer]") {
+    defer_server ts;
+    std::vector<std::unique_ptr<raw_conn>> conns;
+    for (int i = 0; i < 3; ++i) {
+        conns.push_back(std::make_unique<raw_conn>("127.0.0.1", ts.port()));
+        REQUIRE(conns.back()->send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    REQUIRE(eventually([&] { return ts.deferred.load() == 3; }));
+    ts.responder(0)(rpc::json_response(rpc::http::status::ok, bj::object{{"body", "before stop"}}));
+    REQUIRE(eventually([&] {
+        for (auto& c : conns) c->closed_by_server();
+        return conns[0]->received().find("before stop") != std::string::npos ||
+               conns[1]->received().find("before stop") != std::string::npos ||
+               conns[2]->received().find("before stop") != std::string::npos;
+    }));
+    // stopped with two answers still deferred: those connections are closed without an answer
+    asio::post(ts.io, [&] { ts.srv->stop(); });
+    REQUIRE(eventually([&] { return ts.connections() == 0; }));
+    int unanswered = 0;
+    for (auto& c : conns) {
+        REQUIRE(c->read_until_closed());
+        unanswered += c->received().empty();
+    }
+    CHECK(unanswered == 2);
+    // responders called after the stop (while the io thread still runs, then after it ended)
+    ts.responder(1)(rpc::json_response(rpc::http::status::ok, bj::object{{"body", "after stop"}}));
+    ts.stop();
+    ts.responder(2)(rpc::json_response(rpc::http::status::ok, bj::object{{"body", "after the io thread"}}));
+    // and an empty responder (no server: request_info without one) does nothing either
+    const rpc::request_info no_server{asio::ip::make_address("127.0.0.1")};
+    auto none = no_server.defer();
+    CHECK_FALSE(none);
+    none(rpc::http_response{});
 }

@@ -380,3 +380,199 @@ TEST_CASE("HTTP server with a handler executor: a blocked handler does not hold 
     th.join();
     workers.join();
 }
+
+TEST_CASE("poa_getTransactionProof: the header and certificate a light client checks the proof against", "[rpc]") {
+    test_node n(test_network{4});  // quorum 3: a real certificate with three seals
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    std::vector<vote_tx> votes;
+    for (std::uint64_t v = 1; v <= 3; ++v) {
+        votes.push_back(n.net.vote(v));
+        REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(votes.back()))})).is_string());
+    }
+    n.commit();
+    const chain_rules<S> rules(n.genesis());
+    for (std::uint32_t i = 0; i < votes.size(); ++i) {
+        INFO("vote " << i);
+        const hash32 th = tx_hash<S>(votes[i]);
+        const auto p = res(call(t, "poa_getTransactionProof", {to_hex(th)})).as_object();
+        // what was there before stays
+        for (const char* k : {"tx_hash", "block_number", "block_hash", "index", "tx_count", "tx_root", "proof"})
+            CHECK(p.contains(k));
+        // the header: the canonical encoding whose hash is the block hash
+        const auto header_bytes = from_hex(std::string_view(p.at("header").as_string()));
+        REQUIRE(header_bytes);
+        CHECK(header_bytes->size() == codec::header_size);
+        const auto header = decode_header(*header_bytes);
+        REQUIRE(header);
+        CHECK(*header == n.c.block_at(1).value().blk.header);
+        const auto bh = from_hex_fixed<32>(std::string_view(p.at("block_hash").as_string())).value();
+        CHECK(S::hash(*header_bytes) == bh);
+        CHECK(header->height == p.at("block_number").to_number<std::uint64_t>());
+        CHECK(to_hex(header->tx_root) == str(p.at("tx_root")));
+        // the certificate: the block's, valid for that header under the genesis
+        const auto cert = json::cert_from_json(p.at("certificate"));
+        REQUIRE(cert);
+        CHECK(*cert == n.c.block_at(1).value().cert);
+        CHECK(cert->seals.size() == 3);
+        CHECK_FALSE(rules.check_certificate(*header, bh, *cert));
+        CHECK(p.at("certificate") == res(call(t, "eth_getBlockByNumber", {"0x1", false})).as_object().at("certificate"));
+        // and the audit path leads from the tx hash to the header's root
+        std::vector<hash32> path;
+        for (const auto& e : p.at("proof").as_array()) path.push_back(from_hex_fixed<32>(std::string_view(e.as_string())).value());
+        CHECK(merkle_verify<S>(th, p.at("index").to_number<std::size_t>(), header->tx_count, path, header->tx_root));
+    }
+}
+
+TEST_CASE("poa_getRawBlocks: a run of raw blocks as poa_getRawBlock gives them, bounded; bad params are named", "[rpc]") {
+    test_node n;
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    for (std::uint64_t v = 1; v <= 5; ++v) {
+        REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(v)))})).is_string());
+        n.commit();
+    }
+    REQUIRE(n.height() == 5);
+    auto blocks_of = [&](bj::array params) {
+        const auto r = res(call(t, "poa_getRawBlocks", std::move(params))).as_object();
+        std::vector<std::string> out;
+        for (const auto& b : r.at("blocks").as_array()) out.emplace_back(b.as_string());
+        return std::pair{r.at("from").to_number<std::uint64_t>(), out};
+    };
+    auto raw_of = [&](std::uint64_t h) { return str(res(call(t, "poa_getRawBlock", {rpc::quantity(h)}))); };
+    SECTION("from..from+count-1, each decoding to the block poa_getRawBlock gives") {
+        const auto [from, blocks] = blocks_of({"0x1", 3});
+        CHECK(from == 1);
+        REQUIRE(blocks.size() == 3);
+        for (std::uint64_t k = 0; k < 3; ++k) {
+            CHECK(blocks[k] == raw_of(1 + k));
+            auto fb = decode_finalized_block(from_hex(blocks[k]).value());
+            REQUIRE(fb);
+            CHECK(fb->blk.header.height == 1 + k);
+        }
+    }
+    SECTION("up to the head, from a tag, with count as 0x-quantity or string") {
+        CHECK(blocks_of({"0x3", 256}).second.size() == 3);  // 3, 4, 5
+        CHECK(blocks_of({"earliest", "0x100"}).second.size() == 6);
+        const auto latest = blocks_of({"latest", 10});
+        CHECK(latest.first == 5);
+        CHECK(latest.second == std::vector<std::string>{raw_of(5)});
+        CHECK(blocks_of({"0x0", 1}).second == std::vector<std::string>{raw_of(0)});
+    }
+    SECTION("above the head: none") {
+        const auto [from, blocks] = blocks_of({"0x6", 5});
+        CHECK(from == 6);
+        CHECK(blocks.empty());
+        CHECK(blocks_of({"0xffffffffffffffff", 256}).second.empty());
+    }
+    SECTION("invalid params: -32602 saying which") {
+        auto message = [](const bj::value& v) { return str(v.as_object().at("error").as_object().at("message")); };
+        for (auto params : {bj::array{}, bj::array{"0x1"}, bj::array{"0x1", 1, 2}}) {
+            const auto r = call(t, "poa_getRawBlocks", params);
+            CHECK(err_code(r) == -32602);
+            CHECK(message(r).find("expected [from") != std::string::npos);
+        }
+        for (auto from : {bj::value("1"), bj::value(1), bj::value("0x"), bj::value("newest"), bj::value(nullptr)}) {
+            const auto r = call(t, "poa_getRawBlocks", {from, 1});
+            CHECK(err_code(r) == -32602);
+            CHECK(message(r).find("from must be") != std::string::npos);
+        }
+        for (auto count : {bj::value(0), bj::value(257), bj::value("0x101"), bj::value(-1), bj::value(1.5), bj::value("x")}) {
+            const auto r = call(t, "poa_getRawBlocks", {"0x1", count});
+            CHECK(err_code(r) == -32602);
+            CHECK(message(r).find("count must be an integer in 1..256") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("poa_getRawBlocks: stops before 4 MiB of hex, but always answers one block", "[rpc]") {
+    test_network net(1);
+    net.genesis.max_encrypted_vote_bytes = 64 * 1024;
+    net.genesis.max_block_txs = 100;
+    test_node n(net);
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    // blocks of about 1.3 MB (2.6 MB of hex): 20 votes of 64 KiB each
+    std::uint64_t voter = 1;
+    for (int b = 0; b < 4; ++b) {
+        std::vector<vote_tx> txs;
+        for (int k = 0; k < 20; ++k, ++voter) {
+            auto tx = n.net.vote(voter);
+            tx.encrypted_vote.assign(64 * 1024, static_cast<byte>(voter));
+            sign_tx<S>(tx, n.net.submitter);
+            txs.push_back(tx);
+        }
+        REQUIRE(n.c.append(n.net.next_block(n.c, txs)));
+    }
+    const auto r = res(call(t, "poa_getRawBlocks", {"0x1", 4})).as_object();
+    const auto& blocks = r.at("blocks").as_array();
+    REQUIRE(blocks.size() == 1);  // a second block would pass 4 MiB
+    CHECK(blocks[0].as_string().size() > (2u << 20));
+    CHECK(str(blocks[0]) == str(res(call(t, "poa_getRawBlock", {"0x1"}))));
+    const auto from0 = call(t, "poa_getRawBlocks", {"0x0", 4});
+    const auto& two = res(from0).as_object().at("blocks").as_array();
+    CHECK(two.size() == 2);  // blocks 0 and 1
+    std::size_t chars = 0;
+    for (const auto& b : two) chars += b.as_string().size();
+    CHECK(chars <= rpc::raw_blocks_max_hex_chars);
+}
+
+TEST_CASE("poa_waitForBlock without waiting: at once, timed_out when no block above after_height; bounds", "[rpc]") {
+    test_node n;
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(1)))})).is_string());
+    n.commit();
+    const auto head = to_hex(n.head_hash());
+    const auto done = res(call(t, "poa_waitForBlock", {0, 30000})).as_object();
+    CHECK(done == bj::object{{"height", 1}, {"head_hash", head}, {"timed_out", false}});
+    // not met: the synchronous form (batches, no server) answers at once with timed_out
+    for (auto after : {bj::value(1), bj::value("0x1"), bj::value(5)}) {
+        const auto r = res(call(t, "poa_waitForBlock", {after, 0})).as_object();
+        CHECK(r == bj::object{{"height", 1}, {"head_hash", head}, {"timed_out", true}});
+        CHECK(res(call(t, "poa_waitForBlock", {after, 30000})).as_object().at("timed_out") == true);
+    }
+    // in a batch too
+    const auto batch = bj::parse(rpc::handle_jsonrpc(
+        R"([{"jsonrpc":"2.0","id":1,"method":"poa_waitForBlock","params":[0,1000]},)"
+        R"({"jsonrpc":"2.0","id":2,"method":"poa_waitForBlock","params":[1,1000]}])",
+        t));
+    CHECK(batch.as_array().at(0).at("result").at("timed_out") == false);
+    CHECK(batch.as_array().at(1).at("result").at("timed_out") == true);
+    // bounds
+    CHECK(err_code(call(t, "poa_waitForBlock", {1, 30001})) == -32602);
+    CHECK(err_code(call(t, "poa_waitForBlock", {1, -1})) == -32602);
+    CHECK(err_code(call(t, "poa_waitForBlock", {-1, 0})) == -32602);
+    CHECK(err_code(call(t, "poa_waitForBlock", {"latest", 0})) == -32602);
+    CHECK(err_code(call(t, "poa_waitForBlock", {1})) == -32602);
+    CHECK(err_code(call(t, "poa_waitForBlock", {})) == -32602);
+    CHECK(err_code(call(t, "poa_waitForBlock", {1, 2, 3})) == -32602);
+    // what the long-poll reads
+    auto p = rpc::read_wait_for_block_params(bj::array{7, "0x7530"});
+    REQUIRE(std::holds_alternative<rpc::wait_for_block_params>(p));
+    CHECK(std::get<rpc::wait_for_block_params>(p).after_height == 7);
+    CHECK(std::get<rpc::wait_for_block_params>(p).timeout_ms == 30000);
+    CHECK(std::holds_alternative<rpc::rpc_error>(rpc::read_wait_for_block_params(bj::object{})));
+}
+
+TEST_CASE("JSON-RPC: as_single_call takes exactly the single calls handle_jsonrpc answers", "[rpc]") {
+    auto single = [](std::string_view body) { return rpc::as_single_call(bj::parse(body)); };
+    auto c = single(R"({"jsonrpc":"2.0","id":"x","method":"m","params":[1]})");
+    REQUIRE(c);
+    CHECK(c->id == "x");
+    CHECK(c->method == "m");
+    CHECK(c->params == bj::array{1});
+    CHECK(single(R"({"jsonrpc":"2.0","id":null,"method":"m"})")->params == bj::array{});
+    CHECK_FALSE(single(R"({"jsonrpc":"2.0","method":"m"})"));  // a notification
+    CHECK_FALSE(single(R"([{"jsonrpc":"2.0","id":1,"method":"m"}])"));
+    CHECK_FALSE(single(R"({"jsonrpc":"1.0","id":1,"method":"m"})"));
+    CHECK_FALSE(single(R"({"jsonrpc":"2.0","id":{},"method":"m"})"));
+    CHECK_FALSE(single(R"({"jsonrpc":"2.0","id":1e400,"method":"m"})"));
+    CHECK_FALSE(single(R"({"jsonrpc":"2.0","id":1,"method":5})"));
+    CHECK_FALSE(single(R"({"jsonrpc":"2.0","id":1,"method":"m","params":3})"));
+    CHECK(rpc::response_object(bj::value(3), 9) == bj::object{{"jsonrpc", "2.0"}, {"result", 3}, {"id", 9}});
+    CHECK(rpc::response_object(rpc::rpc_error{-32029, "slow down", bj::object{{"retry_after_ms", 5}}}, "a") ==
+          bj::object{{"jsonrpc", "2.0"},
+                     {"error", bj::object{{"code", -32029}, {"message", "slow down"}, {"data", bj::object{{"retry_after_ms", 5}}}}},
+                     {"id", "a"}});
+}
