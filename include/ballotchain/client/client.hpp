@@ -369,7 +369,7 @@ private:
                 const std::string node = book_.info(i).node_id;
                 if (!out.answered()) {
                     book_.failed(i, out.why);
-                    last = {errc::unreachable, 0, out.why, node};
+                    if (!any_answer) last = {errc::unreachable, 0, out.why, node};  // an answer's error says more
                     continue;
                 }
                 book_.answered(i);
