@@ -10,6 +10,7 @@
 #include <ballotchain/rpc/http_server.hpp>
 
 #include <catch2/catch.hpp>
+#include <catch_result.hpp>
 
 #include <functional>
 #include <map>
@@ -107,7 +108,7 @@ TEST_CASE("a validator behind a lying proxy: the client reports only verified, c
         {"poa_getRawBlock", [](bj::value& v) { v = flip(v.as_string(), 300); }},
         {"eth_sendRawTransaction", [](bj::value& v) { v = flip(v.as_string(), 1); }},
     });
-    auto g = json::load_genesis_file((net.dir() / "genesis.json").string());
+    auto g = ballotchain::json::load_genesis_file((net.dir() / "genesis.json").string());
     REQUIRE(g);
     boost::asio::io_context io;
     client::verifying_client c(io.get_executor(),
@@ -168,7 +169,7 @@ TEST_CASE("the examples and the CLI's status, submit --wait and watch run agains
         argv.insert(argv.end(), more.begin(), more.end());
         return argv;
     };
-    temp_dir tmp("client-examples");
+    temp_dir tmp;
     const auto ex = examples_bin_dir();
 
     SECTION("submit_and_confirm: a vote, awaited with coroutines until verified final") {

@@ -25,20 +25,6 @@
 #include <string>
 #include <vector>
 
-namespace Catch {
-/// "ok", or the call's error (kind, validator, message) in a failed assertion.
-template <class T>
-struct StringMaker<ballotchain::client::call_result<T>> {
-    static std::string convert(const ballotchain::client::call_result<T>& r) {
-        return r ? std::string("ok") : "error: " + r.error().what() + " [" + ballotchain::client::describe(r.error().kind) + "]";
-    }
-};
-/// "ok", or why an answer did not decode or verify.
-template <class T>
-struct StringMaker<ballotchain::client::decoded<T>> {
-    static std::string convert(const ballotchain::client::decoded<T>& r) { return r ? std::string("ok") : "error: " + r.error(); }
-};
-}  // namespace Catch
 
 namespace ballotchain::test {
 
