@@ -10,9 +10,9 @@ namespace ballotchain::itest {
 
 struct reply {
     int status = 0;
-    json::value body;
+    bj::value body;
     std::string retry_after;  ///< the Retry-After header field, if any
-    const json::object& obj() const { return body.as_object(); }
+    const bj::object& obj() const { return body.as_object(); }
     std::string str(const char* k) const {
         const auto* v = body.is_object() ? body.as_object().if_contains(k) : nullptr;
         return v && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -95,21 +95,21 @@ public:
         out.status = r.status;
         out.retry_after = r.field("retry-after");
         boost::system::error_code ec;
-        out.body = json::parse(r.body, ec);
+        out.body = bj::parse(r.body, ec);
         if (ec) out.body = nullptr;
         return out;
     }
-    reply post(const std::string& target, const json::value& body, const std::string& token = "",
+    reply post(const std::string& target, const bj::value& body, const std::string& token = "",
                const std::string& source = "") const {
-        return call(http::verb::post, target, json::serialize(body), token, source);
+        return call(http::verb::post, target, bj::serialize(body), token, source);
     }
     reply get(const std::string& target, const std::string& token = "", const std::string& source = "") const {
         return call(http::verb::get, target, "", token, source);
     }
 
     std::string login(const std::string& email, const std::string& pw, const std::string& source = "") const {
-        auto r = post("/api/auth/login", json::object{{"email", email}, {"password", pw}}, "", source);
-        INFO(json::serialize(r.body));
+        auto r = post("/api/auth/login", bj::object{{"email", email}, {"password", pw}}, "", source);
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 200);
         return r.str("access_token");
     }
@@ -119,19 +119,19 @@ public:
     /// Registers voterK@example.org and logs in; returns the token.
     std::string voter(int k, const std::string& source = "") const {
         auto r = post("/api/auth/register",
-                      json::object{{"email", voter_email(k)}, {"password", voter_password(k)},
+                      bj::object{{"email", voter_email(k)}, {"password", voter_password(k)},
                                    {"full_name", "Voter " + std::to_string(k)}},
                       "", source);
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 201);
         return login(voter_email(k), voter_password(k), source);
     }
     /// Creates an election with `n` candidates; returns {election id, candidate ids}.
     std::pair<std::int64_t, std::vector<std::int64_t>> election(const std::string& token, int n) const {
-        json::array cs;
-        for (int i = 0; i < n; ++i) cs.push_back(json::object{{"name", "Candidate " + std::string(1, char('A' + i))}});
-        auto r = post("/api/elections", json::object{{"name", "Election"}, {"candidates", cs}}, token);
-        INFO(json::serialize(r.body));
+        bj::array cs;
+        for (int i = 0; i < n; ++i) cs.push_back(bj::object{{"name", "Candidate " + std::string(1, char('A' + i))}});
+        auto r = post("/api/elections", bj::object{{"name", "Election"}, {"candidates", cs}}, token);
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 201);
         std::vector<std::int64_t> ids;
         for (const auto& c : r.obj().at("candidates").as_array()) ids.push_back(c.as_object().at("id").as_int64());
@@ -140,7 +140,7 @@ public:
     reply vote(const std::string& token, std::int64_t election, std::int64_t candidate,
                const std::string& payload = "c2VjcmV0", const std::string& source = "") const {
         return post("/api/votes/submit",
-                    json::object{{"election_id", election}, {"candidate_id", candidate}, {"encrypted_vote", payload}},
+                    bj::object{{"election_id", election}, {"candidate_id", candidate}, {"encrypted_vote", payload}},
                     token, source);
     }
     reply status(const std::string& tx, std::int64_t election) const {

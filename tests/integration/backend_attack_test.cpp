@@ -46,13 +46,13 @@ private:
 std::vector<std::string> nobody() { return {"validator-1=http://127.0.0.1:" + std::to_string(free_port())}; }
 
 /// Writes a copy of genesis `from` with `change` applied to its JSON.
-fs::path changed_genesis(const fs::path& from, const fs::path& to, const std::function<void(json::object&)>& change) {
+fs::path changed_genesis(const fs::path& from, const fs::path& to, const std::function<void(bj::object&)>& change) {
     std::ifstream in(from);
     std::stringstream ss;
     ss << in.rdbuf();
-    auto v = json::parse(ss.str());
+    auto v = bj::parse(ss.str());
     change(v.as_object());
-    std::ofstream(to) << json::serialize(v) << "\n";
+    std::ofstream(to) << bj::serialize(v) << "\n";
     return to;
 }
 
@@ -68,7 +68,7 @@ int retry_after_s(const reply& r) {
 
 /// A 429 as the API promises it: {"detail"} and a Retry-After of whole seconds.
 void check_429(const reply& r, int max_s) {
-    INFO(json::serialize(r.body) << " Retry-After: " << r.retry_after);
+    INFO(bj::serialize(r.body) << " Retry-After: " << r.retry_after);
     CHECK(r.status == 429);
     CHECK_FALSE(r.str("detail").empty());
     CHECK(retry_after_s(r) >= 1);
@@ -113,9 +113,9 @@ public:
 private:
     rpc::http_response handle(const rpc::http_request& r) {
         if (r.target() == "/health")
-            return rpc::json_response(rpc::http::status::ok, json::object{{"height", 5}, {"syncing", false}, {"peers", 3}});
+            return rpc::json_response(rpc::http::status::ok, bj::object{{"height", 5}, {"syncing", false}, {"peers", 3}});
         boost::system::error_code ec;
-        auto v = json::parse(r.body(), ec);
+        auto v = bj::parse(r.body(), ec);
         const std::string method = !ec && v.is_object() && v.as_object().contains("method")
                                        ? std::string(v.as_object().at("method").as_string())
                                        : std::string();
@@ -124,15 +124,15 @@ private:
             ++calls_[method];
             cv_.wait(lk, [this] { return !hold_; });
         }
-        json::object out{{"jsonrpc", "2.0"}, {"id", 1}};
+        bj::object out{{"jsonrpc", "2.0"}, {"id", 1}};
         if (method == "poa_verifyChain")
-            out["result"] = json::object{{"ok", true}, {"blocks_checked", 6}, {"txs_checked", 0}};
+            out["result"] = bj::object{{"ok", true}, {"blocks_checked", 6}, {"txs_checked", 0}};
         else if (method == "poa_getResults")
-            out["result"] = json::object{{"results", json::object{}}, {"total_votes", 0}, {"height", 5}};
+            out["result"] = bj::object{{"results", bj::object{}}, {"total_votes", 0}, {"height", 5}};
         else if (method == "eth_blockNumber")
             out["result"] = "0x5";
         else
-            out["error"] = json::object{{"code", -32601}, {"message", "method not found"}};
+            out["error"] = bj::object{{"code", -32601}, {"message", "method not found"}};
         return rpc::json_response(rpc::http::status::ok, out);
     }
 
@@ -158,15 +158,15 @@ TEST_CASE("backend: a voter refused before anything is stored can still cast one
     const std::int64_t eid = el.first;
     const std::vector<std::int64_t> cands = el.second;
     const auto other = b.election(admin, 1);
-    auto later = b.post("/api/elections", json::object{{"name", "later"}, {"start_date", "2100-01-01T00:00:00Z"},
+    auto later = b.post("/api/elections", bj::object{{"name", "later"}, {"start_date", "2100-01-01T00:00:00Z"},
                                                        {"end_date", "2100-02-01T00:00:00Z"},
-                                                       {"candidates", json::array{json::object{{"name", "A"}}}}},
+                                                       {"candidates", bj::array{bj::object{{"name", "A"}}}}},
                         admin);
     REQUIRE(later.status == 201);
     const std::int64_t later_id = later.obj().at("id").as_int64();
     const std::int64_t later_cand = later.obj().at("candidates").as_array()[0].as_object().at("id").as_int64();
     const std::int64_t c0 = cands[0];
-    auto submit = [&](const std::string& token, const json::object& body) {
+    auto submit = [&](const std::string& token, const bj::object& body) {
         return b.post("/api/votes/submit", body, token);
     };
 
@@ -186,18 +186,18 @@ TEST_CASE("backend: a voter refused before anything is stored can still cast one
         {"a candidate of another election", 422, [&](const std::string& t) { return b.vote(t, eid, other.second[0]); }},
         {"an election not open yet", 400, [&](const std::string& t) { return b.vote(t, later_id, later_cand); }},
         {"no candidate_id", 422,
-         [&](const std::string& t) { return submit(t, json::object{{"election_id", eid}, {"encrypted_vote", "c2VjcmV0"}}); }},
+         [&](const std::string& t) { return submit(t, bj::object{{"election_id", eid}, {"encrypted_vote", "c2VjcmV0"}}); }},
         {"candidate_id 0", 422, [&](const std::string& t) { return b.vote(t, eid, 0); }},
         {"election_id as a string", 422,
          [&](const std::string& t) {
-             return submit(t, json::object{{"election_id", std::to_string(eid)}, {"candidate_id", c0}});
+             return submit(t, bj::object{{"election_id", std::to_string(eid)}, {"candidate_id", c0}});
          }},
         {"a body that is not JSON", 422,
          [&](const std::string& t) { return b.call(http::verb::post, "/api/votes/submit", "{", t); }},
         {"no token", 401, [&](const std::string&) { return b.vote("", eid, c0); }},
         {"a token revoked by logout", 401,
          [&](const std::string& t) {
-             REQUIRE(b.post("/api/auth/logout", json::object{}, t).status == 200);
+             REQUIRE(b.post("/api/auth/logout", bj::object{}, t).status == 200);
              return b.vote(t, eid, c0);
          }},
         {"GET instead of POST", 405, [&](const std::string& t) { return b.get("/api/votes/submit", t); }},
@@ -210,14 +210,14 @@ TEST_CASE("backend: a voter refused before anything is stored can still cast one
         INFO("refusal path: " << p.name);
         const int v = static_cast<int>(k);
         const auto refused = p.send(b.voter(v));
-        INFO(json::serialize(refused.body));
+        INFO(bj::serialize(refused.body));
         CHECK(refused.status == p.status);
         CHECK_FALSE(refused.str("detail").empty());
         // The same voter now casts a valid vote of exactly the genesis bound.
         const auto token = b.login(backend::voter_email(v), backend::voter_password(v));
         const std::int64_t cand = cands[k % 2];
         const auto ok = b.vote(token, eid, cand, base64_of_size(4096));
-        INFO(json::serialize(ok.body));
+        INFO(bj::serialize(ok.body));
         REQUIRE(ok.status == 200);
         CHECK(ok.str("status") == "submitted");
         CHECK_FALSE(ok.obj().contains("previous_attempt"));  // nothing was stored by the refusal
@@ -244,14 +244,14 @@ TEST_CASE("backend: a vote the validators refuse for good is marked rejected wit
     const fs::path right = net.dir() / "genesis.json";
     const fs::path right_key = net.dir() / "submitter.key";
     const auto wrong_chain =
-        changed_genesis(right, cfg.path() / "wrong-chain-id.json", [](json::object& g) { g["chain_id"] = 1338; });
+        changed_genesis(right, cfg.path() / "wrong-chain-id.json", [](bj::object& g) { g["chain_id"] = 1338; });
     const auto other = ed25519::generate();
     REQUIRE(save_key_file(cfg.path() / "other-submitter.key", other, false));
-    const auto wrong_submitter = changed_genesis(right, cfg.path() / "other-submitter.json", [&](json::object& g) {
-        g["submitters"] = json::array{to_hex(other.public_key())};
+    const auto wrong_submitter = changed_genesis(right, cfg.path() / "other-submitter.json", [&](bj::object& g) {
+        g["submitters"] = bj::array{to_hex(other.public_key())};
     });
     const auto big_votes = changed_genesis(right, cfg.path() / "bigger-votes.json",
-                                           [](json::object& g) { g["max_encrypted_vote_bytes"] = 8192; });
+                                           [](bj::object& g) { g["max_encrypted_vote_bytes"] = 8192; });
 
     backend b(net, 3, {{"--genesis", wrong_chain.string()}});
     const auto admin = b.admin();
@@ -260,12 +260,12 @@ TEST_CASE("backend: a vote the validators refuse for good is marked rejected wit
     const std::vector<std::int64_t> cands = el.second;
     auto rejected_for = [&](const std::string& tx, const std::string& why) {
         auto st = b.status(tx, eid);
-        INFO(json::serialize(st.body));
+        INFO(bj::serialize(st.body));
         return st.status == 200 && st.str("status") == "rejected" && !st.obj().at("confirmed").as_bool() &&
                contains(st.str("detail"), why);
     };
     auto refused_at_submit = [&](const reply& r, const std::string& why) {
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         CHECK(r.status == 503);
         CHECK(contains(r.str("detail"), why));
         CHECK(contains(r.str("detail"), "may vote again"));
@@ -289,7 +289,7 @@ TEST_CASE("backend: a vote the validators refuse for good is marked rejected wit
     const auto c = b.voter(3);
     const auto c_big = refused_at_submit(b.vote(c, eid, cands[1], base64_of_size(5000)), "too large");
     auto c_ok = b.vote(c, eid, cands[1]);
-    INFO(json::serialize(c_ok.body));
+    INFO(bj::serialize(c_ok.body));
     REQUIRE(c_ok.status == 200);
     CHECK(c_ok.obj().at("previous_attempt").as_object().at("transaction_id").as_string() == c_big);
     CHECK(contains(std::string(c_ok.obj().at("previous_attempt").as_object().at("detail").as_string()), "too large"));
@@ -300,7 +300,7 @@ TEST_CASE("backend: a vote the validators refuse for good is marked rejected wit
     for (int i = 0; i < 3; ++i) net.kill(i, SIGKILL);
     const auto d = b.voter(4);
     auto d_first = b.vote(d, eid, cands[0]);
-    INFO(json::serialize(d_first.body));
+    INFO(bj::serialize(d_first.body));
     REQUIRE(d_first.status == 200);
     CHECK(d_first.str("status") == "pending");
     for (int i = 0; i < 3; ++i) net.start(i);
@@ -311,7 +311,7 @@ TEST_CASE("backend: a vote the validators refuse for good is marked rejected wit
     b.restart({{"--genesis", right.string()}});
     for (const auto& [token, cand] : {std::pair{a, cands[0]}, std::pair{bv, cands[1]}, std::pair{d, cands[0]}}) {
         auto r = b.vote(token, eid, cand);
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 200);
         const auto& prev = r.obj().at("previous_attempt").as_object();
         CHECK(prev.at("status").as_string() == "rejected");
@@ -346,7 +346,7 @@ TEST_CASE("backend: 30 parallel wrong passwords from one address get at most 5 p
         threads.emplace_back([&, i] {
             while (!go) std::this_thread::yield();
             auto r = b.post("/api/auth/login",
-                            json::object{{"email", "admin@example.org"}, {"password", "guess-" + std::to_string(i)}}, "",
+                            bj::object{{"email", "admin@example.org"}, {"password", "guess-" + std::to_string(i)}}, "",
                             attacker);
             if (r.status == 401)
                 ++unauthorized;
@@ -358,33 +358,33 @@ TEST_CASE("backend: 30 parallel wrong passwords from one address get at most 5 p
         });
     go = true;
     // The owner logs in from another address while the guesses are under way, and after.
-    auto during = b.post("/api/auth/login", json::object{{"email", "admin@example.org"}, {"password", backend::admin_password}},
+    auto during = b.post("/api/auth/login", bj::object{{"email", "admin@example.org"}, {"password", backend::admin_password}},
                          "", legit);
     for (auto& t : threads) t.join();
-    INFO(json::serialize(during.body));
+    INFO(bj::serialize(during.body));
     CHECK(during.status == 200);
     CHECK(unauthorized == 5);  // exactly the free attempts were checked against the password
     CHECK(throttled == guesses - 5);
     CHECK(other == 0);
     CHECK(bad_429 == 0);
-    CHECK(b.post("/api/auth/login", json::object{{"email", "admin@example.org"}, {"password", backend::admin_password}},
+    CHECK(b.post("/api/auth/login", bj::object{{"email", "admin@example.org"}, {"password", backend::admin_password}},
                  "", legit)
               .status == 200);
 
     // From the attacker's address that account now waits, even with the right password;
     // other accounts from there do not.
-    check_429(b.post("/api/auth/login", json::object{{"email", "admin@example.org"}, {"password", backend::admin_password}},
+    check_429(b.post("/api/auth/login", bj::object{{"email", "admin@example.org"}, {"password", backend::admin_password}},
                      "", attacker),
               600);
     CHECK(b.post("/api/auth/login",
-                 json::object{{"email", backend::voter_email(1)}, {"password", backend::voter_password(1)}}, "", attacker)
+                 bj::object{{"email", backend::voter_email(1)}, {"password", backend::voter_password(1)}}, "", attacker)
               .status == 200);
 
     // Per address over all accounts: 20 failures, then each further attempt waits.
     int fails = 0, waits = 0;
     for (int k = 0; k < 20; ++k) {
         auto r = b.post("/api/auth/login",
-                        json::object{{"email", "nobody" + std::to_string(k) + "@example.org"}, {"password", "guess-guess"}},
+                        bj::object{{"email", "nobody" + std::to_string(k) + "@example.org"}, {"password", "guess-guess"}},
                         "", attacker);
         if (r.status == 401) ++fails;
         if (r.status == 429) {
@@ -395,7 +395,7 @@ TEST_CASE("backend: 30 parallel wrong passwords from one address get at most 5 p
     CHECK(fails == 15);  // 5 on the administrator's account before
     CHECK(waits == 5);
     CHECK(b.post("/api/auth/login",
-                 json::object{{"email", backend::voter_email(1)}, {"password", backend::voter_password(1)}}, "", legit)
+                 bj::object{{"email", backend::voter_email(1)}, {"password", backend::voter_password(1)}}, "", legit)
               .status == 200);
 }
 
@@ -411,11 +411,11 @@ TEST_CASE("backend: a client over its request limit gets 429 with Retry-After wh
     const std::int64_t cand = el.second[0];
     auto reg = [&](int k, const std::string& from) {
         return b.post("/api/auth/register",
-                      json::object{{"email", backend::voter_email(k)}, {"password", backend::voter_password(k)}}, "", from);
+                      bj::object{{"email", backend::voter_email(k)}, {"password", backend::voter_password(k)}}, "", from);
     };
     auto login = [&](int k, const std::string& from) {
         return b.post("/api/auth/login",
-                      json::object{{"email", backend::voter_email(k)}, {"password", backend::voter_password(k)}}, "", from);
+                      bj::object{{"email", backend::voter_email(k)}, {"password", backend::voter_password(k)}}, "", from);
     };
 
     // register: 3 per 600 s
@@ -440,7 +440,7 @@ TEST_CASE("backend: a client over its request limit gets 429 with Retry-After wh
     std::string tx;
     for (int i = 0; i < 2; ++i) {
         auto r = b.vote(tokens[static_cast<std::size_t>(i)], eid, cand, "c2VjcmV0", attacker);
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         CHECK(r.status == 200);
         tx = r.str("transaction_id");
     }
@@ -451,7 +451,7 @@ TEST_CASE("backend: a client over its request limit gets 429 with Retry-After wh
     // transaction-status, results, verify-blockchain
     const std::string st = "/api/votes/transaction-status?transaction_id=" + tx;
     const std::string rs = "/api/votes/results?election_id=" + std::to_string(eid);
-    const json::object ver{{"election_id", eid}};
+    const bj::object ver{{"election_id", eid}};
     for (int i = 0; i < 3; ++i) CHECK(b.get(st, "", attacker).status == 200);
     check_429(b.get(st, "", attacker), 600);
     CHECK(b.get(st, "", legit).status == 200);
@@ -496,10 +496,10 @@ TEST_CASE("backend: concurrent verify-blockchain and results callers share one v
     };
 
     const auto verified = concurrently("poa_verifyChain", [&] {
-        return b.post("/api/votes/verify-blockchain", json::object{{"election_id", e1}});
+        return b.post("/api/votes/verify-blockchain", bj::object{{"election_id", e1}});
     });
     for (const auto& r : verified) {
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 200);
         CHECK(r.obj().at("chain_valid").as_bool());
         CHECK(r.str("source") == "poa_validators");
@@ -512,7 +512,7 @@ TEST_CASE("backend: concurrent verify-blockchain and results callers share one v
         return b.get("/api/votes/results?election_id=" + std::to_string(e2));
     });
     for (const auto& r : counted) {
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         CHECK(r.status == 200);
         CHECK(r.obj().at("verification").as_object().at("chain_valid").as_bool());
     }
@@ -520,7 +520,7 @@ TEST_CASE("backend: concurrent verify-blockchain and results callers share one v
 
     // Within the cache time nothing more reaches the validator.
     for (int i = 0; i < 5; ++i) {
-        CHECK(b.post("/api/votes/verify-blockchain", json::object{{"election_id", e2}}).status == 200);
+        CHECK(b.post("/api/votes/verify-blockchain", bj::object{{"election_id", e2}}).status == 200);
         CHECK(b.get("/api/votes/results?election_id=" + std::to_string(e1)).status == 200);
     }
     CHECK(fake.calls("poa_verifyChain") == 1);
@@ -533,14 +533,14 @@ TEST_CASE("backend: weak passwords and malformed emails are refused; logout, log
     testnet_files files;
     backend b(files.genesis(), files.submitter_key(), nobody());
     auto reg = [&](const std::string& email, const std::string& pw) {
-        return b.post("/api/auth/register", json::object{{"email", email}, {"password", pw}});
+        return b.post("/api/auth/register", bj::object{{"email", email}, {"password", pw}});
     };
 
     for (const std::string& pw : std::vector<std::string>{"password", "        ", "\t\t\t\t\t\t\t\t\t", "PassWord", "12345678", "qwertyuiop",
                                  "aaaaaaaaaaaa", "short", "", "carol@example.org", "CAROL@example.org",
                                  "carol.smith", std::string(129, 'x') + "y"}) {
         auto r = reg(pw == "carol.smith" ? "carol.smith@example.org" : "carol@example.org", pw);
-        INFO("password '" << pw << "': " << json::serialize(r.body));
+        INFO("password '" << pw << "': " << bj::serialize(r.body));
         CHECK(r.status == 422);
         CHECK_FALSE(r.str("detail").empty());
     }
@@ -550,14 +550,14 @@ TEST_CASE("backend: weak passwords and malformed emails are refused; logout, log
           "x@-example.org", "a@b@example.org", "no-at-sign", "@example.org", "x@", "<x>@example.org",
           std::string(250, 'a') + "@example.org", "x@exa_mple.org", " x@example.org", "x@example.org\n"}) {
         auto r = reg(email, "a-good-passphrase");
-        INFO("email '" << email << "': " << json::serialize(r.body));
+        INFO("email '" << email << "': " << bj::serialize(r.body));
         CHECK(r.status == 422);
         CHECK_FALSE(r.str("detail").empty());
     }
     for (const std::string& email : std::vector<std::string>{"first.last+tag@example.org", "someone@localhost", "O'Brien@sub.example.co.uk",
                                     "\xce\xb4\xce\xbf\xce\xba@\xcf\x80\xce\xb1\xcf\x81.example"}) {
         auto r = reg(email, "a-good-passphrase");
-        INFO("email '" << email << "': " << json::serialize(r.body));
+        INFO("email '" << email << "': " << bj::serialize(r.body));
         CHECK(r.status == 201);
     }
     auto weird = reg("mixed.Case@Example.ORG", "correct horse battery staple");
@@ -567,22 +567,22 @@ TEST_CASE("backend: weak passwords and malformed emails are refused; logout, log
     // logout revokes the presented token only
     const std::string email = "first.last+tag@example.org", pw = "a-good-passphrase";
     const auto t1 = b.login(email, pw), t2 = b.login(email, pw), t3 = b.login(email, pw);
-    auto out = b.post("/api/auth/logout", json::object{}, t1);
-    INFO(json::serialize(out.body));
+    auto out = b.post("/api/auth/logout", bj::object{}, t1);
+    INFO(bj::serialize(out.body));
     CHECK(out.status == 200);
     CHECK(b.get("/api/auth/me", t1).status == 401);
-    CHECK(b.post("/api/auth/logout", json::object{}, t1).status == 401);
+    CHECK(b.post("/api/auth/logout", bj::object{}, t1).status == 401);
     CHECK(b.get("/api/auth/me", t2).status == 200);
     CHECK(b.get("/api/auth/logout", t2).status == 405);
     // logout-all revokes every session of the user, and no one else's
     const auto other = b.login("someone@localhost", pw);
-    auto all = b.post("/api/auth/logout-all", json::object{}, t2);
+    auto all = b.post("/api/auth/logout-all", bj::object{}, t2);
     CHECK(all.status == 200);
     CHECK(all.obj().at("sessions_revoked").as_int64() == 2);
     CHECK(b.get("/api/auth/me", t2).status == 401);
     CHECK(b.get("/api/auth/me", t3).status == 401);
     CHECK(b.get("/api/auth/me", other).status == 200);
-    CHECK(b.post("/api/auth/logout-all", json::object{}).status == 401);
+    CHECK(b.post("/api/auth/logout-all", bj::object{}).status == 401);
     // a user keeps at most 32 sessions: each login beyond revokes the oldest
     std::vector<std::string> many{other};
     for (int i = 0; i < 39; ++i) many.push_back(b.login("someone@localhost", pw));
@@ -595,19 +595,19 @@ TEST_CASE("backend: weak passwords and malformed emails are refused; logout, log
     // a password change needs the current password and a good new one, and revokes every session
     const auto t4 = b.login(email, pw), t5 = b.login(email, pw);
     auto change = [&](const std::string& token, const std::string& cur, const std::string& next) {
-        return b.post("/api/auth/change-password", json::object{{"current_password", cur}, {"new_password", next}}, token);
+        return b.post("/api/auth/change-password", bj::object{{"current_password", cur}, {"new_password", next}}, token);
     };
     CHECK(change(t4, "not-the-password", "another-good-passphrase").status == 401);
     CHECK(change(t4, pw, "password1").status == 422);
     CHECK(change("", pw, "another-good-passphrase").status == 401);
     auto changed = change(t4, pw, "another-good-passphrase");
-    INFO(json::serialize(changed.body));
+    INFO(bj::serialize(changed.body));
     REQUIRE(changed.status == 200);
     CHECK(b.get("/api/auth/me", t4).status == 401);
     CHECK(b.get("/api/auth/me", t5).status == 401);
     CHECK(b.get("/api/auth/me", changed.str("access_token")).status == 200);
-    CHECK(b.post("/api/auth/login", json::object{{"email", email}, {"password", pw}}).status == 401);
-    CHECK(b.post("/api/auth/login", json::object{{"email", email}, {"password", "another-good-passphrase"}}).status == 200);
+    CHECK(b.post("/api/auth/login", bj::object{{"email", email}, {"password", pw}}).status == 401);
+    CHECK(b.post("/api/auth/login", bj::object{{"email", email}, {"password", "another-good-passphrase"}}).status == 200);
     auto api = b.get("/openapi.json");
     REQUIRE(api.status == 200);
     for (const char* p : {"/api/auth/logout", "/api/auth/logout-all", "/api/auth/change-password"})
@@ -677,14 +677,14 @@ INSERT INTO votes(user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_
     b.start();
     const auto refused = b.login("old1@example.org", "old-voter-password");
     auto r = b.vote(refused, 1, 2);
-    INFO(json::serialize(r.body) << "\n" << b.log());
+    INFO(bj::serialize(r.body) << "\n" << b.log());
     REQUIRE(r.status == 200);
     CHECK(r.obj().at("previous_attempt").as_object().at("detail").as_string() == "vote_too_large (validator-1)");
     const auto counted = b.login("old2@example.org", "old-voter-password");
     CHECK(b.vote(counted, 1, 1).status == 409);  // a vote kept from before still holds its voter's place
     CHECK(b.vote(refused, 1, 1).status == 409);
     auto st = b.status("0x" + std::string(64, '1'), 1);  // the refused vote from before, with its reason
-    INFO(json::serialize(st.body));
+    INFO(bj::serialize(st.body));
     CHECK(st.status == 200);
     CHECK(st.str("status") == "rejected");
     CHECK(st.str("detail") == "vote_too_large (validator-1)");

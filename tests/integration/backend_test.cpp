@@ -39,7 +39,7 @@ TEST_CASE("backend: register, log in, create an election, vote once, track, coun
         const auto token = b.voter(k);
         const auto cand = cands[static_cast<std::size_t>(k % 3)];
         auto r = b.vote(token, eid, cand);
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 200);
         CHECK(r.str("status") == "submitted");
         CHECK(r.str("validator").rfind("validator-", 0) == 0);
@@ -62,7 +62,7 @@ TEST_CASE("backend: register, log in, create an election, vote once, track, coun
     CHECK(st.str("source") == "poa_validators");
 
     auto res = b.get("/api/votes/results?election_id=" + std::to_string(eid));
-    INFO(json::serialize(res.body));
+    INFO(bj::serialize(res.body));
     REQUIRE(res.status == 200);
     CHECK(res.obj().at("total_votes").as_int64() == voters);
     std::uint64_t sum = 0;
@@ -75,7 +75,7 @@ TEST_CASE("backend: register, log in, create an election, vote once, track, coun
     CHECK(sum == voters);
     CHECK(res.obj().at("verification").as_object().at("chain_valid").as_bool());
 
-    auto ver = b.post("/api/votes/verify-blockchain", json::object{{"election_id", eid}});
+    auto ver = b.post("/api/votes/verify-blockchain", bj::object{{"election_id", eid}});
     REQUIRE(ver.status == 200);
     CHECK(ver.obj().at("chain_valid").as_bool());
     CHECK(ver.str("status") == "valid");
@@ -110,16 +110,16 @@ TEST_CASE("backend: bad input gets a clear status and {\"detail\"}, and changes 
     CHECK(b.vote("", eid, cands[0]).status == 401);
     CHECK(b.vote(std::string(64, 'a'), eid, cands[0]).status == 401);
     CHECK(b.vote("not-hex", eid, cands[0]).status == 401);
-    CHECK(b.post("/api/elections", json::object{{"name", "x"}}, voter).status == 403);
+    CHECK(b.post("/api/elections", bj::object{{"name", "x"}}, voter).status == 403);
     CHECK(b.get("/api/admin/validators/health", voter).status == 403);
-    CHECK(b.post("/api/auth/login", json::object{{"email", "voter1@example.org"}, {"password", "wrong-password"}}).status ==
+    CHECK(b.post("/api/auth/login", bj::object{{"email", "voter1@example.org"}, {"password", "wrong-password"}}).status ==
           401);
     // registration
-    CHECK(b.post("/api/auth/register", json::object{{"email", "voter1@example.org"}, {"password", "password-x"}}).status ==
+    CHECK(b.post("/api/auth/register", bj::object{{"email", "voter1@example.org"}, {"password", "password-x"}}).status ==
           409);
-    CHECK(b.post("/api/auth/register", json::object{{"email", "short@example.org"}, {"password", "short"}}).status == 422);
-    CHECK(b.post("/api/auth/register", json::object{{"email", "no-at-sign"}, {"password", "password-1"}}).status == 422);
-    CHECK(b.post("/api/auth/register", json::object{{"email", 5}, {"password", "password-1"}}).status == 422);
+    CHECK(b.post("/api/auth/register", bj::object{{"email", "short@example.org"}, {"password", "short"}}).status == 422);
+    CHECK(b.post("/api/auth/register", bj::object{{"email", "no-at-sign"}, {"password", "password-1"}}).status == 422);
+    CHECK(b.post("/api/auth/register", bj::object{{"email", 5}, {"password", "password-1"}}).status == 422);
     // malformed bodies
     for (const char* body : {"", "{", "[1,2]", "null", "{\"election_id\": \"1\"}"}) {
         auto r = b.call(http::verb::post, "/api/votes/submit", body, voter);
@@ -144,23 +144,23 @@ TEST_CASE("backend: bad input gets a clear status and {\"detail\"}, and changes 
     CHECK(b.get("/api/nothing").status == 404);
     CHECK(b.get("/api/elections/abc").status == 404);
     CHECK(b.call(http::verb::delete_, "/api/votes/submit").status == 405);
-    CHECK(b.post("/api/elections", json::object{{"name", "x"}, {"start_date", "yesterday"}}, admin).status == 422);
+    CHECK(b.post("/api/elections", bj::object{{"name", "x"}, {"start_date", "yesterday"}}, admin).status == 422);
     CHECK(b.post("/api/elections",
-                 json::object{{"name", "x"}, {"start_date", "2030-01-02T00:00:00Z"}, {"end_date", "2030-01-01T00:00:00Z"}},
+                 bj::object{{"name", "x"}, {"start_date", "2030-01-02T00:00:00Z"}, {"end_date", "2030-01-01T00:00:00Z"}},
                  admin)
               .status == 422);
 
     // nothing of that was stored: the voter can still vote, once
     auto ok = b.vote(voter, eid, cands[1]);
-    INFO(json::serialize(ok.body));
+    INFO(bj::serialize(ok.body));
     CHECK(ok.status == 200);
     CHECK(eventually([&] { return confirmed(b, ok.str("transaction_id"), eid); }, std::chrono::seconds(30)));
     CHECK(eventually([&] { return chain_total(net, 0, eid) == 1u; }, std::chrono::seconds(10)));
     CHECK(chain_total(net, 0, eid2) == 0u);
     // an election that has not started yet refuses votes
-    auto later = b.post("/api/elections", json::object{{"name", "later"}, {"start_date", "2100-01-01T00:00:00Z"},
+    auto later = b.post("/api/elections", bj::object{{"name", "later"}, {"start_date", "2100-01-01T00:00:00Z"},
                                                        {"end_date", "2100-02-01T00:00:00Z"},
-                                                       {"candidates", json::array{json::object{{"name", "A"}}}}},
+                                                       {"candidates", bj::array{bj::object{{"name", "A"}}}}},
                         admin);
     REQUIRE(later.status == 201);
     CHECK(b.vote(voter, later.obj().at("id").as_int64(),
@@ -183,13 +183,13 @@ TEST_CASE("backend: fails over when a validator is killed; with all down it keep
 
     // One validator killed: votes still go through the other two.
     net.kill(0, SIGKILL);
-    auto refreshed = b.post("/api/admin/validators/refresh-status", json::object{}, admin);
+    auto refreshed = b.post("/api/admin/validators/refresh-status", bj::object{}, admin);
     REQUIRE(refreshed.status == 200);
     CHECK(refreshed.obj().at("validators").as_array()[0].as_object().at("status").as_string() == "unreachable");
     CHECK(refreshed.obj().at("summary").as_object().at("healthy").as_int64() <= 2);
     for (int k = 0; k < 5; ++k) {
         auto r = b.vote(tokens[static_cast<std::size_t>(k)], eid, cands[static_cast<std::size_t>(k % 2)]);
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 200);
         CHECK(r.str("status") == "submitted");
         CHECK(r.str("validator") != "validator-1");
@@ -203,7 +203,7 @@ TEST_CASE("backend: fails over when a validator is killed; with all down it keep
     std::vector<std::string> fallback_txs;
     for (int k = 5; k < 15; ++k) {
         auto r = b.vote(tokens[static_cast<std::size_t>(k)], eid, cands[static_cast<std::size_t>(k % 2)]);
-        INFO(json::serialize(r.body));
+        INFO(bj::serialize(r.body));
         REQUIRE(r.status == 200);
         CHECK(r.str("warning") == "Vote recorded in local blockchain (PoA validators unreachable)");
         CHECK(r.str("status") == "pending");
@@ -214,7 +214,7 @@ TEST_CASE("backend: fails over when a validator is killed; with all down it keep
     CHECK(st.status == 200);
     CHECK(st.str("source") == "fallback_chain");
     CHECK_FALSE(st.obj().at("confirmed").as_bool());
-    auto fv = b.post("/api/votes/verify-blockchain", json::object{{"election_id", eid}});
+    auto fv = b.post("/api/votes/verify-blockchain", bj::object{{"election_id", eid}});
     REQUIRE(fv.status == 200);
     CHECK(fv.str("source") == "fallback_chain");
     CHECK(fv.obj().at("chain_valid").as_bool());
@@ -275,7 +275,7 @@ TEST_CASE("backend killed with -9 while votes are in flight: every acknowledged 
         if (next < voters) {
             const int k = next;
             auto r = b.vote(tokens[static_cast<std::size_t>(k)], eid, cands[static_cast<std::size_t>(k % 3)]);
-            INFO(json::serialize(r.body));
+            INFO(bj::serialize(r.body));
             CHECK((r.status == 200 || r.status == 409));
             if (r.status == 200) acked[static_cast<std::size_t>(k)] = r.str("transaction_id");
             ++next;

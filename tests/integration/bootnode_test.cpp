@@ -21,7 +21,7 @@
 
 using namespace ballotchain;
 using namespace ballotchain::itest;
-namespace json = boost::json;
+namespace bj = boost::json;
 
 namespace {
 
@@ -88,20 +88,20 @@ public:
     std::optional<std::int64_t> table_size() const {
         auto r = http_get(boot_port_, "/health");
         if (r.status != 200) return std::nullopt;
-        return json::parse(r.body).as_object().at("peers").to_number<std::int64_t>();
+        return bj::parse(r.body).as_object().at("peers").to_number<std::int64_t>();
     }
     /// GET /peers?chain_id=1337 from `source`; nullopt unless 200.
-    std::optional<json::array> peers(const std::string& source = observer) const {
+    std::optional<bj::array> peers(const std::string& source = observer) const {
         auto r = http_request_from(source, boot_port_, http::verb::get, "/peers?chain_id=1337", "");
         if (r.status != 200) return std::nullopt;
-        return json::parse(r.body).as_object().at("peers").as_array();
+        return bj::parse(r.body).as_object().at("peers").as_array();
     }
     bool all_connected() const {
         for (int i = 0; i < n_; ++i) {
             auto r = http_get(rpc(i), "/health");
             if (r.status != 200) return false;
             boost::system::error_code ec;
-            auto v = json::parse(r.body, ec);
+            auto v = bj::parse(r.body, ec);
             if (ec || !v.is_object() || v.as_object().at("peers").to_number<std::int64_t>() != n_ - 1) return false;
         }
         return true;
@@ -137,7 +137,7 @@ app::registration make_registration(std::uint64_t chain_id, std::uint32_t index,
 
 http_reply post_registration(const discovery_net& net, const app::registration& r, const std::string& source) {
     return http_request_from(source, net.bootnode_port(), http::verb::post, "/register",
-                             json::serialize(app::to_json(r)));
+                             bj::serialize(app::to_json(r)));
 }
 
 /// True when a validator logged a refusal from the bootnode (bootnode_client logs each one).
@@ -148,7 +148,7 @@ bool refused_in_log(const std::string& log) {
 
 std::string detail_of(const http_reply& r) {
     boost::system::error_code ec;
-    auto v = json::parse(r.body, ec);
+    auto v = bj::parse(r.body, ec);
     if (ec || !v.is_object() || !v.as_object().contains("detail")) return {};
     return std::string(v.as_object().at("detail").as_string());
 }
@@ -225,7 +225,7 @@ TEST_CASE("bootnode: 4,200 registrations with made-up keys are all refused; the 
     CHECK(net.table_size() == 0);
     auto all = http_request_from(observer, net.bootnode_port(), http::verb::get, "/peers", "");
     REQUIRE(all.status == 200);
-    CHECK(json::parse(all.body).as_object().at("peers").as_array().empty());
+    CHECK(bj::parse(all.body).as_object().at("peers").as_array().empty());
 
     // Static peers on ports where nothing listens: the addresses can come only from the bootnode.
     const auto closed = closed_addresses(3);
@@ -294,7 +294,7 @@ TEST_CASE("bootnode: replayed, older, stale, future, foreign-chain, wrong-index 
     CHECK(bad("{\"chain_id\":1337}").status == 422);
     CHECK(bad("not json").status == 400);
     auto no_port = app::to_json(make_registration(1337, 0, k0, now + 8, "10.0.0.1"));
-    CHECK(bad(json::serialize(no_port)).status == 422);
+    CHECK(bad(bj::serialize(no_port)).status == 422);
     CHECK(bad(std::string(5000, ' ')).status == 413);
     CHECK(http_request_from(attacker, net.bootnode_port(), http::verb::get, "/register", "").status == 405);
     auto foreign = http_request_from(attacker, net.bootnode_port(), http::verb::get, "/peers?chain_id=1338", "");

@@ -316,7 +316,7 @@ TEST_CASE("chaos: partitions through a proxy on every link: delay, one validator
     for (int i = 0; i < n; ++i) {
         INFO("validator " << i + 1);
         CHECK(net.height(i).value() == h_split[static_cast<std::size_t>(i)]);
-        for (const auto& d : during) CHECK_FALSE(receipt_final(net.rpc(i), d));
+        for (const auto& d : during) CHECK_FALSE(receipt_final(net, i, d));
     }
     for (auto& [k, p] : ls) p->heal();
     wait_connected(net);
@@ -353,7 +353,7 @@ TEST_CASE("chaos: a 2+2 split of 4 validators finalizes nothing and loses nothin
     for (int i = 0; i < n; ++i) {
         INFO("validator " << i + 1);
         CHECK(net.height(i).value() == h_split[static_cast<std::size_t>(i)]);
-        for (const auto& d : during) CHECK_FALSE(receipt_final(net.rpc(i), d));
+        for (const auto& d : during) CHECK_FALSE(receipt_final(net, i, d));
     }
     for (auto& [k, p] : ls) p->heal();
     wait_connected(net);
@@ -447,7 +447,7 @@ TEST_CASE("chaos: a full disk under one validator: it says so, signs nothing it 
         faults += metric(net.rpc(2), std::string("ballotchain_local_faults_total{write=\"") + w + "\"}");
     CHECK(faults >= 1);
     // It refuses votes it could not record.
-    json::value err;
+    bj::value err;
     voter_client vc(net.dir() / "submitter.key");
     CHECK_FALSE(vc.send(net.rpc(2), vc.make(5'000'000), &err));
     // The other two go on; it keeps running (no crash, no assertion), and fetching
@@ -504,7 +504,7 @@ TEST_CASE("chaos: one validator's clock skewed +10 s, +60 s and -60 s: the chain
                     acked.push_back(*h);
                     ++voter;
                 }
-            REQUIRE(eventually([&] { return receipt_final(net.rpc(0), acked.back()); }, 60s));
+            REQUIRE(eventually([&] { return receipt_final(net, 0, acked.back()); }, 60s));
         }
         return std::pair{from + 1, min_height(net, {0, 1})};
     };

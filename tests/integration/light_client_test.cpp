@@ -58,7 +58,7 @@ double waiting(std::uint16_t port) { return metric(port, "ballotchain_rpc_long_p
 hash32 hash_of(const bj::value& v) { return from_hex_fixed<32>(std::string_view(v.as_string())).value(); }
 
 /// A certificate from its JSON (docs/api.md), read here rather than with the library's
-/// json::cert_from_json (unit-tested in tests/unit/chain): an outside client's reading.
+/// bj::cert_from_json (unit-tested in tests/unit/chain): an outside client's reading.
 /// (chain/json.hpp stays out of this file: in the one-TU build its namespace `json` would
 /// clash with the `json` alias of the files after it.)
 commit_certificate cert_of(const bj::value& v) {
@@ -98,7 +98,7 @@ TEST_CASE("poa_waitForBlock: a long-poll ends when a vote becomes final, times o
     auto blk = rpc_call(net.rpc(watcher), "eth_getBlockByNumber", {hexq(h1), false});
     REQUIRE(blk);
     CHECK(r.at("head_hash") == blk->as_object().at("hash"));
-    REQUIRE(eventually([&] { return receipt_final(net.rpc(watcher), *tx); }, std::chrono::seconds(30)));
+    REQUIRE(eventually([&] { return receipt_final(net, watcher, *tx); }, std::chrono::seconds(30)));
 
     // the chain is idle (testnet makes no empty blocks): a short wait times out
     const auto idle = post(net.rpc(watcher), call_body("poa_waitForBlock", {h1, 300})).as_object();

@@ -4,10 +4,12 @@
 #include "http.hpp"
 #include "process.hpp"
 
+#include <ballotchain/chain/json.hpp>
+
 #include <catch2/catch.hpp>
 
 namespace ballotchain::itest {
-namespace json = boost::json;
+namespace bj = boost::json;
 
 std::string built_bin_dir();  ///< build/<preset>/apps (paths.cpp): the backend under test
 /// Where the validator, bootnode and CLI are (paths.cpp): this build's apps, or
@@ -120,14 +122,19 @@ public:
     std::uint16_t bootnode_port() const { return boot_port_; }
     fs::path vdir(int i) const { return dir_ / ("validator-" + std::to_string(i + 1)); }
     const fs::path& dir() const { return dir_; }
+    /// The network's genesis (genesis.json of the testnet): what clients check answers against.
+    const genesis_config& genesis() const {
+        if (!genesis_) genesis_ = ballotchain::json::load_genesis_file((dir_ / "genesis.json").string()).value();
+        return *genesis_;
+    }
     pid_t pid(int i) const { return validators_[static_cast<std::size_t>(i)].pid(); }
     std::string log(int i) const { return validators_[static_cast<std::size_t>(i)].log_text(); }
 
-    std::optional<json::object> health(int i) const {
+    std::optional<bj::object> health(int i) const {
         auto r = http_get(rpc(i), "/health");
         if (r.status != 200) return std::nullopt;
         boost::system::error_code ec;
-        auto v = json::parse(r.body, ec);
+        auto v = bj::parse(r.body, ec);
         if (ec || !v.is_object()) return std::nullopt;
         return v.as_object();
     }
@@ -160,6 +167,7 @@ public:
 private:
     temp_dir tmp_;
     fs::path dir_;
+    mutable std::optional<genesis_config> genesis_;
     int n_;
     network_options opts_;
     std::uint16_t boot_port_ = 0;

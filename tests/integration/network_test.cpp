@@ -20,7 +20,7 @@
 
 using namespace ballotchain;
 using namespace ballotchain::itest;
-namespace json = boost::json;
+namespace bj = boost::json;
 
 TEST_CASE("bootnode + 3 validators: 1,000 votes round-robin become final everywhere with identical blocks",
           "[integration]") {
@@ -37,7 +37,7 @@ TEST_CASE("bootnode + 3 validators: 1,000 votes round-robin become final everywh
     }
     check_all_final(net, 3, acked);
     // a second vote by the same voter is refused with a clear JSON-RPC error
-    json::value err;
+    bj::value err;
     auto again = vc.make(5);
     again.candidate_id += 1;
     sign_tx<ed25519_sha256>(again, load_key_file((net.dir() / "submitter.key").string()).value());
@@ -68,7 +68,7 @@ TEST_CASE("kill -9 one validator under load: the others finalize, it catches up,
         REQUIRE(eventually(
             [&] {
                 for (const auto& h : after_kill)
-                    if (!receipt_final(net.rpc(i), h)) return false;
+                    if (!receipt_final(net, i, h)) return false;
                 return true;
             },
             std::chrono::seconds(60)));
@@ -97,7 +97,7 @@ TEST_CASE("2 of 3 down: nothing becomes final, nothing is lost; after restart th
     }
     std::this_thread::sleep_for(std::chrono::seconds(2));
     CHECK(net.height(0).value() == h0);
-    for (const auto& a : acked) CHECK_FALSE(receipt_final(net.rpc(0), a));
+    for (const auto& a : acked) CHECK_FALSE(receipt_final(net, 0, a));
     // and the validator that holds them is killed too: they are on disk (pending.db)
     net.kill(0, SIGKILL);
     net.start(0);
@@ -311,12 +311,12 @@ std::vector<vote_tx> grow_chain(network& net, voter_client& vc, std::uint64_t n_
         REQUIRE(h);
         acked.push_back(*h);
         if (v % ((n_voters + static_cast<std::uint64_t>(batches) - 1) / static_cast<std::uint64_t>(batches)) == 0)
-            REQUIRE(eventually([&] { return receipt_final(net.rpc(0), acked.back()); }, std::chrono::seconds(30)));
+            REQUIRE(eventually([&] { return receipt_final(net, 0, acked.back()); }, std::chrono::seconds(30)));
     }
     REQUIRE(eventually(
         [&] {
             for (const auto& a : acked)
-                if (!receipt_final(net.rpc(0), a)) return false;
+                if (!receipt_final(net, 0, a)) return false;
             return true;
         },
         std::chrono::seconds(30)));
@@ -326,7 +326,7 @@ std::vector<vote_tx> grow_chain(network& net, voter_client& vc, std::uint64_t n_
 /// POSTs a JSON-RPC body from local address `from` and parses the answer. (The socket is bound,
 /// then connected to the one endpoint: asio's connect over an endpoint range closes the socket
 /// first, which would drop the bind.)
-json::value rpc_body(std::uint16_t port, const std::string& body, const std::string& from = "127.0.0.1") {
+bj::value rpc_body(std::uint16_t port, const std::string& body, const std::string& from = "127.0.0.1") {
     namespace asio = boost::asio;
     asio::io_context io;
     asio::ip::tcp::socket sock(io);
@@ -343,7 +343,7 @@ json::value rpc_body(std::uint16_t port, const std::string& body, const std::str
     http::response<http::string_body> res;
     http::read(sock, buf, res);
     REQUIRE(res.result_int() == 200);
-    return json::parse(res.body());
+    return bj::parse(res.body());
 }
 
 std::string verify_call(int id) {
@@ -499,13 +499,13 @@ TEST_CASE("a validator does not trust its indexes: a forged row does not lock a 
     vote_tx again = vc.make(3);
     again.candidate_id = (voted.candidate_id + 1) % 3;
     sign_tx<ed25519_sha256>(again, load_key_file((net.dir() / "submitter.key").string()).value());
-    json::value err;
+    bj::value err;
     CHECK_FALSE(vc.send(net.rpc(0), again, &err));
     CHECK((err.is_object() && err.as_object().at("code").to_number<std::int64_t>() == -32003));
     // the voter who never voted is accepted and counted
     auto h = vc.send(net.rpc(0), never);
     CHECK(h);
-    if (h) CHECK(eventually([&] { return receipt_final(net.rpc(0), *h); }, std::chrono::seconds(30)));
+    if (h) CHECK(eventually([&] { return receipt_final(net, 0, *h); }, std::chrono::seconds(30)));
     auto tally = rpc_call(net.rpc(0), "poa_getResults", {1});
     REQUIRE(tally);
     CHECK(tally->as_object().at("total_votes").to_number<std::uint64_t>() == 7);
@@ -631,17 +631,17 @@ TEST_CASE("two conflicting votes at the same moment: both acknowledged, one fina
     REQUIRE(eventually(
         [&] {
             for (int i = 0; i < 3; ++i)
-                if (!receipt_final(net.rpc(i), *ha) && !receipt_final(net.rpc(i), *hb)) return false;
+                if (!receipt_final(net, i, *ha) && !receipt_final(net, i, *hb)) return false;
             return true;
         },
         std::chrono::seconds(60)));
-    const bool a_won = receipt_final(net.rpc(0), *ha);
+    const bool a_won = receipt_final(net, 0, *ha);
     winner = a_won ? *ha : *hb;
     loser = a_won ? *hb : *ha;
     loser_at = a_won ? 1 : 0;  // the validator that acknowledged the loser
     for (int i = 0; i < 3; ++i) {
-        CHECK(receipt_final(net.rpc(i), winner));
-        CHECK_FALSE(receipt_final(net.rpc(i), loser));
+        CHECK(receipt_final(net, i, winner));
+        CHECK_FALSE(receipt_final(net, i, loser));
     }
     auto win_status = rpc_call(net.rpc(loser_at), "poa_getTransactionStatus", {winner});
     REQUIRE(win_status);
@@ -651,7 +651,7 @@ TEST_CASE("two conflicting votes at the same moment: both acknowledged, one fina
         auto st = rpc_call(net.rpc(loser_at), "poa_getTransactionStatus", {loser});
         REQUIRE(st);
         const auto& o = st->as_object();
-        INFO(json::serialize(o));
+        INFO(bj::serialize(o));
         CHECK(o.at("status").as_string() == "dropped");
         CHECK(o.at("conflicting_tx").as_string() == winner);
         CHECK(o.at("conflicting_block").to_number<std::uint64_t>() == win_block);
@@ -689,7 +689,7 @@ TEST_CASE("poa_verifyChain: once per batch, rate-limited per client, and only ne
     const auto out = rpc_body(net.rpc(0), batch).as_array();
     REQUIRE(out.size() == 100);
     int results = 0, refused = 0;
-    const json::object* first = nullptr;
+    const bj::object* first = nullptr;
     for (const auto& r : out) {
         if (const auto* res = r.as_object().if_contains("result")) {
             ++results;
@@ -710,7 +710,7 @@ TEST_CASE("poa_verifyChain: once per batch, rate-limited per client, and only ne
     for (std::uint64_t v = 100; v < 104; ++v) {
         auto h = vc.send(net.rpc(0), vc.make(v));
         REQUIRE(h);
-        REQUIRE(eventually([&] { return receipt_final(net.rpc(0), *h); }, std::chrono::seconds(30)));
+        REQUIRE(eventually([&] { return receipt_final(net, 0, *h); }, std::chrono::seconds(30)));
     }
     auto next = rpc_call(net.rpc(0), "poa_verifyChain", {});
     REQUIRE(next);
@@ -730,6 +730,6 @@ TEST_CASE("poa_verifyChain: once per batch, rate-limited per client, and only ne
     }
     CHECK(limited >= 15);  // bursts of 10, then 1 per second
     auto mine = rpc_body(net.rpc(0), verify_call(1)).as_object();
-    INFO(json::serialize(mine));
+    INFO(bj::serialize(mine));
     CHECK(mine.contains("result"));
 }

@@ -3,6 +3,8 @@
 /// "every acknowledged vote final exactly once, chains identical" check.
 #include "network.hpp"
 
+#include <ballotchain/chain/json.hpp>
+#include <ballotchain/client/client.hpp>
 #include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
@@ -15,10 +17,29 @@
 
 namespace ballotchain::itest {
 
-/// Signs votes with the testnet's submitter key.
+/// The verifying client talking to one validator only (the tests choose which one answers):
+/// one attempt of at most 5 s, answers checked against the network's genesis.
+struct one_validator_client {
+    boost::asio::io_context io;
+    client::verifying_client c;
+    one_validator_client(const genesis_config& g, std::uint16_t port)
+        : c(io.get_executor(), {{"validator", "http://127.0.0.1:" + std::to_string(port), ""}}, g, {}, {}, options()) {}
+    static client::client_options options() {
+        client::client_options o;
+        o.max_rounds = 1;
+        o.attempt_timeout = std::chrono::seconds(5);
+        o.deadline = std::chrono::seconds(5);
+        return o;
+    }
+};
+
+/// Signs votes with the testnet's submitter key (and sends them with the verifying client,
+/// checked against the genesis next to the key).
 class voter_client {
 public:
-    explicit voter_client(const fs::path& key) : kp_(load_key_file(key.string()).value()) {}
+    explicit voter_client(const fs::path& key)
+        : kp_(load_key_file(key.string()).value()),
+          genesis_(ballotchain::json::load_genesis_file((key.parent_path() / "genesis.json").string()).value()) {}
     vote_tx make(std::uint64_t voter, std::uint64_t election = 1) {
         vote_tx tx;
         tx.chain_id = 1337;
@@ -32,20 +53,30 @@ public:
         sign_tx<ed25519_sha256>(tx, kp_);
         return tx;
     }
-    /// eth_sendRawTransaction; the tx hash when the validator acknowledged it.
-    std::optional<std::string> send(std::uint16_t port, const vote_tx& tx, json::value* err = nullptr) {
-        auto r = rpc_call(port, "eth_sendRawTransaction", {to_hex(encode(tx))}, err);
-        if (!r || !r->is_string()) return std::nullopt;
-        return std::string(r->as_string());
+    /// Submits `tx` to the validator at `port`; the tx hash when it acknowledged it (or already
+    /// holds it), otherwise nullopt and, when it refused, `*err` = {"code", "message"}.
+    std::optional<std::string> send(std::uint16_t port, const vote_tx& tx, bj::value* err = nullptr) {
+        one_validator_client v(genesis_, port);
+        auto r = v.c.submit_vote(tx);
+        if (r) return to_hex(*r);
+        if (err && r.error().kind == client::errc::rpc_error)
+            *err = bj::object{{"code", r.error().rpc_code}, {"message", r.error().message}};
+        return std::nullopt;
     }
 
 private:
     ed25519::key_pair kp_;
+    genesis_config genesis_;
 };
 
-inline bool receipt_final(std::uint16_t port, const std::string& h) {
-    auto r = rpc_call(port, "eth_getTransactionReceipt", {h});
-    return r && r->is_object() && r->as_object().at("status").as_string() == "0x1";
+/// Validator i has a receipt for tx `h` that the verifying client accepts (header hash,
+/// certificate against the genesis, Merkle proof).
+inline bool receipt_final(const network& net, int i, const std::string& h) {
+    auto th = from_hex_fixed<32>(h);
+    if (!th) return false;
+    one_validator_client v(net.genesis(), net.rpc(i));
+    auto r = v.c.get_transaction_receipt(*th);
+    return r && r->has_value();
 }
 
 inline void wait_connected(network& net) {
@@ -59,7 +90,7 @@ inline void check_all_final(network& net, int n, const std::vector<std::string>&
         REQUIRE(eventually(
             [&] {
                 for (const auto& h : acked)
-                    if (!receipt_final(net.rpc(i), h)) return false;
+                    if (!receipt_final(net, i, h)) return false;
                 return true;
             },
             std::chrono::seconds(60)));
