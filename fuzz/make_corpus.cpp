@@ -428,6 +428,38 @@ void write_backend_corpus(writer f) {
 }
 }  // namespace
 
+/// fuzz_client_answers: a selector byte and an honest answer of the fixed chain's node to the
+/// method the selector's decoder reads (with broken variants of each).
+void write_client_corpus(writer w) {
+    auto n = fx::make_memory_node();
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    auto answer = [&](const std::string& method, boost::json::array params) {
+        boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
+        return boost::json::parse(rpc::handle_jsonrpc(boost::json::serialize(req), t)).as_object().at("result");
+    };
+    auto put = [&](std::uint8_t sel, const boost::json::value& v) {
+        bytes in{sel};  // (not std::string(1, c) + ...: g++ 12 -O3 warns a false -Wrestrict there)
+        const std::string text = boost::json::serialize(v);
+        in.insert(in.end(), text.begin(), text.end());
+        w.variants(in);
+    };
+    for (const auto& blk : fx::chain_block_txs())
+        for (const auto& tx : blk) {
+            const auto th = to_hex(tx_hash<ed25519_sha256>(tx));
+            put(0, answer("poa_getTransactionProof", {th}));
+            put(1, answer("poa_getTransactionStatus", {th}));
+        }
+    put(1, answer("poa_getTransactionStatus", {to_hex(tx_hash<ed25519_sha256>(fx::chain_dropped()))}));
+    put(2, answer("poa_status", {}));
+    put(3, answer("poa_verifyChain", {}));
+    put(4, answer("poa_getResults", {1}));
+    put(4, answer("poa_getResults", {2}));
+    put(5, answer("poa_waitForBlock", {0, 0}));
+    put(6, answer("poa_getRawBlocks", {"0x0", 16}));
+    put(7, boost::json::value(to_hex(tx_hash<ed25519_sha256>(fx::chain_pooled()[0]))));
+}
+
 int main(int argc, char** argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: fuzz_make_corpus <fuzz dir>\n");
@@ -521,6 +553,7 @@ int main(int argc, char** argv) {
     write_rpc_corpus(open("fuzz_jsonrpc"), open("fuzz_http_validator"));
     write_framing_corpus(open("fuzz_http_framing"));
     write_backend_corpus(open("fuzz_http_backend"));
+    write_client_corpus(open("fuzz_client_answers"));
     std::printf("corpus written under %s\n", root.c_str());
     return 0;
 }
