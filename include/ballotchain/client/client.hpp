@@ -56,12 +56,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -259,6 +261,12 @@ public:
     }
 
 private:
+    /// (election, voter tag): what makes two votes compete.
+    struct vote_key {
+        std::uint64_t election = 0;
+        hash32 voter_tag;
+        bool operator==(const vote_key&) const = default;
+    };
     using clock_type = std::chrono::steady_clock;
     using time_point = clock_type::time_point;
     template <class T>
@@ -454,6 +462,7 @@ private:
 
     asio::awaitable<call_result<hash32>> submit_vote_impl(vote_tx tx, call_options o) {
         const hash32 expected = tx_hash<Suite>(tx);
+        remember(expected, tx);
         auto check = [this, expected](rpc_outcome out, std::size_t i) { return submit_vote_check(std::move(out), i, expected); };
         co_return co_await query<hash32>("eth_sendRawTransaction", json_args(to_hex(encode(tx))), o, check);
     }
@@ -675,13 +684,40 @@ private:
             if (auto* why = std::get_if<std::string>(&p)) co_return verdict<T>::lied("says final, " + *why);
             c.proof = std::move(std::get<receipt>(p));
         } else if (c.state == tx_state::dropped) {
-            auto p = co_await proven_receipt(i, *st->conflicting_tx);
-            if (auto* why = std::get_if<std::string>(&p)) co_return verdict<T>::lied("says dropped for " + to_hex(*st->conflicting_tx) + ", whose " + *why);
+            const hash32 winner = *st->conflicting_tx;
+            auto p = co_await proven_receipt(i, winner);
+            if (auto* why = std::get_if<std::string>(&p)) co_return verdict<T>::lied("says dropped for " + to_hex(winner) + ", whose " + *why);
+            // The winner must be a vote of the same voter in the same election: compare the two
+            // transactions' keys, each checked against its hash.
+            auto theirs = co_await vote_key_of(i, winner);
+            if (!theirs) co_return verdict<T>::lied("says dropped for " + to_hex(winner) + " but does not show that transaction");
+            auto ours = known_vote_key(th);
+            if (!ours) ours = co_await vote_key_of(i, th);
+            if (!ours) {  // cannot be proven without the vote itself: not reported as dropped
+                c.state = tx_state::unknown;
+                c.reason = "said dropped for " + to_hex(winner) + "; unproven (the vote itself is unknown here)";
+                co_return verdict<T>::ok(std::move(c));
+            }
+            if (*ours != *theirs) co_return verdict<T>::lied("says dropped for " + to_hex(winner) + ", a vote of another voter or election");
             c.proof = std::move(std::get<receipt>(p));
-            c.conflicting_tx = st->conflicting_tx;
+            c.conflicting_tx = winner;
             c.reason = std::move(st->reason);
         }
         co_return verdict<T>::ok(std::move(c));
+    }
+
+    /// (election, voter tag) of transaction `th` as node i shows it (eth_getTransactionByHash's
+    /// encoded "input", checked to hash to `th`); nullopt when it does not show it.
+    asio::awaitable<std::optional<vote_key>> vote_key_of(std::size_t i, hash32 th) {
+        auto out = co_await ask(i, "eth_getTransactionByHash", json_args(to_hex(th)));
+        if (!out || !out->ok()) co_return std::nullopt;
+        const auto* input = detail::member(out->value, "input");
+        if (!input || !input->is_string()) co_return std::nullopt;
+        auto raw = from_hex(std::string_view(input->as_string()), 1u << 20);
+        if (!raw) co_return std::nullopt;
+        auto tx = decode_tx(*raw);
+        if (!tx || tx_hash<Suite>(*tx) != th) co_return std::nullopt;
+        co_return vote_key{tx->election_id, tx->voter_tag};
     }
 
     asio::awaitable<verdict<std::optional<head_event>>> long_poll_check(rpc_outcome out, std::size_t i, std::uint64_t after) {
@@ -822,6 +858,26 @@ private:
         }
     };
 
+    static constexpr std::size_t max_remembered = 1u << 16;
+
+    /// Remembers the key of a vote this client submitted (the last max_remembered), so a claim
+    /// that it was dropped can be checked against the winner's key.
+    void remember(const hash32& th, const vote_tx& tx) {
+        std::lock_guard lk(keys_mu_);
+        if (!keys_.emplace(th, vote_key{tx.election_id, tx.voter_tag}).second) return;
+        order_.push_back(th);
+        if (order_.size() > max_remembered) {
+            keys_.erase(order_.front());
+            order_.pop_front();
+        }
+    }
+    std::optional<vote_key> known_vote_key(const hash32& th) const {
+        std::lock_guard lk(keys_mu_);
+        auto it = keys_.find(th);
+        if (it == keys_.end()) return std::nullopt;
+        return it->second;
+    }
+
     executor_type ex_;
     Transport transport_;
     node_book<Clock> book_;
@@ -832,6 +888,9 @@ private:
     std::function<void(const verified_block&)> on_block_;
     std::string follower_load_error_;
     height_check height_check_;
+    mutable std::mutex keys_mu_;
+    std::unordered_map<hash32, vote_key> keys_;
+    std::deque<hash32> order_;
 };
 
 /// The client for a production chain: JSON-RPC over HTTP, the steady clock, SHA-256 and Ed25519.

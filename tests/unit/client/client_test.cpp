@@ -226,6 +226,10 @@ TEST_CASE("a dropped vote is reported with the winner's verified receipt", "[cli
     auto loser = r.w->net.vote(3, 1, 1);  // same voter, same election
     const hash32 lh = tx_hash<ed25519_sha256>(loser);
     r.w->finalize({winner});
+    // The client submitted the loser itself (refused: the voter's vote is final), so it knows its key.
+    auto refused = r.c->submit_vote(loser);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().is_rpc(rpc::tx_code::duplicate_vote));
     rpc::tx_status st;
     st.status = rpc::tx_status::state::dropped;
     st.conflicting_tx = tx_hash<ed25519_sha256>(winner);
@@ -422,6 +426,25 @@ TEST_CASE("a validator that forges confirmation status is caught", "[client][lie
         const auto tx = r.w->net.vote(4);
         REQUIRE(r.c->submit_vote(tx));
         r.w->finalize_votes(50, 1);  // block 1 exists, without this vote
+        for (int k = 0; k < 3; ++k) {
+            auto st = r.c->get_vote_confirmation_status(tx_hash<ed25519_sha256>(tx));
+            REQUIRE(st);
+            CHECK(st->state == tx_state::pending);
+        }
+        r.expect_caught();
+    }
+    SECTION("dropped for another voter's final vote") {
+        liar_rig r("poa_getTransactionStatus", [](bj::value&) {});
+        const auto other = r.w->net.vote(30);  // another voter, final
+        r.w->finalize({other});
+        const auto tx = r.w->net.vote(4);
+        REQUIRE(r.c->submit_vote(tx));
+        const auto other_hash = to_hex(tx_hash<ed25519_sha256>(other));
+        lie(r, "validator-1", "poa_getTransactionStatus", [other_hash](bj::value& v) {
+            obj(v)["status"] = "dropped";
+            obj(v)["conflicting_tx"] = other_hash;
+            obj(v)["reason"] = "made up";
+        });
         for (int k = 0; k < 3; ++k) {
             auto st = r.c->get_vote_confirmation_status(tx_hash<ed25519_sha256>(tx));
             REQUIRE(st);
