@@ -94,11 +94,15 @@ TEST_CASE("reports: results by candidate from the verified tally", "[backend][re
     CHECK(rows[1].at("percentage") == 16.67);
     CHECK(out.at("verification").at("chain_valid") == true);
     CHECK(text(out.at("verification").at("timestamp")) == app::iso_time(r.clock.wall_ms()));
-    // The client counted the blocks itself, and kept its position for a restart.
+    CHECK(error_of([&] { r.rep.results(999); }).status == http::status::not_found);
+
+    // The client counted the blocks itself, and kept its position: a restarted backend's client resumes there.
     CHECK(r.client->follower().height == 2);
     CHECK(std::filesystem::exists(r.dir.file("follower.json")));
-
-    CHECK(error_of([&] { r.rep.results(999); }).status == http::status::not_found);
+    r.connect();  // (the reports above hold the old client: not used again)
+    CHECK(r.client->follower_load_error().empty());
+    CHECK(r.client->follower().height == 2);
+    CHECK(r.client->follower().tallies.at(static_cast<std::uint64_t>(r.election)).at(static_cast<std::uint64_t>(r.a)) == 3);
 }
 
 TEST_CASE("reports: the tally and the verification are reused within their time to live", "[backend][reports]") {
