@@ -5,6 +5,7 @@
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/client/client.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 
 #include <cstdio>
 #include <cstdlib>

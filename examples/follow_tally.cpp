@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     client::client_options o;
     o.follower_state = a.get("--state");
     asio::io_context io;
-    client::verifying_client c(io.get_executor(), example::nodes_of(a), example::genesis_of(a), {}, {}, o);
+    client::verifying_client<ed25519_sha256> c(io.get_executor(), example::nodes_of(a), example::genesis_of(a), {}, {}, o);
 
     asio::cancellation_signal stop;
     tally_map tally = c.follower().tallies[election];

@@ -18,7 +18,7 @@
 using namespace ballotchain;
 namespace asio = boost::asio;
 
-asio::awaitable<int> vote(client::verifying_client& c, vote_tx tx, std::chrono::seconds timeout) {
+asio::awaitable<int> vote(client::verifying_client<ed25519_sha256>& c, vote_tx tx, std::chrono::seconds timeout) {
     auto sent = co_await c.async_submit_vote(tx, asio::use_awaitable);
     if (!sent) {
         std::printf("refused: %s\n", sent.error().what().c_str());
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     asio::io_context io;
-    client::verifying_client c(io.get_executor(), example::nodes_of(a), example::genesis_of(a));
+    client::verifying_client<ed25519_sha256> c(io.get_executor(), example::nodes_of(a), example::genesis_of(a));
 
     vote_tx tx;
     tx.chain_id = c.genesis().chain_id;

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     boost::asio::io_context io;  // only for asynchronous calls; the synchronous ones below run on their own
-    client::verifying_client c(io.get_executor(), example::nodes_of(a), example::genesis_of(a));
+    client::verifying_client<ed25519_sha256> c(io.get_executor(), example::nodes_of(a), example::genesis_of(a));
 
     auto healthy = c.check_health();
     for (const auto& n : c.health())

@@ -3,7 +3,7 @@
 // to it. At start the target writes a genesis and a submitter key and builds a template data
 // dir through handle() itself: an administrator, two voters (one has voted), a revoked
 // session, an open, a future and a finished election with candidates. The only validator is
-// a closed port on 127.0.0.1, so every call to the pool fails at once (503 or the fallback
+// a closed port on 127.0.0.1, so every call of the client fails at once (503 or the fallback
 // chain); background threads are not started; PBKDF2 runs one iteration. Per input: a fresh
 // copy of the template, a fresh service, then up to four requests, each: the client's address,
 // method, target and query, version, headers, an Authorization (none, a live token of the

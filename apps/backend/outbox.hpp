@@ -4,24 +4,31 @@
 ///
 /// A vote record (store.hpp) is written 'pending' before anything leaves the
 /// backend. The outbox then sends its raw transaction to a validator through
-/// the pool (round-robin, healthy first, failing over on no answer) and
-/// records what came back; `tick()` walks the open votes again, confirms the
-/// final ones from their receipts, and re-sends the others. Same raw
+/// the verifying client (client/client.hpp: round-robin, healthy first,
+/// failing over on no answer or a transient refusal) and records what came
+/// back; `tick()` walks the open votes again, confirms the final ones from
+/// their receipts, and re-sends the others. A receipt counts only once the
+/// client has verified it against the genesis (block header hash, a commit
+/// certificate with a quorum of the genesis validators' seals, the Merkle
+/// proof): no single validator can make a vote 'confirmed'. Same raw
 /// transaction every time, so the chain (which refuses a second tx hash and a
 /// second voter tag per election) holds it exactly once. docs/backend.md,
 /// "How a vote is kept".
 ///
 /// No HTTP and no threads here: the service's background loop calls `tick()`,
-/// its submit handler calls `submit()`. The pool's Transport and Clock are
-/// policies, so tests/unit/backend/outbox_test.cpp drives the outbox with a
-/// scripted transport and a manual clock.
+/// its submit handler calls `submit()`, both through the client's synchronous
+/// forms. The client's Transport and Clock are policies, so
+/// tests/unit/backend/outbox_test.cpp drives the outbox with validators in
+/// memory over a real chain and a manual clock.
 
 #include "fallback.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
+#include "validator_client.hpp"
 #include "vote_status.hpp"
 
-#include <ballotchain/client/validator_pool.hpp>
+#include <ballotchain/chain/codec.hpp>
+#include <ballotchain/client/client.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/rpc/errors.hpp>
@@ -82,10 +89,15 @@ inline constexpr bool definitive_refusal(std::int64_t code) noexcept {
 
 /// What a receipt lookup found.
 struct receipt_info {
-    enum class state : std::uint8_t { confirmed, not_final, unreachable };
+    enum class state : std::uint8_t {
+        confirmed,    ///< a receipt the client verified shows it final
+        not_final,    ///< validators answered, none with a verified receipt (yet)
+        unreachable,  ///< no validator answered
+    };
     state st = state::unreachable;
     std::uint64_t block = 0;  ///< when confirmed
-    std::string block_hash;
+    std::string block_hash;   ///< when confirmed: 0x-hex
+    std::string node;         ///< when confirmed: the validator that served the receipt
 };
 
 /// What one attempt to send a vote came to.
@@ -102,20 +114,22 @@ struct send_result {
     bool on_fallback = false;  ///< (submit only) recorded on the fallback chain
 };
 
-/// The outbox over a store, a validator pool and a fallback ledger.
+/// The outbox over a store, the verifying client and a fallback ledger.
 ///
-/// @tparam Transport the pool's `client::rpc_transport`
-/// @tparam Clock     a `clock`; votes' times are its wall_ms
+/// @tparam Transport the client's `client::async_rpc_transport`
+/// @tparam Clock     a `clock`; votes' times are its wall_ms (the client's
+///                   health book keeps a copy)
 ///
 /// @par Thread safety
-/// Every member may be called from any thread: the store and the pool lock
-/// per operation and the outbox holds no state of its own beyond its options.
+/// Every member may be called from any thread: the store and the client lock
+/// per operation (the client's synchronous forms each run on their own
+/// io_context) and the outbox holds no state of its own beyond its options.
 /// Two callers may send the same vote at once (submit and tick); the chain
 /// holds it once and each store write is a transition from the table.
-template <client::rpc_transport Transport, clock Clock>
+template <client::async_rpc_transport Transport, clock Clock>
 class outbox {
 public:
-    using pool_type = client::validator_pool<Transport, Clock>;
+    using client_type = validator_client<Transport, Clock>;
 
     struct options {
         std::uint64_t pending_grace_ms = 1000;  ///< a new 'pending' vote is left to its submit this long
@@ -123,8 +137,12 @@ public:
         std::size_t batch = 512;                ///< open votes looked at per tick
     };
 
-    outbox(store& db, pool_type& pool, fallback_ledger& fallback, const Clock& clock, options opt)
-        : db_(db), pool_(pool), fallback_(fallback), clock_(clock), opt_(opt) {}
+    /// Everything is the caller's and must outlive this object. The client should
+    /// make one pass over the validators per call (client_options::max_rounds = 1):
+    /// a voter whose vote finds every validator down gets the fallback chain at
+    /// once, and tick() is the retry.
+    outbox(store& db, client_type& client, fallback_ledger& fallback, const Clock& clock, options opt)
+        : db_(db), client_(client), fallback_(fallback), clock_(clock), opt_(opt) {}
 
     /// The first send of a vote just stored (the voter waits for this). When no
     /// validator answers, the vote is also recorded on the fallback chain; it
@@ -141,15 +159,29 @@ public:
 
     /// One attempt to send `v` to a validator; records the outcome.
     send_result send(const vote_row& v) {
-        auto a = pool_.call("eth_sendRawTransaction", boost::json::array{to_hex(v.raw_tx)});
-        if (!a.outcome.answered()) return {};
-        send_result res{send_result::state::submitted, a.node_id, {}, false};
-        const auto code = a.outcome.error_code();
-        if (a.outcome.ok() || code == rpc::tx_code::duplicate_tx) {
-            // duplicate_tx: that very transaction is already pooled or final
+        auto tx = decode_tx(v.raw_tx);
+        if (!tx) {  // the validators would refuse these bytes (invalid params): as definitive as their refusal
+            send_result res{send_result::state::rejected, {}, "the stored transaction does not decode: " + tx.error().message(), false};
+            spdlog::error("vote {}: {}", to_hex(v.tx_hash), res.detail);
+            apply(v, vote_event::refused, res.detail);
+            return res;
+        }
+        auto ack = client_.send_vote(*tx);
+        if (ack) {  // taken, or already held (duplicate_tx: that very transaction is pooled or final)
+            send_result res{send_result::state::submitted, ack->node, {}, false};
             apply(v, vote_event::accepted, res.node);
             return res;
         }
+        const client::call_error& e = ack.error();
+        if (e.kind != client::errc::rpc_error) {
+            // No answer, or only answers that failed verification (a validator that acknowledges another
+            // hash): as good as no answer. Kept; the next tick sends it again.
+            if (e.kind == client::errc::misbehaving)
+                spdlog::warn("vote {}: no validator acknowledged it truthfully: {}", to_hex(v.tx_hash), e.what());
+            return {};
+        }
+        send_result res{send_result::state::submitted, e.node, {}, false};
+        const auto code = e.rpc_code;
         if (code == rpc::tx_code::duplicate_vote) {
             // With our own transaction final this is fine; with another one ours can never be
             // (only if the backend database was rebuilt while the chain kept the old vote).
@@ -158,33 +190,37 @@ public:
                 return res;
             }
         }
-        if (!code || !definitive_refusal(*code)) {  // a full pool, the node's trouble: keep it and retry
+        if (!definitive_refusal(code)) {  // a full pool, the node's trouble (every validator said so): keep it and retry
             if (code != rpc::tx_code::pool_full)
-                spdlog::warn("vote {}: {} answered {}; will retry", to_hex(v.tx_hash), res.node,
-                             boost::json::serialize(a.outcome.value));
+                spdlog::warn("vote {}: {}; will retry", to_hex(v.tx_hash), e.what());
             apply(v, vote_event::sent);
             res.st = send_result::state::queued;
             return res;
         }
         res.st = send_result::state::rejected;
-        res.detail = refusal_reason(a);
+        res.detail = refusal_reason(e);
         spdlog::error("vote {} refused by {}: {}; its voter may vote again", to_hex(v.tx_hash), res.node, res.detail);
         apply(v, vote_event::refused, res.detail);
         return res;
     }
 
-    /// Asks a validator for a transaction's receipt. A query: writes nothing.
+    /// Asks the validators for a transaction's receipt, verified by the client.
+    /// A query: writes nothing. A validator that forges a receipt is marked
+    /// misbehaving by the client and the next one is asked.
     receipt_info lookup_receipt(const hash32& th) {
-        auto a = pool_.call("eth_getTransactionReceipt", boost::json::array{to_hex(th)});
-        if (!a.outcome.answered()) return {};
-        receipt_info info{receipt_info::state::not_final, 0, {}};
-        if (!a.outcome.ok() || !a.outcome.value.is_object()) return info;
-        const auto& r = a.outcome.value.as_object();
-        const auto* bn = r.if_contains("blockNumber");
-        const auto* bh = r.if_contains("blockHash");
-        const auto n = bn && bn->is_string() ? parse_quantity(bn->as_string()) : std::nullopt;
-        if (!n || !bh || !bh->is_string()) return info;
-        return {receipt_info::state::confirmed, *n, std::string(bh->as_string())};
+        auto r = client_.get_transaction_receipt(th);
+        if (!r) {
+            switch (r.error().kind) {
+            case client::errc::unreachable:
+            case client::errc::timeout:
+            case client::errc::cancelled:
+            case client::errc::no_validators: return {};
+            default: return {receipt_info::state::not_final, 0, {}, {}};  // answered, with nothing proven
+            }
+        }
+        if (!*r) return {receipt_info::state::not_final, 0, {}, {}};
+        const client::receipt& rc = **r;
+        return {receipt_info::state::confirmed, rc.block_number, to_hex(rc.block_hash), rc.node};
     }
 
     /// Where a vote becomes confirmed: `r` (from lookup_receipt) shows it final.
@@ -258,16 +294,13 @@ private:
     }
 
     /// "unauthorized submitter (validator-2, JSON-RPC error -32002)".
-    static std::string refusal_reason(const typename pool_type::answer& a) {
-        std::string msg = "refused";
-        if (a.outcome.value.is_object())
-            if (const auto* m = a.outcome.value.as_object().if_contains("message"); m && m->is_string())
-                msg = std::string(m->as_string().subview(0, 300));
-        return msg + " (" + a.node_id + ", JSON-RPC error " + std::to_string(a.outcome.error_code().value_or(0)) + ")";
+    static std::string refusal_reason(const client::call_error& e) {
+        const std::string msg = e.message.empty() ? std::string("refused") : e.message.substr(0, 300);
+        return msg + " (" + e.node + ", JSON-RPC error " + std::to_string(e.rpc_code) + ")";
     }
 
     store& db_;
-    pool_type& pool_;
+    client_type& client_;
     fallback_ledger& fallback_;
     const Clock& clock_;
     options opt_;

@@ -1,10 +1,12 @@
 #pragma once
 /// @file What the backend reports about the chain: an election's results
-/// (the validators' tally), the chain's verification (a validator's
-/// poa_verifyChain or, with none reachable, the local fallback chain's own),
-/// and the validators' health (docs/backend.md, "Endpoints"). The expensive
-/// answers are reused for a while and computed at most once at a time
-/// (`single_flight`, throttle.hpp).
+/// (a tally the verifying client re-derived from final blocks it checked
+/// itself, compared with a validator's poa_getResults), the chain's
+/// verification (a validator's poa_verifyChain, its verified prefix checked
+/// against a certified header; or, with none reachable, the local fallback
+/// chain's own), and the validators' health as the client's book has it
+/// (docs/backend.md, "Endpoints"). The expensive answers are reused for a
+/// while and computed at most once at a time (`single_flight`, throttle.hpp).
 
 #include "elections.hpp"
 #include "fallback.hpp"
@@ -12,71 +14,58 @@
 #include "store.hpp"
 #include "store_failure.hpp"
 #include "throttle.hpp"
+#include "validator_client.hpp"
 
 #include <ballotchain/app/text.hpp>
-#include <ballotchain/client/validator_pool.hpp>
+#include <ballotchain/client/client.hpp>
 #include <ballotchain/core/clock.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace ballotchain::backend {
 
-/// Results, verification and validator health over the validator pool, the
+/// Results, verification and validator health over the verifying client, the
 /// fallback ledger and the store.
 ///
-/// @tparam Transport the pool's `client::rpc_transport`
+/// @tparam Transport the client's `client::async_rpc_transport`
 /// @tparam Clock     a `clock`: its now_ms() ages the cached answers, its
 ///                   wall_ms() stamps them
 ///
 /// @par Thread safety
-/// Every member may be called from any thread: the caches, the pool, the
+/// Every member may be called from any thread: the caches, the client, the
 /// fallback ledger and the store lock on their own, and no lock is held
 /// across a call to a validator except a cache slot's own computation.
-template <client::rpc_transport Transport, clock Clock>
+template <client::async_rpc_transport Transport, clock Clock>
 class reports {
 public:
-    using pool_type = client::validator_pool<Transport, Clock>;
+    using client_type = validator_client<Transport, Clock>;
 
     struct options {
         std::uint64_t verify_cache_ms = 10'000;  ///< how long a chain verification result is reused
-        std::uint64_t results_cache_ms = 2'000;  ///< how long a tally from the validators is reused
+        std::uint64_t results_cache_ms = 2'000;  ///< how long a verified tally is reused
     };
 
     /// Everything is the caller's and must outlive this object.
-    reports(store& db, pool_type& pool, fallback_ledger& fallback, elections<Clock>& el, const Clock& clock,
+    reports(store& db, client_type& client, fallback_ledger& fallback, elections<Clock>& el, const Clock& clock,
             options opt)
-        : db_(db), pool_(pool), fallback_(fallback), elections_(el), clock_(clock), opt_(opt) {}
+        : db_(db), client_(client), fallback_(fallback), elections_(el), clock_(clock), opt_(opt) {}
 
-    /// GET /api/votes/results: the validators' tally of the election by
-    /// candidate (with names and percentages) and the cached verification.
+    /// GET /api/votes/results: the election's verified tally by candidate
+    /// (with names and percentages) and the cached verification.
     /// Throws http_error (404, 502, 503) or store_failure.
     bjson::object results(std::int64_t election_id) {
         const auto e = elections_.load_election(election_id);
-        const bjson::object r = chain_tally(election_id);
-        const bjson::value* tally = r.if_contains("results");
+        const client::tally t = chain_tally(election_id);
         const std::vector<candidate_row> cands = must(db_.candidates(election_id));
-        std::uint64_t total = 0;
-        std::map<std::int64_t, std::uint64_t> counts;
-        if (tally && tally->is_object())
-            for (const bjson::key_value_pair& kv : tally->as_object()) {
-                const bjson::string_view k = kv.key();
-                const bjson::value& v = kv.value();
-                std::int64_t cid = 0;
-                auto [p, ec] = std::from_chars(k.data(), k.data() + k.size(), cid);
-                boost::system::error_code jec;
-                const auto n = v.to_number<std::uint64_t>(jec);
-                if (ec != std::errc{} || p != k.data() + k.size() || jec) continue;
-                counts[cid] += n;
-                total += n;
-            }
+        const std::uint64_t total = t.total;  // a vote for a candidate we do not know still counts
         bjson::array rows;
         for (const auto& c : cands) {
-            const auto n = counts.count(c.id) ? counts[c.id] : 0;
+            const auto it = c.id >= 0 ? t.results.find(static_cast<std::uint64_t>(c.id)) : t.results.end();
+            const std::uint64_t n = it == t.results.end() ? 0 : it->second;
             rows.push_back(bjson::object{{"candidate_id", c.id},
                                          {"candidate_name", c.name},
                                          {"vote_count", n},
@@ -86,7 +75,8 @@ public:
                           {"election_name", e.name},
                           {"total_votes", total},
                           {"results", std::move(rows)},
-                          {"block_height", r.contains("height") ? r.at("height") : bjson::value(nullptr)}};
+                          {"block_height", t.height},
+                          {"tally_verified", t.verified}};
         auto ver = chain_verification();
         out["verification"] =
             bjson::object{{"chain_valid", ver ? bjson::value(ver->value.ok) : bjson::value(nullptr)},
@@ -95,19 +85,18 @@ public:
     }
 
     /// POST /api/votes/verify-blockchain: the cached verification (see
-    /// chain_verification) with the election's tally; with no validator
-    /// reachable, a verification of the local fallback chain, cached the same
-    /// way. Throws http_error (404) or store_failure.
+    /// chain_verification) with the election's verified tally; with no
+    /// validator reachable, a verification of the local fallback chain, cached
+    /// the same way. Throws http_error (404) or store_failure.
     bjson::object verify_blockchain(std::int64_t election_id) {
         (void)elections_.load_election(election_id);
         if (auto v = chain_verification()) {
-            std::uint64_t total = 0;
-            bjson::value height = nullptr;
+            bjson::value total = 0, height = nullptr, tally_verified = false;
             try {
-                const bjson::object r = chain_tally(election_id);
-                boost::system::error_code ec;
-                if (const auto* t = r.if_contains("total_votes"); t && t->is_number()) total = t->to_number<std::uint64_t>(ec);
-                if (const auto* h = r.if_contains("height"); h && h->is_number()) height = *h;
+                const client::tally t = chain_tally(election_id);
+                total = t.total;
+                height = t.height;
+                tally_verified = t.verified;
             } catch (const http_error&) {  // verified a moment ago, no tally now: the counts stay unknown
             }
             return {{"election_id", election_id},
@@ -116,12 +105,15 @@ public:
                     {"total_votes", total},
                     {"status", v->value.ok ? "valid" : "invalid"},
                     {"source", "poa_validators"},
-                    {"timestamp", app::iso_time(v->value.wall_ms)}};
+                    {"timestamp", app::iso_time(v->value.wall_ms)},
+                    {"validator", v->value.node},
+                    {"verified_hash_certified", v->value.certified},
+                    {"tally_verified", tally_verified}};
         }
         // No validator: verify what this backend holds, the fallback chain.
         const auto fv = fallback_verify_cache_.get(0, clock_.now_ms(), opt_.verify_cache_ms, [this] {
             const auto rep = fallback_.verify();
-            return std::optional<verification>(verification{rep.ok, clock_.wall_ms(), rep.blocks_checked});
+            return std::optional<verification>(verification{rep.ok, clock_.wall_ms(), rep.blocks_checked, false, {}});
         });
         const std::uint64_t total = fallback_.total_votes(static_cast<std::uint64_t>(election_id));
         const std::uint64_t blocks = fallback_.height();
@@ -136,12 +128,13 @@ public:
                 {"warning", "PoA validators unreachable: verified the local fallback chain only"}};
     }
 
-    /// GET /api/admin/validators/health: the pool's view of every validator
-    /// (from its last probes) and a summary.
+    /// GET /api/admin/validators/health: the client's view of every validator
+    /// (from its last probes and calls: "misbehaving" when one of its answers
+    /// failed verification) and a summary.
     bjson::object validators_health() {
         bjson::array vs;
         std::size_t healthy = 0;
-        const auto snap = pool_.snapshot();
+        const auto snap = client_.health();
         for (const auto& n : snap) {
             if (n.status == client::node_status::healthy) ++healthy;
             vs.push_back(bjson::object{{"node_id", n.info.node_id},
@@ -149,7 +142,8 @@ public:
                                        {"p2p_url", n.info.p2p_url},
                                        {"status", client::to_string(n.status)},
                                        {"block_height", n.height},
-                                       {"detail", n.detail}});
+                                       {"detail", n.detail},
+                                       {"misbehaviours", n.misbehaviours}});
         }
         const double pct = snap.empty() ? 0.0 : std::round(10000.0 * double(healthy) / double(snap.size())) / 100.0;
         return {{"timestamp", app::iso_time(clock_.wall_ms())},
@@ -163,38 +157,34 @@ private:
         bool ok = false;
         std::uint64_t wall_ms = 0;
         std::uint64_t blocks_checked = 0;
+        bool certified = false;  ///< the validator's verified prefix ends at a header with a valid certificate
+        std::string node;        ///< the validator that verified ("" for the fallback chain)
     };
 
-    /// Chain verification by a validator (poa_verifyChain), reused for verify_cache_ms;
-    /// at most one runs at a time and concurrent callers share it. nullopt when no
-    /// validator gave a usable answer.
+    /// Chain verification by a validator (poa_verifyChain, checked by the
+    /// client), reused for verify_cache_ms; at most one runs at a time and
+    /// concurrent callers share it. nullopt when no validator gave a usable
+    /// (answered and verified) report.
     std::optional<typename single_flight<int, verification>::cached> chain_verification() {
         return verify_cache_.get(0, clock_.now_ms(), opt_.verify_cache_ms, [this]() -> std::optional<verification> {
-            auto a = pool_.call("poa_verifyChain", {});
-            if (!a.outcome.ok() || !a.outcome.value.is_object()) return std::nullopt;
-            const bjson::object& o = a.outcome.value.as_object();
-            const auto* okv = o.if_contains("ok");
-            const auto* blocks = o.if_contains("blocks_checked");
-            boost::system::error_code ec;
-            return verification{okv && okv->is_bool() && okv->as_bool(), clock_.wall_ms(),
-                                blocks && blocks->is_number() ? blocks->to_number<std::uint64_t>(ec) : 0};
+            auto r = client_.verify_blockchain_integrity();
+            if (!r) return std::nullopt;
+            return verification{r->ok, clock_.wall_ms(), r->blocks_checked, r->verified_hash_certified, r->node};
         });
     }
 
-    /// The validators' tally of an election (poa_getResults), reused for
-    /// results_cache_ms, one lookup per election at a time. Throws 502/503.
-    bjson::object chain_tally(std::int64_t election_id) {
+    /// The election's tally from the client (re-derived from verified blocks,
+    /// compared with a validator's poa_getResults), reused for
+    /// results_cache_ms, one lookup per election at a time. Throws 503 when no
+    /// validator answered, 502 when they refused or every answer failed
+    /// verification.
+    client::tally chain_tally(std::int64_t election_id) {
         std::optional<http_error> failure;
         auto r = results_cache_.get(election_id, clock_.now_ms(), opt_.results_cache_ms,
-                                    [&]() -> std::optional<bjson::object> {
-                                        auto a = pool_.call("poa_getResults", bjson::array{bjson::value(election_id)});
-                                        if (!a.outcome.answered())
-                                            failure = http_error{http::status::service_unavailable, "no validator reachable"};
-                                        else if (!a.outcome.ok() || !a.outcome.value.is_object())
-                                            failure = http_error{http::status::bad_gateway,
-                                                                 "validator error: " + bjson::serialize(a.outcome.value)};
-                                        else
-                                            return a.outcome.value.as_object();
+                                    [&]() -> std::optional<client::tally> {
+                                        auto t = client_.get_election_results(static_cast<std::uint64_t>(election_id));
+                                        if (t) return std::move(*t);
+                                        failure = tally_failure(t.error());
                                         return std::nullopt;
                                     });
         if (r) return r->value;
@@ -202,8 +192,21 @@ private:
         throw http_error{http::status::service_unavailable, "no validator answered with the results"};
     }
 
+    /// The API's error for a failed tally lookup.
+    static http_error tally_failure(const client::call_error& e) {
+        switch (e.kind) {
+        case client::errc::rpc_error:
+            return {http::status::bad_gateway,
+                    "validator error: " + bjson::serialize(bjson::object{{"code", e.rpc_code}, {"message", e.message}})};
+        case client::errc::misbehaving:
+        case client::errc::bad_answer:
+            return {http::status::bad_gateway, "no validator gave results that verify: " + e.what()};
+        default: return {http::status::service_unavailable, "no validator reachable"};
+        }
+    }
+
     store& db_;
-    pool_type& pool_;
+    client_type& client_;
     fallback_ledger& fallback_;
     elections<Clock>& elections_;
     const Clock& clock_;
@@ -211,8 +214,8 @@ private:
 
     single_flight<int, verification> verify_cache_{2};
     single_flight<int, verification> fallback_verify_cache_{2};
-    /// poa_getResults per election.
-    single_flight<std::int64_t, bjson::object> results_cache_{1024};
+    /// The verified tally per election.
+    single_flight<std::int64_t, client::tally> results_cache_{1024};
 };
 
 }  // namespace ballotchain::backend

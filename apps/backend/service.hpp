@@ -6,17 +6,19 @@
 /// and candidates, voters submit one vote per election. A vote is signed with
 /// the backend's submitter key and recorded durably in SQLite (status
 /// 'pending') before anything else; then it goes to a validator through the
-/// client pool (load balancing, health, failover). If no validator answers,
-/// it is also appended to a local fallback chain and the voter gets the
-/// fallback warning (docs/backend.md). Every status change of a vote after that is the outbox's
-/// (outbox.hpp); the replay thread calls its tick().
+/// verifying client (load balancing, health, failover; receipts, tallies and
+/// chain reports checked against the genesis before they are believed). If no
+/// validator answers, it is also appended to a local fallback chain and the
+/// voter gets the fallback warning (docs/backend.md). Every status change of a
+/// vote after that is the outbox's (outbox.hpp); the replay thread calls its tick().
 ///
 /// The service composes the parts (docs/architecture.md, "Processes"):
 /// accounts (auth.hpp), elections (elections.hpp), votes: building, signing
 /// and checking them, submit and status (votes.hpp), results, verification
 /// and validator health with their caches (reports.hpp), the outbox and the
 /// fallback ledger, group commit, background loops. It keeps configuration,
-/// start-up (database, genesis, keys, voter-tag secret) and routing.
+/// start-up (database, genesis, keys, voter-tag secret, the verifying client)
+/// and routing.
 /// Per-client limits (throttle.hpp) guard the endpoints that cost work:
 /// register, login, submit, results, verification.
 
@@ -32,10 +34,12 @@
 #include "sqlite_store.hpp"
 #include "store_failure.hpp"
 #include "throttle.hpp"
+#include "validator_client.hpp"
 #include "votes.hpp"
 
 #include <ballotchain/chain/json.hpp>
-#include <ballotchain/client/http_transport.hpp>
+#include <ballotchain/client/async_transport.hpp>
+#include <ballotchain/client/client.hpp>
 #include <ballotchain/core/file.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/key_file.hpp>
@@ -44,6 +48,8 @@
 #include <ballotchain/storage/memory_storage.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
 
 #include <charconv>
 #include <filesystem>
@@ -68,7 +74,7 @@ struct config {
     std::uint64_t health_interval_ms = 5000;
     std::uint64_t verify_cache_ms = 10'000;   ///< how long a chain verification result is reused
     std::uint64_t results_cache_ms = 2'000;   ///< how long a tally from the validators is reused
-    std::chrono::milliseconds rpc_timeout{2000};
+    std::chrono::milliseconds rpc_timeout{2000};  ///< one validator's answer (the client tries each once per call)
     std::string admin_email;     ///< created or updated as administrator at start
     std::string admin_password;  ///< (read from a file by main)
 
@@ -86,19 +92,18 @@ struct config {
 
 class service {
 public:
-    using pool_type = client::validator_pool<client::http_rpc_transport, steady_clock_adapter>;
-    using outbox_type = outbox<client::http_rpc_transport, steady_clock_adapter>;
+    using client_type = validator_client<client::async_http_transport, steady_clock_adapter>;
+    using outbox_type = outbox<client::async_http_transport, steady_clock_adapter>;
     using accounts_type = accounts<steady_clock_adapter>;
     using elections_type = elections<steady_clock_adapter>;
-    using votes_type = votes<client::http_rpc_transport, steady_clock_adapter>;
-    using reports_type = reports<client::http_rpc_transport, steady_clock_adapter>;
+    using votes_type = votes<client::async_http_transport, steady_clock_adapter>;
+    using reports_type = reports<client::async_http_transport, steady_clock_adapter>;
 
     /// Opens (and on first start creates) everything under cfg.data_dir. Throws
     /// std::runtime_error with a clear message when something is unusable.
     explicit service(config cfg)
         : cfg_(std::move(cfg)),
           db_(open_store(cfg_.data_dir)),
-          pool_(cfg_.validators, client::http_rpc_transport{cfg_.rpc_timeout}, steady_clock_adapter{}),
           register_limit_(cfg_.register_limit),
           login_limit_(cfg_.login_limit),
           submit_limit_(cfg_.submit_limit),
@@ -118,10 +123,15 @@ public:
             throw std::runtime_error("the submitter key is not an authorized submitter in " + cfg_.genesis_path);
         maker_.emplace(std::move(*rules), *submitter, load_or_create_secret(cfg_.data_dir + "/voter-tag.secret"));
         fallback_.emplace(cfg_.data_dir + "/fallback", genesis, submitter->public_key(), clock_.wall_ms());
-        outbox_.emplace(*db_, pool_, *fallback_, clock_,
+        // The genesis the votes are signed for is also the trust anchor of every answer.
+        client_.emplace(io_.get_executor(), cfg_.validators, genesis, client::async_http_transport{}, clock_,
+                        backend_client_options(cfg_.rpc_timeout, cfg_.validators.size(), cfg_.data_dir + "/follower.json"));
+        if (!client_->follower_load_error().empty())
+            spdlog::warn("verified results start again from block 0: {}", client_->follower_load_error());
+        outbox_.emplace(*db_, *client_, *fallback_, clock_,
                         outbox_type::options{1000, cfg_.resend_after_ms, 512});
         votes_.emplace(*db_, elections_, commit_, *outbox_, *maker_, clock_);
-        reports_.emplace(*db_, pool_, *fallback_, elections_, clock_,
+        reports_.emplace(*db_, *client_, *fallback_, elections_, clock_,
                          reports_type::options{cfg_.verify_cache_ms, cfg_.results_cache_ms});
         if (!cfg_.admin_email.empty()) accounts_.ensure_admin(cfg_.admin_email, cfg_.admin_password);
     }
@@ -130,9 +140,9 @@ public:
 
     /// Starts the health and replay threads.
     void start() {
-        pool_.check_health();
+        (void)client_->check_health();
         loops_.every(cfg_.health_interval_ms, [this] {
-            pool_.check_health();
+            (void)client_->check_health();
             must(db_->purge_sessions(clock_.wall_ms()));
         });
         loops_.every(cfg_.replay_interval_ms, [this] { replay_once(); });
@@ -162,8 +172,6 @@ public:
     std::size_t replay_once() {
         return outbox_->tick([this] { return loops_.stopping(); });
     }
-
-    pool_type& pool() noexcept { return pool_; }
 
 private:
     // ---- setup ---------------------------------------------------------------------
@@ -302,7 +310,7 @@ private:
         if (path == "/api/admin/validators/refresh-status") {
             need(http::verb::post);
             accounts_.require_admin(req);
-            pool_.check_health();
+            (void)client_->check_health();
             return ok(reports_->validators_health());
         }
         throw http_error{http::status::not_found, "not found"};
@@ -317,16 +325,19 @@ private:
         }
         return {{"status", "ok"},
                 {"version", version},
-                {"validators_healthy", pool_.count(client::node_status::healthy)},
-                {"validators_total", pool_.size()},
+                {"validators_healthy", client_->count(client::node_status::healthy)},
+                {"validators_total", client_->size()},
                 {"outbox", open},
                 {"outbox_by_status", std::move(by_status)}};
     }
 
     config cfg_;
     std::unique_ptr<store> db_;  ///< thread-safe: each operation locks (store.hpp)
-    pool_type pool_;
     steady_clock_adapter clock_;
+    /// The client's executor. Never run: the backend calls the client's synchronous forms
+    /// (each on its own io_context) from its handler and background threads.
+    boost::asio::io_context io_;
+    std::optional<client_type> client_;  ///< the validators, verified against the genesis (thread-safe)
     group_commit commit_{*db_};  ///< new votes, many per durable transaction
     std::optional<fallback_ledger> fallback_;
     std::optional<outbox_type> outbox_;  ///< every status change of a vote happens here

@@ -23,7 +23,6 @@
 #include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/rules.hpp>
 #include <ballotchain/chain/types.hpp>
-#include <ballotchain/client/validator_pool.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/core/wire.hpp>
@@ -153,14 +152,14 @@ private:
 
 /// The vote endpoints over the store, group commit and the outbox.
 ///
-/// @tparam Transport the validator pool's `client::rpc_transport`
+/// @tparam Transport the verifying client's `client::async_rpc_transport`
 /// @tparam Clock     a `clock`: wall time decides whether an election is open
 ///                   and stamps votes
 ///
 /// @par Thread safety
 /// Every member may be called from any thread: the store, group commit and
 /// the outbox lock on their own, the maker is immutable.
-template <client::rpc_transport Transport, clock Clock>
+template <client::async_rpc_transport Transport, clock Clock>
 class votes {
 public:
     using outbox_type = outbox<Transport, Clock>;
@@ -241,9 +240,9 @@ public:
     }
 
     /// GET /api/votes/transaction-status?transaction_id=0x...[&election_id=N]:
-    /// one of our votes as stored (confirmed on the spot when a validator's
-    /// receipt shows it final), or else what the validators say of the
-    /// transaction. Throws http_error (422, 404, 503) or store_failure.
+    /// one of our votes as stored (confirmed on the spot when a receipt the
+    /// client verified shows it final), or else what the validators can prove
+    /// of the transaction. Throws http_error (422, 404, 503) or store_failure.
     bjson::object transaction_status(std::string_view query) {
         const auto tid = app::query_param(query, "transaction_id");
         if (!tid) throw http_error{http::status::unprocessable_entity, "transaction_id is required"};

@@ -39,7 +39,7 @@ inline hash32 cli_voter_tag(std::uint64_t election, const std::string& voter) {
 
 class net_commands {
 public:
-    using client_type = client::verifying_client;
+    using client_type = client::verifying_client<ed25519_sha256>;
 
     explicit net_commands(CLI::App& app) {
         status_ = app.add_subcommand("status",

@@ -10,7 +10,7 @@
 #include <ballotchain/rpc/http_server.hpp>
 
 #include <catch2/catch.hpp>
-#include <catch_result.hpp>
+#include <catch_client.hpp>
 
 #include <functional>
 #include <map>

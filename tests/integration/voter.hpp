@@ -21,7 +21,7 @@ namespace ballotchain::itest {
 /// one attempt of at most 5 s, answers checked against the network's genesis.
 struct one_validator_client {
     boost::asio::io_context io;
-    client::verifying_client c;
+    client::verifying_client<ed25519_sha256> c;
     one_validator_client(const genesis_config& g, std::uint16_t port)
         : c(io.get_executor(), {{"validator", "http://127.0.0.1:" + std::to_string(port), ""}}, g, {}, {}, options()) {}
     static client::client_options options() {

@@ -58,6 +58,13 @@ struct receipt {
     }
 };
 
+/// A validator's acknowledgement of a vote sent to it (eth_sendRawTransaction):
+/// it holds the transaction whose hash the client computed itself.
+struct acknowledgement {
+    hash32 tx_hash;
+    std::string node;  ///< the validator that took it (or already held it)
+};
+
 /// Where a transaction stands (poa_getTransactionStatus).
 enum class tx_state : std::uint8_t {
     unknown,  ///< the validator asked does not know it

@@ -38,7 +38,6 @@
 #include <ballotchain/client/light_verify.hpp>
 #include <ballotchain/client/validator_pool.hpp>
 #include <ballotchain/core/clock.hpp>
-#include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/rpc/errors.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -215,6 +214,8 @@ public:
     /// A validator that answers another hash is misbehaving; a refusal comes back as
     /// rpc_error with the validator's code (rpc/errors.hpp) unless another validator takes it.
     BALLOTCHAIN_CLIENT_OP(submit_vote, hash32, const vote_tx& tx, tx)
+    /// submit_vote, also saying which validator took the vote (a caller that records it, such as the backend).
+    BALLOTCHAIN_CLIENT_OP(send_vote, acknowledgement, const vote_tx& tx, tx)
     /// The verified receipt of a final transaction; nullopt while the validator asked has none.
     BALLOTCHAIN_CLIENT_OP(get_transaction_receipt, std::optional<receipt>, const hash32& th, th)
     /// Where a transaction stands; `final` and `dropped` come with verified receipts.
@@ -460,11 +461,17 @@ private:
 
     // ---- operations ----------------------------------------------------------------------
 
-    asio::awaitable<call_result<hash32>> submit_vote_impl(vote_tx tx, call_options o) {
+    asio::awaitable<call_result<acknowledgement>> send_vote_impl(vote_tx tx, call_options o) {
         const hash32 expected = tx_hash<Suite>(tx);
         remember(expected, tx);
         auto check = [this, expected](rpc_outcome out, std::size_t i) { return submit_vote_check(std::move(out), i, expected); };
-        co_return co_await query<hash32>("eth_sendRawTransaction", json_args(to_hex(encode(tx))), o, check);
+        co_return co_await query<acknowledgement>("eth_sendRawTransaction", json_args(to_hex(encode(tx))), o, check);
+    }
+
+    asio::awaitable<call_result<hash32>> submit_vote_impl(vote_tx tx, call_options o) {
+        auto ack = co_await send_vote_impl(std::move(tx), o);
+        if (!ack) co_return std::move(ack.error());
+        co_return ack->tx_hash;
     }
 
     asio::awaitable<call_result<std::optional<receipt>>> get_transaction_receipt_impl(hash32 th, call_options o) {
@@ -645,17 +652,17 @@ private:
 
     // ---- the checks of each operation's answers ----------------------------------------
 
-    asio::awaitable<verdict<hash32>> submit_vote_check(rpc_outcome out, std::size_t i, hash32 expected) {
-        (void)i;
+    asio::awaitable<verdict<acknowledgement>> submit_vote_check(rpc_outcome out, std::size_t i, hash32 expected) {
+        using T = acknowledgement;
         if (out.ok()) {
             auto h = decode_tx_hash(out.value);
-            if (!h) co_return verdict<hash32>::lied("answer does not decode: " + h.error());
-            if (*h != expected) co_return verdict<hash32>::lied("acknowledged hash " + to_hex(*h) + " for transaction " + to_hex(expected));
-            co_return verdict<hash32>::ok(*h);
+            if (!h) co_return verdict<T>::lied("answer does not decode: " + h.error());
+            if (*h != expected) co_return verdict<T>::lied("acknowledged hash " + to_hex(*h) + " for transaction " + to_hex(expected));
+            co_return verdict<T>::ok(T{*h, book_.info(i).node_id});
         }
         auto e = detail::rpc_failure(out, {});
-        if (e.rpc_code == rpc::tx_code::duplicate_tx) co_return verdict<hash32>::ok(expected);  // already holds this very tx
-        co_return detail::transient_code(e.rpc_code) ? verdict<hash32>::retry(std::move(e)) : verdict<hash32>::stop_with(std::move(e));
+        if (e.rpc_code == rpc::tx_code::duplicate_tx) co_return verdict<T>::ok(T{expected, book_.info(i).node_id});  // already holds this very tx
+        co_return detail::transient_code(e.rpc_code) ? verdict<T>::retry(std::move(e)) : verdict<T>::stop_with(std::move(e));
     }
 
     asio::awaitable<verdict<std::optional<receipt>>> get_transaction_receipt_check(rpc_outcome out, std::size_t i, hash32 th) {
@@ -893,7 +900,9 @@ private:
     std::deque<hash32> order_;
 };
 
-/// The client for a production chain: JSON-RPC over HTTP, the steady clock, SHA-256 and Ed25519.
-using verifying_client = basic_client<async_http_transport, steady_clock_adapter, ed25519_sha256>;
+/// The client over HTTP with the steady clock, for the chain's suite: `verifying_client<ed25519_sha256>`
+/// for a production chain (the library names no concrete suite above crypto/).
+template <secure_suite Suite>
+using verifying_client = basic_client<async_http_transport, steady_clock_adapter, Suite>;
 
 }  // namespace ballotchain::client

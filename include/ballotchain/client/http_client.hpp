@@ -1,7 +1,8 @@
 #pragma once
 /// @file A small blocking HTTP/JSON client with a timeout (Beast), and one
-/// JSON-RPC 2.0 exchange over it. The CLI, the validator's bootnode client, the
-/// backend's validator pool (http_transport.hpp), benchmarks and tests use it.
+/// JSON-RPC 2.0 exchange over it (`rpc_request`, `rpc_call`). The validator's
+/// bootnode client, the CLI's genesis fetch, benchmarks and tests use it; a
+/// program that talks to validators uses the verifying client (client.hpp).
 /// Each call runs its own io_context: simple, not for high request rates.
 
 #include <ballotchain/client/validator_pool.hpp>

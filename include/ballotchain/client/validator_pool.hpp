@@ -1,19 +1,16 @@
 #pragma once
-/// @file Client side of the validator network: balances JSON-RPC calls across
-/// validators, watches their health and fails over.
-///
-/// The transport is a policy, so the pool's decisions (order, failover, health)
-/// are independent of HTTP. A call goes to the validators in round-robin order,
-/// healthy ones first, then degraded ones, then those last seen unreachable; the
-/// first one that answers (with a result or a JSON-RPC error) ends the call. A
-/// JSON-RPC error is an answer, not a failure: another validator would refuse
-/// the same request for the same reason.
+/// @file What a client knows about the validators it talks to: their names and
+/// URLs (`node_info`), what one JSON-RPC call or health probe came to
+/// (`rpc_outcome`, `probe_result`), and the health book (`node_book`): each
+/// validator's status (healthy, degraded, unreachable, misbehaving), its
+/// history, and the order to ask them in (round-robin, healthy first). The
+/// verifying client (client.hpp) keeps one; its transports (async_transport.hpp)
+/// produce the outcomes and probes.
 
 #include <ballotchain/core/clock.hpp>
 
 #include <boost/json.hpp>
 
-#include <concepts>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -71,22 +68,7 @@ struct probe_result {
     std::string detail;
 };
 
-/// The transport policy.
-///
-/// | expression        | type           | meaning                                   |
-/// |-------------------|----------------|-------------------------------------------|
-/// | `t.call(n, m, p)` | rpc_outcome    | JSON-RPC method m with params p on node n |
-/// | `t.probe(n)`      | probe_result   | the node's health                         |
-///
-/// Both may block (bounded by the transport's own timeouts) and are called
-/// without the pool's lock held, from any thread.
-template <class T>
-concept rpc_transport = requires(T& t, const node_info& n, const std::string& m, const boost::json::array& p) {
-    { t.call(n, m, p) } -> std::same_as<rpc_outcome>;
-    { t.probe(n) } -> std::same_as<probe_result>;
-};
-
-/// What the pool knows about one node.
+/// What the book knows about one node.
 struct node_state {
     node_info info;
     node_status status = node_status::healthy;  ///< optimistic until a call or probe says otherwise
@@ -206,111 +188,6 @@ private:
 
     Clock clock_;
     std::uint64_t quarantine_ms_;
-    mutable std::mutex mu_;
-    std::vector<node_state> nodes_;
-    std::size_t next_ = 0;
-};
-
-/// Load balancer and failover over a set of validators. Thread-safe.
-template <rpc_transport Transport, clock Clock>
-class validator_pool {
-public:
-    validator_pool(std::vector<node_info> nodes, Transport t, Clock c) : transport_(std::move(t)), clock_(std::move(c)) {
-        for (auto& n : nodes) {
-            node_state st;
-            st.info = std::move(n);
-            nodes_.push_back(std::move(st));
-        }
-    }
-
-    struct answer {
-        rpc_outcome outcome;
-        std::optional<std::size_t> node;  ///< index of the node that answered
-        std::string node_id;              ///< and its name
-    };
-
-    /// Calls `method` on one validator, failing over to the others. Returns
-    /// the first answer, or an unreachable outcome when none answered.
-    answer call(const std::string& method, const boost::json::array& params) {
-        std::string last_why = "no validators configured";
-        for (std::size_t i : order()) {
-            const node_info info = info_of(i);
-            rpc_outcome o = transport_.call(info, method, params);
-            std::lock_guard lk(mu_);
-            auto& s = nodes_[i];
-            s.checked_ms = clock_.now_ms();
-            if (o.answered()) {
-                if (s.status == node_status::unreachable) s.status = node_status::degraded;  // the next probe decides
-                s.failures = 0;
-                ++s.calls;
-                return {std::move(o), i, info.node_id};
-            }
-            ++s.failures;
-            s.status = node_status::unreachable;
-            s.detail = o.why;
-            last_why = info.node_id + ": " + o.why;
-        }
-        rpc_outcome none;
-        none.why = last_why;
-        return {std::move(none), std::nullopt, {}};
-    }
-
-    /// Probes every node and records what it found.
-    void check_health() {
-        for (std::size_t i = 0; i < size(); ++i) {
-            const node_info info = info_of(i);
-            probe_result p = transport_.probe(info);
-            std::lock_guard lk(mu_);
-            auto& s = nodes_[i];
-            s.checked_ms = clock_.now_ms();
-            s.status = p.answered ? p.status : node_status::unreachable;
-            s.height = p.height;
-            s.detail = std::move(p.detail);
-            s.failures = p.answered ? 0 : s.failures + 1;
-        }
-    }
-
-    std::vector<node_state> snapshot() const {
-        std::lock_guard lk(mu_);
-        return nodes_;
-    }
-    std::size_t size() const {
-        std::lock_guard lk(mu_);
-        return nodes_.size();
-    }
-    std::size_t count(node_status st) const {
-        std::lock_guard lk(mu_);
-        std::size_t c = 0;
-        for (const auto& n : nodes_)
-            if (n.status == st) ++c;
-        return c;
-    }
-    Transport& transport() noexcept { return transport_; }
-
-private:
-    node_info info_of(std::size_t i) const {
-        std::lock_guard lk(mu_);
-        return nodes_[i].info;
-    }
-
-    /// Round-robin start, healthy first, then degraded, then unreachable.
-    std::vector<std::size_t> order() {
-        std::lock_guard lk(mu_);
-        const std::size_t n = nodes_.size();
-        std::vector<std::size_t> out;
-        out.reserve(n);
-        if (n == 0) return out;
-        const std::size_t start = next_++ % n;
-        for (auto want : {node_status::healthy, node_status::degraded, node_status::unreachable})
-            for (std::size_t k = 0; k < n; ++k) {
-                const std::size_t i = (start + k) % n;
-                if (nodes_[i].status == want) out.push_back(i);
-            }
-        return out;
-    }
-
-    Transport transport_;
-    Clock clock_;
     mutable std::mutex mu_;
     std::vector<node_state> nodes_;
     std::size_t next_ = 0;

@@ -4,52 +4,47 @@
 
 #include "../support/fixtures.hpp"
 #include "../support/temp_dir.hpp"
-#include "scripted_validators.hpp"
+#include "validators_rig.hpp"
 
 #include <ballotchain/core/clock.hpp>
-#include <ballotchain/crypto/sha256.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <map>
+#include <functional>
 #include <memory>
-#include <mutex>
-#include <stdexcept>
+#include <span>
 #include <string>
-#include <vector>
+#include <string_view>
+#include <utility>
 
-// The outbox (apps/backend/outbox.hpp) without processes: a scripted transport
-// answers each validator's JSON-RPC calls, a manual clock moves only when told,
-// and the store is the real SQLite model in a temp dir. Each case names one
-// transition and checks the vote's stored status after it.
+// The outbox (apps/backend/outbox.hpp) without processes: three validators in
+// memory serve one real chain to the backend's verifying client (each can go
+// down, refuse or lie), a manual clock moves only when told, and the store is
+// the real SQLite model in a temp dir. Each case names one transition and
+// checks the vote's stored status after it.
 
 using namespace ballotchain;
 using namespace ballotchain::backend;
 namespace bjson = boost::json;
-using test::answer;
-using test::script;
-using test::scripted_transport;
+using test::node_mode;
 
 namespace {
 
-using outbox_type = outbox<scripted_transport, manual_clock>;
+using outbox_type = outbox<test::chain_transport, manual_clock>;
 
 constexpr std::uint64_t resend_ms = 15'000;
 
-/// Three scripted validators, a real store and fallback chain in a temp dir,
-/// and the outbox over them. `reopen()` drops the store and the outbox and
-/// opens new ones over the same files (a restart).
-struct outbox_rig : test::scripted_pool_rig {
+/// Three validators in memory, a real store and fallback chain in a temp dir,
+/// and the outbox over them. `reopen()` drops the store, the client and the
+/// outbox and opens new ones over the same files (a restart).
+struct outbox_rig : test::validators_rig {
     std::unique_ptr<sqlite_store> db;
     std::unique_ptr<fallback_ledger> fallback;
     std::unique_ptr<outbox_type> box;
     std::int64_t election = 0, candidate = 0;
     std::uint64_t next_voter = 1;
 
-    outbox_rig() : scripted_pool_rig("ballotchain-outbox") {
+    outbox_rig() : validators_rig("ballotchain-outbox") {
         reopen();
         const auto e = db->add_election({0, "e", "", 0, ~0ull >> 2, 0}, {candidate_row{0, 0, "a", ""}});
         REQUIRE(e);
@@ -69,11 +64,12 @@ struct outbox_rig : test::scripted_pool_rig {
         db = std::move(*s);
         fallback = std::make_unique<fallback_ledger>(dir.file("fallback"), net.genesis, net.submitter.public_key(),
                                                      clock.wall_ms());
-        box = std::make_unique<outbox_type>(*db, pool, *fallback, clock, outbox_type::options{1000, resend_ms, 512});
+        connect();
+        box = std::make_unique<outbox_type>(*db, *client, *fallback, clock, outbox_type::options{1000, resend_ms, 512});
     }
 
-    /// Stores a new voter's vote ('pending'), as the service does before sending.
-    vote_row store_vote() {
+    /// A new voter (user) in the store; returns its user id and voter number.
+    std::pair<std::int64_t, std::uint64_t> new_voter() {
         const auto voter = next_voter++;
         std::string email = "voter";  // appended: g++ 12 -O3 reports a false -Wrestrict on "voter" + ...
         email += std::to_string(voter);
@@ -82,13 +78,17 @@ struct outbox_rig : test::scripted_pool_rig {
         const auto uid = db->add_user(u, clock.wall_ms());
         REQUIRE(uid);
         REQUIRE(*uid);
-        const vote_tx tx = net.vote(voter, static_cast<std::uint64_t>(election), static_cast<std::uint64_t>(candidate));
+        return {**uid, voter};
+    }
+
+    /// Stores `tx` as user `user`'s vote ('pending'), as the service does before sending.
+    vote_row store_tx(std::int64_t user, const vote_tx& tx) {
         vote_row v;
-        v.user_id = **uid;
+        v.user_id = user;
         v.election_id = election;
         v.candidate_id = candidate;
         v.tx_hash = tx_hash<test::S>(tx);
-        v.ballot_hash = std::to_string(voter);
+        v.ballot_hash = to_hex(v.tx_hash).substr(2);
         v.raw_tx = encode(tx);
         v.status = vote_status::pending;
         v.created_ms = clock.wall_ms();
@@ -100,6 +100,22 @@ struct outbox_rig : test::scripted_pool_rig {
         return v;
     }
 
+    /// A new voter's vote, stored; `change` may alter its transaction (it is signed again after).
+    vote_row store_vote(const std::function<void(vote_tx&)>& change = {}) {
+        const auto [uid, voter] = new_voter();
+        vote_tx tx = vote_of(voter);
+        if (change) {
+            change(tx);
+            sign_tx<test::S>(tx, net.submitter);
+        }
+        return store_tx(uid, tx);
+    }
+
+    /// Voter number `voter`'s vote in the rig's election (what store_vote stores for it).
+    vote_tx vote_of(std::uint64_t voter) const {
+        return net.vote(voter, static_cast<std::uint64_t>(election), static_cast<std::uint64_t>(candidate));
+    }
+
     /// The vote as stored now.
     vote_row stored(const vote_row& v) {
         auto r = db->vote_by_tx(v.tx_hash);
@@ -109,7 +125,9 @@ struct outbox_rig : test::scripted_pool_rig {
     }
     vote_status status(const vote_row& v) { return stored(v).status; }
 
-    void make_final(const vote_row& v, std::uint64_t block) { sc->final_at[to_hex(v.tx_hash)] = block; }
+    /// Makes the vote final in the next block; returns the block's height.
+    std::uint64_t make_final(const vote_row& v) { return validators_rig::make_final(v.raw_tx); }
+    std::string block_hash_at(std::uint64_t h) const { return to_hex(w->node.c.hash_at(h).value()); }
 };
 
 }  // namespace
@@ -140,7 +158,7 @@ TEST_CASE("vote status: strings as stored, and the one transition table", "[back
         CHECK_FALSE(next_status(confirmed, e));  // final is final
 }
 
-TEST_CASE("outbox: pending -> submitted -> confirmed", "[backend][outbox]") {
+TEST_CASE("outbox: pending -> submitted -> confirmed, from a verified receipt", "[backend][outbox]") {
     outbox_rig r;
     const auto v = r.store_vote();
     REQUIRE(r.status(v) == vote_status::pending);
@@ -150,25 +168,26 @@ TEST_CASE("outbox: pending -> submitted -> confirmed", "[backend][outbox]") {
     CHECK(sent.node == "validator-1");
     CHECK(r.status(v) == vote_status::submitted);
     CHECK(r.stored(v).validator == "validator-1");
+    CHECK(r.w->node.pool.contains(v.tx_hash));  // the validator really holds it
 
     // Not final yet: tick asks for the receipt and leaves it submitted (not due for a resend).
     CHECK(r.box->tick() == 0);
     CHECK(r.status(v) == vote_status::submitted);
-    CHECK(r.sc->count("eth_getTransactionReceipt") == 1);
-    CHECK(r.sc->count("eth_sendRawTransaction") == 1);
+    CHECK(r.w->count("poa_getTransactionProof") == 1);
+    CHECK(r.w->count("eth_sendRawTransaction") == 1);
 
-    r.make_final(v, 7);
+    const auto height = r.make_final(v);
     CHECK(r.box->tick() == 1);
     const auto f = r.stored(v);
     CHECK(f.status == vote_status::confirmed);
     REQUIRE(f.block_number);
-    CHECK(*f.block_number == 7);
-    CHECK(f.block_hash == "0x" + std::string(64, 'b'));
+    CHECK(*f.block_number == height);
+    CHECK(f.block_hash == r.block_hash_at(height));
 
     // Confirmed is final: no longer open, nothing more is asked about it.
-    const auto calls = r.sc->calls.size();
+    const auto calls = r.w->calls.size();
     CHECK(r.box->tick() == 0);
-    CHECK(r.sc->calls.size() == calls);
+    CHECK(r.w->calls.size() == calls);
     CHECK(r.box->open_counts().empty());
 }
 
@@ -176,14 +195,20 @@ TEST_CASE("outbox: a receipt lookup writes nothing; confirm() does", "[backend][
     outbox_rig r;
     const auto v = r.store_vote();
     REQUIRE(r.box->submit(v).st == send_result::state::submitted);
-    r.make_final(v, 3);
+    CHECK(r.box->lookup_receipt(v.tx_hash).st == receipt_info::state::not_final);
+    const auto height = r.make_final(v);
     const auto info = r.box->lookup_receipt(v.tx_hash);
     CHECK(info.st == receipt_info::state::confirmed);
-    CHECK(info.block == 3);
+    CHECK(info.block == height);
+    CHECK(info.block_hash == r.block_hash_at(height));
+    CHECK(info.node.rfind("validator-", 0) == 0);
     CHECK(r.status(v) == vote_status::submitted);  // a query
     CHECK(r.box->confirm(r.stored(v), info));
     CHECK(r.status(v) == vote_status::confirmed);
     CHECK_FALSE(r.box->confirm(r.stored(v), info));  // confirmed -> confirmed is no transition
+
+    r.w->all(node_mode::down);
+    CHECK(r.box->lookup_receipt(v.tx_hash).st == receipt_info::state::unreachable);
 }
 
 TEST_CASE("outbox: a submitted vote not final is re-sent after the timeout", "[backend][outbox]") {
@@ -191,42 +216,44 @@ TEST_CASE("outbox: a submitted vote not final is re-sent after the timeout", "[b
     const auto v = r.store_vote();
     REQUIRE(r.box->submit(v).st == send_result::state::submitted);
     const auto sent_ms = r.stored(v).sent_ms;
-    CHECK(r.sc->count("eth_sendRawTransaction") == 1);
+    CHECK(r.w->count("eth_sendRawTransaction") == 1);
 
     r.clock.advance(resend_ms - 1);
     r.box->tick();
-    CHECK(r.sc->count("eth_sendRawTransaction") == 1);  // not yet
+    CHECK(r.w->count("eth_sendRawTransaction") == 1);  // not yet
 
     r.clock.advance(1);
     r.box->tick();
-    CHECK(r.sc->count("eth_sendRawTransaction") == 2);  // the same raw transaction again
+    CHECK(r.w->count("eth_sendRawTransaction") == 2);  // the same raw transaction again (the validator holds it: duplicate_tx)
     CHECK(r.status(v) == vote_status::submitted);
     CHECK(r.stored(v).sent_ms == sent_ms + resend_ms);
+    CHECK(r.w->node.pool.size() == 1);
 }
 
 TEST_CASE("outbox: failover to another validator when one does not answer", "[backend][outbox]") {
     outbox_rig r;
-    r.sc->nodes["validator-1"] = answer::down;
+    r.w->modes["validator-1"] = node_mode::down;
     const auto v = r.store_vote();
     const auto sent = r.box->submit(v);
     CHECK(sent.st == send_result::state::submitted);
     CHECK(sent.node == "validator-2");
-    CHECK(r.sc->count("validator-1", "eth_sendRawTransaction") == 1);
-    CHECK(r.sc->count("validator-2", "eth_sendRawTransaction") == 1);
+    CHECK(r.w->count("validator-1", "eth_sendRawTransaction") == 1);
+    CHECK(r.w->count("validator-2", "eth_sendRawTransaction") == 1);
     CHECK(r.status(v) == vote_status::submitted);
     CHECK(r.stored(v).validator == "validator-2");
     CHECK_FALSE(r.stored(v).fallback);
     CHECK_FALSE(r.fallback->contains(v.tx_hash));
+    CHECK(r.status_of("validator-1") == client::node_status::unreachable);
 }
 
 TEST_CASE("outbox: all validators down -> kept on the fallback chain, sent when they return", "[backend][outbox]") {
     outbox_rig r;
-    r.sc->all(answer::down);
+    r.w->all(node_mode::down);
     const auto v = r.store_vote();
     const auto sent = r.box->submit(v);
     CHECK(sent.st == send_result::state::unreachable);
     CHECK(sent.on_fallback);
-    CHECK(r.sc->count("eth_sendRawTransaction") == 3);  // each validator tried once
+    CHECK(r.w->count("eth_sendRawTransaction") == 3);  // each validator tried once: no backoff rounds for the voter
     CHECK(r.status(v) == vote_status::pending);
     CHECK(r.stored(v).fallback);
     CHECK(r.fallback->contains(v.tx_hash));
@@ -238,38 +265,53 @@ TEST_CASE("outbox: all validators down -> kept on the fallback chain, sent when 
     CHECK(r.box->tick() == 0);
     CHECK(r.status(v) == vote_status::pending);
 
-    r.sc->all(answer::accept);
+    r.w->all(node_mode::honest);
     CHECK(r.box->tick() == 1);
     CHECK(r.status(v) == vote_status::submitted);
+    CHECK(r.w->node.pool.contains(v.tx_hash));
     CHECK(r.fallback->height() == 1);  // recorded once, not again
 }
 
-TEST_CASE("outbox: a full pool keeps the vote queued and it is sent later", "[backend][outbox]") {
+TEST_CASE("outbox: full pools keep the vote queued and it is sent later", "[backend][outbox]") {
     outbox_rig r;
-    r.sc->all(answer::pool_full);
+    r.w->node.pool = ledger::mempool<ed25519_sha256>(1);  // one vote fills every validator's pool
+    const auto filler = r.w->net.vote(900);
+    REQUIRE(r.w->node.submit(filler));
     const auto v = r.store_vote();
     const auto sent = r.box->submit(v);
     CHECK(sent.st == send_result::state::queued);
-    CHECK(r.sc->count("eth_sendRawTransaction") == 1);  // an answer: no failover
+    CHECK(r.w->count("eth_sendRawTransaction") == 3);  // a full pool is one validator's: each asked once
     const auto s = r.stored(v);
     CHECK(s.status == vote_status::pending);
     CHECK(s.sent_ms == r.clock.wall_ms());
     CHECK_FALSE(s.fallback);
+    CHECK_FALSE(r.fallback->contains(v.tx_hash));
 
-    r.sc->all(answer::accept);
+    r.w->finalize({filler});  // the pools drain
     r.clock.advance(resend_ms);
     CHECK(r.box->tick() == 1);
     CHECK(r.status(v) == vote_status::submitted);
 }
 
+TEST_CASE("outbox: a validator with a full pool is passed over for one that takes the vote", "[backend][outbox]") {
+    outbox_rig r;
+    r.w->refusals[{"validator-1", "eth_sendRawTransaction"}] = {rpc::tx_code::pool_full, "transaction pool full"};
+    const auto v = r.store_vote();
+    const auto sent = r.box->submit(v);
+    CHECK(sent.st == send_result::state::submitted);
+    CHECK(sent.node == "validator-2");
+    CHECK(r.stored(v).validator == "validator-2");
+}
+
 TEST_CASE("outbox: a definitive refusal rejects the vote with its reason; the voter may vote again",
           "[backend][outbox]") {
     outbox_rig r;
-    r.sc->all(answer::refuse);
-    const auto v = r.store_vote();
+    // Made for another chain (a backend run with another genesis than the validators'): refused by every one.
+    const auto v = r.store_vote([](vote_tx& tx) { tx.chain_id = 99; });
     const auto sent = r.box->submit(v);
     CHECK(sent.st == send_result::state::rejected);
     CHECK(sent.detail == "wrong chain id (validator-1, JSON-RPC error -32007)");
+    CHECK(r.w->count("eth_sendRawTransaction") == 1);  // no other validator would take it
     const auto s = r.stored(v);
     CHECK(s.status == vote_status::rejected);
     CHECK(s.detail == sent.detail);
@@ -279,64 +321,127 @@ TEST_CASE("outbox: a definitive refusal rejects the vote with its reason; the vo
     auto held = r.db->vote_by_user(v.user_id, v.election_id);
     REQUIRE(held);
     CHECK_FALSE(*held);
-    vote_row again = v;
-    again.tx_hash = sha256::hash(to_bytes("another transaction"));
-    const vote_row* p = &again;
-    auto ids = r.db->add_votes(std::span<const vote_row* const>(&p, 1));
-    REQUIRE(ids);
-    CHECK(ids->at(0));
+    const vote_tx good = r.vote_of(r.next_voter - 1);
+    const auto again = r.store_tx(v.user_id, good);
 
-    // A refused vote is not sent again.
+    // A refused vote is not sent again; the new one is, and is taken.
     r.clock.advance(10 * resend_ms);
-    const auto before = r.sc->count("eth_sendRawTransaction");
-    r.sc->all(answer::accept);
+    const auto before = r.w->count("eth_sendRawTransaction");
     r.box->tick();
     CHECK(r.status(v) == vote_status::rejected);
-    CHECK(r.sc->count("eth_sendRawTransaction") == before + 1);  // only the new vote
+    CHECK(r.w->count("eth_sendRawTransaction") == before + 1);  // only the new vote
+    CHECK(r.status(again) == vote_status::submitted);
 }
 
 TEST_CASE("outbox: a refusal that is not definitive keeps the vote for a retry", "[backend][outbox]") {
     outbox_rig r;
-    r.sc->all(answer::refuse);
-    r.sc->refuse_code = rpc::tx_code::storage;
-    r.sc->refuse_message = "storage error";
+    r.w->refuse_everywhere("eth_sendRawTransaction", rpc::tx_code::storage, "storage error");
     const auto v = r.store_vote();
-    CHECK(r.box->submit(v).st == send_result::state::queued);
+    const auto sent = r.box->submit(v);
+    CHECK(sent.st == send_result::state::queued);
     CHECK(r.status(v) == vote_status::pending);
+    CHECK_FALSE(r.stored(v).fallback);
+
+    r.w->refusals.clear();
+    r.clock.advance(resend_ms);
+    CHECK(r.box->tick() == 1);
+    CHECK(r.status(v) == vote_status::submitted);
 }
 
 TEST_CASE("outbox: a duplicate-vote refusal of a vote already final confirms it", "[backend][outbox]") {
     outbox_rig r;
-    r.sc->all(answer::refuse);
-    r.sc->refuse_code = rpc::tx_code::duplicate_vote;
     const auto v = r.store_vote();
-    r.make_final(v, 4);
+    const auto height = r.make_final(v);
+    r.w->refuse_everywhere("eth_sendRawTransaction", rpc::tx_code::duplicate_vote,
+                           "duplicate vote: voter already voted in this election");
     CHECK(r.box->submit(v).st == send_result::state::submitted);
     CHECK(r.status(v) == vote_status::confirmed);
+    CHECK(*r.stored(v).block_number == height);
+}
+
+TEST_CASE("outbox: a duplicate-vote refusal for another vote of the voter on the chain rejects ours",
+          "[backend][outbox]") {
+    // The backend's database was rebuilt while the chain kept the voter's earlier vote.
+    outbox_rig r;
+    const auto v = r.store_vote();
+    auto earlier = r.vote_of(r.next_voter - 1);
+    earlier.timestamp_ms -= 1;  // the same voter tag and election, another transaction
+    sign_tx<test::S>(earlier, r.net.submitter);
+    r.w->finalize({earlier});
+    const auto sent = r.box->submit(v);
+    CHECK(sent.st == send_result::state::rejected);
+    CHECK(sent.detail == "duplicate vote: voter already voted in this election (validator-1, JSON-RPC error -32003)");
+    CHECK(r.status(v) == vote_status::rejected);
+}
+
+TEST_CASE("outbox: a forged receipt confirms nothing; the liar is marked misbehaving", "[backend][outbox][lie]") {
+    outbox_rig r;
+    const auto v = r.store_vote();
+    REQUIRE(r.box->submit(v).st == send_result::state::submitted);
+    r.lie_about_receipt("validator-1", decode_tx(v.raw_tx).value());
+    // Round-robin: within three ticks each validator is asked first once, the liar too.
+    for (int k = 0; k < 3; ++k) {
+        CHECK(r.box->tick() == 0);
+        CHECK(r.status(v) == vote_status::submitted);
+        CHECK(r.box->lookup_receipt(v.tx_hash).st == receipt_info::state::not_final);
+    }
+    CHECK(r.status(v) == vote_status::submitted);
+    CHECK(r.w->count("validator-1", "poa_getTransactionProof") >= 1);
+    CHECK(r.status_of("validator-1") == client::node_status::misbehaving);
+
+    // Once it is final for real, the honest validators' receipt confirms it.
+    const auto height = r.make_final(v);
+    CHECK(r.box->tick() == 1);
+    CHECK(r.status(v) == vote_status::confirmed);
+    CHECK(r.stored(v).block_hash == r.block_hash_at(height));
+}
+
+TEST_CASE("outbox: an acknowledgement of another transaction is not believed", "[backend][outbox][lie]") {
+    outbox_rig r;
+    // A liar drops the vote it was sent and acknowledges another transaction.
+    auto drop_and_lie = [w = r.w.get()](bjson::value& x) {
+        if (auto h = from_hex_fixed<32>(std::string_view(x.as_string()))) (void)w->node.pool.erase(*h);
+        x = "0x" + std::string(64, 'e');
+    };
+    r.w->lies[{"validator-1", "eth_sendRawTransaction"}] = drop_and_lie;
+    const auto v = r.store_vote();
+    const auto sent = r.box->submit(v);
+    CHECK(sent.st == send_result::state::submitted);
+    CHECK(sent.node == "validator-2");
+    CHECK(r.w->node.pool.contains(v.tx_hash));
+    CHECK(r.status_of("validator-1") == client::node_status::misbehaving);
+
+    // When every validator answers so, none holds the vote: it is kept on the fallback chain.
+    for (const auto* n : {"validator-2", "validator-3"}) r.w->lies[{n, "eth_sendRawTransaction"}] = drop_and_lie;
+    const auto u = r.store_vote();
+    const auto lied = r.box->submit(u);
+    CHECK(lied.st == send_result::state::unreachable);
+    CHECK(lied.on_fallback);
+    CHECK(r.status(u) == vote_status::pending);
+    CHECK(r.fallback->contains(u.tx_hash));
 }
 
 TEST_CASE("outbox: a restart picks up the stored outbox where it was", "[backend][outbox]") {
     outbox_rig r;
-    r.sc->all(answer::down);
+    r.w->all(node_mode::down);
     const auto a = r.store_vote();  // all down: pending, on the fallback chain
     REQUIRE(r.box->submit(a).st == send_result::state::unreachable);
-    r.sc->all(answer::accept);
+    r.w->all(node_mode::honest);
     const auto b = r.store_vote();  // taken by a validator, not final yet
     REQUIRE(r.box->submit(b).st == send_result::state::submitted);
     const auto c = r.store_vote();  // stored, then the backend died before sending it
     REQUIRE(r.status(c) == vote_status::pending);
 
-    r.reopen();  // new store connection, fallback ledger and outbox over the same files
+    r.reopen();  // new store connection, fallback ledger, client and outbox over the same files
     CHECK(r.fallback->contains(a.tx_hash));
-    r.make_final(b, 9);
+    r.make_final(b);
     r.clock.advance(1000);
     CHECK(r.box->tick() == 3);
     CHECK(r.status(a) == vote_status::submitted);
     CHECK(r.status(b) == vote_status::confirmed);
     CHECK(r.status(c) == vote_status::submitted);
 
-    r.make_final(a, 10);
-    r.make_final(c, 10);
+    r.w->finalize({decode_tx(a.raw_tx).value(), decode_tx(c.raw_tx).value()});
     r.reopen();
     CHECK(r.box->tick() == 2);
     CHECK(r.status(a) == vote_status::confirmed);

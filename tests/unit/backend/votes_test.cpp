@@ -6,7 +6,7 @@
 #include "../support/fixtures.hpp"
 #include "../support/temp_dir.hpp"
 #include "handler_checks.hpp"
-#include "scripted_validators.hpp"
+#include "validators_rig.hpp"
 
 #include <ballotchain/chain/codec.hpp>
 #include <ballotchain/core/clock.hpp>
@@ -21,14 +21,13 @@
 // The backend's votes (apps/backend/votes.hpp) without processes: a vote request
 // read with its bounds, its transaction built and signed by vote_maker and
 // checked by an independent chain from the same genesis, and the submit and
-// status endpoints over a real store, the outbox and scripted validators.
+// status endpoints over a real store, the outbox and validators in memory over
+// a real chain (a status says "confirmed" only from a verified receipt).
 
 using namespace ballotchain;
 using namespace ballotchain::backend;
-using test::answer;
 using test::error_of;
-using test::script;
-using test::scripted_transport;
+using test::node_mode;
 using test::text;
 
 namespace {
@@ -141,17 +140,17 @@ TEST_CASE("read_vote_request: ids, padded base64 and the chain's size bound", "[
 
 namespace {
 
-using votes_type = votes<scripted_transport, manual_clock>;
-using outbox_type = outbox<scripted_transport, manual_clock>;
+using votes_type = votes<test::chain_transport, manual_clock>;
+using outbox_type = outbox<test::chain_transport, manual_clock>;
 
 /// The vote endpoints over a real store and fallback chain in a temp dir and
-/// three scripted validators; one voter, an open election with two candidates,
-/// a closed one and another open one.
-struct votes_rig : test::scripted_pool_rig {
+/// three validators in memory; one voter, an open election with two
+/// candidates, a closed one and another open one.
+struct votes_rig : test::validators_rig {
     std::unique_ptr<sqlite_store> db = sqlite_store::open(dir.file("backend.db")).value();
     fallback_ledger fallback{dir.file("fallback"), net.genesis, net.submitter.public_key(), clock.wall_ms()};
     group_commit commit{*db};
-    outbox_type box{*db, pool, fallback, clock, {1000, 15'000, 512}};
+    outbox_type box{*db, *client, fallback, clock, {1000, 15'000, 512}};
     elections<manual_clock> el{*db, clock};
     vote_maker maker;
     votes_type vs{*db, el, commit, box, maker, clock};
@@ -160,7 +159,7 @@ struct votes_rig : test::scripted_pool_rig {
     std::int64_t cand_a = 0, cand_b = 0, cand_closed = 0, cand_other = 0;
 
     explicit votes_rig(const ed25519::key_pair* submitter = nullptr)
-        : scripted_pool_rig("ballotchain-votes"), maker(maker_of(net, submitter ? *submitter : net.submitter)) {
+        : validators_rig("ballotchain-votes"), maker(maker_of(net, submitter ? *submitter : net.submitter)) {
         voter = {0, "voter@example.org", "Voter", bytes(16, 1), bytes(32, 2), false};
         voter.id = db->add_user(voter, clock.wall_ms()).value().value();
         open = add_election("open", 0, ~0ull >> 2, cand_a, &cand_b);
@@ -198,7 +197,7 @@ TEST_CASE("votes: a vote is checked, stored and sent once; the second is refused
     CHECK(out.at("validator") == "validator-1");
     CHECK(text(out.at("timestamp")) == app::iso_time(r.clock.wall_ms()));
     CHECK_FALSE(out.contains("previous_attempt"));
-    CHECK(r.sc->count("eth_sendRawTransaction") == 1);
+    CHECK(r.w->count("eth_sendRawTransaction") == 1);
 
     const std::string txid(out.at("transaction_id").as_string());
     const auto stored = r.db->vote_by_user(r.voter.id, r.open).value();
@@ -207,6 +206,7 @@ TEST_CASE("votes: a vote is checked, stored and sent once; the second is refused
     CHECK(stored->status == vote_status::submitted);
     CHECK(stored->candidate_id == r.cand_b);
     CHECK(out.at("id") == stored->id);
+    CHECK(r.w->node.pool.contains(stored->tx_hash));  // the validators hold the very transaction stored
 
     const auto status = r.vs.transaction_status("transaction_id=" + txid);
     CHECK(status.at("status") == "submitted");
@@ -217,7 +217,7 @@ TEST_CASE("votes: a vote is checked, stored and sent once; the second is refused
     const auto again = error_of([&] { r.submit(request(r.open, r.cand_a)); });
     CHECK(again.status == http::status::conflict);
     CHECK(again.detail == "you have already voted in this election (transaction " + txid + ", submitted)");
-    CHECK(r.sc->count("eth_sendRawTransaction") == 1);
+    CHECK(r.w->count("eth_sendRawTransaction") == 1);
 }
 
 TEST_CASE("votes: nothing is stored or sent for a vote that fails a check", "[backend][votes]") {
@@ -231,7 +231,7 @@ TEST_CASE("votes: nothing is stored or sent for a vote that fails a check", "[ba
     CHECK(foreign.detail == "candidate_id is not a candidate of this election");
     CHECK(error_of([&] { r.submit(request(r.open, r.cand_a, "YQ")); }).status == http::status::unprocessable_entity);
     CHECK(r.stored_votes() == 0);
-    CHECK(r.sc->calls.empty());
+    CHECK(r.w->calls.empty());
 }
 
 TEST_CASE("votes: a vote the chain's rules refuse is not stored (our configuration is wrong)", "[backend][votes]") {
@@ -242,18 +242,19 @@ TEST_CASE("votes: a vote the chain's rules refuse is not stored (our configurati
     CHECK(e.detail == "the backend cannot make a valid transaction: unauthorized submitter");
     CHECK(r.stored_votes() == 0);
     CHECK_FALSE(r.db->vote_by_user(r.voter.id, r.open).value());
-    CHECK(r.sc->calls.empty());
+    CHECK(r.w->calls.empty());
 }
 
 TEST_CASE("votes: a refused vote frees the voter's place and the next vote says so", "[backend][votes]") {
     votes_rig r;
-    r.sc->all(answer::refuse);
+    // The validators run with another chain id than this backend's genesis.
+    r.w->refuse_everywhere("eth_sendRawTransaction", rpc::tx_code::wrong_chain, "wrong chain id");
     const auto [st, out] = r.submit(request(r.open, r.cand_a));
     CHECK(st == 503);
     CHECK(out.at("status") == "rejected");
     const std::string refused_tx(out.at("transaction_id").as_string());
 
-    r.sc->all(answer::accept);
+    r.w->refusals.clear();
     r.clock.advance(1);  // another timestamp: another transaction
     const auto [st2, out2] = r.submit(request(r.open, r.cand_a));
     CHECK(st2 == 200);
@@ -266,4 +267,49 @@ TEST_CASE("votes: a refused vote frees the voter's place and the next vote says 
     const auto status = r.vs.transaction_status("transaction_id=" + refused_tx + "&election_id=" + std::to_string(r.open));
     CHECK(status.at("status") == "rejected");
     CHECK(status.at("detail") == prev.at("detail"));
+}
+
+TEST_CASE("votes: transaction-status says confirmed from a verified receipt only", "[backend][votes][lie]") {
+    votes_rig r;
+    const auto [st, out] = r.submit(request(r.open, r.cand_a));
+    REQUIRE(st == 200);
+    const std::string txid(out.at("transaction_id").as_string());
+    const auto row = r.db->vote_by_user(r.voter.id, r.open).value().value();
+    const vote_tx tx = decode_tx(row.raw_tx).value();
+
+    // Every validator forges a receipt for it: nothing is believed, nothing is written.
+    for (const auto& n : r.w->nodes()) r.lie_about_receipt(n.node_id, tx);
+    for (int k = 0; k < 3; ++k) {
+        const auto s = r.vs.transaction_status("transaction_id=" + txid);
+        CHECK(s.at("status") == "submitted");
+        CHECK(s.at("confirmed") == false);
+        CHECK(s.at("block_number").is_null());
+    }
+    CHECK(r.db->vote_by_tx(row.tx_hash).value()->status == vote_status::submitted);
+    CHECK(r.client->count(client::node_status::misbehaving) == 3);
+    // Of a transaction not ours, a forged receipt is no answer either.
+    const auto stranger = r.net.vote(77, static_cast<std::uint64_t>(r.open), static_cast<std::uint64_t>(r.cand_a));
+    for (const auto& n : r.w->nodes()) r.lie_about_receipt(n.node_id, stranger);
+    const auto unknown = error_of([&] { r.vs.transaction_status("transaction_id=" + to_hex(tx_hash<test::S>(stranger))); });
+    CHECK(unknown.status == http::status::not_found);
+
+    // Final for real: the receipt verifies and the vote is confirmed on the spot.
+    const auto height = r.make_final(row.raw_tx);
+    const auto s = r.vs.transaction_status("transaction_id=" + txid + "&election_id=" + std::to_string(r.open));
+    CHECK(s.at("status") == "confirmed");
+    CHECK(s.at("confirmed") == true);
+    CHECK(s.at("block_number") == height);
+    CHECK(text(s.at("block_hash")) == to_hex(r.w->node.c.hash_at(height).value()));
+    CHECK(r.db->vote_by_tx(row.tx_hash).value()->status == vote_status::confirmed);
+
+    // A final transaction not ours: what the validators prove of it.
+    r.w->finalize({stranger});
+    const auto theirs = r.vs.transaction_status("transaction_id=" + to_hex(tx_hash<test::S>(stranger)));
+    CHECK(theirs.at("status") == "confirmed");
+    CHECK(theirs.at("block_number") == height + 1);
+    CHECK(theirs.at("source") == "poa_validators");
+
+    r.w->all(node_mode::down);
+    const auto down = error_of([&] { r.vs.transaction_status("transaction_id=0x" + std::string(64, '1')); });
+    CHECK(down.status == http::status::service_unavailable);
 }

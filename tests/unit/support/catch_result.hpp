@@ -1,11 +1,9 @@
 #pragma once
 /// @file Teaches Catch2 to print ballotchain::result<T> (boost::system::result)
-/// storage_ns::db_result<T> and the client's call_result<T> and decoded<T> in assertions such as `REQUIRE(r)`: "ok" or
+/// and storage_ns::db_result<T> in assertions such as `REQUIRE(r)`: "ok" or
 /// "error: <message>". Needed because boost's own operator<< requires T to be
 /// printable.
 
-#include <ballotchain/client/answers.hpp>
-#include <ballotchain/client/errors.hpp>
 #include <ballotchain/core/error.hpp>
 #include <ballotchain/storage/db_error.hpp>
 
@@ -29,17 +27,4 @@ struct StringMaker<ballotchain::storage_ns::db_result<T>> {
     }
 };
 
-/// A client call: "ok", or its error (validator, message, kind).
-template <class T>
-struct StringMaker<ballotchain::client::call_result<T>> {
-    static std::string convert(const ballotchain::client::call_result<T>& r) {
-        return r ? std::string("ok") : "error: " + r.error().what() + " [" + ballotchain::client::describe(r.error().kind) + "]";
-    }
-};
-
-/// A decoded answer: "ok", or why it did not decode or verify.
-template <class T>
-struct StringMaker<ballotchain::client::decoded<T>> {
-    static std::string convert(const ballotchain::client::decoded<T>& r) { return r ? std::string("ok") : "error: " + r.error(); }
-};
 }  // namespace Catch
