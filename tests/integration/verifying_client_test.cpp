@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 #include <catch_client.hpp>
+#include <catch_result.hpp>
 
 #include <functional>
 #include <map>
@@ -111,7 +112,7 @@ TEST_CASE("a validator behind a lying proxy: the client reports only verified, c
     auto g = ballotchain::json::load_genesis_file((net.dir() / "genesis.json").string());
     REQUIRE(g);
     boost::asio::io_context io;
-    client::verifying_client c(io.get_executor(),
+    client::verifying_client<ed25519_sha256> c(io.get_executor(),
                                {{"liar", url(liar.port()), ""}, {"validator-2", url(net.rpc(1)), ""}, {"validator-3", url(net.rpc(2)), ""}},
                                *g);
     voter_client vc(net.dir() / "submitter.key");
