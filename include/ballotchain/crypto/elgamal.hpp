@@ -1,0 +1,285 @@
+#pragma once
+/// @file Exponential ElGamal over ristretto255 and the zero-knowledge proofs of
+/// a secret ballot (issue 11, docs/election-protocol.md to come): a ballot is
+/// one ciphertext per candidate, each proven to encrypt 0 or 1 (a disjunctive
+/// Chaum-Pedersen proof, CDS94), and their sum proven to encrypt exactly 1.
+/// Decryption shares carry a Chaum-Pedersen proof; any t shares combine by
+/// Lagrange interpolation at 0; the tally is a small discrete log.
+///
+/// Fiat-Shamir (strong): every challenge is SHA-512, reduced modulo ℓ, over a
+/// domain tag, the `proof_context` (chain id, election id, election public
+/// key, voter tag, a digest of every ciphertext of the ballot) and the
+/// statement's own points and commitments, so a proof cannot be moved to
+/// another ballot, voter or election.
+
+#include <ballotchain/core/bytes.hpp>
+#include <ballotchain/crypto/ristretto.hpp>
+
+#include <sodium.h>
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace ballotchain::elgamal {
+
+using ristretto::point;
+using ristretto::scalar;
+
+/// (A, B) = (r·G, m·G + r·Y) for public key Y.
+struct ciphertext {
+    point a;
+    point b;
+    bool operator==(const ciphertext&) const = default;
+    friend ciphertext operator+(const ciphertext& x, const ciphertext& y) { return {x.a + y.a, x.b + y.b}; }
+};
+
+/// Encrypts the small integer `m` under `pk` with randomness `r` (nonzero).
+inline ciphertext encrypt(const point& pk, std::uint64_t m, const scalar& r) {
+    return {point::base_mul(r), point::base_mul(scalar::from_u64(m)) + pk.mul(r)};
+}
+
+/// m·G for the decryption of B − x·A: what a tally's discrete log starts from.
+inline point decrypt_to_point(const ciphertext& c, const scalar& x) { return c.b - c.a.mul(x); }
+
+/// The m in [0, bound] with m·G == M (baby-step giant-step: O(√bound) time and memory), or nullopt.
+inline std::optional<std::uint64_t> small_log(const point& m_point, std::uint64_t bound) {
+    const std::uint64_t steps = static_cast<std::uint64_t>(std::ceil(std::sqrt(static_cast<double>(bound) + 1.0)));
+    struct h {
+        std::size_t operator()(const std::array<byte, 32>& k) const noexcept {
+            std::size_t v = 0;
+            for (std::size_t i = 0; i < sizeof v; ++i) v = (v << 8) | k[i];
+            return v;
+        }
+    };
+    std::unordered_map<std::array<byte, 32>, std::uint64_t, h> baby;
+    baby.reserve(static_cast<std::size_t>(steps));
+    point cur = point::identity();
+    for (std::uint64_t j = 0; j < steps; ++j) {
+        baby.emplace(cur.b, j);
+        cur = cur + point::generator();
+    }
+    const point giant = point::base_mul(scalar::from_u64(steps));
+    point g = m_point;
+    for (std::uint64_t i = 0; i <= steps; ++i) {
+        if (auto it = baby.find(g.b); it != baby.end()) {
+            const std::uint64_t m = i * steps + it->second;
+            if (m <= bound) return m;
+            return std::nullopt;
+        }
+        g = g - giant;
+    }
+    return std::nullopt;
+}
+
+/// What every proof of one ballot is bound to.
+struct proof_context {
+    std::uint64_t chain_id = 0;
+    std::uint64_t election_id = 0;
+    point election_key;
+    hash32 voter_tag;
+    std::array<byte, 64> ballot_digest{};  ///< SHA-512 over every ciphertext of the ballot, in order (ballot_digest())
+};
+
+/// SHA-512 over the ballot's ciphertexts (A ‖ B of each, in candidate order).
+inline std::array<byte, 64> ballot_digest(const std::vector<ciphertext>& cs) {
+    noise::ensure_sodium();
+    crypto_hash_sha512_state st;
+    crypto_hash_sha512_init(&st);
+    const std::string_view dom = "ballotchain/ballot-digest/v1";
+    crypto_hash_sha512_update(&st, reinterpret_cast<const unsigned char*>(dom.data()), dom.size());
+    for (const auto& c : cs) {
+        crypto_hash_sha512_update(&st, c.a.b.data(), 32);
+        crypto_hash_sha512_update(&st, c.b.b.data(), 32);
+    }
+    std::array<byte, 64> out{};
+    crypto_hash_sha512_final(&st, out.data());
+    return out;
+}
+
+namespace detail {
+/// The Fiat-Shamir hash: SHA-512(domain ‖ u32 len(domain) ‖ context ‖ u32 index ‖ points…) mod ℓ.
+class transcript {
+public:
+    explicit transcript(std::string_view domain) {
+        noise::ensure_sodium();
+        crypto_hash_sha512_init(&st_);
+        u32(static_cast<std::uint32_t>(domain.size()));
+        bytes_(reinterpret_cast<const byte*>(domain.data()), domain.size());
+    }
+    transcript& context(const proof_context& c) {
+        u64(c.chain_id);
+        u64(c.election_id);
+        pt(c.election_key);
+        bytes_(c.voter_tag.data.data(), 32);
+        bytes_(c.ballot_digest.data(), 64);
+        return *this;
+    }
+    transcript& u32(std::uint32_t v) {
+        byte b[4] = {static_cast<byte>(v >> 24), static_cast<byte>(v >> 16), static_cast<byte>(v >> 8), static_cast<byte>(v)};
+        return bytes_(b, 4);
+    }
+    transcript& u64(std::uint64_t v) {
+        byte b[8];
+        for (int i = 0; i < 8; ++i) b[i] = static_cast<byte>(v >> (56 - 8 * i));
+        return bytes_(b, 8);
+    }
+    transcript& pt(const point& p) { return bytes_(p.b.data(), 32); }
+    scalar challenge() {
+        std::array<byte, 64> h{};
+        crypto_hash_sha512_final(&st_, h.data());
+        return scalar::reduce(h);
+    }
+
+private:
+    transcript& bytes_(const byte* p, std::size_t n) {
+        crypto_hash_sha512_update(&st_, p, n);
+        return *this;
+    }
+    crypto_hash_sha512_state st_;
+};
+}  // namespace detail
+
+/// A proof that a ciphertext encrypts 0 or 1: challenges and responses of both branches.
+struct zero_one_proof {
+    scalar c0, c1, z0, z1;
+    bool operator==(const zero_one_proof&) const = default;
+};
+
+/// The commitments of branch j recomputed from its challenge and response:
+/// (z·G − c·A, z·Y − c·(B − j·G)).
+inline std::pair<point, point> zero_one_commitments(const point& pk, const ciphertext& ct, std::uint64_t j, const scalar& c,
+                                                    const scalar& z) {
+    const point bj = j == 0 ? ct.b : ct.b - point::generator();
+    return {point::base_mul(z) - ct.a.mul(c), pk.mul(z) - bj.mul(c)};
+}
+
+inline scalar zero_one_challenge(const proof_context& ctx, std::uint32_t index, const ciphertext& ct,
+                                 const std::pair<point, point>& k0, const std::pair<point, point>& k1) {
+    return detail::transcript("ballotchain/zero-one/v1")
+        .context(ctx)
+        .u32(index)
+        .pt(ct.a)
+        .pt(ct.b)
+        .pt(k0.first)
+        .pt(k0.second)
+        .pt(k1.first)
+        .pt(k1.second)
+        .challenge();
+}
+
+/// Proves that `ct` = encrypt(pk, m, r) with m ∈ {0, 1}; `index` is the candidate's position.
+/// @pre m is 0 or 1 and ct was made with r.
+inline zero_one_proof prove_zero_one(const proof_context& ctx, std::uint32_t index, const ciphertext& ct, std::uint64_t m,
+                                     const scalar& r) {
+    const point& pk = ctx.election_key;
+    const std::uint64_t other = 1 - m;
+    const scalar w = scalar::random(), c_sim = scalar::random(), z_sim = scalar::random();
+    const auto k_sim = zero_one_commitments(pk, ct, other, c_sim, z_sim);
+    const std::pair<point, point> k_real{point::base_mul(w), pk.mul(w)};
+    const scalar c = m == 0 ? zero_one_challenge(ctx, index, ct, k_real, k_sim) : zero_one_challenge(ctx, index, ct, k_sim, k_real);
+    const scalar c_real = c - c_sim;
+    const scalar z_real = w + c_real * r;
+    return m == 0 ? zero_one_proof{c_real, c_sim, z_real, z_sim} : zero_one_proof{c_sim, c_real, z_sim, z_real};
+}
+
+inline bool verify_zero_one(const proof_context& ctx, std::uint32_t index, const ciphertext& ct, const zero_one_proof& p) {
+    const auto k0 = zero_one_commitments(ctx.election_key, ct, 0, p.c0, p.z0);
+    const auto k1 = zero_one_commitments(ctx.election_key, ct, 1, p.c1, p.z1);
+    return zero_one_challenge(ctx, index, ct, k0, k1) == p.c0 + p.c1;
+}
+
+/// A Chaum-Pedersen proof that log_G(U) = log_V(W) (challenge, response).
+struct dleq_proof {
+    scalar c, z;
+    bool operator==(const dleq_proof&) const = default;
+};
+
+namespace detail {
+inline scalar dleq_challenge(std::string_view domain, const proof_context* ctx, std::uint32_t index, const point& v,
+                             const point& u, const point& w, const point& k1, const point& k2) {
+    transcript t(domain);
+    if (ctx) t.context(*ctx);
+    return t.u32(index).pt(v).pt(u).pt(w).pt(k1).pt(k2).challenge();
+}
+/// Proves U = x·G and W = x·V.
+inline dleq_proof prove_dleq(std::string_view domain, const proof_context* ctx, std::uint32_t index, const point& v,
+                             const point& u, const point& w, const scalar& x) {
+    const scalar k = scalar::random();
+    const scalar c = dleq_challenge(domain, ctx, index, v, u, w, point::base_mul(k), v.mul(k));
+    return {c, k + c * x};
+}
+inline bool verify_dleq(std::string_view domain, const proof_context* ctx, std::uint32_t index, const point& v,
+                        const point& u, const point& w, const dleq_proof& p) {
+    const point k1 = point::base_mul(p.z) - u.mul(p.c);
+    const point k2 = v.mul(p.z) - w.mul(p.c);
+    return dleq_challenge(domain, ctx, index, v, u, w, k1, k2) == p.c;
+}
+}  // namespace detail
+
+/// Proves that the sum of a ballot's ciphertexts (A, B) encrypts exactly 1: (A, B − G) = (R·G, R·Y).
+inline dleq_proof prove_sum_one(const proof_context& ctx, const ciphertext& sum, const scalar& r_sum) {
+    return detail::prove_dleq("ballotchain/sum-one/v1", &ctx, 0, ctx.election_key, sum.a, sum.b - point::generator(), r_sum);
+}
+inline bool verify_sum_one(const proof_context& ctx, const ciphertext& sum, const dleq_proof& p) {
+    return detail::verify_dleq("ballotchain/sum-one/v1", &ctx, 0, ctx.election_key, sum.a, sum.b - point::generator(), p);
+}
+
+/// A trustee's decryption share of an aggregate ciphertext: D = x_i·A, with a proof that
+/// log_G(Y_i) = log_A(D) for its public share Y_i. `index` is the trustee's (1-based) index.
+struct decryption_share {
+    std::uint32_t trustee = 0;
+    point d;
+    dleq_proof proof;
+};
+
+inline decryption_share make_share(std::uint32_t trustee, const scalar& x_i, const ciphertext& aggregate) {
+    const point d = aggregate.a.mul(x_i);
+    const point y_i = point::base_mul(x_i);
+    return {trustee, d, detail::prove_dleq("ballotchain/decryption-share/v1", nullptr, trustee, aggregate.a, y_i, d, x_i)};
+}
+inline bool verify_share(const decryption_share& s, const point& public_share, const ciphertext& aggregate) {
+    return detail::verify_dleq("ballotchain/decryption-share/v1", nullptr, s.trustee, aggregate.a, public_share, s.d, s.proof);
+}
+
+/// The Lagrange coefficient at 0 of trustee `i` among the (distinct, 1-based) `set`.
+inline scalar lagrange_at_zero(std::uint32_t i, const std::vector<std::uint32_t>& set) {
+    scalar num = scalar::from_u64(1), den = scalar::from_u64(1);
+    for (std::uint32_t j : set) {
+        if (j == i) continue;
+        num = num * scalar::from_u64(j);
+        den = den * (scalar::from_u64(j) - scalar::from_u64(i));
+    }
+    return num * den.inverse().value();
+}
+
+/// m·G from an aggregate and any t verified shares (distinct trustees): B − Σ λ_i·D_i.
+inline point combine_shares(const ciphertext& aggregate, const std::vector<decryption_share>& shares) {
+    std::vector<std::uint32_t> set;
+    for (const auto& s : shares) set.push_back(s.trustee);
+    point d = point::identity();
+    for (const auto& s : shares) d = d + s.d.mul(lagrange_at_zero(s.trustee, set));
+    return aggregate.b - d;
+}
+
+/// Shamir shares of `secret` for trustees 1..n with threshold t (a polynomial of degree t − 1
+/// with random coefficients): share i = f(i). For tests and a dealer; the key ceremony replaces it.
+inline std::vector<scalar> shamir_split(const scalar& secret, std::uint32_t t, std::uint32_t n) {
+    std::vector<scalar> coeff{secret};
+    for (std::uint32_t k = 1; k < t; ++k) coeff.push_back(scalar::random());
+    std::vector<scalar> out;
+    for (std::uint32_t i = 1; i <= n; ++i) {
+        scalar acc = scalar::zero(), x = scalar::from_u64(i), pw = scalar::from_u64(1);
+        for (const auto& c : coeff) {
+            acc = acc + c * pw;
+            pw = pw * x;
+        }
+        out.push_back(acc);
+    }
+    return out;
+}
+
+}  // namespace ballotchain::elgamal
