@@ -73,8 +73,7 @@ struct memory_transport {
     std::shared_ptr<rpc::method_table> table;
     boost::asio::awaitable<client::rpc_outcome> async_call(client::node_info, std::string method, boost::json::array params,
                                                            std::chrono::milliseconds) {
-        boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", std::move(method)}, {"params", std::move(params)}};
-        co_return client::parse_rpc_reply(200, rpc::handle_jsonrpc(boost::json::serialize(req), *table));
+        co_return client::parse_rpc_reply(200, rpc::handle_jsonrpc(client::rpc_body(std::move(method), std::move(params)), *table));
     }
     boost::asio::awaitable<client::probe_result> async_probe(client::node_info, std::chrono::milliseconds) {
         co_return client::probe_result{true, client::node_status::healthy, 0, {}};

@@ -37,32 +37,6 @@ concept async_rpc_transport = requires(T& t, node_info n, std::string m, boost::
     { t.async_probe(n, d) } -> std::same_as<boost::asio::awaitable<probe_result>>;
 };
 
-/// A JSON-RPC 2.0 reply (HTTP status and body) as an outcome.
-inline rpc_outcome parse_rpc_reply(int status, const std::string& body) {
-    rpc_outcome out;
-    if (status == 0) {
-        out.why = "no answer";
-        return out;
-    }
-    boost::system::error_code ec;
-    auto v = boost::json::parse(body, ec);
-    if (ec || !v.is_object()) {
-        out.why = "HTTP " + std::to_string(status) + " without a JSON-RPC body";
-        return out;
-    }
-    auto& o = v.as_object();
-    if (auto* e = o.if_contains("error")) {
-        out.k = rpc_outcome::kind::error;
-        out.value = std::move(*e);
-    } else if (auto* res = o.if_contains("result")) {
-        out.k = rpc_outcome::kind::result;
-        out.value = std::move(*res);
-    } else {
-        out.why = "JSON-RPC reply without result or error";
-    }
-    return out;
-}
-
 /// Health of a node from its GET /health answer (docs/api.md).
 inline probe_result parse_health(int status, const std::string& body) {
     probe_result p;
@@ -112,8 +86,7 @@ struct async_http_transport {
             out.why = "bad rpc_url " + n.rpc_url;
             co_return out;
         }
-        boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", std::move(method)}, {"params", std::move(params)}};
-        auto r = co_await exchange(host, port, http::verb::post, path, boost::json::serialize(req), timeout);
+        auto r = co_await exchange(host, port, http::verb::post, path, rpc_body(std::move(method), std::move(params)), timeout);
         rpc_outcome out = parse_rpc_reply(r.status, r.body);
         if (r.status == 0 && !r.body.empty()) out.why = r.body;  // the transport's reason
         co_return out;

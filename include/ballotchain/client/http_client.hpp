@@ -123,22 +123,23 @@ inline bool parse_http_url(std::string_view url, std::string& host, std::uint16_
     return true;
 }
 
-/// One JSON-RPC 2.0 exchange over HTTP POST: the result, the error object,
-/// or why there was no usable answer.
-inline rpc_outcome rpc_request(const std::string& host, std::uint16_t port, const std::string& path,
-                                       const std::string& method, const boost::json::array& params,
-                                       std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+/// The body of a JSON-RPC 2.0 request (id 1).
+inline std::string rpc_body(std::string method, boost::json::array params) {
+    return boost::json::serialize(
+        boost::json::object{{"jsonrpc", "2.0"}, {"id", 1}, {"method", std::move(method)}, {"params", std::move(params)}});
+}
+
+/// A JSON-RPC 2.0 reply (HTTP status, 0 for none, and body) as an outcome.
+inline rpc_outcome parse_rpc_reply(int status, const std::string& body) {
     rpc_outcome out;
-    boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
-    auto r = http_request(host, port, http::verb::post, path, boost::json::serialize(req), timeout);
-    if (r.status == 0) {
+    if (status == 0) {
         out.why = "no answer";
         return out;
     }
     boost::system::error_code ec;
-    auto v = boost::json::parse(r.body, ec);
+    auto v = boost::json::parse(body, ec);
     if (ec || !v.is_object()) {
-        out.why = "HTTP " + std::to_string(r.status) + " without a JSON-RPC body";
+        out.why = "HTTP " + std::to_string(status) + " without a JSON-RPC body";
         return out;
     }
     auto& o = v.as_object();
@@ -152,6 +153,15 @@ inline rpc_outcome rpc_request(const std::string& host, std::uint16_t port, cons
         out.why = "JSON-RPC reply without result or error";
     }
     return out;
+}
+
+/// One JSON-RPC 2.0 exchange over HTTP POST: the result, the error object,
+/// or why there was no usable answer.
+inline rpc_outcome rpc_request(const std::string& host, std::uint16_t port, const std::string& path,
+                               const std::string& method, const boost::json::array& params,
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+    auto r = http_request(host, port, http::verb::post, path, rpc_body(method, params), timeout);
+    return parse_rpc_reply(r.status, r.body);
 }
 
 /// JSON-RPC call: the "result" member, or nullopt with `error` set.

@@ -228,6 +228,49 @@ inline bool verify_sum_one(const proof_context& ctx, const ciphertext& sum, cons
     return detail::verify_dleq("ballotchain/sum-one/v1", &ctx, 0, ctx.election_key, sum.a, sum.b - point::generator(), p);
 }
 
+/// A ballot: one ciphertext per candidate (candidate order), a 0/1 proof of each, the sum proof.
+struct ballot {
+    std::vector<ciphertext> cts;
+    std::vector<zero_one_proof> proofs;
+    dleq_proof sum;
+};
+
+/// Encrypts a vote for `choice` among `candidates` and proves it. `ctx` gives the chain, election,
+/// key and voter tag; its ballot digest is filled in here.
+/// @pre choice < candidates
+inline ballot seal_ballot(proof_context ctx, std::uint32_t candidates, std::uint32_t choice) {
+    ballot b;
+    std::vector<scalar> rs;
+    rs.reserve(candidates);
+    for (std::uint32_t k = 0; k < candidates; ++k) {
+        rs.push_back(scalar::random());
+        b.cts.push_back(encrypt(ctx.election_key, k == choice ? 1 : 0, rs.back()));
+    }
+    ctx.ballot_digest = ballot_digest(b.cts);
+    ciphertext sum{point::identity(), point::identity()};
+    scalar r_sum = scalar::zero();
+    for (std::uint32_t k = 0; k < candidates; ++k) {
+        b.proofs.push_back(prove_zero_one(ctx, k, b.cts[k], k == choice ? 1 : 0, rs[k]));
+        sum = sum + b.cts[k];
+        r_sum = r_sum + rs[k];
+    }
+    b.sum = prove_sum_one(ctx, sum, r_sum);
+    return b;
+}
+
+/// True iff every 0/1 proof and the sum proof of `b` hold under `ctx` (its ballot digest is
+/// recomputed from `b.cts`, whatever `ctx` holds).
+inline bool verify_ballot(proof_context ctx, const ballot& b) {
+    if (b.cts.empty() || b.proofs.size() != b.cts.size()) return false;
+    ctx.ballot_digest = ballot_digest(b.cts);
+    ciphertext sum{point::identity(), point::identity()};
+    for (std::uint32_t k = 0; k < b.cts.size(); ++k) {
+        if (!verify_zero_one(ctx, k, b.cts[k], b.proofs[k])) return false;
+        sum = sum + b.cts[k];
+    }
+    return verify_sum_one(ctx, sum, b.sum);
+}
+
 /// A trustee's decryption share of an aggregate ciphertext: D = x_i·A, with a proof that
 /// log_G(Y_i) = log_A(D) for its public share Y_i. `index` is the trustee's (1-based) index.
 struct decryption_share {

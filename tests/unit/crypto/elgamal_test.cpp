@@ -43,16 +43,8 @@ eg_ballot eg_make(const point& pk, std::uint32_t n, std::uint32_t choice, std::u
     return b;
 }
 
-bool eg_valid(const eg_ballot& b) {
-    elgamal::proof_context ctx = b.ctx;
-    ctx.ballot_digest = elgamal::ballot_digest(b.cts);  // the verifier recomputes it from what it sees
-    elgamal::ciphertext sum{point::identity(), point::identity()};
-    for (std::uint32_t k = 0; k < b.cts.size(); ++k) {
-        if (!elgamal::verify_zero_one(ctx, k, b.cts[k], b.proofs[k])) return false;
-        sum = sum + b.cts[k];
-    }
-    return elgamal::verify_sum_one(ctx, sum, b.sum);
-}
+/// What a validator checks (verify_ballot recomputes the ballot digest from the ciphertexts).
+bool eg_valid(const eg_ballot& b) { return elgamal::verify_ballot(b.ctx, {b.cts, b.proofs, b.sum}); }
 
 }  // namespace
 
@@ -117,6 +109,11 @@ TEST_CASE("ballot proofs accept honest ballots and refuse every tampering", "[cr
     const point pk = point::base_mul(scalar::random());
     for (std::uint32_t choice = 0; choice < 3; ++choice) CHECK(eg_valid(eg_make(pk, 3, choice)));
     CHECK(eg_valid(eg_make(pk, 10, 9)));
+    // the library's own sealing, as clients will call it
+    const elgamal::proof_context ctx{1337, 7, pk, {}, {}};
+    for (std::uint32_t choice = 0; choice < 4; ++choice) CHECK(elgamal::verify_ballot(ctx, elgamal::seal_ballot(ctx, 4, choice)));
+    CHECK_FALSE(elgamal::verify_ballot({1337, 8, pk, {}, {}}, elgamal::seal_ballot(ctx, 4, 0)));  // another election
+    CHECK_FALSE(elgamal::verify_ballot(ctx, elgamal::ballot{}));  // no ciphertexts
     const eg_ballot good = eg_make(pk, 3, 1);
 
     SECTION("each ciphertext component") {

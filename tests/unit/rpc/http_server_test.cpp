@@ -9,6 +9,8 @@
 
 #include <ballotchain/client/http_client.hpp>
 
+#include "../support/eventually.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -21,19 +23,9 @@ namespace asio = boost::asio;
 namespace bj = boost::json;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+using ballotchain::test::eventually;
 
 namespace {
-
-/// Polls `pred` every 20 ms until true or `timeout` (generous: the machine is loaded).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return pred();
-}
 
 /// A server on 127.0.0.1 with a free port, its io thread, and a handler that
 /// answers 200 `{"path", "body"}` and counts its calls.

@@ -150,8 +150,7 @@ struct chain_transport {
                 }
             }
         }
-        boost::json::object req{{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", std::move(params)}};
-        out = client::parse_rpc_reply(200, rpc::handle_jsonrpc(boost::json::serialize(req), w->table));
+        out = client::parse_rpc_reply(200, rpc::handle_jsonrpc(client::rpc_body(method, std::move(params)), w->table));
         if (auto it = w->lies.find({n.node_id, method}); it != w->lies.end() && out.ok()) it->second(out.value);
         co_return out;
     }

@@ -5,6 +5,8 @@
 
 #include <ballotchain/client/http_client.hpp>
 
+#include "../support/eventually.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -25,17 +27,6 @@ using namespace std::chrono_literals;
 namespace bj = boost::json;
 
 namespace {
-
-/// Polls `pred` every 20 ms until true or `timeout` (generous: the machine is loaded).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 30s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return pred();
-}
 
 /// Validator 1 of test_network(1) (blocks every 50 ms while votes wait; no empty blocks),
 /// serving its RPC routes on a free port, on its own io thread.
