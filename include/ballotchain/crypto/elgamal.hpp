@@ -128,11 +128,16 @@ public:
         return bytes_(b, 8);
     }
     transcript& pt(const point& p) { return bytes_(p.b.data(), 32); }
-    scalar challenge() {
+    transcript& sc(const scalar& s) { return bytes_(s.b.data(), 32); }
+    transcript& raw(const byte* p, std::size_t n) { return bytes_(p, n); }
+    /// The 64 bytes of SHA-512 over everything added.
+    std::array<byte, 64> finish() {
         std::array<byte, 64> h{};
         crypto_hash_sha512_final(&st_, h.data());
-        return scalar::reduce(h);
+        return h;
     }
+    /// finish() read as a little-endian integer, reduced modulo ℓ.
+    scalar challenge() { return scalar::reduce(finish()); }
 
 private:
     transcript& bytes_(const byte* p, std::size_t n) {
@@ -141,6 +146,8 @@ private:
     }
     crypto_hash_sha512_state st_;
 };
+/// A domain-separated SHA-512 digest in the transcript's format.
+using digest = transcript;
 }  // namespace detail
 
 /// A proof that a ciphertext encrypts 0 or 1: challenges and responses of both branches.
@@ -272,20 +279,38 @@ inline bool verify_ballot(proof_context ctx, const ballot& b) {
 }
 
 /// A trustee's decryption share of an aggregate ciphertext: D = x_i·A, with a proof that
-/// log_G(Y_i) = log_A(D) for its public share Y_i. `index` is the trustee's (1-based) index.
+/// log_G(Y_i) = log_A(D) for its public share Y_i. `trustee` is the trustee's (1-based) index.
 struct decryption_share {
     std::uint32_t trustee = 0;
     point d;
     dleq_proof proof;
+    bool operator==(const decryption_share&) const = default;
 };
 
-inline decryption_share make_share(std::uint32_t trustee, const scalar& x_i, const ciphertext& aggregate) {
+inline constexpr std::string_view share_domain = "ballotchain/decryption-share/v1";
+
+/// The context of a tally's decryption shares: the election's chain, id and key, a zero voter
+/// tag, and the ballot digest of the aggregate ciphertexts (all candidates, in order).
+inline proof_context tally_context(std::uint64_t chain_id, std::uint64_t election_id, const point& election_key,
+                                   const std::vector<ciphertext>& aggregates) {
+    proof_context ctx;
+    ctx.chain_id = chain_id;
+    ctx.election_id = election_id;
+    ctx.election_key = election_key;
+    ctx.ballot_digest = ballot_digest(aggregates);
+    return ctx;
+}
+
+/// Trustee `trustee`'s share of the aggregate of candidate `index` (proof index = candidate).
+inline decryption_share make_share(const proof_context& ctx, std::uint32_t index, std::uint32_t trustee,
+                                   const scalar& x_i, const ciphertext& aggregate) {
     const point d = aggregate.a.mul(x_i);
     const point y_i = point::base_mul(x_i);
-    return {trustee, d, detail::prove_dleq("ballotchain/decryption-share/v1", nullptr, trustee, aggregate.a, y_i, d, x_i)};
+    return {trustee, d, detail::prove_dleq(share_domain, &ctx, index, aggregate.a, y_i, d, x_i)};
 }
-inline bool verify_share(const decryption_share& s, const point& public_share, const ciphertext& aggregate) {
-    return detail::verify_dleq("ballotchain/decryption-share/v1", nullptr, s.trustee, aggregate.a, public_share, s.d, s.proof);
+inline bool verify_share(const proof_context& ctx, std::uint32_t index, const decryption_share& s,
+                         const point& public_share, const ciphertext& aggregate) {
+    return detail::verify_dleq(share_domain, &ctx, index, aggregate.a, public_share, s.d, s.proof);
 }
 
 /// The Lagrange coefficient at 0 of trustee `i` among the (distinct, 1-based) `set`.

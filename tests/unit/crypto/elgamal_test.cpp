@@ -212,10 +212,11 @@ TEST_CASE("threshold decryption: any t of n shares give the tally; a wrong share
     for (const auto& s : shares) public_shares.push_back(point::base_mul(s));
     elgamal::ciphertext agg{point::identity(), point::identity()};
     for (int v = 0; v < 25; ++v) agg = agg + elgamal::encrypt(pk, v % 3 == 0 ? 1 : 0, scalar::random());  // 9 ones
+    const auto ctx = elgamal::tally_context(7, 42, pk, {agg});
     std::vector<elgamal::decryption_share> ds;
     for (std::uint32_t i = 1; i <= 3; ++i) {
-        ds.push_back(elgamal::make_share(i, shares[i - 1], agg));
-        CHECK(elgamal::verify_share(ds.back(), public_shares[i - 1], agg));
+        ds.push_back(elgamal::make_share(ctx, 0, i, shares[i - 1], agg));
+        CHECK(elgamal::verify_share(ctx, 0, ds.back(), public_shares[i - 1], agg));
     }
     for (auto [i, j] : {std::pair{0, 1}, std::pair{0, 2}, std::pair{1, 2}}) {
         INFO("trustees " << i + 1 << " and " << j + 1);
@@ -224,12 +225,16 @@ TEST_CASE("threshold decryption: any t of n shares give the tally; a wrong share
     // One share alone says nothing usable.
     CHECK(elgamal::small_log(elgamal::combine_shares(agg, {ds[0]}), 25) != std::optional<std::uint64_t>(9));
     // A wrong share (another trustee's key, or a tampered point) fails its proof against the public share.
-    auto bad = elgamal::make_share(1, shares[1], agg);
-    CHECK_FALSE(elgamal::verify_share(bad, public_shares[0], agg));
+    auto bad = elgamal::make_share(ctx, 0, 1, shares[1], agg);
+    CHECK_FALSE(elgamal::verify_share(ctx, 0, bad, public_shares[0], agg));
     auto tampered = ds[2];
     tampered.d = tampered.d + point::generator();
-    CHECK_FALSE(elgamal::verify_share(tampered, public_shares[2], agg));
-    auto renamed = ds[2];
-    renamed.trustee = 1;
-    CHECK_FALSE(elgamal::verify_share(renamed, public_shares[2], agg));
+    CHECK_FALSE(elgamal::verify_share(ctx, 0, tampered, public_shares[2], agg));
+    // Presented as another trustee's share, it fails against that trustee's public share.
+    CHECK_FALSE(elgamal::verify_share(ctx, 0, ds[2], public_shares[0], agg));
+    // Bound to its election, its aggregates and its candidate.
+    CHECK_FALSE(elgamal::verify_share(elgamal::tally_context(7, 43, pk, {agg}), 0, ds[2], public_shares[2], agg));
+    CHECK_FALSE(elgamal::verify_share(elgamal::tally_context(8, 42, pk, {agg}), 0, ds[2], public_shares[2], agg));
+    CHECK_FALSE(elgamal::verify_share(elgamal::tally_context(7, 42, pk, {agg, agg}), 0, ds[2], public_shares[2], agg));
+    CHECK_FALSE(elgamal::verify_share(ctx, 1, ds[2], public_shares[2], agg));
 }
