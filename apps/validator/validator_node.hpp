@@ -106,7 +106,7 @@ public:
     /// Verifies the blocks final since the last call (everything at the first
     /// call of this process) and remembers how far the chain is verified.
     ledger::verify_report verify_chain() {
-        auto r = eng_.chain().verify_from(verified_);
+        auto r = eng_.chain().verify_from(verified_, verified_elections_);
         if (r.ok && r.verified) verified_ = r.verified;
         return r;
     }
@@ -370,6 +370,7 @@ private:
     /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).
     std::unordered_map<detail::vote_key, hash32, detail::vote_key_hash> acked_votes_;
     std::optional<ledger::verified_prefix> verified_;  ///< how far verify_chain() got in this process
+    election::election_registry verified_elections_;  ///< the election state after verified_
     std::vector<std::function<void(std::uint64_t)>> final_observers_;  ///< on_block_final
     vote_tx tx_copy_;
     bool stopped_ = false;

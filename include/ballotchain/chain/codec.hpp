@@ -14,18 +14,28 @@ namespace ballotchain {
 namespace codec {
 
 inline constexpr std::size_t header_size = 1 + 8 + 8 + 4 + 32 + 8 + 4 + 32 + 4;         // 101
-inline constexpr std::size_t min_tx_size = 1 + 8 + 8 + 8 + 4 + 32 + 8 + 32 + 64;        // 165
+inline constexpr std::size_t min_vote_tx_size = 1 + 8 + 8 + 8 + 4 + 32 + 8 + 32 + 64;   // 165
+inline constexpr std::size_t min_election_tx_size = 1 + 8 + 1 + 8 + 4 + 32 + 8 + 32 + 64;  // 158
+inline constexpr std::size_t min_tx_size = min_election_tx_size;  ///< the smallest transaction of any kind
 inline constexpr std::size_t seal_size = 4 + 64;
 inline constexpr std::size_t seal_message_size = 1 + 8 + 8 + 4 + 32;
 
 // ---- writers ---------------------------------------------------------------
 
 /// The signed part of a transaction (everything but the signature).
+/// A vote: tag 0x01 with candidate_id; any other kind: tag 0x07, kind, no candidate_id.
 inline void write_tx_payload(wire::writer& w, const vote_tx& tx) {
-    w.u8(static_cast<std::uint8_t>(tag::tx));
-    w.u64(tx.chain_id);
-    w.u64(tx.election_id);
-    w.u64(tx.candidate_id);
+    if (tx.is_vote()) {
+        w.u8(static_cast<std::uint8_t>(tag::tx));
+        w.u64(tx.chain_id);
+        w.u64(tx.election_id);
+        w.u64(tx.candidate_id);
+    } else {
+        w.u8(static_cast<std::uint8_t>(tag::election_tx));
+        w.u64(tx.chain_id);
+        w.u8(static_cast<std::uint8_t>(tx.kind));
+        w.u64(tx.election_id);
+    }
     w.var(tx.encrypted_vote);
     w.fixed(tx.voter_tag);
     w.u64(tx.timestamp_ms);
@@ -99,8 +109,22 @@ inline bool expect_tag(wire::reader& r, tag t) {
 }
 
 inline bool read_tx(wire::reader& r, vote_tx& tx) {
-    return expect_tag(r, tag::tx) && r.u64(tx.chain_id) && r.u64(tx.election_id) && r.u64(tx.candidate_id) &&
-           r.var(tx.encrypted_vote, limits::max_encrypted_vote_bytes) && r.fixed(tx.voter_tag) &&
+    std::uint8_t t = 0;
+    if (!r.u8(t)) return false;
+    if (t == static_cast<std::uint8_t>(tag::tx)) {
+        tx.kind = tx_kind::vote;
+        if (!r.u64(tx.chain_id) || !r.u64(tx.election_id) || !r.u64(tx.candidate_id)) return false;
+    } else if (t == static_cast<std::uint8_t>(tag::election_tx)) {
+        std::uint8_t k = 0;
+        if (!r.u64(tx.chain_id) || !r.u8(k)) return false;
+        if (k == 0 || k > max_tx_kind) return r.fail(core::errc::bad_tag);
+        tx.kind = static_cast<tx_kind>(k);
+        tx.candidate_id = 0;
+        if (!r.u64(tx.election_id)) return false;
+    } else {
+        return r.fail(core::errc::bad_tag);
+    }
+    return r.var(tx.encrypted_vote, limits::max_encrypted_vote_bytes) && r.fixed(tx.voter_tag) &&
            r.u64(tx.timestamp_ms) && r.fixed(tx.submitter) && r.fixed(tx.sig);
 }
 
@@ -222,7 +246,6 @@ inline result<finalized_block> decode_finalized_block(byte_view in) {
 inline result<vote_tx> decode_tx_at(byte_view block_bytes, std::uint32_t index) {
     constexpr std::size_t txs_at = 1 + codec::header_size + 64;
     constexpr std::size_t count_at = 1 + codec::header_size - 4;
-    constexpr std::size_t len_at = 1 + 8 + 8 + 8;  // encrypted_vote length inside a tx
     auto be32 = [&](std::size_t at) {
         std::uint32_t v = 0;
         for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | block_bytes[at + i];
@@ -232,19 +255,34 @@ inline result<vote_tx> decode_tx_at(byte_view block_bytes, std::uint32_t index) 
     if (block_bytes[0] != static_cast<byte>(tag::block) || block_bytes[1] != static_cast<byte>(tag::header))
         return make_error(core::errc::bad_tag);
     if (index >= be32(count_at)) return make_error(core::errc::length_too_large);
-    std::size_t at = txs_at;
-    for (std::uint32_t i = 0; i < index; ++i) {
+    // The size of the tx at `at` (its tag says where its body length is), or an error.
+    auto size_at = [&](std::size_t at) -> result<std::size_t> {
         if (block_bytes.size() - at < codec::min_tx_size) return make_error(core::errc::truncated);
+        std::size_t len_at = 0, fixed = 0;
+        if (block_bytes[at] == static_cast<byte>(tag::tx)) {
+            len_at = 1 + 8 + 8 + 8;
+            fixed = codec::min_vote_tx_size;
+        } else if (block_bytes[at] == static_cast<byte>(tag::election_tx)) {
+            len_at = 1 + 8 + 1 + 8;
+            fixed = codec::min_election_tx_size;
+        } else {
+            return make_error(core::errc::bad_tag);
+        }
+        if (block_bytes.size() - at < len_at + 4) return make_error(core::errc::truncated);
         const std::size_t len = be32(at + len_at);
         if (len > limits::max_encrypted_vote_bytes) return make_error(core::errc::length_too_large);
-        at += codec::min_tx_size + len;
-        if (at > block_bytes.size()) return make_error(core::errc::truncated);
+        if (block_bytes.size() - at < fixed + len) return make_error(core::errc::truncated);
+        return fixed + len;
+    };
+    std::size_t at = txs_at;
+    for (std::uint32_t i = 0; i < index; ++i) {
+        auto n = size_at(at);
+        if (!n) return n.error();
+        at += *n;
     }
-    if (block_bytes.size() - at < codec::min_tx_size) return make_error(core::errc::truncated);
-    const std::size_t len = be32(at + len_at);
-    if (len > limits::max_encrypted_vote_bytes) return make_error(core::errc::length_too_large);
-    if (block_bytes.size() - at < codec::min_tx_size + len) return make_error(core::errc::truncated);
-    return decode_tx(block_bytes.subspan(at, codec::min_tx_size + len));
+    auto n = size_at(at);
+    if (!n) return n.error();
+    return decode_tx(block_bytes.subspan(at, *n));
 }
 
 // ---- hashes and signed messages ------------------------------------------------

@@ -36,6 +36,27 @@ enum class errc {
     // genesis
     bad_genesis = 60,
     genesis_mismatch,
+
+    // elections (docs/election-protocol.md)
+    bad_election_record = 80,
+    bad_election_definition,
+    election_exists,
+    unknown_election,
+    wrong_ballot_kind,
+    unknown_candidate,
+    outside_voting_window,
+    election_key_not_ready,
+    invalid_ballot_proof,
+    reserved_voter_tag,
+    not_a_trustee,
+    wrong_slot_tag,
+    trustee_key_missing,
+    invalid_trustee_proof,
+    ceremony_closed,
+    bad_dealing,
+    complaint_refused,
+    tally_not_open,
+    invalid_decryption_share,
 };
 
 inline const char* category_name(errc) noexcept { return "ballotchain.chain"; }
@@ -66,6 +87,25 @@ inline std::string describe(errc e) {
     case errc::cert_wrong_round: return "commit certificate round is below the block's round";
     case errc::bad_genesis: return "invalid genesis";
     case errc::genesis_mismatch: return "stored chain was created from another genesis";
+    case errc::bad_election_record: return "election record is malformed";
+    case errc::bad_election_definition: return "election definition is invalid (name, candidates, times or threshold)";
+    case errc::election_exists: return "election already exists on the chain";
+    case errc::unknown_election: return "election is not defined on the chain";
+    case errc::wrong_ballot_kind: return "wrong ballot kind for this election (plain vote in an encrypted election or the reverse)";
+    case errc::unknown_candidate: return "candidate is not in the election";
+    case errc::outside_voting_window: return "block time is outside the election's voting window";
+    case errc::election_key_not_ready: return "the election key is not ready (key ceremony open or failed)";
+    case errc::invalid_ballot_proof: return "ballot proof is invalid";
+    case errc::reserved_voter_tag: return "voter tag is in the reserved slot range";
+    case errc::not_a_trustee: return "signer is not a trustee of this election";
+    case errc::wrong_slot_tag: return "record is not in its slot (voter_tag)";
+    case errc::trustee_key_missing: return "trustee has not published its trustee key";
+    case errc::invalid_trustee_proof: return "trustee record proof is invalid";
+    case errc::ceremony_closed: return "the key ceremony is closed";
+    case errc::bad_dealing: return "dealing has the wrong threshold or recipients";
+    case errc::complaint_refused: return "complaint is not upheld (unfounded, unproven or against no dealing)";
+    case errc::tally_not_open: return "the election has not ended by block time";
+    case errc::invalid_decryption_share: return "decryption share is invalid";
     }
     return "unknown chain error";
 }

@@ -57,11 +57,19 @@ inline result<bool> get_bool(const boost::json::object& o, std::string_view k) {
 
 // ---- vote transactions --------------------------------------------------------
 
+/// A vote has "candidate_id"; an election record has "kind" instead (and no candidate).
 inline boost::json::object to_json(const vote_tx& tx) {
-    return {{"chain_id", tx.chain_id},           {"election_id", tx.election_id},
-            {"candidate_id", tx.candidate_id},   {"encrypted_vote", to_hex(tx.encrypted_vote)},
-            {"voter_tag", to_hex(tx.voter_tag)}, {"timestamp_ms", tx.timestamp_ms},
-            {"submitter", to_hex(tx.submitter)}, {"signature", to_hex(tx.sig)}};
+    boost::json::object o{{"chain_id", tx.chain_id}, {"election_id", tx.election_id}};
+    if (tx.is_vote())
+        o["candidate_id"] = tx.candidate_id;
+    else
+        o["kind"] = to_string(tx.kind);
+    o["encrypted_vote"] = to_hex(tx.encrypted_vote);
+    o["voter_tag"] = to_hex(tx.voter_tag);
+    o["timestamp_ms"] = tx.timestamp_ms;
+    o["submitter"] = to_hex(tx.submitter);
+    o["signature"] = to_hex(tx.sig);
+    return o;
 }
 
 inline result<vote_tx> tx_from_json(const boost::json::value& v) {
@@ -70,7 +78,18 @@ inline result<vote_tx> tx_from_json(const boost::json::value& v) {
     vote_tx tx;
     BALLOTCHAIN_JSON_GET(tx.chain_id, detail::get_u64(o, "chain_id"));
     BALLOTCHAIN_JSON_GET(tx.election_id, detail::get_u64(o, "election_id"));
-    BALLOTCHAIN_JSON_GET(tx.candidate_id, detail::get_u64(o, "candidate_id"));
+    if (const auto* k = o.if_contains("kind")) {
+        if (!k->is_string()) return detail::bad();
+        bool found = false;
+        for (std::uint8_t i = 1; i <= max_tx_kind && !found; ++i)
+            if (k->get_string() == tx_kind_names[i]) {
+                tx.kind = static_cast<tx_kind>(i);
+                found = true;
+            }
+        if (!found) return detail::bad();
+    } else {
+        BALLOTCHAIN_JSON_GET(tx.candidate_id, detail::get_u64(o, "candidate_id"));
+    }
     std::string_view ev;
     BALLOTCHAIN_JSON_GET(ev, detail::get_str(o, "encrypted_vote"));
     BALLOTCHAIN_JSON_GET(tx.encrypted_vote, from_hex(ev, limits::max_encrypted_vote_bytes));

@@ -5,6 +5,7 @@
 /// (ledger/verify.hpp) apply them; neither keeps its own copy of a rule.
 
 #include <ballotchain/chain/codec.hpp>
+#include <ballotchain/chain/election.hpp>
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/merkle.hpp>
 #include <ballotchain/core/hex.hpp>
@@ -80,23 +81,32 @@ public:
     const genesis_config& genesis() const noexcept { return g_; }
 
     /// The checks of a transaction that need no chain state except its signature:
-    /// chain id, vote size, authorized submitter (§9 step 8, first three).
+    /// chain id, vote size, authorized signer (§9 step 8, first three): a submitter for votes,
+    /// definitions and ballots, a validator for a trustee's records.
     error_code check_tx_fields(const vote_tx& tx) const {
         if (tx.chain_id != g_.chain_id) return make_error(chain::errc::wrong_chain_id);
         if (tx.encrypted_vote.size() > g_.max_encrypted_vote_bytes) return make_error(chain::errc::vote_too_large);
-        if (!g_.is_submitter(tx.submitter)) return make_error(chain::errc::unauthorized_submitter);
+        if (is_trustee_record(tx.kind) ? !g_.validator_index(tx.submitter) : !g_.is_submitter(tx.submitter))
+            return make_error(chain::errc::unauthorized_submitter);
         return {};
     }
 
+    static bool is_trustee_record(tx_kind k) noexcept {
+        return k == tx_kind::trustee_key || k == tx_kind::dealing || k == tx_kind::verdict || k == tx_kind::decryption;
+    }
+
     /// §9 steps 1–9 for `b` after the block with header `parent` and hash
-    /// `parent_hash`. `seen_tx(th)` / `seen_vote(e, tag)` say whether a tx hash
+    /// `parent_hash`, with `elections` the election state after the parent.
+    /// `seen_tx(th)` / `seen_vote(e, tag)` say whether a tx hash
     /// or vote key is final in an earlier block; `known_valid(th)` returning
-    /// true skips that tx's signature check. On success `out` (if given)
-    /// receives the tx hashes in block order.
+    /// true skips that tx's signature check and its ballot or trustee proofs. On success `out` (if given)
+    /// receives the tx hashes in block order (on a bad transaction, those before it), and `elections_after` (if given) the election state
+    /// after `b` when `b` changes it (left empty when it does not).
     template <class SeenTx, class SeenVote, class KnownValid = verify_all_signatures>
     error_code check_block(const block& b, const block_header& parent, const hash32& parent_hash, SeenTx&& seen_tx,
-                           SeenVote&& seen_vote, const KnownValid& known_valid = {},
-                           std::vector<hash32>* out = nullptr) const {
+                           SeenVote&& seen_vote, const election::election_registry& elections,
+                           const KnownValid& known_valid = {}, std::vector<hash32>* out = nullptr,
+                           std::optional<election::election_registry>* elections_after = nullptr) const {
         using chain::errc;
         const auto& h = b.header;
         if (h.chain_id != g_.chain_id) return make_error(errc::wrong_chain_id);
@@ -112,18 +122,33 @@ public:
         ths.reserve(b.txs.size());
         std::unordered_set<hash32> block_txs;
         std::unordered_set<detail::vote_key, detail::vote_key_hash> block_votes;
+        std::optional<election::election_registry> staged;  // copied on the first record that changes it
+        // On a bad transaction `out` receives the hashes of those before it (which_tx says which).
+        auto bad = [&](error_code ec) {
+            if (out) *out = std::move(ths);
+            return ec;
+        };
         for (const auto& tx : b.txs) {
-            if (auto ec = check_tx_fields(tx)) return ec;
+            if (auto ec = check_tx_fields(tx)) return bad(ec);
             const hash32 th = tx_hash<Suite>(tx);
-            if (!known_valid(th) && !Suite::verify(tx.submitter, th.view(), tx.sig))
-                return make_error(errc::invalid_signature);
-            if (!block_txs.insert(th).second || seen_tx(th)) return make_error(errc::duplicate_tx);
+            const bool known = known_valid(th);
+            if (!known && !Suite::verify(tx.submitter, th.view(), tx.sig)) return bad(make_error(errc::invalid_signature));
+            if (!block_txs.insert(th).second || seen_tx(th)) return bad(make_error(errc::duplicate_tx));
             if (!block_votes.insert({tx.election_id, tx.voter_tag}).second || seen_vote(tx.election_id, tx.voter_tag))
-                return make_error(errc::duplicate_vote);
+                return bad(make_error(errc::duplicate_vote));
+            const auto& state = staged ? *staged : elections;
+            if (auto ec = state.check(g_, tx, h.timestamp_ms, known)) return bad(ec);
+            if (state.writes(tx)) {
+                if (!staged) staged = elections;
+                staged->apply(g_, tx, h.timestamp_ms);
+            }
             ths.push_back(th);
         }
         if (merkle_root<Suite>(ths) != h.tx_root) return make_error(errc::bad_tx_root);
+        if (!staged && elections.due(h.timestamp_ms)) staged = elections;
+        if (staged) staged->end_block(h.timestamp_ms);
         if (out) *out = std::move(ths);
+        if (elections_after) *elections_after = std::move(staged);
         return {};
     }
 

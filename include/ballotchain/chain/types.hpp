@@ -28,11 +28,37 @@ enum class tag : std::uint8_t {
     certificate = 0x04,
     genesis = 0x05,
     block = 0x06,
+    election_tx = 0x07,
 };
 
-/// One vote. `voter_tag` is a keyed hash of voter and election computed by
+/// What a transaction does. A plain vote (tag 0x01) names its candidate in clear; the other
+/// kinds (tag 0x07) carry an election record in `encrypted_vote` (docs/election-protocol.md):
+/// an election's definition, a secret ballot, or a trustee's step of the key ceremony or tally.
+enum class tx_kind : std::uint8_t {
+    vote = 0,             ///< plain vote (candidate_id in clear)
+    define_election = 1,  ///< an election's definition, by a submitter
+    ballot = 2,           ///< an encrypted ballot with its proofs, by a submitter
+    trustee_key = 3,      ///< a validator's trustee key (once per chain)
+    dealing = 4,          ///< a trustee's dealing of the key ceremony
+    verdict = 5,          ///< a trustee's verdict on the dealings (its complaints, maybe none)
+    decryption = 6,       ///< a trustee's decryption shares of the tally
+};
+inline constexpr std::uint8_t max_tx_kind = 6;
+
+inline constexpr const char* tx_kind_names[] = {"vote",    "define_election", "ballot",    "trustee_key",
+                                                "dealing", "verdict",         "decryption"};
+inline const char* to_string(tx_kind k) noexcept {
+    const auto i = static_cast<std::uint8_t>(k);
+    return i <= max_tx_kind ? tx_kind_names[i] : "unknown";
+}
+
+/// One transaction: a vote, or (kind ≠ vote) an election record.
+/// `voter_tag` is a keyed hash of voter and election computed by
 /// the backend: it lets validators refuse a second vote without learning who
-/// voted. The tx hash covers every field but `sig`; `sig` signs the tx hash.
+/// voted; a trustee's or a definition's record uses its election's slot tag
+/// instead (chain/election.hpp). The tx hash covers every field but `sig`;
+/// `sig` signs the tx hash. For kind ≠ vote, `candidate_id` is 0 and not
+/// encoded, `encrypted_vote` is the record's body and `submitter` its signer.
 struct vote_tx {
     std::uint64_t chain_id = 0;
     std::uint64_t election_id = 0;
@@ -42,8 +68,10 @@ struct vote_tx {
     std::uint64_t timestamp_ms = 0;
     public_key submitter;
     signature sig;
+    tx_kind kind = tx_kind::vote;
 
     bool operator==(const vote_tx&) const = default;
+    bool is_vote() const noexcept { return kind == tx_kind::vote; }
 };
 
 /// Block header. Block hash = hash of its encoding; the proposer signs that hash.

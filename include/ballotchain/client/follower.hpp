@@ -50,7 +50,8 @@ public:
             return "block " + std::to_string(h.height) + " does not follow height " + std::to_string(height_);
         if (h.parent != hash_) return "block " + std::to_string(h.height) + " does not link to the verified head";
         if (h.timestamp_ms < timestamp_ms_) return "block " + std::to_string(h.height) + " is older than its parent";
-        for (const auto& tx : b.fb.blk.txs) ++tallies_[tx.election_id][tx.candidate_id];
+        for (const auto& tx : b.fb.blk.txs)
+            if (tx.is_vote()) ++tallies_[tx.election_id][tx.candidate_id];
         votes_ += b.fb.blk.txs.size();
         height_ = h.height;
         hash_ = b.hash;

@@ -263,7 +263,7 @@ public:
     /// gossips it. Returns its hash or why it was refused.
     result<hash32> submit(vote_tx tx, effects& out) {
         const event_guard g(*this);
-        auto th = pool_.add(tx, chain_);
+        auto th = pool_.add(tx, chain_, clock_.wall_ms());
         if (!th) return th;
         std::vector<vote_tx> one{std::move(tx)};
         broadcast(out, msg_type::txs, cur_.height, 0, encode_txs(one));
@@ -278,7 +278,7 @@ public:
         res.reserve(txs.size());
         std::vector<vote_tx> accepted;
         for (auto& tx : txs) {
-            auto th = pool_.add(tx, chain_);
+            auto th = pool_.add(tx, chain_, clock_.wall_ms());
             if (th) accepted.push_back(std::move(tx));
             res.push_back(std::move(th));
         }
@@ -793,7 +793,7 @@ private:
         if (rs.proposed) return;
         if (pool_.empty() && !genesis().empty_blocks) return;  // wait for a transaction
         rs.proposed = true;
-        block b = chain_.build_block(0, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), key_);
+        block b = build(0);
         send_proposal(0, std::move(b), {}, out);
     }
 
@@ -813,10 +813,19 @@ private:
             if (it == cur_.candidates.end()) return;  // wait for a round change that carries the block
             b = it->second;
         } else {
-            b = chain_.build_block(r, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), key_);
+            b = build(r);
         }
         rs.proposed = true;
         send_proposal(r, std::move(b), std::move(just), out);
+    }
+
+    /// The next block from the oldest pooled txs; those the election rules no longer admit at
+    /// its time (a ballot after the end, a dealing after the deadline) leave the pool.
+    block build(std::uint32_t r) {
+        std::vector<hash32> left_out;
+        block b = chain_.build_block(r, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), key_, &left_out);
+        for (const auto& th : left_out) pool_.erase(th);
+        return b;
     }
 
     void send_proposal(std::uint32_t r, block b, std::vector<signed_round_change> just, effects& out) {
@@ -835,7 +844,7 @@ private:
         if (!txs) return make_error(errc::malformed);
         bool any = false;
         for (auto& tx : *txs)
-            if (pool_.add(std::move(tx), chain_)) any = true;
+            if (pool_.add(std::move(tx), chain_, clock_.wall_ms())) any = true;
         if (any) after_tx_admitted(out);
         return {};
     }

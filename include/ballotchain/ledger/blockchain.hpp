@@ -26,6 +26,8 @@ public:
     const finalized_block& block() const noexcept { return fb_; }
     const hash32& hash() const noexcept { return hash_; }
     const std::vector<hash32>& tx_hashes() const noexcept { return tx_hashes_; }
+    /// The election state after this block, when the block changes it.
+    const std::optional<election::election_registry>& elections_after() const noexcept { return elections_; }
     /// Moves the block out (the checked_block is spent).
     finalized_block take() && { return std::move(fb_); }
 
@@ -37,6 +39,7 @@ private:
     finalized_block fb_;
     hash32 hash_;
     std::vector<hash32> tx_hashes_;
+    std::optional<election::election_registry> elections_;
 };
 
 /// A chain of finalized blocks kept in `Storage`, validated on every append.
@@ -111,6 +114,8 @@ public:
         for (const auto& [e, _] : tallies_) out.push_back(e);
         return out;
     }
+    /// What the chain says about elections (definitions, key ceremonies, encrypted tallies).
+    const election::election_registry& election_state() const noexcept { return elections_; }
 
     // ---- validation -------------------------------------------------------------
 
@@ -126,15 +131,18 @@ public:
     }
 
     /// check_tx_stateless() plus: not already final, voter has not voted in
-    /// that election (both looked up and confirmed against the blocks). The
-    /// signature is checked last, so replays of final txs cost a lookup, not
-    /// a verification. Returns the tx hash.
-    result<hash32> check_tx(const vote_tx& tx) const {
+    /// that election (both looked up and confirmed against the blocks), and the
+    /// election rules (election.hpp) against the head's election state at time
+    /// max(`now_ms`, head time): proofs, ceremony phase, voting window. The
+    /// signature and the proofs are checked last, so replays of final txs cost
+    /// a lookup, not a verification. Returns the tx hash.
+    result<hash32> check_tx(const vote_tx& tx, std::uint64_t now_ms = 0) const {
         if (auto ec = rules().check_tx_fields(tx)) return ec;
         const hash32 th = tx_hash<Suite>(tx);
         if (find_tx(th)) return make_error(chain::errc::duplicate_tx);
         if (find_vote(tx.election_id, tx.voter_tag)) return make_error(chain::errc::duplicate_vote);
         if (!Suite::verify(tx.submitter, th.view(), tx.sig)) return make_error(chain::errc::invalid_signature);
+        if (auto ec = elections_.check(genesis_, tx, std::max(now_ms, head_.timestamp_ms))) return ec;
         return th;
     }
 
@@ -142,13 +150,14 @@ public:
     /// `known_valid(tx_hash)` returning true skips that tx's signature check
     /// (the caller already checked it, e.g. on admission to its pool).
     /// On success, `tx_hashes` (if given) receives the tx hashes in order.
+    /// `elections_after` (if given) receives the election state after `b` when `b` changes it.
     template <class KnownValid = verify_all_signatures>
-    error_code validate_block(const block& b, KnownValid known_valid = {},
-                              std::vector<hash32>* tx_hashes = nullptr) const {
+    error_code validate_block(const block& b, KnownValid known_valid = {}, std::vector<hash32>* tx_hashes = nullptr,
+                              std::optional<election::election_registry>* elections_after = nullptr) const {
         return rules().check_block(
             b, head_, head_hash_, [this](const hash32& th) { return find_tx(th).has_value(); },
-            [this](std::uint64_t e, const hash32& t) { return find_vote(e, t).has_value(); }, known_valid,
-            tx_hashes);
+            [this](std::uint64_t e, const hash32& t) { return find_vote(e, t).has_value(); }, elections_,
+            known_valid, tx_hashes, elections_after);
     }
 
     /// Checks that `c` proves finality of the block with header `h` and hash `bh`:
@@ -163,7 +172,7 @@ public:
     template <class KnownValid = verify_all_signatures>
     result<checked_block> check(finalized_block fb, KnownValid known_valid = {}) const {
         checked_block c;
-        if (auto ec = validate_block(fb.blk, known_valid, &c.tx_hashes_)) return ec;
+        if (auto ec = validate_block(fb.blk, known_valid, &c.tx_hashes_, &c.elections_)) return ec;
         c.hash_ = block_hash<Suite>(fb.blk.header);
         if (auto ec = validate_certificate(fb.blk.header, c.hash_, fb.cert)) return ec;
         c.fb_ = std::move(fb);
@@ -178,6 +187,7 @@ public:
         auto r = storage_.append(c.block(), c.hash(), c.tx_hashes());
         if (!r) return r;
         apply(c.block().blk, c.hash());
+        if (c.elections_after()) elections_ = *c.elections_after();
         return {};
     }
 
@@ -189,10 +199,12 @@ public:
         return append(*c);
     }
 
-    /// Builds and signs the next block (proposer side). @pre txs are valid
-    /// for this chain and `txs.size() <= genesis().max_block_txs`.
+    /// Builds and signs the next block (proposer side). @pre txs passed check_tx
+    /// and `txs.size() <= genesis().max_block_txs`. A tx the election rules refuse
+    /// at the block's time (a ballot after the end, a dealing after the deadline)
+    /// is left out; `left_out` (if given) receives its hash.
     block build_block(std::uint32_t round, std::uint64_t timestamp_ms, std::vector<vote_tx> txs,
-                      const typename Suite::key_pair& kp) const {
+                      const typename Suite::key_pair& kp, std::vector<hash32>* left_out = nullptr) const {
         block b;
         auto& h = b.header;
         h.chain_id = genesis_.chain_id;
@@ -203,6 +215,19 @@ public:
         h.proposer = genesis_.proposer_index(h.height, round);
         std::vector<hash32> ths;
         ths.reserve(txs.size());
+        std::optional<election::election_registry> staged;
+        std::erase_if(txs, [&](const vote_tx& tx) {
+            const auto& state = staged ? *staged : elections_;
+            if (state.check(genesis_, tx, h.timestamp_ms, true)) {
+                if (left_out) left_out->push_back(tx_hash<Suite>(tx));
+                return true;
+            }
+            if (state.writes(tx)) {
+                if (!staged) staged = elections_;
+                staged->apply(genesis_, tx, h.timestamp_ms);
+            }
+            return false;
+        });
         for (const auto& tx : txs) ths.push_back(tx_hash<Suite>(tx));
         h.tx_root = merkle_root<Suite>(ths);
         h.tx_count = static_cast<std::uint32_t>(txs.size());
@@ -218,9 +243,11 @@ public:
 
     /// Verifies the blocks after `from` (everything when empty), at most
     /// about `max_signatures` signature checks' worth (verify_incremental).
-    verify_report verify_from(std::optional<verified_prefix> from,
+    /// `elections` is the election state after `from` (empty when `from` is); it moves on with
+    /// the blocks verified.
+    verify_report verify_from(std::optional<verified_prefix> from, election::election_registry& elections,
                               std::uint64_t max_signatures = std::numeric_limits<std::uint64_t>::max()) const {
-        return verify_incremental<Suite>(genesis_, storage_, from, max_signatures);
+        return verify_incremental<Suite>(genesis_, storage_, from, elections, max_signatures);
     }
 
 private:
@@ -261,7 +288,10 @@ private:
                 return std::nullopt;
             }
             const auto e = index_entry(*fb);
-            if (h > 0) apply(fb->blk, e.block_hash);
+            if (h > 0) {
+                apply(fb->blk, e.block_hash);
+                replay_elections(fb->blk);
+            }
             if (storage_.hash_at(h) != e.block_hash || storage_.height_of(e.block_hash) != h)
                 note_index_problem("index blocks.hash disagrees with block " + std::to_string(h));
             std::vector<detail::expected_row> rows;
@@ -284,13 +314,21 @@ private:
         return {};
     }
 
+    /// Moves the election state on by a stored block (validated when it was appended).
+    void replay_elections(const block& b) {
+        for (const auto& tx : b.txs)
+            if (elections_.writes(tx)) elections_.apply(genesis_, tx, b.header.timestamp_ms);
+        elections_.end_block(b.header.timestamp_ms);
+    }
+
     void note_index_problem(std::string what) {
         if (index_check_.examples.size() < max_index_examples) index_check_.examples.push_back(std::move(what));
         ++index_check_.problems;
     }
 
     void apply(const block& b, const hash32& bh) {
-        for (const auto& tx : b.txs) ++tallies_[tx.election_id][tx.candidate_id];
+        for (const auto& tx : b.txs)
+            if (tx.is_vote()) ++tallies_[tx.election_id][tx.candidate_id];
         total_txs_ += b.txs.size();
         head_ = b.header;
         head_hash_ = bh;
@@ -303,6 +341,7 @@ private:
     block_header head_;
     hash32 head_hash_;
     std::map<std::uint64_t, tally_map> tallies_;
+    election::election_registry elections_;
     std::uint64_t total_txs_ = 0;
     index_check_report index_check_;
     mutable std::uint64_t index_disagreements_ = 0;

@@ -31,14 +31,15 @@ public:
     /// Checks `tx` against `c` (a `blockchain`) and the pool, then queues it.
     /// Returns its hash, or why it was refused (chain::errc: any reason of
     /// `check_tx`, duplicate_tx / duplicate_vote when already pooled, pool_full).
+    /// `now_ms`: the caller's clock, for the election rules' time windows (check_tx).
     template <class Chain>
-    result<hash32> add(vote_tx tx, const Chain& c) {
+    result<hash32> add(vote_tx tx, const Chain& c, std::uint64_t now_ms = 0) {
         // Cheap pool checks first so floods of duplicates cost no signature check.
         const hash32 th = tx_hash<Suite>(tx);
         if (by_hash_.contains(th)) return make_error(chain::errc::duplicate_tx);
         if (by_vote_.contains({tx.election_id, tx.voter_tag})) return make_error(chain::errc::duplicate_vote);
         if (full()) return make_error(chain::errc::pool_full);
-        auto checked = c.check_tx(tx);
+        auto checked = c.check_tx(tx, now_ms);
         if (!checked) return checked;
         insert(std::move(tx), th);
         return th;

@@ -33,7 +33,8 @@ struct verify_report {
     std::string detail;                       ///< what exactly: the differing field, the index row
     std::optional<verified_prefix> verified;  ///< the prefix known good after this call
     std::uint64_t head = 0;                   ///< the storage's head when checked
-    std::map<std::uint64_t, tally_map> tallies;  ///< recomputed from the blocks (verify_chain only)
+    std::map<std::uint64_t, tally_map> tallies;  ///< plain votes recomputed from the blocks (verify_chain only)
+    election::election_registry elections;       ///< the election state recomputed from the blocks (verify_chain only)
 
     /// True when the whole chain up to `head` is verified.
     bool complete() const noexcept { return ok && verified && verified->height == head; }
@@ -166,6 +167,13 @@ result<void> merge_tx_index(const Storage& s, std::uint64_t head, BlockRows&& bl
     return {};
 }
 
+/// Which transaction of `b` a rule refused: check_block leaves the hashes of those before it
+/// in `ths`. Empty when the block as a whole was refused.
+inline std::string which_tx(const block& b, const std::vector<hash32>& ths) {
+    if (ths.size() >= b.txs.size()) return {};
+    return "transaction " + std::to_string(ths.size()) + " of the block";
+}
+
 /// Rows of the block index above the head (e.g. at a negative stored height): no block is there.
 template <storage Storage, class OnProblem>
 result<void> extra_block_index_rows(const Storage& s, std::uint64_t head, OnProblem&& on_problem) {
@@ -242,12 +250,13 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
                 return std::nullopt;
             }
         } else {
+            std::optional<election::election_registry> after;
             auto ec = rules.check_block(
                 fb->blk, parent, parent_hash, [&](const hash32& th) { return seen_tx.contains(th); },
-                [&](std::uint64_t e, const hash32& t) { return seen_vote.contains({e, t}); },
-                verify_all_signatures{}, &ths);
+                [&](std::uint64_t e, const hash32& t) { return seen_vote.contains({e, t}); }, rep.elections,
+                verify_all_signatures{}, &ths, &after);
             if (ec) {
-                fail(h, ec, {});
+                fail(h, ec, detail::which_tx(fb->blk, ths));
                 return std::nullopt;
             }
             const hash32 bh = block_hash<Suite>(fb->blk.header);
@@ -255,6 +264,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
                 fail(h, cec, "certificate of " + at);
                 return std::nullopt;
             }
+            if (after) rep.elections = std::move(*after);
         }
         const hash32 bh = block_hash<Suite>(fb->blk.header);
         const auto bad_index = make_error(storage_ns::errc::bad_index);
@@ -289,7 +299,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
             }
             seen_tx.insert(ths[i]);
             seen_vote.insert({tx.election_id, tx.voter_tag});
-            ++rep.tallies[tx.election_id][tx.candidate_id];
+            if (tx.is_vote()) ++rep.tallies[tx.election_id][tx.candidate_id];
             rows.push_back({ths[i], loc, tx.election_id, tx.voter_tag});
         }
         rep.txs_checked += ths.size();
@@ -323,6 +333,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
 /// @par Complexity O(blocks checked), memory O(one block).
 template <suite Suite, storage Storage>
 verify_report verify_incremental(const genesis_config& g, const Storage& s, std::optional<verified_prefix> from,
+                                 election::election_registry& elections,
                                  std::uint64_t max_signatures = std::numeric_limits<std::uint64_t>::max()) {
     verify_report rep;
     rep.verified = from;
@@ -391,6 +402,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
     for (std::uint64_t h = rep.verified->height + 1; h <= *head && signatures < max_signatures; ++h) {
         if (!load(h, fb)) return rep;
         std::vector<hash32> ths;
+        std::optional<election::election_registry> after;
         auto ec = rules.check_block(
             fb.blk, parent, parent_hash,
             // An index entry at this height is this block's own row (checked below); only one
@@ -403,11 +415,12 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
                 auto l = s.find_vote(e, t);
                 return l && l->height < h && find_vote_confirmed(s, e, t).loc.has_value();
             },
-            verify_all_signatures{}, &ths);
-        if (ec) return fail(h, ec, {});
+            elections, verify_all_signatures{}, &ths, &after);
+        if (ec) return fail(h, ec, detail::which_tx(fb.blk, ths));
         const hash32 bh = block_hash<Suite>(fb.blk.header);
         if (auto cec = rules.check_certificate(fb.blk.header, bh, fb.cert))
             return fail(h, cec, "certificate of block " + std::to_string(h));
+        if (after) elections = std::move(*after);
         if (!index_ok(h, bh)) return rep;
         for (std::uint32_t i = 0; i < ths.size(); ++i) {
             const auto& tx = fb.blk.txs[i];

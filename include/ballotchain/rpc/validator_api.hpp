@@ -127,7 +127,7 @@ template <suite Suite>
 boost::json::object eth_tx(const vote_tx& tx, const hash32& th, const genesis_config& g,
                                   const finalized_block* fb, std::optional<tx_location> loc) {
     const hash32 bh = fb ? block_hash<Suite>(fb->blk.header) : hash32{};
-    return {{"hash", to_hex(th)},
+    boost::json::object o{{"hash", to_hex(th)},
             {"blockHash", fb ? boost::json::value(to_hex(bh)) : boost::json::value(nullptr)},
             {"blockNumber", loc ? boost::json::value(quantity(loc->height)) : boost::json::value(nullptr)},
             {"transactionIndex", loc ? boost::json::value(quantity(loc->index)) : boost::json::value(nullptr)},
@@ -146,8 +146,12 @@ boost::json::object eth_tx(const vote_tx& tx, const hash32& th, const genesis_co
             {"s", zero32()},
             {"signature", to_hex(tx.sig)},
             {"electionId", quantity(tx.election_id)},
-            {"candidateId", quantity(tx.candidate_id)},
             {"voterTag", to_hex(tx.voter_tag)}};
+    if (tx.is_vote())
+        o["candidateId"] = quantity(tx.candidate_id);
+    else
+        o["kind"] = to_string(tx.kind);
+    return o;
 }
 
 template <suite Suite>
@@ -348,10 +352,14 @@ boost::json::object blockchain_json(const Node& n, std::optional<std::uint64_t> 
         for (std::size_t i = fb->blk.txs.size(); i-- > 0 && votes.size() < max_votes;) {
             const auto& tx = fb->blk.txs[i];
             if (tx.election_id != *election) continue;
-            votes.push_back({{"tx_hash", to_hex(tx_hash<Suite>(tx))},
-                             {"candidate_id", tx.candidate_id},
-                             {"block_number", h},
-                             {"timestamp_ms", tx.timestamp_ms}});
+            boost::json::object v{{"tx_hash", to_hex(tx_hash<Suite>(tx))},
+                                  {"block_number", h},
+                                  {"timestamp_ms", tx.timestamp_ms}};
+            if (tx.is_vote())
+                v["candidate_id"] = tx.candidate_id;
+            else
+                v["kind"] = to_string(tx.kind);
+            votes.push_back(std::move(v));
         }
     }
     o["votes"] = std::move(votes);

@@ -78,7 +78,7 @@ TEST_CASE("codec: every value round-trips through its encoding", "[chain][codec]
     CHECK(decode_genesis(encode(g.net.genesis)).value() == g.net.genesis);
     CHECK(decode_finalized_block(encode(g.g0)).value() == g.g0);
     CHECK(encode(g.fb.blk.header).size() == codec::header_size);
-    CHECK(encode(g.tx).size() == codec::min_tx_size + g.tx.encrypted_vote.size());
+    CHECK(encode(g.tx).size() == codec::min_vote_tx_size + g.tx.encrypted_vote.size());
     CHECK(encode_tx_payload(g.tx).size() == encode(g.tx).size() - 64);
     CHECK(g.seal_msg().size() == codec::seal_message_size);
 }
@@ -88,7 +88,7 @@ TEST_CASE("codec: extreme values round-trip", "[chain][codec]") {
     constexpr auto u32max = ~std::uint32_t{0};
     vote_tx tx;  // all zero, empty vote
     CHECK(decode_tx(encode(tx)).value() == tx);
-    CHECK(encode(tx).size() == codec::min_tx_size);
+    CHECK(encode(tx).size() == codec::min_vote_tx_size);
     tx.chain_id = tx.election_id = tx.candidate_id = tx.timestamp_ms = u64max;
     tx.encrypted_vote.assign(limits::max_encrypted_vote_bytes, 0xab);  // the codec's hard bound
     tx.voter_tag.data.fill(0xff);

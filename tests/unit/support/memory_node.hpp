@@ -36,6 +36,7 @@ struct memory_node {
     std::map<hash32, rpc::tx_status> dropped;  ///< what a validator would have recorded
     std::size_t peers = 0;
     std::optional<ledger::verified_prefix> verified;
+    election::election_registry verified_elections;
     std::size_t verify_runs = 0;  ///< calls of verify_chain()
 
     const genesis_config& genesis() const { return c.genesis(); }
@@ -54,7 +55,7 @@ struct memory_node {
     tally_map tally(std::uint64_t e) const { return c.tally(e); }
     ledger::verify_report verify_chain() {
         ++verify_runs;
-        auto r = c.verify_from(verified);
+        auto r = c.verify_from(verified, verified_elections);
         if (r.ok && r.verified) verified = r.verified;
         return r;
     }
