@@ -84,7 +84,7 @@ inline constexpr std::optional<vote_status> next_status(vote_status from, vote_e
 inline constexpr bool definitive_refusal(std::int64_t code) noexcept {
     return code == rpc::tx_code::invalid_signature || code == rpc::tx_code::unauthorized_submitter ||
            code == rpc::tx_code::vote_too_large || code == rpc::tx_code::wrong_chain ||
-           code == rpc::tx_code::duplicate_vote || code == rpc::code::invalid_params;
+           code == rpc::tx_code::duplicate_vote || code == rpc::tx_code::election_rule || code == rpc::code::invalid_params;
 }
 
 /// What a receipt lookup found.

@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
     auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string());
     if (!pending) return fail("pending votes database: " + pending.error().message + space_note());
     app::validator_node node(io, std::move(*eng), transport, std::make_unique<app::pending_store>(std::move(*pending)));
+    node.enable_trustee(*kp);
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
     rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);

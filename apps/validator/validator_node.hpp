@@ -2,6 +2,7 @@
 /// @file A validator process's core: the consensus engine over SQLite storage,
 /// the TCP transport and Asio timers, all on one io_context thread.
 
+#include <ballotchain/chain/trustee.hpp>
 #include <ballotchain/consensus/engine.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/ed25519_sha256.hpp>
@@ -54,7 +55,16 @@ public:
     validator_node(boost::asio::io_context& io, engine_t eng, std::shared_ptr<transport_t> net,
                    std::unique_ptr<pending_store> pending = nullptr)
         : eng_(std::move(eng)), net_(std::move(net)), pending_(std::move(pending)),
-          timers_{boost::asio::steady_timer(io), boost::asio::steady_timer(io), boost::asio::steady_timer(io)} {}
+          timers_{boost::asio::steady_timer(io), boost::asio::steady_timer(io), boost::asio::steady_timer(io)},
+          trustee_timer_(io) {}
+
+    /// Makes this validator its chain's trustee (docs/election-protocol.md): after each final
+    /// block and every `interval`, it submits the election records it owes (trustee key,
+    /// dealing, verdict, decryption shares). Call before start().
+    void enable_trustee(const ed25519::key_pair& kp, std::chrono::milliseconds interval = std::chrono::milliseconds(250)) {
+        trustee_.emplace(eng_.genesis(), eng_.index() + 1, kp, kp.secret());
+        trustee_interval_ = interval;
+    }
 
     validator_node(const validator_node&) = delete;
     validator_node& operator=(const validator_node&) = delete;
@@ -80,11 +90,13 @@ public:
         eng_.start(fx);
         apply(fx);
         resubmit_pending();
+        if (trustee_) trustee_tick();
     }
 
     void stop() {
         stopped_ = true;
         for (auto& t : timers_) t.cancel();
+        trustee_timer_.cancel();
         net_->stop();
     }
 
@@ -102,6 +114,7 @@ public:
     std::uint32_t validator_index() const { return eng_.index(); }
     std::size_t pool_size() const { return eng_.pool().size(); }
     tally_map tally(std::uint64_t election) const { return eng_.chain().tally(election); }
+    const election::election_registry& elections() const { return eng_.chain().election_state(); }
 
     /// Verifies the blocks final since the last call (everything at the first
     /// call of this process) and remembers how far the chain is verified.
@@ -272,6 +285,35 @@ private:
             submit_times_.erase(it);
         }
         for (const auto& o : final_observers_) o(h.height);
+        if (trustee_) boost::asio::post(executor(), [this] { act_as_trustee(); });
+    }
+
+    void trustee_tick() {
+        act_as_trustee();
+        trustee_timer_.expires_after(trustee_interval_);
+        trustee_timer_.async_wait([this](boost::system::error_code ec) {
+            if (!ec && !stopped_) trustee_tick();
+        });
+    }
+
+    /// Submits what this trustee owes now and is not already pooled.
+    void act_as_trustee() {
+        if (stopped_ || !trustee_ || storage_failure_) return;
+        const auto& pool = eng_.pool();
+        auto txs = trustee_->due(eng_.chain().election_state(), eng_.clock_policy().wall_ms(),
+                                 [&pool](std::uint64_t e, const hash32& tag) { return pool.contains_vote(e, tag); });
+        for (auto& tx : txs) {
+            const auto kind = tx.kind;
+            const auto election = tx.election_id;
+            consensus::effects fx;
+            auto r = eng_.submit(std::move(tx), fx);
+            if (r)
+                spdlog::info("trustee-{}: submitted its {} for election {}", trustee_->index(), to_string(kind), election);
+            else
+                spdlog::warn("trustee-{}: its {} for election {} was refused: {}", trustee_->index(), to_string(kind),
+                             election, r.error().message());
+            apply(fx);
+        }
     }
 
     /// Acknowledged votes (in pending.db) that `f` makes impossible: another
@@ -365,6 +407,9 @@ private:
     std::shared_ptr<transport_t> net_;
     std::unique_ptr<pending_store> pending_;
     std::array<boost::asio::steady_timer, 3> timers_;
+    boost::asio::steady_timer trustee_timer_;
+    std::optional<election::trustee<suite_t>> trustee_;
+    std::chrono::milliseconds trustee_interval_{250};
     node_metrics metrics_;
     std::unordered_map<hash32, std::uint64_t> submit_times_;
     /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).

@@ -64,6 +64,9 @@ public:
         return std::nullopt;
     }
 
+    const ed25519::key_pair& key() const { return kp_; }
+    const genesis_config& genesis() const { return genesis_; }
+
 private:
     ed25519::key_pair kp_;
     genesis_config genesis_;

@@ -181,6 +181,9 @@ inline result<definition> decode_definition(byte_view in) {
 
 inline constexpr std::size_t ballot_entry_size = 2 * 32 + 4 * 32;  // A, B, c0, c1, z0, z1
 
+/// The encoded size of a ballot for `candidates` candidates.
+inline constexpr std::size_t ballot_size(std::size_t candidates) { return 1 + 4 + candidates * ballot_entry_size + 64; }
+
 inline bytes encode(const elgamal::ballot& b) {
     return detail::encode_with([&](wire::writer& w) {
         w.u32(static_cast<std::uint32_t>(b.cts.size()));
@@ -327,6 +330,7 @@ inline const char* to_string(phase p) {
 /// One election's state, derived from the chain.
 struct election_state {
     definition def;
+    std::uint64_t defined_ms = 0;  ///< time of the block that holds the definition
     phase ph = phase::plain;
     std::map<std::uint32_t, dkg::dealing> dealings;  ///< by dealer (1-based trustee)
     std::set<std::uint32_t> verdicts;                ///< trustees that gave their verdict
@@ -356,6 +360,9 @@ public:
         return it == elections_.end() ? nullptr : &it->second;
     }
     const std::map<std::uint64_t, election_state>& elections() const noexcept { return elections_; }
+
+    /// Is any key ceremony open?
+    bool ceremony_open() const noexcept { return !open_ceremonies_.empty(); }
 
     /// Does applying `tx` need a copy of this state (anything but a plain vote in an election
     /// already known)?
@@ -393,7 +400,6 @@ public:
 
     /// Moves the state on by `tx` (@pre check() accepted it in this state).
     void apply(const genesis_config& g, const vote_tx& tx, std::uint64_t block_ms) {
-        (void)block_ms;
         switch (tx.kind) {
         case tx_kind::vote:
             if (!elections_.contains(tx.election_id)) plain_votes_.insert(tx.election_id);
@@ -401,6 +407,7 @@ public:
         case tx_kind::define_election: {
             election_state e;
             e.def = decode_definition(tx.encrypted_vote).value();
+            e.defined_ms = block_ms;
             if (e.def.ballot == ballot_kind::encrypted) {
                 e.ph = phase::ceremony;
                 e.aggregate.assign(e.def.candidates.size(), {point::identity(), point::identity()});
@@ -489,6 +496,8 @@ private:
         } else {
             if (d->key_deadline_ms > d->start_ms || d->threshold == 0 || d->threshold > g.n())
                 return make_error(errc::bad_election_definition);
+            // Its ballots must fit the chain's record size (20 candidates at the default 4,096 bytes).
+            if (ballot_size(d->candidates.size()) > g.max_encrypted_vote_bytes) return make_error(errc::bad_election_definition);
         }
         return {};
     }

@@ -10,6 +10,8 @@
 #include <ballotchain/chain/election.hpp>
 #include <ballotchain/chain/rules.hpp>
 
+#include <functional>
+
 namespace ballotchain::election {
 
 /// Trustee `index` (1-based: validator index + 1) of a chain.
@@ -25,30 +27,40 @@ public:
     std::uint32_t index() const noexcept { return index_; }
 
     /// The records this trustee owes at `now_ms` given `state` (the head's election state),
-    /// signed and ready to submit. Records already on the chain are not repeated; a record
-    /// that is pending but not yet final is made again (with fresh proofs: the pool keeps one
-    /// per slot).
-    std::vector<vote_tx> due(const election_registry& state, std::uint64_t now_ms) const {
+    /// signed and ready to submit. Records already on the chain are not repeated, nor those for
+    /// which `pending(election, slot tag)` says a record is waiting in the pool.
+    std::vector<vote_tx> due(const election_registry& state, std::uint64_t now_ms,
+                             const std::function<bool(std::uint64_t, const hash32&)>& pending = {}) const {
         std::vector<vote_tx> out;
+        auto owed = [&](tx_kind kind, std::uint64_t election) {
+            return !pending || !pending(election, slot_tag(kind, index_));
+        };
         const auto& keys = state.trustee_keys();
         if (!keys.contains(index_)) {
-            out.push_back(record(tx_kind::trustee_key, 0, encode(dkg::make_trustee_key(g_.chain_id, index_, x())), now_ms));
+            // The key is published when an election needs it (a chain without secret ballots
+            // never carries trustee records).
+            if (state.ceremony_open() && owed(tx_kind::trustee_key, 0))
+                out.push_back(record(tx_kind::trustee_key, 0, encode(dkg::make_trustee_key(g_.chain_id, index_, x())), now_ms));
             return out;  // the rest needs the key on the chain
         }
         for (const auto& [id, e] : state.elections()) {
             if (e.def.ballot != ballot_kind::encrypted) continue;
             const dkg::ceremony_id c{g_.chain_id, id};
             if (e.ph == phase::ceremony) {
-                if (!e.dealings.contains(index_) && now_ms < e.def.key_deadline_ms)
+                // Deal once every validator's key is on the chain, or from half-way to the
+                // deadline (a validator that is down gets no share).
+                const std::uint64_t half_way = e.defined_ms + (e.def.key_deadline_ms - std::min(e.defined_ms, e.def.key_deadline_ms)) / 2;
+                if (!e.dealings.contains(index_) && now_ms < e.def.key_deadline_ms &&
+                    (keys.size() == g_.n() || now_ms >= half_way) && owed(tx_kind::dealing, id))
                     out.push_back(record(tx_kind::dealing, id, encode(dkg::deal(c, index_, e.def.threshold, secrets_, keys)), now_ms));
-                // The verdict waits for every registered trustee's dealing, or for the deadline.
+                // The verdict waits for every keyed trustee's dealing, or for the deadline; after
+                // the deadline the verdict's block (late enough) closes the ceremony.
                 bool all_dealt = true;
                 for (const auto& [j, _] : keys) all_dealt = all_dealt && e.dealings.contains(j);
-                // After the deadline a verdict also closes the ceremony: the block holding it is late enough.
-                if (!e.verdicts.contains(index_) && (all_dealt || now_ms >= e.def.key_deadline_ms))
+                if (!e.verdicts.contains(index_) && (all_dealt || now_ms >= e.def.key_deadline_ms) && owed(tx_kind::verdict, id))
                     out.push_back(record(tx_kind::verdict, id, encode(judge_dealings(c, e)), now_ms));
             } else if (e.ph == phase::ready && now_ms >= e.def.end_ms && !e.decryptions.contains(index_) &&
-                       e.public_shares.contains(index_)) {
+                       e.public_shares.contains(index_) && owed(tx_kind::decryption, id)) {
                 if (auto d = decrypt(c, e)) out.push_back(record(tx_kind::decryption, id, encode(*d), now_ms));
             }
         }

@@ -56,6 +56,8 @@ public:
     }
 
     bool contains(const hash32& th) const { return by_hash_.contains(th); }
+    /// Whether a tx of (election, voter tag) is pooled.
+    bool contains_vote(std::uint64_t election, const hash32& tag) const { return by_vote_.contains({election, tag}); }
     bool is_known_valid(const hash32& th) const { return contains(th); }
 
     /// The transaction with hash `th`, if pooled.

@@ -27,6 +27,7 @@ inline constexpr int duplicate_tx = -32004;    ///< this very transaction is alr
 inline constexpr int pool_full = -32005;
 inline constexpr int vote_too_large = -32006;
 inline constexpr int wrong_chain = -32007;
+inline constexpr int election_rule = -32008;  ///< refused by an election rule (docs/election-protocol.md); the message says which
 inline constexpr int storage = -32010;
 }  // namespace tx_code
 

@@ -62,6 +62,7 @@ inline const char* to_string(tx_status::state s) noexcept {
 /// | `n.validator_index()`     | std::uint32_t (genesis index) |
 /// | `n.pool_size()`           | std::size_t                   |
 /// | `n.tally(e)`              | tally_map                     |
+/// | `n.elections()`           | const election::election_registry& (the head's election state) |
 /// | `n.tx_status(th)`         | tx_status                     |
 /// | `n.verify_chain()`        | verify_report: verifies the blocks added since the last call (all at the first) |
 template <class N>
@@ -80,6 +81,7 @@ concept node_view = suite<typename N::suite_type> && requires(N& n, const N& cn,
     { cn.validator_index() } -> std::same_as<std::uint32_t>;
     { cn.pool_size() } -> std::same_as<std::size_t>;
     { cn.tally(u) } -> std::same_as<tally_map>;
+    { cn.elections() } -> std::convertible_to<const election::election_registry&>;
     { cn.tx_status(h) } -> std::same_as<tx_status>;
     { n.verify_chain() } -> std::same_as<ledger::verify_report>;
 };
@@ -98,7 +100,54 @@ inline rpc_error tx_error(const error_code& ec) {
     else if (ec == make_error(errc::vote_too_large)) c = tx_code::vote_too_large;
     else if (ec == make_error(errc::wrong_chain_id)) c = tx_code::wrong_chain;
     else if (is_category<storage_ns::errc>(ec)) c = tx_code::storage;
+    else if (is_category<chain::errc>(ec) && static_cast<int>(ec.value()) >= static_cast<int>(errc::bad_election_record))
+        c = tx_code::election_rule;
     return {c, ec.message(), std::nullopt};
+}
+
+/// An election as the chain knows it (poa_getElection): its definition, the key ceremony,
+/// the ballots counted and, once decrypted, the tally by candidate id.
+inline boost::json::object election_json(std::uint64_t id, const election::election_state& e) {
+    using boost::json::array;
+    using boost::json::object;
+    array candidates;
+    for (const auto& c : e.def.candidates) candidates.push_back(object{{"id", c.id}, {"name", c.name}});
+    object o{{"election_id", id},
+             {"name", e.def.name},
+             {"ballot", e.def.ballot == election::ballot_kind::encrypted ? "encrypted" : "plain"},
+             {"candidates", std::move(candidates)},
+             {"start_ms", e.def.start_ms},
+             {"end_ms", e.def.end_ms},
+             {"defined_ms", e.defined_ms},
+             {"phase", election::to_string(e.ph)}};
+    if (e.def.ballot != election::ballot_kind::encrypted) return o;
+    auto ids = [](const auto& xs) {
+        array a;
+        for (const auto& x : xs) a.push_back(x);
+        return a;
+    };
+    std::vector<std::uint32_t> dealers, verdicts;
+    for (const auto& [i, _] : e.dealings) dealers.push_back(i);
+    o["key_deadline_ms"] = e.def.key_deadline_ms;
+    o["threshold"] = e.def.threshold;
+    o["dealers"] = ids(dealers);
+    o["verdicts"] = ids(std::vector<std::uint32_t>(e.verdicts.begin(), e.verdicts.end()));
+    o["disqualified"] = ids(std::vector<std::uint32_t>(e.disqualified.begin(), e.disqualified.end()));
+    o["qualified"] = ids(e.qualified);
+    if (e.ph == election::phase::ready) o["election_key"] = to_hex(e.key.view());
+    o["ballots"] = e.ballots;
+    o["decrypted_by"] = ids(e.decrypted_by);
+    std::vector<std::uint32_t> shares;
+    for (const auto& [j, _] : e.decryptions) shares.push_back(j);
+    o["decryptions"] = ids(shares);
+    if (e.tally) {
+        object t;
+        for (std::size_t k = 0; k < e.def.candidates.size(); ++k) t[std::to_string(e.def.candidates[k].id)] = (*e.tally)[k];
+        o["results"] = std::move(t);
+    } else {
+        o["results"] = nullptr;
+    }
+    return o;
 }
 
 // ---- Ethereum JSON shapes ------------------------------------------------------------
@@ -497,6 +546,16 @@ void add_validator_methods(method_table& t, Node& n) {
         }
         return value(boost::json::object{{"election_id", *e}, {"results", std::move(tally)}, {"total_votes", total},
                                          {"height", n.height()}});
+    };
+    t["poa_getElection"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        std::optional<std::uint64_t> e = a && a->size() == 1 ? detail::param_u64((*a)[0]) : std::nullopt;
+        if (!e) return invalid_params("expected [election_id]");
+        const auto* st = n.elections().find(*e);
+        if (!st) return value(nullptr);
+        auto o = election_json(*e, *st);
+        o["height"] = n.height();
+        return value(std::move(o));
     };
     t["poa_getVotes"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);

@@ -244,6 +244,12 @@ TEST_CASE("election definitions: refused when malformed, repeated, or over plain
     bad.candidates = {{2, "B"}, {1, "A"}};
     CHECK(w.refused({w.define(1, bad)}) == chain::errc::bad_election_definition);
     bad = d;
+    for (std::uint64_t k = 4; k <= 21; ++k) bad.candidates.push_back({k, "C" + std::to_string(k)});
+    CHECK(election::ballot_size(21) > w.net.genesis.max_encrypted_vote_bytes);  // 21 do not fit a ballot
+    CHECK(w.refused({w.define(1, bad)}) == chain::errc::bad_election_definition);
+    bad.candidates.pop_back();
+    CHECK_FALSE(w.refused({w.define(1, bad)}));  // 20 do
+    bad = d;
     bad.end_ms = bad.start_ms;
     CHECK(w.refused({w.define(1, bad)}) == chain::errc::bad_election_definition);
     auto wrong_slot = w.define(1, d);

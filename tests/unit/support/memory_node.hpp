@@ -53,6 +53,7 @@ struct memory_node {
     std::uint32_t validator_index() const { return 0; }
     std::size_t pool_size() const { return pool.size(); }
     tally_map tally(std::uint64_t e) const { return c.tally(e); }
+    const election::election_registry& elections() const { return c.election_state(); }
     ledger::verify_report verify_chain() {
         ++verify_runs;
         auto r = c.verify_from(verified, verified_elections);
