@@ -363,13 +363,12 @@ def self_test():
     x = mul(s, mul(7, BASE))
     assert encode(x) == encode(base_mul(7 * s)) and encode(mul(ELL - 1, x)) == encode(p_neg(x))
     assert encode(p_add(mul(ELL - 1, BASE), BASE)) == IDENTITY_BYTES
-    for y in list(_SMALL_ORDER_Y)[:]:
-        pt = vg._decompress(y.to_bytes(32, "little")) if y < P else None
-        if pt is not None and y not in (0, 1, P - 1):
-            e = pt
-            for _ in range(3):
-                e = vg._add(e, e)
-            assert vg._eq(e, (0, 1, 1, 0)), "small-order list"
+    for y in _SMALL_ORDER_Y - {0, 1, P - 1, P, P + 1}:  # the two of order 8
+        e = vg._decompress(y.to_bytes(32, "little"))
+        assert e is not None, "small-order list"
+        for _ in range(3):
+            e = vg._add(e, e)
+        assert vg._eq(e, (0, 1, 1, 0)), "small-order list"
     assert ed25519_verify(bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"), b"\x72",
                           bytes.fromhex("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
                                         "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00")), "RFC 8032 TEST 2"
@@ -395,6 +394,10 @@ class Invalid(Exception):
 
     def as_dict(self):
         return dict(height=self.height, tx=self.tx, kind=self.kind, election=self.election, what=self.what)
+
+
+class Unreadable(Exception):
+    """The genesis or the database cannot be read at all (exit status 2)."""
 
 
 class BodyReader(vg.Reader):
@@ -848,7 +851,8 @@ class State:
         for i, k_ij, c, z in complaints:
             d = e.dealings.get(i)
             if d is None or j not in d["shares"]:
-                raise ValueError("complaint against dealer %d: no share of it to trustee %d (complaint_refused)" % (i, j))
+                raise ValueError("complaint against dealer %d: no share of it to trustee %d (complaint_refused)"
+                                 % (i, j))
             ctx = context(self.chain_id, e.id, IDENTITY_BYTES, ZERO32, ZERO64)
             if not dleq_ok("ballotchain/dkg-complaint/v1", ctx, i, d["R"], self.trustee_keys[j], k_ij, c, z):
                 raise ValueError("complaint against dealer %d: proof of K invalid (complaint_refused)" % i)
@@ -871,7 +875,8 @@ class State:
         shares = [(r.point("D_%d" % k), r.scalar("c_%d" % k), r.scalar("z_%d" % k)) for k in range(n)]
         r.done()
         if n != len(e.candidates):
-            raise ValueError("%d decryption shares for %d candidates (invalid_decryption_share)" % (n, len(e.candidates)))
+            raise ValueError("%d decryption shares for %d candidates (invalid_decryption_share)"
+                             % (n, len(e.candidates)))
         if not e.aggregate:
             e.aggregate = [[IDENTITY, IDENTITY] for _ in e.candidates]
         agg = [((encode(a), a), (encode(b), b)) for a, b in e.aggregate]
@@ -913,7 +918,6 @@ class State:
             if len(e.qualified) < e.threshold:
                 e.phase = "key_ceremony_failed"
                 continue
-            y = IDENTITY
             sums = [IDENTITY] * e.threshold  # Σ_{i∈Q} A_ik
             for i in e.qualified:
                 for k, a in enumerate(e.dealings[i]["commitments"]):
@@ -935,12 +939,11 @@ def verify(db_path, genesis_path):
     try:
         g = load_genesis(genesis_path)
     except (OSError, ValueError) as ex:
-        raise SystemExit("cannot read the genesis %s: %s" % (genesis_path, ex))
-    try:
-        db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
-        rows = db.execute("SELECT height, hash, data FROM blocks ORDER BY height")
-    except sqlite3.Error as ex:
-        raise SystemExit("cannot read %s: %s" % (db_path, ex))
+        raise Unreadable("cannot read the genesis %s: %s" % (genesis_path, ex))
+    if not os.path.isfile(db_path):
+        raise Unreadable("no such file: %s" % db_path)
+    db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
+    rows = db.execute("SELECT height, hash, data FROM blocks ORDER BY height")
     n = len(g["validators"])
     quorum = -(-2 * n // 3)
     keys = [k for _, k in g["validators"]]
@@ -1094,6 +1097,9 @@ def main(argv=None):
     st = None
     try:
         st, height = verify(args.db, args.genesis)
+    except (Unreadable, sqlite3.Error) as ex:
+        print("cannot verify: %s" % ex, file=sys.stderr)
+        return 2
     except Invalid as bad:
         if args.json:
             print(json.dumps(dict(ok=False, failure=bad.as_dict(), message="%s: %s" % (bad.where(), bad.what)),
