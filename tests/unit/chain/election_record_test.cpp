@@ -1,0 +1,178 @@
+// An encrypted election on a chain in SQLite storage, the input of the independent verifier
+// (tests/tools/verify_election.py, ctest `election_python`): 3 trustees, a cheating dealer
+// disqualified by a complaint, 30 ballots, the tally decrypted by 2 trustees, next to a plain
+// election and a plain vote in an election that is not on the chain. With
+// BALLOTCHAIN_ELECTION_RECORD_DIR set, the chain stays there as chain.db with genesis.json,
+// expected.json (what the chain says about each election, for the verifier to match) and
+// keys.json (the fixed test secrets, so the check can re-sign a block it tampers with).
+#include "../support/fixtures.hpp"
+#include "../support/temp_dir.hpp"
+
+#include <ballotchain/chain/json.hpp>
+#include <ballotchain/chain/trustee.hpp>
+#include <ballotchain/storage/sqlite_storage.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace ballotchain;
+using namespace ballotchain::test;
+
+namespace {
+
+using sql_chain = ledger::blockchain<S, sqlite_storage>;
+
+/// $BALLOTCHAIN_ELECTION_RECORD_DIR (emptied of an earlier chain and kept), else `tmp`.
+std::string record_dir(std::optional<temp_dir>& tmp) {
+    if (const char* d = std::getenv("BALLOTCHAIN_ELECTION_RECORD_DIR"); d && *d) {
+        std::filesystem::create_directories(d);
+        for (const char* f : {"chain.db", "chain.db-wal", "chain.db-shm"}) std::filesystem::remove(std::filesystem::path(d) / f);
+        return d;
+    }
+    tmp.emplace("ballotchain-election-record");
+    return tmp->path().string();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text << '\n';
+    REQUIRE(out.good());
+}
+
+/// A 3-validator chain in SQLite with its trustees; blocks at genesis + 1 s per height.
+struct record_world {
+    test_network net{3};
+    std::optional<temp_dir> tmp;
+    std::string dir = record_dir(tmp);
+    sql_chain c = sql_chain::open(net.genesis, sqlite_storage::open(dir + "/chain.db").value()).value();
+    std::vector<election::trustee<S>> trustees;
+    std::uint64_t t0 = net.genesis.timestamp_ms;
+
+    record_world() {
+        for (std::uint32_t i = 0; i < 3; ++i) trustees.emplace_back(net.genesis, i + 1, net.validators[i], seed(static_cast<int>(i)));
+    }
+    std::uint64_t next_time() const { return t0 + (c.height() + 1) * 1000; }
+    const election::election_state& state(std::uint64_t id) const { return *c.election_state().find(id); }
+
+    /// Appends the next block with `txs` (round 0, quorum certificate); fails the test when refused.
+    void block(std::vector<vote_tx> txs) {
+        const auto h = c.height() + 1;
+        const auto n = txs.size();
+        finalized_block fb;
+        fb.blk = c.build_block(0, t0 + h * 1000, std::move(txs), net.validators[net.genesis.proposer_index(h, 0)]);
+        REQUIRE(fb.blk.txs.size() == n);
+        fb.cert = net.certificate(h, 0, block_hash<S>(fb.blk.header));
+        auto r = c.append(fb);
+        INFO((r ? std::string("appended") : r.error().message()));
+        REQUIRE(r);
+    }
+    std::vector<vote_tx> owed(std::initializer_list<std::uint32_t> up) const {
+        std::vector<vote_tx> out;
+        for (auto i : up)
+            for (auto& tx : trustees[i - 1].due(c.election_state(), next_time())) out.push_back(std::move(tx));
+        return out;
+    }
+    void run_trustees(std::initializer_list<std::uint32_t> up, int max = 10) {
+        for (int i = 0; i < max; ++i) {
+            auto txs = owed(up);
+            if (txs.empty()) return;
+            block(std::move(txs));
+        }
+    }
+    void until(std::uint64_t t) {
+        while (next_time() < t) block({});
+    }
+    vote_tx define(std::uint64_t id, const election::definition& d) const {
+        return election::definition_record<S>(net.genesis, id, d, net.submitter, next_time());
+    }
+};
+
+/// 0x-hex of a point.
+std::string hex_of(const ristretto::point& p) { return to_hex(p.view()); }
+
+}  // namespace
+
+TEST_CASE("election record for the independent verifier: cheating dealer, 30 ballots, two decryptions",
+          "[chain][election][record]") {
+    record_world w;
+    constexpr std::uint64_t board = 9, poll = 3, legacy = 2;
+    w.block({w.define(board, {election::ballot_kind::encrypted, "Board", {{1, "Alice"}, {2, "Bob"}, {3, "Carol"}},
+                              w.t0 + 10'000, w.t0 + 20'000, w.t0 + 10'000, 2}),
+             w.define(poll, {election::ballot_kind::plain, "Poll", {{7, "Yes"}, {8, "No"}}, w.t0 + 2'000, w.t0 + 30'000, 0, 0}),
+             w.net.vote(1, legacy, 4)});
+    w.block(w.owed({1, 2, 3}));  // trustee keys
+    REQUIRE(w.c.election_state().trustee_keys().size() == 3);
+
+    // Trustee 3 deals trustee 1 a share that does not match its commitments (and re-proves the dealing).
+    auto dealings = w.owed({1, 2, 3});
+    REQUIRE(dealings.size() == 3);
+    auto d = election::decode_dealing(dealings[2].encrypted_vote).value();
+    REQUIRE(d.shares[0].recipient == 1);
+    d.shares[0].value = d.shares[0].value + ristretto::scalar::from_u64(1);
+    const dkg::ceremony_id cid{w.net.genesis.chain_id, board};
+    auto ctx = elgamal::proof_context{cid.chain_id, board, ristretto::point::identity(), {}, dkg::dealing_digest(d)};
+    d.pok = elgamal::detail::prove_dleq(dkg::dealing_domain, &ctx, 3, ristretto::point::generator(), d.commitments[0],
+                                        d.commitments[0], dkg::trustee_secrets(seed(2)).coefficient(cid, 0));
+    dealings[2].encrypted_vote = election::encode(d);
+    sign_tx<S>(dealings[2], w.net.validators[2]);
+    for (std::uint64_t v = 1; v <= 5; ++v) dealings.push_back(w.net.vote(v, poll, v % 2 ? 7 : 8));
+    w.block(std::move(dealings));
+    // Verdicts: trustee 1 complains about dealer 3, which is disqualified; the key is ready.
+    w.run_trustees({1, 2, 3});
+    REQUIRE(w.state(board).ph == election::phase::ready);
+    CHECK(w.state(board).disqualified == std::set<std::uint32_t>{3});
+    CHECK(w.state(board).qualified == std::vector<std::uint32_t>{1, 2});
+
+    w.until(w.t0 + 10'000);
+    std::vector<std::uint64_t> expected(3, 0);
+    for (std::uint64_t part = 0; part < 2; ++part) {
+        std::vector<vote_tx> ballots;
+        for (std::uint64_t v = 15 * part; v < 15 * (part + 1); ++v) {
+            const auto choice = static_cast<std::uint32_t>((v * 7 + v / 4) % 3);
+            ++expected[choice];
+            ballots.push_back(election::ballot_record<S>(w.net.genesis, board, w.state(board).key, 3, choice,
+                                                         voter_tag_of(100 + v), w.net.submitter, w.next_time()));
+        }
+        w.block(std::move(ballots));
+    }
+    CHECK(w.state(board).ballots == 30);
+
+    w.until(w.t0 + 20'000);
+    w.run_trustees({1, 3});  // the disqualified dealer still holds a share and decrypts with trustee 1
+    REQUIRE(w.state(board).tally.has_value());
+    CHECK(*w.state(board).tally == expected);
+    CHECK(w.state(board).decrypted_by == std::vector<std::uint32_t>{1, 3});
+    CHECK(w.c.tally(poll) == tally_map{{7, 3}, {8, 2}});
+    auto rep = w.c.verify();
+    CHECK(rep.ok);
+
+    if (!w.tmp) {  // BALLOTCHAIN_ELECTION_RECORD_DIR: what the verifier must find
+        const auto& e = w.state(board);
+        boost::json::object tally, shares, plain;
+        for (std::size_t k = 0; k < e.def.candidates.size(); ++k)
+            tally[std::to_string(e.def.candidates[k].id)] = (*e.tally)[k];
+        for (const auto& [j, y] : e.public_shares) shares[std::to_string(j)] = hex_of(y);
+        for (const auto& [cand, n] : w.c.tally(poll)) plain[std::to_string(cand)] = n;
+        boost::json::array q(e.qualified.begin(), e.qualified.end()), dq(e.disqualified.begin(), e.disqualified.end()),
+            by(e.decrypted_by.begin(), e.decrypted_by.end());
+        boost::json::object enc{{"id", board},          {"ballots", e.ballots},       {"qualified_dealers", q},
+                                {"disqualified", dq},   {"decrypted_by", by},         {"key", hex_of(e.key)},
+                                {"public_shares", shares}, {"tally", tally}};
+        boost::json::object pl{{"id", poll}, {"tally", plain}};
+        boost::json::object legacy_votes{{"id", legacy}, {"tally", boost::json::object{{"4", 1}}}};
+        write_text(w.dir + "/expected.json",
+                   boost::json::serialize(boost::json::object{{"elections", boost::json::array{enc, pl}},
+                                                              {"plain_votes_without_definition", boost::json::array{legacy_votes}}}));
+        write_text(w.dir + "/genesis.json", boost::json::serialize(json::to_json(w.net.genesis)));
+        boost::json::array vals;
+        for (int i = 0; i < 3; ++i) vals.push_back(boost::json::string(to_hex(seed(i))));
+        write_text(w.dir + "/keys.json",
+                   boost::json::serialize(boost::json::object{{"validators", vals}, {"submitter", to_hex(seed(100))}}));
+    }
+}
