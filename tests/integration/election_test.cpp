@@ -146,6 +146,29 @@ TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills durin
     CHECK(out.find("candidate 1 = " + std::to_string(cast[0]) + " candidate 2 = " + std::to_string(cast[1]) +
                    " candidate 3 = " + std::to_string(cast[2])) != std::string::npos);
 
+    // The independent verifier (Python, written from docs/election-protocol.md alone) agrees.
+    const std::string pyverify = eth_test_dir() + "/../tools/verify_election.py";
+    auto [prc, pout] = run({"/usr/bin/python3", pyverify, "--db", (net.vdir(1) / "chain.db").string(), "--genesis",
+                            (net.vdir(1) / "genesis.json").string(), "--json"},
+                           net.dir() / "verify-election.log");
+    INFO(pout);
+    REQUIRE(prc == 0);
+    {
+        const auto rep = bj::parse(pout.substr(pout.find('{'))).as_object();
+        INFO(bj::serialize(rep));
+        bool found = false;
+        for (const auto& e : rep.at("elections").as_array()) {
+            if (e.at("id") != id) continue;
+            found = true;
+            CHECK(e.at("ballots") == 200);
+            const auto& t = e.at("tally").as_object();
+            CHECK(t.at("1") == cast[0]);
+            CHECK(t.at("2") == cast[1]);
+            CHECK(t.at("3") == cast[2]);
+        }
+        CHECK(found);
+    }
+
     // ... and a flipped byte inside a stored ballot's proof is found and named.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((net.vdir(1) / "chain.db").c_str(), &db) == SQLITE_OK);
