@@ -6,6 +6,7 @@
 
 #include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/chain/json.hpp>
+#include <ballotchain/chain/trustee.hpp>
 #include <ballotchain/consensus/messages.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/ed25519_sha256.hpp>
@@ -460,6 +461,31 @@ void write_client_corpus(writer w) {
     put(7, boost::json::value(to_hex(tx_hash<ed25519_sha256>(fx::chain_pooled()[0]))));
 }
 
+/// fuzz_election: a selector byte, then a valid body of that record (and broken variants).
+void write_election_corpus(writer w) {
+    auto put = [&](std::uint8_t sel, const bytes& body) {
+        bytes in{sel};
+        in.insert(in.end(), body.begin(), body.end());
+        w.variants(in);
+    };
+    using ristretto::point;
+    using ristretto::scalar;
+    election::definition def{election::ballot_kind::encrypted, "Board", {{1, "Alice"}, {2, "Bob"}, {3, "Carol"}}, 10, 20, 5, 2};
+    put(0, election::encode(def));
+    const point y = point::base_mul(scalar::from_u64(7));
+    put(1, election::encode(elgamal::seal_ballot({1337, 1, y, {}, {}}, 3, 1)));
+    const dkg::trustee_secrets s1(key(1).secret()), s2(key(2).secret());
+    put(2, election::encode(dkg::make_trustee_key(1337, 1, s1.key(1337))));
+    const std::map<std::uint32_t, point> keys{{1, point::base_mul(s1.key(1337))}, {2, point::base_mul(s2.key(1337))}};
+    const auto d = dkg::deal({1337, 1}, 1, 2, s1, keys);
+    put(3, election::encode(d));
+    put(4, election::encode(election::verdict{{dkg::make_complaint({1337, 1}, 1, s2.key(1337), d)}}));
+    put(4, election::encode(election::verdict{}));
+    const elgamal::ciphertext agg = elgamal::encrypt(y, 1, scalar::from_u64(3));
+    const auto sh = elgamal::make_share(elgamal::tally_context(1337, 1, y, {agg}), 0, 1, scalar::from_u64(7), agg);
+    put(5, election::encode(election::decryption{{sh.d}, {sh.proof}}));
+}
+
 int main(int argc, char** argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: fuzz_make_corpus <fuzz dir>\n");
@@ -554,6 +580,7 @@ int main(int argc, char** argv) {
     write_framing_corpus(open("fuzz_http_framing"));
     write_backend_corpus(open("fuzz_http_backend"));
     write_client_corpus(open("fuzz_client_answers"));
+    write_election_corpus(open("fuzz_election"));
     std::printf("corpus written under %s\n", root.c_str());
     return 0;
 }
