@@ -51,11 +51,15 @@ int main(int argc, char** argv) {
                    "(production)")
         ->capture_default_str()
         ->check(CLI::IsMember({std::string(sim::insecure_sim_suite::name), std::string(ed25519_sha256::name)}));
+    bool encrypted = false;
+    app.add_flag("--encrypted", encrypted,
+                 "run a secret-ballot election through the faults: the validators as trustees, encrypted ballots, "
+                 "the decrypted tally checked against the final ballots");
     app.add_flag("--verbose,-v", verbose, "trace every notable event to stderr");
     app.add_flag("--quiet,-q", quiet, "print only failures and the summary");
     CLI11_PARSE(app, argc, argv);
 
-    std::uint64_t failures = 0;
+    std::uint64_t failures = 0, elections_ready = 0, elections_failed = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (std::uint64_t s = seed; s < seed + seeds; ++s) {
         auto o = sim::options::derive(s, validators);
@@ -73,9 +77,12 @@ int main(int argc, char** argv) {
         if (storage_faults) o.storage_faults = *storage_faults;
         if (byz) o.byzantine = *byz == 1 && validators >= 4;
         o.verbose = verbose;
+        o.encrypted = encrypted;
         if (!quiet) std::printf("options: %s --suite=%s\n", o.describe().c_str(), suite_name.c_str());
         const auto r = suite_name == ed25519_sha256::name ? sim::simulation<ed25519_sha256>(o).run()
                                                           : sim::simulation<>(o).run();
+        if (r.election.rfind("ready", 0) == 0) ++elections_ready;
+        if (r.election.rfind("key ceremony failed", 0) == 0) ++elections_failed;
         if (!r.ok) {
             ++failures;
             std::printf("FAIL seed %llu: %s\n  options: %s\n  reproduce with --seed=%llu --validators=%u --suite=%s\n",
@@ -95,11 +102,16 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(r.liveness_bound_ms),
                         static_cast<unsigned long long>(r.max_latency_ms),
                         static_cast<unsigned long long>(r.virtual_ms));
+            if (!r.election.empty()) std::printf("  election: %s\n", r.election.c_str());
         }
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("%llu/%llu seeds passed with %u validators in %.1f s\n",
                 static_cast<unsigned long long>(seeds - failures), static_cast<unsigned long long>(seeds), validators,
                 secs);
+    if (encrypted)
+        std::printf("secret-ballot elections: %llu decrypted and checked, %llu ended with a failed key ceremony "
+                    "(no ballot counted; the chain made too little progress before the deadline)\n",
+                    static_cast<unsigned long long>(elections_ready), static_cast<unsigned long long>(elections_failed));
     return failures == 0 ? 0 : 1;
 }

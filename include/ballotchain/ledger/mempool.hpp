@@ -5,6 +5,7 @@
 #include <ballotchain/chain/rules.hpp>
 
 #include <map>
+#include <set>
 #include <unordered_map>
 
 namespace ballotchain::ledger {
@@ -67,11 +68,15 @@ public:
     }
 
     /// The oldest `n` pooled txs, in arrival order (they stay pooled until
-    /// `remove_committed` drops them).
+    /// `remove_committed` drops them) — except that election records other than
+    /// ballots (definitions and the trustees' records, a handful per election)
+    /// come first: a key ceremony or a tally must not wait behind a backlog of votes.
     std::vector<vote_tx> batch(std::size_t n) const {
         std::vector<vote_tx> out;
         out.reserve(std::min(n, by_seq_.size()));
-        for (auto it = by_seq_.begin(); it != by_seq_.end() && out.size() < n; ++it) out.push_back(it->second.tx);
+        for (auto it = priority_.begin(); it != priority_.end() && out.size() < n; ++it) out.push_back(by_seq_.at(*it).tx);
+        for (auto it = by_seq_.begin(); it != by_seq_.end() && out.size() < n; ++it)
+            if (!priority_.contains(it->first)) out.push_back(it->second.tx);
         return out;
     }
 
@@ -94,6 +99,7 @@ public:
         if (it == by_hash_.end()) return false;
         auto node = by_seq_.find(it->second);
         by_vote_.erase({node->second.tx.election_id, node->second.tx.voter_tag});
+        priority_.erase(node->first);
         by_seq_.erase(node);
         by_hash_.erase(it);
         return true;
@@ -101,6 +107,7 @@ public:
 
     void clear() {
         by_seq_.clear();
+        priority_.clear();
         by_hash_.clear();
         by_vote_.clear();
     }
@@ -117,12 +124,14 @@ private:
         const std::uint64_t seq = next_seq_++;
         by_vote_.emplace(ballotchain::detail::vote_key{tx.election_id, tx.voter_tag}, th);
         by_hash_.emplace(th, seq);
+        if (!tx.is_vote() && tx.kind != tx_kind::ballot) priority_.insert(seq);
         by_seq_.emplace(seq, entry{std::move(tx), th});
     }
 
     std::size_t capacity_;
     std::uint64_t next_seq_ = 0;
     std::map<std::uint64_t, entry> by_seq_;  // arrival order
+    std::set<std::uint64_t> priority_;       // election records but ballots: taken first (batch)
     std::unordered_map<hash32, std::uint64_t> by_hash_;
     std::unordered_map<ballotchain::detail::vote_key, hash32, ballotchain::detail::vote_key_hash> by_vote_;
 };

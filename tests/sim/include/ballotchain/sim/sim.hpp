@@ -10,6 +10,7 @@
 /// (insecure_suite.hpp) by default, because Ed25519 would take most of the CPU
 /// time; `--suite ed25519-sha256` runs the same seeds with the production suite.
 
+#include <ballotchain/chain/trustee.hpp>
 #include <ballotchain/consensus/engine.hpp>
 #include <ballotchain/sim/insecure_suite.hpp>
 #include <ballotchain/storage/faulty_storage.hpp>
@@ -56,6 +57,11 @@ struct options {
     std::uint32_t storage_faults = 0;  ///< local disk faults (a validator's writes fail for a while)
     std::uint64_t resubmit_ms = 10'000;  ///< client re-sends a vote not final after this long
     bool double_votes = true;  ///< every 7th vote repeats an earlier voter (must be refused)
+    /// A secret-ballot election runs through the fault phase (docs/election-protocol.md): the
+    /// validators are its trustees, every other vote is an encrypted ballot once the key is
+    /// ready, and the decrypted tally must match the final ballots. With `byzantine`, the
+    /// Byzantine validator also posts a lying decryption share (it must be refused).
+    bool encrypted = false;
     bool verbose = false;
 
     static options derive(std::uint64_t seed, std::uint32_t n) {
@@ -114,6 +120,7 @@ struct report {
     std::uint64_t liveness_bound_ms = 0;
     std::uint64_t liveness_ms = 0;  ///< time from heal until the last vote was final
     std::uint64_t max_latency_ms = 0;
+    std::string election;  ///< encrypted runs: how the election ended (phase, ballots, tally)
     std::uint64_t final_in_fault_phase = 0;   ///< votes final before healing (throughput)
     std::vector<std::uint64_t> latencies_ms;  ///< submit → first final, per acknowledged vote
 };
@@ -130,6 +137,7 @@ public:
         auto seeded_key = [&] {
             secret_key sk;
             for (auto& b : sk.data) b = static_cast<byte>(keyrng());
+            secrets_.push_back(sk);
             return Suite::from_secret(sk);
         };
         g_.chain_id = 1337;
@@ -150,12 +158,14 @@ public:
             nodes_[i].group = 0;
         }
         if (o.byzantine) byz_ = o.validators - 1;
+        for (std::uint32_t i = 0; i < o.validators; ++i) trustees_.emplace_back(g_, i + 1, keys_[i], secrets_[i]);
     }
 
     report run() {
         for (std::uint32_t i = 0; i < nodes_.size(); ++i)
             if (!start_node(i)) return rep_;
         schedule_faults();
+        if (o_.encrypted) schedule_election();
         schedule_load();
         const std::uint64_t heal = o_.fault_ms;
         push(heal, [this, heal] { heal_all(heal); });
@@ -179,6 +189,7 @@ public:
         }
         if (rep_.ok && !pending_.empty()) fail("liveness: event queue ran dry with votes pending");
         if (rep_.ok) catch_up_phase();
+        if (rep_.ok && o_.encrypted) election_phase();
         if (rep_.ok) final_checks();
         rep_.virtual_ms = *now_;
         rep_.final_height = chain_hashes_.size();
@@ -344,6 +355,8 @@ private:
     }
 
     vote_tx make_tx(std::uint64_t id) {
+        if (o_.encrypted && id % 2 == 0)
+            if (auto b = make_ballot(id)) return *b;
         vote_tx tx;
         tx.chain_id = g_.chain_id;
         tx.election_id = 1 + id % 3;
@@ -356,6 +369,152 @@ private:
         tx.timestamp_ms = 1'700'000'000'000ull + *now_;
         sign_tx<Suite>(tx, submitter_);
         return tx;
+    }
+
+    // ---- the secret-ballot election (options::encrypted) -----------------------------------
+
+    static constexpr std::uint64_t election_id = 100;
+    std::uint64_t wall() const { return sim_clock{now_}.wall_ms(); }
+
+    /// The definition goes in at 200 ms (acknowledged and re-sent like a vote); the ceremony has
+    /// half the fault phase, voting until seven eighths of it; the trustees act every 300 ms.
+    void schedule_election() {
+        const std::uint64_t w0 = sim_clock{now_}.wall_offset_ms;
+        def_ = election::definition{election::ballot_kind::encrypted, "sim",
+                                    {{1, "a"}, {2, "b"}, {3, "c"}},
+                                    w0 + o_.fault_ms / 2, w0 + o_.fault_ms * 7 / 8, w0 + o_.fault_ms / 2,
+                                    static_cast<std::uint32_t>(g_.quorum())};
+        push(200, [this] {
+            auto tx = election::definition_record<Suite>(g_, election_id, def_, submitter_, wall());
+            const hash32 th = tx_hash<Suite>(tx);
+            auto who = random_live_honest();
+            if (!who) return;
+            submitted_.emplace(th, tx);
+            pending_.emplace(th, *now_);
+            consensus::effects fx;
+            (void)nodes_[*who].eng->submit(tx, fx);
+            apply(*who, fx);
+            schedule_resubmit(th);
+        });
+        // Ballots not final when voting ends cannot count any more: no longer pending.
+        push(o_.fault_ms * 7 / 8 + 1, [this] {
+            for (auto it = pending_.begin(); it != pending_.end();) {
+                const auto& tx = submitted_.at(it->first);
+                if (tx.kind == tx_kind::ballot) {
+                    ++missed_window_;
+                    it = pending_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+        });
+        trustee_tick();
+    }
+
+    void trustee_tick() {
+        push(*now_ + 300, [this] {
+            for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+                auto& n = nodes_[i];
+                if (!n.eng || n.eng->storage_failure()) continue;
+                const auto& pool = n.eng->pool();
+                auto txs = trustees_[i].due(n.eng->chain().election_state(), wall(),
+                                            [&pool](std::uint64_t e, const hash32& t) { return pool.contains_vote(e, t); });
+                for (auto& tx : txs) {
+                    if (byz_ && i == *byz_ && tx.kind == tx_kind::decryption) {
+                        lie(i, tx);
+                        continue;
+                    }
+                    submitted_.emplace(tx_hash<Suite>(tx), tx);
+                    consensus::effects fx;
+                    (void)n.eng->submit(std::move(tx), fx);
+                    apply(i, fx);
+                }
+            }
+            trustee_tick();
+        });
+    }
+
+    /// The Byzantine trustee's decryption with one share moved: every honest validator refuses it.
+    void lie(std::uint32_t i, vote_tx tx) {
+        auto d = election::decode_decryption(tx.encrypted_vote).value();
+        d.d[0] = d.d[0] + ristretto::point::generator();
+        tx.encrypted_vote = election::encode(d);
+        sign_tx<Suite>(tx, keys_[i]);
+        for (std::uint32_t j = 0; j < nodes_.size(); ++j) {
+            if (j == i || !nodes_[j].eng) continue;
+            consensus::effects fx;
+            // Refused: invalid_decryption_share, or (a validator behind) not yet open there.
+            if (nodes_[j].eng->submit(tx, fx)) return fail("node " + std::to_string(j) + " took a lying decryption share");
+            ++lies_refused_;
+            apply(j, fx);
+        }
+    }
+
+    /// A ballot for voter `id` (choice id mod 3) under the key a live honest node holds, while
+    /// voting is open with a margin for the ballot to become final; otherwise nothing.
+    std::optional<vote_tx> make_ballot(std::uint64_t id) {
+        const std::uint64_t w = wall();
+        if (w < def_.start_ms || w + o_.fault_ms / 8 >= def_.end_ms) return std::nullopt;
+        auto who = random_live_honest();
+        if (!who) return std::nullopt;
+        const auto* e = nodes_[*who].eng->chain().election_state().find(election_id);
+        if (!e || e->ph != election::phase::ready) return std::nullopt;
+        bytes voter{0xb0, static_cast<byte>(id), static_cast<byte>(id >> 8), static_cast<byte>(id >> 16)};
+        auto tx = election::ballot_record<Suite>(g_, election_id, e->key, 3, static_cast<std::uint32_t>(id % 3),
+                                                 Suite::hash(voter), submitter_, w);
+        ballot_choice_[tx_hash<Suite>(tx)] = static_cast<std::uint32_t>(id % 3);
+        return tx;
+    }
+
+    /// After the votes: run until every live validator holds the decrypted tally (or the key
+    /// ceremony failed), then check it against the final ballots.
+    void election_phase() {
+        const std::uint64_t deadline = std::max(*now_, def_.end_ms - sim_clock{now_}.wall_offset_ms) + 120'000;
+        auto undecided = [&]() -> std::optional<std::uint32_t> {
+            for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+                if (!nodes_[i].eng) return i;
+                const auto* e = nodes_[i].eng->chain().election_state().find(election_id);
+                if (!e || e->ph == election::phase::ceremony || (e->ph == election::phase::ready && !e->tally)) return i;
+            }
+            return std::nullopt;
+        };
+        while (rep_.ok && undecided() && !q_.empty() && q_.top().at <= deadline) {
+            auto ev = q_.top();
+            q_.pop();
+            *now_ = ev.at;
+            ev.fn();
+        }
+        if (!rep_.ok) return;
+        if (auto i = undecided()) return fail("election: node " + std::to_string(*i) + " has no tally 120 s after the end");
+        std::array<std::uint64_t, 3> expected{};
+        std::uint64_t ballots = 0;
+        for (const auto& [th, choice] : ballot_choice_)
+            if (final_txs_.contains(th)) {
+                ++expected[choice];
+                ++ballots;
+            }
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+            const auto& e = *nodes_[i].eng->chain().election_state().find(election_id);
+            if (e.ph == election::phase::failed) {
+                if (ballots != 0) return fail("election: ballots final in an election whose key ceremony failed");
+                rep_.election = "key ceremony failed: " + std::to_string(e.dealings.size()) + " dealings, " +
+                                std::to_string(e.disqualified.size()) + " disqualified, " +
+                                std::to_string(nodes_[i].eng->chain().election_state().trustee_keys().size()) +
+                                " trustee keys, defined " + std::to_string(e.defined_ms - sim_clock{now_}.wall_offset_ms) +
+                                " ms, deadline " + std::to_string(e.def.key_deadline_ms - sim_clock{now_}.wall_offset_ms) + " ms";
+                continue;
+            }
+            const std::vector<std::uint64_t> want(expected.begin(), expected.end());
+            if (e.ballots != ballots || *e.tally != want)
+                return fail("election: node " + std::to_string(i) + " tallied " + std::to_string(e.ballots) +
+                            " ballots differently from the final ones");
+            std::ostringstream os;
+            os << "ready, qualified " << e.qualified.size() << ", " << ballots << " ballots (" << missed_window_
+               << " missed the window), tally " << want[0] << "/" << want[1] << "/" << want[2] << " by";
+            for (auto j : e.decrypted_by) os << " " << j;
+            if (byz_) os << "; " << lies_refused_ << " lying shares refused";
+            rep_.election = os.str();
+        }
     }
 
     std::optional<std::uint32_t> random_live_honest() {
@@ -659,8 +818,10 @@ private:
             if (!final_txs_.insert(th).second) return fail("duplicate tx hash in the final chain");
             if (!final_votes_.insert({tx.election_id, tx.voter_tag}).second)
                 return fail("duplicate voter_tag in one election in the final chain");
-            ++rep_.txs_final;
-            if (!healed_) ++rep_.final_in_fault_phase;
+            if (tx.is_vote() || tx.kind == tx_kind::ballot) {  // not the definition or the trustees' records
+                ++rep_.txs_final;
+                if (!healed_) ++rep_.final_in_fault_phase;
+            }
             if (auto it = pending_.find(th); it != pending_.end()) {
                 rep_.max_latency_ms = std::max(rep_.max_latency_ms, *now_ - it->second);
                 rep_.latencies_ms.push_back(*now_ - it->second);
@@ -692,6 +853,12 @@ private:
     std::shared_ptr<std::uint64_t> now_;
     genesis_config g_;
     std::vector<typename Suite::key_pair> keys_;
+    std::vector<secret_key> secrets_;
+    std::vector<election::trustee<Suite>> trustees_;
+    election::definition def_;
+    std::unordered_map<hash32, std::uint32_t> ballot_choice_;
+    std::uint64_t missed_window_ = 0;
+    std::uint64_t lies_refused_ = 0;
     typename Suite::key_pair submitter_;
     std::vector<node_state> nodes_;
     std::optional<std::uint32_t> byz_;
