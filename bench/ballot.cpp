@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <thread>
+
 using namespace ballotchain;
 using ristretto::point;
 using ristretto::scalar;
@@ -41,7 +43,8 @@ BENCHMARK(BM_ballot_verify)->Arg(3)->Arg(10)->Unit(benchmark::kMicrosecond);
 // The tally of an encrypted election, the validators' way (chain/election.hpp): the homomorphic
 // sum of every ballot's ciphertexts, t = 2 trustees' decryption shares with their proofs, each
 // share verified, the Lagrange combination and the discrete log bounded by the ballot count.
-// range(0) ballots of 3 candidates. The ballots are made outside the timed part by adding
+// range(0) ballots of 3 candidates, summed on range(1) threads (each sums its share of the
+// ballots, then the partial sums are added). The ballots are made outside the timed part by adding
 // encryptions of 0 to encryptions of the choice (valid ciphertexts, cheap to make; their proofs
 // are the admission's cost, BM_ballot_verify).
 static void BM_tally(benchmark::State& st) {
@@ -65,10 +68,20 @@ static void BM_tally(benchmark::State& st) {
         noise = noise + zero;
         ++cast[choice];
     }
+    const auto threads = static_cast<std::size_t>(st.range(1));
     for (auto _ : st) {
-        std::vector<elgamal::ciphertext> agg(k, {point::identity(), point::identity()});
-        for (const auto& b : ballots)
-            for (std::uint32_t c = 0; c < k; ++c) agg[c] = agg[c] + b[c];
+        std::vector<std::vector<elgamal::ciphertext>> part(threads, std::vector<elgamal::ciphertext>(k, {point::identity(), point::identity()}));
+        {
+            std::vector<std::jthread> pool;
+            for (std::size_t t = 0; t < threads; ++t)
+                pool.emplace_back([&, t] {
+                    for (std::size_t v = t * n / threads; v < (t + 1) * n / threads; ++v)
+                        for (std::uint32_t c = 0; c < k; ++c) part[t][c] = part[t][c] + ballots[v][c];
+                });
+        }
+        std::vector<elgamal::ciphertext> agg = part[0];
+        for (std::size_t t = 1; t < threads; ++t)
+            for (std::uint32_t c = 0; c < k; ++c) agg[c] = agg[c] + part[t][c];
         const auto ctx = elgamal::tally_context(1337, 1, y, agg);
         for (std::uint32_t c = 0; c < k; ++c) {
             std::vector<elgamal::decryption_share> ds;
@@ -81,4 +94,10 @@ static void BM_tally(benchmark::State& st) {
     }
     st.SetItemsProcessed(st.iterations() * static_cast<std::int64_t>(n));
 }
-BENCHMARK(BM_tally)->Arg(10'000)->Arg(1'000'000)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_tally)
+    ->Args({10'000, 1})
+    ->Args({1'000'000, 1})
+    ->Args({1'000'000, 2})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();

@@ -418,9 +418,16 @@ public:
             return;
         }
         case tx_kind::ballot: {
+            // check() decoded it (canonical points): the ciphertexts are read in place.
             auto& e = elections_.at(tx.election_id);
-            const auto b = decode_ballot(tx.encrypted_vote).value();
-            for (std::size_t k = 0; k < b.cts.size(); ++k) e.aggregate[k] = e.aggregate[k] + b.cts[k];
+            if (tx.encrypted_vote.size() != ballot_size(e.aggregate.size())) return;  // never after check()
+            const byte* p = tx.encrypted_vote.data() + 1 + 4;
+            for (std::size_t k = 0; k < e.aggregate.size(); ++k, p += ballot_entry_size) {
+                elgamal::ciphertext c;
+                std::copy(p, p + 32, c.a.b.begin());
+                std::copy(p + 32, p + 64, c.b.b.begin());
+                e.aggregate[k] = e.aggregate[k] + c;
+            }
             ++e.ballots;
             return;
         }
@@ -510,13 +517,18 @@ private:
         if (e->def.ballot != ballot_kind::encrypted) return make_error(errc::wrong_ballot_kind);
         if (e->ph != phase::ready) return make_error(errc::election_key_not_ready);
         if (block_ms < e->def.start_ms || block_ms >= e->def.end_ms) return make_error(errc::outside_voting_window);
+        // Checked before (known valid: decoded and proven against this election's key, which
+        // never changes once ready): its size says it has one ciphertext per candidate.
+        if (known) {
+            return tx.encrypted_vote.size() == ballot_size(e->def.candidates.size())
+                       ? error_code{}
+                       : make_error(errc::invalid_ballot_proof);
+        }
         auto b = decode_ballot(tx.encrypted_vote);
         if (!b) return make_error(errc::bad_election_record);
         if (b->cts.size() != e->def.candidates.size()) return make_error(errc::invalid_ballot_proof);
-        if (!known) {
-            elgamal::proof_context ctx{g.chain_id, tx.election_id, e->key, tx.voter_tag, {}};
-            if (!elgamal::verify_ballot(ctx, *b)) return make_error(errc::invalid_ballot_proof);
-        }
+        elgamal::proof_context ctx{g.chain_id, tx.election_id, e->key, tx.voter_tag, {}};
+        if (!elgamal::verify_ballot(ctx, *b)) return make_error(errc::invalid_ballot_proof);
         return {};
     }
 
