@@ -5,11 +5,10 @@
 // BALLOTCHAIN_ELECTION_RECORD_DIR set, the chain stays there as chain.db with genesis.json,
 // expected.json (what the chain says about each election, for the verifier to match) and
 // keys.json (the fixed test secrets, so the check can re-sign a block it tampers with).
-#include "../support/fixtures.hpp"
+#include "../support/election_world.hpp"
 #include "../support/temp_dir.hpp"
 
 #include <ballotchain/chain/json.hpp>
-#include <ballotchain/chain/trustee.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
 #include <catch2/catch.hpp>
@@ -17,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,13 +29,13 @@ namespace {
 using sql_chain = ledger::blockchain<S, sqlite_storage>;
 
 /// $BALLOTCHAIN_ELECTION_RECORD_DIR (emptied of an earlier chain and kept), else `tmp`.
-std::string record_dir(std::optional<temp_dir>& tmp) {
+std::string record_dir(std::unique_ptr<temp_dir>& tmp) {
     if (const char* d = std::getenv("BALLOTCHAIN_ELECTION_RECORD_DIR"); d && *d) {
         std::filesystem::create_directories(d);
         for (const char* f : {"chain.db", "chain.db-wal", "chain.db-shm"}) std::filesystem::remove(std::filesystem::path(d) / f);
         return d;
     }
-    tmp.emplace("ballotchain-election-record");
+    tmp = std::make_unique<temp_dir>("ballotchain-election-record");
     return tmp->path().string();
 }
 
@@ -45,52 +45,22 @@ void write_text(const std::string& path, const std::string& text) {
     REQUIRE(out.good());
 }
 
-/// A 3-validator chain in SQLite with its trustees; blocks at genesis + 1 s per height.
-struct record_world {
-    test_network net{3};
-    std::optional<temp_dir> tmp;
-    std::string dir = record_dir(tmp);
-    sql_chain c = sql_chain::open(net.genesis, sqlite_storage::open(dir + "/chain.db").value()).value();
-    std::vector<election::trustee<S>> trustees;
-    std::uint64_t t0 = net.genesis.timestamp_ms;
+/// election_world over SQLite storage in the record directory.
+struct record_world : election_world<sql_chain> {
+    std::unique_ptr<temp_dir> tmp;
+    std::string dir;
+    record_world() : record_world(std::unique_ptr<temp_dir>{}, std::string{}) {}
 
-    record_world() {
-        for (std::uint32_t i = 0; i < 3; ++i) trustees.emplace_back(net.genesis, i + 1, net.validators[i], seed(static_cast<int>(i)));
-    }
-    std::uint64_t next_time() const { return t0 + (c.height() + 1) * 1000; }
-    const election::election_state& state(std::uint64_t id) const { return *c.election_state().find(id); }
-
-    /// Appends the next block with `txs` (round 0, quorum certificate); fails the test when refused.
-    void block(std::vector<vote_tx> txs) {
-        const auto h = c.height() + 1;
-        const auto n = txs.size();
-        finalized_block fb;
-        fb.blk = c.build_block(0, t0 + h * 1000, std::move(txs), net.validators[net.genesis.proposer_index(h, 0)]);
-        REQUIRE(fb.blk.txs.size() == n);
-        fb.cert = net.certificate(h, 0, block_hash<S>(fb.blk.header));
-        auto r = c.append(fb);
-        INFO((r ? std::string("appended") : r.error().message()));
-        REQUIRE(r);
-    }
-    std::vector<vote_tx> owed(std::initializer_list<std::uint32_t> up) const {
-        std::vector<vote_tx> out;
-        for (auto i : up)
-            for (auto& tx : trustees[i - 1].due(c.election_state(), next_time())) out.push_back(std::move(tx));
-        return out;
-    }
-    void run_trustees(std::initializer_list<std::uint32_t> up, int max = 10) {
-        for (int i = 0; i < max; ++i) {
-            auto txs = owed(up);
-            if (txs.empty()) return;
-            block(std::move(txs));
-        }
-    }
-    void until(std::uint64_t t) {
-        while (next_time() < t) block({});
-    }
-    vote_tx define(std::uint64_t id, const election::definition& d) const {
-        return election::definition_record<S>(net.genesis, id, d, net.submitter, next_time());
-    }
+private:
+    // The directory is made while the base opens the chain (in the constructor's parameters,
+    // which outlive the base's construction), then moved into the members.
+    record_world(std::unique_ptr<temp_dir> t, std::string d)
+        : election_world([&t, &d](const genesis_config& g) {
+              d = record_dir(t);
+              return sql_chain::open(g, sqlite_storage::open(d + "/chain.db").value()).value();
+          }),
+          tmp(std::move(t)),
+          dir(std::move(d)) {}
 };
 
 /// 0x-hex of a point.
@@ -112,15 +82,7 @@ TEST_CASE("election record for the independent verifier: cheating dealer, 30 bal
     // Trustee 3 deals trustee 1 a share that does not match its commitments (and re-proves the dealing).
     auto dealings = w.owed({1, 2, 3});
     REQUIRE(dealings.size() == 3);
-    auto d = election::decode_dealing(dealings[2].encrypted_vote).value();
-    REQUIRE(d.shares[0].recipient == 1);
-    d.shares[0].value = d.shares[0].value + ristretto::scalar::from_u64(1);
-    const dkg::ceremony_id cid{w.net.genesis.chain_id, board};
-    auto ctx = elgamal::proof_context{cid.chain_id, board, ristretto::point::identity(), {}, dkg::dealing_digest(d)};
-    d.pok = elgamal::detail::prove_dleq(dkg::dealing_domain, &ctx, 3, ristretto::point::generator(), d.commitments[0],
-                                        d.commitments[0], dkg::trustee_secrets(seed(2)).coefficient(cid, 0));
-    dealings[2].encrypted_vote = election::encode(d);
-    sign_tx<S>(dealings[2], w.net.validators[2]);
+    w.cheat(dealings[2], 3, 1);
     for (std::uint64_t v = 1; v <= 5; ++v) dealings.push_back(w.net.vote(v, poll, v % 2 ? 7 : 8));
     w.block(std::move(dealings));
     // Verdicts: trustee 1 complains about dealer 3, which is disqualified; the key is ready.

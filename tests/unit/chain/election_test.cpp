@@ -4,9 +4,7 @@
 // trustees' shares; a trustee down for the ceremony, a dealer that cheats (its complaint
 // disqualifies it), a bad decryption share refused; the record encodings are strict; a full
 // re-verification recomputes the same election state.
-#include "../support/fixtures.hpp"
-
-#include <ballotchain/chain/trustee.hpp>
+#include "../support/election_world.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,70 +14,18 @@ using election::phase;
 
 namespace {
 
-/// A 3-validator chain with its trustees; blocks at genesis + 1 s per height.
-struct election_world {
-    test_network net{3};
-    mem_chain c = net.open_chain();
-    std::vector<election::trustee<S>> trustees;
-    std::uint64_t t0 = net.genesis.timestamp_ms;
-
-    election_world() {
-        for (std::uint32_t i = 0; i < 3; ++i) trustees.emplace_back(net.genesis, i + 1, net.validators[i], seed(static_cast<int>(i)));
-    }
-    std::uint64_t next_time() const { return t0 + (c.height() + 1) * 1000; }
-    const election::election_state& state(std::uint64_t id) const { return *c.election_state().find(id); }
-
-    /// Appends the next block with `txs`; fails the test when the chain refuses it.
-    void block(std::vector<vote_tx> txs) {
-        auto r = c.append(net.next_block(c, std::move(txs)));
-        INFO((r ? std::string("appended") : r.error().message()));
-        REQUIRE(r);
-    }
-    /// Why the next block with `txs` is refused (no error when it is valid; nothing is appended).
-    error_code refused(std::vector<vote_tx> txs) {
-        auto fb = net.next_block(c, {});
-        fb.blk.txs = std::move(txs);
-        fb.blk.header.tx_count = static_cast<std::uint32_t>(fb.blk.txs.size());
-        std::vector<hash32> ths;
-        for (const auto& tx : fb.blk.txs) ths.push_back(tx_hash<S>(tx));
-        fb.blk.header.tx_root = merkle_root<S>(ths);
-        net.reseal(fb);
-        return c.validate_block(fb.blk);
-    }
-    /// Every record the `up` trustees owe at the next block's time.
-    std::vector<vote_tx> owed(std::initializer_list<std::uint32_t> up) const {
-        std::vector<vote_tx> out;
-        for (auto i : up)
-            for (auto& tx : trustees[i - 1].due(c.election_state(), next_time())) out.push_back(std::move(tx));
-        return out;
-    }
-    /// Blocks of what the `up` trustees owe until they owe nothing (at most `max` blocks).
-    void run_trustees(std::initializer_list<std::uint32_t> up, int max = 10) {
-        for (int i = 0; i < max; ++i) {
-            auto txs = owed(up);
-            if (txs.empty()) return;
-            block(std::move(txs));
-        }
-    }
-    /// Empty blocks until the next one is at or after `t`.
-    void until(std::uint64_t t) {
-        while (next_time() < t) block({});
-    }
+/// election_world over memory storage, with this file's election.
+struct mem_world : election_world<mem_chain> {
+    mem_world() : election_world([](const genesis_config& g) { return mem_chain::open(g, memory_storage{}).value(); }) {}
     election::definition encrypted(std::uint64_t deadline, std::uint64_t start, std::uint64_t end) const {
         return {election::ballot_kind::encrypted, "Board", {{1, "Alice"}, {2, "Bob"}, {3, "Carol"}}, t0 + start, t0 + end, t0 + deadline, 2};
-    }
-    vote_tx define(std::uint64_t id, const election::definition& d) const {
-        return election::definition_record<S>(net.genesis, id, d, net.submitter, next_time());
-    }
-    vote_tx ballot(std::uint64_t id, std::uint32_t choice, std::uint64_t voter) const {
-        return election::ballot_record<S>(net.genesis, id, state(id).key, 3, choice, voter_tag_of(voter), net.submitter, next_time());
     }
 };
 
 }  // namespace
 
 TEST_CASE("encrypted election: ceremony by the trustees, ballots, tally from two shares", "[chain][election]") {
-    election_world w;
+    mem_world w;
     w.block({w.define(9, w.encrypted(10'000, 10'000, 30'000))});
     CHECK(w.state(9).ph == phase::ceremony);
     // Keys, dealings, verdicts: three blocks, then the key is ready before the deadline.
@@ -136,7 +82,7 @@ TEST_CASE("encrypted election: ceremony by the trustees, ballots, tally from two
 }
 
 TEST_CASE("encrypted election: a trustee down for the whole ceremony; the deadline closes it", "[chain][election]") {
-    election_world w;
+    mem_world w;
     // Trustee 3 published its key once, then went down.
     w.block({w.define(9, w.encrypted(8'000, 8'000, 20'000))});
     w.block(w.owed({1, 2, 3}));
@@ -171,23 +117,14 @@ TEST_CASE("encrypted election: a trustee down for the whole ceremony; the deadli
 }
 
 TEST_CASE("encrypted election: a cheating dealer is disqualified by a complaint; a bad share is refused", "[chain][election]") {
-    election_world w;
+    mem_world w;
     w.block({w.define(9, w.encrypted(10'000, 10'000, 20'000))});
     w.block(w.owed({1, 2, 3}));
     // Trustee 3 deals trustee 1 a share that does not match its commitments (and re-proves the dealing).
     auto txs = w.owed({1, 2, 3});
     REQUIRE(txs.size() == 3);
-    auto& bad = txs[2];
-    auto d = election::decode_dealing(bad.encrypted_vote).value();
-    REQUIRE(d.shares[0].recipient == 1);
-    d.shares[0].value = d.shares[0].value + ristretto::scalar::from_u64(1);
+    w.cheat(txs[2], 3, 1);
     const dkg::ceremony_id cid{w.net.genesis.chain_id, 9};
-    auto ctx = elgamal::proof_context{cid.chain_id, 9, ristretto::point::identity(), {}, dkg::dealing_digest(d)};
-    d.pok = elgamal::detail::prove_dleq(dkg::dealing_domain, &ctx, 3, ristretto::point::generator(), d.commitments[0],
-                                        d.commitments[0], dkg::trustee_secrets(seed(2)).coefficient(cid, 0));
-    REQUIRE(dkg::verify_dealing(cid, 3, d));
-    bad.encrypted_vote = election::encode(d);
-    sign_tx<S>(bad, w.net.validators[2]);
     w.block(txs);
     // Trustee 1's verdict complains; trustee 2's does not.
     auto verdicts = w.owed({1, 2});
@@ -232,7 +169,7 @@ TEST_CASE("encrypted election: a cheating dealer is disqualified by a complaint;
 }
 
 TEST_CASE("election definitions: refused when malformed, repeated, or over plain votes", "[chain][election]") {
-    election_world w;
+    mem_world w;
     auto d = w.encrypted(5'000, 5'000, 9'000);
     auto bad = d;
     bad.threshold = 4;  // more than the 3 trustees
@@ -275,7 +212,7 @@ TEST_CASE("election definitions: refused when malformed, repeated, or over plain
 }
 
 TEST_CASE("election records: strict encodings", "[chain][election][codec]") {
-    election_world w;
+    mem_world w;
     auto def = w.encrypted(1, 2, 3);
     CHECK(election::decode_definition(election::encode(def)).value() == def);
     auto b = elgamal::seal_ballot({1, 2, ristretto::point::base_mul(ristretto::scalar::from_u64(5)), {}, {}}, 3, 1);
