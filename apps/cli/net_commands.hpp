@@ -7,6 +7,8 @@
 #include <ballotchain/client/client.hpp>
 #include <ballotchain/client/http_client.hpp>
 
+#include <ballotchain/app/text.hpp>
+#include <ballotchain/chain/election.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
@@ -49,7 +51,12 @@ public:
                                                "(with --wait: and its verified block once final)");
         watch_ = app.add_subcommand("watch", "follow final blocks, verifying each (header hash, certificate, transaction root, "
                                              "link to its parent); print one line per block and, with --election, the tally");
-        for (auto* c : {status_, submit_, watch_}) {
+        ballot_ = app.add_subcommand(
+            "ballot",
+            "encrypt a secret ballot for an encrypted election (docs/election-protocol.md) under the election key the "
+            "validators agree on, with its proofs; print it as the backend's encrypted_vote (base64) and, with --key, "
+            "send it as a ballot record");
+        for (auto* c : {status_, submit_, watch_, ballot_}) {
             c->add_option("--rpc", rpc_, "validator RPC URL, e.g. http://127.0.0.1:8001 (repeat for several; calls fail over)")
                 ->required();
             c->add_option("--genesis", genesis_,
@@ -66,6 +73,13 @@ public:
         submit_->add_option("--wait", wait_s_, "wait up to this many seconds for each vote's verified confirmation (0: do not wait)")
             ->capture_default_str()->check(CLI::Range(0u, 86'400u));
         watch_->add_option("--election", watch_election_, "print this election's tally after every block");
+        ballot_->add_option("--election", election_, "election id")->required();
+        ballot_->add_option("--candidate", candidate_, "candidate id")->required();
+        auto* tag = ballot_->add_option("--voter-tag", voter_tag_, "the voter's tag as 0x-hex (the backend gives it to its voter)");
+        ballot_->add_option("--voter", voter_, "voter id, tag made as `submit` makes it")->excludes(tag);
+        ballot_->add_option("--key", key_, "submitter key file: also send the ballot (prints its tx hash)")->check(CLI::ExistingFile);
+        ballot_->add_option("--wait", wait_s_, "with --key: wait up to this many seconds for its verified confirmation")
+            ->capture_default_str()->check(CLI::Range(0u, 86'400u));
         watch_->add_option("--state", state_, "file the follower keeps its position in (resumes from it)");
         watch_->add_option("--blocks", watch_blocks_, "stop after this many new blocks (default: until interrupted)")
             ->check(CLI::Range(1ull, 1'000'000'000ull));
@@ -90,6 +104,7 @@ public:
         if (*status_) return status(c);
         if (*submit_) return submit(c);
         if (*watch_) return watch(c);
+        if (*ballot_) return ballot(c);
         return 1;
     }
 
@@ -190,6 +205,79 @@ private:
         return failures == 0 ? 0 : 1;
     }
 
+    /// The election as every reachable --rpc validator describes it; fails unless they all agree
+    /// on its key (a lone validator could hand out a key it knows the secret of).
+    int ballot(client_type& c) {
+        std::optional<boost::json::object> agreed;
+        std::size_t answered = 0;
+        for (const auto& u : rpc_) {
+            std::string host, path;
+            std::uint16_t port = 0;
+            parse_http_url(u, host, port, path);
+            auto r = client::rpc_call(host, port, "poa_getElection", {election_});
+            if (!r) continue;
+            if (!r->is_object()) return fail(u + ": election " + std::to_string(election_) + " is not on the chain");
+            auto o = r->as_object();
+            if (o.at("ballot") != "encrypted") return fail("election " + std::to_string(election_) + " takes plain votes (use submit)");
+            if (o.at("phase") != "ready")
+                return fail("election " + std::to_string(election_) + ": its key is not ready (" +
+                            std::string(o.at("phase").as_string()) + ")");
+            if (agreed && agreed->at("election_key") != o.at("election_key"))
+                return fail("the validators disagree on the election key: not encrypting");
+            agreed = std::move(o);
+            ++answered;
+        }
+        if (!agreed) return fail("no validator answered");
+        if (answered < c.genesis().quorum())
+            std::fprintf(stderr, "ballotchain: warning: only %zu validator(s) vouch for the election key (quorum %zu)\n", answered,
+                         c.genesis().quorum());
+        const auto& cands = agreed->at("candidates").as_array();
+        std::optional<std::uint32_t> choice;
+        for (std::uint32_t i = 0; i < cands.size(); ++i)
+            if (cands[i].at("id").to_number<std::uint64_t>() == candidate_) choice = i;
+        if (!choice) return fail("candidate " + std::to_string(candidate_) + " is not in election " + std::to_string(election_));
+        const auto key_bytes = from_hex(std::string(agreed->at("election_key").as_string()));
+        const auto key = key_bytes ? ristretto::point::decode(*key_bytes) : std::nullopt;
+        if (!key) return fail("the election key does not decode");
+        hash32 tag;
+        if (!voter_tag_.empty()) {
+            auto t = from_hex_fixed<32>(voter_tag_);
+            if (!t) return fail("--voter-tag must be 32 bytes of 0x-hex");
+            tag = *t;
+        } else if (!voter_.empty()) {
+            tag = cli_voter_tag(election_, voter_);
+        } else {
+            return fail("give --voter-tag or --voter");
+        }
+        const auto b = elgamal::seal_ballot({c.genesis().chain_id, election_, *key, tag, {}},
+                                            static_cast<std::uint32_t>(cands.size()), *choice);
+        if (!elgamal::verify_ballot({c.genesis().chain_id, election_, *key, tag, {}}, b)) return fail("the ballot does not verify");
+        const bytes body = election::encode(b);
+        std::printf("{\"election_id\": %llu, \"voter_tag\": \"%s\", \"encrypted_vote\": \"%s\"}\n",
+                    static_cast<unsigned long long>(election_), to_hex(tag).c_str(), app::encode_base64(body).c_str());
+        if (key_.empty()) return 0;
+        auto kp = load_key_file(key_);
+        if (!kp) return fail(key_ + ": " + kp.error().message());
+        vote_tx tx;
+        tx.kind = tx_kind::ballot;
+        tx.chain_id = c.genesis().chain_id;
+        tx.election_id = election_;
+        tx.encrypted_vote = body;
+        tx.voter_tag = tag;
+        tx.timestamp_ms = steady_clock_adapter{}.wall_ms();
+        const hash32 th = sign_tx<ed25519_sha256>(tx, *kp);
+        auto r = c.submit_vote(tx);
+        if (!r) return fail("refused " + to_hex(th) + ": " + r.error().what());
+        std::printf("%s\n", to_hex(*r).c_str());
+        if (wait_s_ == 0) return 0;
+        auto conf = c.wait_for_confirmation(th, std::chrono::seconds(wait_s_));
+        if (!conf || conf->state != client::tx_state::final) return fail("not confirmed " + to_hex(th));
+        std::printf("  final in block %llu %s, certified by %zu validators (verified)\n",
+                    static_cast<unsigned long long>(conf->proof->block_number), to_hex(conf->proof->block_hash).c_str(),
+                    conf->proof->certificate.seals.size());
+        return 0;
+    }
+
     int watch(client_type& c) {
         std::uint64_t seen = 0;
         boost::asio::cancellation_signal stop;
@@ -204,7 +292,7 @@ private:
             if (watch_election_) {
                 std::uint64_t total = 0;
                 for (const auto& tx : b.fb.blk.txs)
-                    if (tx.election_id == *watch_election_) ++tally[tx.candidate_id];
+                    if (tx.election_id == *watch_election_ && tx.is_vote()) ++tally[tx.candidate_id];
                 std::string line;
                 for (const auto& [cand, n] : tally) {
                     line += (line.empty() ? "" : ", ") + std::string("candidate ") + std::to_string(cand) + " = " + std::to_string(n);
@@ -236,8 +324,9 @@ private:
     CLI::App* status_ = nullptr;
     CLI::App* submit_ = nullptr;
     CLI::App* watch_ = nullptr;
+    CLI::App* ballot_ = nullptr;
     std::vector<std::string> rpc_;
-    std::string genesis_, key_, voter_, payload_ = "0x", state_;
+    std::string genesis_, key_, voter_, payload_ = "0x", state_, voter_tag_;
     std::uint64_t election_ = 0, candidate_ = 0;
     std::uint32_t count_ = 1, wait_s_ = 0, timeout_ms_ = 10'000;
     std::optional<std::uint64_t> watch_election_, watch_blocks_;

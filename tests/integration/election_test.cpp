@@ -6,6 +6,7 @@
 #include "network.hpp"
 #include "voter.hpp"
 
+#include <ballotchain/app/text.hpp>
 #include <ballotchain/chain/trustee.hpp>
 #include <ballotchain/core/hex.hpp>
 
@@ -101,8 +102,28 @@ TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills durin
         acked.push_back(*h);
         ++cast[choice];
     }
+    // The CLI encrypts the same way: one more ballot (candidate id 2), sent and confirmed.
+    {
+        std::vector<std::string> argv{bin_dir + "/ballotchain", "ballot", "--genesis", (net.dir() / "genesis.json").string(),
+                                      "--election", std::to_string(id), "--candidate", "2", "--voter", "cli-voter",
+                                      "--key", (net.dir() / "submitter.key").string(), "--wait", "30"};
+        for (int i = 0; i < 3; ++i)
+            if (net.running(i)) argv.insert(argv.end(), {"--rpc", "http://127.0.0.1:" + std::to_string(net.rpc(i))});
+        auto [crc, cout_] = run(argv, net.dir() / "cli-ballot.log");
+        INFO(cout_);
+        REQUIRE(crc == 0);
+        CHECK(cout_.find("final in block") != std::string::npos);
+        const auto line = bj::parse(cout_.substr(cout_.find('{'), cout_.find('}') - cout_.find('{') + 1)).as_object();
+        const auto body = app::decode_base64(std::string(line.at("encrypted_vote").as_string()), 4096);
+        REQUIRE(body);
+        const auto b = election::decode_ballot(*body);
+        REQUIRE(b);
+        const auto tag = from_hex_fixed<32>(std::string(line.at("voter_tag").as_string())).value();
+        CHECK(elgamal::verify_ballot({g.chain_id, id, key, tag, {}}, *b));
+        ++cast[1];
+    }
     for (const auto& h : acked) REQUIRE(eventually([&] { return receipt_final(net, 0, h); }, std::chrono::seconds(30)));
-    REQUIRE(election_at(net, 0, id)->at("ballots") == 200);
+    REQUIRE(eventually([&] { return election_at(net, 0, id)->at("ballots") == 201; }, std::chrono::seconds(30)));
 
     // The tally: validator 1 is killed as the election ends; validators 2 and 3 decrypt.
     REQUIRE(eventually([&] { return now_wall_ms() + 1'500 >= def.end_ms; }, std::chrono::seconds(60)));
@@ -135,14 +156,14 @@ TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills durin
             if (tx.kind == tx_kind::ballot) ++ballots_seen;
         }
     }
-    CHECK(ballots_seen == 200);
+    CHECK(ballots_seen == 201);
 
     // Offline: `ballotchain verify` re-checks every proof and prints the tally ...
     net.stop_all();
     auto [rc, out] = run({bin_dir + "/ballotchain", "verify", "--data-dir", net.vdir(1).string()}, net.dir() / "verify.log");
     INFO(out);
     CHECK(rc == 0);
-    CHECK(out.find("election 77 (encrypted, \"Board\"): ready, 200 ballots") != std::string::npos);
+    CHECK(out.find("election 77 (encrypted, \"Board\"): ready, 201 ballots") != std::string::npos);
     CHECK(out.find("candidate 1 = " + std::to_string(cast[0]) + " candidate 2 = " + std::to_string(cast[1]) +
                    " candidate 3 = " + std::to_string(cast[2])) != std::string::npos);
 
@@ -160,7 +181,7 @@ TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills durin
         for (const auto& e : rep.at("elections").as_array()) {
             if (e.at("id") != id) continue;
             found = true;
-            CHECK(e.at("ballots") == 200);
+            CHECK(e.at("ballots") == 201);
             const auto& t = e.at("tally").as_object();
             CHECK(t.at("1") == cast[0]);
             CHECK(t.at("2") == cast[1]);

@@ -21,6 +21,19 @@ TEST_CASE("iso_time and parse_iso_time", "[app][text]") {
         CHECK_FALSE(parse_iso_time(bad));
 }
 
+TEST_CASE("encode_base64: the RFC 4648 section 10 vectors, and decode_base64 reads it back", "[app][text]") {
+    const std::pair<std::string_view, std::string_view> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+                                                                     {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+                                                                     {"foobar", "Zm9vYmFy"}};
+    for (auto [plain, b64] : vectors) {
+        CHECK(encode_base64(as_bytes(plain)) == b64);
+        CHECK(decode_base64(b64, 16) == bytes(plain.begin(), plain.end()));
+    }
+    bytes all(256);
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<byte>(i);
+    CHECK(decode_base64(encode_base64(all), 256) == all);
+}
+
 TEST_CASE("decode_base64 is strict and bounded", "[app][text]") {
     CHECK(decode_base64("", 10) == bytes{});
     CHECK(decode_base64("Zg==", 10) == bytes{'f'});

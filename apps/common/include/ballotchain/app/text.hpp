@@ -59,6 +59,23 @@ inline std::optional<std::uint64_t> parse_iso_time(std::string_view s) {
     return static_cast<std::uint64_t>(t) * 1000 + frac;
 }
 
+/// Base64 (RFC 4648, standard alphabet, with padding): what decode_base64 reads.
+inline std::string encode_base64(byte_view in) {
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+        const std::size_t left = in.size() - i;
+        const unsigned n = (static_cast<unsigned>(in[i]) << 16) | (left > 1 ? static_cast<unsigned>(in[i + 1]) << 8 : 0u) |
+                           (left > 2 ? static_cast<unsigned>(in[i + 2]) : 0u);
+        out.push_back(alphabet[(n >> 18) & 63]);
+        out.push_back(alphabet[(n >> 12) & 63]);
+        out.push_back(left > 1 ? alphabet[(n >> 6) & 63] : '=');
+        out.push_back(left > 2 ? alphabet[n & 63] : '=');
+    }
+    return out;
+}
+
 /// Strict base64 (RFC 4648, standard alphabet, padding required, unused bits
 /// zero) of at most `max_bytes` decoded bytes; the bound is checked before
 /// allocating. nullopt for anything else.
