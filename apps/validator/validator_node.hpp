@@ -17,6 +17,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 namespace ballotchain::app {
@@ -309,9 +310,9 @@ private:
             auto r = eng_.submit(std::move(tx), fx);
             if (r)
                 spdlog::info("trustee-{}: submitted its {} for election {}", trustee_->index(), to_string(kind), election);
-            else
-                spdlog::warn("trustee-{}: its {} for election {} was refused: {}", trustee_->index(), to_string(kind),
-                             election, r.error().message());
+            else if (trustee_refusals_.insert(std::to_string(election) + "/" + to_string(kind) + "/" + r.error().message()).second)
+                spdlog::warn("trustee-{}: its {} for election {} was refused: {} (said once)", trustee_->index(),
+                             to_string(kind), election, r.error().message());
             apply(fx);
         }
     }
@@ -410,6 +411,7 @@ private:
     boost::asio::steady_timer trustee_timer_;
     std::optional<election::trustee<suite_t>> trustee_;
     std::chrono::milliseconds trustee_interval_{250};
+    std::set<std::string> trustee_refusals_;  ///< refusals already logged (the timer retries every interval)
     node_metrics metrics_;
     std::unordered_map<hash32, std::uint64_t> submit_times_;
     /// (election, voter tag) → the vote acknowledged here for it, while not final (mirrors pending.db).
