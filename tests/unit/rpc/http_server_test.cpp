@@ -31,6 +31,9 @@ namespace {
 /// answers 200 `{"path", "body"}` and counts its calls.
 struct test_server {
     asio::io_context io;
+    /// Keeps io.run() going until stop(), even with no connection or acceptor left (a stopped
+    /// server): calls posted to the io thread after srv->stop() must still run.
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
     std::shared_ptr<rpc::http_server> srv;
     std::shared_ptr<rpc::http_server_stats> stats = std::make_shared<rpc::http_server_stats>();
     std::atomic<int> calls{0};
@@ -373,6 +376,9 @@ namespace {
 /// "placeholder", which must never reach the client.
 struct defer_server {
     asio::io_context io;
+    /// Keeps io.run() going until stop(), even with no connection or acceptor left (a stopped
+    /// server): calls posted to the io thread after srv->stop() must still run.
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
     std::shared_ptr<rpc::http_server> srv;
     std::mutex m;
     std::vector<rpc::responder> parked;  ///< responders of "/wait" and "/throw", in arrival order
