@@ -399,55 +399,61 @@ public:
         return make_error(errc::bad_election_record);
     }
 
-    /// Moves the state on by `tx` (@pre check() accepted it in this state).
+    /// Moves the state on by `tx` (@pre check() accepted it in this state). A record that does
+    /// not fit the state (possible only for a stored block altered after it was validated,
+    /// replayed at open) changes nothing; `ballotchain verify` names such a block.
     void apply(const genesis_config& g, const vote_tx& tx, std::uint64_t block_ms) {
+        auto it = elections_.find(tx.election_id);
+        election_state* e = it == elections_.end() ? nullptr : &it->second;
         switch (tx.kind) {
         case tx_kind::vote:
-            if (!elections_.contains(tx.election_id)) plain_votes_.insert(tx.election_id);
+            if (!e) plain_votes_.insert(tx.election_id);
             return;
         case tx_kind::define_election: {
-            election_state e;
-            e.def = decode_definition(tx.encrypted_vote).value();
-            e.defined_ms = block_ms;
-            if (e.def.ballot == ballot_kind::encrypted) {
-                e.ph = phase::ceremony;
-                e.aggregate.assign(e.def.candidates.size(), {point::identity(), point::identity()});
+            auto d = decode_definition(tx.encrypted_vote);
+            if (!d || e) return;
+            election_state n;
+            n.def = std::move(*d);
+            n.defined_ms = block_ms;
+            if (n.def.ballot == ballot_kind::encrypted) {
+                n.ph = phase::ceremony;
+                n.aggregate.assign(n.def.candidates.size(), {point::identity(), point::identity()});
                 open_ceremonies_.insert(tx.election_id);
             }
-            elections_.emplace(tx.election_id, std::move(e));
+            elections_.emplace(tx.election_id, std::move(n));
             return;
         }
         case tx_kind::ballot: {
             // check() decoded it (canonical points): the ciphertexts are read in place.
-            auto& e = elections_.at(tx.election_id);
-            if (tx.encrypted_vote.size() != ballot_size(e.aggregate.size())) return;  // never after check()
+            if (!e || tx.encrypted_vote.size() != ballot_size(e->aggregate.size())) return;
             const byte* p = tx.encrypted_vote.data() + 1 + 4;
-            for (std::size_t k = 0; k < e.aggregate.size(); ++k, p += ballot_entry_size) {
+            for (std::size_t k = 0; k < e->aggregate.size(); ++k, p += ballot_entry_size) {
                 elgamal::ciphertext c;
                 std::copy(p, p + 32, c.a.b.begin());
                 std::copy(p + 32, p + 64, c.b.b.begin());
-                e.aggregate[k] = e.aggregate[k] + c;
+                e->aggregate[k] = e->aggregate[k] + c;
             }
-            ++e.ballots;
+            ++e->ballots;
             return;
         }
         case tx_kind::trustee_key:
-            trustee_keys_[trustee_of(g, tx)] = decode_trustee_key(tx.encrypted_vote).value().key;
+            if (auto k = decode_trustee_key(tx.encrypted_vote)) trustee_keys_[trustee_of(g, tx)] = k->key;
             return;
         case tx_kind::dealing:
-            elections_.at(tx.election_id).dealings[trustee_of(g, tx)] = decode_dealing(tx.encrypted_vote).value();
+            if (auto d = decode_dealing(tx.encrypted_vote); d && e) e->dealings[trustee_of(g, tx)] = std::move(*d);
             return;
         case tx_kind::verdict: {
-            auto& e = elections_.at(tx.election_id);
-            for (const auto& c : decode_verdict(tx.encrypted_vote).value().complaints) e.disqualified.insert(c.dealer);
-            e.verdicts.insert(trustee_of(g, tx));
+            auto v = decode_verdict(tx.encrypted_vote);
+            if (!v || !e) return;
+            for (const auto& c : v->complaints) e->disqualified.insert(c.dealer);
+            e->verdicts.insert(trustee_of(g, tx));
             return;
         }
         case tx_kind::decryption: {
-            auto& e = elections_.at(tx.election_id);
-            const std::uint32_t j = trustee_of(g, tx);
-            e.decryptions[j] = decode_decryption(tx.encrypted_vote).value();
-            if (!e.tally && e.decryptions.size() >= e.def.threshold) decrypt(e);
+            auto d = decode_decryption(tx.encrypted_vote);
+            if (!d || !e || d->d.size() != e->aggregate.size()) return;
+            e->decryptions[trustee_of(g, tx)] = std::move(*d);
+            if (!e->tally && e->decryptions.size() >= e->def.threshold) decrypt(*e);
             return;
         }
         }

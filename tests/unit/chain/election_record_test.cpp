@@ -11,6 +11,8 @@
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -137,4 +139,46 @@ TEST_CASE("election record for the independent verifier: cheating dealer, 30 bal
         write_text(w.dir + "/keys.json",
                    boost::json::serialize(boost::json::object{{"validators", vals}, {"submitter", to_hex(seed(100))}}));
     }
+}
+
+TEST_CASE("a stored record altered after validation: the chain still opens, verify names the block",
+          "[chain][election]") {
+    record_world w;
+    w.block({w.define(9, {election::ballot_kind::encrypted, "Board", {{1, "A"}, {2, "B"}}, w.t0 + 10'000, w.t0 + 20'000,
+                          w.t0 + 10'000, 2})});
+    w.block(w.owed({1, 2, 3}));  // trustee keys
+    w.block(w.owed({1, 2, 3}));  // dealings, at height 3
+    REQUIRE(w.state(9).dealings.size() == 3);
+    // Behind the validator's back: the first dealing's body gets an unknown version byte.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((w.dir + "/chain.db").c_str(), &db) == SQLITE_OK);
+    bytes data;
+    {
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, "SELECT data FROM blocks WHERE height = 3", -1, &st, nullptr) == SQLITE_OK);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        const auto* p = static_cast<const byte*>(sqlite3_column_blob(st, 0));
+        data.assign(p, p + sqlite3_column_bytes(st, 0));
+        sqlite3_finalize(st);
+    }
+    const std::size_t first_tx = 1 + codec::header_size + 64;
+    REQUIRE(data[first_tx] == 0x07);
+    REQUIRE(data[first_tx + 9] == static_cast<byte>(tx_kind::dealing));
+    data[first_tx + 22] = 2;  // the body's version
+    {
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, "UPDATE blocks SET data = ?1 WHERE height = 3", -1, &st, nullptr) == SQLITE_OK);
+        sqlite3_bind_blob(st, 1, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
+        REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    // Reopened, the replay skips the record it cannot read (no exception) ...
+    auto again = sql_chain::open(w.net.genesis, sqlite_storage::open(w.dir + "/chain.db").value());
+    REQUIRE(again);
+    CHECK(again->election_state().find(9)->dealings.size() == 2);
+    // ... and a full verification names the block.
+    const auto rep = again->verify();
+    CHECK_FALSE(rep.ok);
+    CHECK(rep.bad_height == 3u);
 }
