@@ -7,6 +7,7 @@
 /// the decryption shares and the tally. Its check() is the rule set of the
 /// records; apply() and end_block() move the state on.
 
+#include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/genesis.hpp>
 #include <ballotchain/chain/types.hpp>
@@ -131,13 +132,7 @@ inline bool text(wire::reader& r, std::string& s, std::size_t max) {
     s.assign(b.begin(), b.end());
     return true;
 }
-template <class T, class Read>
-result<T> decode_whole(byte_view in, Read read) {
-    wire::reader r(in);
-    T v;
-    if (!read(r, v) || !r.finish()) return r.error();
-    return v;
-}
+using codec::detail::decode_whole;  // the chain codec's: the whole input, nothing left over
 template <class Write>
 bytes encode_with(Write write) {
     bytes out;
