@@ -93,13 +93,17 @@ public:
 
     /// Appends the vote's transaction in a block of its own (nothing if it is
     /// already there). True when the vote is on the fallback chain afterwards;
-    /// false (and logged) when it could not be recorded.
+    /// false when it could not be recorded (logged), or is a secret ballot (which
+    /// only the validators' chain can check).
     bool record(const vote_row& v, std::uint64_t wall_ms) {
         auto tx = decode_tx(v.raw_tx);
         if (!tx) {
             spdlog::error("fallback chain: vote {} does not decode: {}", to_hex(v.tx_hash), tx.error().message());
             return false;
         }
+        // A secret ballot is valid only against its election's state on the validators' chain
+        // (its definition and key): this chain cannot hold it. It stays in the outbox.
+        if (!tx->is_vote()) return false;
         std::lock_guard lk(mu_);
         auto& c = *chain_;
         if (c.find_tx(v.tx_hash)) return true;

@@ -24,15 +24,21 @@ inline boost::json::object openapi(std::string_view version) {
        "change the password {current_password, new_password}: revokes every session, returns a new token");
     op("/api/elections", "get", "list elections with their candidates");
     op("/api/elections/{id}", "get", "one election");
-    op("/api/elections/{id}/candidates", "post", "add a candidate (administrators)");
+    op("/api/elections/{id}/candidates", "post", "add a candidate (administrators; plain elections)");
+    op("/api/elections/{id}/ballot", "get",
+       "what a client needs to seal its own secret ballot: chain id, election key, the voter's tag, candidates");
     op("/api/votes/submit", "post",
-       "submit a vote {election_id, candidate_id, encrypted_vote (base64, at most the genesis max_encrypted_vote_bytes)}");
+       "submit a vote {election_id, candidate_id, encrypted_vote (base64, at most the genesis max_encrypted_vote_bytes)}; "
+       "in an encrypted election encrypted_vote is a sealed ballot (or send candidate_id alone)");
     op("/api/votes/transaction-status", "get", "status of a vote: ?transaction_id=0x..&election_id=N");
     op("/api/votes/results", "get", "tally from the validator chain: ?election_id=N");
     op("/api/votes/verify-blockchain", "post", "verify the chain {election_id}");
     op("/api/admin/validators/health", "get", "validator health (administrators)");
     op("/api/admin/validators/refresh-status", "post", "probe validators now (administrators)");
-    paths["/api/elections"].as_object()["post"] = boost::json::object{{"summary", "create an election (administrators)"}};
+    op("/api/admin/elections/{id}/tally", "post",
+       "after the end: ask the validators for the decrypted tally now {wait_seconds?} (administrators)");
+    paths["/api/elections"].as_object()["post"] = boost::json::object{{"summary", "create an election {name, candidates, start_date, end_date, ballot: plain|encrypted, "
+                                                         "key_ceremony_seconds} (administrators)"}};
     return {{"openapi", "3.0.3"},
             {"info", boost::json::object{{"title", "ballotchain backend"}, {"version", version}}},
             {"paths", std::move(paths)}};

@@ -11,6 +11,7 @@
 #include "elections.hpp"
 #include "fallback.hpp"
 #include "http_util.hpp"
+#include "secret_ballots.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
 #include "throttle.hpp"
@@ -20,7 +21,9 @@
 #include <ballotchain/client/client.hpp>
 #include <ballotchain/core/clock.hpp>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +46,7 @@ template <client::async_rpc_transport Transport, clock Clock>
 class reports {
 public:
     using client_type = validator_client<Transport, Clock>;
+    using secret_type = secret_ballots<Transport, Clock>;
 
     struct options {
         std::uint64_t verify_cache_ms = 10'000;  ///< how long a chain verification result is reused
@@ -50,15 +54,18 @@ public:
     };
 
     /// Everything is the caller's and must outlive this object.
+    /// Without `secret`, encrypted elections have no results (500).
     reports(store& db, client_type& client, fallback_ledger& fallback, elections<Clock>& el, const Clock& clock,
-            options opt)
-        : db_(db), client_(client), fallback_(fallback), elections_(el), clock_(clock), opt_(opt) {}
+            options opt, secret_type* secret = nullptr)
+        : db_(db), client_(client), fallback_(fallback), elections_(el), clock_(clock), opt_(opt), secret_(secret) {}
 
     /// GET /api/votes/results: the election's verified tally by candidate
-    /// (with names and percentages) and the cached verification.
+    /// (with names and percentages) and the cached verification; for an encrypted
+    /// election, the decrypted tally the validators agree on (encrypted_results).
     /// Throws http_error (404, 502, 503) or store_failure.
     bjson::object results(std::int64_t election_id) {
         const auto e = elections_.load_election(election_id);
+        if (e.ballot == ballot_kind::encrypted) return encrypted_results(e, false).second;
         const client::tally t = chain_tally(election_id);
         const std::vector<candidate_row> cands = must(db_.candidates(election_id));
         const std::uint64_t total = t.total;  // a vote for a candidate we do not know still counts
@@ -128,6 +135,27 @@ public:
                 {"warning", "PoA validators unreachable: verified the local fallback chain only"}};
     }
 
+    /// POST /api/admin/elections/{id}/tally: refused (400) before the election's end; after
+    /// it, asks the validators (fresh, not cached) until `needed` of them agree on the
+    /// decrypted tally or `wait_ms` passes. The trustees decrypt by themselves once a
+    /// block past the end is final; this asks for the outcome now. 200 with the results
+    /// once decrypted, 202 with the same shape (counts null) while not yet.
+    std::pair<http::status, bjson::object> tally(std::int64_t election_id, std::uint64_t wait_ms) {
+        const auto e = elections_.load_election(election_id);
+        const auto now = clock_.wall_ms();
+        if (now < e.end_ms)
+            throw http_error{http::status::bad_request,
+                             "the election has not ended: the tally is decrypted only after " + app::iso_time(e.end_ms)};
+        if (e.ballot != ballot_kind::encrypted) return {http::status::ok, results(election_id)};
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+        for (;;) {
+            auto r = encrypted_results(e, true);
+            if (r.first || std::chrono::steady_clock::now() >= until)
+                return {r.first ? http::status::ok : http::status::accepted, r.second};
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+    }
+
     /// GET /api/admin/validators/health: the client's view of every validator
     /// (from its last probes and calls: "misbehaving" when one of its answers
     /// failed verification) and a summary.
@@ -152,6 +180,65 @@ public:
     }
 
 private:
+    /// An encrypted election's results: (decrypted?, the JSON). Counts are null until
+    /// `needed` validators agree on the decrypted tally; "total_votes" is then its sum,
+    /// before the ballots at least `needed` validators count. "tally_verified" and
+    /// "verification.proofs_valid" say that those validators agree and a validator's
+    /// check of its whole chain passed (it re-checks every ballot proof, key-ceremony
+    /// proof and decryption share: docs/backend.md, "Secret ballots").
+    std::pair<bool, bjson::object> encrypted_results(const election_row& e, bool fresh) {
+        if (!secret_) throw http_error{http::status::internal_server_error, "this backend takes no secret ballots"};
+        const agreed_election a = secret_->state(e, fresh);
+        const std::vector<candidate_row> cands = must(db_.candidates(e.id));
+        std::uint64_t total = a.ballots;
+        if (a.results) {
+            total = 0;
+            for (const auto& [cand, n] : *a.results) total += n;
+        }
+        bjson::array rows;
+        for (const auto& c : cands) {
+            bjson::object row;
+            row["candidate_id"] = c.id;
+            row["candidate_name"] = c.name;
+            if (a.results) {
+                const auto it = a.results->find(static_cast<std::uint64_t>(c.id));
+                const std::uint64_t n = it == a.results->end() ? 0 : it->second;
+                row["vote_count"] = n;
+                row["percentage"] = total ? std::round(10000.0 * double(n) / double(total)) / 100.0 : 0.0;
+            } else {
+                row["vote_count"] = nullptr;
+                row["percentage"] = nullptr;
+            }
+            rows.push_back(std::move(row));
+        }
+        auto ver = chain_verification();
+        const bjson::value chain_valid = ver ? bjson::value(ver->value.ok) : bjson::value(nullptr);
+        std::optional<bool> proofs;
+        if (ver && !ver->value.ok) proofs = false;
+        else if (ver && a.results) proofs = true;
+        const bjson::value proofs_valid = proofs ? bjson::value(*proofs) : bjson::value(nullptr);
+        bjson::array by;
+        for (auto t : a.decrypted_by) by.push_back(t);
+        bjson::object out;
+        out["election_id"] = e.id;
+        out["election_name"] = e.name;
+        out["ballot"] = "encrypted";
+        out["phase"] = a.results ? std::string("decrypted") : (a.phase.empty() ? std::string("unknown") : a.phase);
+        out["total_votes"] = total;
+        out["results"] = std::move(rows);
+        out["block_height"] = a.height;
+        out["tally_verified"] = proofs.value_or(false);
+        out["decrypted_by"] = std::move(by);
+        bjson::object v;
+        v["chain_valid"] = chain_valid;
+        v["proofs_valid"] = proofs_valid;
+        v["validators_agreeing"] = a.results ? a.results_agreeing : 0;
+        v["validators_needed"] = a.needed;
+        v["timestamp"] = ver ? bjson::value(app::iso_time(ver->value.wall_ms)) : bjson::value(nullptr);
+        out["verification"] = std::move(v);
+        return {a.results.has_value(), std::move(out)};
+    }
+
     /// What a chain verification said: by a validator, or (none reachable) of the fallback chain.
     struct verification {
         bool ok = false;
@@ -211,6 +298,7 @@ private:
     elections<Clock>& elections_;
     const Clock& clock_;
     options opt_;
+    secret_type* secret_;
 
     single_flight<int, verification> verify_cache_{2};
     single_flight<int, verification> fallback_verify_cache_{2};

@@ -31,6 +31,7 @@
 #include "openapi.hpp"
 #include "outbox.hpp"
 #include "reports.hpp"
+#include "secret_ballots.hpp"
 #include "sqlite_store.hpp"
 #include "store_failure.hpp"
 #include "throttle.hpp"
@@ -98,6 +99,7 @@ public:
     using elections_type = elections<steady_clock_adapter>;
     using votes_type = votes<client::async_http_transport, steady_clock_adapter>;
     using reports_type = reports<client::async_http_transport, steady_clock_adapter>;
+    using secret_type = secret_ballots<client::async_http_transport, steady_clock_adapter>;
 
     /// Opens (and on first start creates) everything under cfg.data_dir. Throws
     /// std::runtime_error with a clear message when something is unusable.
@@ -122,6 +124,7 @@ public:
         if (!genesis.is_submitter(submitter->public_key()))
             throw std::runtime_error("the submitter key is not an authorized submitter in " + cfg_.genesis_path);
         maker_.emplace(std::move(*rules), *submitter, load_or_create_secret(cfg_.data_dir + "/voter-tag.secret"));
+        elections_.emplace(*db_, clock_, election_options(genesis));
         fallback_.emplace(cfg_.data_dir + "/fallback", genesis, submitter->public_key(), clock_.wall_ms());
         // The genesis the votes are signed for is also the trust anchor of every answer.
         client_.emplace(io_.get_executor(), cfg_.validators, genesis, client::async_http_transport{}, clock_,
@@ -130,9 +133,10 @@ public:
             spdlog::warn("verified results start again from block 0: {}", client_->follower_load_error());
         outbox_.emplace(*db_, *client_, *fallback_, clock_,
                         outbox_type::options{1000, cfg_.resend_after_ms, 512});
-        votes_.emplace(*db_, elections_, commit_, *outbox_, *maker_, clock_);
-        reports_.emplace(*db_, *client_, *fallback_, elections_, clock_,
-                         reports_type::options{cfg_.verify_cache_ms, cfg_.results_cache_ms});
+        secret_.emplace(*db_, *client_, *maker_, clock_, secret_type::options{cfg_.results_cache_ms});
+        votes_.emplace(*db_, *elections_, commit_, *outbox_, *maker_, clock_, &*secret_);
+        reports_.emplace(*db_, *client_, *fallback_, *elections_, clock_,
+                         reports_type::options{cfg_.verify_cache_ms, cfg_.results_cache_ms}, &*secret_);
         if (!cfg_.admin_email.empty()) accounts_.ensure_admin(cfg_.admin_email, cfg_.admin_password);
     }
 
@@ -170,7 +174,8 @@ public:
     /// One pass over the outbox (also called by the replay thread). Returns
     /// how many votes changed state.
     std::size_t replay_once() {
-        return outbox_->tick([this] { return loops_.stopping(); });
+        const auto stop = [this] { return loops_.stopping(); };
+        return secret_->tick(stop) + outbox_->tick(stop);
     }
 
 private:
@@ -182,6 +187,18 @@ private:
         auto s = sqlite_store::open(data_dir + "/backend.db");
         if (!s) throw std::runtime_error(s.error().message);
         return std::move(*s);
+    }
+
+    /// What the genesis allows an encrypted election: the quorum decrypts, and a ballot
+    /// must fit max_encrypted_vote_bytes.
+    static elections_type::options election_options(const genesis_config& g) {
+        elections_type::options o;
+        o.threshold = static_cast<std::uint32_t>(g.quorum());
+        o.max_encrypted_candidates = 0;
+        while (o.max_encrypted_candidates < election::limits::max_candidates &&
+               election::ballot_size(o.max_encrypted_candidates + 1) <= g.max_encrypted_vote_bytes)
+            ++o.max_encrypted_candidates;
+        return o;
     }
 
     static bytes load_or_create_secret(const std::string& path) {
@@ -258,10 +275,15 @@ private:
             return ok(accounts_.change_password(accounts_.session_of(req).user, body_object(req), client));
         }
         if (path == "/api/elections") {
-            if (m == http::verb::get) return ok(elections_.list_elections());
+            if (m == http::verb::get) return ok(elections_->list_elections());
             need(http::verb::post);
             accounts_.require_admin(req);
-            return ok(elections_.create_election(body_object(req)), http::status::created);
+            auto made = elections_->create_election(body_object(req));
+            if (made.at("ballot") != "encrypted") return ok(std::move(made), http::status::created);
+            // Publish its definition now (the replay loop retries while no validator takes it).
+            const auto e = elections_->load_election(made.at("id").as_int64());
+            (void)secret_->publish(e);
+            return ok(elections_->election_json(elections_->load_election(e.id)), http::status::created);
         }
         if (path.starts_with("/api/elections/")) {
             auto rest = path.substr(std::string_view("/api/elections/").size());
@@ -273,14 +295,41 @@ private:
                 throw http_error{http::status::not_found, "not found"};
             if (slash == std::string_view::npos) {
                 need(http::verb::get);
-                return ok(elections_.election_json(elections_.load_election(id)));
+                return ok(elections_->election_json(elections_->load_election(id)));
             }
             if (rest.substr(slash) == "/candidates") {
                 need(http::verb::post);
                 accounts_.require_admin(req);
-                return ok(elections_.add_candidate(id, body_object(req)), http::status::created);
+                return ok(elections_->add_candidate(id, body_object(req)), http::status::created);
+            }
+            if (rest.substr(slash) == "/ballot") {
+                need(http::verb::get);
+                const auto u = accounts_.authenticate(req);
+                limit(status_limit_, client, "ballot");
+                return ok(secret_->context(elections_->load_election(id), u.id));
             }
             throw http_error{http::status::not_found, "not found"};
+        }
+        if (path.starts_with("/api/admin/elections/") && path.ends_with("/tally")) {
+            const auto ids = path.substr(std::string_view("/api/admin/elections/").size(),
+                                         path.size() - std::string_view("/api/admin/elections/").size() - 6);
+            std::int64_t id = 0;
+            auto [p, ec] = std::from_chars(ids.data(), ids.data() + ids.size(), id);
+            if (ec != std::errc{} || p != ids.data() + ids.size() || id <= 0)
+                throw http_error{http::status::not_found, "not found"};
+            need(http::verb::post);
+            accounts_.require_admin(req);
+            std::uint64_t wait_s = 10;
+            if (!req.body().empty()) {
+                const auto b = body_object(req);
+                if (const auto* w = b.if_contains("wait_seconds"); w && !w->is_null()) {
+                    if (!w->is_int64() || w->as_int64() < 0 || w->as_int64() > 60)
+                        throw http_error{http::status::unprocessable_entity, "wait_seconds must be an integer 0..60"};
+                    wait_s = static_cast<std::uint64_t>(w->as_int64());
+                }
+            }
+            auto [st, out] = reports_->tally(id, wait_s * 1000);
+            return ok(std::move(out), st);
         }
         if (path == "/api/votes/submit") {
             need(http::verb::post);
@@ -344,8 +393,9 @@ private:
 
     request_limit register_limit_, login_limit_, submit_limit_, status_limit_, results_limit_, verify_limit_;
     accounts_type accounts_;  ///< users, sessions, the login throttle
-    elections_type elections_{*db_, clock_};
+    std::optional<elections_type> elections_;  ///< elections and candidates (what the genesis allows)
     std::optional<vote_maker> maker_;      ///< the genesis's rules, the submitter key, the voter-tag secret
+    std::optional<secret_type> secret_;    ///< encrypted elections: definitions, keys, ballots, agreed tallies
     std::optional<votes_type> votes_;      ///< submit and transaction status
     std::optional<reports_type> reports_;  ///< results, verification, validator health (and their caches)
 

@@ -1,7 +1,7 @@
 #pragma once
 /// @file The SQLite model of the backend's store: one file, `backend.db`,
 /// through the SQLite layer (storage/sqlite.hpp): WAL, synchronous=FULL,
-/// foreign keys, application id "BLBE", schema version 1 (docs/data-format.md
+/// foreign keys, application id "BLBE", schema version 2 (docs/data-format.md
 /// §15). Files from before the application id (id 0 with a `users` table, at
 /// user_version 0 or 1) are adopted and upgraded in place. A vote's status is
 /// stored as its string (vote_status.hpp) and converted here only.
@@ -32,8 +32,12 @@ public:
     /// so a vote the chain refused kept its voter from ever voting again: the
     /// migration rebuilds that table without it, keeping every row, and the
     /// one-vote rule becomes a partial index over the votes not rejected.
+    ///
+    /// Version 2 (secret ballots): an election has a ballot kind, a key deadline, a threshold,
+    /// its definition's status on the chain and, once agreed, its key; a vote's candidate may be
+    /// NULL (a secret ballot: the backend keeps no choice), so the votes table is rebuilt again.
     static const storage_ns::sqlite::schema& db_schema() {
-        static const storage_ns::sqlite::schema s{application_id, {&migrate_to_1}, "users"};
+        static const storage_ns::sqlite::schema s{application_id, {&migrate_to_1, &migrate_to_2}, "users"};
         return s;
     }
 
@@ -124,9 +128,10 @@ public:
         std::lock_guard lk(mu_);
         auto tx = db_.begin();
         if (!tx) return tx.error();
-        if (auto r = db_.run("INSERT INTO elections(name, description, start_ms, end_ms, created_ms)"
-                             " VALUES(?1, ?2, ?3, ?4, ?5)",
-                             e.name, e.description, e.start_ms, e.end_ms, e.created_ms);
+        if (auto r = db_.run("INSERT INTO elections(name, description, start_ms, end_ms, created_ms, ballot,"
+                             " key_deadline_ms, threshold, chain_status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                             e.name, e.description, e.start_ms, e.end_ms, e.created_ms, std::string(to_string(e.ballot)),
+                             e.key_deadline_ms, static_cast<std::int64_t>(e.threshold), std::string(to_string(e.chain)));
             !r)
             return r.error();
         const std::int64_t id = db_.last_insert_rowid();
@@ -166,6 +171,20 @@ public:
             election);
     }
 
+    db_result<void> set_definition_status(std::int64_t election, definition_status st,
+                                          const std::string& detail) override {
+        std::lock_guard lk(mu_);
+        // Nothing leaves 'final'.
+        return done(db_.run("UPDATE elections SET chain_status = ?2, chain_detail = ?3 WHERE id = ?1 AND"
+                            " chain_status != 'final'",
+                            election, std::string(to_string(st)), detail));
+    }
+
+    db_result<void> set_election_key(std::int64_t election, const bytes& key) override {
+        std::lock_guard lk(mu_);
+        return done(db_.run("UPDATE elections SET election_key = ?2 WHERE id = ?1 AND election_key IS NULL", election, key));
+    }
+
     // ---- votes (the outbox) -------------------------------------------------------
 
     db_result<std::vector<std::optional<std::int64_t>>> add_votes(std::span<const vote_row* const> vs) override {
@@ -179,7 +198,8 @@ public:
             " created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)");
         if (!s) return s.error();
         for (const vote_row* v : vs) {
-            if (auto b = s->bind(v->user_id, v->election_id, v->candidate_id, v->tx_hash, v->ballot_hash, v->raw_tx,
+            const auto cand = v->candidate_id ? std::optional<std::int64_t>(v->candidate_id) : std::nullopt;
+            if (auto b = s->bind(v->user_id, v->election_id, cand, v->tx_hash, v->ballot_hash, v->raw_tx,
                                  v->created_ms);
                 !b)
                 return b.error();
@@ -314,9 +334,34 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
 )sql");
     }
 
+    static db_result<void> migrate_to_2(storage_ns::sqlite::connection& c) {
+        return c.exec(R"sql(
+ALTER TABLE elections ADD COLUMN ballot TEXT NOT NULL DEFAULT 'plain';
+ALTER TABLE elections ADD COLUMN key_deadline_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE elections ADD COLUMN threshold INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE elections ADD COLUMN chain_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE elections ADD COLUMN chain_detail TEXT NOT NULL DEFAULT '';
+ALTER TABLE elections ADD COLUMN election_key BLOB;
+CREATE TABLE votes_v2(
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+  election_id INTEGER NOT NULL REFERENCES elections(id), candidate_id INTEGER REFERENCES candidates(id),
+  tx_hash BLOB NOT NULL UNIQUE, ballot_hash TEXT NOT NULL, raw_tx BLOB NOT NULL,
+  status TEXT NOT NULL, validator TEXT NOT NULL DEFAULT '', block_number INTEGER, block_hash TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL, sent_ms INTEGER NOT NULL DEFAULT 0, fallback INTEGER NOT NULL DEFAULT 0,
+  detail TEXT NOT NULL DEFAULT '');
+INSERT INTO votes_v2 SELECT * FROM votes;
+DROP TABLE votes;
+ALTER TABLE votes_v2 RENAME TO votes;
+CREATE INDEX votes_open ON votes(status) WHERE status IN ('pending', 'submitted');
+CREATE UNIQUE INDEX votes_one_per_voter ON votes(user_id, election_id) WHERE status != 'rejected';
+CREATE INDEX votes_by_voter ON votes(user_id, election_id, id);
+)sql");
+    }
+
     inline static const std::string user_cols = "SELECT id, email, full_name, salt, pw_hash, is_admin FROM users";
     inline static const std::string election_cols =
-        "SELECT id, name, description, start_ms, end_ms, created_ms FROM elections";
+        "SELECT id, name, description, start_ms, end_ms, created_ms, ballot, key_deadline_ms, threshold, chain_status,"
+        " chain_detail, election_key FROM elections";
     inline static const std::string vote_cols =
         "SELECT id, user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status, validator, block_number,"
         " block_hash, created_ms, sent_ms, fallback, detail FROM votes";
@@ -324,8 +369,23 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
     static user_row user_of(const storage_ns::sqlite::statement& s) {
         return {s.int64(0), s.text(1), s.text(2), s.blob(3), s.blob(4), s.boolean(5)};
     }
-    static election_row election_of(const storage_ns::sqlite::statement& s) {
-        return {s.int64(0), s.text(1), s.text(2), s.uint64(3), s.uint64(4), s.uint64(5)};
+    static db_result<election_row> election_of(const storage_ns::sqlite::statement& s) {
+        election_row e = plain_election(s.text(1), s.uint64(3), s.uint64(4));
+        e.id = s.int64(0);
+        e.description = s.text(2);
+        e.created_ms = s.uint64(5);
+        const auto ballot = parse_ballot_kind(s.text(6));
+        const auto chain = parse_definition_status(s.text(9));
+        if (!ballot || !chain)
+            return db_error{make_error(storage_ns::sqlite_errc::corrupt),
+                            "election " + std::to_string(e.id) + " has no valid ballot kind or chain status"};
+        e.ballot = *ballot;
+        e.key_deadline_ms = s.uint64(7);
+        e.threshold = static_cast<std::uint32_t>(s.uint64(8));
+        e.chain = *chain;
+        e.chain_detail = s.text(10);
+        e.election_key = s.get<std::optional<bytes>>(11).value_or(bytes{});
+        return e;
     }
     /// The status a `votes.status` string spells (vote_status.hpp); any other
     /// string is a damaged row: a `corrupt` error naming the row (`what()`).
@@ -340,7 +400,7 @@ CREATE INDEX IF NOT EXISTS votes_by_voter ON votes(user_id, election_id, id);
         v.id = s.int64(0);
         v.user_id = s.int64(1);
         v.election_id = s.int64(2);
-        v.candidate_id = s.int64(3);
+        v.candidate_id = s.get<std::optional<std::int64_t>>(3).value_or(0);
         v.tx_hash = s.fixed<32>(4).value_or(hash32{});
         v.ballot_hash = s.text(5);
         v.raw_tx = s.blob(6);

@@ -21,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,16 +43,73 @@ struct candidate_row {
     std::string name, description;
 };
 
+/// How an election's votes are cast (docs/backend.md, "Secret ballots").
+enum class ballot_kind : std::uint8_t {
+    plain,      ///< the candidate id is on the chain in clear (the seed's votes)
+    encrypted,  ///< secret ballots: ElGamal under the key the validators make (docs/election-protocol.md)
+};
+
+/// Where an encrypted election's definition record stands on the chain.
+enum class definition_status : std::uint8_t {
+    none,       ///< a plain election: no definition is published
+    pending,    ///< not yet taken by a validator
+    submitted,  ///< a validator took it
+    final,      ///< in a final block (a verified receipt says so)
+    rejected,   ///< refused for good (chain_detail says why): the election cannot take ballots
+};
+
+inline constexpr std::string_view to_string(ballot_kind b) noexcept {
+    return b == ballot_kind::encrypted ? "encrypted" : "plain";
+}
+inline constexpr std::optional<ballot_kind> parse_ballot_kind(std::string_view s) noexcept {
+    if (s == "plain") return ballot_kind::plain;
+    if (s == "encrypted") return ballot_kind::encrypted;
+    return std::nullopt;
+}
+/// "" (none), "pending", "submitted", "final", "rejected": as stored and as the API shows it.
+inline constexpr std::string_view to_string(definition_status d) noexcept {
+    switch (d) {
+    case definition_status::none: return "";
+    case definition_status::pending: return "pending";
+    case definition_status::submitted: return "submitted";
+    case definition_status::final: return "final";
+    case definition_status::rejected: return "rejected";
+    }
+    return "unknown";
+}
+inline constexpr std::optional<definition_status> parse_definition_status(std::string_view s) noexcept {
+    for (auto d : {definition_status::none, definition_status::pending, definition_status::submitted,
+                   definition_status::final, definition_status::rejected})
+        if (s == to_string(d)) return d;
+    return std::nullopt;
+}
+
 struct election_row {
     std::int64_t id = 0;
     std::string name, description;
     std::uint64_t start_ms = 0, end_ms = 0;  ///< open when start <= now < end
     std::uint64_t created_ms = 0;
+    ballot_kind ballot = ballot_kind::plain;
+    std::uint64_t key_deadline_ms = 0;  ///< encrypted: the key ceremony closes by then (<= start)
+    std::uint32_t threshold = 0;        ///< encrypted: trustees needed to decrypt the tally
+    definition_status chain = definition_status::none;
+    std::string chain_detail;  ///< why the definition was refused
+    bytes election_key;        ///< encrypted: the key the validators agreed on, once known (32 bytes)
 };
+
+/// A plain election `name`, open from `start_ms` to `end_ms`, with nothing else set.
+inline election_row plain_election(std::string name, std::uint64_t start_ms, std::uint64_t end_ms) {
+    election_row e;
+    e.name = std::move(name);
+    e.start_ms = start_ms;
+    e.end_ms = end_ms;
+    return e;
+}
 
 struct vote_row {
     std::int64_t id = 0;
-    std::int64_t user_id = 0, election_id = 0, candidate_id = 0;
+    std::int64_t user_id = 0, election_id = 0;
+    std::int64_t candidate_id = 0;  ///< 0 for a secret ballot: the backend keeps no choice (stored as NULL)
     hash32 tx_hash;
     std::string ballot_hash;
     bytes raw_tx;
@@ -120,6 +178,11 @@ public:
     virtual db_result<std::vector<election_row>> elections() = 0;
     virtual db_result<std::optional<election_row>> election(std::int64_t id) = 0;
     virtual db_result<std::vector<candidate_row>> candidates(std::int64_t election) = 0;
+    /// Records where an encrypted election's definition stands (and why, when refused).
+    virtual db_result<void> set_definition_status(std::int64_t election, definition_status st,
+                                                  const std::string& detail) = 0;
+    /// Records the election key the validators agreed on (never changes once set).
+    virtual db_result<void> set_election_key(std::int64_t election, const bytes& key) = 0;
 
     // ---- votes (the outbox) -------------------------------------------------------
 

@@ -15,8 +15,10 @@
 #include "group_commit.hpp"
 #include "http_util.hpp"
 #include "outbox.hpp"
+#include "secret_ballots.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
+#include "vote_maker.hpp"
 #include "vote_status.hpp"
 
 #include <ballotchain/app/text.hpp>
@@ -44,21 +46,15 @@
 
 namespace ballotchain::backend {
 
-/// What a voter asks for in POST /api/votes/submit, read and bounded.
-struct vote_request {
-    std::int64_t election_id = 0;
-    std::int64_t candidate_id = 0;
-    bytes encrypted_vote;  ///< decoded; at most the genesis's max_encrypted_vote_bytes
-};
-
 /// Reads the body of POST /api/votes/submit: `election_id` and `candidate_id`
-/// (positive integers) and `encrypted_vote` (padded base64 of at most
+/// (positive integers; candidate_id 0 when absent or null: a secret ballot made by
+/// the client has none) and `encrypted_vote` (padded base64 of at most
 /// `max_vote_bytes` bytes, the genesis's max_encrypted_vote_bytes; empty when
 /// absent). Throws http_error 422 saying what is wrong, in that order.
 inline vote_request read_vote_request(const bjson::object& b, std::size_t max_vote_bytes) {
     vote_request r;
     r.election_id = get_id(b, "election_id");
-    r.candidate_id = get_id(b, "candidate_id");
+    if (const auto* c = b.if_contains("candidate_id"); c && !c->is_null()) r.candidate_id = get_id(b, "candidate_id");
     const std::size_t max_b64 = (max_vote_bytes + 2) / 3 * 4;
     const auto ev = get_string(b, "encrypted_vote", 0, limits::max_encrypted_vote_bytes / 3 * 4 + 8, std::string());
     if (ev.size() > max_b64)
@@ -71,84 +67,6 @@ inline vote_request read_vote_request(const bjson::object& b, std::size_t max_vo
     r.encrypted_vote = std::move(*payload);
     return r;
 }
-
-/// Makes the backend's vote transactions and checks them against the chain's
-/// rules.
-///
-/// A vote's transaction carries the genesis's chain id, the election, the
-/// candidate, the encrypted vote, the voter's tag and the time, and is signed
-/// with the backend's submitter key. The voter tag is HMAC-SHA256 under the
-/// backend's secret of (election, user): the chain refuses a second vote of
-/// one voter in an election without learning who the voter is.
-///
-/// @par Thread safety
-/// Immutable after construction: every member may be called from any thread.
-class vote_maker {
-public:
-    /// The validators' rules, from the same genesis.
-    using rules_chain = ledger::blockchain<ed25519_sha256, memory_storage>;
-
-    /// A vote ready to be stored: its signed transaction and its row
-    /// (status 'pending', as store::add_votes stores it; no id yet).
-    struct made_vote {
-        vote_tx tx;
-        vote_row row;
-    };
-
-    /// @param rules     opened from the chain's genesis
-    /// @param submitter the backend's signing key (an authorized submitter of that genesis, or
-    ///                  every vote fails check())
-    /// @param tag_key   the voter-tag secret (DATA_DIR/voter-tag.secret)
-    vote_maker(rules_chain rules, ed25519::key_pair submitter, bytes tag_key)
-        : rules_(std::move(rules)), submitter_(std::move(submitter)), tag_key_(std::move(tag_key)) {}
-
-    const genesis_config& genesis() const noexcept { return rules_.genesis(); }
-
-    /// The voter tag of `user` in `election`: HMAC-SHA256 under the secret of
-    /// "ballotchain/backend-voter" || u64 election || u64 user (big-endian).
-    hash32 voter_tag(std::int64_t election, std::int64_t user) const {
-        bytes m;
-        const std::string_view dom = "ballotchain/backend-voter";
-        m.insert(m.end(), dom.begin(), dom.end());
-        wire::writer w(m);
-        w.u64(static_cast<std::uint64_t>(election));
-        w.u64(static_cast<std::uint64_t>(user));
-        return hmac_sha256::mac(tag_key_, m);
-    }
-
-    /// The signed transaction of `user`'s vote `r` at wall time `now_ms`, and
-    /// its row: tx hash, raw transaction, ballot hash (SHA-256 of the
-    /// encrypted vote in hex without 0x), created at `now_ms`. Checks nothing.
-    made_vote make(std::int64_t user, vote_request r, std::uint64_t now_ms) const {
-        made_vote out;
-        vote_tx& tx = out.tx;
-        tx.chain_id = genesis().chain_id;
-        tx.election_id = static_cast<std::uint64_t>(r.election_id);
-        tx.candidate_id = static_cast<std::uint64_t>(r.candidate_id);
-        tx.encrypted_vote = std::move(r.encrypted_vote);
-        tx.voter_tag = voter_tag(r.election_id, user);
-        tx.timestamp_ms = now_ms;
-        vote_row& v = out.row;
-        v.user_id = user;
-        v.election_id = r.election_id;
-        v.candidate_id = r.candidate_id;
-        v.tx_hash = sign_tx<ed25519_sha256>(tx, submitter_);
-        v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
-        v.raw_tx = encode(tx);
-        v.created_ms = now_ms;
-        v.status = vote_status::pending;
-        return out;
-    }
-
-    /// Every rule the chain applies to a transaction on its own (chain id,
-    /// vote size, authorized submitter, signature); the tx hash when it passes.
-    result<hash32> check(const vote_tx& tx) const { return rules_.check_tx_stateless(tx); }
-
-private:
-    rules_chain rules_;
-    ed25519::key_pair submitter_;
-    bytes tag_key_;
-};
 
 /// The vote endpoints over the store, group commit and the outbox.
 ///
@@ -163,11 +81,13 @@ template <client::async_rpc_transport Transport, clock Clock>
 class votes {
 public:
     using outbox_type = outbox<Transport, Clock>;
+    using secret_type = secret_ballots<Transport, Clock>;
 
-    /// Everything is the caller's and must outlive this object.
+    /// Everything is the caller's and must outlive this object. Without `secret`,
+    /// votes in encrypted elections are refused (500).
     votes(store& db, elections<Clock>& el, group_commit& commit, outbox_type& box, const vote_maker& maker,
-          const Clock& clock)
-        : db_(db), elections_(el), commit_(commit), outbox_(box), maker_(maker), clock_(clock) {}
+          const Clock& clock, secret_type* secret = nullptr)
+        : db_(db), elections_(el), commit_(commit), outbox_(box), maker_(maker), clock_(clock), secret_(secret) {}
 
     /// POST /api/votes/submit of user `u` with body `b`. Every check happens
     /// before the vote is stored (a stored vote holds the voter's one place
@@ -185,10 +105,20 @@ public:
         const auto now = clock_.wall_ms();
         if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
 
-        auto [tx, v] = maker_.make(u.id, std::move(r), now);
-        bool found = false;
-        for (const auto& c : must(db_.candidates(election_id))) found = found || c.id == candidate_id;
-        if (!found) throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
+        vote_maker::made_vote made;
+        if (e.ballot == ballot_kind::encrypted) {
+            // A secret ballot: the client's, proofs checked here, or one sealed here for candidate_id.
+            if (!secret_) throw http_error{http::status::internal_server_error, "this backend takes no secret ballots"};
+            made = maker_.make_ballot(u.id, election_id, secret_->ballot_for(e, u.id, r), now);
+        } else {
+            if (candidate_id == 0) throw http_error{http::status::unprocessable_entity, "candidate_id is required"};
+            made = maker_.make(u.id, std::move(r), now);
+            bool found = false;
+            for (const auto& c : must(db_.candidates(election_id))) found = found || c.id == candidate_id;
+            if (!found)
+                throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
+        }
+        auto& [tx, v] = made;
         if (auto mine = must(db_.vote_by_user(u.id, election_id)))
             throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
                                                          to_hex(mine->tx_hash) + ", " +
@@ -232,10 +162,15 @@ public:
             out["source"] = "outbox";
             return rpc::json_response(http::status::ok, out, ver);
         }
-        // No validator answered: the vote is safe in the outbox (and on the fallback chain).
+        // No validator answered: the vote is safe in the outbox (and, a plain vote, on the fallback chain).
         out["status"] = to_string(vote_status::pending);
-        out["source"] = "fallback_chain";
-        out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
+        if (sent.on_fallback) {
+            out["source"] = "fallback_chain";
+            out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
+        } else {
+            out["source"] = "outbox";
+            out["warning"] = "PoA validators unreachable: the vote is kept by the backend and sent when one answers";
+        }
         return rpc::json_response(http::status::ok, out, ver);
     }
 
@@ -292,6 +227,7 @@ private:
     outbox_type& outbox_;
     const vote_maker& maker_;
     const Clock& clock_;
+    secret_type* secret_;
 };
 
 }  // namespace ballotchain::backend

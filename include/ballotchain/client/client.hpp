@@ -242,6 +242,11 @@ public:
     BALLOTCHAIN_CLIENT_OP(sync_follower, std::uint64_t, std::optional<std::uint64_t> height, height)
     /// Probes every validator once and records what it found; the number found healthy.
     BALLOTCHAIN_CLIENT_OP0(check_health, std::size_t)
+    /// Puts one question to every validator in turn and returns every answer as it came,
+    /// unverified: for a caller that trusts only what enough validators agree on (the
+    /// backend's election key and encrypted tally). Unanswered validators are left out.
+    BALLOTCHAIN_CLIENT_OP(ask_each, std::vector<node_answer>, std::string method BALLOTCHAIN_COMMA boost::json::array params,
+                          std::move(method) BALLOTCHAIN_COMMA std::move(params))
 #undef BALLOTCHAIN_COMMA
 #undef BALLOTCHAIN_CLIENT_OP0
 #undef BALLOTCHAIN_CLIENT_OP
@@ -613,6 +618,26 @@ private:
         }
         auto check = [this, from, count, parent](rpc_outcome out, std::size_t i) { return fetch_blocks_check(std::move(out), i, from, count, parent); };
         co_return co_await query<T>("poa_getRawBlocks", json_args(rpc_quantity(from), count), o, check);
+    }
+
+    asio::awaitable<call_result<std::vector<node_answer>>> ask_each_impl(std::string method, boost::json::array params,
+                                                                        call_options o) {
+        const auto deadline = deadline_of(o);
+        std::vector<node_answer> out;
+        for (std::size_t i : book_.order()) {
+            if (co_await cancelled()) co_return call_error{errc::cancelled, 0, {}, {}};
+            const auto budget = std::min(left(deadline), o_.attempt_timeout);
+            if (budget.count() == 0) break;
+            rpc_outcome r = co_await attempt(i, method, params, budget);
+            if (!r.answered()) {
+                book_.failed(i, r.why);
+                continue;
+            }
+            book_.answered(i);
+            out.push_back({book_.info(i).node_id, std::move(r)});
+        }
+        if (out.empty()) co_return call_error{errc::unreachable, 0, "no validator answered", {}};
+        co_return out;
     }
 
     asio::awaitable<call_result<std::size_t>> check_health_impl(call_options) {

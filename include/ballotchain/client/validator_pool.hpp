@@ -60,6 +60,12 @@ struct rpc_outcome {
     }
 };
 
+/// One validator's answer to a question put to each (basic_client::ask_each): as it came, unverified.
+struct node_answer {
+    std::string node;  ///< the validator's node id
+    rpc_outcome out;
+};
+
 /// One health probe of one node.
 struct probe_result {
     bool answered = false;

@@ -46,7 +46,7 @@ struct outbox_rig : test::validators_rig {
 
     outbox_rig() : validators_rig("ballotchain-outbox") {
         reopen();
-        const auto e = db->add_election({0, "e", "", 0, ~0ull >> 2, 0}, {candidate_row{0, 0, "a", ""}});
+        const auto e = db->add_election(plain_election("e", 0, ~0ull >> 2), {candidate_row{0, 0, "a", ""}});
         REQUIRE(e);
         REQUIRE(*e);
         election = **e;

@@ -51,7 +51,7 @@ struct reports_rig : test::validators_rig {
     std::uint64_t next_voter = 1;
 
     reports_rig() : validators_rig("ballotchain-reports") {
-        election = db->add_election({0, "e", "", 0, ~0ull >> 2, 0}, {candidate_row{0, 0, "a", ""}, candidate_row{0, 0, "b", ""}})
+        election = db->add_election(plain_election("e", 0, ~0ull >> 2), {candidate_row{0, 0, "a", ""}, candidate_row{0, 0, "b", ""}})
                        .value()
                        .value();
         const auto cs = db->candidates(election).value();
@@ -140,7 +140,7 @@ TEST_CASE("reports: the tally and the verification are reused within their time 
     CHECK(text(later.at("validator")).rfind("validator-", 0) == 0);
 
     // A tally per election: another election is looked up on its own.
-    const auto e2 = r.db->add_election({0, "e2", "", 0, 1, 0}, {}).value().value();
+    const auto e2 = r.db->add_election(plain_election("e2", 0, 1), {}).value().value();
     CHECK(r.rep.results(e2).at("total_votes") == 0);
     CHECK(r.w->count("poa_getResults") == 4);
 }

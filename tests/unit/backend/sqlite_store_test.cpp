@@ -45,7 +45,9 @@ std::int64_t add_user_ok(store& s, const std::string& email) {
 
 /// An election with candidates "a" and "b"; returns {election, candidate a}.
 std::pair<std::int64_t, std::int64_t> add_election_ok(store& s, const std::string& name = "e") {
-    election_row e{0, name, "desc", 10, 20, 5};
+    election_row e = plain_election(name, 10, 20);
+    e.description = "desc";
+    e.created_ms = 5;
     auto id = s.add_election(e, {candidate_row{0, 0, "a", ""}, candidate_row{0, 0, "b", ""}});
     REQUIRE(id);
     REQUIRE(*id);
@@ -209,7 +211,7 @@ TEST_CASE("backend store: elections and candidates", "[backend][store]") {
     CHECK_FALSE(s->election(e + 100).value());
 
     // Two candidates of one name: nothing stored, not even the election.
-    auto bad = s->add_election({0, "bad", "", 0, 1, 0}, {candidate_row{0, 0, "x", ""}, candidate_row{0, 0, "x", ""}});
+    auto bad = s->add_election(plain_election("bad", 0, 1), {candidate_row{0, 0, "x", ""}, candidate_row{0, 0, "x", ""}});
     REQUIRE(bad);
     CHECK_FALSE(*bad);
     CHECK(s->elections().value().size() == 1);
@@ -392,6 +394,14 @@ TEST_CASE("backend store: files of earlier backends open and keep their data", "
     // Version 0 had UNIQUE(user_id, election_id): after the upgrade a refused vote no longer blocks.
     CHECK(add_vote(*s, vote(1, {1, 1}, "new")));
     CHECK_FALSE(add_vote(*s, vote(1, {1, 1}, "newer")));
+    // Version 2: the old election is a plain one, and a secret ballot keeps no candidate (NULL).
+    const auto e = s->election(1).value().value();
+    CHECK(e.ballot == ballot_kind::plain);
+    CHECK(e.chain == definition_status::none);
+    CHECK(e.election_key.empty());
+    const auto e2 = add_election_ok(*s, "after the upgrade");
+    CHECK(add_vote(*s, vote(1, {e2.first, 0}, "secret")));
+    CHECK(s->vote_by_user(1, e2.first).value().value().candidate_id == 0);
     s.reset();
 
     sqlite3* db = nullptr;
@@ -402,11 +412,44 @@ TEST_CASE("backend store: files of earlier backends open and keep their data", "
                                -1, &st, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(st) == SQLITE_ROW);
     CHECK(sqlite3_column_int64(st, 0) == sqlite_store::application_id);
-    CHECK(sqlite3_column_int64(st, 1) == 1);
+    CHECK(sqlite3_column_int64(st, 1) == 2);
     sqlite3_finalize(st);
     sqlite3_close(db);
 
     CHECK(sqlite_store::open(path));  // and again, now with the application id
+}
+
+TEST_CASE("backend store: an encrypted election keeps its ballot kind, ceremony, definition status and key",
+          "[backend][store]") {
+    temp_dir dir;
+    auto s = open_ok(dir.file("backend.db"));
+    election_row e = plain_election("secret", 100, 200);
+    e.ballot = ballot_kind::encrypted;
+    e.key_deadline_ms = 90;
+    e.threshold = 2;
+    e.chain = definition_status::pending;
+    const auto id = s->add_election(e, {candidate_row{0, 0, "a", ""}}).value().value();
+    auto got = s->election(id).value().value();
+    CHECK(got.ballot == ballot_kind::encrypted);
+    CHECK(got.key_deadline_ms == 90);
+    CHECK(got.threshold == 2);
+    CHECK(got.chain == definition_status::pending);
+    CHECK(got.election_key.empty());
+
+    REQUIRE(s->set_definition_status(id, definition_status::submitted, ""));
+    CHECK(s->election(id).value()->chain == definition_status::submitted);
+    REQUIRE(s->set_definition_status(id, definition_status::final, ""));
+    // Nothing leaves 'final'.
+    REQUIRE(s->set_definition_status(id, definition_status::rejected, "late refusal"));
+    got = s->election(id).value().value();
+    CHECK(got.chain == definition_status::final);
+    CHECK(got.chain_detail.empty());
+
+    // The key is set once and never changes.
+    REQUIRE(s->set_election_key(id, bytes(32, 7)));
+    REQUIRE(s->set_election_key(id, bytes(32, 8)));
+    CHECK(s->election(id).value()->election_key == bytes(32, 7));
+    CHECK(s->elections().value().at(0).election_key == bytes(32, 7));
 }
 
 TEST_CASE("backend store: a file of another application is refused with a clear error", "[backend][store]") {

@@ -169,7 +169,7 @@ struct votes_rig : test::validators_rig {
 
     std::int64_t add_election(const std::string& name, std::uint64_t start, std::uint64_t end, std::int64_t& first,
                               std::int64_t* second = nullptr) {
-        const auto e = db->add_election({0, name, "", start, end, 0}, {candidate_row{0, 0, "a", ""}, candidate_row{0, 0, "b", ""}})
+        const auto e = db->add_election(plain_election(name, start, end), {candidate_row{0, 0, "a", ""}, candidate_row{0, 0, "b", ""}})
                            .value()
                            .value();
         const auto cs = db->candidates(e).value();
