@@ -1,14 +1,19 @@
-// Integration: a secret-ballot election on three real validator processes. The validators run
-// the key ceremony by themselves once the definition is final, 200 voters cast encrypted
-// ballots while one validator is killed and restarted, another validator is killed during the
-// tally, the decrypted tally matches the votes cast, no ballot carries a candidate id, and
-// `ballotchain verify` re-checks every proof offline (and names a flipped byte in a ballot).
+// Integration: a secret-ballot election through the backend on three real validator
+// processes. An administrator creates it with "ballot": "encrypted"; the backend publishes its
+// definition and the validators run the key ceremony by themselves; 200 voters vote (most seal
+// their ballot themselves from GET /api/elections/{id}/ballot, some send candidate_id alone and
+// the backend seals it, one uses the CLI) while one validator is killed and restarted; another
+// validator is killed as the election ends; the tally the administrator asks for matches the
+// votes cast, no ballot on the chain carries a candidate id, and `ballotchain verify` and the
+// independent verifier re-check every proof offline (and a flipped byte in a ballot is named).
+#include "backend.hpp"
 #include "network.hpp"
 #include "voter.hpp"
 
 #include <ballotchain/app/text.hpp>
-#include <ballotchain/chain/trustee.hpp>
+#include <ballotchain/chain/election.hpp>
 #include <ballotchain/core/hex.hpp>
+#include <ballotchain/crypto/elgamal.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -21,7 +26,6 @@ namespace election_itest {
 using namespace ballotchain;
 using namespace ballotchain::itest;
 namespace bj = boost::json;
-using S = ed25519_sha256;
 
 std::uint64_t now_wall_ms() {
     return static_cast<std::uint64_t>(
@@ -35,114 +39,168 @@ std::optional<bj::object> election_at(const network& net, int i, std::uint64_t i
     return r->as_object();
 }
 
-hash32 tag_of(std::uint64_t voter) {
-    bytes b{0x5e, 0xc7, static_cast<byte>(voter), static_cast<byte>(voter >> 8)};
-    return sha256::hash(b);
-}
-
 }  // namespace election_itest
 
 using namespace election_itest;
 
-TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills during voting and tally, verify",
+TEST_CASE("secret ballots through the backend on real validators: ceremony, 200 voters, kills during voting and "
+          "tally, verify",
           "[integration][election]") {
     network net(3);
     wait_connected(net);
-    voter_client vc(net.dir() / "submitter.key");
-    const auto& g = vc.genesis();
-    constexpr std::uint64_t id = 77;
-    // The key ceremony has until the start; voting lasts until the end. Generous windows: the
-    // test waits on the chain's state, never on these times, except to pass the end.
-    const std::uint64_t t0 = now_wall_ms();
-    election::definition def{election::ballot_kind::encrypted,
-                             "Board",
-                             {{1, "Alice"}, {2, "Bob"}, {3, "Carol"}},
-                             t0 + 6'000,
-                             t0 + 26'000,
-                             t0 + 6'000,
-                             static_cast<std::uint32_t>(g.quorum())};
-    REQUIRE(vc.send(net.rpc(0), election::definition_record<S>(g, id, def, vc.key(), t0)));
+    backend be(net, 3);
+    const auto admin = be.admin();
+    // 200 voters register while the validators make the key (their accounts do not depend on it).
+    constexpr int voters = 200;
+    std::vector<std::string> tokens;
 
-    // Every validator sees the key ready (all three deal and judge: before the deadline).
+    // The key ceremony has 8 s, then voting lasts 45 s: the test waits on states, never on
+    // these times, except to pass the end.
+    const std::uint64_t t0 = now_wall_ms();
+    const std::uint64_t end_ms = (t0 + 8'000 + 999) / 1000 * 1000 + 45'000;
+    bj::array cands;
+    for (const char* n : {"Alice", "Bob", "Carol"}) cands.push_back(bj::object{{"name", n}});
+    bj::object create;
+    create["name"] = "Board";
+    create["ballot"] = "encrypted";
+    create["key_ceremony_seconds"] = 8;
+    create["end_date"] = app::iso_time(end_ms);
+    create["candidates"] = cands;
+    const auto made = be.post("/api/elections", create, admin);
+    INFO(bj::serialize(made.body));
+    REQUIRE(made.status == 201);
+    const std::int64_t id = made.obj().at("id").as_int64();
+    const auto& kc = made.obj().at("key_ceremony").as_object();
+    CHECK(kc.at("threshold") == 2);
+    CHECK(kc.at("definition") == "submitted");
+    std::vector<std::int64_t> cand_ids;
+    for (const auto& c : made.obj().at("candidates").as_array()) cand_ids.push_back(c.at("id").as_int64());
+    // Its candidates are fixed on the chain.
+    CHECK(be.post("/api/elections/" + std::to_string(id) + "/candidates", bj::object{{"name", "Dave"}}, admin).status == 409);
+
+    for (int v = 0; v < voters; ++v) tokens.push_back(be.voter(v));
+
+    // Every validator sees the key ready (all three deal and judge before the deadline); the
+    // backend's election shows the definition final.
     REQUIRE(eventually([&] {
         for (int i = 0; i < 3; ++i) {
-            auto e = election_at(net, i, id);
+            auto e = election_at(net, i, static_cast<std::uint64_t>(id));
             if (!e || e->at("phase") != "ready") return false;
         }
         return true;
     }, std::chrono::seconds(60)));
-    auto e0 = *election_at(net, 0, id);
+    auto e0 = *election_at(net, 0, static_cast<std::uint64_t>(id));
     INFO(bj::serialize(e0));
     CHECK(e0.at("qualified").as_array().size() == 3);
-    const auto key_hex = std::string(e0.at("election_key").as_string());
-    CHECK(election_at(net, 1, id)->at("election_key") == e0.at("election_key"));
-    const auto key = ristretto::point::decode(from_hex(key_hex).value()).value();
+    REQUIRE(eventually([&] {
+        return be.get("/api/elections/" + std::to_string(id)).obj().at("key_ceremony").at("definition") == "final";
+    }, std::chrono::seconds(30)));
 
-    // A ballot before the start is refused by the chain's rules with a reason.
-    if (now_wall_ms() + 1'000 < def.start_ms) {
-        bj::value err;
-        auto early = election::ballot_record<S>(g, id, key, 3, 0, tag_of(9'999), vc.key(), now_wall_ms());
-        CHECK_FALSE(vc.send(net.rpc(0), early, &err));
-        INFO(bj::serialize(err));
-        CHECK(err.at("code") == -32008);
+    // A ballot before the start is refused (the election is not open) and nothing is kept.
+    const auto start_ms = app::parse_iso_time(std::string(made.obj().at("start_date").as_string())).value();
+    if (now_wall_ms() + 1'000 < start_ms) {
+        const auto early = be.post("/api/votes/submit", bj::object{{"election_id", id}, {"candidate_id", cand_ids[0]}},
+                                   tokens[0]);
+        CHECK(early.status == 400);
     }
-    REQUIRE(eventually([&] { return now_wall_ms() >= def.start_ms + 500; }, std::chrono::seconds(30)));
+    REQUIRE(eventually([&] { return now_wall_ms() >= start_ms + 500; }, std::chrono::seconds(30)));
+    // The administrator cannot ask for the tally before the end.
+    const auto tally_path = "/api/admin/elections/" + std::to_string(id) + "/tally";
+    const auto too_early = be.post(tally_path, bj::object{{"wait_seconds", 0}}, admin);
+    CHECK(too_early.status == 400);
+    CHECK(be.post(tally_path, bj::object{}, tokens[0]).status == 403);
 
-    // 200 voters; validator 3 is killed after the first 50 and restarted after 150.
+    // 200 voters; validator 3 is killed after the first 50 and restarted after 150. Every 5th
+    // sends candidate_id alone (the backend seals it); the others seal their own ballot.
     std::array<std::uint64_t, 3> cast{};
     std::vector<std::string> acked;
-    for (std::uint64_t v = 0; v < 200; ++v) {
+    for (int v = 0; v < voters; ++v) {
         if (v == 50) net.kill(2, SIGKILL);
         if (v == 150) net.start(2);
         const std::uint32_t choice = v % 7 == 0 ? 2 : (v % 2 == 0 ? 0 : 1);
-        auto tx = election::ballot_record<S>(g, id, key, 3, choice, tag_of(v), vc.key(), now_wall_ms());
-        const int to = static_cast<int>(v % 2);  // validators 1 and 2 are up throughout
-        auto h = vc.send(net.rpc(to), tx);
-        REQUIRE(h);
-        acked.push_back(*h);
+        bj::object body;
+        body["election_id"] = id;
+        if (v % 5 == 0) {
+            body["candidate_id"] = cand_ids[choice];
+        } else {
+            const auto ctx = be.get("/api/elections/" + std::to_string(id) + "/ballot", tokens[static_cast<std::size_t>(v)]);
+            INFO(bj::serialize(ctx.body));
+            REQUIRE(ctx.status == 200);
+            const auto key = ristretto::point::decode(from_hex(ctx.str("election_key")).value()).value();
+            const auto tag = from_hex_fixed<32>(ctx.str("voter_tag")).value();
+            const auto chain_id = ctx.obj().at("chain_id").to_number<std::uint64_t>();
+            const auto b = elgamal::seal_ballot({chain_id, static_cast<std::uint64_t>(id), key, tag, {}}, 3, choice);
+            body["encrypted_vote"] = app::encode_base64(election::encode(b));
+        }
+        const auto r = be.post("/api/votes/submit", body, tokens[static_cast<std::size_t>(v)]);
+        INFO("voter " << v << ": " << bj::serialize(r.body));
+        REQUIRE(r.status == 200);
+        acked.push_back(r.str("transaction_id"));
         ++cast[choice];
     }
-    // The CLI encrypts the same way: one more ballot (candidate id 2), sent and confirmed.
+    // The CLI seals the same way: voter 200 gets their tag from the backend, the CLI makes the
+    // ballot for candidate Bob, and the voter submits what it printed.
     {
+        const auto token = be.voter(voters);
+        const auto ctx = be.get("/api/elections/" + std::to_string(id) + "/ballot", token);
+        REQUIRE(ctx.status == 200);
         std::vector<std::string> argv{bin_dir + "/ballotchain", "ballot", "--genesis", (net.dir() / "genesis.json").string(),
-                                      "--election", std::to_string(id), "--candidate", "2", "--voter", "cli-voter",
-                                      "--key", (net.dir() / "submitter.key").string(), "--wait", "30"};
+                                      "--election", std::to_string(id), "--candidate", std::to_string(cand_ids[1]),
+                                      "--voter-tag", ctx.str("voter_tag")};
         for (int i = 0; i < 3; ++i)
             if (net.running(i)) argv.insert(argv.end(), {"--rpc", "http://127.0.0.1:" + std::to_string(net.rpc(i))});
         auto [crc, cout_] = run(argv, net.dir() / "cli-ballot.log");
         INFO(cout_);
         REQUIRE(crc == 0);
-        CHECK(cout_.find("final in block") != std::string::npos);
         const auto line = bj::parse(cout_.substr(cout_.find('{'), cout_.find('}') - cout_.find('{') + 1)).as_object();
-        const auto body = app::decode_base64(std::string(line.at("encrypted_vote").as_string()), 4096);
-        REQUIRE(body);
-        const auto b = election::decode_ballot(*body);
-        REQUIRE(b);
-        const auto tag = from_hex_fixed<32>(std::string(line.at("voter_tag").as_string())).value();
-        CHECK(elgamal::verify_ballot({g.chain_id, id, key, tag, {}}, *b));
+        const auto r = be.post("/api/votes/submit",
+                               bj::object{{"election_id", id}, {"encrypted_vote", line.at("encrypted_vote")}}, token);
+        INFO(bj::serialize(r.body));
+        REQUIRE(r.status == 200);
+        acked.push_back(r.str("transaction_id"));
         ++cast[1];
     }
-    for (const auto& h : acked) REQUIRE(eventually([&] { return receipt_final(net, 0, h); }, std::chrono::seconds(30)));
-    REQUIRE(eventually([&] { return election_at(net, 0, id)->at("ballots") == 201; }, std::chrono::seconds(30)));
+    // Every acknowledged ballot becomes confirmed (the backend's own verified receipts).
+    for (const auto& h : acked)
+        REQUIRE(eventually([&] { return confirmed(be, h, id); }, std::chrono::seconds(60)));
+    REQUIRE(eventually([&] { return election_at(net, 0, static_cast<std::uint64_t>(id))->at("ballots") == 201; },
+                       std::chrono::seconds(30)));
+    {  // Before the end the results say how many ballots, not for whom.
+        const auto open = be.get("/api/votes/results?election_id=" + std::to_string(id));
+        INFO(bj::serialize(open.body));
+        REQUIRE(open.status == 200);
+        CHECK(open.obj().at("total_votes") == 201);
+        CHECK(open.obj().at("results").as_array().at(0).at("vote_count").is_null());
+    }
 
     // The tally: validator 1 is killed as the election ends; validators 2 and 3 decrypt.
-    REQUIRE(eventually([&] { return now_wall_ms() + 1'500 >= def.end_ms; }, std::chrono::seconds(60)));
-    const bool killed_before_end = now_wall_ms() + 500 < def.end_ms;  // else it may have posted its share already
+    REQUIRE(eventually([&] { return now_wall_ms() + 1'500 >= end_ms; }, std::chrono::seconds(90)));
+    const bool killed_before_end = now_wall_ms() + 500 < end_ms;  // else it may have posted its share already
     net.kill(0, SIGKILL);
+    REQUIRE(eventually([&] { return now_wall_ms() >= end_ms; }, std::chrono::seconds(30)));
+    reply tallied;
     REQUIRE(eventually([&] {
-        auto e = election_at(net, 1, id);
-        return e && e->at("results").is_object();
-    }, std::chrono::seconds(60)));
-    const auto e1 = *election_at(net, 1, id);
-    INFO(bj::serialize(e1));
-    const auto& res = e1.at("results").as_object();
-    CHECK(res.at("1") == cast[0]);
-    CHECK(res.at("2") == cast[1]);
-    CHECK(res.at("3") == cast[2]);
-    CHECK(e1.at("decrypted_by").as_array().size() == 2);
-    if (killed_before_end) CHECK(e1.at("decrypted_by") == bj::array{2, 3});
+        tallied = be.post(tally_path, bj::object{{"wait_seconds", 10}}, admin);
+        return tallied.status == 200;
+    }, std::chrono::seconds(90)));
+    INFO(bj::serialize(tallied.body));
+    const auto& rows = tallied.obj().at("results").as_array();
+    for (std::size_t k = 0; k < 3; ++k) {
+        CHECK(rows.at(k).at("candidate_id") == cand_ids[k]);
+        CHECK(rows.at(k).at("vote_count") == cast[k]);
+    }
+    CHECK(tallied.obj().at("total_votes") == 201);
+    CHECK(tallied.obj().at("tally_verified") == true);
+    CHECK(tallied.obj().at("verification").at("chain_valid") == true);
+    CHECK(tallied.obj().at("verification").at("proofs_valid") == true);
+    CHECK(tallied.obj().at("decrypted_by").as_array().size() == 2);
+    if (killed_before_end) CHECK(tallied.obj().at("decrypted_by") == bj::array{2, 3});
+    // GET results says the same.
+    const auto res = be.get("/api/votes/results?election_id=" + std::to_string(id));
+    REQUIRE(res.status == 200);
+    CHECK(res.obj().at("results") == tallied.obj().at("results"));
 
-    // No ballot on the chain names a candidate: every record of election 77 is tag 0x07.
+    // No ballot on the chain names a candidate: every record of the election is tag 0x07.
     const auto top = net.height(1).value();
     std::uint64_t ballots_seen = 0;
     for (std::uint64_t h = 1; h <= top; ++h) {
@@ -150,7 +208,7 @@ TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills durin
         REQUIRE(raw);
         auto fb = decode_finalized_block(from_hex(std::string(raw->as_string())).value()).value();
         for (const auto& tx : fb.blk.txs) {
-            if (tx.election_id != id) continue;
+            if (tx.election_id != static_cast<std::uint64_t>(id)) continue;
             CHECK_FALSE(tx.is_vote());
             CHECK(encode(tx)[0] == 0x07);
             if (tx.kind == tx_kind::ballot) ++ballots_seen;
@@ -163,9 +221,10 @@ TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills durin
     auto [rc, out] = run({bin_dir + "/ballotchain", "verify", "--data-dir", net.vdir(1).string()}, net.dir() / "verify.log");
     INFO(out);
     CHECK(rc == 0);
-    CHECK(out.find("election 77 (encrypted, \"Board\"): ready, 201 ballots") != std::string::npos);
-    CHECK(out.find("candidate 1 = " + std::to_string(cast[0]) + " candidate 2 = " + std::to_string(cast[1]) +
-                   " candidate 3 = " + std::to_string(cast[2])) != std::string::npos);
+    CHECK(out.find("election " + std::to_string(id) + " (encrypted, \"Board\"): ready, 201 ballots") != std::string::npos);
+    CHECK(out.find("candidate " + std::to_string(cand_ids[0]) + " = " + std::to_string(cast[0]) + " candidate " +
+                   std::to_string(cand_ids[1]) + " = " + std::to_string(cast[1]) + " candidate " +
+                   std::to_string(cand_ids[2]) + " = " + std::to_string(cast[2])) != std::string::npos);
 
     // The independent verifier (Python, written from docs/election-protocol.md alone) agrees.
     const std::string pyverify = eth_test_dir() + "/../tools/verify_election.py";
@@ -183,9 +242,7 @@ TEST_CASE("secret ballots on real validators: ceremony, 200 ballots, kills durin
             found = true;
             CHECK(e.at("ballots") == 201);
             const auto& t = e.at("tally").as_object();
-            CHECK(t.at("1") == cast[0]);
-            CHECK(t.at("2") == cast[1]);
-            CHECK(t.at("3") == cast[2]);
+            for (std::size_t k = 0; k < 3; ++k) CHECK(t.at(std::to_string(cand_ids[k])) == cast[k]);
         }
         CHECK(found);
     }
