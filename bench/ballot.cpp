@@ -23,6 +23,18 @@ static void BM_ristretto_scalarmult(benchmark::State& st) {
 }
 BENCHMARK(BM_ristretto_scalarmult);
 
+// a·P − b·Q on decoded points (crypto/edwards25519.hpp), what each proof commitment costs when
+// verifying; libsodium would take two scalar multiplications, a subtraction and their encodings.
+static void BM_edwards_lincomb(benchmark::State& st) {
+    const auto p = *edwards25519::ge::decode(point::base_mul(scalar::random()));
+    const auto q = *edwards25519::ge::decode(point::base_mul(scalar::random()));
+    const auto tp = edwards25519::odd_multiples(p), tq = edwards25519::odd_multiples(q);
+    const scalar a = scalar::random(), b = scalar::random();
+    for (auto _ : st) benchmark::DoNotOptimize(edwards25519::lincomb(a, tp, b, tq).encode());
+    st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_edwards_lincomb);
+
 static void BM_ballot_encrypt_prove(benchmark::State& st) {
     const point pk = point::base_mul(scalar::random());
     const auto n = static_cast<std::uint32_t>(st.range(0));

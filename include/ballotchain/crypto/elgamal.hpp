@@ -13,6 +13,7 @@
 /// another ballot, voter or election.
 
 #include <ballotchain/core/bytes.hpp>
+#include <ballotchain/crypto/edwards25519.hpp>
 #include <ballotchain/crypto/ristretto.hpp>
 
 #include <sodium.h>
@@ -193,10 +194,43 @@ inline zero_one_proof prove_zero_one(const proof_context& ctx, std::uint32_t ind
     return m == 0 ? zero_one_proof{c_real, c_sim, z_real, z_sim} : zero_one_proof{c_sim, c_real, z_sim, z_real};
 }
 
-inline bool verify_zero_one(const proof_context& ctx, std::uint32_t index, const ciphertext& ct, const zero_one_proof& p) {
-    const auto k0 = zero_one_commitments(ctx.election_key, ct, 0, p.c0, p.z0);
-    const auto k1 = zero_one_commitments(ctx.election_key, ct, 1, p.c1, p.z1);
+namespace detail {
+/// A point both ways: its encoding (what transcripts hash) and decoded, with its odd multiples
+/// (what edwards25519::lincomb takes). Verification only: variable time.
+struct decoded {
+    point enc;
+    edwards25519::ge pt;
+    edwards25519::table tab;
+    static std::optional<decoded> of(const point& p) {
+        auto g = edwards25519::ge::decode(p);
+        if (!g) return std::nullopt;
+        return decoded{p, *g, edwards25519::odd_multiples(*g)};
+    }
+    static decoded of(const edwards25519::ge& g) { return {g.to_point(), g, edwards25519::odd_multiples(g)}; }
+    static const decoded& generator() {
+        static const decoded g = *of(point::generator());
+        return g;
+    }
+};
+
+/// The 0/1 proof check on decoded points: the commitments of both branches recomputed with one
+/// double-scalar multiplication each.
+inline bool verify_zero_one(const proof_context& ctx, const decoded& key, std::uint32_t index, const ciphertext& ct,
+                            const decoded& a, const decoded& b, const zero_one_proof& p) {
+    using edwards25519::lincomb;
+    const decoded& g = decoded::generator();
+    const auto b_minus_g = edwards25519::odd_multiples(b.pt - g.pt);
+    const std::pair<point, point> k0{lincomb(p.z0, g.tab, p.c0, a.tab).to_point(), lincomb(p.z0, key.tab, p.c0, b.tab).to_point()};
+    const std::pair<point, point> k1{lincomb(p.z1, g.tab, p.c1, a.tab).to_point(), lincomb(p.z1, key.tab, p.c1, b_minus_g).to_point()};
     return zero_one_challenge(ctx, index, ct, k0, k1) == p.c0 + p.c1;
+}
+}  // namespace detail
+
+inline bool verify_zero_one(const proof_context& ctx, std::uint32_t index, const ciphertext& ct, const zero_one_proof& p) {
+    const auto key = detail::decoded::of(ctx.election_key);
+    const auto a = detail::decoded::of(ct.a);
+    const auto b = detail::decoded::of(ct.b);
+    return key && a && b && detail::verify_zero_one(ctx, *key, index, ct, *a, *b, p);
 }
 
 /// A Chaum-Pedersen proof that log_G(U) = log_V(W) (challenge, response).
@@ -219,11 +253,18 @@ inline dleq_proof prove_dleq(std::string_view domain, const proof_context* ctx, 
     const scalar c = dleq_challenge(domain, ctx, index, v, u, w, point::base_mul(k), v.mul(k));
     return {c, k + c * x};
 }
+/// The Chaum-Pedersen check on decoded points: k1 = z·G − c·U, k2 = z·V − c·W, one double-scalar
+/// multiplication each.
+inline bool verify_dleq(std::string_view domain, const proof_context* ctx, std::uint32_t index, const decoded& v,
+                        const decoded& u, const decoded& w, const dleq_proof& p) {
+    const point k1 = edwards25519::lincomb(p.z, decoded::generator().tab, p.c, u.tab).to_point();
+    const point k2 = edwards25519::lincomb(p.z, v.tab, p.c, w.tab).to_point();
+    return dleq_challenge(domain, ctx, index, v.enc, u.enc, w.enc, k1, k2) == p.c;
+}
 inline bool verify_dleq(std::string_view domain, const proof_context* ctx, std::uint32_t index, const point& v,
                         const point& u, const point& w, const dleq_proof& p) {
-    const point k1 = point::base_mul(p.z) - u.mul(p.c);
-    const point k2 = v.mul(p.z) - w.mul(p.c);
-    return dleq_challenge(domain, ctx, index, v, u, w, k1, k2) == p.c;
+    const auto dv = decoded::of(v), du = decoded::of(u), dw = decoded::of(w);
+    return dv && du && dw && verify_dleq(domain, ctx, index, *dv, *du, *dw, p);
 }
 }  // namespace detail
 
@@ -270,12 +311,20 @@ inline ballot seal_ballot(proof_context ctx, std::uint32_t candidates, std::uint
 inline bool verify_ballot(proof_context ctx, const ballot& b) {
     if (b.cts.empty() || b.proofs.size() != b.cts.size()) return false;
     ctx.ballot_digest = ballot_digest(b.cts);
-    ciphertext sum{point::identity(), point::identity()};
+    // Every point decoded once; the key's and the generator's multiples made once.
+    const auto key = detail::decoded::of(ctx.election_key);
+    if (!key) return false;
+    edwards25519::ge sum_a = edwards25519::ge::identity(), sum_b = edwards25519::ge::identity();
     for (std::uint32_t k = 0; k < b.cts.size(); ++k) {
-        if (!verify_zero_one(ctx, k, b.cts[k], b.proofs[k])) return false;
-        sum = sum + b.cts[k];
+        const auto a = detail::decoded::of(b.cts[k].a);
+        const auto bb = detail::decoded::of(b.cts[k].b);
+        if (!a || !bb || !detail::verify_zero_one(ctx, *key, k, b.cts[k], *a, *bb, b.proofs[k])) return false;
+        sum_a = sum_a + a->pt;
+        sum_b = sum_b + bb->pt;
     }
-    return verify_sum_one(ctx, sum, b.sum);
+    // The sum encrypts 1: (ΣA, ΣB − G) = (R·G, R·Y).
+    return detail::verify_dleq("ballotchain/sum-one/v1", &ctx, 0, *key, detail::decoded::of(sum_a),
+                               detail::decoded::of(sum_b - detail::decoded::generator().pt), b.sum);
 }
 
 /// A trustee's decryption share of an aggregate ciphertext: D = x_i·A, with a proof that
