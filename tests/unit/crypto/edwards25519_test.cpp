@@ -4,6 +4,8 @@
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/edwards25519.hpp>
 
+#include "../support/ristretto_vectors.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace ballotchain;
@@ -25,35 +27,24 @@ std::array<byte, 32> ed_bytes(std::string_view hex) {
 
 TEST_CASE("edwards25519: RFC 9496 A.1 multiples decode, encode and add up; A.2 bad encodings are refused",
           "[crypto][ristretto]") {
-    const char* multiples[] = {
-        "0000000000000000000000000000000000000000000000000000000000000000", "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76",
-        "6a493210f7499cd17fecb510ae0cea23a110e8d5b901f8acadd3095c73a3b919", "94741f5d5d52755ece4f23f044ee27d5d1ea1e2bd196b462166b16152a9d0259",
-        "da80862773358b466ffadfe0b3293ab3d9fd53c5ea6c955358f568322daf6a57", "e882b131016b52c1d3337080187cf768423efccbb517bb495ab812c4160ff44e",
-        "f64746d3c92b13050ed8d80236a7f0007c3b3f962f5ba793d19a601ebb1df403", "44f53520926ec81fbd5a387845beb7df85a96a24ece18738bdcfa6a7822a176d",
-        "903293d8f2287ebe10e2374dc1a53e0bc887e592699f02d077d5263cdd55601c", "02622ace8f7303a31cafc63f8fc48fdc16e1c8c8d234b2f0d6685282a9076031",
-        "20706fd788b2720a1ed2a5dad4952b01f413bcf0e7564de8cdc816689e2db95f", "bce83f8ba5dd2fa572864c24ba1810f9522bc6004afe95877ac73241cafdab42",
-        "e4549ee16b9aa03099ca208c67adafcafa4c3f3e4e5303de6026e3ca8ff84460", "aa52e000df2e16f55fb1032fc33bc42742dad6bd5a8fc0be0167436c5948501f",
-        "46376b80f409b29dc2b5f6f0c52591990896e5716f41477cd30085ab7f10301e", "e0c418f7c8d9c4cdd7395b93ea124f3ad99021bb681dfc3302a9d99a2e53e64e",
-    };
     ge sum = ge::identity();
     for (std::uint64_t k = 0; k < 16; ++k) {
         INFO("multiple " << k);
-        const auto enc = ed_bytes(multiples[k]);
+        const auto enc = ed_bytes(test::ristretto_multiples[k]);
         const auto p = ge::decode(enc);
         REQUIRE(p);
         CHECK(p->encode() == enc);
         CHECK(sum.encode() == enc);
-        if (k > 0 && k % 2 == 0) CHECK(ge::decode(ed_bytes(multiples[k / 2]))->dbl().encode() == enc);
+        if (k > 0 && k % 2 == 0) CHECK(ge::decode(ed_bytes(test::ristretto_multiples[k / 2]))->dbl().encode() == enc);
         CHECK(edwards25519::lincomb(scalar::from_u64(k), edwards25519::base(), scalar::zero(), ge::identity()).encode() == enc);
         sum = sum + edwards25519::base();
     }
-    for (const char* bad : {"00ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-                            "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-                            "f3ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-                            "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-                            "0100000000000000000000000000000000000000000000000000000000000000",
-                            "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-                            "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371"}) {
+    for (const char* bad : test::ristretto_bad_encodings) {
+        INFO(bad);
+        CHECK_FALSE(ge::decode(ed_bytes(bad)));
+    }
+    // Canonical, odd: a negative field element.
+    for (const char* bad : {"01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"}) {
         INFO(bad);
         CHECK_FALSE(ge::decode(ed_bytes(bad)));
     }
