@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
     app.add_option("--validator", validators, "validator NAME=http://host:port (repeat; default: the local testnet's three, http://127.0.0.1:8001-8003)")
         ->capture_default_str();
     app.add_option("--admin-email", cfg.admin_email, "create or update this administrator at start");
+    app.add_option("--web-dir", cfg.web_dir,
+                   "serve the built web app from this directory on / (apps/web/dist; docs/web.md)");
     app.add_option("--admin-password-file", admin_password_file, "file holding the administrator's password")
         ->check(CLI::ExistingFile);
     app.add_option("--rpc-timeout-ms", rpc_timeout_ms, "timeout of one call to a validator")

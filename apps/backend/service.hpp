@@ -23,6 +23,7 @@
 /// register, login, submit, results, verification.
 
 #include "auth.hpp"
+#include "chain_view.hpp"
 #include "elections.hpp"
 #include "fallback.hpp"
 #include "group_commit.hpp"
@@ -36,7 +37,9 @@
 #include "store_failure.hpp"
 #include "throttle.hpp"
 #include "validator_client.hpp"
+#include "vote_events.hpp"
 #include "votes.hpp"
+#include "web_files.hpp"
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/client/async_transport.hpp>
@@ -78,6 +81,7 @@ struct config {
     std::chrono::milliseconds rpc_timeout{2000};  ///< one validator's answer (the client tries each once per call)
     std::string admin_email;     ///< created or updated as administrator at start
     std::string admin_password;  ///< (read from a file by main)
+    std::string web_dir;         ///< the built web app (apps/web/dist) served on "/"; "" = none
 
     // Per-client request limits (client = IPv4 address or IPv6 /64), "N per S seconds".
     rate_spec register_limit{10, 60};
@@ -100,6 +104,7 @@ public:
     using votes_type = votes<client::async_http_transport, steady_clock_adapter>;
     using reports_type = reports<client::async_http_transport, steady_clock_adapter>;
     using secret_type = secret_ballots<client::async_http_transport, steady_clock_adapter>;
+    using chain_view_type = chain_view<client::async_http_transport, steady_clock_adapter>;
 
     /// Opens (and on first start creates) everything under cfg.data_dir. Throws
     /// std::runtime_error with a clear message when something is unusable.
@@ -137,6 +142,10 @@ public:
         votes_.emplace(*db_, *elections_, commit_, *outbox_, *maker_, clock_, &*secret_);
         reports_.emplace(*db_, *client_, *fallback_, *elections_, clock_,
                          reports_type::options{cfg_.verify_cache_ms, cfg_.results_cache_ms}, &*secret_);
+        chain_.emplace(*client_);
+        events_.emplace([this](const hash32& th, std::optional<std::int64_t> e) { return votes_->stored_status(th, e); },
+                        vote_events::options{});
+        if (!cfg_.web_dir.empty()) web_.emplace(cfg_.web_dir);
         if (!cfg_.admin_email.empty()) accounts_.ensure_admin(cfg_.admin_email, cfg_.admin_password);
     }
 
@@ -150,15 +159,34 @@ public:
             must(db_->purge_sessions(clock_.wall_ms()));
         });
         loops_.every(cfg_.replay_interval_ms, [this] { replay_once(); });
+        loops_.every(1000, [this] { chain_->refresh(); });  // the explorer's latest blocks
+        loops_.every(250, [this] { events_->tick(clock_.now_ms()); });
     }
 
-    void stop() { loops_.stop(); }
+    void stop() {
+        loops_.stop();
+        if (events_) events_->tick(clock_.now_ms(), true);  // held status requests get their answer
+    }
 
     /// The HTTP entry point: never throws. Thread-safe (the server runs it on a pool).
     rpc::http_response handle(const rpc::http_request& req, const rpc::request_info& info) {
+        auto res = answer(req, info);
+        security_headers(res);
+        return res;
+    }
+
+    /// One pass over the outbox (also called by the replay thread). Returns
+    /// how many votes changed state.
+    std::size_t replay_once() {
+        const auto stop = [this] { return loops_.stopping(); };
+        return secret_->tick(stop) + outbox_->tick(stop);
+    }
+
+private:
+    rpc::http_response answer(const rpc::http_request& req, const rpc::request_info& info) {
         const auto ver = req.version();
         try {
-            return route(req, client_key(info.remote));
+            return route(req, client_key(info.remote), info);
         } catch (const http_error& e) {
             if (e.status == http::status::too_many_requests) return rpc::too_many_requests(e.retry_after_ms, ver, e.detail);
             return rpc::detail_response(e.status, e.detail, ver);
@@ -171,14 +199,6 @@ public:
         }
     }
 
-    /// One pass over the outbox (also called by the replay thread). Returns
-    /// how many votes changed state.
-    std::size_t replay_once() {
-        const auto stop = [this] { return loops_.stopping(); };
-        return secret_->tick(stop) + outbox_->tick(stop);
-    }
-
-private:
     // ---- setup ---------------------------------------------------------------------
 
     /// The backend's database, DATA_DIR/backend.db (created on first start).
@@ -225,7 +245,7 @@ private:
                              std::string("too many ") + what + " requests from your address; retry later", wait};
     }
 
-    rpc::http_response route(const rpc::http_request& req, const std::string& client) {
+    rpc::http_response route(const rpc::http_request& req, const std::string& client, const rpc::request_info& info) {
         const std::string_view target = req.target();
         const auto q = target.find('?');
         const std::string_view path = target.substr(0, q);
@@ -351,6 +371,37 @@ private:
             limit(verify_limit_, client, "verification");
             return ok(reports_->verify_blockchain(get_id(body_object(req), "election_id")));
         }
+        if (path == "/api/chain/genesis") {
+            need(http::verb::get);
+            return ok(chain_->genesis());
+        }
+        if (path == "/api/chain/blocks") {
+            need(http::verb::get);
+            std::int64_t n = 20;
+            if (app::query_param(query, "limit")) n = query_id(query, "limit");
+            return ok(chain_->blocks(static_cast<std::size_t>(std::min<std::int64_t>(n, 100))));
+        }
+        if (path.starts_with("/api/chain/blocks/")) {
+            need(http::verb::get);
+            const auto hs = path.substr(std::string_view("/api/chain/blocks/").size());
+            std::uint64_t h = 0;
+            auto [p, ec] = std::from_chars(hs.data(), hs.data() + hs.size(), h);
+            if (ec != std::errc{} || p != hs.data() + hs.size()) throw http_error{http::status::not_found, "not found"};
+            limit(status_limit_, client, "block");
+            return ok(chain_->block(h));
+        }
+        if (path == "/api/votes/proof") {
+            need(http::verb::get);
+            limit(status_limit_, client, "proof");
+            const auto tid = app::query_param(query, "transaction_id");
+            if (!tid || !from_hex_fixed<32>(*tid)) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
+            return ok(chain_->proof(*from_hex_fixed<32>(*tid)));
+        }
+        if (path == "/api/votes/events") {
+            need(http::verb::get);
+            limit(status_limit_, client, "status");
+            return events_->open(query, std::string_view(req["Last-Event-ID"]).substr(0, 64), info, ver, clock_.now_ms());
+        }
         if (path == "/api/admin/validators/health") {
             need(http::verb::get);
             accounts_.require_admin(req);
@@ -362,6 +413,9 @@ private:
             (void)client_->check_health();
             return ok(reports_->validators_health());
         }
+        // Anything else is a file of the web app (its pages are routes of index.html).
+        if (web_ && (m == http::verb::get || m == http::verb::head) && !path.starts_with("/api/"))
+            if (auto res = web_->serve(path, ver, m == http::verb::head)) return std::move(*res);
         throw http_error{http::status::not_found, "not found"};
     }
 
@@ -398,6 +452,9 @@ private:
     std::optional<secret_type> secret_;    ///< encrypted elections: definitions, keys, ballots, agreed tallies
     std::optional<votes_type> votes_;      ///< submit and transaction status
     std::optional<reports_type> reports_;  ///< results, verification, validator health (and their caches)
+    std::optional<chain_view_type> chain_;  ///< genesis, proofs and latest blocks for browsers
+    std::optional<vote_events> events_;     ///< vote statuses pushed as server-sent events
+    std::optional<web_files> web_;          ///< the web app's files (--web-dir)
 
     background_loops loops_;  ///< last: its threads use everything above
 };

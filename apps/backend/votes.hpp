@@ -209,14 +209,28 @@ public:
                 v->block_hash = r.block_hash;
             }
         }
-        out["status"] = to_string(v->status);
-        out["confirmed"] = v->status == vote_status::confirmed;
-        out["election_id"] = v->election_id;
-        if (v->block_number) out["block_number"] = *v->block_number; else out["block_number"] = nullptr;
-        if (!v->block_hash.empty()) out["block_hash"] = v->block_hash; else out["block_hash"] = nullptr;
-        out["validator"] = v->validator;
-        out["source"] = v->status == vote_status::pending && v->fallback ? "fallback_chain" : "poa_validators";
-        if (v->status == vote_status::rejected) out["detail"] = v->detail;
+        return status_json(*v);
+    }
+
+    /// One of our votes as stored, as transaction-status shows it, without asking any validator
+    /// (the vote events' view); nullopt when it is not ours (or of another election).
+    std::optional<bjson::object> stored_status(const hash32& th, std::optional<std::int64_t> election = std::nullopt) {
+        std::optional<vote_row> v = must(db_.vote_by_tx(th));
+        if (!v || (election && v->election_id != *election)) return std::nullopt;
+        return status_json(*v);
+    }
+
+    /// A stored vote as transaction-status shows it.
+    static bjson::object status_json(const vote_row& v) {
+        bjson::object out{{"transaction_id", to_hex(v.tx_hash)}, {"gas_used", "0x0"}};
+        out["status"] = to_string(v.status);
+        out["confirmed"] = v.status == vote_status::confirmed;
+        out["election_id"] = v.election_id;
+        if (v.block_number) out["block_number"] = *v.block_number; else out["block_number"] = nullptr;
+        if (!v.block_hash.empty()) out["block_hash"] = v.block_hash; else out["block_hash"] = nullptr;
+        out["validator"] = v.validator;
+        out["source"] = v.status == vote_status::pending && v.fallback ? "fallback_chain" : "poa_validators";
+        if (v.status == vote_status::rejected) out["detail"] = v.detail;
         return out;
     }
 

@@ -1,0 +1,166 @@
+#pragma once
+/// @file What the backend shows of the chain itself, for the web app's verify
+/// page and explorer (docs/backend.md, "The chain for browsers"): the genesis
+/// (the trust anchor a browser checks against), a vote's inclusion proof with
+/// the block header and commit certificate, and the latest final blocks. Every
+/// block and proof passed on here was verified by the backend's client first;
+/// the browser verifies them again itself and need not believe the backend.
+
+#include "http_util.hpp"
+#include "validator_client.hpp"
+
+#include <ballotchain/app/text.hpp>
+#include <ballotchain/chain/codec.hpp>
+#include <ballotchain/chain/genesis.hpp>
+#include <ballotchain/chain/json.hpp>
+#include <ballotchain/client/client.hpp>
+#include <ballotchain/core/clock.hpp>
+#include <ballotchain/core/hex.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace ballotchain::backend {
+
+/// A final block as the API shows it; `with_txs` adds its transactions.
+inline bjson::object block_json(const client::verified_block& b, bool with_txs) {
+    const auto& h = b.fb.blk.header;
+    bjson::array signers;
+    for (const auto& s : b.fb.cert.seals) signers.push_back(s.validator);
+    bjson::object o;
+    o["height"] = h.height;
+    o["hash"] = to_hex(b.hash);
+    o["parent"] = to_hex(h.parent);
+    o["timestamp_ms"] = h.timestamp_ms;
+    o["time"] = app::iso_time(h.timestamp_ms);
+    o["proposer"] = h.proposer;
+    o["round"] = h.round;
+    o["tx_root"] = to_hex(h.tx_root);
+    o["tx_count"] = h.tx_count;
+    o["signers"] = std::move(signers);
+    if (with_txs) {
+        bjson::array txs;
+        for (std::size_t i = 0; i < b.fb.blk.txs.size(); ++i) {
+            const auto& tx = b.fb.blk.txs[i];
+            bjson::object t;
+            t["hash"] = i < b.tx_hashes.size() ? to_hex(b.tx_hashes[i]) : std::string();
+            t["kind"] = to_string(tx.kind);
+            t["election_id"] = tx.election_id;
+            t["voter_tag"] = to_hex(tx.voter_tag);
+            txs.push_back(std::move(t));
+        }
+        o["transactions"] = std::move(txs);
+    }
+    return o;
+}
+
+/// The chain for browsers over the verifying client.
+///
+/// @par Thread safety Every member may be called from any thread (the recent
+/// blocks under their own mutex; the client locks on its own).
+template <client::async_rpc_transport Transport, clock Clock>
+class chain_view {
+public:
+    using client_type = validator_client<Transport, Clock>;
+    static constexpr std::size_t recent_blocks = 32;
+
+    /// Registers itself for the client's verified blocks (the client's only block observer).
+    explicit chain_view(client_type& client) : client_(client) {
+        client_.on_block([this](const client::verified_block& b) {
+            std::lock_guard lk(mu_);
+            recent_.push_front(b);
+            while (recent_.size() > recent_blocks) recent_.pop_back();
+        });
+    }
+
+    /// GET /api/chain/genesis: the chain id, the genesis hash, the quorum, the validators' keys
+    /// and the genesis itself.
+    bjson::object genesis() const {
+        const auto& g = client_.genesis();
+        bjson::array vs;
+        for (const auto& v : g.validators) {
+            bjson::object o;
+            o["name"] = v.name;
+            o["public_key"] = to_hex(v.key);
+            vs.push_back(std::move(o));
+        }
+        bjson::object out;
+        out["chain_id"] = g.chain_id;
+        out["genesis_hash"] = to_hex(client_.verifier().genesis_hash());
+        out["quorum"] = g.quorum();
+        out["validators"] = std::move(vs);
+        out["genesis"] = json::to_json(g);
+        return out;
+    }
+
+    /// GET /api/votes/proof?transaction_id=0x…: a vote's inclusion proof, as poa_getTransactionProof
+    /// gives it, once the client verified it. 404 while not final, 503 with no validator.
+    bjson::object proof(const hash32& th) {
+        auto r = client_.get_transaction_receipt(th);
+        if (!r) {
+            if (r.error().kind == client::errc::unreachable || r.error().kind == client::errc::timeout ||
+                r.error().kind == client::errc::no_validators)
+                throw http_error{http::status::service_unavailable, "no validator reachable"};
+            throw http_error{http::status::bad_gateway, "no validator gave a proof that verifies: " + r.error().what()};
+        }
+        if (!*r) throw http_error{http::status::not_found, "the transaction is not in a final block (yet)"};
+        const client::receipt& rc = **r;
+        bjson::array path;
+        for (const auto& h : rc.proof) path.push_back(bjson::value(to_hex(h)));
+        bjson::object out;
+        out["tx_hash"] = to_hex(rc.tx_hash);
+        out["block_number"] = rc.block_number;
+        out["block_hash"] = to_hex(rc.block_hash);
+        out["index"] = rc.index;
+        out["tx_count"] = rc.header.tx_count;
+        out["tx_root"] = to_hex(rc.header.tx_root);
+        out["proof"] = std::move(path);
+        out["header"] = to_hex(encode(rc.header));
+        out["certificate"] = json::to_json(rc.certificate);
+        return out;
+    }
+
+    /// Brings the client's follower to the validators' head (its blocks reach recent_); the
+    /// backend's loop calls it every second.
+    void refresh() { (void)client_.sync_follower(std::nullopt); }
+
+    /// GET /api/chain/blocks?limit=N: the latest verified final blocks, newest first.
+    bjson::object blocks(std::size_t limit) const {
+        std::lock_guard lk(mu_);
+        bjson::array bs;
+        for (const auto& b : recent_) {
+            if (bs.size() >= limit) break;
+            bs.push_back(block_json(b, false));
+        }
+        bjson::object out;
+        out["height"] = recent_.empty() ? client_.follower().height : recent_.front().fb.blk.header.height;
+        out["blocks"] = std::move(bs);
+        return out;
+    }
+
+    /// GET /api/chain/blocks/{height}: one final block with its transactions, verified.
+    bjson::object block(std::uint64_t height) {
+        {
+            std::lock_guard lk(mu_);
+            for (const auto& b : recent_)
+                if (b.fb.blk.header.height == height) return block_json(b, true);
+        }
+        auto b = client_.get_block(height);
+        if (!b) {
+            if (b.error().kind == client::errc::unreachable || b.error().kind == client::errc::timeout)
+                throw http_error{http::status::service_unavailable, "no validator reachable"};
+            throw http_error{http::status::not_found, "no final block " + std::to_string(height)};
+        }
+        return block_json(*b, true);
+    }
+
+private:
+    client_type& client_;
+    mutable std::mutex mu_;
+    std::deque<client::verified_block> recent_;  ///< newest first
+};
+
+}  // namespace ballotchain::backend
