@@ -129,6 +129,8 @@ public:
 
     /// GET /api/chain/blocks?limit=N: the latest verified final blocks, newest first.
     bjson::object blocks(std::size_t limit) const {
+        // The follower's lock first, never inside mu_ (on_block takes mu_ under the follower's).
+        const std::uint64_t followed = client_.follower().height;
         std::lock_guard lk(mu_);
         bjson::array bs;
         for (const auto& b : recent_) {
@@ -136,7 +138,7 @@ public:
             bs.push_back(block_json(b, false));
         }
         bjson::object out;
-        out["height"] = recent_.empty() ? client_.follower().height : recent_.front().fb.blk.header.height;
+        out["height"] = recent_.empty() ? followed : recent_.front().fb.blk.header.height;
         out["blocks"] = std::move(bs);
         return out;
     }

@@ -5,6 +5,8 @@
 #include "backend.hpp"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -340,4 +342,80 @@ TEST_CASE("backend under concurrent clients: each voter's two simultaneous votes
     }
     for (const auto& tx : txs) CHECK(eventually([&] { return confirmed(b, tx, el.first); }, std::chrono::seconds(30)));
     CHECK(eventually([&] { return chain_total(net, 1, el.first) == std::uint64_t(voters); }, std::chrono::seconds(20)));
+}
+
+TEST_CASE("backend: the web app's files with their headers, a vote's status pushed as server-sent events, its proof "
+          "and the latest blocks",
+          "[integration][backend]") {
+    network net(3);
+    temp_dir web;
+    std::filesystem::create_directories(web.path() / "assets");
+    std::ofstream(web.path() / "index.html") << "<!doctype html><title>ballotchain</title>";
+    std::ofstream(web.path() / "assets" / "app-1a2b.js") << "export{}";
+    backend b(net, 3, {{"--web-dir", web.path().string()}});
+
+    // Files: the app's pages, hashed assets cached, a strict CSP; no way out of the directory.
+    auto raw = [&](const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+        return client::http_request("127.0.0.1", b.port(), http::verb::get, target, "", std::chrono::milliseconds(60000),
+                                    headers);
+    };
+    const auto index = raw("/");
+    CHECK(index.status == 200);
+    CHECK(index.body == "<!doctype html><title>ballotchain</title>");
+    CHECK_THAT(index.field("content-security-policy"), Catch::Contains("script-src 'self'"));
+    CHECK(raw("/results").body == index.body);  // a page of the app's router
+    CHECK(raw("/assets/app-1a2b.js").field("cache-control") == "public, max-age=31536000, immutable");
+    CHECK(raw("/assets/app-1a2b.js").field("content-type") == "text/javascript; charset=utf-8");
+    for (const char* bad : {"/../backend/backend.db", "/assets/../../backend/voter-tag.secret", "/.secret", "/api/nothing"}) {
+        INFO(bad);
+        CHECK(raw(bad).status == 404);
+    }
+    CHECK(raw("/api/nothing").field("x-content-type-options") == "nosniff");
+
+    // A vote, then its status as events: at once when new, held until it changes, 204 once final and seen.
+    const auto admin = b.admin();
+    const auto [eid, cands] = b.election(admin, 2);
+    const auto vote = b.vote(b.voter(1), eid, cands[0]);
+    REQUIRE(vote.status == 200);
+    const auto tx = vote.str("transaction_id");
+    const std::string events = "/api/votes/events?transaction_id=" + tx + "&election_id=" + std::to_string(eid);
+    const auto first = raw(events);
+    CHECK(first.status == 200);
+    CHECK(first.field("content-type") == "text/event-stream");
+    CHECK_THAT(first.body, Catch::Contains("event: status"));
+    std::string last = first.body.substr(first.body.find("id: ") + 4);
+    last = last.substr(0, last.find('\n'));
+    // Whatever it was (submitted or already confirmed), the next answer says confirmed.
+    std::string seen = last;
+    REQUIRE(eventually([&] {
+        const auto next = raw(events, {{"Last-Event-ID", seen}});
+        if (next.status == 204) return seen.starts_with("confirmed");
+        const auto at = next.body.find("id: ");
+        if (at != std::string::npos) seen = next.body.substr(at + 4, next.body.find('\n', at) - at - 4);
+        return false;
+    }, std::chrono::seconds(60)));
+    CHECK(seen == "confirmed:poa_validators");
+
+    // Its proof, and the block it is in among the latest blocks.
+    const auto proof = b.get("/api/votes/proof?transaction_id=" + tx);
+    INFO(bj::serialize(proof.body));
+    REQUIRE(proof.status == 200);
+    CHECK(proof.str("tx_hash") == tx);
+    CHECK(proof.str("header").size() > 2);
+    CHECK(proof.obj().at("certificate").at("seals").as_array().size() >= 2);
+    const auto height = proof.obj().at("block_number").to_number<std::uint64_t>();
+    REQUIRE(eventually([&] {
+        const auto bs = b.get("/api/chain/blocks?limit=50");
+        for (const auto& blk : bs.obj().at("blocks").as_array())
+            if (blk.at("height").to_number<std::uint64_t>() == height) return true;
+        return false;
+    }, std::chrono::seconds(30)));
+    const auto blk = b.get("/api/chain/blocks/" + std::to_string(height));
+    REQUIRE(blk.status == 200);
+    CHECK(blk.str("hash") == proof.str("block_hash"));
+    bool found = false;
+    for (const auto& t : blk.obj().at("transactions").as_array()) found = found || t.at("hash").as_string() == tx;
+    CHECK(found);
+    const auto g = b.get("/api/chain/genesis");
+    CHECK(g.obj().at("validators").as_array().size() == 3);
 }
