@@ -139,4 +139,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the no-JavaScript message
+render(<App />, root);

@@ -4,6 +4,13 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Page, ErrorBox, Loading, Hash, fmtDate, short, usePoll } from '../ui.jsx';
 
+/// Time only for today's blocks, date and time otherwise.
+function fmtTime(ms) {
+  const d = new Date(ms);
+  if (d.toDateString() === new Date().toDateString()) return d.toLocaleTimeString();
+  return fmtDate(ms);
+}
+
 function Signers({ list }) {
   if (!list || list.length === 0) return <span class="muted">—</span>;
   return <span>{list.map((s) => (typeof s === 'object' ? s.name ?? s.validator : s)).join(', ')}</span>;
@@ -47,19 +54,19 @@ export function Explorer() {
               <caption class="sr-only">Newest blocks first</caption>
               <thead>
                 <tr>
-                  <th scope="col">Block</th><th scope="col">Time</th><th scope="col">Proposer</th>
-                  <th scope="col">Votes</th><th scope="col">Signed final by</th><th scope="col">Hash</th>
+                  <th scope="col">Block</th><th scope="col">Time</th><th scope="col" class="hide-sm">Proposer</th>
+                  <th scope="col">Votes</th><th scope="col">Signed final by</th><th scope="col" class="hide-sm">Hash</th>
                 </tr>
               </thead>
               <tbody>
                 {data.blocks.map((b) => (
                   <tr key={b.hash}>
                     <th scope="row"><a href={`#/block/${b.height}`}>{b.height}</a></th>
-                    <td>{fmtDate(b.timestamp_ms)}</td>
-                    <td>{b.proposer}</td>
+                    <td>{fmtTime(b.timestamp_ms)}</td>
+                    <td class="hide-sm">{b.proposer}</td>
                     <td class="num">{b.tx_count}</td>
                     <td><Signers list={b.signers} /></td>
-                    <td><Hash value={short(b.hash)} /></td>
+                    <td class="hide-sm"><Hash value={short(b.hash)} /></td>
                   </tr>
                 ))}
               </tbody>
