@@ -203,6 +203,24 @@ async function main() {
     await waitFor('document.body.innerText.includes("Created election 4")', 'election created');
     await shot('admin');
 
+    // validators unreachable at submit: the warning, then confirmed without reload
+    await evaluate('sessionStorage.clear(), true');
+    await go(`${base}/#/register`);
+    await fill('#email', 'offline@example.org');
+    await fill('#password', 'a fine password 42');
+    await click('form button[type=submit]');
+    await waitFor("location.hash === '#/'", 'home');
+    await go(`${base}/#/vote/3`);
+    await waitFor('document.body.innerText.includes("Voting closed")', 'closed election says so');
+    await go(`${base}/#/vote/1`);
+    await waitFor('!!document.querySelector("#c-1")', 'booth');
+    await click('#c-1');
+    await clickText('Review my choice');
+    await clickText('Cast my vote');
+    await waitFor('document.body.innerText.includes("could not be reached")', 'fallback warning');
+    await shot('receipt-warning');
+    await waitFor('document.body.innerText.includes("Counted — in a final block") && document.body.innerText.includes("have since received")', 'confirmed after the warning');
+
     // a tampered certificate is refused by the page's own check
     const tb = `http://127.0.0.1:${tampered.address().port}`;
     await go(`${tb}/#/`);

@@ -74,8 +74,7 @@ export function createMock({ tamper = null } = {}) {
     else if (s.polls > 2 && s.status === 'submitted') s.status = 'confirmed';
     const confirmed = s.status === 'confirmed';
     return { status: s.status, confirmed, transaction_id: tx, block_number: confirmed ? 1 : null,
-      block_hash: confirmed ? toHex(H(chain.header)) : null, gas_used: '0x0', source: 'validators',
-      signers: confirmed ? ['validator-1', 'validator-2'] : undefined };
+      block_hash: confirmed ? toHex(H(chain.header)) : null, gas_used: '0x0', source: s.fallback && s.status === 'pending' ? 'fallback_chain' : 'poa_validators', election_id: s.election };
   };
   const proofOf = (tx) => {
     const i = chain.hashes.findIndex((h) => toHex(h) === tx.toLowerCase());
@@ -161,7 +160,7 @@ export function createMock({ tamper = null } = {}) {
         }
         const tx = newTx();
         state.votes.set(key, tx);
-        state.status.set(tx, { status: 'pending', polls: 0 });
+        state.status.set(tx, { status: 'pending', polls: user.email.startsWith('offline') ? -3 : 0, fallback: user.email.startsWith('offline'), election: e.id });
         const out = { id: txCounter, transaction_id: tx, ballot_hash: 'x', timestamp: new Date().toISOString(), status: 'submitted', validator: 'validator-2', block_hash: null };
         if (user.email.startsWith('offline')) Object.assign(out, { status: 'pending', source: 'fallback_chain', warning: 'Vote recorded in local blockchain (PoA validators unreachable)' });
         return send(200, out);

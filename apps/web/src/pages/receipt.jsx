@@ -106,8 +106,19 @@ export function Receipt({ tx, electionId }) {
     }
   };
   const s = status?.status;
-  const warning = status?.warning ?? mine?.warning;
-  const signers = status?.signers ?? status?.certificate_signers ?? null;
+  const fromStatus = status?.warning ?? (status?.source === 'fallback_chain' ? 'Vote recorded in local blockchain (PoA validators unreachable)' : null);
+  // the submit answer's warning holds until the vote is final; after that it is history
+  const warning = s === 'confirmed' ? null : fromStatus ?? mine?.warning;
+  const wasWarned = s === 'confirmed' && mine?.warning;
+  const [blockSigners, setBlockSigners] = useState(null);
+  useEffect(() => {
+    if (s !== 'confirmed' || status?.signers || status?.block_number === null || status?.block_number === undefined) return;
+    // which validators signed the commit certificate: the block's public record
+    api(`/api/chain/blocks/${encodeURIComponent(status.block_number)}`)
+      .then((b) => setBlockSigners(b.signers ?? null))
+      .catch(() => setBlockSigners(null));
+  }, [s, status?.block_number]);
+  const signers = status?.signers ?? blockSigners;
   return (
     <Page title="Your vote">
       {mine?.electionName && <p class="meta">Election: {mine.electionName}</p>}
@@ -127,6 +138,7 @@ export function Receipt({ tx, electionId }) {
           <p class="muted">{warning}</p>
         </div>
       )}
+      {wasWarned && <p class="ok">The validators have since received your vote, and it is final.</p>}
       <section aria-labelledby="status-h">
         <h2 id="status-h">Status</h2>
         <div aria-live="polite" role="status">
