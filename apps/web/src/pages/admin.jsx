@@ -32,6 +32,7 @@ function CreateElection({ onCreated }) {
     try {
       const e = await api('/api/elections', { method: 'POST', body, auth: true });
       setMsg(`Created election ${e.id}: ${e.name}.`);
+      setF({ ...f, name: '', description: '', candidates: '' });
       onCreated();
     } catch (e) {
       setError(e);

@@ -19,7 +19,11 @@ function Signers({ list }) {
 export function Explorer() {
   const [data, setData] = useState(null);
   const [health, setHealth] = useState(null);
+  const [genesis, setGenesis] = useState(null);
   const [error, setError] = useState(null);
+  usePoll(async (signal) => {
+    setGenesis(await api('/api/chain/genesis', { signal }));
+  }, 0, []);
   usePoll(async (signal) => {
     try {
       const [b, h] = await Promise.all([
@@ -73,6 +77,20 @@ export function Explorer() {
             </table>
           </div>
         </>
+      )}
+      {genesis?.genesis?.validators && (
+        <section aria-labelledby="val-h">
+          <h2 id="val-h">Validators</h2>
+          <p>
+            They sign every block; {genesis.quorum ?? '?'} of {genesis.genesis.validators.length} signatures make a block final.
+            Chain {String(genesis.chain_id)}, genesis hash <code class="hash">{genesis.genesis_hash}</code>.
+          </p>
+          <ol start={0} class="validators">
+            {genesis.genesis.validators.map((v) => (
+              <li key={v.public_key}>{v.name} <code class="hash muted small">{v.public_key}</code></li>
+            ))}
+          </ol>
+        </section>
       )}
       <form onSubmit={(e) => { e.preventDefault(); const h = e.currentTarget.elements.h.value.trim(); if (h) location.hash = `#/block/${h}`; }}>
         <div class="field">

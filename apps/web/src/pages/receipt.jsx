@@ -171,7 +171,11 @@ export function Receipt({ tx, electionId }) {
         <p class="muted small no-print">
           {mode === 'events' ? 'Updates arrive by themselves.' : 'Checking for updates every 2 seconds.'}
         </p>
-        {error && mode === 'polling' && <ErrorBox error={`Cannot reach the server right now (${error.detail ?? error.message}); still trying.`} />}
+        {error && mode === 'polling' && (
+          <ErrorBox error={error.status === 404
+            ? 'This server does not know this tracking code (yet). Check that it is complete; this page keeps looking.'
+            : `Cannot reach the server right now (${error.detail ?? error.message}); still trying.`} />
+        )}
       </section>
       <p class="print-only">Printed {fmtDate(Date.now())}. Check it at the Verify page with this code.</p>
     </Page>
