@@ -249,6 +249,11 @@ async function main() {
       assert.equal(w, '', `${h} overflows a 390px screen`);
     }
     assert.deepEqual(problems, [], 'console errors or CSP violations');
+    // the harness sees CSP violations: an inline style is refused and reported
+    await evaluate(`(() => { const d = document.createElement('div'); d.innerHTML = '<span style="color:red">x</span>'; document.body.append(d); return true; })()`);
+    await waitFor('true', 'tick');
+    await sleep(300);
+    assert.ok(problems.some((p) => /Content Security Policy/i.test(p)), `CSP violation not seen: ${problems}`);
     console.log('browser smoke: ok');
   } finally {
     try {
