@@ -23,7 +23,7 @@ function ElectionCard({ e }) {
         </ul>
       </details>
       <p class="actions">
-        {phase === 'open' && <a class="button primary" href={`#/vote/${e.id}`}>Vote in {e.name}</a>}
+        {phase === 'open' && <a class="button primary" href={`#/vote/${e.id}`}>Vote<span class="sr-only"> in {e.name}</span></a>}
         <a class="button" href={`#/results/${e.id}`}>Results<span class="sr-only"> of {e.name}</span></a>
       </p>
     </li>

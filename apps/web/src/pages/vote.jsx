@@ -1,6 +1,6 @@
 // The ballot: login checked before the booth; choose → review (can change) → cast.
 // Secret-ballot elections are sealed here, inside "Cast my vote": the backend never sees the choice.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, TX_RE } from '../api.js';
 import { session, myVotes } from '../store.js';
 import { plainSubmission, sealedSubmission } from '../lib/submit.js';
@@ -13,6 +13,16 @@ export function Vote({ id }) {
   const [error, setError] = useState(null);
   const [already, setAlready] = useState(null);
   const [busy, setBusy] = useState(false);
+  const firstStep = useRef(true);
+  useEffect(() => {
+    // keep keyboard and screen-reader users in place when the step changes
+    if (firstStep.current) {
+      firstStep.current = false;
+      return;
+    }
+    const el = step === 'review' ? document.getElementById('review-h') : document.querySelector('input[name=candidate]:checked');
+    el?.focus();
+  }, [step]);
 
   useEffect(() => {
     let live = true;
@@ -146,7 +156,7 @@ export function Vote({ id }) {
         </form>
       ) : (
         <div>
-          <h2>Check your choice</h2>
+          <h2 id="review-h" tabIndex={-1}>Check your choice</h2>
           <p class="review">You are voting for <strong>{chosen?.name}</strong>.</p>
           <p>When you cast it, your vote is final: you cannot vote again in this election.</p>
           <div class="actions">
