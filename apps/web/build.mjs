@@ -1,0 +1,55 @@
+// Builds the web app into dist/: dist/assets/app-<hash>.js and app-<hash>.css (minified,
+// content-hashed names) and dist/index.html referencing them. No inline script or style
+// anywhere: the backend serves it under a strict Content-Security-Policy.
+import * as esbuild from 'esbuild';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(path.join(dist, 'assets'), { recursive: true });
+
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['src/main.jsx'],
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  format: 'esm',
+  target: ['es2020'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  outdir: 'dist/assets',
+  entryNames: 'app-[hash]',
+  assetNames: 'asset-[hash]',
+  metafile: true,
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+
+const outputs = Object.keys(result.metafile.outputs).map((p) => path.basename(p));
+const js = outputs.find((f) => /^app-[A-Z0-9]+\.js$/i.test(f));
+const css = outputs.find((f) => /^app-[A-Z0-9]+\.css$/i.test(f));
+if (!js || !css) throw new Error(`build: expected app-<hash>.js and .css, got ${outputs.join(', ')}`);
+
+const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light">
+<title>ballotchain — vote and check your vote</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/assets/${css}">
+<script type="module" src="/assets/${js}"></script>
+</head>
+<body>
+<div id="app"><p>Loading ballotchain… This page needs JavaScript to seal your vote and check it.</p></div>
+</body>
+</html>
+`;
+writeFileSync(path.join(dist, 'index.html'), html);
+for (const f of outputs) console.log(`dist/assets/${f}`);
+console.log('dist/index.html');

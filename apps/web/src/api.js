@@ -1,0 +1,47 @@
+// The backend's REST API (docs/backend.md), same origin. Errors carry the backend's
+// {"detail"} and the HTTP status.
+import { session } from './store.js';
+
+export class ApiError extends Error {
+  constructor(status, detail, body) {
+    super(detail || `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+    this.body = body;
+  }
+}
+
+export async function api(path, { method = 'GET', body, auth = false, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const token = session.token();
+  if (auth && token) headers.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.');
+  }
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { detail: text.slice(0, 200) };
+    }
+  }
+  if (!res.ok) {
+    if (res.status === 401 && auth) session.clear();
+    let detail = data && typeof data.detail === 'string' ? data.detail : `HTTP ${res.status}`;
+    if (res.status === 429) {
+      const after = res.headers.get('Retry-After');
+      if (after) detail += ` (try again in ${after} s)`;
+    }
+    throw new ApiError(res.status, detail, data);
+  }
+  return data;
+}
+
+export const TX_RE = /0x[0-9a-fA-F]{64}/;

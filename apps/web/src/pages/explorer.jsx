@@ -1,0 +1,153 @@
+// The public explorer: newest blocks (refreshed every 3 s), a block page with its
+// transactions, validators from GET /health.
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { Page, ErrorBox, Loading, Hash, fmtDate, short, usePoll } from '../ui.jsx';
+
+/// Time only for today's blocks, date and time otherwise.
+function fmtTime(ms) {
+  const d = new Date(ms);
+  if (d.toDateString() === new Date().toDateString()) return d.toLocaleTimeString();
+  return fmtDate(ms);
+}
+
+function Signers({ list }) {
+  if (!list || list.length === 0) return <span class="muted">—</span>;
+  return <span>{list.map((s) => (typeof s === 'object' ? s.name ?? s.validator : s)).join(', ')}</span>;
+}
+
+export function Explorer() {
+  const [data, setData] = useState(null);
+  const [health, setHealth] = useState(null);
+  const [genesis, setGenesis] = useState(null);
+  const [error, setError] = useState(null);
+  usePoll(async (signal) => {
+    setGenesis(await api('/api/chain/genesis', { signal }));
+  }, 0, []);
+  usePoll(async (signal) => {
+    try {
+      const [b, h] = await Promise.all([
+        api('/api/chain/blocks?limit=20', { signal }),
+        api('/health', { signal }).catch(() => null),
+      ]);
+      setData(b);
+      setHealth(h);
+      setError(null);
+    } catch (e) {
+      if (e.name !== 'AbortError') setError(e);
+    }
+  }, 3000, []);
+  return (
+    <Page title="Explorer">
+      <p>
+        Every block of the chain is public: its votes appear as tracking codes only, never with a name or a
+        choice. Blocks update every 3 seconds.
+      </p>
+      {health && (
+        <p class="meta" aria-live="polite">
+          Validators answering: {health.validators_healthy ?? '?'} of {health.validators_total ?? '?'}
+        </p>
+      )}
+      <ErrorBox error={error} />
+      {!data && !error && <Loading />}
+      {data && (
+        <>
+          <p class="meta">Latest final block: <strong>{data.height}</strong></p>
+          <div class="table-wrap">
+            <table class="blocks">
+              <caption class="sr-only">Newest blocks first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Block</th><th scope="col">Time</th><th scope="col" class="hide-sm">Proposer</th>
+                  <th scope="col">Votes</th><th scope="col">Signed final by</th><th scope="col" class="hide-sm">Hash</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.blocks.map((b) => (
+                  <tr key={b.hash}>
+                    <th scope="row"><a href={`#/block/${b.height}`}>{b.height}</a></th>
+                    <td>{fmtTime(b.timestamp_ms)}</td>
+                    <td class="hide-sm">{b.proposer}</td>
+                    <td class="num">{b.tx_count}</td>
+                    <td><Signers list={b.signers} /></td>
+                    <td class="hide-sm"><Hash value={short(b.hash)} /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+      {genesis?.genesis?.validators && (
+        <section aria-labelledby="val-h">
+          <h2 id="val-h">Validators</h2>
+          <p>
+            They sign every block; {genesis.quorum ?? '?'} of {genesis.genesis.validators.length} signatures make a block final.
+            Chain {String(genesis.chain_id)}, genesis hash <code class="hash">{genesis.genesis_hash}</code>.
+          </p>
+          <ol start={0} class="validators">
+            {genesis.genesis.validators.map((v) => (
+              <li key={v.public_key}>{v.name} <code class="hash muted small">{v.public_key}</code></li>
+            ))}
+          </ol>
+        </section>
+      )}
+      <form onSubmit={(e) => { e.preventDefault(); const h = e.currentTarget.elements.h.value.trim(); if (h) location.hash = `#/block/${h}`; }}>
+        <div class="field">
+          <label for="h">Go to block number</label>
+          <input id="h" name="h" type="number" min="0" inputMode="numeric" />
+        </div>
+        <button type="submit">Show block</button>
+      </form>
+    </Page>
+  );
+}
+
+export function Block({ height }) {
+  const [b, setB] = useState(null);
+  const [error, setError] = useState(null);
+  usePoll(async (signal) => {
+    try {
+      setB(await api(`/api/chain/blocks/${encodeURIComponent(height)}`, { signal }));
+      setError(null);
+    } catch (e) {
+      if (e.name !== 'AbortError') setError(e);
+    }
+  }, 0, [height]);
+  const h = Number(height);
+  return (
+    <Page title={`Block ${height}`}>
+      <p class="actions">
+        {h > 0 && <a class="button" href={`#/block/${h - 1}`}>Previous block</a>}
+        <a class="button" href={`#/block/${h + 1}`}>Next block</a>
+        <a class="button" href="#/explorer">All blocks</a>
+      </p>
+      <ErrorBox error={error} />
+      {!b && !error && <Loading />}
+      {b && (
+        <>
+          <dl class="facts">
+            <dt>Hash</dt><dd><Hash value={b.hash} /></dd>
+            <dt>Parent</dt><dd>{h > 0 ? <a href={`#/block/${h - 1}`}><Hash value={b.parent} /></a> : <Hash value={b.parent} />}</dd>
+            <dt>Time</dt><dd>{fmtDate(b.timestamp_ms)}</dd>
+            <dt>Proposer</dt><dd>{b.proposer}</dd>
+            <dt>Round</dt><dd>{b.round ?? '—'}</dd>
+            <dt>Transaction root</dt><dd><Hash value={b.tx_root ?? '—'} /></dd>
+            <dt>Signed final by</dt><dd><Signers list={b.signers} /></dd>
+          </dl>
+          <h2>Transactions ({b.tx_count ?? b.transactions?.length ?? 0})</h2>
+          {(b.transactions ?? []).length === 0 ? <p>No transactions in this block.</p> : (
+            <ul class="txs">
+              {b.transactions.map((t) => (
+                <li key={t.hash}>
+                  <a href={`#/verify?tx=${t.hash}`}><Hash value={t.hash} /><span class="sr-only"> (verify)</span></a>
+                  <span class="muted"> {t.kind}{t.election_id !== undefined && t.election_id !== null ? `, election ${t.election_id}` : ''}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </Page>
+  );
+}

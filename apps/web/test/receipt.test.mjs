@@ -1,0 +1,260 @@
+// The receipt verifier (src/lib/chain.js) against tests/data/golden: header decode and block
+// hash, the certificate against the golden genesis validators, a Merkle proof built from the
+// golden block's transactions, and every tampered byte refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fromHex, toHex, Reader } from '../src/lib/bytes.js';
+import {
+  H, decodeHeader, merkleRoot, merkleProof, merkleVerify, sealMessage, decodeCertificate, checkCertificate,
+  ed25519Verify, genesisEncoding, verifyReceipt, quorumOf,
+} from '../src/lib/chain.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const golden = path.resolve(here, '../../../tests/data/golden');
+const hex = (name) => fromHex(readFileSync(path.join(golden, name), 'utf8').trim());
+const genesisJson = JSON.parse(readFileSync(path.join(golden, 'genesis.json'), 'utf8'));
+const keys = genesisJson.validators.map((v) => fromHex(v.public_key, 32));
+
+/// Tx hashes of a block (tag 0x06): votes (0x01) and election records (0x07), hash = H(all but sig).
+function blockTxHashes(block) {
+  const r = new Reader(block);
+  assert.equal(r.u8(), 0x06);
+  const header = r.take(101);
+  r.take(64);
+  const n = decodeHeader(header).txCount;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const start = r.pos;
+    const tag = r.u8();
+    if (tag === 0x01) r.take(24);
+    else if (tag === 0x07) r.take(17);
+    else throw new Error('tx tag');
+    r.take(r.u32());
+    r.take(32 + 8 + 32);
+    out.push(H(block.subarray(start, r.pos)));
+    r.take(64);
+  }
+  r.done();
+  return { header, hashes: out };
+}
+
+const flip = (b, i, bit = 1) => {
+  const c = Uint8Array.from(b);
+  c[i] ^= bit;
+  return c;
+};
+
+test('golden genesis: the JSON encodes to genesis.hex and hashes to genesis_hash.hex', () => {
+  assert.equal(toHex(genesisEncoding(genesisJson)), toHex(hex('genesis.hex')));
+  assert.equal(toHex(H(hex('genesis.hex'))), toHex(hex('genesis_hash.hex')));
+  assert.equal(quorumOf(3), 2);
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(quorumOf), [1, 2, 2, 3, 4, 4, 5]);
+});
+
+test('golden header decodes and hashes to block_hash.hex', () => {
+  const h = decodeHeader(hex('header.hex'));
+  assert.equal(h.chainId, 1337n);
+  assert.equal(h.height, 1n);
+  assert.equal(h.round, 0);
+  assert.equal(h.proposer, 1);
+  assert.equal(h.txCount, 3);
+  assert.equal(h.timestampMs, 1700000001000n);
+  assert.equal(toHex(h.parent), toHex(hex('genesis_block_hash.hex')));
+  assert.equal(toHex(H(hex('header.hex'))), toHex(hex('block_hash.hex')));
+  assert.throws(() => decodeHeader(hex('header.hex').subarray(0, 100)), /100 bytes/);
+  assert.throws(() => decodeHeader(flip(hex('header.hex'), 0, 0x04)), /tag/);
+});
+
+test('golden block: Merkle root of its transactions is the header root; every audit path verifies', () => {
+  const { header, hashes } = blockTxHashes(hex('block.hex'));
+  assert.equal(toHex(header), toHex(hex('header.hex')));
+  assert.equal(toHex(hashes[2]), toHex(hex('tx_hash.hex')));
+  const root = decodeHeader(header).txRoot;
+  assert.equal(toHex(merkleRoot(hashes)), toHex(root));
+  for (let i = 0; i < hashes.length; i++) {
+    const p = merkleProof(hashes, i);
+    assert.ok(merkleVerify(hashes[i], i, hashes.length, p, root), `leaf ${i}`);
+    assert.ok(!merkleVerify(hashes[i], (i + 1) % 3, 3, p, root), `leaf ${i} at another index`);
+    for (let j = 0; j < p.length; j++)
+      for (const byte of [0, 17, 31]) {
+        const bad = p.map((x, k) => (k === j ? flip(x, byte) : x));
+        assert.ok(!merkleVerify(hashes[i], i, 3, bad, root), `flipped byte ${byte} of hash ${j}`);
+      }
+    assert.ok(!merkleVerify(flip(hashes[i], 5), i, 3, p, root), 'another leaf');
+    assert.ok(!merkleVerify(hashes[i], i, 2, p, root), 'another count'); // (4 keeps leaves 0, 1 in place: the header binds the count)
+    assert.ok(!merkleVerify(hashes[i], i, 3, p.slice(1), root), 'a shorter path');
+    assert.ok(!merkleVerify(hashes[i], i, 3, [...p, p[0]], root), 'a longer path');
+  }
+  assert.ok(!merkleVerify(hashes[0], 3, 3, [], root), 'index >= count');
+});
+
+test('Merkle trees of 1..17 leaves: every path verifies (RFC 6962 shapes)', () => {
+  for (let n = 1; n <= 17; n++) {
+    const leaves = Array.from({ length: n }, (_, i) => H(Uint8Array.of(i, n)));
+    const root = merkleRoot(leaves);
+    for (let i = 0; i < n; i++) assert.ok(merkleVerify(leaves[i], i, n, merkleProof(leaves, i), root), `n ${n} i ${i}`);
+  }
+  assert.equal(toHex(merkleRoot([])), '0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+});
+
+test('golden certificate: seal message, seals of validators 0 and 1, quorum of the golden genesis', () => {
+  const cert = decodeCertificate(hex('certificate.hex'));
+  const bh = hex('block_hash.hex');
+  assert.equal(toHex(sealMessage(1337, 1, 0, bh)), toHex(hex('seal_message.hex')));
+  const res = checkCertificate({ chainId: 1337n, keys, height: 1n, headerRound: 0, blockHash: bh, cert });
+  assert.ok(res.ok, res.detail);
+  assert.deepEqual(res.signers, [0, 1]);
+  // the proposer signature in block.hex verifies too (same Ed25519 rules)
+  const block = hex('block.hex');
+  assert.ok(ed25519Verify(keys[1], bh, block.subarray(102, 166)));
+  assert.ok(!ed25519Verify(keys[0], bh, block.subarray(102, 166)));
+});
+
+test('certificate: every flipped byte of a seal, the wrong block, too few seals are refused', () => {
+  const raw = hex('certificate.hex');
+  const bh = hex('block_hash.hex');
+  const check = (cert, over = {}) =>
+    checkCertificate({ chainId: 1337n, keys, height: 1n, headerRound: 0, blockHash: bh, cert, ...over });
+  for (let i = 53; i < raw.length; i++) {
+    if (i >= 117 && i < 121) continue; // validator index of seal 1 (tested below)
+    for (const bit of [1, 0x80]) {
+      const res = check(decodeCertificate(flip(raw, i, bit)));
+      assert.ok(!res.ok, `byte ${i} bit ${bit}`);
+    }
+  }
+  const cert = decodeCertificate(raw);
+  assert.equal(check({ ...cert, seals: cert.seals.slice(0, 1) }).reason, 'cert_too_few_seals');
+  assert.equal(check({ ...cert, seals: [cert.seals[0], { ...cert.seals[1], validator: 2 }] }).reason, 'cert_bad_seal');
+  assert.equal(check({ ...cert, seals: [cert.seals[0], { ...cert.seals[1], validator: 3 }] }).reason, 'cert_unknown_validator');
+  assert.equal(check({ ...cert, seals: [cert.seals[0], cert.seals[0]] }).reason, 'cert_duplicate_seal');
+  assert.equal(check(cert, { height: 2n }).reason, 'cert_wrong_block');
+  assert.equal(check(cert, { blockHash: flip(bh, 3) }).reason, 'cert_wrong_block');
+  assert.equal(check(cert, { headerRound: 1 }).reason, 'cert_wrong_round');
+  assert.equal(check(cert, { chainId: 1338n }).reason, 'cert_bad_seal');
+  // a junk extra seal makes the whole certificate invalid
+  assert.equal(check({ ...cert, seals: [...cert.seals, { validator: 2, sig: cert.seals[0].sig }] }).reason, 'cert_bad_seal');
+});
+
+test('Ed25519 rules: RFC 8032 test 2, non-canonical S and small-order keys refused', () => {
+  const pub = fromHex('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c');
+  const sig = fromHex('92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00');
+  assert.ok(ed25519Verify(pub, Uint8Array.of(0x72), sig));
+  assert.ok(!ed25519Verify(pub, Uint8Array.of(0x73), sig));
+  // S + L: the same signature, non-canonical
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]);
+  s += L;
+  const big = Uint8Array.from(sig);
+  for (let i = 32; i < 64; i++) {
+    big[i] = Number(s & 0xffn);
+    s >>= 8n;
+  }
+  assert.ok(!ed25519Verify(pub, Uint8Array.of(0x72), big));
+  // the identity as key and R: valid for every message under a lax verifier, refused here
+  const id = fromHex('0100000000000000000000000000000000000000000000000000000000000000');
+  assert.ok(!ed25519Verify(id, Uint8Array.of(1), new Uint8Array([...id, ...new Uint8Array(32)])));
+});
+
+// ---- the whole receipt, as the verify page runs it -------------------------------------------
+function goldenProof(txIndex = 2) {
+  const { header, hashes } = blockTxHashes(hex('block.hex'));
+  const cert = decodeCertificate(hex('certificate.hex'));
+  return {
+    tx_hash: toHex(hashes[txIndex]),
+    block_number: 1,
+    block_hash: toHex(H(header)),
+    index: txIndex,
+    tx_count: hashes.length,
+    tx_root: toHex(decodeHeader(header).txRoot),
+    proof: merkleProof(hashes, txIndex).map((h) => toHex(h)),
+    header: toHex(header),
+    certificate: {
+      height: Number(cert.height), round: cert.round, block_hash: toHex(cert.blockHash),
+      seals: cert.seals.map((s) => ({ validator: s.validator, signature: toHex(s.sig) })),
+    },
+  };
+}
+const genesisAnswer = {
+  chain_id: 1337, genesis_hash: toHex(hex('genesis_hash.hex')), quorum: 2,
+  validators: genesisJson.validators, genesis: genesisJson,
+};
+
+test('verifyReceipt: the golden vote passes every step', () => {
+  const res = verifyReceipt({ txHash: toHex(hex('tx_hash.hex')), genesis: genesisAnswer, proof: goldenProof() });
+  assert.ok(res.ok, JSON.stringify(res.steps, null, 1));
+  assert.deepEqual(res.steps.map((s) => s.id), ['genesis', 'tx', 'header', 'hash', 'root', 'merkle', 'certificate']);
+  assert.deepEqual(res.block.signers, [0, 1]);
+  assert.match(res.steps.at(-1).detail, /validator-1, validator-2/);
+  for (const i of [0, 1]) {
+    const p = goldenProof(i);
+    assert.ok(verifyReceipt({ txHash: p.tx_hash, genesis: genesisAnswer, proof: p }).ok, `tx ${i}`);
+  }
+});
+
+test('verifyReceipt: each tampered byte of header, seal, proof hash is refused at its step', () => {
+  const tx = toHex(hex('tx_hash.hex'));
+  const failed = (proof, genesis = genesisAnswer, txHash = tx) => {
+    const res = verifyReceipt({ txHash, genesis, proof });
+    assert.ok(!res.ok);
+    return res.steps.filter((s) => !s.ok).map((s) => s.id);
+  };
+  const header = fromHex(goldenProof().header);
+  for (let i = 0; i < header.length; i++) {
+    const p = goldenProof();
+    p.header = toHex(flip(header, i));
+    const f = failed(p);
+    assert.ok(f.includes('hash') || f.includes('header'), `header byte ${i}: ${f}`);
+  }
+  // a consistent forgery: header and block hash both changed (e.g. another tx_root) fails at the certificate
+  {
+    const p = goldenProof();
+    const h2 = flip(header, 70);
+    p.header = toHex(h2);
+    p.block_hash = toHex(H(h2));
+    p.tx_root = toHex(decodeHeader(h2).txRoot);
+    p.certificate.block_hash = p.block_hash;
+    assert.deepEqual(failed(p), ['merkle', 'certificate']);
+  }
+  for (const [j, k] of [[0, 0], [0, 40], [1, 63], [1, 12]]) {
+    const p = goldenProof();
+    p.certificate.seals[j].signature = toHex(flip(fromHex(p.certificate.seals[j].signature), k));
+    assert.deepEqual(failed(p), ['certificate'], `seal ${j} byte ${k}`);
+  }
+  for (const idx of [0, 2])
+    for (const k of [0, 31]) {
+      const j = 0;
+      const p = goldenProof(idx);
+      const txHash = p.tx_hash;
+      p.proof[j] = toHex(flip(fromHex(p.proof[j]), k));
+      assert.deepEqual(failed(p, genesisAnswer, txHash), ['merkle'], `tx ${idx} proof hash ${j} byte ${k}`);
+      if (p.proof.length > 1) {
+        const q = goldenProof(idx);
+        q.proof[1] = toHex(flip(fromHex(q.proof[1]), k));
+        assert.deepEqual(failed(q, genesisAnswer, txHash), ['merkle']);
+      }
+    }
+  {
+    const p = goldenProof();
+    p.index = 1;
+    assert.deepEqual(failed(p), ['merkle']);
+  }
+  {
+    const p = goldenProof();
+    p.certificate.seals.pop();
+    assert.deepEqual(failed(p), ['certificate']);
+  }
+  // the proof is for another vote than the code asked about
+  assert.deepEqual(failed(goldenProof(), genesisAnswer, toHex(flip(hex('tx_hash.hex'), 0))), ['tx', 'merkle']);
+  // a genesis that does not hash to the announced hash; another validator key
+  {
+    const g = JSON.parse(JSON.stringify(genesisAnswer));
+    g.genesis.validators[1].public_key = genesisJson.validators[2].public_key;
+    assert.ok(failed(goldenProof(), g).includes('genesis'));
+    g.genesis_hash = toHex(H(genesisEncoding(g.genesis)));
+    assert.deepEqual(failed(goldenProof(), g), ['certificate']);
+  }
+});
