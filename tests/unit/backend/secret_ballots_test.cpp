@@ -6,6 +6,7 @@
 
 #include "../support/catch_result.hpp"
 #include "../support/fixtures.hpp"
+#include "../support/paths.hpp"
 #include "../support/temp_dir.hpp"
 #include "handler_checks.hpp"
 #include "validators_rig.hpp"
@@ -14,6 +15,7 @@
 #include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/trustee.hpp>
 #include <ballotchain/core/clock.hpp>
+#include <ballotchain/core/file.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -369,4 +371,35 @@ TEST_CASE("secret ballots: results stay encrypted until the trustees decrypt; th
     CHECK(done.at("verification").at("proofs_valid") == true);
     CHECK(done.at("verification").at("validators_agreeing") == 3);
     CHECK(done.at("verification").at("validators_needed") == 2);
+}
+
+TEST_CASE("elgamal: a ballot sealed by the web app's JavaScript verifies here and decrypts to its choice",
+          "[backend][secret][web]") {
+    // apps/web/test/vectors/ballot-3.json, written by apps/web/src/lib/ballot.js (its own tests
+    // check C++-made ballots the other way round).
+    const auto path = ballotchain::test_support::data_dir() + "/../../apps/web/test/vectors/ballot-3.json";
+    auto text = read_file(path, 1 << 20);
+    REQUIRE(text);
+    const auto v = boost::json::parse(*text).as_object();
+    auto hex_of = [&](const char* k) { return from_hex(std::string(v.at(k).as_string())).value(); };
+    const ristretto::point key = ristretto::point::decode(hex_of("election_key")).value();
+    const ristretto::scalar x = ristretto::scalar::decode(hex_of("election_secret")).value();
+    CHECK(ristretto::point::base_mul(x) == key);
+    const auto tag = from_hex_fixed<32>(std::string(v.at("voter_tag").as_string())).value();
+    const auto body = app::decode_base64(std::string(v.at("encrypted_vote").as_string()), 4096).value();
+    const auto b = election::decode_ballot(body).value();
+    REQUIRE(b.cts.size() == v.at("candidates").as_array().size());
+    const elgamal::proof_context ctx{v.at("chain_id").to_number<std::uint64_t>(), v.at("election_id").to_number<std::uint64_t>(),
+                                     key, tag, {}};
+    CHECK(elgamal::verify_ballot(ctx, b));
+    const auto choice = v.at("choice").to_number<std::size_t>();
+    for (std::size_t k = 0; k < b.cts.size(); ++k)
+        CHECK(elgamal::decrypt_to_point(b.cts[k], x) == (k == choice ? ristretto::point::generator() : ristretto::point::identity()));
+    // Bound to its voter and election.
+    auto other = ctx;
+    other.voter_tag.data[0] ^= 1;
+    CHECK_FALSE(elgamal::verify_ballot(other, b));
+    other = ctx;
+    other.election_id += 1;
+    CHECK_FALSE(elgamal::verify_ballot(other, b));
 }
