@@ -17,7 +17,10 @@ function CreateElection({ onCreated }) {
   const [msg, setMsg] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  const set = (k) => (e) => setF({ ...f, [k]: e.currentTarget.value });
+  const set = (k) => (e) => {
+    const v = e.currentTarget.value;
+    setF((cur) => ({ ...cur, [k]: v }));  // from the latest state: events may come faster than renders
+  };
   const submit = async (ev) => {
     ev.preventDefault();
     setError(null);
@@ -32,7 +35,7 @@ function CreateElection({ onCreated }) {
     try {
       const e = await api('/api/elections', { method: 'POST', body, auth: true });
       setMsg(`Created election ${e.id}: ${e.name}.`);
-      setF({ ...f, name: '', description: '', candidates: '' });
+      setF((cur) => ({ ...cur, name: '', description: '', candidates: '' }));
       onCreated();
     } catch (e) {
       setError(e);
