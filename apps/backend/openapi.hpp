@@ -33,6 +33,12 @@ inline boost::json::object openapi(std::string_view version) {
     op("/api/votes/transaction-status", "get", "status of a vote: ?transaction_id=0x..&election_id=N");
     op("/api/votes/results", "get", "tally from the validator chain: ?election_id=N");
     op("/api/votes/verify-blockchain", "post", "verify the chain {election_id}");
+    op("/api/chain/genesis", "get", "the genesis: chain id, hash, quorum, validators' keys");
+    op("/api/chain/validators", "get", "validator health, public (no addresses)");
+    op("/api/chain/blocks", "get", "the latest final blocks: ?limit=1..100");
+    op("/api/chain/blocks/{height}", "get", "one final block with its transactions");
+    op("/api/votes/proof", "get", "a vote's inclusion proof, header and certificate: ?transaction_id=0x..");
+    op("/api/votes/events", "get", "a vote's status as server-sent events: ?transaction_id=0x..&election_id=N");
     op("/api/admin/validators/health", "get", "validator health (administrators)");
     op("/api/admin/validators/refresh-status", "post", "probe validators now (administrators)");
     op("/api/admin/elections/{id}/tally", "post",

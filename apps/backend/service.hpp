@@ -375,6 +375,16 @@ private:
             need(http::verb::get);
             return ok(chain_->genesis());
         }
+        if (path == "/api/chain/validators") {
+            // The explorer's public view of validator health: the admin view without addresses.
+            need(http::verb::get);
+            auto h = reports_->validators_health();
+            for (auto& v : h.at("validators").as_array()) {
+                v.as_object().erase("rpc_url");
+                v.as_object().erase("p2p_url");
+            }
+            return ok(std::move(h));
+        }
         if (path == "/api/chain/blocks") {
             need(http::verb::get);
             std::int64_t n = 20;

@@ -189,8 +189,12 @@ async function mainPhase(browser, phone) {
   await page.goto(`${base}/#/explorer`);
   await page.locator('table.blocks tbody tr').first().waitFor({ timeout: T });
   await shot(page, 'explorer');
-  await page.goto(`${base}/#/block/1`);
-  await page.locator('.txs li').first().waitFor({ timeout: T });
+  await until(page, 'Validators healthy: 3 of 3');
+  await page.goto(`${base}/#/tx/${tx}`);
+  await until(page, 'position');
+  const height = await page.locator('dl.facts a[href^="#/block/"]').first().innerText();
+  await page.goto(`${base}/#/block/${height}`);
+  await page.locator(`.txs a[href="#/tx/${tx}"]`).waitFor({ timeout: T });
   await page.goto(`${base}/#/my-votes`);
   await until(page, tx.slice(0, 10));
 
@@ -200,7 +204,7 @@ async function mainPhase(browser, phone) {
   const ap = await actx.newPage();
   watch(ap, 'axe');
   for (const h of ['#/', '#/login', '#/register', '#/results/1', '#/results/2', '#/explorer', '#/block/1',
-                   `#/verify?tx=${tx}`]) {
+                   `#/tx/${tx}`, `#/verify?tx=${tx}`, '#/privacy']) {
     await ap.goto(`${base}/${h}`);
     await ap.locator('main h1').first().waitFor({ timeout: T });
     await ap.waitForTimeout(300);  // let the page's first fetch render

@@ -11,7 +11,7 @@ import { Vote } from './pages/vote.jsx';
 import { Receipt, MyVotes } from './pages/receipt.jsx';
 import { Verify } from './pages/verify.jsx';
 import { Results } from './pages/results.jsx';
-import { Explorer, Block } from './pages/explorer.jsx';
+import { Explorer, Block, Transaction } from './pages/explorer.jsx';
 import { Admin } from './pages/admin.jsx';
 import { Privacy } from './pages/privacy.jsx';
 
@@ -56,6 +56,8 @@ function route(hash, user) {
       return <Explorer />;
     case 'block':
       return <Block height={b} key={b} />;
+    case 'tx':
+      return <Transaction hash={b} key={b} />;
     case 'admin':
       return <Admin user={user} />;
     case 'privacy':

@@ -163,3 +163,19 @@ test('vector ballot-3.json: sealed deterministically, verifies in JS and in the 
   const py2 = spawnSync('python3', [path.join(here, 'check_ballot.py'), badFile], { encoding: 'utf8' });
   assert.equal(py2.status, 1, py2.stdout + py2.stderr);
 });
+
+test('the C++ library\'s ballot (tests/data/golden/ballot-cpp-3.json) verifies here and decrypts to its choice', () => {
+  const v = JSON.parse(readFileSync(path.join(here, '..', '..', '..', 'tests', 'data', 'golden', 'ballot-cpp-3.json'), 'utf8'));
+  const x = BigInt('0x' + [...fromHex(v.election_secret)].reverse().map((b) => b.toString(16).padStart(2, '0')).join(''));
+  const ctx = { x, chainId: v.chain_id, electionId: v.election_id, electionKey: fromHex(v.election_key),
+                voterTag: fromHex(v.voter_tag), n: 3 };
+  assert.equal(toHex(keyFromSecret(x)), v.election_key);
+  const body = fromBase64(v.encrypted_vote);
+  const res = verifyBallot({ ...ctx, body });
+  assert.ok(res.ok, res.error);
+  decryptsTo(ctx, body, v.choice);
+  assert.ok(!verifyBallot({ ...ctx, electionId: v.election_id + 1, body }).ok, 'another election');
+  const bad = Uint8Array.from(body);
+  bad[100] ^= 1;
+  assert.ok(!verifyBallot({ ...ctx, body: bad }).ok, 'a flipped byte');
+});

@@ -403,3 +403,27 @@ TEST_CASE("elgamal: a ballot sealed by the web app's JavaScript verifies here an
     other.election_id += 1;
     CHECK_FALSE(elgamal::verify_ballot(other, b));
 }
+
+// Writes tests/data/golden/ballot-cpp-3.json, a ballot sealed here for the web app's JavaScript
+// verifier (apps/web/test/ballot.test.mjs checks it). Hidden: run it by name to write the file
+// again (`unit_backend "[.write-vector]"`).
+TEST_CASE("elgamal: write the C++ ballot vector for the JavaScript verifier", "[.write-vector]") {
+    const ristretto::scalar x = ristretto::scalar::from_u64(0x5eed5eed5eedull) * ristretto::scalar::from_u64(977);
+    const ristretto::point key = ristretto::point::base_mul(x);
+    hash32 tag = sha256::hash(to_bytes("ballotchain-cpp-vector-voter"));
+    const std::uint32_t choice = 2;
+    const auto b = elgamal::seal_ballot({1337, 11, key, tag, {}}, 3, choice);
+    REQUIRE(elgamal::verify_ballot({1337, 11, key, tag, {}}, b));
+    bjson::object v;
+    v["description"] = "One 3-candidate ballot sealed by the C++ library (crypto/elgamal.hpp seal_ballot), for the "
+                       "web app's JavaScript verifier; written by unit_backend \"[.write-vector]\".";
+    v["chain_id"] = 1337;
+    v["election_id"] = 11;
+    v["election_key"] = to_hex(key.view());
+    v["election_secret"] = to_hex(byte_view(x.b.data(), 32));
+    v["voter_tag"] = to_hex(tag);
+    v["choice"] = choice;
+    v["encrypted_vote"] = app::encode_base64(election::encode(b));
+    const auto path = ballotchain::test_support::data_dir() + "/golden/ballot-cpp-3.json";
+    REQUIRE(write_file_atomic(path, bjson::serialize(v) + "\n", 0644, false));
+}

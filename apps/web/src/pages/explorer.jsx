@@ -1,5 +1,5 @@
 // The public explorer: newest blocks (refreshed every 3 s), a block page with its
-// transactions, validators from GET /health.
+// transactions, a transaction page, validators with their health (GET /api/chain/validators).
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Page, ErrorBox, Loading, Hash, fmtDate, short, usePoll } from '../ui.jsx';
@@ -28,7 +28,7 @@ export function Explorer() {
     try {
       const [b, h] = await Promise.all([
         api('/api/chain/blocks?limit=20', { signal }),
-        api('/health', { signal }).catch(() => null),
+        api('/api/chain/validators', { signal }).catch(() => null),
       ]);
       setData(b);
       setHealth(h);
@@ -45,7 +45,7 @@ export function Explorer() {
       </p>
       {health && (
         <p class="meta" aria-live="polite">
-          Validators answering: {health.validators_healthy ?? '?'} of {health.validators_total ?? '?'}
+          Validators healthy: {health.summary?.healthy ?? '?'} of {health.summary?.total ?? '?'}
         </p>
       )}
       <ErrorBox error={error} />
@@ -86,9 +86,16 @@ export function Explorer() {
             Chain {String(genesis.chain_id)}, genesis hash <code class="hash">{genesis.genesis_hash}</code>.
           </p>
           <ol start={0} class="validators">
-            {genesis.genesis.validators.map((v) => (
-              <li key={v.public_key}>{v.name} <code class="hash muted small">{v.public_key}</code></li>
-            ))}
+            {genesis.genesis.validators.map((v) => {
+              const st = health?.validators?.find((x) => x.node_id === v.name);
+              return (
+                <li key={v.public_key}>
+                  {v.name}
+                  {st && <span class={`badge v-${st.status}`}> {st.status}, block {st.block_height}</span>}{' '}
+                  <code class="hash muted small">{v.public_key}</code>
+                </li>
+              );
+            })}
           </ol>
         </section>
       )}
@@ -140,12 +147,51 @@ export function Block({ height }) {
             <ul class="txs">
               {b.transactions.map((t) => (
                 <li key={t.hash}>
-                  <a href={`#/verify?tx=${t.hash}`}><Hash value={t.hash} /><span class="sr-only"> (verify)</span></a>
+                  <a href={`#/tx/${t.hash}`}><Hash value={t.hash} /><span class="sr-only"> (transaction)</span></a>
                   <span class="muted"> {t.kind}{t.election_id !== undefined && t.election_id !== null ? `, election ${t.election_id}` : ''}</span>
                 </li>
               ))}
             </ul>
           )}
+        </>
+      )}
+    </Page>
+  );
+}
+
+/// One transaction: where it is (from its proof), what it is (from its block), and a link to check it.
+export function Transaction({ hash }) {
+  const [t, setT] = useState(null);
+  const [error, setError] = useState(null);
+  usePoll(async (signal) => {
+    try {
+      const p = await api(`/api/votes/proof?transaction_id=${encodeURIComponent(hash)}`, { signal });
+      const b = await api(`/api/chain/blocks/${p.block_number}`, { signal });
+      const tx = (b.transactions ?? []).find((x) => x.hash === hash) ?? {};
+      setT({ ...tx, block: b.height, time: b.timestamp_ms, index: p.index, count: p.tx_count, signers: b.signers });
+      setError(null);
+    } catch (e) {
+      if (e.name !== 'AbortError') setError(e);
+    }
+  }, 0, [hash]);
+  return (
+    <Page title="Transaction">
+      <p><Hash value={hash} /></p>
+      <ErrorBox error={error} />
+      {!t && !error && <Loading />}
+      {t && (
+        <>
+          <dl class="facts">
+            <dt>Kind</dt><dd>{t.kind ?? '—'}</dd>
+            <dt>Election</dt><dd>{t.election_id ?? '—'}</dd>
+            <dt>Voter tag</dt><dd>{t.voter_tag ? <Hash value={t.voter_tag} /> : '—'}</dd>
+            <dt>Block</dt><dd><a href={`#/block/${t.block}`}>{t.block}</a>, position {t.index} of {t.count}</dd>
+            <dt>Time</dt><dd>{fmtDate(t.time)}</dd>
+            <dt>Signed final by</dt><dd><Signers list={t.signers} /></dd>
+          </dl>
+          <p>A voter tag is not a name: only the backend that made it can link it to an account, and a secret
+            ballot shows no choice at all.</p>
+          <p><a class="button primary" href={`#/verify?tx=${hash}`}>Check it yourself</a></p>
         </>
       )}
     </Page>
