@@ -371,9 +371,15 @@ private:
             limit(verify_limit_, client, "verification");
             return ok(reports_->verify_blockchain(get_id(body_object(req), "election_id")));
         }
+        // Public, read-only, no credentials: any origin may read them, so a verify page saved to a
+        // file (origin "null") can fetch what it checks (docs/web.md).
+        auto anyone = [](rpc::http_response res) {
+            res.set("Access-Control-Allow-Origin", "*");
+            return res;
+        };
         if (path == "/api/chain/genesis") {
             need(http::verb::get);
-            return ok(chain_->genesis());
+            return anyone(ok(chain_->genesis()));
         }
         if (path == "/api/chain/validators") {
             // The explorer's public view of validator health: the admin view without addresses.
@@ -405,7 +411,7 @@ private:
             limit(status_limit_, client, "proof");
             const auto tid = app::query_param(query, "transaction_id");
             if (!tid || !from_hex_fixed<32>(*tid)) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
-            return ok(chain_->proof(*from_hex_fixed<32>(*tid)));
+            return anyone(ok(chain_->proof(*from_hex_fixed<32>(*tid))));
         }
         if (path == "/api/votes/events") {
             need(http::verb::get);

@@ -17,7 +17,7 @@ const result = await esbuild.build({
   bundle: true,
   minify: true,
   sourcemap: false,
-  format: 'esm',
+  format: 'iife',  // a classic script: it also runs from a saved file (file://), which module scripts do not
   target: ['es2020'],
   jsx: 'automatic',
   jsxImportSource: 'preact',
@@ -42,8 +42,8 @@ const html = `<!doctype html>
 <meta name="color-scheme" content="light">
 <title>ballotchain — vote and check your vote</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/assets/${css}">
-<script type="module" src="/assets/${js}"></script>
+<link rel="stylesheet" href="assets/${css}">
+<script defer src="assets/${js}"></script>
 </head>
 <body>
 <div id="app"><p>Loading ballotchain… This page needs JavaScript to seal your vote and check it.</p></div>

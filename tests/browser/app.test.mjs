@@ -198,6 +198,16 @@ async function mainPhase(browser, phone) {
   await page.goto(`${base}/#/my-votes`);
   await until(page, tx.slice(0, 10));
 
+  // The verify page saved to a file and opened from the disk still checks the vote itself, with
+  // the data of the server the visitor names.
+  const fctx = await browser.newContext(phone);
+  const fp = await fctx.newPage();
+  await fp.goto(`file://${process.env.WEB_DIST}/index.html#/verify?tx=${tx}`);
+  await fp.locator('#server').fill(base);
+  await fp.getByRole('button', { name: 'Check' }).click();
+  await until(fp, 'Verified: this vote is in block');
+  await fctx.close();
+
   // Accessibility: no serious or critical violation on any page (axe-core, injected into a
   // context without the page's CSP, which forbids injected scripts).
   const actx = await browser.newContext({ ...phone, bypassCSP: true });

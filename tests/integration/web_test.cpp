@@ -21,7 +21,7 @@ std::string web_dist() { return eth_test_dir() + "/../../apps/web/dist"; }
 
 /// node tests/browser/app.test.mjs PHASE BASE_URL ADMIN_PASSWORD OUT_DIR
 std::vector<std::string> browser_argv(const std::string& phase, const backend& b, const fs::path& out) {
-    return {"/usr/bin/env", "node", browser_dir() + "/app.test.mjs", phase, "http://127.0.0.1:" + std::to_string(b.port()),
+    return {"/usr/bin/env", "WEB_DIST=" + fs::canonical(web_dist()).string(), "node", browser_dir() + "/app.test.mjs", phase, "http://127.0.0.1:" + std::to_string(b.port()),
             backend::admin_password, out.string()};
 }
 

@@ -11,6 +11,16 @@ export class ApiError extends Error {
   }
 }
 
+/// Where the API is: this page's own origin, or — for a page saved to a file and opened from the
+/// disk — the server the visitor named on the verify page (kept in localStorage).
+export const savedFile = typeof location !== 'undefined' && location.protocol === 'file:';
+export function server() {
+  return savedFile ? (localStorage.getItem('ballotchain.server') ?? '').replace(/\/+$/, '') : '';
+}
+export function setServer(url) {
+  localStorage.setItem('ballotchain.server', url.trim());
+}
+
 export async function api(path, { method = 'GET', body, auth = false, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -18,7 +28,7 @@ export async function api(path, { method = 'GET', body, auth = false, signal } =
   if (auth && token) headers.Authorization = `Bearer ${token}`;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    res = await fetch(server() + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.');

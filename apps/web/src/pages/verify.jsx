@@ -1,7 +1,7 @@
 // Verify: the browser itself checks that a vote is in a final block, from the genesis
 // validators' keys, step by step (src/lib/chain.js verifyReceipt).
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, savedFile, server, setServer } from '../api.js';
 import { verifyReceipt } from '../lib/chain.js';
 import { Page, ErrorBox, Hash } from '../ui.jsx';
 
@@ -11,6 +11,7 @@ export function Verify({ tx: initial }) {
   const [tx, setTx] = useState(initial);
   const [state, setState] = useState(null);
   const [inputError, setInputError] = useState(null);
+  const [srv, setSrv] = useState(server());
 
   const run = async (code) => {
     const c = code.trim();
@@ -55,6 +56,15 @@ export function Verify({ tx: initial }) {
         check below runs on this device with the validators' public keys.
       </p>
       <form onSubmit={(e) => { e.preventDefault(); history.replaceState(null, '', `#/verify?tx=${tx.trim()}`); run(tx); }}>
+        {savedFile && (
+          <div class="field">
+            <label for="server">Server to fetch the data from</label>
+            <input id="server" type="url" autoComplete="url" placeholder="http://127.0.0.1:8000" value={srv}
+              onInput={(e) => { setSrv(e.currentTarget.value); setServer(e.currentTarget.value); }} />
+            <p class="hint">This page was opened from a file: it runs the checks itself and only fetches the
+              public data from the server you name.</p>
+          </div>
+        )}
         <div class="field">
           <label for="tx">Tracking code</label>
           <input id="tx" type="text" spellcheck={false} autoComplete="off" value={tx} placeholder="0x…"
