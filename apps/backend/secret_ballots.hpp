@@ -19,6 +19,7 @@
 
 #include "elections.hpp"
 #include "http_util.hpp"
+#include "outbox.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
 #include "throttle.hpp"
@@ -204,10 +205,7 @@ public:
         const auto& err = ack.error();
         if (err.kind != client::errc::rpc_error) return e.chain;  // nobody answered (truthfully): next tick
         if (err.rpc_code == rpc::tx_code::duplicate_vote && final(th)) return set(e, definition_status::final, {});
-        if (err.rpc_code == rpc::tx_code::election_rule || err.rpc_code == rpc::tx_code::duplicate_vote ||
-            err.rpc_code == rpc::tx_code::invalid_signature || err.rpc_code == rpc::tx_code::unauthorized_submitter ||
-            err.rpc_code == rpc::tx_code::wrong_chain || err.rpc_code == rpc::tx_code::vote_too_large ||
-            err.rpc_code == rpc::code::invalid_params) {
+        if (definitive_refusal(err.rpc_code)) {  // the outbox's own rule: no retry can change it
             const std::string why = err.message.substr(0, 300) + " (" + err.node + ", JSON-RPC error " +
                                     std::to_string(err.rpc_code) + ")";
             spdlog::error("election {}: the validators refused its definition: {}", e.id, why);
