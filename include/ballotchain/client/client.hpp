@@ -216,7 +216,8 @@ public:
     BALLOTCHAIN_CLIENT_OP(submit_vote, hash32, const vote_tx& tx, tx)
     /// submit_vote, also saying which validator took the vote (a caller that records it, such as the backend).
     BALLOTCHAIN_CLIENT_OP(send_vote, acknowledgement, const vote_tx& tx, tx)
-    /// The verified receipt of a final transaction; nullopt while the validator asked has none.
+    /// The verified receipt of a final transaction; nullopt when no validator has one (each is asked:
+    /// one a block behind the others has none for a vote they made final).
     BALLOTCHAIN_CLIENT_OP(get_transaction_receipt, std::optional<receipt>, const hash32& th, th)
     /// Where a transaction stands; `final` and `dropped` come with verified receipts.
     BALLOTCHAIN_CLIENT_OP(get_vote_confirmation_status, confirmation, const hash32& th, th)
@@ -482,7 +483,11 @@ private:
     asio::awaitable<call_result<std::optional<receipt>>> get_transaction_receipt_impl(hash32 th, call_options o) {
         using T = std::optional<receipt>;
         auto check = [this, th](rpc_outcome out, std::size_t i) { return get_transaction_receipt_check(std::move(out), i, th); };
-        co_return co_await query<T>("poa_getTransactionProof", json_args(to_hex(th)), o, check);
+        auto r = co_await query<T>("poa_getTransactionProof", json_args(to_hex(th)), o, check);
+        // "Not in a final block" from every validator that answered (each asked in turn: one that
+        // lags a block behind the others says so about a vote they have made final).
+        if (!r && r.error().kind == errc::not_found) co_return T{};
+        co_return r;
     }
 
     asio::awaitable<call_result<confirmation>> get_vote_confirmation_status_impl(hash32 th, call_options o) {
@@ -694,7 +699,7 @@ private:
         using T = std::optional<receipt>;
         (void)i;
         if (!out.ok()) co_return verdict<T>::refused(out);
-        if (out.value.is_null()) co_return verdict<T>::ok(std::nullopt);
+        if (out.value.is_null()) co_return verdict<T>::retry({errc::not_found, 0, "not in a final block", {}});
         auto r = decode_tx_proof(out.value);
         if (!r) co_return verdict<T>::lied("proof does not decode: " + r.error());
         if (auto why = verifier_->check_receipt(*r, th)) co_return verdict<T>::lied("forged receipt: " + *why);

@@ -66,6 +66,25 @@ TEST_CASE("the client submits a vote and returns its verified receipt once final
     CHECK(fin->proof->block_hash == receipt.block_hash);
 }
 
+TEST_CASE("a validator a block behind, with no receipt yet, does not hide one the others have", "[client]") {
+    client_rig r;
+    const auto tx = r.w->net.vote(1);
+    const hash32 th = tx_hash<ed25519_sha256>(tx);
+    r.w->finalize({tx});
+    lie(r, "validator-1", "poa_getTransactionProof", [](bj::value& v) { v = nullptr; });  // it lags: "not final"
+    for (int k = 0; k < 3; ++k) {  // every validator gets to answer first once
+        auto rc = r.c->get_transaction_receipt(th);
+        REQUIRE(rc);
+        REQUIRE(rc->has_value());
+        CHECK((*rc)->node != "validator-1");
+    }
+    CHECK(r.status_of("validator-1") != node_status::misbehaving);  // lagging is no lie
+    // Nobody has it: no receipt, not an error.
+    auto none = r.c->get_transaction_receipt(tx_hash<ed25519_sha256>(r.w->net.vote(2)));
+    REQUIRE(none);
+    CHECK_FALSE(none->has_value());
+}
+
 TEST_CASE("a refusal keeps the validator's JSON-RPC code and message", "[client]") {
     client_rig r;
     auto tx = r.w->net.vote(1);
