@@ -9,10 +9,17 @@
 #include <ballotchain/storage/concepts.hpp>
 #include <ballotchain/storage/errc.hpp>
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ballotchain::ledger {
 
@@ -38,6 +45,15 @@ struct verify_report {
 
     /// True when the whole chain up to `head` is verified.
     bool complete() const noexcept { return ok && verified && verified->height == head; }
+};
+
+/// How verify_chain runs.
+struct verify_options {
+    /// Threads that decode blocks and check votes' signatures ahead of the in-order checks,
+    /// the caller's own thread included (1: the caller alone). The result does not depend on it.
+    unsigned threads = 1;
+    /// Called after each block is verified with (its height, the head): for a progress bar.
+    std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
 
 /// An index lookup checked against the stored block it points to.
@@ -174,6 +190,121 @@ inline std::string which_tx(const block& b, const std::vector<hash32>& ths) {
     return "transaction " + std::to_string(ths.size()) + " of the block";
 }
 
+/// Decodes stored blocks and checks their plain votes' signatures ahead of the
+/// in-order verification, on `threads - 1` worker threads plus the caller's
+/// (which works on the queue while it waits). The caller reads the raw blocks
+/// (the storage is used from its thread only) and takes the results in height
+/// order; a vote marked in `signed_votes` needs no second signature check. A
+/// ballot or an election record is never marked: its proofs need the election
+/// state, which only the in-order pass has.
+template <suite Suite>
+class block_prefetch {
+public:
+    struct job {
+        std::optional<error_code> load_error;         ///< the raw block could not be read
+        bytes raw;
+        std::optional<result<finalized_block>> fb;    ///< decoded (or why not)
+        std::unordered_set<hash32> signed_votes;      ///< plain votes whose every copy in the block has a valid signature
+        bool done = false;
+    };
+
+    explicit block_prefetch(unsigned threads) : check_sigs_(threads > 1) {
+        for (unsigned i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    }
+    ~block_prefetch() {
+        {
+            std::lock_guard lk(mu_);
+            stop_ = true;
+        }
+        work_cv_.notify_all();
+        for (auto& t : workers_) t.join();
+    }
+    block_prefetch(const block_prefetch&) = delete;
+    block_prefetch& operator=(const block_prefetch&) = delete;
+
+    /// Block `h` decoded and pre-checked. `load(height)` reads a raw block; blocks
+    /// h..h+window-1 (at most up to `head`) are read and queued first. @pre h rises by one per call.
+    template <class Load>
+    std::shared_ptr<job> get(std::uint64_t h, std::uint64_t head, Load&& load) {
+        const std::uint64_t window = check_sigs_ ? 4 * (workers_.size() + 1) + 4 : 1;
+        if (next_ < h) next_ = h;
+        while (next_ <= head && next_ < h + window) {
+            auto j = std::make_shared<job>();
+            auto raw = load(next_);
+            std::lock_guard lk(mu_);
+            if (raw) {
+                j->raw = std::move(*raw);
+                queue_.push_back(j);
+            } else {
+                j->load_error = raw.error();
+                j->done = true;
+            }
+            jobs_.emplace(next_++, std::move(j));
+        }
+        work_cv_.notify_all();
+        std::unique_lock lk(mu_);
+        auto it = jobs_.find(h);
+        if (it == jobs_.end()) return nullptr;
+        auto mine = it->second;
+        jobs_.erase(it);
+        while (!mine->done) {
+            if (!queue_.empty()) {  // help rather than wait
+                auto j = queue_.front();
+                queue_.pop_front();
+                lk.unlock();
+                run(*j);
+                lk.lock();
+                j->done = true;
+                done_cv_.notify_all();
+            } else {
+                done_cv_.wait(lk);
+            }
+        }
+        return mine;
+    }
+
+private:
+    void work() {
+        std::unique_lock lk(mu_);
+        for (;;) {
+            work_cv_.wait(lk, [this] { return stop_ || !queue_.empty(); });
+            if (stop_) return;
+            auto j = queue_.front();
+            queue_.pop_front();
+            lk.unlock();
+            run(*j);
+            lk.lock();
+            j->done = true;
+            done_cv_.notify_all();
+        }
+    }
+
+    void run(job& j) const {
+        j.fb = decode_finalized_block(j.raw);
+        j.raw = {};
+        if (!check_sigs_ || !*j.fb) return;
+        std::unordered_map<hash32, bool> ok;
+        for (const auto& tx : (*j.fb)->blk.txs) {
+            if (!tx.is_vote()) continue;
+            const hash32 th = tx_hash<Suite>(tx);
+            const bool good = Suite::verify(tx.submitter, th.view(), tx.sig);
+            auto [it, fresh] = ok.emplace(th, good);
+            if (!fresh) it->second = it->second && good;
+        }
+        for (const auto& [th, good] : ok)
+            if (good) j.signed_votes.insert(th);
+    }
+
+    const bool check_sigs_;
+    std::mutex mu_;
+    std::condition_variable work_cv_, done_cv_;
+    std::deque<std::shared_ptr<job>> queue_;
+    std::map<std::uint64_t, std::shared_ptr<job>> jobs_;
+    std::uint64_t next_ = 0;
+    bool stop_ = false;
+    std::vector<std::thread> workers_;
+};
+
 /// Rows of the block index above the head (e.g. at a negative stored height): no block is there.
 template <storage Storage, class OnProblem>
 result<void> extra_block_index_rows(const Storage& s, std::uint64_t head, OnProblem&& on_problem) {
@@ -198,9 +329,11 @@ result<void> extra_block_index_rows(const Storage& s, std::uint64_t head, OnProb
 ///
 /// Reasons: a storage_ns::errc (not_found: a missing block; io_error), a
 /// core::errc decoding reason, a chain::errc rule, or storage_ns::errc::bad_index.
+/// `opt.threads` > 1 decodes blocks and checks votes' signatures on that many threads ahead
+/// of the in-order checks; the report is the same.
 /// @par Complexity O(chain): every signature once; memory O(transactions) for the duplicate sets.
 template <suite Suite, storage Storage>
-verify_report verify_chain(const genesis_config& g, const Storage& s) {
+verify_report verify_chain(const genesis_config& g, const Storage& s, const verify_options& opt = {}) {
     verify_report rep;
     const chain_rules<Suite> rules(g);
     auto fail = [&](std::optional<std::uint64_t> h, error_code ec, std::string detail) {
@@ -222,17 +355,19 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
     block_header parent;
     hash32 parent_hash;
 
+    detail::block_prefetch<Suite> prefetch(std::max(1u, opt.threads));
     auto block_rows = [&](std::uint64_t h) -> std::optional<std::vector<detail::expected_row>> {
         const std::string at = "block " + std::to_string(h);
-        auto raw = s.load_raw(h);
-        if (!raw) {
-            fail(h, raw.error(),
-                 raw.error() == storage_ns::errc::not_found
+        const auto job = prefetch.get(h, *head, [&](std::uint64_t k) { return s.load_raw(k); });
+        if (job->load_error) {
+            const auto& e = *job->load_error;
+            fail(h, e,
+                 e == storage_ns::errc::not_found
                      ? at + " is missing (the head is " + std::to_string(*head) + ")"
                      : at + " cannot be read");
             return std::nullopt;
         }
-        auto fb = decode_finalized_block(*raw);
+        auto& fb = *job->fb;
         if (!fb) {
             fail(h, fb.error(), "the stored bytes of " + at + " do not decode");
             return std::nullopt;
@@ -254,7 +389,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
             auto ec = rules.check_block(
                 fb->blk, parent, parent_hash, [&](const hash32& th) { return seen_tx.contains(th); },
                 [&](std::uint64_t e, const hash32& t) { return seen_vote.contains({e, t}); }, rep.elections,
-                verify_all_signatures{}, &ths, &after);
+                [&](const hash32& th) { return job->signed_votes.contains(th); }, &ths, &after);
             if (ec) {
                 fail(h, ec, detail::which_tx(fb->blk, ths));
                 return std::nullopt;
@@ -307,6 +442,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s) {
         parent = fb->blk.header;
         parent_hash = bh;
         rep.verified = verified_prefix{h, bh};
+        if (opt.progress) opt.progress(h, *head);
         return rows;
     };
     auto on_problem = [&](std::optional<std::uint64_t> h, std::string what) {

@@ -46,6 +46,8 @@ struct sqlite_options {
     bool read_only = false;
     /// Appends whose block encoding exceeds this are refused (block_too_large).
     std::size_t max_block_bytes = 64u * 1024 * 1024;
+    /// SQLite's page cache, MiB (0: SQLite's default); `ballotchain verify` uses a large one.
+    std::size_t cache_mib = 0;
 };
 
 /// The `storage` concept over one SQLite file, through the SQLite layer
@@ -101,6 +103,7 @@ public:
         o.synchronous = opts.synchronous;
         o.busy_timeout_ms = opts.busy_timeout_ms;
         o.foreign_keys = true;
+        o.cache_mib = opts.cache_mib;
         auto c = storage_ns::sqlite::connection::open(path, db_schema(), o);
         if (!c) {
             if (why) *why = c.error().message;

@@ -106,6 +106,21 @@ TEST_CASE("sqlite chain: blocks survive close and reopen with the same head, tal
         CHECK(offline.verify().ok);
         CHECK(offline.storage().integrity_check());
     }
+    SECTION("verified on several threads: the same report, progress after every block in order") {
+        std::vector<std::uint64_t> seen;
+        ledger::verify_options opt{4, [&](std::uint64_t h, std::uint64_t head) {
+                                       CHECK(head == 8);
+                                       seen.push_back(h);
+                                   }};
+        const auto one = ledger::verify_chain<ed25519_sha256>(keys.genesis, c.storage());
+        const auto four = ledger::verify_chain<ed25519_sha256>(keys.genesis, c.storage(), opt);
+        CHECK(four.ok);
+        CHECK(four.blocks_checked == one.blocks_checked);
+        CHECK(four.txs_checked == one.txs_checked);
+        CHECK(four.verified == one.verified);
+        CHECK(four.tallies == one.tallies);
+        CHECK(seen == std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8});
+    }
 }
 
 TEST_CASE("sqlite chain: reopening with another genesis is refused", "[storage][sqlite][chain]") {
@@ -209,17 +224,21 @@ TEST_CASE("sqlite chain: tampering with the file is found by verify() at the rig
         REQUIRE(db.set_blob(update, data) == SQLITE_OK);
     };
     // Checked as `ballotchain verify` does: read-only, no blockchain::open (which repairs indexes).
-    auto verify_file = [&] {
+    auto verify_file = [&](unsigned threads = 1) {
         sqlite_options ro;
         ro.read_only = true;
-        return ledger::verify_chain<ed25519_sha256>(keys.genesis, open_storage(path, ro));
+        return ledger::verify_chain<ed25519_sha256>(keys.genesis, open_storage(path, ro), {threads, {}});
     };
+    // The same finding on one thread and with signatures checked ahead on three.
     auto verify_fails_at_k = [&](const error_code& expected) {
-        const auto rep = verify_file();
-        CHECK_FALSE(rep.ok);
-        CHECK(rep.bad_height == k);
-        CHECK(rep.reason == expected);
-        CHECK(rep.blocks_checked == k);  // every block below k passed
+        for (unsigned threads : {1u, 3u}) {
+            INFO("threads: " << threads);
+            const auto rep = verify_file(threads);
+            CHECK_FALSE(rep.ok);
+            CHECK(rep.bad_height == k);
+            CHECK(rep.reason == expected);
+            CHECK(rep.blocks_checked == k);  // every block below k passed
+        }
     };
 
     SECTION("a header byte: the parent link breaks") {
