@@ -109,6 +109,9 @@ public:
     result<bytes> raw_block_at(std::uint64_t h) const { return eng_.chain().raw_block_at(h); }
     std::optional<std::uint64_t> height_of(const hash32& bh) const { return eng_.chain().height_of(bh); }
     std::optional<tx_location> find_tx(const hash32& th) const { return eng_.chain().find_tx(th); }
+    result<std::vector<std::pair<tx_location, vote_tx>>> election_txs(std::uint64_t e, std::size_t limit) const {
+        return eng_.chain().election_txs(e, limit);
+    }
     const vote_tx* pending_tx(const hash32& th) const { return eng_.pool().find(th); }
     std::size_t peer_count() const { return net_->peer_count(); }
     bool syncing() const { return eng_.syncing(); }

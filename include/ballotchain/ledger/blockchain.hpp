@@ -104,6 +104,36 @@ public:
     /// Index hits refuted by their block since open (each is a damaged or forged row).
     std::uint64_t index_disagreements() const noexcept { return index_disagreements_; }
 
+    /// The last `limit` transactions of `election`, newest first, each with where it is, read
+    /// from its block: an index row that its block does not confirm (no such tx there, or one
+    /// of another election) is left out and counted as a disagreement.
+    /// @par Complexity O(limit) index rows and at most `limit` block reads, whatever the chain's length.
+    result<std::vector<std::pair<tx_location, vote_tx>>> election_txs(std::uint64_t election, std::size_t limit) const {
+        auto locs = storage_.election_txs(election, limit);
+        if (!locs) return locs.error();
+        std::vector<std::pair<tx_location, vote_tx>> out;
+        out.reserve(locs->size());
+        std::optional<finalized_block> blk;  // the last block read: rows come grouped by height
+        for (const auto& l : *locs) {
+            if (!blk || blk->blk.header.height != l.height) {
+                auto fb = storage_.load(l.height);
+                if (!fb) {
+                    if (fb.error() == storage_ns::errc::io_error) return fb.error();
+                    ++index_disagreements_;  // a row pointing where no block is
+                    blk.reset();
+                    continue;
+                }
+                blk = std::move(*fb);
+            }
+            if (l.index >= blk->blk.txs.size() || blk->blk.txs[l.index].election_id != election) {
+                ++index_disagreements_;
+                continue;
+            }
+            out.emplace_back(l, blk->blk.txs[l.index]);
+        }
+        return out;
+    }
+
     /// Votes per candidate in `election` (empty when it has none).
     tally_map tally(std::uint64_t election) const {
         auto it = tallies_.find(election);

@@ -65,6 +65,7 @@ using block_indexer = std::function<block_index_entry(const finalized_block&)>;
 /// | `cs.height_of(bh)`                | std::optional<std::uint64_t> | height of the block with hash bh |
 /// | `cs.find_tx(th)`                  | std::optional<tx_location>  | where tx hash th is, as the index says |
 /// | `cs.find_vote(e, vt)`             | std::optional<tx_location>  | where election e's voter_tag vt voted, as the index says |
+/// | `cs.election_txs(e, n)`           | result<std::vector<tx_location>> | where the last n txs of election e are, as the index says: height then index descending; cost O(n), not O(chain) |
 /// | `cs.scan_block_index(f)`          | result<void>                | calls f(block_index_row) for every stored (height, hash), heights ascending as unsigned; stops when f returns false |
 /// | `cs.scan_tx_index(f)`             | result<void>                | calls f(tx_index_row) for every tx index row, (height, index) ascending as unsigned; stops when f returns false |
 /// | `s.rebuild_indexes(ix)`           | result<void>                | atomically replaces every index row by what `ix(block)` gives for each stored block 0..head; fails (changing nothing) if a block does not load |
@@ -82,6 +83,7 @@ concept storage = requires(S& s, const S& cs, const finalized_block& fb, const h
     { cs.height_of(h) } -> std::same_as<std::optional<std::uint64_t>>;
     { cs.find_tx(h) } -> std::same_as<std::optional<tx_location>>;
     { cs.find_vote(n, h) } -> std::same_as<std::optional<tx_location>>;
+    { cs.election_txs(n, n) } -> std::same_as<result<std::vector<tx_location>>>;
     { cs.scan_block_index(bv) } -> std::same_as<result<void>>;
     { cs.scan_tx_index(tv) } -> std::same_as<result<void>>;
     { s.rebuild_indexes(ix) } -> std::same_as<result<void>>;

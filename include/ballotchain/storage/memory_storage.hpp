@@ -50,6 +50,14 @@ public:
         return find(votes_, vote_key{election, voter_tag});
     }
 
+    result<std::vector<tx_location>> election_txs(std::uint64_t election, std::size_t limit) const {
+        std::vector<tx_location> out;
+        auto it = by_election_.find(election);
+        if (it == by_election_.end()) return out;
+        for (auto l = it->second.rbegin(); l != it->second.rend() && out.size() < limit; ++l) out.push_back(*l);
+        return out;
+    }
+
     result<void> scan_block_index(const block_index_visitor& f) const {
         for (std::uint64_t h = 0; h < blocks_.size(); ++h)
             if (!f(block_index_row{h, blocks_[h].hash})) break;
@@ -71,6 +79,7 @@ public:
         by_hash_.clear();
         txs_.clear();
         votes_.clear();
+        by_election_.clear();
         for (std::uint64_t h = 0; h < blocks_.size(); ++h) {
             const auto e = ix(blocks_[h].fb);
             blocks_[h].hash = e.block_hash;
@@ -97,6 +106,7 @@ public:
     void tamper_tx_index(const hash32& th, std::optional<tx_index_row> row) {
         if (auto it = txs_.find(th); it != txs_.end()) {
             votes_.erase(vote_key{it->second.election, it->second.voter_tag});
+            std::erase(by_election_[it->second.election], it->second.loc);
             txs_.erase(it);
         }
         if (!row) return;
@@ -104,6 +114,12 @@ public:
         const hash32 tag = row->voter_tag.value_or(hash32{});
         txs_[th] = {loc, row->election, tag};
         votes_[vote_key{row->election, tag}] = loc;
+        auto& in = by_election_[row->election];
+        in.insert(std::upper_bound(in.begin(), in.end(), loc,
+                                   [](const tx_location& a, const tx_location& b) {
+                                       return std::tie(a.height, a.index) < std::tie(b.height, b.index);
+                                   }),
+                  loc);
     }
 
 private:
@@ -141,6 +157,7 @@ private:
             const auto& tx = fb.blk.txs[i];
             txs_.emplace(tx_hashes[i], tx_entry{loc, tx.election_id, tx.voter_tag});
             votes_.emplace(vote_key{tx.election_id, tx.voter_tag}, loc);
+            by_election_[tx.election_id].push_back(loc);
         }
     }
 
@@ -148,6 +165,7 @@ private:
     std::unordered_map<hash32, std::uint64_t> by_hash_;
     std::unordered_map<hash32, tx_entry> txs_;
     std::unordered_map<vote_key, tx_location, vote_key_hash> votes_;
+    std::unordered_map<std::uint64_t, std::vector<tx_location>> by_election_;  ///< (height, index) ascending
     std::map<std::string, bytes, std::less<>> meta_;
 };
 static_assert(storage<memory_storage>);

@@ -26,6 +26,9 @@ public:
     std::optional<std::uint64_t> height_of(const hash32& h) const { return s_->height_of(h); }
     std::optional<tx_location> find_tx(const hash32& h) const { return s_->find_tx(h); }
     std::optional<tx_location> find_vote(std::uint64_t e, const hash32& t) const { return s_->find_vote(e, t); }
+    result<std::vector<tx_location>> election_txs(std::uint64_t e, std::size_t limit) const {
+        return s_->election_txs(e, limit);
+    }
     result<void> scan_block_index(const block_index_visitor& f) const { return s_->scan_block_index(f); }
     result<void> scan_tx_index(const tx_index_visitor& f) const { return s_->scan_tx_index(f); }
     result<void> rebuild_indexes(const block_indexer& ix) { return s_->rebuild_indexes(ix); }

@@ -3,13 +3,15 @@
 /// of the storage concept. An append is one transaction, durable when it
 /// returns; a process killed at any moment reopens to the last complete block.
 ///
-/// Schema (version 1, `PRAGMA user_version`, `PRAGMA application_id` = 'BLCH'):
+/// Schema (version 2, `PRAGMA user_version`, `PRAGMA application_id` = 'BLCH';
+/// version 1 files are upgraded when opened for writing):
 ///
 ///     blocks(height INTEGER PRIMARY KEY, hash BLOB UNIQUE NOT NULL, data BLOB NOT NULL)
 ///         data = encode(finalized_block), the canonical encoding (codec.hpp)
 ///     txs(hash BLOB PRIMARY KEY, height INTEGER NOT NULL REFERENCES blocks(height),
 ///         idx INTEGER NOT NULL, election INTEGER NOT NULL, voter_tag BLOB NOT NULL)
 ///         UNIQUE INDEX txs_vote ON txs(election, voter_tag)
+///         INDEX txs_election ON txs(election, height, idx)   (version 2)
 ///     meta(key TEXT PRIMARY KEY, value BLOB NOT NULL)
 ///
 /// 64-bit unsigned values (heights, election ids) are stored as the SQLite
@@ -70,7 +72,7 @@ struct sqlite_options {
 class sqlite_storage {
 public:
     /// Newest (and only) schema version this build reads and writes.
-    static constexpr std::int64_t schema_version = 1;
+    static constexpr std::int64_t schema_version = 2;
     /// `PRAGMA application_id` of a ballotchain database: "BLCH".
     static constexpr std::int32_t application_id = 0x424c4348;
     static constexpr std::size_t max_meta_key_bytes = 256;
@@ -87,7 +89,9 @@ public:
                 "CREATE TABLE txs(hash BLOB PRIMARY KEY, height INTEGER NOT NULL REFERENCES blocks(height),"
                 " idx INTEGER NOT NULL, election INTEGER NOT NULL, voter_tag BLOB NOT NULL) WITHOUT ROWID;"
                 "CREATE UNIQUE INDEX txs_vote ON txs(election, voter_tag);"
-                "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;")},
+                "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"),
+             // Version 2: an election's latest transactions without a scan (GET /blockchain?election_id=).
+             storage_ns::sqlite::sql_migration("CREATE INDEX txs_election ON txs(election, height, idx);")},
             {}};
         return s;
     }
@@ -235,6 +239,22 @@ public:
         });
         if (!r) return fail(r.error());
         return {};
+    }
+
+    /// Where the last `limit` transactions of `election` are, as the index says: highest
+    /// height first, then highest index (index txs_election: no scan of the chain).
+    result<std::vector<tx_location>> election_txs(std::uint64_t election, std::size_t limit) const {
+        if (!st_) return make_error(storage_ns::errc::io_error);
+        auto q = st_->db.query("SELECT height, idx FROM txs WHERE election = ?1 ORDER BY height DESC, idx DESC LIMIT ?2",
+                               election, static_cast<std::uint64_t>(limit));
+        if (!q) return fail(q.error());
+        std::vector<tx_location> out;
+        auto r = q->each([&](const storage_ns::sqlite::statement& s) {
+            if (auto l = location(s)) out.push_back(*l);
+            return true;
+        });
+        if (!r) return fail(r.error());
+        return out;
     }
 
     /// Every row of `txs` as stored, (height, idx) ascending as unsigned values.

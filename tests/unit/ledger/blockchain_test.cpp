@@ -152,6 +152,28 @@ TEST_CASE("chain: valid blocks append; lookups by height, hash, tx and vote; tal
     CHECK(rep.txs_checked == 5);
 }
 
+TEST_CASE("chain: an election's latest transactions come from its index, each confirmed by its block", "[chain]") {
+    test_network net(3);
+    auto c = net.open_chain();
+    const auto v1 = net.vote(1, 1, 0), v2 = net.vote(2, 2, 1), v3 = net.vote(3, 1, 2), v4 = net.vote(4, 1, 1);
+    REQUIRE(c.append(net.next_block(c, {v1, v2})));
+    REQUIRE(c.append(net.next_block(c, {v3, v4})));
+    auto got = c.election_txs(1, 10);
+    REQUIRE(got);
+    REQUIRE(got->size() == 3);
+    CHECK((*got)[0] == std::pair{tx_location{2, 1}, v4});
+    CHECK((*got)[1] == std::pair{tx_location{2, 0}, v3});
+    CHECK((*got)[2] == std::pair{tx_location{1, 0}, v1});
+    CHECK(c.election_txs(1, 1).value().size() == 1);
+    CHECK(c.election_txs(2, 10).value() == std::vector{std::pair{tx_location{1, 1}, v2}});
+
+    // A forged row (election 2's vote claimed for election 1) is not believed.
+    c.storage().tamper_tx_index(tx_hash<S>(v2), tx_index_row{tx_hash<S>(v2), 1, 1, 1, v2.voter_tag});
+    const auto before = c.index_disagreements();
+    CHECK(c.election_txs(1, 10).value().size() == 3);
+    CHECK(c.index_disagreements() == before + 1);
+}
+
 TEST_CASE("chain: accepted edge cases — equal timestamp, later certificate round, all seals, full block, max vote", "[chain]") {
     test_network net(4);
     auto c = net.open_chain();

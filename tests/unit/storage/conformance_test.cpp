@@ -238,3 +238,22 @@ TEMPLATE_TEST_CASE("storage conformance: the indexes scan in (height, index) ord
     for (std::uint64_t h = 0; h < blocks.size(); ++h) CHECK(s.hash_at(h) == blocks[h].cert.block_hash);
     CHECK(s.find_tx(synthetic_tx_hashes(blocks[1])[0]) == tx_location{1, 0});
 }
+
+TEMPLATE_TEST_CASE("storage conformance: an election's latest transactions, newest first, at most the limit",
+                   "[storage][conformance][index]", memory_storage, sqlite_storage) {
+    fresh<TestType> f;
+    TestType& s = f.s;
+    std::vector<tx_location> election1;  // in chain order
+    for (std::uint64_t h = 0; h < 5; ++h) {
+        const auto fb = synthetic_block(h, h == 0 ? 0 : 5);  // elections alternate 1, 2, 1, 2, 1
+        REQUIRE(put(s, fb));
+        for (std::uint32_t i = 0; i < fb.blk.txs.size(); ++i)
+            if (fb.blk.txs[i].election_id == 1) election1.push_back({h, i});
+    }
+    const std::vector<tx_location> newest_first(election1.rbegin(), election1.rend());
+    CHECK(s.election_txs(1, 1000).value() == newest_first);
+    CHECK(s.election_txs(1, 4).value() == std::vector<tx_location>(newest_first.begin(), newest_first.begin() + 4));
+    CHECK(s.election_txs(1, 0).value().empty());
+    CHECK(s.election_txs(2, 1000).value().size() == 8);
+    CHECK(s.election_txs(3, 1000).value().empty());
+}

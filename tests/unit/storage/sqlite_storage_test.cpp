@@ -67,6 +67,36 @@ TEST_CASE("sqlite_storage: a new file gets the schema, WAL, application id and v
         CHECK(db.exec(std::string("SELECT count(*) FROM ") + table) == SQLITE_OK);
     }
     CHECK(db.exec("SELECT election, voter_tag FROM txs INDEXED BY txs_vote") == SQLITE_OK);
+    CHECK(db.exec("SELECT election, height, idx FROM txs INDEXED BY txs_election") == SQLITE_OK);
+}
+
+TEST_CASE("sqlite_storage: a version 1 file gets the election index when opened for writing; read-only, it is refused "
+          "with the reason",
+          "[storage][sqlite]") {
+    temp_dir dir;
+    const auto path = dir.file("v1.db");
+    {
+        auto s = sqlite_storage::open(path);
+        REQUIRE(s);
+        fill(*s, 3);
+    }
+    {  // as version 1 left it
+        raw_db db(path);
+        REQUIRE(db.exec("DROP INDEX txs_election") == SQLITE_OK);
+        REQUIRE(db.exec("PRAGMA user_version=1") == SQLITE_OK);
+    }
+    sqlite_options ro;
+    ro.read_only = true;
+    std::string why;
+    auto r = sqlite_storage::open(path, ro, &why);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(why, Catch::Contains("version 1"));
+    auto s = sqlite_storage::open(path);
+    REQUIRE(s);
+    CHECK(s->election_txs(1, 100).value().size() > 0);
+    raw_db db(path);
+    CHECK(pragma_int(db, "PRAGMA user_version") == 2);
+    CHECK(db.exec("SELECT election, height, idx FROM txs INDEXED BY txs_election") == SQLITE_OK);
 }
 
 TEST_CASE("sqlite_storage: synchronous NORMAL is applied when asked", "[storage][sqlite]") {
@@ -348,7 +378,7 @@ TEST_CASE("sqlite_storage: files that are not ours are refused with a clear erro
         auto r = sqlite_storage::open(path, {}, &why);
         REQUIRE_FALSE(r);
         CHECK(r.error() == storage_ns::sqlite_errc::schema_too_new);
-        CHECK_THAT(why, Catch::Contains("schema version 2"));
+        CHECK_THAT(why, Catch::Contains("schema version 3"));
         sqlite_options ro;
         ro.read_only = true;
         CHECK(sqlite_storage::open(path, ro).error() == storage_ns::sqlite_errc::schema_too_new);

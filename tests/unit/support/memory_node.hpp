@@ -46,6 +46,9 @@ struct memory_node {
     result<bytes> raw_block_at(std::uint64_t h) const { return c.raw_block_at(h); }
     std::optional<std::uint64_t> height_of(const hash32& h) const { return c.height_of(h); }
     std::optional<tx_location> find_tx(const hash32& h) const { return c.find_tx(h); }
+    result<std::vector<std::pair<tx_location, vote_tx>>> election_txs(std::uint64_t e, std::size_t limit) const {
+        return c.election_txs(e, limit);
+    }
     const vote_tx* pending_tx(const hash32& h) const { return pool.find(h); }
     result<hash32> submit(vote_tx tx) { return pool.add(std::move(tx), c); }
     std::size_t peer_count() const { return peers; }
