@@ -73,6 +73,18 @@ public:
         return {};
     }
 
+    /// Records many acknowledged votes in one transaction (one fsync); durable when it returns
+    /// without error, nothing recorded otherwise.
+    storage_ns::db_result<void> put_many(std::span<const std::pair<hash32, vote_tx>> votes) {
+        if (votes.empty()) return {};
+        auto tx = db_.begin();
+        if (!tx) return tx.error();
+        for (const auto& [th, v] : votes)
+            if (auto r = db_.run("INSERT OR IGNORE INTO pending(hash, tx) VALUES(?1, ?2)", th, encode(v)); !r)
+                return r.error();
+        return tx->commit();
+    }
+
     storage_ns::db_result<bool> contains(const hash32& th) {
         auto q = db_.query("SELECT 1 FROM pending WHERE hash = ?1", th);
         if (!q) return q.error();

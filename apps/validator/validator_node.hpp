@@ -166,31 +166,51 @@ public:
     const std::optional<std::string>& storage_failure() const noexcept { return storage_failure_; }
 
     result<hash32> submit(vote_tx tx) {
+        std::vector<vote_tx> one;
+        one.push_back(std::move(tx));
+        return std::move(submit_many(std::move(one)).front());
+    }
+
+    /// Takes many votes at once: each is admitted or refused on its own (the answers in
+    /// order), the admitted ones are recorded in pending.db in one transaction (one fsync
+    /// for all) before anyone hears of them, and gossiped in one message.
+    std::vector<result<hash32>> submit_many(std::vector<vote_tx> txs) {
         if (storage_failure_) {
-            ++metrics_.rejected_txs["storage failing"];
-            return make_error(storage_ns::errc::io_error);
+            metrics_.rejected_txs["storage failing"] += txs.size();
+            return std::vector<result<hash32>>(txs.size(), make_error(storage_ns::errc::io_error));
         }
         consensus::effects fx;
-        if (pending_) tx_copy_ = tx;
-        auto r = eng_.submit(std::move(tx), fx);
-        if (!r) {
-            ++metrics_.rejected_txs[r.error().message()];
-            return r;
-        }
-        // Durable before anyone hears of it: the gossip in fx leaves only after this.
-        if (pending_)
-            if (auto put = pending_->put(*r, tx_copy_); !put) {
-                spdlog::error("storage failure: could not record an acknowledged vote in pending.db ({}); "
-                              "the vote is refused",
-                              put.error().message);
-                apply(fx);
-                return make_error(storage_ns::errc::io_error);
+        std::vector<vote_tx> copies;
+        if (pending_) copies = txs;
+        auto res = eng_.submit_batch(std::move(txs), fx);
+        std::vector<std::pair<hash32, vote_tx>> acked;
+        for (std::size_t i = 0; i < res.size(); ++i) {
+            if (!res[i]) {
+                ++metrics_.rejected_txs[res[i].error().message()];
+                continue;
             }
-        ++metrics_.submitted;
-        if (pending_) acked_votes_[{tx_copy_.election_id, tx_copy_.voter_tag}] = *r;
-        if (submit_times_.size() < max_tracked_) submit_times_.emplace(*r, eng_.clock_policy().now_ms());
+            if (pending_) acked.emplace_back(*res[i], std::move(copies[i]));
+        }
+        // Durable before anyone hears of them: the gossip in fx leaves only after this.
+        if (pending_ && !acked.empty())
+            if (auto put = pending_->put_many(acked); !put) {
+                spdlog::error("storage failure: could not record {} acknowledged votes in pending.db ({}); they are "
+                              "refused",
+                              acked.size(), put.error().message);
+                apply(fx);
+                for (auto& r : res)
+                    if (r) r = make_error(storage_ns::errc::io_error);
+                return res;
+            }
+        const auto now = eng_.clock_policy().now_ms();
+        for (const auto& r : res) {
+            if (!r) continue;
+            ++metrics_.submitted;
+            if (submit_times_.size() < max_tracked_) submit_times_.emplace(*r, now);
+        }
+        for (const auto& [th, tx] : acked) acked_votes_[{tx.election_id, tx.voter_tag}] = th;
         apply(fx);
-        return r;
+        return res;
     }
 
     const engine_t& engine() const { return eng_; }
@@ -422,7 +442,6 @@ private:
     std::optional<ledger::verified_prefix> verified_;  ///< how far verify_chain() got in this process
     election::election_registry verified_elections_;  ///< the election state after verified_
     std::vector<std::function<void(std::uint64_t)>> final_observers_;  ///< on_block_final
-    vote_tx tx_copy_;
     bool stopped_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is
     std::uint64_t storage_logged_ms_ = 0;

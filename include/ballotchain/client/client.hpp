@@ -216,6 +216,11 @@ public:
     BALLOTCHAIN_CLIENT_OP(submit_vote, hash32, const vote_tx& tx, tx)
     /// submit_vote, also saying which validator took the vote (a caller that records it, such as the backend).
     BALLOTCHAIN_CLIENT_OP(send_vote, acknowledgement, const vote_tx& tx, tx)
+    /// Many votes in one call to one validator (poa_sendRawTransactions: one durable write
+    /// there for all): each vote's own answer, in order — acknowledged (its hash checked, or
+    /// the validator already holds it) or refused with the validator's code. Fails over as a
+    /// whole when a validator does not answer; at most rpc::max_raw_transactions votes.
+    BALLOTCHAIN_CLIENT_OP(send_votes, std::vector<call_result<acknowledgement>>, std::vector<vote_tx> txs, std::move(txs))
     /// The verified receipt of a final transaction; nullopt when no validator has one (each is asked:
     /// one a block behind the others has none for a vote they made final).
     BALLOTCHAIN_CLIENT_OP(get_transaction_receipt, std::optional<receipt>, const hash32& th, th)
@@ -474,6 +479,24 @@ private:
         co_return co_await query<acknowledgement>("eth_sendRawTransaction", json_args(to_hex(encode(tx))), o, check);
     }
 
+    asio::awaitable<call_result<std::vector<call_result<acknowledgement>>>> send_votes_impl(std::vector<vote_tx> txs,
+                                                                                          call_options o) {
+        using T = std::vector<call_result<acknowledgement>>;
+        if (txs.empty()) co_return T{};
+        if (txs.size() > rpc::max_raw_transactions)
+            co_return call_error{errc::rpc_error, rpc::code::invalid_params,
+                                 "more than " + std::to_string(rpc::max_raw_transactions) + " votes in one call", {}};
+        std::vector<hash32> expected;
+        boost::json::array raws;
+        for (const auto& tx : txs) {
+            expected.push_back(tx_hash<Suite>(tx));
+            remember(expected.back(), tx);
+            raws.push_back(boost::json::value(to_hex(encode(tx))));
+        }
+        auto check = [this, &expected](rpc_outcome out, std::size_t i) { return send_votes_check(std::move(out), i, expected); };
+        co_return co_await query<T>("poa_sendRawTransactions", json_args(std::move(raws)), o, check);
+    }
+
     asio::awaitable<call_result<hash32>> submit_vote_impl(vote_tx tx, call_options o) {
         auto ack = co_await send_vote_impl(std::move(tx), o);
         if (!ack) co_return std::move(ack.error());
@@ -693,6 +716,45 @@ private:
         auto e = detail::rpc_failure(out, {});
         if (e.rpc_code == rpc::tx_code::duplicate_tx) co_return verdict<T>::ok(T{expected, book_.info(i).node_id});  // already holds this very tx
         co_return detail::transient_code(e.rpc_code) ? verdict<T>::retry(std::move(e)) : verdict<T>::stop_with(std::move(e));
+    }
+
+    asio::awaitable<verdict<std::vector<call_result<acknowledgement>>>> send_votes_check(rpc_outcome out, std::size_t i,
+                                                                                       const std::vector<hash32>& expected) {
+        using T = std::vector<call_result<acknowledgement>>;
+        if (!out.ok()) {
+            auto e = detail::rpc_failure(out, {});
+            co_return detail::transient_code(e.rpc_code) ? verdict<T>::retry(std::move(e)) : verdict<T>::stop_with(std::move(e));
+        }
+        const auto* arr = out.value.if_array();
+        if (!arr || arr->size() != expected.size())
+            co_return verdict<T>::lied("poa_sendRawTransactions: not one answer per vote");
+        const std::string node = book_.info(i).node_id;
+        T res;
+        res.reserve(expected.size());
+        for (std::size_t k = 0; k < expected.size(); ++k) {
+            const auto* o = (*arr)[k].if_object();
+            const auto* h = o ? o->if_contains("hash") : nullptr;
+            const auto* err = o ? o->if_contains("error") : nullptr;
+            if (h) {
+                auto got = decode_tx_hash(*h);
+                if (!got || *got != expected[k])
+                    co_return verdict<T>::lied("acknowledged another hash for transaction " + to_hex(expected[k]));
+                res.emplace_back(acknowledgement{expected[k], node});
+                continue;
+            }
+            const auto* eo = err ? err->if_object() : nullptr;
+            const auto* c = eo ? eo->if_contains("code") : nullptr;
+            const auto* m = eo ? eo->if_contains("message") : nullptr;
+            if (!c || !c->is_int64()) co_return verdict<T>::lied("poa_sendRawTransactions: answer " + std::to_string(k) + " does not decode");
+            const std::int64_t code = c->as_int64();
+            if (code == rpc::tx_code::duplicate_tx) {  // it already holds this very transaction
+                res.emplace_back(acknowledgement{expected[k], node});
+                continue;
+            }
+            std::string msg = m && m->is_string() ? std::string(m->as_string()).substr(0, 512) : std::string("refused");
+            res.emplace_back(call_error{errc::rpc_error, code, std::move(msg), node});
+        }
+        co_return verdict<T>::ok(std::move(res));
     }
 
     asio::awaitable<verdict<std::optional<receipt>>> get_transaction_receipt_check(rpc_outcome out, std::size_t i, hash32 th) {

@@ -1,6 +1,6 @@
 #pragma once
 /// @file The JSON-RPC error codes of docs/api.md: the standard ones, ours, and
-/// those of a refused transaction. Plain constants, so a client (the backend)
+/// those of a refused transaction, and the bound of a batch of transactions. Plain constants, so a client (the backend)
 /// can act on them without the validator's API.
 
 namespace ballotchain::rpc {
@@ -16,6 +16,9 @@ inline constexpr int server_error = -32000;  ///< generic; -32001 and up are spe
 inline constexpr int too_many_in_batch = -32020;  ///< a method's per-request cap was reached
 inline constexpr int rate_limited = -32029;       ///< the client's budget for a method is spent; data.retry_after_ms
 }  // namespace code
+
+/// Most transactions in one poa_sendRawTransactions call (docs/api.md).
+inline constexpr unsigned max_raw_transactions = 1000;
 
 /// JSON-RPC error codes of a refused transaction (docs/api.md); clients such
 /// as the backend act on them.

@@ -77,6 +77,7 @@ concept node_view = suite<typename N::suite_type> && requires(N& n, const N& cn,
     { cn.election_txs(u, std::size_t{}) } -> std::same_as<result<std::vector<std::pair<tx_location, vote_tx>>>>;
     { cn.pending_tx(h) } -> std::same_as<const vote_tx*>;
     { n.submit(tx) } -> std::same_as<result<hash32>>;
+    { n.submit_many(std::vector<vote_tx>{}) } -> std::same_as<std::vector<result<hash32>>>;
     { cn.peer_count() } -> std::same_as<std::size_t>;
     { cn.syncing() } -> std::same_as<bool>;
     { cn.validator_index() } -> std::same_as<std::uint32_t>;
@@ -451,6 +452,45 @@ void add_validator_methods(method_table& t, Node& n) {
         auto tx = decode_tx(*raw);
         if (!tx) return invalid_params("transaction does not decode: " + tx.error().message());
         return submit(*tx);
+    };
+    // Many raw transactions in one call: each admitted or refused on its own, one durable
+    // write for all (docs/api.md). Answers in order: {"hash"} or {"error":{"code","message"}}.
+    t["poa_sendRawTransactions"] = [&n](const value& p) -> reply {
+        const auto* a = params_array(p);
+        const auto* list = a && a->size() == 1 ? (*a)[0].if_array() : nullptr;
+        if (!list || list->empty() || list->size() > max_raw_transactions)
+            return invalid_params("expected [[\"0x<encoded transaction>\", ...]] with 1.." +
+                                  std::to_string(max_raw_transactions) + " transactions");
+        std::vector<std::optional<rpc_error>> bad(list->size());
+        std::vector<vote_tx> txs;
+        std::vector<std::size_t> at;  // txs[k] is list item at[k]
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const auto& item = (*list)[i];
+            if (!item.is_string()) {
+                bad[i] = rpc_error{code::invalid_params, "transaction " + std::to_string(i) + ": expected a 0x string", std::nullopt};
+                continue;
+            }
+            auto raw = from_hex(std::string_view(item.as_string()), 128 * 1024);
+            auto tx = raw ? decode_tx(*raw) : result<vote_tx>(raw.error());
+            if (!tx) {
+                bad[i] = rpc_error{code::invalid_params, "transaction " + std::to_string(i) + " does not decode: " + tx.error().message(), std::nullopt};
+                continue;
+            }
+            txs.push_back(std::move(*tx));
+            at.push_back(i);
+        }
+        auto res = txs.empty() ? std::vector<result<hash32>>{} : n.submit_many(std::move(txs));
+        boost::json::array out(list->size());
+        for (std::size_t k = 0; k < res.size(); ++k) {
+            if (res[k])
+                out[at[k]] = boost::json::object{{"hash", to_hex(*res[k])}};
+            else
+                bad[at[k]] = tx_error(res[k].error());
+        }
+        for (std::size_t i = 0; i < bad.size(); ++i)
+            if (bad[i])
+                out[i] = boost::json::object{{"error", boost::json::object{{"code", bad[i]->code}, {"message", bad[i]->message}}}};
+        return value(std::move(out));
     };
     t["eth_sendTransaction"] = [submit](const value& p) -> reply {
         const auto* a = params_array(p);

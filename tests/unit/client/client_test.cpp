@@ -104,6 +104,41 @@ TEST_CASE("a refusal keeps the validator's JSON-RPC code and message", "[client]
     CHECK(*again == tx_hash<ed25519_sha256>(ok));
 }
 
+TEST_CASE("many votes in one call: each answered on its own; a validator that acknowledges another hash is passed over",
+          "[client]") {
+    client_rig r;
+    const auto v1 = r.w->net.vote(1), v2 = r.w->net.vote(2);
+    auto other_chain = r.w->net.vote(3);
+    other_chain.chain_id = 99;
+    sign_tx<ed25519_sha256>(other_chain, r.w->net.submitter);
+    REQUIRE(r.c->submit_vote(v1));
+    auto out = r.c->send_votes({v1, v2, other_chain});
+    REQUIRE(out);
+    REQUIRE(out->size() == 3);
+    REQUIRE((*out)[0]);  // already held: taken
+    CHECK((*out)[0]->tx_hash == tx_hash<ed25519_sha256>(v1));
+    REQUIRE((*out)[1]);
+    CHECK((*out)[1]->tx_hash == tx_hash<ed25519_sha256>(v2));
+    REQUIRE_FALSE((*out)[2]);
+    CHECK((*out)[2].error().rpc_code == rpc::tx_code::wrong_chain);
+    CHECK((*out)[2].error().node == (*out)[1]->node);
+    CHECK(r.w->count("poa_sendRawTransactions") == 1);  // one call for all three
+    CHECK(r.c->send_votes({})->empty());
+
+    // validator-1 swaps the first hash it acknowledges: caught, and another validator answers.
+    lie(r, "validator-1", "poa_sendRawTransactions", [](bj::value& v) {
+        auto& first = v.as_array()[0].as_object();
+        if (first.contains("hash")) first["hash"] = to_hex(sha256::hash(bytes{1}));
+    });
+    for (int k = 0; k < 3; ++k) {
+        auto more = r.c->send_votes({r.w->net.vote(10 + static_cast<std::uint64_t>(k))});
+        REQUIRE(more);
+        REQUIRE((*more)[0]);
+        CHECK((*more)[0]->node != "validator-1");
+    }
+    CHECK(r.status_of("validator-1") == node_status::misbehaving);
+}
+
 TEST_CASE("calls fail over past unreachable validators, healthy ones first", "[client][failover]") {
     client_rig r;
     r.w->modes["validator-1"] = node_mode::down;

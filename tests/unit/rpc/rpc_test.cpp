@@ -132,6 +132,35 @@ TEST_CASE("validator methods: submit, lookups, blocks, receipts and their errors
     CHECK(rpc::health_json(n).at("height").to_number<std::uint64_t>() == 1);
 }
 
+TEST_CASE("poa_sendRawTransactions: each vote answered on its own, in order; the call's shape is checked", "[rpc]") {
+    test_node n;  // a pool of 3
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    const auto v1 = n.net.vote(1), v2 = n.net.vote(2), v3 = n.net.vote(3), v4 = n.net.vote(4);
+    auto bad_sig = n.net.vote(5);
+    bad_sig.candidate_id = 9;
+    REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(v1))})).is_string());
+    bj::array raws{to_hex(encode(v1)), to_hex(encode(v2)), "0x0102", to_hex(encode(bad_sig)), 7, to_hex(encode(v3)),
+                   to_hex(encode(n.net.vote(2, 1, 1))), to_hex(encode(v4))};
+    auto out = res(call(t, "poa_sendRawTransactions", {raws})).as_array();
+    REQUIRE(out.size() == raws.size());
+    auto code_at = [&](std::size_t i) { return out[i].as_object().at("error").as_object().at("code").as_int64(); };
+    CHECK(code_at(0) == -32004);  // already pooled: this very transaction
+    CHECK(out[1].as_object().at("hash").as_string() == to_hex(tx_hash<S>(v2)));
+    CHECK(code_at(2) == -32602);  // does not decode
+    CHECK(code_at(3) == -32001);  // bad signature
+    CHECK(code_at(4) == -32602);  // not a string
+    CHECK(out[5].as_object().at("hash").as_string() == to_hex(tx_hash<S>(v3)));
+    CHECK(code_at(6) == -32003);  // voter 2 again, another candidate
+    CHECK(code_at(7) == -32005);  // the pool (3) is full
+    CHECK(n.pool.size() == 3);
+    // The call itself: one array of 1..1000 transactions.
+    CHECK(err_code(call(t, "poa_sendRawTransactions", {})) == -32602);
+    CHECK(err_code(call(t, "poa_sendRawTransactions", {bj::array{}})) == -32602);
+    CHECK(err_code(call(t, "poa_sendRawTransactions", {to_hex(encode(v4))})) == -32602);
+    CHECK(err_code(call(t, "poa_sendRawTransactions", {bj::array(1001, bj::value("0x00"))})) == -32602);
+}
+
 TEST_CASE("JSON-RPC limits: a capped method runs once per request; the admit hook refuses the rest", "[rpc]") {
     int runs = 0;
     rpc::method_table t;

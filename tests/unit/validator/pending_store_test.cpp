@@ -64,11 +64,17 @@ TEST_CASE("pending_store: acknowledged votes survive a reopen until final or dro
         REQUIRE(p.put(h("tx1"), tx_of(1)));  // again: no-op
         CHECK(p.contains(h("tx2")).value());
         CHECK_FALSE(p.contains(h("none")).value());
+        // Many in one transaction; one already there is no-op.
+        const std::vector<std::pair<hash32, vote_tx>> many{{h("tx4"), tx_of(4)}, {h("tx5"), tx_of(5)}, {h("tx1"), tx_of(1)}};
+        REQUIRE(p.put_many(many));
+        REQUIRE(p.put_many({}));
     }
     auto p = open_ok(path);
     auto all = p.load();
     REQUIRE(all);
-    REQUIRE(all->size() == 3);
+    REQUIRE(all->size() == 5);
+    const std::vector<hash32> later{h("tx4"), h("tx5")};
+    REQUIRE(p.erase(later));
 
     const std::vector<hash32> final_txs{h("tx1"), h("tx2")};
     REQUIRE(p.erase(final_txs));
@@ -83,7 +89,7 @@ TEST_CASE("pending_store: acknowledged votes survive a reopen until final or dro
     CHECK_FALSE(p.dropped(h("tx1")).value());
 }
 
-TEST_CASE("pending_store: a failed erase or drop is reported and removes nothing", "[validator][pending]") {
+TEST_CASE("pending_store: a failed erase, drop or put_many is reported and changes nothing", "[validator][pending]") {
     temp_dir dir;
     const auto path = dir.file("pending.db");
     auto p = open_ok(path);
@@ -103,10 +109,14 @@ TEST_CASE("pending_store: a failed erase or drop is reported and removes nothing
     auto d = p.drop(h("a"), dropped_vote{h("w"), 1, h("blk")});
     REQUIRE_FALSE(d);
     CHECK(d.error().code == sqlite_errc::busy);
+    const std::vector<std::pair<hash32, vote_tx>> more{{h("c"), tx_of(3)}, {h("d"), tx_of(4)}};
+    auto pm = p.put_many(more);
+    REQUIRE_FALSE(pm);
+    CHECK(pm.error().code == sqlite_errc::busy);
 
     raw_exec(other, "ROLLBACK");
     sqlite3_close(other);
-    CHECK(p.load().value().size() == 2);  // nothing half removed
+    CHECK(p.load().value().size() == 2);  // nothing half removed, nothing half added
     CHECK_FALSE(p.dropped(h("a")).value());
     REQUIRE(p.erase(both));  // and the store works on
     CHECK(p.load().value().empty());
