@@ -1,6 +1,7 @@
 #pragma once
 /// @file Group commit of new votes: concurrent submissions share one durable
-/// database transaction (docs/backend.md, "How a vote is kept", step 1).
+/// database transaction (docs/backend.md, "How a vote is kept", step 1); and the
+/// combiner that sends them to a validator in one call (step 2).
 
 #include "store.hpp"
 #include "store_failure.hpp"
@@ -8,8 +9,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 namespace ballotchain::backend {
@@ -78,6 +81,79 @@ private:
     std::condition_variable cv_;
     std::vector<slot*> queue_;
     bool committing_ = false;
+};
+
+/// Combines concurrent calls into one: each caller's item is queued, the first caller to find
+/// no batch running becomes the leader and runs `work` on everything queued (its own item and
+/// those of the callers that came while the previous batch ran), and every caller returns its
+/// own result. The backend sends the votes of concurrent requests to a validator in one call
+/// this way (docs/backend.md, "How a vote is kept").
+///
+/// @par Thread safety `run` may be called from any thread; the lock is never held while `work` runs.
+template <class In, class Out>
+class combiner {
+public:
+    using work_fn = std::function<std::vector<Out>(const std::vector<In>&)>;
+    /// @param work returns one result per item, in order; what it throws reaches every caller of the batch.
+    explicit combiner(work_fn work) : work_(std::move(work)) {}
+
+    Out run(In in) {
+        slot me{std::move(in), std::nullopt, nullptr, false};
+        std::unique_lock lk(mu_);
+        queue_.push_back(&me);
+        while (!me.done) {
+            if (running_) {
+                cv_.wait(lk);
+                continue;
+            }
+            running_ = true;
+            std::vector<slot*> batch = std::move(queue_);
+            queue_.clear();
+            lk.unlock();
+            std::vector<In> items;
+            items.reserve(batch.size());
+            for (auto* b : batch) items.push_back(b->in);
+            std::vector<Out> outs;
+            std::exception_ptr error;
+            try {
+                outs = work_(items);
+                if (outs.size() != items.size()) throw std::logic_error("combiner: one result per item expected");
+            } catch (...) {
+                error = std::current_exception();
+            }
+            lk.lock();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (error)
+                    batch[i]->error = error;
+                else
+                    batch[i]->out = std::move(outs[i]);
+                batch[i]->done = true;
+            }
+            running_ = false;
+            cv_.notify_all();
+        }
+        if (me.error) std::rethrow_exception(me.error);
+        return std::move(*me.out);
+    }
+
+    /// Items waiting for the next batch (for tests and metrics).
+    std::size_t queued() const {
+        std::lock_guard lk(mu_);
+        return queue_.size();
+    }
+
+private:
+    struct slot {
+        In in;
+        std::optional<Out> out;
+        std::exception_ptr error;
+        bool done = false;
+    };
+    work_fn work_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<slot*> queue_;
+    bool running_ = false;
 };
 
 }  // namespace ballotchain::backend

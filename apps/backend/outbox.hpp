@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -180,28 +181,19 @@ public:
                 spdlog::warn("vote {}: no validator acknowledged it truthfully: {}", to_hex(v.tx_hash), e.what());
             return {};
         }
-        send_result res{send_result::state::submitted, e.node, {}, false};
-        const auto code = e.rpc_code;
-        if (code == rpc::tx_code::duplicate_vote) {
-            // With our own transaction final this is fine; with another one ours can never be
-            // (only if the backend database was rebuilt while the chain kept the old vote).
-            if (const auto r = lookup_receipt(v.tx_hash); r.st == receipt_info::state::confirmed) {
-                confirm(v, r);
-                return res;
-            }
-        }
-        if (!definitive_refusal(code)) {  // a full pool, the node's trouble (every validator said so): keep it and retry
-            if (code != rpc::tx_code::pool_full)
-                spdlog::warn("vote {}: {}; will retry", to_hex(v.tx_hash), e.what());
-            apply(v, vote_event::sent);
-            res.st = send_result::state::queued;
-            return res;
-        }
-        res.st = send_result::state::rejected;
-        res.detail = refusal_reason(e);
-        spdlog::error("vote {} refused by {}: {}; its voter may vote again", to_hex(v.tx_hash), res.node, res.detail);
-        apply(v, vote_event::refused, res.detail);
-        return res;
+        return on_refusal(v, e);
+    }
+
+    /// The first send of many votes just stored, in as few calls as can be (client send_votes,
+    /// up to rpc::max_raw_transactions a call: one durable write at the validator for all):
+    /// for each vote what submit() would have said, the acknowledged ones recorded in one
+    /// transaction here. A call that fails as a whole with a JSON-RPC error (a validator
+    /// without the method, its own trouble) is retried vote by vote through submit().
+    std::vector<send_result> submit_many(const std::vector<vote_row>& vs) {
+        std::vector<send_result> out(vs.size());
+        for (std::size_t from = 0; from < vs.size(); from += rpc::max_raw_transactions)
+            submit_chunk(vs, from, std::min(vs.size(), from + rpc::max_raw_transactions), out);
+        return out;
     }
 
     /// Asks the validators for a transaction's receipt, verified by the client.
@@ -268,6 +260,77 @@ public:
     std::vector<std::pair<vote_status, std::uint64_t>> open_counts() { return must(db_.open_vote_counts()); }
 
 private:
+    /// What a validator's refusal `e` of vote `v` (as stored, 'pending' or 'submitted') means for it.
+    send_result on_refusal(const vote_row& v, const client::call_error& e) {
+        send_result res{send_result::state::submitted, e.node, {}, false};
+        const auto code = e.rpc_code;
+        if (code == rpc::tx_code::duplicate_vote) {
+            // With our own transaction final this is fine; with another one ours can never be
+            // (only if the backend database was rebuilt while the chain kept the old vote).
+            if (const auto r = lookup_receipt(v.tx_hash); r.st == receipt_info::state::confirmed) {
+                confirm(v, r);
+                return res;
+            }
+        }
+        if (!definitive_refusal(code)) {  // a full pool, the node's trouble (every validator said so): keep it and retry
+            if (code != rpc::tx_code::pool_full)
+                spdlog::warn("vote {}: {}; will retry", to_hex(v.tx_hash), e.what());
+            apply(v, vote_event::sent);
+            res.st = send_result::state::queued;
+            return res;
+        }
+        res.st = send_result::state::rejected;
+        res.detail = refusal_reason(e);
+        spdlog::error("vote {} refused by {}: {}; its voter may vote again", to_hex(v.tx_hash), res.node, res.detail);
+        apply(v, vote_event::refused, res.detail);
+        return res;
+    }
+
+    void submit_chunk(const std::vector<vote_row>& vs, std::size_t from, std::size_t to, std::vector<send_result>& out) {
+        std::vector<vote_tx> txs;
+        std::vector<std::size_t> at;
+        for (std::size_t i = from; i < to; ++i) {
+            auto tx = decode_tx(vs[i].raw_tx);
+            if (!tx) {
+                out[i] = send(vs[i]);  // refused there as undecodable, with the reason
+                continue;
+            }
+            txs.push_back(std::move(*tx));
+            at.push_back(i);
+        }
+        if (txs.empty()) return;
+        auto acks = client_.send_votes(std::move(txs));
+        if (!acks) {
+            if (acks.error().kind == client::errc::rpc_error) {
+                for (const auto i : at) out[i] = submit(vs[i]);
+                return;
+            }
+            if (acks.error().kind == client::errc::misbehaving)
+                spdlog::warn("{} votes: no validator acknowledged them truthfully: {}", at.size(), acks.error().what());
+            for (const auto i : at) {  // no (truthful) answer: as submit() does, each also on the fallback chain
+                send_result r;
+                if (fallback_.record(vs[i], clock_.wall_ms())) {
+                    must(db_.mark_fallback(vs[i].id));
+                    r.on_fallback = true;
+                }
+                out[i] = r;
+            }
+            return;
+        }
+        std::map<std::string, std::vector<std::int64_t>> taken;  // by the validator that took them
+        for (std::size_t k = 0; k < at.size(); ++k) {
+            const auto& a = (*acks)[k];
+            const auto i = at[k];
+            if (a) {
+                taken[a->node].push_back(vs[i].id);
+                out[i] = {send_result::state::submitted, a->node, {}, false};
+            } else {
+                out[i] = on_refusal(vs[i], a.error());
+            }
+        }
+        for (const auto& [node, ids] : taken) must(db_.mark_submitted_many(ids, node, clock_.wall_ms()));
+    }
+
     /// Records event `e` for `v`: the transition table says which status it
     /// moves to, and that status says what is written (nothing when the event
     /// does not apply). `text` is the validator (accepted) or the reason

@@ -243,6 +243,22 @@ public:
             id, validator, now_ms));
     }
 
+    db_result<void> mark_submitted_many(std::span<const std::int64_t> ids, const std::string& validator,
+                                        std::uint64_t now_ms) override {
+        std::lock_guard lk(mu_);
+        if (ids.empty()) return {};
+        auto tx = db_.begin();
+        if (!tx) return tx.error();
+        auto s = db_.prepare(
+            "UPDATE votes SET status = 'submitted', validator = ?2, sent_ms = ?3 WHERE id = ?1 AND status != 'confirmed'");
+        if (!s) return s.error();
+        for (const auto id : ids) {
+            if (auto b = s->bind(id, validator, now_ms); !b) return b.error();
+            if (auto n = s->run(); !n) return n.error();
+        }
+        return tx->commit();
+    }
+
     db_result<void> mark_sent(std::int64_t id, std::uint64_t now_ms) override {
         std::lock_guard lk(mu_);
         return done(db_.run("UPDATE votes SET sent_ms = ?2 WHERE id = ?1", id, now_ms));

@@ -200,6 +200,9 @@ public:
     virtual db_result<std::vector<vote_row>> open_votes(std::size_t limit) = 0;
     /// A validator acknowledged the vote (unless it is already confirmed).
     virtual db_result<void> mark_submitted(std::int64_t id, const std::string& validator, std::uint64_t now_ms) = 0;
+    /// mark_submitted for many votes acknowledged by one validator, in one transaction.
+    virtual db_result<void> mark_submitted_many(std::span<const std::int64_t> ids, const std::string& validator,
+                                                std::uint64_t now_ms) = 0;
     /// The vote went to a validator at `now_ms` (and will be re-sent later).
     virtual db_result<void> mark_sent(std::int64_t id, std::uint64_t now_ms) = 0;
     /// The vote is also on the local fallback chain.

@@ -87,7 +87,8 @@ public:
     /// votes in encrypted elections are refused (500).
     votes(store& db, elections<Clock>& el, group_commit& commit, outbox_type& box, const vote_maker& maker,
           const Clock& clock, secret_type* secret = nullptr)
-        : db_(db), elections_(el), commit_(commit), outbox_(box), maker_(maker), clock_(clock), secret_(secret) {}
+        : db_(db), elections_(el), commit_(commit), outbox_(box), maker_(maker), clock_(clock), secret_(secret),
+          sender_([&box](const std::vector<vote_row>& vs) { return box.submit_many(vs); }) {}
 
     /// POST /api/votes/submit of user `u` with body `b`. Every check happens
     /// before the vote is stored (a stored vote holds the voter's one place
@@ -141,7 +142,7 @@ public:
             out["previous_attempt"] = bjson::object{{"transaction_id", to_hex(earlier->tx_hash)},
                                                     {"status", to_string(vote_status::rejected)},
                                                     {"detail", earlier->detail}};
-        const auto sent = outbox_.submit(v);
+        const auto sent = sender_.run(v);  // with the votes of concurrent requests, in one call
         if (sent.st == send_result::state::submitted) {
             out["status"] = to_string(vote_status::submitted);
             out["validator"] = sent.node;
@@ -242,6 +243,7 @@ private:
     const vote_maker& maker_;
     const Clock& clock_;
     secret_type* secret_;
+    combiner<vote_row, send_result> sender_;  ///< the first send of new votes, many in one call
 };
 
 }  // namespace ballotchain::backend

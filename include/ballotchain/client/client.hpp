@@ -381,6 +381,8 @@ private:
             }
             for (std::size_t i : book_.order()) {
                 if (co_await cancelled()) co_return call_error{errc::cancelled, 0, {}, {}};
+                // A quarantined validator (last in the order) is asked only while no other has answered.
+                if (any_answer && book_.quarantined(i)) continue;
                 const auto rest = left(deadline);
                 if (rest.count() == 0) co_return timed_out(last);
                 const auto budget = std::min(rest, attempt_budget.count() ? attempt_budget : o_.attempt_timeout);

@@ -110,6 +110,11 @@ public:
         std::lock_guard lk(mu_);
         return nodes_.size();
     }
+    /// Whether node i is avoided for misbehaving (asked only when no other node answers).
+    bool quarantined(std::size_t i) const {
+        std::lock_guard lk(mu_);
+        return nodes_[i].status == node_status::misbehaving;
+    }
     node_info info(std::size_t i) const {
         std::lock_guard lk(mu_);
         return nodes_[i].info;

@@ -173,7 +173,7 @@ TEST_CASE("outbox: pending -> submitted -> confirmed, from a verified receipt", 
     // Not final yet: tick asks for the receipt and leaves it submitted (not due for a resend).
     CHECK(r.box->tick() == 0);
     CHECK(r.status(v) == vote_status::submitted);
-    CHECK(r.w->count("poa_getTransactionProof") == 1);
+    CHECK(r.w->count("poa_getTransactionProof") == 3);  // not final anywhere: every validator was asked
     CHECK(r.w->count("eth_sendRawTransaction") == 1);
 
     const auto height = r.make_final(v);
@@ -270,6 +270,47 @@ TEST_CASE("outbox: all validators down -> kept on the fallback chain, sent when 
     CHECK(r.status(v) == vote_status::submitted);
     CHECK(r.w->node.pool.contains(v.tx_hash));
     CHECK(r.fallback->height() == 1);  // recorded once, not again
+}
+
+TEST_CASE("outbox: many new votes go to a validator in one call, each with its own outcome", "[backend][outbox]") {
+    outbox_rig r;
+    const auto a = r.store_vote(), b = r.store_vote();
+    const auto other_chain = r.store_vote([](vote_tx& tx) { tx.chain_id = 99; });
+    const auto sent = r.box->submit_many({a, b, other_chain});
+    REQUIRE(sent.size() == 3);
+    CHECK(r.w->count("poa_sendRawTransactions") == 1);
+    CHECK(r.w->count("eth_sendRawTransaction") == 0);
+    for (const auto* v : {&a, &b}) {
+        CHECK(sent[v == &a ? 0 : 1].st == send_result::state::submitted);
+        CHECK(r.status(*v) == vote_status::submitted);
+        CHECK(r.stored(*v).validator == sent[0].node);
+        CHECK(r.w->node.pool.contains(v->tx_hash));
+    }
+    CHECK(sent[2].st == send_result::state::rejected);  // refused for good: the voter may vote again
+    CHECK(r.status(other_chain) == vote_status::rejected);
+    CHECK_THAT(r.stored(other_chain).detail, Catch::Contains("wrong chain id"));
+
+    SECTION("no validator answers: each is kept on the fallback chain, as one by one") {
+        r.w->all(node_mode::down);
+        const auto c = r.store_vote(), d = r.store_vote();
+        const auto down = r.box->submit_many({c, d});
+        for (const auto& s : down) {
+            CHECK(s.st == send_result::state::unreachable);
+            CHECK(s.on_fallback);
+        }
+        CHECK(r.fallback->contains(c.tx_hash));
+        CHECK(r.fallback->contains(d.tx_hash));
+        CHECK(r.stored(c).fallback);
+        CHECK(r.status(d) == vote_status::pending);
+    }
+    SECTION("a validator without the method: the votes go one by one") {
+        r.w->refuse_everywhere("poa_sendRawTransactions", rpc::code::method_not_found, "Method not found");
+        const auto c = r.store_vote();
+        const auto one = r.box->submit_many({c});
+        CHECK(one[0].st == send_result::state::submitted);
+        CHECK(r.w->count("eth_sendRawTransaction") == 1);
+        CHECK(r.status(c) == vote_status::submitted);
+    }
 }
 
 TEST_CASE("outbox: full pools keep the vote queued and it is sent later", "[backend][outbox]") {
