@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 using namespace ballotchain;
 using namespace ballotchain::test;
 using client::errc;
@@ -170,12 +172,25 @@ TEST_CASE("with no validator answering, the client retries in rounds and then sa
 
 TEST_CASE("a validator that comes back during the backoff answers the next round", "[client][retry]") {
     auto o = client_rig::fast();
-    o.backoff_base = 20ms;
+    o.backoff_base = 200ms;
     client_rig r(o);
     for (const auto& n : r.w->nodes()) r.w->modes[n.node_id] = node_mode::down;
-    // Bring validator-2 back from a timer that fires during the first backoff wait.
-    asio::steady_timer t(r.io, 5ms);
-    t.async_wait([&](boost::system::error_code) { r.w->modes["validator-2"] = node_mode::honest; });
+    // Bring validator-2 back once the first round has failed everywhere: a timer on the client's
+    // own io_context looks every millisecond, so it acts during the backoff wait (100-200 ms),
+    // however busy the machine (timers run in the order they expire), never before.
+    asio::steady_timer t(r.io);
+    std::function<void()> watch = [&] {
+        t.expires_after(1ms);
+        t.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            if (r.w->count("poa_status") >= 3) {
+                r.w->modes["validator-2"] = node_mode::honest;
+                return;
+            }
+            watch();
+        });
+    };
+    watch();
     auto s = r.run(r.c->async_get_blockchain_state(asio::use_awaitable));
     REQUIRE(s);
     CHECK(s->node == "validator-2");
