@@ -1,48 +1,33 @@
 #pragma once
 /// @file What the load generators of bench/ share: a kept-alive HTTP connection
-/// for JSON-RPC (one request at a time, with a deadline), HOST:PORT parsing,
-/// percentiles, a monotonic clock in microseconds, the process's own CPU time,
-/// and writing a JSON result file (`--json FILE`).
+/// for JSON-RPC (one request at a time, with a deadline), HOST:PORT parsing, and a
+/// follower of a validator's final blocks (and, from report.hpp, clocks, percentiles
+/// and the JSON result file).
 
-#include <ballotchain/core/file.hpp>
+#include "report.hpp"
+
+#include <ballotchain/chain/codec.hpp>
+#include <ballotchain/core/hex.hpp>
+#include <ballotchain/crypto/ed25519_sha256.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
 
-#include <sys/resource.h>
-
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ballotchain::bench {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-
-/// Microseconds on the steady clock.
-inline std::uint64_t now_us() {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
-
-/// Milliseconds since the Unix epoch (vote timestamps, fresh ids).
-inline std::uint64_t wall_ms() {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
-/// User + system CPU seconds this process has used so far.
-inline double cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-    return s(ru.ru_utime) + s(ru.ru_stime);
-}
 
 /// An Ethereum JSON-RPC quantity: "0x" and the hex digits of `v`, no leading zeros.
 inline std::string quantity(std::uint64_t v) {
@@ -185,33 +170,75 @@ private:
     bool open_ = false;
 };
 
-/// The p-quantile (0..1) of `v` by nearest rank (sorts a copy); 0 for none.
-template <class T>
-double percentile(std::vector<T> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const auto i = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
-    return static_cast<double>(v[i]);
+/// The ids of the votes in a stored block (poa_getRawBlocks' hex encoding): their tx hashes.
+/// Empty when it does not decode. The one place the load generators read a block.
+inline std::vector<hash32> block_vote_ids(std::string_view raw_hex) {
+    std::vector<hash32> ids;
+    auto raw = from_hex(raw_hex, 1u << 30);
+    if (!raw) return ids;
+    auto fb = decode_finalized_block(*raw);
+    if (!fb) return ids;
+    ids.reserve(fb->blk.txs.size());
+    for (const auto& tx : fb->blk.txs) ids.push_back(tx_hash<ed25519_sha256>(tx));
+    return ids;
 }
 
-/// {"p50", "p90", "p99", "max", "n"} of samples in any unit (the caller names it).
-template <class T>
-boost::json::object quantiles(const std::vector<T>& v) {
-    return {{"p50", percentile(v, 0.50)},
-            {"p90", percentile(v, 0.90)},
-            {"p99", percentile(v, 0.99)},
-            {"max", v.empty() ? 0.0 : static_cast<double>(*std::max_element(v.begin(), v.end()))},
-            {"n", v.size()}};
-}
+/// Follows a validator's final head on its own thread: waits with the poa_waitForBlock
+/// long-poll, reads each new block with poa_getRawBlocks, and calls
+/// `on_block(height, seen_us, vote ids)` for each block above `from_height`, in order,
+/// at the time it was first seen final (now_us()). Stops when destroyed or stop() is called.
+class block_follower {
+public:
+    using on_block_fn = std::function<void(std::uint64_t height, std::uint64_t seen_us, const std::vector<hash32>& ids)>;
 
-/// Writes `v` to `path` (atomically, with a newline); prints why on failure.
-inline bool write_json_file(const std::string& path, const boost::json::value& v) {
-    if (path.empty()) return true;
-    if (auto r = write_file_atomic(path, boost::json::serialize(v) + "\n", 0644, true); !r) {
-        std::fprintf(stderr, "--json %s: %s\n", path.c_str(), r.error().message().c_str());
-        return false;
+    block_follower(endpoint ep, std::uint64_t from_height, on_block_fn on_block)
+        : ep_(std::move(ep)), height_(from_height), on_block_(std::move(on_block)), th_([this] { run(); }) {}
+    block_follower(const block_follower&) = delete;
+    block_follower& operator=(const block_follower&) = delete;
+    ~block_follower() { stop(); }
+
+    /// Stops following (returns once the thread has; at most one long-poll later).
+    void stop() {
+        stop_ = true;
+        if (th_.joinable()) th_.join();
     }
-    return true;
-}
+    /// The last height handed to on_block.
+    std::uint64_t height() const noexcept { return height_.load(); }
+
+private:
+    void run() {
+        http_connection c(ep_);
+        while (!stop_.load()) {
+            auto w = c.call("poa_waitForBlock", {height_.load(), 200}, std::chrono::milliseconds(10'000));
+            const boost::json::value* hv = w && w->is_object() ? w->as_object().if_contains("height") : nullptr;
+            if (!hv || !hv->is_number()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                continue;
+            }
+            const std::uint64_t head = hv->to_number<std::uint64_t>();
+            while (height_.load() < head && !stop_.load()) {
+                auto r = c.call("poa_getRawBlocks", {quantity(height_.load() + 1), 256}, std::chrono::milliseconds(60'000));
+                const boost::json::value* bs = r && r->is_object() ? r->as_object().if_contains("blocks") : nullptr;
+                if (!bs || !bs->is_array() || bs->as_array().empty()) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    break;
+                }
+                const std::uint64_t t = now_us();
+                for (const auto& b : bs->as_array()) {
+                    if (!b.is_string()) break;
+                    const auto h = height_.load() + 1;
+                    on_block_(h, t, block_vote_ids(b.as_string()));
+                    height_ = h;
+                }
+            }
+        }
+    }
+
+    endpoint ep_;
+    std::atomic<std::uint64_t> height_;
+    on_block_fn on_block_;
+    std::atomic<bool> stop_{false};
+    std::thread th_;  ///< last: starts once the rest is made
+};
 
 }  // namespace ballotchain::bench

@@ -12,7 +12,7 @@
 /// rate is that of the chain and its storage, and the signing rate is printed beside it.
 /// Everything else (proposer signature, seals, Merkle root, duplicates against the stored
 /// indexes) is checked. Run it again on the same data dir to grow the chain further.
-#include "../common/load_util.hpp"
+#include "../common/report.hpp"
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/chain/rules.hpp>

@@ -13,7 +13,6 @@
 /// submit→acknowledged latency percentiles; --json FILE writes the same as one JSON object.
 #include "../common/load_util.hpp"
 
-#include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/chain/rules.hpp>
 #include <ballotchain/core/hex.hpp>
@@ -121,71 +120,6 @@ submit_outcome submit(http_connection& c, std::span<const prepared_vote> votes) 
     return out;
 }
 
-/// The ids of the votes in a stored block (poa_getRawBlocks' encoding). The one place blocks are read.
-std::vector<hash32> block_vote_ids(const std::string& raw_hex) {
-    std::vector<hash32> ids;
-    auto raw = from_hex(raw_hex, 256u << 20);
-    if (!raw) return ids;
-    auto fb = decode_finalized_block(*raw);
-    if (!fb) return ids;
-    ids.reserve(fb->blk.txs.size());
-    for (const auto& tx : fb->blk.txs) ids.push_back(tx_hash<S>(tx));
-    return ids;
-}
-
-/// Follows `ep`'s final head from `from_height` until `stop`: notes the time each block is
-/// first seen final and sets final_us[i] for each vote of `index` it holds.
-struct follower {
-    endpoint ep;
-    const std::unordered_map<hash32, std::uint32_t>& index;
-    std::vector<std::uint64_t>& final_us;
-    std::atomic<std::uint64_t>& finals;
-    std::atomic<bool>& stop;
-    std::uint64_t height = 0;
-    std::uint64_t blocks = 0;          ///< blocks seen that held at least one vote of this run
-    std::uint64_t largest_block = 0;   ///< most votes of this run in one block
-    std::uint64_t last_final_us = 0;
-
-    void run() {
-        http_connection c(ep);
-        while (!stop.load()) {
-            auto w = c.call("poa_waitForBlock", {height, 200}, std::chrono::milliseconds(10'000));
-            if (!w || !w->is_object()) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                continue;
-            }
-            const auto* hv = w->as_object().if_contains("height");
-            const std::uint64_t head = hv ? hv->to_number<std::uint64_t>() : height;
-            while (height < head && !stop.load()) {
-                auto r = c.call("poa_getRawBlocks", {quantity(height + 1), 256}, std::chrono::milliseconds(60'000));
-                if (!r || !r->is_object()) {
-                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                    break;
-                }
-                const auto& blocks_hex = r->as_object().at("blocks").as_array();
-                if (blocks_hex.empty()) break;
-                const std::uint64_t t = now_us();
-                for (const auto& b : blocks_hex) {
-                    ++height;
-                    std::uint64_t mine = 0;
-                    for (const auto& id : block_vote_ids(std::string(b.as_string()))) {
-                        auto it = index.find(id);
-                        if (it == index.end() || final_us[it->second] != 0) continue;
-                        final_us[it->second] = t;
-                        ++mine;
-                    }
-                    if (mine) {
-                        ++blocks;
-                        largest_block = std::max(largest_block, mine);
-                        last_final_us = t;
-                        finals += mine;
-                    }
-                }
-            }
-        }
-    }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,7 +129,7 @@ int main(int argc, char** argv) {
     double rate = 0, seconds = 10;
     std::size_t votes = 0, batch = 0, vote_bytes = 64;
     unsigned connections = 6, sign_threads = 2, follow = 1;
-    std::uint64_t election = 1;
+    std::uint64_t election = 0;
     double drain_s = 30;
     app.add_option("--rpc", rpcs, "validator RPC address HOST:PORT or http://HOST:PORT (repeat)")->required();
     app.add_option("--genesis", genesis_path, "the chain's genesis.json")->required()->check(CLI::ExistingFile);
@@ -217,7 +151,7 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1u, 64u));
     app.add_option("--follow", follow, "which --rpc (from 1) the follower watches for final blocks")
         ->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--election", election, "election id of the votes")->capture_default_str();
+    app.add_option("--election", election, "election id of the votes (default: a fresh one, the time in ms)");
     app.add_option("--drain-s", drain_s, "after the last send, give up when no vote became final for this long")
         ->capture_default_str()->check(CLI::Range(1.0, 3600.0));
     app.add_option("--label", label, "a name for this run in the JSON");
@@ -242,6 +176,7 @@ int main(int argc, char** argv) {
     auto kp = load_key_file(key_path);
     if (!kp) return std::fprintf(stderr, "key: %s\n", kp.error().message().c_str()), 1;
 
+    if (election == 0) election = wall_ms();
     // Before the clock: every vote signed and encoded, and the id → index map the follower uses.
     const std::uint64_t run = wall_ms();
     const auto s0 = now_us();
@@ -267,12 +202,26 @@ int main(int argc, char** argv) {
     std::vector<std::uint64_t> final_us(votes, 0);
     std::atomic<std::uint64_t> finals{0}, n_accepted{0}, n_refused{0}, n_sent{0};
     std::atomic<std::size_t> next_batch{0};
-    std::atomic<bool> stop_follow{false};
     std::mutex refusal_m;
     std::map<std::string, std::uint64_t> refusals;
 
-    follower fol{eps[follow - 1], index, final_us, finals, stop_follow, start_height};
-    std::thread follow_thread([&] { fol.run(); });
+    // A vote is final when the block holding it is first seen final on the followed validator.
+    std::uint64_t blocks_with_votes = 0, largest_block = 0, last_final_us = 0;  // the follower's thread only
+    std::optional<block_follower> fol;
+    fol.emplace(eps[follow - 1], start_height, [&](std::uint64_t, std::uint64_t t, const std::vector<hash32>& ids) {
+        std::uint64_t mine = 0;
+        for (const auto& id : ids) {
+            auto it = index.find(id);
+            if (it == index.end() || final_us[it->second] != 0) continue;
+            final_us[it->second] = t;
+            ++mine;
+        }
+        if (!mine) return;
+        ++blocks_with_votes;
+        largest_block = std::max(largest_block, mine);
+        last_final_us = t;
+        finals += mine;
+    });
 
     const double cpu0 = cpu_seconds();
     const std::uint64_t t0 = now_us() + 20'000;  // first batch due 20 ms from now (connections are made by then)
@@ -329,8 +278,7 @@ int main(int argc, char** argv) {
         }
     }
     for (auto& s : senders) s.join();
-    stop_follow = true;
-    follow_thread.join();
+    fol.reset();
     const double cpu_s = cpu_seconds() - cpu0;
 
     // Figures. Latency counts from when a batch was due (open loop), so a generator
@@ -352,7 +300,7 @@ int main(int argc, char** argv) {
     const std::uint64_t n_final = finals.load();
     const double send_s = static_cast<double>(last_sent - first_due) / 1e6;
     const double ack_s = static_cast<double>(last_ack - first_due) / 1e6;
-    const double final_s = fol.last_final_us > first_due ? static_cast<double>(fol.last_final_us - first_due) / 1e6 : 0;
+    const double final_s = last_final_us > first_due ? static_cast<double>(last_final_us - first_due) / 1e6 : 0;
     const double final_per_s = final_s > 0 ? static_cast<double>(n_final) / final_s : 0;
     const double ack_per_s = ack_s > 0 ? static_cast<double>(n_accepted.load()) / ack_s : 0;
     const double sent_per_s = send_s > 0 ? static_cast<double>(votes) / send_s : 0;
@@ -369,8 +317,8 @@ int main(int argc, char** argv) {
                 fq.at("p90").as_double(), fq.at("p99").as_double(), fq.at("max").as_double());
     std::printf("  %llu acknowledged, %llu refused, %llu final in %llu blocks (largest %llu); load generator used %.2f CPU s\n",
                 static_cast<unsigned long long>(n_accepted.load()), static_cast<unsigned long long>(n_refused.load()),
-                static_cast<unsigned long long>(n_final), static_cast<unsigned long long>(fol.blocks),
-                static_cast<unsigned long long>(fol.largest_block), cpu_s);
+                static_cast<unsigned long long>(n_final), static_cast<unsigned long long>(blocks_with_votes),
+                static_cast<unsigned long long>(largest_block), cpu_s);
     for (const auto& [why, n] : refusals)
         std::printf("  refused %llu: %s\n", static_cast<unsigned long long>(n), why.c_str());
 
@@ -403,8 +351,8 @@ int main(int argc, char** argv) {
         {"all_final", n_final == n_accepted.load() && n_refused.load() == 0},
         {"ack_ms", aq},
         {"finality_ms", fq},
-        {"blocks", fol.blocks},
-        {"largest_block", fol.largest_block},
+        {"blocks", blocks_with_votes},
+        {"largest_block", largest_block},
         {"sign_s", sign_s},
         {"load_generator_cpu_s", cpu_s},
         {"elapsed_s", final_s}};
