@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     std::size_t votes = 0, batch = 0, vote_bytes = 64;
     unsigned connections = 6, sign_threads = 2, follow = 1;
     std::uint64_t election = 0;
-    double drain_s = 30;
+    double drain_s = 30, max_late_s = 2;
     app.add_option("--rpc", rpcs, "validator RPC address HOST:PORT or http://HOST:PORT (repeat)")->required();
     app.add_option("--genesis", genesis_path, "the chain's genesis.json")->required()->check(CLI::ExistingFile);
     app.add_option("--submitter-key", key_path, "a submitter key file of the genesis")->required()->check(CLI::ExistingFile);
@@ -154,6 +154,10 @@ int main(int argc, char** argv) {
     app.add_option("--election", election, "election id of the votes (default: a fresh one, the time in ms)");
     app.add_option("--drain-s", drain_s, "after the last send, give up when no vote became final for this long")
         ->capture_default_str()->check(CLI::Range(1.0, 3600.0));
+    app.add_option("--max-late-s", max_late_s,
+                   "open loop: a batch not sent this long after it was due is not sent at all (counted as skipped),\n"
+                   "so a run lasts about --seconds however far the validators fall behind")
+        ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
     app.add_option("--label", label, "a name for this run in the JSON");
     app.add_option("--json", json_path, "also write the results as a JSON object to this file");
     CLI11_PARSE(app, argc, argv);
@@ -200,7 +204,8 @@ int main(int argc, char** argv) {
     const std::size_t batches = (votes + batch - 1) / batch;
     std::vector<std::uint64_t> due_us(batches), sent_us(batches), ack_us(batches);
     std::vector<std::uint64_t> final_us(votes, 0);
-    std::atomic<std::uint64_t> finals{0}, n_accepted{0}, n_refused{0}, n_sent{0};
+    std::atomic<std::uint64_t> finals{0}, n_accepted{0}, n_refused{0}, n_sent{0}, n_skipped{0};
+    std::vector<std::uint8_t> skipped(batches, 0);
     std::atomic<std::size_t> next_batch{0};
     std::mutex refusal_m;
     std::map<std::string, std::uint64_t> refusals;
@@ -231,11 +236,17 @@ int main(int argc, char** argv) {
             http_connection c(eps[s % eps.size()]);
             for (std::size_t k; (k = next_batch.fetch_add(1)) < batches;) {
                 const std::uint64_t due = rate > 0 ? t0 + static_cast<std::uint64_t>(static_cast<double>(k * batch) * 1e6 / rate) : 0;
+                const std::size_t from = k * batch, to = std::min(votes, from + batch);
                 if (due) {
                     const auto now = now_us();
                     if (due > now) std::this_thread::sleep_for(std::chrono::microseconds(due - now));
+                    if (now > due + static_cast<std::uint64_t>(max_late_s * 1e6)) {
+                        skipped[k] = 1;
+                        n_skipped += to - from;
+                        n_sent += to - from;  // done with, for the progress count
+                        continue;
+                    }
                 }
-                const std::size_t from = k * batch, to = std::min(votes, from + batch);
                 sent_us[k] = now_us();
                 due_us[k] = due ? due : sent_us[k];
                 const auto out = submit(c, std::span<const prepared_vote>(vs.data() + from, to - from));
@@ -267,7 +278,7 @@ int main(int argc, char** argv) {
         if (t - last_print >= 1'000'000) {
             last_print = t;
             std::fprintf(stderr, "tcp-load: %5.1f s  sent %llu  acknowledged %llu  refused %llu  final %llu\n",
-                         static_cast<double>(t - t0) / 1e6, static_cast<unsigned long long>(n_sent.load()),
+                         static_cast<double>(t - t0) / 1e6, static_cast<unsigned long long>(n_sent.load() - n_skipped.load()),
                          static_cast<unsigned long long>(n_accepted.load()), static_cast<unsigned long long>(n_refused.load()),
                          static_cast<unsigned long long>(f));
         }
@@ -288,6 +299,7 @@ int main(int argc, char** argv) {
     ack_ms.reserve(votes);
     std::uint64_t first_due = UINT64_MAX, last_sent = 0, last_ack = 0;
     for (std::size_t k = 0; k < batches; ++k) {
+        if (skipped[k]) continue;
         first_due = std::min(first_due, due_us[k]);
         last_sent = std::max(last_sent, sent_us[k]);
         last_ack = std::max(last_ack, ack_us[k]);
@@ -303,7 +315,7 @@ int main(int argc, char** argv) {
     const double final_s = last_final_us > first_due ? static_cast<double>(last_final_us - first_due) / 1e6 : 0;
     const double final_per_s = final_s > 0 ? static_cast<double>(n_final) / final_s : 0;
     const double ack_per_s = ack_s > 0 ? static_cast<double>(n_accepted.load()) / ack_s : 0;
-    const double sent_per_s = send_s > 0 ? static_cast<double>(votes) / send_s : 0;
+    const double sent_per_s = send_s > 0 ? static_cast<double>(votes - n_skipped.load()) / send_s : 0;
     const auto fq = quantiles(fin_ms), aq = quantiles(ack_ms);
 
     std::printf("tcp load: %zu validators, %u connections, batches of %zu, %zu votes (%zu bytes each), offered %s\n",
@@ -315,6 +327,9 @@ int main(int argc, char** argv) {
                 aq.at("p90").as_double(), aq.at("p99").as_double(), aq.at("max").as_double());
     std::printf("  %-14s %10.0f %10.1f %10.1f %10.1f %10.1f\n", "final", final_per_s, fq.at("p50").as_double(),
                 fq.at("p90").as_double(), fq.at("p99").as_double(), fq.at("max").as_double());
+    if (n_skipped)
+        std::printf("  %llu votes not sent: more than %.1f s late (the validators did not take them as fast as offered)\n",
+                    static_cast<unsigned long long>(n_skipped.load()), max_late_s);
     std::printf("  %llu acknowledged, %llu refused, %llu final in %llu blocks (largest %llu); load generator used %.2f CPU s\n",
                 static_cast<unsigned long long>(n_accepted.load()), static_cast<unsigned long long>(n_refused.load()),
                 static_cast<unsigned long long>(n_final), static_cast<unsigned long long>(blocks_with_votes),
@@ -336,6 +351,7 @@ int main(int argc, char** argv) {
                               {"votes", votes},
                               {"connections", connections},
                               {"batch", batch},
+                              {"max_late_s", max_late_s},
                               {"vote_bytes", vote_bytes},
                               {"election", election},
                               {"block_interval_ms", g->block_interval_ms},
@@ -346,6 +362,7 @@ int main(int argc, char** argv) {
         {"final_votes_per_s", final_per_s},
         {"acknowledged", n_accepted.load()},
         {"refused", n_refused.load()},
+        {"skipped", n_skipped.load()},
         {"refused_by_reason", refused_by},
         {"final", n_final},
         {"all_final", n_final == n_accepted.load() && n_refused.load() == 0},
