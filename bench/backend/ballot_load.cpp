@@ -5,6 +5,8 @@
 // on the chain (poa_getElection's "ballots"). Every validator verifies every ballot's proofs once
 // (on admission, from the client or from a peer), so the chain's bound is about
 // 2 cores / (3 × one ballot verification).
+#include "../common/report.hpp"
+
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/chain/trustee.hpp>
 #include <ballotchain/client/http_client.hpp>
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
     std::string genesis_path, key_path;
     std::uint64_t ballots = 3000;
     unsigned clients = 3, batch = 50, candidates = 3;
+    std::string json_path;
     app.add_option("--rpc", rpcs, "validator RPC address HOST:PORT (repeat)")->required();
     app.add_option("--genesis", genesis_path, "the chain's genesis.json")->required();
     app.add_option("--submitter-key", key_path, "a submitter key file of the genesis")->required();
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
     app.add_option("--clients", clients, "client threads")->capture_default_str()->check(CLI::Range(1u, 64u));
     app.add_option("--batch", batch, "transactions per JSON-RPC batch")->capture_default_str()->check(CLI::Range(1u, 100u));
     app.add_option("--candidates", candidates, "candidates")->capture_default_str()->check(CLI::Range(1u, 20u));
+    app.add_option("--json", json_path, "also write the results as a JSON object to this file");
     CLI11_PARSE(app, argc, argv);
 
     std::vector<endpoint> vs;
@@ -91,8 +95,9 @@ int main(int argc, char** argv) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!key) return std::fprintf(stderr, "the key ceremony did not finish in 60 s\n"), 1;
+    const double ceremony_s = static_cast<double>(wall_ms() - t0) / 1000.0;
     std::printf("election %llu: key ready %.1f s after the definition was sent\n", static_cast<unsigned long long>(id),
-                static_cast<double>(wall_ms() - t0) / 1000.0);
+                ceremony_s);
 
     // The ballots, made before the clock starts (2 threads).
     std::vector<std::string> raw(ballots);
@@ -160,5 +165,18 @@ int main(int argc, char** argv) {
                 static_cast<double>(acked) / send_s);
     std::printf("%llu counted on the chain %.2f s after the first was sent: %.0f final ballots/s\n",
                 static_cast<unsigned long long>(counted), final_s, static_cast<double>(counted) / final_s);
+    const bj::object out{{"tool", "ballotchain-ballot-load"},
+                         {"params", bj::object{{"ballots", ballots}, {"clients", clients}, {"batch", batch},
+                                               {"candidates", candidates}, {"validators", vs.size()}}},
+                         {"key_ceremony_s", ceremony_s},
+                         {"make_s", make_s},
+                         {"make_us_per_ballot_per_thread", make_s * 2e6 / static_cast<double>(ballots)},
+                         {"acknowledged", acked.load()},
+                         {"refused", refused.load()},
+                         {"acknowledged_per_s", static_cast<double>(acked) / send_s},
+                         {"counted", counted},
+                         {"final_per_s", static_cast<double>(counted) / final_s},
+                         {"final_s", final_s}};
+    if (!bench::write_json_file(json_path, out)) return 1;
     return counted == acked && refused == 0 ? 0 : 1;
 }

@@ -5,6 +5,8 @@
 /// votes/s, submit-to-final latency p50/p99 and, measured in the same run, the
 /// signature bound: Ed25519 verifications/s x cores / validators (every
 /// validator checks every vote's signature once).
+#include "../common/report.hpp"
+
 #include <ballotchain/consensus/engine.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
 #include <ballotchain/crypto/ed25519_sha256.hpp>
@@ -188,6 +190,7 @@ int main(int argc, char** argv) {
     std::size_t batch = 500;
     std::size_t window = 12'000;
     double warmup_s = 1.0;
+    std::string json_path;
     app.add_option("--validators,-n", validators, "validators")->capture_default_str()->check(CLI::Range(1u, 21u));
     app.add_option("--block-interval-ms", interval, "block interval")->capture_default_str()
         ->check(CLI::Range(1ull, 60'000ull));
@@ -201,6 +204,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
     app.add_option("--warmup-s", warmup_s, "seconds excluded from the figures")->capture_default_str()
         ->check(CLI::Range(0.0, 60.0));
+    app.add_option("--json", json_path, "also write the results as a JSON object to this file");
     CLI11_PARSE(app, argc, argv);
     total = (total + batch - 1) / batch * batch;
 
@@ -309,11 +313,32 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(eng0.chain().height()), static_cast<unsigned long long>(max_block),
                 same ? "yes" : "NO");
     std::printf("committed votes/s   %.0f (over %.2f s after %.1f s warm-up)\n", committed, secs, warmup_s);
-    std::printf("finality latency    p50 %.1f ms, p99 %.1f ms (submit to final on validator 1, %zu samples)\n",
-                static_cast<double>(pct(lat, 0.50)) / 1000.0, static_cast<double>(pct(lat, 0.99)) / 1000.0,
-                lat.size());
+    const double p50_ms = static_cast<double>(pct(lat, 0.50)) / 1000.0, p99_ms = static_cast<double>(pct(lat, 0.99)) / 1000.0;
+    std::printf("finality latency    p50 %.1f ms, p99 %.1f ms (submit to final on validator 1, %zu samples)\n", p50_ms,
+                p99_ms, lat.size());
     std::printf("signature bound     %.0f votes/s = %.0f Ed25519 verify/s x %u cores / %u validators\n",
                 verify_per_s * cores / validators, verify_per_s, cores, validators);
     std::printf("round changes       %llu\n", static_cast<unsigned long long>(eng0.stats().round_changes));
+    const boost::json::object out{
+        {"tool", "ballotchain-pipeline"},
+        {"params", boost::json::object{{"validators", validators},
+                                       {"block_interval_ms", interval},
+                                       {"max_block_txs", max_txs},
+                                       {"votes", total},
+                                       {"batch", batch},
+                                       {"window", window},
+                                       {"warmup_s", warmup_s}}},
+        {"final_votes", st.finalized.load()},
+        {"height", eng0.chain().height()},
+        {"largest_block", max_block},
+        {"chains_identical", same},
+        {"committed_votes_per_s", committed},
+        {"measured_s", secs},
+        {"finality_ms", boost::json::object{{"p50", p50_ms}, {"p99", p99_ms}, {"n", lat.size()}}},
+        {"ed25519_verify_per_s", verify_per_s},
+        {"cores", cores},
+        {"signature_bound_votes_per_s", verify_per_s * cores / validators},
+        {"round_changes", eng0.stats().round_changes}};
+    if (!bench::write_json_file(json_path, out)) return 1;
     return same ? 0 : 1;
 }
