@@ -3,7 +3,7 @@
 ///
 /// Before the clock starts it signs every vote of the run (make_votes, 2 threads). Then
 /// --connections threads, each with one kept-alive HTTP connection to a validator (round-robin),
-/// send the votes in JSON-RPC batch arrays of eth_sendRawTransaction (submit): batch k is due
+/// send the votes in poa_sendRawTransactions calls (submit): batch k is due
 /// at k × batch / rate seconds (open loop: a late batch is sent as soon as a connection is
 /// free, and its latency still counts from when it was due); --rate 0 sends as fast as the
 /// connections allow. A follower follows one validator's final head with the poa_waitForBlock
@@ -18,6 +18,7 @@
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/crypto/key_file.hpp>
+#include <ballotchain/rpc/errors.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -81,42 +82,51 @@ struct submit_outcome {
     std::vector<std::string> refusals;  ///< the error message of each refused vote
 };
 
-/// Sends `votes` to the validator behind `c` as one JSON-RPC batch array of
-/// eth_sendRawTransaction calls. The one place votes are submitted.
+/// Sends `votes` to the validator behind `c` in one poa_sendRawTransactions call (each vote
+/// answered on its own; the validator writes the batch to pending.db once). The one place
+/// votes are submitted. A batch above rpc::max_raw_transactions goes in several calls.
 submit_outcome submit(http_connection& c, std::span<const prepared_vote> votes) {
-    std::string body;
-    body.reserve(votes.size() * (votes.empty() ? 0 : votes[0].raw.size() + 80) + 2);
-    body += '[';
-    for (std::size_t i = 0; i < votes.size(); ++i) {
-        if (i) body += ',';
-        body += R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":"eth_sendRawTransaction","params":[")" +
-                votes[i].raw + "\"]}";
-    }
-    body += ']';
     submit_outcome out;
-    std::string answer;
-    out.http_status = c.post("/", body, answer);
-    if (out.http_status != 200) {
-        out.refusals.assign(votes.size(), out.http_status == 0 ? "no answer" : "HTTP " + std::to_string(out.http_status));
-        return out;
-    }
-    boost::system::error_code ec;
-    const auto v = bj::parse(answer, ec);
-    if (ec || !v.is_array()) {
-        out.refusals.assign(votes.size(), "answer is not a JSON-RPC batch");
-        return out;
-    }
-    for (const auto& a : v.as_array()) {
-        const auto* o = a.if_object();
-        if (o && o->contains("result")) {
-            ++out.accepted;
-        } else {
-            const bj::value* e = o ? o->if_contains("error") : nullptr;
-            const bj::value* m = e && e->is_object() ? e->as_object().if_contains("message") : nullptr;
-            out.refusals.push_back(m && m->is_string() ? std::string(m->as_string()) : "malformed answer");
+    for (std::size_t from = 0; from < votes.size(); from += rpc::max_raw_transactions) {
+        const auto part = votes.subspan(from, std::min<std::size_t>(rpc::max_raw_transactions, votes.size() - from));
+        std::string body;
+        body.reserve(part.size() * (part[0].raw.size() + 4) + 80);
+        body += R"({"jsonrpc":"2.0","id":1,"method":"poa_sendRawTransactions","params":[[)";
+        for (std::size_t i = 0; i < part.size(); ++i) {
+            if (i) body += ',';
+            body += '"';
+            body += part[i].raw;
+            body += '"';
         }
+        body += "]]}";
+        std::string answer;
+        out.http_status = c.post("/", body, answer);
+        if (out.http_status != 200) {
+            out.refusals.insert(out.refusals.end(), part.size(),
+                                out.http_status == 0 ? "no answer" : "HTTP " + std::to_string(out.http_status));
+            continue;
+        }
+        boost::system::error_code ec;
+        const auto v = bj::parse(answer, ec);
+        const bj::value* res = !ec && v.is_object() ? v.as_object().if_contains("result") : nullptr;
+        if (!res || !res->is_array()) {
+            out.refusals.insert(out.refusals.end(), part.size(), "answer is not a poa_sendRawTransactions result");
+            continue;
+        }
+        std::size_t answered = 0;
+        for (const auto& a : res->as_array()) {
+            ++answered;
+            const auto* o = a.if_object();
+            if (o && o->contains("hash")) {
+                ++out.accepted;
+            } else {
+                const bj::value* e = o ? o->if_contains("error") : nullptr;
+                const bj::value* m = e && e->is_object() ? e->as_object().if_contains("message") : nullptr;
+                out.refusals.push_back(m && m->is_string() ? std::string(m->as_string()) : "malformed answer");
+            }
+        }
+        for (; answered < part.size(); ++answered) out.refusals.emplace_back("no answer for this vote");
     }
-    while (out.accepted + out.refusals.size() < votes.size()) out.refusals.emplace_back("no answer for this call");
     return out;
 }
 
