@@ -65,9 +65,15 @@ int main(int argc, char** argv) {
     app.add_option("--body-limit", body_limit, "largest request body in bytes (larger: 413)")
         ->capture_default_str()
         ->check(CLI::Range(1024u, 16u << 20));
-    app.add_option("--workers", workers, "threads that run request handlers (a request waits for a validator on one)")
+    app.add_option("--workers", workers,
+                   "threads that run request handlers (a vote's request holds one only for its checks: storing\n"
+                   "and sending happen on the vote pipeline's thread, many votes at once)")
         ->capture_default_str()
         ->check(CLI::Range(1u, 256u));
+    app.add_option("--max-queued-votes", cfg.max_queued_votes,
+                   "votes checked and waiting to be stored and sent; beyond, a vote is answered 503 with Retry-After")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
     app.add_option("--max-connections", so.max_connections,
                    "most HTTP connections held at once; when reached, a newcomer takes the place of an idle or\n"
                    "header-pending connection of the address holding the most")

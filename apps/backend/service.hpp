@@ -82,6 +82,7 @@ struct config {
     std::string admin_email;     ///< created or updated as administrator at start
     std::string admin_password;  ///< (read from a file by main)
     std::string web_dir;         ///< the built web app (apps/web/dist) served on "/"; "" = none
+    std::size_t max_queued_votes = 20'000;  ///< votes accepted and waiting to be stored and sent (beyond: 503)
 
     // Per-client request limits (client = IPv4 address or IPv6 /64), "N per S seconds".
     rate_spec register_limit{10, 60};
@@ -153,6 +154,7 @@ public:
 
     /// Starts the health and replay threads.
     void start() {
+        votes_->use_pipeline(cfg_.max_queued_votes, [](rpc::http_response& r) { security_headers(r); });
         (void)client_->check_health();
         loops_.every(cfg_.health_interval_ms, [this] {
             (void)client_->check_health();
@@ -164,6 +166,7 @@ public:
     }
 
     void stop() {
+        if (votes_) votes_->stop_pipeline();
         loops_.stop();
         if (events_) events_->tick(clock_.now_ms(), true);  // held status requests get their answer
     }
@@ -354,7 +357,7 @@ private:
         if (path == "/api/votes/submit") {
             need(http::verb::post);
             limit(submit_limit_, client, "vote");
-            return votes_->submit(accounts_.authenticate(req), body_object(req), ver);
+            return votes_->submit(accounts_.authenticate(req), body_object(req), ver, &info);
         }
         if (path == "/api/votes/transaction-status") {
             need(http::verb::get);

@@ -15,6 +15,7 @@
 #include "group_commit.hpp"
 #include "http_util.hpp"
 #include "outbox.hpp"
+#include "vote_pipeline.hpp"
 #include "secret_ballots.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
@@ -90,6 +91,19 @@ public:
         : db_(db), elections_(el), commit_(commit), outbox_(box), maker_(maker), clock_(clock), secret_(secret),
           sender_([&box](const std::vector<vote_row>& vs) { return box.submit_many(vs); }) {}
 
+    /// From now on, a vote request that can be deferred (`info` from a server) is answered
+    /// from a pipeline thread (vote_pipeline.hpp): at most `capacity` votes wait (beyond: 503
+    /// with Retry-After), and `decorate` is applied to each answer. Call before serving.
+    void use_pipeline(std::size_t capacity, std::function<void(rpc::http_response&)> decorate = {}) {
+        pipeline_.emplace([this](const std::vector<const vote_row*>& rows) { return must(db_.add_votes(rows)); },
+                          [this](const std::vector<vote_row>& vs) { return outbox_.submit_many(vs); }, capacity,
+                          std::move(decorate));
+    }
+    /// Answers what waits and stops the pipeline's thread (before the server's io_context goes).
+    void stop_pipeline() {
+        if (pipeline_) pipeline_->stop();
+    }
+
     /// POST /api/votes/submit of user `u` with body `b`. Every check happens
     /// before the vote is stored (a stored vote holds the voter's one place
     /// until the chain counts it or refuses it): the request (422), the
@@ -99,7 +113,8 @@ public:
     /// stored durably and sent once through the outbox; the answer says what
     /// became of it (200, or 503 when the validators refused it). Throws
     /// http_error or store_failure.
-    rpc::http_response submit(const user_row& u, const bjson::object& b, unsigned ver) {
+    rpc::http_response submit(const user_row& u, const bjson::object& b, unsigned ver,
+                              const rpc::request_info* info = nullptr) {
         vote_request r = read_vote_request(b, maker_.genesis().max_encrypted_vote_bytes);
         const auto election_id = r.election_id, candidate_id = r.candidate_id;
         const auto e = elections_.load_election(election_id);
@@ -131,48 +146,23 @@ public:
             throw http_error{http::status::internal_server_error,
                              "the backend cannot make a valid transaction: " + c.error().message()};
         }
+        // With a server to answer later, the request's thread is freed here: the pipeline stores
+        // the votes queued meanwhile in one transaction, sends them in one call and answers
+        // (vote_pipeline.hpp). Otherwise (no server: tests) the same steps run on this thread.
+        auto answer = [row = v, earlier, now, ver](std::optional<std::int64_t> id, const send_result* sent) {
+            return stored_answer(row, id, sent, earlier, now, ver);
+        };
+        if (pipeline_ && info)
+            if (auto respond = info->defer()) {
+                vote_pipeline::job j{v, std::move(answer), respond, ver};
+                if (!pipeline_->push(j)) pipeline_->busy(respond, ver);
+                return {};
+            }
         auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
-        if (!id) throw http_error{http::status::conflict, "you have already voted in this election"};
+        if (!id) return answer(id, nullptr);
         v.id = *id;
-        bjson::object out{{"id", v.id},
-                          {"transaction_id", to_hex(v.tx_hash)},
-                          {"ballot_hash", v.ballot_hash},
-                          {"timestamp", app::iso_time(now)}};
-        if (earlier)  // this vote replaces one the chain refused
-            out["previous_attempt"] = bjson::object{{"transaction_id", to_hex(earlier->tx_hash)},
-                                                    {"status", to_string(vote_status::rejected)},
-                                                    {"detail", earlier->detail}};
         const auto sent = sender_.run(v);  // with the votes of concurrent requests, in one call
-        if (sent.st == send_result::state::submitted) {
-            out["status"] = to_string(vote_status::submitted);
-            out["validator"] = sent.node;
-            out["block_hash"] = nullptr;
-            return rpc::json_response(http::status::ok, out, ver);
-        }
-        if (sent.st == send_result::state::rejected)  // the voter's place is free again: say so, and which vote it was
-            return rpc::json_response(
-                http::status::service_unavailable,
-                bjson::object{{"detail", "the validators refused the vote (" + sent.detail +
-                                             "); it was not counted and you may vote again"},
-                              {"transaction_id", to_hex(v.tx_hash)},
-                              {"status", to_string(vote_status::rejected)}},
-                ver);
-        if (sent.st == send_result::state::queued) {  // a validator's pool is full: queued here, sent later
-            out["status"] = to_string(vote_status::pending);
-            out["validator"] = sent.node;
-            out["source"] = "outbox";
-            return rpc::json_response(http::status::ok, out, ver);
-        }
-        // No validator answered: the vote is safe in the outbox (and, a plain vote, on the fallback chain).
-        out["status"] = to_string(vote_status::pending);
-        if (sent.on_fallback) {
-            out["source"] = "fallback_chain";
-            out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
-        } else {
-            out["source"] = "outbox";
-            out["warning"] = "PoA validators unreachable: the vote is kept by the backend and sent when one answers";
-        }
-        return rpc::json_response(http::status::ok, out, ver);
+        return answer(id, &sent);
     }
 
     /// GET /api/votes/transaction-status?transaction_id=0x...[&election_id=N]:
@@ -236,6 +226,53 @@ public:
     }
 
 private:
+    /// The answer to a vote request once the vote is stored (`id`; nullopt: its voter has a vote
+    /// in flight, 409) and sent (`sent`).
+    static rpc::http_response stored_answer(vote_row v, std::optional<std::int64_t> id, const send_result* sent,
+                                            const std::optional<vote_row>& earlier, std::uint64_t now, unsigned ver) {
+        if (!id || !sent)
+            return rpc::detail_response(http::status::conflict, "you have already voted in this election", ver);
+        v.id = *id;
+        bjson::object out{{"id", v.id},
+                          {"transaction_id", to_hex(v.tx_hash)},
+                          {"ballot_hash", v.ballot_hash},
+                          {"timestamp", app::iso_time(now)}};
+        if (earlier)  // this vote replaces one the chain refused
+            out["previous_attempt"] = bjson::object{{"transaction_id", to_hex(earlier->tx_hash)},
+                                                    {"status", to_string(vote_status::rejected)},
+                                                    {"detail", earlier->detail}};
+        if (sent->st == send_result::state::submitted) {
+            out["status"] = to_string(vote_status::submitted);
+            out["validator"] = sent->node;
+            out["block_hash"] = nullptr;
+            return rpc::json_response(http::status::ok, out, ver);
+        }
+        if (sent->st == send_result::state::rejected)  // the voter's place is free again: say so, and which vote it was
+            return rpc::json_response(
+                http::status::service_unavailable,
+                bjson::object{{"detail", "the validators refused the vote (" + sent->detail +
+                                             "); it was not counted and you may vote again"},
+                              {"transaction_id", to_hex(v.tx_hash)},
+                              {"status", to_string(vote_status::rejected)}},
+                ver);
+        if (sent->st == send_result::state::queued) {  // a validator's pool is full: queued here, sent later
+            out["status"] = to_string(vote_status::pending);
+            out["validator"] = sent->node;
+            out["source"] = "outbox";
+            return rpc::json_response(http::status::ok, out, ver);
+        }
+        // No validator answered: the vote is safe in the outbox (and, a plain vote, on the fallback chain).
+        out["status"] = to_string(vote_status::pending);
+        if (sent->on_fallback) {
+            out["source"] = "fallback_chain";
+            out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
+        } else {
+            out["source"] = "outbox";
+            out["warning"] = "PoA validators unreachable: the vote is kept by the backend and sent when one answers";
+        }
+        return rpc::json_response(http::status::ok, out, ver);
+    }
+
     store& db_;
     elections<Clock>& elections_;
     group_commit& commit_;
@@ -244,6 +281,7 @@ private:
     const Clock& clock_;
     secret_type* secret_;
     combiner<vote_row, send_result> sender_;  ///< the first send of new votes, many in one call
+    std::optional<vote_pipeline> pipeline_;   ///< set by use_pipeline(): requests answered from its thread
 };
 
 }  // namespace ballotchain::backend
