@@ -37,11 +37,10 @@ struct answers {
 vote_pipeline::job job_of(std::int64_t user, answers& a) {
     vote_row v;
     v.user_id = user;
-    auto answer = [user](std::optional<std::int64_t> id, const send_result* sent) {
+    auto answer = [](std::optional<std::int64_t> id, const send_result* sent) {
         if (!id || !sent) return rpc::detail_response(http::status::conflict, "already voted", 11);
         return rpc::detail_response(http::status::ok, "stored as " + std::to_string(*id) + " via " + sent->node, 11);
     };
-    (void)user;
     return {v, answer, a.responder_for(user), 11};
 }
 

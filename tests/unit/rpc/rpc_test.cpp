@@ -142,7 +142,8 @@ TEST_CASE("poa_sendRawTransactions: each vote answered on its own, in order; the
     REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(v1))})).is_string());
     bj::array raws{to_hex(encode(v1)), to_hex(encode(v2)), "0x0102", to_hex(encode(bad_sig)), 7, to_hex(encode(v3)),
                    to_hex(encode(n.net.vote(2, 1, 1))), to_hex(encode(v4))};
-    auto out = res(call(t, "poa_sendRawTransactions", {raws})).as_array();
+    // (bj::value(...): a braced bj::array alone would copy it instead of nesting it)
+    auto out = res(call(t, "poa_sendRawTransactions", bj::array{bj::value(raws)})).as_array();
     REQUIRE(out.size() == raws.size());
     auto code_at = [&](std::size_t i) { return out[i].as_object().at("error").as_object().at("code").as_int64(); };
     CHECK(code_at(0) == -32004);  // already pooled: this very transaction
@@ -156,9 +157,9 @@ TEST_CASE("poa_sendRawTransactions: each vote answered on its own, in order; the
     CHECK(n.pool.size() == 3);
     // The call itself: one array of 1..1000 transactions.
     CHECK(err_code(call(t, "poa_sendRawTransactions", {})) == -32602);
-    CHECK(err_code(call(t, "poa_sendRawTransactions", {bj::array{}})) == -32602);
+    CHECK(err_code(call(t, "poa_sendRawTransactions", bj::array{bj::value(bj::array{})})) == -32602);
     CHECK(err_code(call(t, "poa_sendRawTransactions", {to_hex(encode(v4))})) == -32602);
-    CHECK(err_code(call(t, "poa_sendRawTransactions", {bj::array(1001, bj::value("0x00"))})) == -32602);
+    CHECK(err_code(call(t, "poa_sendRawTransactions", bj::array{bj::value(bj::array(1001, bj::value("0x00")))})) == -32602);
 }
 
 TEST_CASE("JSON-RPC limits: a capped method runs once per request; the admit hook refuses the rest", "[rpc]") {
