@@ -17,72 +17,6 @@
 
 namespace ballotchain::backend {
 
-/// Writes votes through `store::add_votes`, many at once.
-///
-/// The first caller to find no commit running becomes the leader and writes
-/// everything queued; the others wait for its result. Each caller returns only
-/// after the transaction holding its vote is durable.
-///
-/// @par Thread safety
-/// `record` may be called from any thread; the queue is this object's own and
-/// its lock is never held while the store writes.
-class group_commit {
-public:
-    explicit group_commit(store& db) : db_(db) {}
-
-    /// Stores `v` ('pending'); its new id, or nullopt when its voter already has
-    /// a vote not rejected in that election. Throws store_failure.
-    std::optional<std::int64_t> record(const vote_row& v) {
-        slot me{&v, std::nullopt, nullptr, false};
-        std::unique_lock lk(mu_);
-        queue_.push_back(&me);
-        while (!me.done) {
-            if (committing_) {
-                cv_.wait(lk);
-                continue;
-            }
-            committing_ = true;
-            std::vector<slot*> batch = std::move(queue_);
-            queue_.clear();
-            lk.unlock();
-            std::vector<const vote_row*> rows;
-            for (auto* b : batch) rows.push_back(b->v);
-            std::vector<std::optional<std::int64_t>> ids;
-            std::exception_ptr error;
-            try {
-                ids = must(db_.add_votes(rows));
-            } catch (...) {
-                error = std::current_exception();
-            }
-            lk.lock();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (error)
-                    batch[i]->error = error;
-                else
-                    batch[i]->id = ids[i];
-                batch[i]->done = true;
-            }
-            committing_ = false;
-            cv_.notify_all();
-        }
-        if (me.error) std::rethrow_exception(me.error);
-        return me.id;
-    }
-
-private:
-    struct slot {
-        const vote_row* v;
-        std::optional<std::int64_t> id;
-        std::exception_ptr error;
-        bool done = false;
-    };
-    store& db_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::vector<slot*> queue_;
-    bool committing_ = false;
-};
-
 /// Combines concurrent calls into one: each caller's item is queued, the first caller to find
 /// no batch running becomes the leader and runs `work` on everything queued (its own item and
 /// those of the callers that came while the previous batch ran), and every caller returns its
@@ -154,6 +88,28 @@ private:
     std::condition_variable cv_;
     std::vector<slot*> queue_;
     bool running_ = false;
+};
+
+/// Writes votes through `store::add_votes`, many at once (a combiner over the store).
+///
+/// The first caller to find no commit running becomes the leader and writes
+/// everything queued; the others wait for its result. Each caller returns only
+/// after the transaction holding its vote is durable.
+///
+/// @par Thread safety
+/// `record` may be called from any thread; the queue is the combiner's own and
+/// its lock is never held while the store writes.
+class group_commit {
+public:
+    explicit group_commit(store& db)
+        : c_([&db](const std::vector<const vote_row*>& rows) { return must(db.add_votes(rows)); }) {}
+
+    /// Stores `v` ('pending'); its new id, or nullopt when its voter already has a
+    /// vote not rejected in that election. Throws store_failure.
+    std::optional<std::int64_t> record(const vote_row& v) { return c_.run(&v); }
+
+private:
+    combiner<const vote_row*, std::optional<std::int64_t>> c_;
 };
 
 }  // namespace ballotchain::backend
