@@ -248,17 +248,10 @@ public:
         auto mine = it->second;
         jobs_.erase(it);
         while (!mine->done) {
-            if (!queue_.empty()) {  // help rather than wait
-                auto j = queue_.front();
-                queue_.pop_front();
-                lk.unlock();
-                run(*j);
-                lk.lock();
-                j->done = true;
-                done_cv_.notify_all();
-            } else {
+            if (!queue_.empty())
+                run_next(lk);  // help rather than wait
+            else
                 done_cv_.wait(lk);
-            }
         }
         return mine;
     }
@@ -269,14 +262,19 @@ private:
         for (;;) {
             work_cv_.wait(lk, [this] { return stop_ || !queue_.empty(); });
             if (stop_) return;
-            auto j = queue_.front();
-            queue_.pop_front();
-            lk.unlock();
-            run(*j);
-            lk.lock();
-            j->done = true;
-            done_cv_.notify_all();
+            run_next(lk);
         }
+    }
+
+    /// Takes the oldest queued job and runs it outside the lock. @pre `lk` holds mu_ and the queue is not empty.
+    void run_next(std::unique_lock<std::mutex>& lk) {
+        auto j = queue_.front();
+        queue_.pop_front();
+        lk.unlock();
+        run(*j);
+        lk.lock();
+        j->done = true;
+        done_cv_.notify_all();
     }
 
     void run(job& j) const {
