@@ -128,7 +128,7 @@ inline vocabulary chain_vocabulary() {
     }
     add("conflicting-raw", hex_of(chain_vote(3, 1, 0)));  // voter 3 is final in election 1
     auto bad_sig = chain_vote(20, 1, 0);
-    bad_sig.sig.data[5] ^= 1;
+    bad_sig.auth.sig.data[5] ^= 1;
     add("bad-signature-raw", hex_of(bad_sig));
     add("stranger-raw", hex_of(chain_vote(21, 1, 0, 60)));
     add("too-large-raw", hex_of(chain_vote(22, 1, 0, 50, 4097)));

@@ -286,7 +286,11 @@ private:
         return res;
     }
 
-    void submit_chunk(const std::vector<vote_row>& vs, std::size_t from, std::size_t to, std::vector<send_result>& out) {
+    /// Sends vs[from, to) in one call. Votes refused only because another vote of their signed
+    /// batch was (batch_refused; that one is answered for what it is) are sent again at once
+    /// without it (`retry_batch`), once.
+    void submit_chunk(const std::vector<vote_row>& vs, std::size_t from, std::size_t to, std::vector<send_result>& out,
+                      bool retry_batch = true) {
         std::vector<vote_tx> txs;
         std::vector<std::size_t> at;
         for (std::size_t i = from; i < to; ++i) {
@@ -318,17 +322,26 @@ private:
             return;
         }
         std::map<std::string, std::vector<std::int64_t>> taken;  // by the validator that took them
+        std::vector<std::size_t> again;                           // refused with their batch
         for (std::size_t k = 0; k < at.size(); ++k) {
             const auto& a = (*acks)[k];
             const auto i = at[k];
             if (a) {
                 taken[a->node].push_back(vs[i].id);
                 out[i] = {send_result::state::submitted, a->node, {}, false};
+            } else if (retry_batch && a.error().rpc_code == rpc::tx_code::batch_refused) {
+                again.push_back(i);
             } else {
                 out[i] = on_refusal(vs[i], a.error());
             }
         }
         for (const auto& [node, ids] : taken) must(db_.mark_submitted_many(ids, node, clock_.wall_ms()));
+        if (again.empty()) return;
+        std::vector<vote_row> rest;
+        for (const auto i : again) rest.push_back(vs[i]);
+        std::vector<send_result> rest_out(rest.size());
+        submit_chunk(rest, 0, rest.size(), rest_out, false);
+        for (std::size_t k = 0; k < again.size(); ++k) out[again[k]] = rest_out[k];
     }
 
     /// Records event `e` for `v`: the transition table says which status it

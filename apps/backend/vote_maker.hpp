@@ -76,8 +76,9 @@ public:
         return hmac_sha256::mac(tag_key_, m);
     }
 
-    /// The signed transaction of `user`'s vote `r` at wall time `now_ms`, and
-    /// its row: tx hash, raw transaction, ballot hash (SHA-256 of the
+    /// The transaction of `user`'s vote `r` at wall time `now_ms`, not yet signed
+    /// (sign_rows signs it with the others stored at the same time), and its row: tx hash
+    /// (the signature is not part of it), raw transaction, ballot hash (SHA-256 of the
     /// encrypted vote in hex without 0x), created at `now_ms`. Checks nothing.
     made_vote make(std::int64_t user, vote_request r, std::uint64_t now_ms) const {
         made_vote out;
@@ -92,7 +93,8 @@ public:
         v.user_id = user;
         v.election_id = r.election_id;
         v.candidate_id = r.candidate_id;
-        v.tx_hash = sign_tx<ed25519_sha256>(tx, submitter_);
+        tx.submitter = submitter_.public_key();
+        v.tx_hash = tx_hash<ed25519_sha256>(tx);
         v.ballot_hash = to_hex(sha256::hash(tx.encrypted_vote)).substr(2);
         v.raw_tx = encode(tx);
         v.created_ms = now_ms;
@@ -109,7 +111,7 @@ public:
         r.encrypted_vote = std::move(body);
         made_vote out = make(user, std::move(r), now_ms);
         out.tx.kind = tx_kind::ballot;
-        out.row.tx_hash = sign(out.tx);
+        out.row.tx_hash = tx_hash<ed25519_sha256>(out.tx);
         out.row.raw_tx = encode(out.tx);
         return out;
     }
@@ -117,9 +119,28 @@ public:
     /// Signs `tx` with the submitter key; its hash.
     hash32 sign(vote_tx& tx) const { return sign_tx<ed25519_sha256>(tx, submitter_); }
 
-    /// Every rule the chain applies to a transaction on its own (chain id,
-    /// vote size, authorized submitter, signature); the tx hash when it passes.
-    result<hash32> check(const vote_tx& tx) const { return rules_.check_tx_stateless(tx); }
+    /// Signs the transactions of `rows` (made by make or make_ballot) as one batch
+    /// (data-format.md §2): one signature for all, and each raw transaction gets its audit
+    /// path. Their tx hashes do not change. Throws std::runtime_error on a row that does not decode.
+    void sign_rows(std::span<vote_row* const> rows) const {
+        std::vector<vote_tx> txs;
+        txs.reserve(rows.size());
+        for (const auto* r : rows) {
+            auto tx = decode_tx(r->raw_tx);
+            if (!tx) throw std::runtime_error("a vote to sign does not decode: " + tx.error().message());
+            txs.push_back(std::move(*tx));
+        }
+        sign_batch<ed25519_sha256>(txs, submitter_);
+        for (std::size_t i = 0; i < rows.size(); ++i) rows[i]->raw_tx = encode(txs[i]);
+    }
+
+    /// Every rule the chain applies to a transaction on its own but its signature (chain id,
+    /// vote size, authorized submitter: the signature is made with the others at storing
+    /// time, by the key checked here); the tx hash when it passes.
+    result<hash32> check(const vote_tx& tx) const {
+        if (auto ec = rules_.rules().check_tx_fields(tx)) return ec;
+        return tx_hash<ed25519_sha256>(tx);
+    }
 
 private:
     rules_chain rules_;

@@ -34,7 +34,8 @@ public:
     /// Builds a request's answer once its vote is stored (`id`; nullopt: its voter already has a
     /// vote in flight) and sent (`sent`; unset when it was not stored). May throw (answered 500).
     using answer_fn = std::function<rpc::http_response(std::optional<std::int64_t> id, const send_result* sent)>;
-    using store_fn = std::function<std::vector<std::optional<std::int64_t>>(const std::vector<const vote_row*>&)>;
+    /// Stores the rows (and may complete them first, e.g. sign them): their ids, or nullopt each.
+    using store_fn = std::function<std::vector<std::optional<std::int64_t>>(const std::vector<vote_row*>&)>;
     using send_fn = std::function<std::vector<send_result>(const std::vector<vote_row>&)>;
 
     struct job {
@@ -128,9 +129,9 @@ private:
     }
 
     void run(std::vector<job>& batch) {
-        std::vector<const vote_row*> rows;
+        std::vector<vote_row*> rows;
         rows.reserve(batch.size());
-        for (const auto& j : batch) rows.push_back(&j.v);
+        for (auto& j : batch) rows.push_back(&j.v);
         std::vector<std::optional<std::int64_t>> ids;
         try {
             ids = store_(rows);

@@ -95,7 +95,11 @@ public:
     /// from a pipeline thread (vote_pipeline.hpp): at most `capacity` votes wait (beyond: 503
     /// with Retry-After), and `decorate` is applied to each answer. Call before serving.
     void use_pipeline(std::size_t capacity, std::function<void(rpc::http_response&)> decorate = {}) {
-        pipeline_.emplace([this](const std::vector<const vote_row*>& rows) { return must(db_.add_votes(rows)); },
+        pipeline_.emplace(
+            [this](const std::vector<vote_row*>& rows) {
+                maker_.sign_rows(rows);  // one signature for everything stored together
+                return must(db_.add_votes(std::vector<const vote_row*>(rows.begin(), rows.end())));
+            },
                           [this](const std::vector<vote_row>& vs) { return outbox_.submit_many(vs); }, capacity,
                           std::move(decorate));
     }
@@ -158,6 +162,7 @@ public:
                 if (!pipeline_->push(j)) pipeline_->busy(respond, ver);
                 return {};
             }
+        maker_.sign_rows(std::vector<vote_row*>{&v});  // a batch of one
         auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
         if (!id) return answer(id, nullptr);
         v.id = *id;

@@ -137,7 +137,7 @@ def resign_from(db, height, keys, genesis):
         if prev_hash is not None:
             data[1 + 21:1 + 53] = prev_hash  # parent
         spans, cert_at = tx_spans(bytes(data))
-        hashes = [vg.H(bytes(data[s:e - 64])) for s, e in spans]
+        hashes = [tx_at(bytes(data), s)["hash"] for s, _ in spans]
         data[1 + 65:1 + 97] = vg.mth(hashes)  # tx_root
         header = bytes(data[1:102])
         block_hash = vg.H(header)
@@ -172,13 +172,25 @@ def flip(db, height, at):
     db.commit()
 
 
+def tx_at(data, start):
+    """The transaction that starts at byte `start` of a block's data, parsed."""
+    r = vg.Reader(data)
+    r.pos = start
+    return ve.read_tx(r)
+
+
 def resign_tx(db, height, idx, seed):
-    """A new signature for transaction `idx` of block `height`, by the secret `seed`."""
+    """A new authorization for transaction `idx` of block `height`: signed alone (a batch of
+    one, data-format.md §2) by the secret `seed`."""
     (data,) = db.execute("SELECT data FROM blocks WHERE height = ?", (height,)).fetchone()
+    data = bytes(data)
     start, end = tx_spans(data)[0][idx]
-    data = bytearray(data)
-    data[end - 64:end] = ed25519_sign(seed, vg.H(bytes(data[start:end - 64])))[1]
-    db.execute("UPDATE blocks SET data = ? WHERE height = ?", (bytes(data), height))
+    tx = tx_at(data, start)
+    payload_end = end - (9 + 32 * len(tx["path"]) + 64)
+    msg = vg.batch_message(tx["chain_id"], 1, vg.H(b"\x00" + tx["hash"]))
+    auth = ve.u32(1) + ve.u32(0) + b"\x00" + ed25519_sign(seed, msg)[1]
+    data = data[:payload_end] + auth + data[end:]
+    db.execute("UPDATE blocks SET data = ? WHERE height = ?", (data, height))
 
 
 def main():
@@ -255,7 +267,7 @@ def main():
         flip(db, height, start + TAMPER[kind][0])
         (data,) = db.execute("SELECT data FROM blocks WHERE height = ?", (height,)).fetchone()
         spans = tx_spans(data)[0]
-        signer = bytes(data[spans[idx][1] - 96:spans[idx][1] - 64])
+        signer = tx_at(bytes(data), spans[idx][0])["signer"]
         seed = (bytes.fromhex(keys["submitter"][2:]) if kind == 2
                 else validators[[v["public_key"] for v in genesis["validators"]].index("0x" + signer.hex())])
         resign_tx(db, height, idx, seed)

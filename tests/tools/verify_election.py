@@ -469,8 +469,8 @@ def read_tx(r):
         tx["voter_tag"], tx["timestamp_ms"], tx["signer"] = r.take(32), r.u64(), r.take(32)
     else:
         raise ValueError("transaction tag %#x" % tag)
-    tx["hash"] = vg.H(r.b[start:r.pos])  # tx hash = H(everything but the signature)
-    tx["sig"] = r.take(64)
+    tx["hash"] = vg.H(r.b[start:r.pos])  # tx hash = H(the payload: everything before the authorization)
+    vg.read_auth(r, tx)  # batch position, audit path, signature (data-format.md §2)
     return tx
 
 
@@ -958,6 +958,7 @@ def verify(db_path, genesis_path):
     prev = None
     prev_hash = None
     height = -1
+    verified_batches = set()  # a batch signature costs one verification
     for row_height, row_hash, data in rows:
         height += 1
         if row_height != height:
@@ -1001,7 +1002,7 @@ def verify(db_path, genesis_path):
                 raise fail("signer is not a genesis submitter (unauthorized_submitter)")
             elif tx["kind"] >= 3 and tx["signer"] not in st.validator_index:
                 raise fail("signer is not a genesis validator (unauthorized_submitter)")
-            if not ed25519_verify(tx["signer"], tx["hash"], tx["sig"]):
+            if not vg.tx_signature_ok(tx, tx["signer"], verified_batches, ed25519_verify):
                 raise fail("signature invalid (invalid_signature)")
             if tx["hash"] in seen:
                 raise fail("duplicate_tx")

@@ -132,9 +132,81 @@ def read_tx(r):
     tx["timestamp_ms"] = r.u64()
     tx["submitter"] = r.take(32)
     payload = r.b[start:r.pos]
-    tx["sig"] = r.take(64)
-    tx["hash"] = H(payload)  # tx hash = H(everything but the signature)
+    tx["hash"] = H(payload)  # tx hash = H(the payload: everything before the authorization)
+    read_auth(r, tx)
     return tx
+
+
+MAX_BATCH = 65536
+
+
+def path_length(index, size):
+    """Length of the RFC 6962 audit path of leaf `index` in a tree of `size` leaves."""
+    n = 0
+    while size > 1:
+        k = 1
+        while k * 2 < size:
+            k *= 2
+        if index < k:
+            size = k
+        else:
+            index, size = index - k, size - k
+        n += 1
+    return n
+
+
+def read_auth(r, tx):
+    """The authorization (data-format.md §2): u32 batch size, u32 index, u8 path length, path, sig."""
+    size, index, n = r.u32(), r.u32(), r.u8()
+    if size > MAX_BATCH:
+        raise ValueError("batch size %d above %d" % (size, MAX_BATCH))
+    if size == 0 or index >= size or n != path_length(index, size):
+        raise ValueError("non-canonical batch position (size %d, index %d, path of %d)" % (size, index, n))
+    tx["batch_size"], tx["batch_index"] = size, index
+    tx["path"] = [r.take(32) for _ in range(n)]
+    tx["sig"] = r.take(64)
+
+
+def root_from_path(leaf, index, size, path):
+    """RFC 9162 §2.1.3.2: the root an audit path leads to, or None."""
+    if index >= size:
+        return None
+    fn, sn, r = index, size - 1, H(b"\x00" + leaf)
+    for p in path:
+        if sn == 0:
+            return None
+        if fn % 2 == 1 or fn == sn:
+            r = H(b"\x01" + p + r)
+            if fn % 2 == 0:
+                while fn != 0 and fn % 2 == 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = H(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
+def batch_message(chain_id, size, root):
+    """What a transaction's signer signs: 0x08 ‖ u64 chain_id ‖ u32 batch size ‖ batch root."""
+    return b"\x08" + be(chain_id, 8) + be(size, 4) + root
+
+
+def tx_signature_ok(tx, signer, verified=None, verify=None):
+    """The tx's batch signature by `signer` covers its hash at its index. `verified` (a set)
+    remembers batches already verified, so a batch costs one Ed25519 verification."""
+    root = root_from_path(tx["hash"], tx["batch_index"], tx["batch_size"], tx["path"])
+    if root is None:
+        return False
+    msg = batch_message(tx["chain_id"], tx["batch_size"], root)
+    key = (signer, msg, tx["sig"])
+    if verified is not None and key in verified:
+        return True
+    ok = (verify or ed25519_verify)(signer, msg, tx["sig"])
+    if ok and verified is not None:
+        verified.add(key)
+    return ok
 
 
 def read_header(r):
@@ -270,7 +342,8 @@ def main():
         check("tx %d: chain id, size, authorized submitter" % i,
               tx["chain_id"] == g["chain_id"] and len(tx["encrypted_vote"]) <= g["max_encrypted_vote_bytes"]
               and tx["submitter"] in g["submitters"])
-        check("tx %d: submitter signature over the tx hash" % i, ed25519_verify(tx["submitter"], tx["hash"], tx["sig"]))
+        check("tx %d: batch %d of %d, its path leads to the root the submitter signed" % (i, tx["batch_index"], tx["batch_size"]),
+              tx_signature_ok(tx, tx["submitter"]))
         key = (tx["election_id"], tx["voter_tag"])
         check("tx %d: no repeated tx hash or (election, voter_tag)" % i, tx["hash"] not in seen and key not in seen)
         seen.update([tx["hash"], key])
@@ -288,19 +361,27 @@ def main():
     r = Reader(hexfile("tx"))
     tx = read_tx(r)
     r.done()
-    check("tx hash = H(tx without its signature)", tx["hash"] == hexfile("tx_hash"))
-    check("tx signature", ed25519_verify(tx["submitter"], tx["hash"], tx["sig"]))
+    check("tx hash = H(tx payload)", tx["hash"] == hexfile("tx_hash"))
+    check("tx signature: its batch's root, signed", tx_signature_ok(tx, tx["submitter"]))
+    check("the signature is not over the bare tx hash", not ed25519_verify(tx["submitter"], tx["hash"], tx["sig"]))
+    check("block 1's votes are one batch of 3 under one signature",
+          [(t["batch_size"], t["batch_index"]) for t in txs] == [(3, 0), (3, 1), (3, 2)]
+          and len({t["sig"] for t in txs}) == 1)
     tj = json.load(open(os.path.join(gdir, "tx.json")))
     check("tx.json has the same fields as tx.hex",
           all(tj[k] == tx[k] for k in ("chain_id", "election_id", "candidate_id", "timestamp_ms"))
           and all(bytes.fromhex(tj[k][2:]) == tx[f] for k, f in (("encrypted_vote", "encrypted_vote"),
                                                                   ("voter_tag", "voter_tag"),
-                                                                  ("submitter", "submitter"), ("signature", "sig"))))
+                                                                  ("submitter", "submitter"), ("signature", "sig")))
+          and tj["batch"]["size"] == tx["batch_size"] and tj["batch"]["index"] == tx["batch_index"]
+          and [bytes.fromhex(p[2:]) for p in tj["batch"]["path"]] == tx["path"])
 
     # the checker itself must be able to fail: one flipped signature bit
     bad = bytearray(tx["sig"])
     bad[0] ^= 1
-    check("a flipped signature bit does not verify", not ed25519_verify(tx["submitter"], tx["hash"], bytes(bad)))
+    check("a flipped signature bit does not verify", not tx_signature_ok(dict(tx, sig=bytes(bad)), tx["submitter"]))
+    check("a vote moved to another batch index does not verify",
+          not tx_signature_ok(dict(tx, batch_index=0), tx["submitter"]))
 
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0

@@ -5,6 +5,7 @@
 /// seals, booleans other than 0/1, and trailing bytes.
 
 #include <ballotchain/chain/genesis.hpp>
+#include <ballotchain/chain/merkle.hpp>
 #include <ballotchain/chain/types.hpp>
 #include <ballotchain/core/wire.hpp>
 #include <ballotchain/crypto/suite.hpp>
@@ -14,11 +15,14 @@ namespace ballotchain {
 namespace codec {
 
 inline constexpr std::size_t header_size = 1 + 8 + 8 + 4 + 32 + 8 + 4 + 32 + 4;         // 101
-inline constexpr std::size_t min_vote_tx_size = 1 + 8 + 8 + 8 + 4 + 32 + 8 + 32 + 64;   // 165
-inline constexpr std::size_t min_election_tx_size = 1 + 8 + 1 + 8 + 4 + 32 + 8 + 32 + 64;  // 158
+/// A transaction's authorization without its audit path: batch size, index, path length, signature.
+inline constexpr std::size_t min_auth_size = 4 + 4 + 1 + 64;                                        // 73
+inline constexpr std::size_t min_vote_tx_size = 1 + 8 + 8 + 8 + 4 + 32 + 8 + 32 + min_auth_size;     // 174
+inline constexpr std::size_t min_election_tx_size = 1 + 8 + 1 + 8 + 4 + 32 + 8 + 32 + min_auth_size;  // 167
 inline constexpr std::size_t min_tx_size = min_election_tx_size;  ///< the smallest transaction of any kind
 inline constexpr std::size_t seal_size = 4 + 64;
 inline constexpr std::size_t seal_message_size = 1 + 8 + 8 + 4 + 32;
+inline constexpr std::size_t batch_message_size = 1 + 8 + 4 + 32;
 
 // ---- writers ---------------------------------------------------------------
 
@@ -42,9 +46,18 @@ inline void write_tx_payload(wire::writer& w, const vote_tx& tx) {
     w.fixed(tx.submitter);
 }
 
+/// A transaction's authorization: u32 batch size, u32 index, u8 path length, the path, the signature.
+inline void write_auth(wire::writer& w, const batch_signature& a) {
+    w.u32(a.size);
+    w.u32(a.index);
+    w.u8(static_cast<std::uint8_t>(a.path.size()));
+    for (const auto& p : a.path) w.fixed(p);
+    w.fixed(a.sig);
+}
+
 inline void write_tx(wire::writer& w, const vote_tx& tx) {
     write_tx_payload(w, tx);
-    w.fixed(tx.sig);
+    write_auth(w, tx.auth);
 }
 
 inline void write_header(wire::writer& w, const block_header& h) {
@@ -108,6 +121,21 @@ inline bool expect_tag(wire::reader& r, tag t) {
     return true;
 }
 
+/// Batch size 1..max_batch_txs [length_too_large above, non_canonical at 0], index < size and a
+/// path of exactly the length that (index, size) implies [non_canonical], so that one
+/// authorization has one encoding and the path is bounded (16 entries) before it is read.
+inline bool read_auth(wire::reader& r, batch_signature& a) {
+    std::uint8_t len = 0;
+    if (!r.u32(a.size) || !r.u32(a.index) || !r.u8(len)) return false;
+    if (a.size > limits::max_batch_txs) return r.fail(core::errc::length_too_large);
+    if (a.size == 0 || a.index >= a.size || len != merkle_path_length(a.index, a.size))
+        return r.fail(core::errc::non_canonical);
+    a.path.assign(len, {});
+    for (auto& p : a.path)
+        if (!r.fixed(p)) return false;
+    return r.fixed(a.sig);
+}
+
 inline bool read_tx(wire::reader& r, vote_tx& tx) {
     std::uint8_t t = 0;
     if (!r.u8(t)) return false;
@@ -125,7 +153,7 @@ inline bool read_tx(wire::reader& r, vote_tx& tx) {
         return r.fail(core::errc::bad_tag);
     }
     return r.var(tx.encrypted_vote, limits::max_encrypted_vote_bytes) && r.fixed(tx.voter_tag) &&
-           r.u64(tx.timestamp_ms) && r.fixed(tx.submitter) && r.fixed(tx.sig);
+           r.u64(tx.timestamp_ms) && r.fixed(tx.submitter) && read_auth(r, tx.auth);
 }
 
 inline bool read_header(wire::reader& r, block_header& h) {
@@ -207,7 +235,7 @@ bytes encode_with(const T& v, Write write, std::size_t reserve = 256) {
 inline bytes encode(const vote_tx& tx) { return codec::detail::encode_with(tx, codec::write_tx); }
 inline bytes encode(const block_header& h) { return codec::detail::encode_with(h, codec::write_header); }
 inline bytes encode(const block& b) {
-    return codec::detail::encode_with(b, codec::write_block, codec::header_size + 65 + b.txs.size() * 256);
+    return codec::detail::encode_with(b, codec::write_block, codec::header_size + 65 + b.txs.size() * 320);
 }
 inline bytes encode(const commit_certificate& c) { return codec::detail::encode_with(c, codec::write_certificate); }
 inline bytes encode(const genesis_config& g) { return codec::detail::encode_with(g, codec::write_genesis); }
@@ -272,7 +300,11 @@ inline result<vote_tx> decode_tx_at(byte_view block_bytes, std::uint32_t index) 
         const std::size_t len = be32(at + len_at);
         if (len > limits::max_encrypted_vote_bytes) return make_error(core::errc::length_too_large);
         if (block_bytes.size() - at < fixed + len) return make_error(core::errc::truncated);
-        return fixed + len;
+        // The path length is the byte after the batch size and index, behind the payload.
+        const std::size_t path_len = block_bytes[at + fixed + len - 64 - 1];
+        if (path_len > limits::max_batch_path) return make_error(core::errc::length_too_large);
+        if (block_bytes.size() - at < fixed + len + 32 * path_len) return make_error(core::errc::truncated);
+        return fixed + len + 32 * path_len;
     };
     std::size_t at = txs_at;
     for (std::uint32_t i = 0; i < index; ++i) {
@@ -287,7 +319,8 @@ inline result<vote_tx> decode_tx_at(byte_view block_bytes, std::uint32_t index) 
 
 // ---- hashes and signed messages ------------------------------------------------
 
-/// Tx hash = H(tx payload). The submitter signs these 32 bytes.
+/// Tx hash = H(tx payload): it identifies the transaction; its signer signs it within a
+/// batch (batch_message).
 template <suite Suite>
 hash32 tx_hash(const vote_tx& tx) {
     return Suite::hash(encode_tx_payload(tx));
@@ -309,6 +342,19 @@ inline bytes seal_message(std::uint64_t chain_id, std::uint64_t height, std::uin
     w.u64(height);
     w.u32(round);
     w.fixed(block);
+    return out;
+}
+
+/// The bytes a transaction's signer signs (data-format.md §2): tag 0x08, chain id, the
+/// number of tx hashes in the batch and their Merkle root (§5).
+inline bytes batch_message(std::uint64_t chain_id, std::uint32_t size, const hash32& root) {
+    bytes out;
+    out.reserve(codec::batch_message_size);
+    wire::writer w(out);
+    w.u8(static_cast<std::uint8_t>(tag::batch));
+    w.u64(chain_id);
+    w.u32(size);
+    w.fixed(root);
     return out;
 }
 

@@ -17,6 +17,7 @@ enum class errc {
     duplicate_tx,
     duplicate_vote,  ///< a second vote with the same voter_tag in one election
     pool_full,
+    batch_refused,  ///< another vote of its signed batch was refused (the batch is taken whole or not at all)
     // blocks
     wrong_height = 20,
     wrong_parent,
@@ -71,6 +72,7 @@ inline std::string describe(errc e) {
     case errc::duplicate_tx: return "duplicate transaction";
     case errc::duplicate_vote: return "duplicate vote: voter already voted in this election";
     case errc::pool_full: return "transaction pool is full";
+    case errc::batch_refused: return "batch refused: another vote of its signed batch was refused";
     case errc::wrong_height: return "block height does not follow the chain head";
     case errc::wrong_parent: return "block parent hash is not the chain head";
     case errc::wrong_proposer: return "block proposer is not the scheduled proposer";

@@ -68,7 +68,10 @@ inline boost::json::object to_json(const vote_tx& tx) {
     o["voter_tag"] = to_hex(tx.voter_tag);
     o["timestamp_ms"] = tx.timestamp_ms;
     o["submitter"] = to_hex(tx.submitter);
-    o["signature"] = to_hex(tx.sig);
+    o["signature"] = to_hex(tx.auth.sig);
+    boost::json::array path;
+    for (const auto& p : tx.auth.path) path.push_back(boost::json::value(to_hex(p)));
+    o["batch"] = boost::json::object{{"size", tx.auth.size}, {"index", tx.auth.index}, {"path", std::move(path)}};
     return o;
 }
 
@@ -96,7 +99,25 @@ inline result<vote_tx> tx_from_json(const boost::json::value& v) {
     BALLOTCHAIN_JSON_GET(tx.voter_tag, detail::get_fixed<32>(o, "voter_tag"));
     BALLOTCHAIN_JSON_GET(tx.timestamp_ms, detail::get_u64(o, "timestamp_ms"));
     BALLOTCHAIN_JSON_GET(tx.submitter, detail::get_fixed<32>(o, "submitter"));
-    BALLOTCHAIN_JSON_GET(tx.sig, detail::get_fixed<64>(o, "signature"));
+    BALLOTCHAIN_JSON_GET(tx.auth.sig, detail::get_fixed<64>(o, "signature"));
+    // "batch" {size, index, path}: absent for a transaction signed alone (a batch of one).
+    if (const auto* b = o.if_contains("batch")) {
+        if (!b->is_object()) return detail::bad();
+        const auto& bo = b->get_object();
+        std::uint64_t size = 0, index = 0;
+        BALLOTCHAIN_JSON_GET(size, detail::get_u64(bo, "size"));
+        BALLOTCHAIN_JSON_GET(index, detail::get_u64(bo, "index"));
+        const auto* path = bo.if_contains("path");
+        if (size == 0 || size > limits::max_batch_txs || index >= size || !path || !path->is_array() ||
+            path->get_array().size() != merkle_path_length(index, size))
+            return detail::bad();
+        tx.auth.size = static_cast<std::uint32_t>(size);
+        tx.auth.index = static_cast<std::uint32_t>(index);
+        for (const auto& p : path->get_array()) {
+            if (!p.is_string()) return detail::bad();
+            BALLOTCHAIN_JSON_GET(tx.auth.path.emplace_back(), from_hex_fixed<32>(std::string_view(p.get_string())));
+        }
+    }
     return tx;
 }
 

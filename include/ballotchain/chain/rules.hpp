@@ -13,6 +13,7 @@
 
 #include <map>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -23,7 +24,7 @@ using tally_map = std::map<std::uint64_t, std::uint64_t>;
 
 /// Accepts no tx as pre-verified: every signature is checked.
 struct verify_all_signatures {
-    bool operator()(const hash32&) const noexcept { return false; }
+    bool operator()(const hash32&, const vote_tx&) const noexcept { return false; }
 };
 
 namespace detail {
@@ -60,14 +61,102 @@ commit_seal make_seal(const typename Suite::key_pair& kp, std::uint32_t validato
     return {validator, Suite::sign(kp, seal_message(chain_id, height, round, bh))};
 }
 
-/// Signs a vote transaction in place (sets submitter and sig); returns its hash.
+/// The root of the batch that `tx` (whose hash is `th`) claims to be part of: its audit
+/// path followed from `th`; nullopt when the path cannot belong to a batch of that size.
+template <suite Suite>
+std::optional<hash32> batch_root(const vote_tx& tx, const hash32& th) {
+    return merkle_root_from_path<Suite>(th, tx.auth.index, tx.auth.size, tx.auth.path);
+}
+
+/// Signs `txs` as batches (data-format.md §2): one signature per limits::max_batch_txs of
+/// them, over the Merkle root of their hashes; each tx gets its index and audit path. Sets
+/// `submitter` and `auth` of each; returns their hashes in order.
+/// @pre every tx has the same chain_id (the signed message names it).
+template <suite Suite>
+std::vector<hash32> sign_batch(std::span<vote_tx> txs, const typename Suite::key_pair& kp) {
+    std::vector<hash32> ths;
+    ths.reserve(txs.size());
+    for (auto& tx : txs) {
+        tx.submitter = kp.public_key();
+        ths.push_back(tx_hash<Suite>(tx));
+    }
+    std::vector<std::vector<hash32>> paths;
+    for (std::size_t at = 0; at < txs.size(); at += limits::max_batch_txs) {
+        const std::size_t n = std::min(limits::max_batch_txs, txs.size() - at);
+        const hash32 root = merkle_root_and_paths<Suite>(std::span<const hash32>(ths).subspan(at, n), paths);
+        const auto size = static_cast<std::uint32_t>(n);
+        const signature sig = Suite::sign(kp, batch_message(txs[at].chain_id, size, root));
+        for (std::size_t i = 0; i < n; ++i) {
+            auto& a = txs[at + i].auth;
+            a.size = size;
+            a.index = static_cast<std::uint32_t>(i);
+            a.path = std::move(paths[i]);
+            a.sig = sig;
+        }
+    }
+    return ths;
+}
+
+/// Signs one transaction in place: a batch of one (sets submitter and auth); returns its hash.
 template <suite Suite>
 hash32 sign_tx(vote_tx& tx, const typename Suite::key_pair& kp) {
-    tx.submitter = kp.public_key();
-    const hash32 h = tx_hash<Suite>(tx);
-    tx.sig = Suite::sign(kp, h.view());
-    return h;
+    return sign_batch<Suite>(std::span<vote_tx>(&tx, 1), kp).front();
 }
+
+/// Whether the refusal of one vote of a signed batch refuses the whole batch (whole or not at
+/// all, data-format.md §2): every reason but "already there" (duplicate_tx: a resent vote) and
+/// "try again later" (pool_full).
+inline bool refuses_batch(const error_code& ec) noexcept {
+    return ec && ec != make_error(chain::errc::duplicate_tx) && ec != make_error(chain::errc::pool_full) &&
+           ec != make_error(chain::errc::batch_refused);
+}
+
+/// For each of `txs`, the index of the first of them that carries the same batch signature
+/// (signer, signature, batch size): txs with the same leader came in one signed batch.
+inline std::vector<std::size_t> batch_leaders(std::span<const vote_tx> txs) {
+    std::map<std::tuple<public_key, signature, std::uint32_t>, std::size_t> first;
+    std::vector<std::size_t> out(txs.size());
+    for (std::size_t i = 0; i < txs.size(); ++i)
+        out[i] = first.try_emplace({txs[i].submitter, txs[i].auth.sig, txs[i].auth.size}, i).first->second;
+    return out;
+}
+
+/// Checks transactions' batch signatures, remembering the batches it verified: the votes of
+/// one batch cost one Ed25519 verification however they arrive (together, or spread over
+/// blocks and messages). What it remembers is keyed by a hash of everything verified (signer,
+/// signed message, signature), so a remembered batch vouches for nothing else.
+///
+/// @tparam Suite hashes and verifies (`suite`)
+/// @par Thread safety Not thread-safe: one per thread or owner.
+template <suite Suite>
+class signature_checker {
+public:
+    /// @param capacity batches remembered at most; all are forgotten when it is reached.
+    explicit signature_checker(std::size_t capacity = 4096) : capacity_(capacity) {}
+
+    /// Whether `tx`'s authorization is a valid signature by `tx.submitter` over a batch that
+    /// holds `th` (its hash) at its index.
+    bool operator()(const vote_tx& tx, const hash32& th) {
+        const auto root = batch_root<Suite>(tx, th);
+        if (!root) return false;
+        const bytes msg = batch_message(tx.chain_id, tx.auth.size, *root);
+        if (tx.auth.size == 1) return Suite::verify(tx.submitter, msg, tx.auth.sig);  // nothing to share
+        typename Suite::hasher h;
+        h.update(tx.submitter.view());
+        h.update(msg);
+        h.update(tx.auth.sig.view());
+        const hash32 key = h.finish();
+        if (verified_.contains(key)) return true;
+        if (!Suite::verify(tx.submitter, msg, tx.auth.sig)) return false;
+        if (verified_.size() >= capacity_) verified_.clear();
+        verified_.insert(key);
+        return true;
+    }
+
+private:
+    std::size_t capacity_;
+    std::unordered_set<hash32> verified_;
+};
 
 /// The rules of one chain (its genesis), in the order docs/data-format.md lists them.
 ///
@@ -98,15 +187,18 @@ public:
     /// §9 steps 1–9 for `b` after the block with header `parent` and hash
     /// `parent_hash`, with `elections` the election state after the parent.
     /// `seen_tx(th)` / `seen_vote(e, tag)` say whether a tx hash
-    /// or vote key is final in an earlier block; `known_valid(th)` returning
+    /// or vote key is final in an earlier block; `known_valid(th, tx)` returning
     /// true skips that tx's signature check and its ballot or trustee proofs. On success `out` (if given)
     /// receives the tx hashes in block order (on a bad transaction, those before it), and `elections_after` (if given) the election state
-    /// after `b` when `b` changes it (left empty when it does not).
+    /// after `b` when `b` changes it (left empty when it does not). `known_valid(th, tx)` must
+    /// vouch for `tx` as it is, its authorization included (not merely for another copy with
+    /// hash `th`). Other signatures are checked through `sigs` (if given; else a checker of this call).
     template <class SeenTx, class SeenVote, class KnownValid = verify_all_signatures>
     error_code check_block(const block& b, const block_header& parent, const hash32& parent_hash, SeenTx&& seen_tx,
                            SeenVote&& seen_vote, const election::election_registry& elections,
                            const KnownValid& known_valid = {}, std::vector<hash32>* out = nullptr,
-                           std::optional<election::election_registry>* elections_after = nullptr) const {
+                           std::optional<election::election_registry>* elections_after = nullptr,
+                           signature_checker<Suite>* sigs = nullptr) const {
         using chain::errc;
         const auto& h = b.header;
         if (h.chain_id != g_.chain_id) return make_error(errc::wrong_chain_id);
@@ -123,6 +215,8 @@ public:
         std::unordered_set<hash32> block_txs;
         std::unordered_set<detail::vote_key, detail::vote_key_hash> block_votes;
         std::optional<election::election_registry> staged;  // copied on the first record that changes it
+        std::optional<signature_checker<Suite>> own_sigs;
+        if (!sigs) sigs = &own_sigs.emplace();
         // On a bad transaction `out` receives the hashes of those before it (which_tx says which).
         auto bad = [&](error_code ec) {
             if (out) *out = std::move(ths);
@@ -131,8 +225,8 @@ public:
         for (const auto& tx : b.txs) {
             if (auto ec = check_tx_fields(tx)) return bad(ec);
             const hash32 th = tx_hash<Suite>(tx);
-            const bool known = known_valid(th);
-            if (!known && !Suite::verify(tx.submitter, th.view(), tx.sig)) return bad(make_error(errc::invalid_signature));
+            const bool known = known_valid(th, tx);
+            if (!known && !(*sigs)(tx, th)) return bad(make_error(errc::invalid_signature));
             if (!block_txs.insert(th).second || seen_tx(th)) return bad(make_error(errc::duplicate_tx));
             if (!block_votes.insert({tx.election_id, tx.voter_tag}).second || seen_vote(tx.election_id, tx.voter_tag))
                 return bad(make_error(errc::duplicate_vote));

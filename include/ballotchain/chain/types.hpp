@@ -17,6 +17,8 @@ inline constexpr std::size_t max_block_txs = 100'000;
 inline constexpr std::size_t max_validators = 256;
 inline constexpr std::size_t max_submitters = 1024;
 inline constexpr std::size_t max_name_bytes = 64;
+inline constexpr std::size_t max_batch_txs = 65'536;  ///< tx hashes under one batch signature
+inline constexpr std::size_t max_batch_path = 16;     ///< = log2(max_batch_txs): the longest audit path
 }  // namespace limits
 
 /// Type tags: the first byte of every encoding, so no two kinds of value
@@ -29,6 +31,7 @@ enum class tag : std::uint8_t {
     genesis = 0x05,
     block = 0x06,
     election_tx = 0x07,
+    batch = 0x08,  ///< the message a submitter signs: a batch of tx hashes (batch_message)
 };
 
 /// What a transaction does. A plain vote (tag 0x01) names its candidate in clear; the other
@@ -52,12 +55,26 @@ inline const char* to_string(tx_kind k) noexcept {
     return i <= max_tx_kind ? tx_kind_names[i] : "unknown";
 }
 
+/// How a signer authorized a transaction: one Ed25519 signature over a batch of tx hashes
+/// (their RFC 6962 Merkle root, data-format.md §2), and the audit path from this tx's hash
+/// to that root. A transaction signed alone is a batch of one (size 1, index 0, no path).
+/// Many votes signed together cost one signature to make and, to a checker that remembers
+/// it (signature_checker), one to verify.
+struct batch_signature {
+    std::uint32_t size = 1;     ///< tx hashes in the signed batch, 1..limits::max_batch_txs
+    std::uint32_t index = 0;    ///< this tx's place among them (< size)
+    std::vector<hash32> path;   ///< audit path from this tx hash to the batch root, bottom-up
+    signature sig;              ///< Sign(signer, batch_message(chain_id, size, root))
+
+    bool operator==(const batch_signature&) const = default;
+};
+
 /// One transaction: a vote, or (kind ≠ vote) an election record.
 /// `voter_tag` is a keyed hash of voter and election computed by
 /// the backend: it lets validators refuse a second vote without learning who
 /// voted; a trustee's or a definition's record uses its election's slot tag
-/// instead (chain/election.hpp). The tx hash covers every field but `sig`;
-/// `sig` signs the tx hash. For kind ≠ vote, `candidate_id` is 0 and not
+/// instead (chain/election.hpp). The tx hash covers every field but `auth`;
+/// `auth` signs it within a batch. For kind ≠ vote, `candidate_id` is 0 and not
 /// encoded, `encrypted_vote` is the record's body and `submitter` its signer.
 struct vote_tx {
     std::uint64_t chain_id = 0;
@@ -67,7 +84,7 @@ struct vote_tx {
     hash32 voter_tag;
     std::uint64_t timestamp_ms = 0;
     public_key submitter;
-    signature sig;
+    batch_signature auth;
     tx_kind kind = tx_kind::vote;
 
     bool operator==(const vote_tx&) const = default;

@@ -76,10 +76,11 @@ public:
         if (h.tx_count != fb.blk.txs.size()) return R(boost::system::in_place_error, "tx_count is not the number of transactions");
         const chain_rules<Suite> rules(g_);
         out.tx_hashes.reserve(fb.blk.txs.size());
+        signature_checker<Suite> sigs;
         for (const auto& tx : fb.blk.txs) {
             if (auto ec = rules.check_tx_fields(tx)) return R(boost::system::in_place_error, "transaction: " + ec.message());
             out.tx_hashes.push_back(tx_hash<Suite>(tx));
-            if (check_tx_signatures && !Suite::verify(tx.submitter, out.tx_hashes.back().view(), tx.sig))
+            if (check_tx_signatures && !sigs(tx, out.tx_hashes.back()))
                 return R(boost::system::in_place_error, "transaction " + to_hex(out.tx_hashes.back()) + ": invalid signature");
         }
         if (merkle_root<Suite>(out.tx_hashes) != h.tx_root)

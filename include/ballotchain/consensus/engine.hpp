@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace ballotchain::consensus {
 
@@ -263,7 +264,7 @@ public:
     /// gossips it. Returns its hash or why it was refused.
     result<hash32> submit(vote_tx tx, effects& out) {
         const event_guard g(*this);
-        auto th = pool_.add(tx, chain_, clock_.wall_ms());
+        auto th = pool_.add(tx, chain_, clock_.wall_ms(), &sigs_);
         if (!th) return th;
         std::vector<vote_tx> one{std::move(tx)};
         broadcast(out, msg_type::txs, cur_.height, 0, encode_txs(one));
@@ -271,17 +272,14 @@ public:
         return th;
     }
 
-    /// Submits many transactions; gossips the accepted ones in one message.
+    /// Submits many transactions; gossips the accepted ones in one message. The votes of one
+    /// signed batch are taken whole or not at all (mempool::add_many).
     std::vector<result<hash32>> submit_batch(std::vector<vote_tx> txs, effects& out) {
         const event_guard g(*this);
-        std::vector<result<hash32>> res;
-        res.reserve(txs.size());
+        auto res = pool_.add_many(txs, chain_, clock_.wall_ms(), &sigs_);
         std::vector<vote_tx> accepted;
-        for (auto& tx : txs) {
-            auto th = pool_.add(tx, chain_, clock_.wall_ms());
-            if (th) accepted.push_back(std::move(tx));
-            res.push_back(std::move(th));
-        }
+        for (std::size_t i = 0; i < txs.size(); ++i)
+            if (res[i]) accepted.push_back(std::move(txs[i]));
         if (!accepted.empty()) {
             broadcast(out, msg_type::txs, cur_.height, 0, encode_txs(accepted));
             after_tx_admitted(out);
@@ -314,7 +312,7 @@ private:
         bool round_timer_armed = false;
         std::map<std::uint32_t, round_state> rounds;
         std::map<hash32, block> candidates;      ///< validated blocks proposed at this height
-        std::unordered_set<hash32> checked_txs;  ///< txs of the candidates (signatures checked)
+        std::unordered_map<hash32, const vote_tx*> checked_txs;  ///< txs of the candidates (signatures checked), in `candidates`
         signed_record record;                    ///< what this node signed at this height
 
         height_state() = default;
@@ -530,7 +528,7 @@ private:
         if (auto ec = check_justification(e, *p, bh)) return ec;
         if (b.header.timestamp_ms > clock_.wall_ms() + opts_.max_clock_skew_ms) return make_error(errc::invalid_block);
         if (!cur_.candidates.contains(bh)) {
-            if (chain_.validate_block(b, known_valid()))
+            if (chain_.validate_block(b, known_valid(), nullptr, nullptr, &sigs_))
                 return make_error(errc::invalid_block);
         }
         // A justified proposal for a later round moves us there.
@@ -599,13 +597,19 @@ private:
 
     void remember_block(const hash32& bh, const block& b) {
         if (cur_.candidates.size() >= opts_.max_candidate_blocks) return;
-        if (!cur_.candidates.emplace(bh, b).second) return;
-        for (const auto& tx : b.txs) cur_.checked_txs.insert(tx_hash<Suite>(tx));
+        auto [it, fresh] = cur_.candidates.emplace(bh, b);
+        if (!fresh) return;
+        for (const auto& tx : it->second.txs) cur_.checked_txs.emplace(tx_hash<Suite>(tx), &tx);
     }
 
-    /// Txs whose signatures were already checked: pooled, or in a validated candidate.
+    /// Txs whose signatures were already checked, authorization included: pooled, or in a
+    /// validated candidate.
     auto known_valid() const {
-        return [this](const hash32& th) { return pool_.is_known_valid(th) || cur_.checked_txs.contains(th); };
+        return [this](const hash32& th, const vote_tx& tx) {
+            if (pool_.is_known_valid(th, tx)) return true;
+            auto it = cur_.checked_txs.find(th);
+            return it != cur_.checked_txs.end() && it->second->auth == tx.auth && it->second->submitter == tx.submitter;
+        };
     }
 
     // ---- PREPARE / COMMIT -------------------------------------------------------
@@ -693,7 +697,7 @@ private:
             fb.blk = bit->second;
             fb.cert = commit_certificate{cur_.height, r, bh, seals_for(rit->second.commits, bh)};
             if (stranded()) return;  // the chain's state on disk is unknown: checks would not mean anything
-            auto cb = chain_.check(std::move(fb), known_valid());
+            auto cb = chain_.check(std::move(fb), known_valid(), &sigs_);
             BALLOTCHAIN_INVARIANT(cb.has_value(), "a block decided here passes the chain's checks");
             if (cb) finalize(std::move(*cb), false, out);
             return;
@@ -713,7 +717,7 @@ private:
             if (!e.attachment.empty() && !cur_.candidates.contains(body->prepared->block_hash)) {
                 auto b = decode_block(e.attachment);
                 if (b && block_hash<Suite>(b->header) == body->prepared->block_hash &&
-                    !chain_.validate_block(*b, known_valid()))
+                    !chain_.validate_block(*b, known_valid(), nullptr, nullptr, &sigs_))
                     remember_block(body->prepared->block_hash, *b);
             }
         }
@@ -844,7 +848,7 @@ private:
         if (!txs) return make_error(errc::malformed);
         bool any = false;
         for (auto& tx : *txs)
-            if (pool_.add(std::move(tx), chain_, clock_.wall_ms())) any = true;
+            if (pool_.add(std::move(tx), chain_, clock_.wall_ms(), &sigs_)) any = true;
         if (any) after_tx_admitted(out);
         return {};
     }
@@ -991,7 +995,7 @@ private:
         for (auto& fb : *blocks) {
             if (fb.blk.header.height < cur_.height) continue;
             if (fb.blk.header.height > cur_.height) break;
-            auto cb = chain_.check(std::move(fb), known_valid());
+            auto cb = chain_.check(std::move(fb), known_valid(), &sigs_);
             if (!cb) {
                 result_ec = make_error(errc::bad_certificate);
                 break;
@@ -1013,6 +1017,9 @@ private:
     Clock clock_;
     engine_options opts_;
     ledger::mempool<Suite> pool_;
+    /// Batch signatures verified here (pool admission, gossip, blocks): a batch costs one
+    /// verification. A cache, so kept mutable.
+    mutable signature_checker<Suite> sigs_{1u << 16};
     std::uint32_t index_;
     height_state cur_;
     std::deque<envelope> future_;

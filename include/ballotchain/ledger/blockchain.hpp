@@ -152,11 +152,12 @@ public:
     chain_rules<Suite> rules() const noexcept { return chain_rules<Suite>(genesis_); }
 
     /// Checks that need no chain state: chain id, vote size, authorized
-    /// submitter, signature. Returns the tx hash.
-    result<hash32> check_tx_stateless(const vote_tx& tx) const {
+    /// submitter, signature (through `sigs` when given: it remembers the batches it verified).
+    /// Returns the tx hash.
+    result<hash32> check_tx_stateless(const vote_tx& tx, signature_checker<Suite>* sigs = nullptr) const {
         if (auto ec = rules().check_tx_fields(tx)) return ec;
         const hash32 th = tx_hash<Suite>(tx);
-        if (!Suite::verify(tx.submitter, th.view(), tx.sig)) return make_error(chain::errc::invalid_signature);
+        if (!signature_ok(tx, th, sigs)) return make_error(chain::errc::invalid_signature);
         return th;
     }
 
@@ -166,28 +167,30 @@ public:
     /// max(`now_ms`, head time): proofs, ceremony phase, voting window. The
     /// signature and the proofs are checked last, so replays of final txs cost
     /// a lookup, not a verification. Returns the tx hash.
-    result<hash32> check_tx(const vote_tx& tx, std::uint64_t now_ms = 0) const {
+    result<hash32> check_tx(const vote_tx& tx, std::uint64_t now_ms = 0, signature_checker<Suite>* sigs = nullptr) const {
         if (auto ec = rules().check_tx_fields(tx)) return ec;
         const hash32 th = tx_hash<Suite>(tx);
         if (find_tx(th)) return make_error(chain::errc::duplicate_tx);
         if (find_vote(tx.election_id, tx.voter_tag)) return make_error(chain::errc::duplicate_vote);
-        if (!Suite::verify(tx.submitter, th.view(), tx.sig)) return make_error(chain::errc::invalid_signature);
+        if (!signature_ok(tx, th, sigs)) return make_error(chain::errc::invalid_signature);
         if (auto ec = elections_.check(genesis_, tx, std::max(now_ms, head_.timestamp_ms))) return ec;
         return th;
     }
 
     /// Full check of `b` as the next block (everything but a certificate).
-    /// `known_valid(tx_hash)` returning true skips that tx's signature check
-    /// (the caller already checked it, e.g. on admission to its pool).
+    /// `known_valid(tx_hash, tx)` returning true skips that tx's signature check
+    /// (the caller already checked that very tx, authorization included, e.g. on admission
+    /// to its pool); the others go through `sigs` when given.
     /// On success, `tx_hashes` (if given) receives the tx hashes in order.
     /// `elections_after` (if given) receives the election state after `b` when `b` changes it.
     template <class KnownValid = verify_all_signatures>
     error_code validate_block(const block& b, KnownValid known_valid = {}, std::vector<hash32>* tx_hashes = nullptr,
-                              std::optional<election::election_registry>* elections_after = nullptr) const {
+                              std::optional<election::election_registry>* elections_after = nullptr,
+                              signature_checker<Suite>* sigs = nullptr) const {
         return rules().check_block(
             b, head_, head_hash_, [this](const hash32& th) { return find_tx(th).has_value(); },
             [this](std::uint64_t e, const hash32& t) { return find_vote(e, t).has_value(); }, elections_,
-            known_valid, tx_hashes, elections_after);
+            known_valid, tx_hashes, elections_after, sigs);
     }
 
     /// Checks that `c` proves finality of the block with header `h` and hash `bh`:
@@ -200,9 +203,10 @@ public:
     /// Validates `fb` as the next block (block and certificate) without
     /// storing it: the result can be appended without checking it again.
     template <class KnownValid = verify_all_signatures>
-    result<checked_block> check(finalized_block fb, KnownValid known_valid = {}) const {
+    result<checked_block> check(finalized_block fb, KnownValid known_valid = {},
+                                signature_checker<Suite>* sigs = nullptr) const {
         checked_block c;
-        if (auto ec = validate_block(fb.blk, known_valid, &c.tx_hashes_, &c.elections_)) return ec;
+        if (auto ec = validate_block(fb.blk, known_valid, &c.tx_hashes_, &c.elections_, sigs)) return ec;
         c.hash_ = block_hash<Suite>(fb.blk.header);
         if (auto ec = validate_certificate(fb.blk.header, c.hash_, fb.cert)) return ec;
         c.fb_ = std::move(fb);
@@ -281,6 +285,12 @@ public:
     }
 
 private:
+    static bool signature_ok(const vote_tx& tx, const hash32& th, signature_checker<Suite>* sigs) {
+        if (sigs) return (*sigs)(tx, th);
+        signature_checker<Suite> once;
+        return once(tx, th);
+    }
+
     blockchain(genesis_config g, Storage s) : genesis_(std::move(g)), storage_(std::move(s)) {}
 
     std::optional<tx_location> counted(const confirmed_lookup& l) const {

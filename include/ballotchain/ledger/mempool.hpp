@@ -14,8 +14,8 @@ namespace ballotchain::ledger {
 ///
 /// Every admitted tx passed the chain's full check (`check_tx`: chain id,
 /// size, authorized submitter, signature, not final, voter not final in that
-/// election), so `is_known_valid(th)` lets block validation skip re-checking
-/// its signature.
+/// election), so `is_known_valid(th, tx)` lets block validation skip re-checking
+/// the signature of a block's tx that is the pooled one, authorization included.
 ///
 /// @tparam Suite computes tx hashes (`suite`)
 /// @par Thread safety Not thread-safe; the owner serialises access.
@@ -32,18 +32,41 @@ public:
     /// Checks `tx` against `c` (a `blockchain`) and the pool, then queues it.
     /// Returns its hash, or why it was refused (chain::errc: any reason of
     /// `check_tx`, duplicate_tx / duplicate_vote when already pooled, pool_full).
-    /// `now_ms`: the caller's clock, for the election rules' time windows (check_tx).
+    /// `now_ms`: the caller's clock, for the election rules' time windows (check_tx);
+    /// `sigs`: the caller's signature checker (it remembers batches), or null.
     template <class Chain>
-    result<hash32> add(vote_tx tx, const Chain& c, std::uint64_t now_ms = 0) {
+    result<hash32> add(vote_tx tx, const Chain& c, std::uint64_t now_ms = 0, signature_checker<Suite>* sigs = nullptr) {
         // Cheap pool checks first so floods of duplicates cost no signature check.
         const hash32 th = tx_hash<Suite>(tx);
         if (by_hash_.contains(th)) return make_error(chain::errc::duplicate_tx);
         if (by_vote_.contains({tx.election_id, tx.voter_tag})) return make_error(chain::errc::duplicate_vote);
         if (full()) return make_error(chain::errc::pool_full);
-        auto checked = c.check_tx(tx, now_ms);
+        auto checked = c.check_tx(tx, now_ms, sigs);
         if (!checked) return checked;
         insert(std::move(tx), th);
         return th;
+    }
+
+    /// add() for each of `txs`, in order, except that the votes of one signed batch
+    /// (batch_leaders) are taken whole or not at all: when one of them is refused for what it
+    /// is (refuses_batch), those of its batch this call admitted are dropped again and answered
+    /// batch_refused. Already pooled or final votes (duplicate_tx) do not count against a batch.
+    template <class Chain>
+    std::vector<result<hash32>> add_many(std::span<const vote_tx> txs, const Chain& c, std::uint64_t now_ms = 0,
+                                         signature_checker<Suite>* sigs = nullptr) {
+        std::vector<result<hash32>> res;
+        res.reserve(txs.size());
+        for (const auto& tx : txs) res.push_back(add(tx, c, now_ms, sigs));
+        const auto leader = batch_leaders(txs);
+        std::vector<bool> tainted(txs.size(), false);
+        for (std::size_t i = 0; i < txs.size(); ++i)
+            if (!res[i] && refuses_batch(res[i].error())) tainted[leader[i]] = true;
+        for (std::size_t i = 0; i < txs.size(); ++i)
+            if (res[i] && tainted[leader[i]]) {
+                erase(*res[i]);
+                res[i] = make_error(chain::errc::batch_refused);
+            }
+        return res;
     }
 
     /// Queues `tx` whose hash is `th` without checking it against a chain.
@@ -59,7 +82,12 @@ public:
     bool contains(const hash32& th) const { return by_hash_.contains(th); }
     /// Whether a tx of (election, voter tag) is pooled.
     bool contains_vote(std::uint64_t election, const hash32& tag) const { return by_vote_.contains({election, tag}); }
-    bool is_known_valid(const hash32& th) const { return contains(th); }
+    /// Whether `tx` (hash `th`) is a pooled tx as it was checked: same hash and same
+    /// authorization. A copy of a pooled tx with another signature is not vouched for.
+    bool is_known_valid(const hash32& th, const vote_tx& tx) const {
+        const vote_tx* p = find(th);
+        return p && p->auth == tx.auth && p->submitter == tx.submitter;
+    }
 
     /// The transaction with hash `th`, if pooled.
     const vote_tx* find(const hash32& th) const {

@@ -249,7 +249,7 @@ public:
         jobs_.erase(it);
         while (!mine->done) {
             if (!queue_.empty())
-                run_next(lk);  // help rather than wait
+                run_next(lk, helper_sigs_);  // help rather than wait
             else
                 done_cv_.wait(lk);
         }
@@ -258,26 +258,27 @@ public:
 
 private:
     void work() {
+        signature_checker<Suite> sigs;  // this thread's: remembers the batches it verified
         std::unique_lock lk(mu_);
         for (;;) {
             work_cv_.wait(lk, [this] { return stop_ || !queue_.empty(); });
             if (stop_) return;
-            run_next(lk);
+            run_next(lk, sigs);
         }
     }
 
     /// Takes the oldest queued job and runs it outside the lock. @pre `lk` holds mu_ and the queue is not empty.
-    void run_next(std::unique_lock<std::mutex>& lk) {
+    void run_next(std::unique_lock<std::mutex>& lk, signature_checker<Suite>& sigs) {
         auto j = queue_.front();
         queue_.pop_front();
         lk.unlock();
-        run(*j);
+        run(*j, sigs);
         lk.lock();
         j->done = true;
         done_cv_.notify_all();
     }
 
-    void run(job& j) const {
+    void run(job& j, signature_checker<Suite>& sigs) const {
         j.fb = decode_finalized_block(j.raw);
         j.raw = {};
         if (!check_sigs_ || !*j.fb) return;
@@ -285,7 +286,7 @@ private:
         for (const auto& tx : (*j.fb)->blk.txs) {
             if (!tx.is_vote()) continue;
             const hash32 th = tx_hash<Suite>(tx);
-            const bool good = Suite::verify(tx.submitter, th.view(), tx.sig);
+            const bool good = sigs(tx, th);
             auto [it, fresh] = ok.emplace(th, good);
             if (!fresh) it->second = it->second && good;
         }
@@ -294,6 +295,7 @@ private:
     }
 
     const bool check_sigs_;
+    signature_checker<Suite> helper_sigs_;  ///< for the thread that calls get() (one at a time)
     std::mutex mu_;
     std::condition_variable work_cv_, done_cv_;
     std::deque<std::shared_ptr<job>> queue_;
@@ -334,6 +336,7 @@ template <suite Suite, storage Storage>
 verify_report verify_chain(const genesis_config& g, const Storage& s, const verify_options& opt = {}) {
     verify_report rep;
     const chain_rules<Suite> rules(g);
+    signature_checker<Suite> sigs;  // the signatures the workers did not check: remembers batches
     auto fail = [&](std::optional<std::uint64_t> h, error_code ec, std::string detail) {
         if (!rep.ok) return;
         rep.ok = false;
@@ -387,7 +390,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s, const veri
             auto ec = rules.check_block(
                 fb->blk, parent, parent_hash, [&](const hash32& th) { return seen_tx.contains(th); },
                 [&](std::uint64_t e, const hash32& t) { return seen_vote.contains({e, t}); }, rep.elections,
-                [&](const hash32& th) { return job->signed_votes.contains(th); }, &ths, &after);
+                [&](const hash32& th, const vote_tx&) { return job->signed_votes.contains(th); }, &ths, &after, &sigs);
             if (ec) {
                 fail(h, ec, detail::which_tx(fb->blk, ths));
                 return std::nullopt;
@@ -472,6 +475,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
     verify_report rep;
     rep.verified = from;
     const chain_rules<Suite> rules(g);
+    signature_checker<Suite> sigs;
     auto fail = [&](std::uint64_t h, error_code ec, std::string detail) {
         rep.ok = false;
         rep.bad_height = h;
@@ -549,7 +553,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
                 auto l = s.find_vote(e, t);
                 return l && l->height < h && find_vote_confirmed(s, e, t).loc.has_value();
             },
-            elections, verify_all_signatures{}, &ths, &after);
+            elections, verify_all_signatures{}, &ths, &after, &sigs);
         if (ec) return fail(h, ec, detail::which_tx(fb.blk, ths));
         const hash32 bh = block_hash<Suite>(fb.blk.header);
         if (auto cec = rules.check_certificate(fb.blk.header, bh, fb.cert))

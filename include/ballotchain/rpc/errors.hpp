@@ -31,6 +31,7 @@ inline constexpr int pool_full = -32005;
 inline constexpr int vote_too_large = -32006;
 inline constexpr int wrong_chain = -32007;
 inline constexpr int election_rule = -32008;  ///< refused by an election rule (docs/election-protocol.md); the message says which
+inline constexpr int batch_refused = -32009;  ///< another vote of its signed batch was refused; the message names it
 inline constexpr int storage = -32010;
 }  // namespace tx_code
 

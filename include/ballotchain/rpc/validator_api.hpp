@@ -99,6 +99,7 @@ inline rpc_error tx_error(const error_code& ec) {
     else if (ec == make_error(errc::duplicate_vote)) c = tx_code::duplicate_vote;
     else if (ec == make_error(errc::duplicate_tx)) c = tx_code::duplicate_tx;
     else if (ec == make_error(errc::pool_full)) c = tx_code::pool_full;
+    else if (ec == make_error(errc::batch_refused)) c = tx_code::batch_refused;
     else if (ec == make_error(errc::vote_too_large)) c = tx_code::vote_too_large;
     else if (ec == make_error(errc::wrong_chain_id)) c = tx_code::wrong_chain;
     else if (is_category<storage_ns::errc>(ec)) c = tx_code::storage;
@@ -195,7 +196,9 @@ boost::json::object eth_tx(const vote_tx& tx, const hash32& th, const genesis_co
             {"v", "0x1b"},
             {"r", zero32()},
             {"s", zero32()},
-            {"signature", to_hex(tx.sig)},
+            {"signature", to_hex(tx.auth.sig)},
+            {"batchSize", tx.auth.size},
+            {"batchIndex", tx.auth.index},
             {"electionId", quantity(tx.election_id)},
             {"voterTag", to_hex(tx.voter_tag)}};
     if (tx.is_vote())
@@ -479,13 +482,25 @@ void add_validator_methods(method_table& t, Node& n) {
             txs.push_back(std::move(*tx));
             at.push_back(i);
         }
+        // A vote refused with its batch: the answer names the vote that was refused for what it is.
+        const auto leader = batch_leaders(txs);
+        std::vector<hash32> ths;
+        ths.reserve(txs.size());
+        for (const auto& tx : txs) ths.push_back(tx_hash<Suite>(tx));
         auto res = txs.empty() ? std::vector<result<hash32>>{} : n.submit_many(std::move(txs));
+        std::map<std::size_t, std::size_t> culprit;  // leader → first vote of its batch refused for what it is
+        for (std::size_t k = 0; k < res.size(); ++k)
+            if (!res[k] && refuses_batch(res[k].error())) culprit.try_emplace(leader[k], k);
         boost::json::array out(list->size());
         for (std::size_t k = 0; k < res.size(); ++k) {
-            if (res[k])
+            if (res[k]) {
                 out[at[k]] = boost::json::object{{"hash", to_hex(*res[k])}};
-            else
-                bad[at[k]] = tx_error(res[k].error());
+                continue;
+            }
+            bad[at[k]] = tx_error(res[k].error());
+            if (auto c = culprit.find(leader[k]); c != culprit.end() && res[k].error() == make_error(chain::errc::batch_refused))
+                bad[at[k]]->message = "batch refused as a whole: its vote " + to_hex(ths[c->second]) + " (transaction " +
+                                      std::to_string(at[c->second]) + ") was refused: " + res[c->second].error().message();
         }
         for (std::size_t i = 0; i < bad.size(); ++i)
             if (bad[i])

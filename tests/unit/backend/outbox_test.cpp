@@ -313,6 +313,38 @@ TEST_CASE("outbox: many new votes go to a validator in one call, each with its o
     }
 }
 
+TEST_CASE("outbox: a batch refused for one vote is sent again at once without it", "[backend][outbox]") {
+    // The votes stored together are signed as one batch; the validators take a batch whole or
+    // not at all. One of these three conflicts with a vote already on the chain (the backend's
+    // database was rebuilt while the chain kept the voter's earlier vote).
+    outbox_rig r;
+    std::vector<std::pair<std::int64_t, vote_tx>> made;
+    for (int i = 0; i < 3; ++i) {
+        const auto [uid, voter] = r.new_voter();
+        made.emplace_back(uid, r.vote_of(voter));
+    }
+    auto earlier = made[1].second;
+    earlier.timestamp_ms -= 1;  // the same voter tag and election, another transaction
+    sign_tx<test::S>(earlier, r.net.submitter);
+    r.w->finalize({earlier});
+    std::vector<vote_tx> batch;
+    for (const auto& m : made) batch.push_back(m.second);
+    sign_batch<test::S>(batch, r.net.submitter);
+    std::vector<vote_row> rows;
+    for (std::size_t i = 0; i < 3; ++i) rows.push_back(r.store_tx(made[i].first, batch[i]));
+
+    const auto sent = r.box->submit_many(rows);
+    CHECK(r.w->count("poa_sendRawTransactions") == 2);  // the batch, then the two others
+    CHECK(sent[1].st == send_result::state::rejected);
+    CHECK_THAT(sent[1].detail, Catch::Contains("duplicate vote"));
+    for (std::size_t i : {0u, 2u}) {
+        INFO("vote " << i);
+        CHECK(sent[i].st == send_result::state::submitted);
+        CHECK(r.status(rows[i]) == vote_status::submitted);
+        CHECK(r.w->node.pool.contains(rows[i].tx_hash));
+    }
+}
+
 TEST_CASE("outbox: full pools keep the vote queued and it is sent later", "[backend][outbox]") {
     outbox_rig r;
     r.w->node.pool = ledger::mempool<ed25519_sha256>(1);  // one vote fills every validator's pool

@@ -54,7 +54,7 @@ TEST_CASE("vote pipeline: votes queued while a turn runs are stored and sent tog
     std::vector<std::size_t> stored_batches, sent_batches;
     answers a;
     vote_pipeline p(
-        [&](const std::vector<const vote_row*>& rows) {
+        [&](const std::vector<vote_row*>& rows) {
             std::unique_lock lk(gate_mu);
             stored_batches.push_back(rows.size());
             if (stored_batches.size() == 1) gate_cv.wait(lk, [&] { return open; });  // the first turn holds on
@@ -110,7 +110,7 @@ TEST_CASE("vote pipeline: beyond its capacity a vote is refused at once; at stop
     std::atomic<std::size_t> stored{0};
     answers a;
     vote_pipeline p(
-        [&](const std::vector<const vote_row*>& rows) {
+        [&](const std::vector<vote_row*>& rows) {
             std::unique_lock lk(gate_mu);
             gate_cv.wait(lk, [&] { return open; });
             stored += rows.size();

@@ -78,8 +78,9 @@ TEST_CASE("codec: every value round-trips through its encoding", "[chain][codec]
     CHECK(decode_genesis(encode(g.net.genesis)).value() == g.net.genesis);
     CHECK(decode_finalized_block(encode(g.g0)).value() == g.g0);
     CHECK(encode(g.fb.blk.header).size() == codec::header_size);
-    CHECK(encode(g.tx).size() == codec::min_vote_tx_size + g.tx.encrypted_vote.size());
-    CHECK(encode_tx_payload(g.tx).size() == encode(g.tx).size() - 64);
+    CHECK(g.tx.auth.path.size() == 1);
+    CHECK(encode(g.tx).size() == codec::min_vote_tx_size + g.tx.encrypted_vote.size() + 32);
+    CHECK(encode_tx_payload(g.tx).size() == encode(g.tx).size() - codec::min_auth_size - 32);
     CHECK(g.seal_msg().size() == codec::seal_message_size);
 }
 
@@ -93,7 +94,7 @@ TEST_CASE("codec: extreme values round-trip", "[chain][codec]") {
     tx.encrypted_vote.assign(limits::max_encrypted_vote_bytes, 0xab);  // the codec's hard bound
     tx.voter_tag.data.fill(0xff);
     tx.submitter.data.fill(0xfe);
-    tx.sig.data.fill(0xfd);
+    tx.auth.sig.data.fill(0xfd);
     CHECK(decode_tx(encode(tx)).value() == tx);
     tx.encrypted_vote.push_back(0);
     CHECK(decode_error(dec_tx, encode(tx)) == make_error(errc::length_too_large));
@@ -293,7 +294,7 @@ TEST_CASE("codec: the tx hash covers every field but the signature", "[chain][co
         CHECK(tx_hash<S>(t) != th);
     }
     auto t = g.tx;
-    t.sig.data[0] ^= 1;
+    t.auth.sig.data[0] ^= 1;
     CHECK(tx_hash<S>(t) == th);
 }
 

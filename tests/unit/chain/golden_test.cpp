@@ -5,6 +5,7 @@
 #include "../support/golden.hpp"
 
 #include <filesystem>
+#include <optional>
 #include <fstream>
 
 using namespace ballotchain;
@@ -67,7 +68,7 @@ TEST_CASE("golden: the committed files decode to the golden values", "[chain][go
 
 TEST_CASE("golden: the transaction read field by field at its documented offsets", "[chain][golden]") {
     const bytes tx = golden_bytes("tx");
-    REQUIRE(tx.size() == 165 + 3);
+    REQUIRE(tx.size() == 174 + 3 + 32);
     CHECK(tx[0] == 0x01);
     CHECK(be(tx, 1, 8) == 1337);  // chain_id
     CHECK(be(tx, 9, 8) == 2);     // election_id
@@ -78,11 +79,23 @@ TEST_CASE("golden: the transaction read field by field at its documented offsets
     CHECK(be(tx, 64, 8) == 1'700'000'000'007ull);
     const auto submitter = at<32>(tx, 72);
     CHECK(submitter == key(100).public_key());
-    const auto sig = at<64>(tx, 104);
-    // tx hash = SHA-256 of everything but the signature; the submitter signs it
+    // tx hash = SHA-256 of the payload (everything before the authorization)
     const hash32 th = sha(slice(tx, 0, 104));
     CHECK(raw(th) == golden_bytes("tx_hash"));
-    CHECK(ed25519::verify(submitter, th.view(), sig));
+    // authorization: batch size 3, index 2, a path of 1 hash, the batch signature
+    CHECK(be(tx, 104, 4) == 3);
+    CHECK(be(tx, 108, 4) == 2);
+    CHECK(tx[112] == 1);
+    const auto sibling = at<32>(tx, 113);
+    const auto sig = at<64>(tx, 145);
+    // leaf 2 of 3 is the right child of the root: root = node(path[0], leaf(th))
+    const hash32 leaf = sha(cat(bytes{0x00}, raw(th)));
+    const hash32 root = sha(cat(cat(bytes{0x01}, raw(sibling)), raw(leaf)));
+    // the submitter signs 0x08 ‖ chain_id ‖ u32 batch size ‖ root
+    const bytes msg = cat(cat(cat(bytes{0x08}, slice(tx, 1, 8)), slice(tx, 104, 4)), raw(root));
+    CHECK(msg.size() == codec::batch_message_size);
+    CHECK(ed25519::verify(submitter, msg, sig));
+    CHECK_FALSE(ed25519::verify(submitter, th.view(), sig));
 }
 
 TEST_CASE("golden: header, block, seals and certificate at their documented offsets", "[chain][golden]") {
@@ -109,21 +122,31 @@ TEST_CASE("golden: header, block, seals and certificate at their documented offs
     CHECK(ed25519::verify(key(1).public_key(), bh.view(), at<64>(blk, 102)));
     std::vector<hash32> leaf_hashes;
     std::size_t off = 166;
+    std::optional<signature> batch_sig;
     for (int i = 0; i < 3; ++i) {
         const std::size_t len = be(blk, off + 25, 4);
-        const std::size_t size = 165 + len;
+        const std::size_t payload = 101 + len;
+        const std::size_t path_len = blk[off + payload + 8];
+        const std::size_t size = payload + 9 + 32 * path_len + 64;
         const bytes t = slice(blk, off, size);
         CHECK(t[0] == 0x01);
-        leaf_hashes.push_back(sha(slice(t, 0, size - 64)));
-        CHECK(ed25519::verify(at<32>(t, size - 96), leaf_hashes.back().view(), at<64>(t, size - 64)));
+        leaf_hashes.push_back(sha(slice(t, 0, payload)));
+        CHECK(be(t, payload, 4) == 3);          // one batch of the three
+        CHECK(be(t, payload + 4, 4) == std::uint64_t(i));  // in block order
+        const auto sig = at<64>(t, size - 64);
+        if (batch_sig) CHECK(sig == *batch_sig);  // one signature for all three
+        batch_sig = sig;
         off += size;
     }
     CHECK(off == blk.size());
-    CHECK(slice(blk, blk.size() - 168, 168) == golden_bytes("tx"));
+    CHECK(slice(blk, blk.size() - 209, 209) == golden_bytes("tx"));
     // RFC 6962 root of 3 leaves: node(node(leaf0, leaf1), leaf2)
     auto leaf = [](const hash32& d) { return sha(cat(bytes{0x00}, raw(d))); };
     auto node = [](const hash32& l, const hash32& r) { return sha(cat(cat(bytes{0x01}, raw(l)), raw(r))); };
     CHECK(tx_root == node(node(leaf(leaf_hashes[0]), leaf(leaf_hashes[1])), leaf(leaf_hashes[2])));
+    // The batch is the block's three votes in the same order, so here its root is tx_root.
+    const bytes msg = cat(cat(cat(bytes{0x08}, slice(header, 1, 8)), bytes{0, 0, 0, 3}), raw(tx_root));
+    CHECK(ed25519::verify(key(100).public_key(), msg, *batch_sig));
 
     // seal message = 0x03 ‖ chain_id ‖ height ‖ round ‖ block hash
     const bytes sm = golden_bytes("seal_message");

@@ -37,8 +37,11 @@ const char* const tx_hex_fields[] = {"encrypted_vote", "voter_tag", "submitter",
 TEST_CASE("json: a tx round-trips through its JSON object and text", "[chain][json]") {
     golden_values g;
     const auto o = json::to_json(g.tx);
-    CHECK(o.size() == 8);
+    CHECK(o.size() == 9);
     for (const char* k : tx_fields) CHECK(o.contains(k));
+    REQUIRE(o.contains("batch"));  // optional on input: a tx signed alone may leave it out
+    CHECK(boost::json::serialize(o.at("batch")) ==
+          R"({"size":3,"index":2,"path":[")" + to_hex(g.tx.auth.path.at(0)) + R"("]})");
     CHECK(json::tx_from_json(o).value() == g.tx);
     CHECK(json::tx_from_json(boost::json::parse(boost::json::serialize(o))).value() == g.tx);
     vote_tx big;

@@ -123,7 +123,7 @@ TEST_CASE("the light verifier accepts honest receipts and blocks only", "[client
     CHECK_FALSE(v.check_block(fb));
     // A vote whose signature is bad, seen only when signatures are checked.
     auto fb2 = w.node.c.block_at(1).value();
-    fb2.blk.txs[0].sig.data[0] ^= 1;
+    fb2.blk.txs[0].auth.sig.data[0] ^= 1;
     CHECK(v.check_block(fb2, false));  // the signature is outside the tx hash: the certificate vouches for it
     CHECK_FALSE(v.check_block(fb2, true));
 }

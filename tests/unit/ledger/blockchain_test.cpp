@@ -215,11 +215,11 @@ TEST_CASE("chain: check_tx names every reason a vote is refused", "[chain]") {
     t.candidate_id = 9;  // changed after signing
     CHECK(check_tx_error(c, t) == make_error(errc::invalid_signature));
     t = ok;
-    t.sig.data[63] ^= 0x01;
+    t.auth.sig.data[63] ^= 0x01;
     CHECK(check_tx_error(c, t) == make_error(errc::invalid_signature));
     t = ok;
     t.submitter = key(100).public_key();
-    t.sig = signature{};
+    t.auth.sig = signature{};
     CHECK(check_tx_error(c, t) == make_error(errc::invalid_signature));
 
     REQUIRE(c.append(net.next_block(c, {ok})));
@@ -393,13 +393,13 @@ TEST_CASE("chain: known_valid skips only the signature check, and verify() still
     auto forged = net.vote(1);
     forged.candidate_id = 2;  // signature no longer matches
     const hash32 th = tx_hash<S>(forged);
-    auto trust = [&](const hash32& h) { return h == th; };
+    auto trust = [&](const hash32& h, const vote_tx&) { return h == th; };
     auto fb = net.next_block(c, {forged});
     CHECK(c.validate_block(fb.blk) == make_error(errc::invalid_signature));
     CHECK_FALSE(c.validate_block(fb.blk, trust));
     const auto stranger = key(70);
     auto other = net.next_block(c, {net.vote(2, 1, 0, &stranger)});
-    CHECK(c.validate_block(other.blk, [](const hash32&) { return true; }) == make_error(errc::unauthorized_submitter));
+    CHECK(c.validate_block(other.blk, [](const hash32&, const vote_tx&) { return true; }) == make_error(errc::unauthorized_submitter));
     std::vector<hash32> ths;
     CHECK_FALSE(c.validate_block(fb.blk, trust, &ths));
     CHECK(ths == std::vector<hash32>{th});
@@ -448,7 +448,7 @@ TEST_CASE("chain: verify() names the first tampered block and why; blocks before
     };
     const std::vector<tamper_case> cases = {
         {"a tx field", 1, [](finalized_block& fb) { fb.blk.txs[0].candidate_id ^= 1; }, make_error(errc::invalid_signature)},
-        {"a tx signature", 1, [](finalized_block& fb) { fb.blk.txs[1].sig.data[40] ^= 1; }, make_error(errc::invalid_signature)},
+        {"a tx signature", 1, [](finalized_block& fb) { fb.blk.txs[1].auth.sig.data[40] ^= 1; }, make_error(errc::invalid_signature)},
         {"the tx order", 1, [](finalized_block& fb) { std::swap(fb.blk.txs[0], fb.blk.txs[1]); }, make_error(errc::bad_tx_root)},
         {"a tx replaced by another valid one", 1, [&](finalized_block& fb) { fb.blk.txs[1] = net.vote(999); },
          make_error(errc::bad_tx_root)},
@@ -550,8 +550,8 @@ TEST_CASE("chain: every chain error is 'invalid input' with its own message", "[
         CHECK(is_invalid_input(ec));
         CHECK(std::string(ec.category().name()) == "ballotchain.chain");
     }
-    CHECK(count == 23);  // 7 tx, 8 block, 6 certificate, 2 genesis reasons
-    CHECK(messages.size() == 23u);
+    CHECK(count == 24);  // 8 tx, 8 block, 6 certificate, 2 genesis reasons
+    CHECK(messages.size() == 24u);
     CHECK(is_invalid_input(make_error(core::errc::truncated)));
     CHECK_FALSE(is_invalid_input(make_error(storage_ns::errc::io_error)));
     CHECK_FALSE(is_invalid_input(error_code(EIO, boost::system::system_category())));

@@ -40,8 +40,8 @@ TEST_CASE("mempool: batches are the oldest txs in arrival order", "[mempool]") {
     CHECK(p.batch(0).empty());
     CHECK(p.size() == 10);
     CHECK(p.contains(tx_hash<S>(in[3])));
-    CHECK(p.is_known_valid(tx_hash<S>(in[3])));
-    CHECK_FALSE(p.is_known_valid(tx_hash<S>(net.vote(77))));
+    CHECK(p.is_known_valid(tx_hash<S>(in[3]), in[3]));
+    CHECK_FALSE(p.is_known_valid(tx_hash<S>(net.vote(77)), net.vote(77)));
     REQUIRE(p.find(tx_hash<S>(in[5])) != nullptr);
     CHECK(*p.find(tx_hash<S>(in[5])) == in[5]);
     CHECK(p.find(tx_hash<S>(net.vote(77))) == nullptr);
@@ -161,7 +161,7 @@ TEST_CASE("mempool: feeds the proposer; pooled txs are trusted as known-valid wh
         auto txs = p.batch(net.genesis.max_block_txs);
         CHECK(txs.size() <= net.genesis.max_block_txs);
         const auto fb = net.next_block(c, txs);
-        REQUIRE(c.append(fb, [&](const hash32& th) { return p.is_known_valid(th); }));
+        REQUIRE(c.append(fb, [&](const hash32& th, const vote_tx& tx) { return p.is_known_valid(th, tx); }));
         CHECK(p.remove_committed(fb.blk, hashes_of(fb.blk.txs)) == txs.size());
         ++blocks;
     }
@@ -169,4 +169,27 @@ TEST_CASE("mempool: feeds the proposer; pooled txs are trusted as known-valid wh
     CHECK(c.total_txs() == 70);
     CHECK(c.tally(1) == tally_map{{0, 18}, {1, 18}, {2, 17}, {3, 17}});
     CHECK(c.verify().ok);
+}
+
+TEST_CASE("mempool: a pooled tx vouches only for its own authorization, not for a copy with another signature", "[mempool]") {
+    test_network net;
+    auto c = net.open_chain();
+    ledger::mempool<S> p(100);
+    const auto tx = net.vote(5);
+    REQUIRE(p.add(tx, c));
+    auto known = [&](const hash32& th, const vote_tx& t) { return p.is_known_valid(th, t); };
+    // A proposer ships the pooled vote (same hash) with a forged signature: checked, refused.
+    auto forged = tx;
+    forged.auth.sig.data[33] ^= 1;
+    REQUIRE(tx_hash<S>(forged) == tx_hash<S>(tx));
+    CHECK_FALSE(p.is_known_valid(tx_hash<S>(tx), forged));
+    CHECK(c.validate_block(net.next_block(c, {forged}).blk, known) == make_error(errc::invalid_signature));
+    // The same vote re-signed in a batch (another valid authorization) is checked and taken.
+    std::vector<vote_tx> batch{tx, net.vote(6)};
+    sign_batch<S>(batch, net.submitter);
+    CHECK_FALSE(p.is_known_valid(tx_hash<S>(tx), batch[0]));
+    CHECK_FALSE(c.validate_block(net.next_block(c, {batch[0]}).blk, known));
+    // The pooled copy itself skips the check.
+    CHECK(p.is_known_valid(tx_hash<S>(tx), tx));
+    CHECK_FALSE(c.validate_block(net.next_block(c, {tx}).blk, known));
 }

@@ -162,6 +162,47 @@ TEST_CASE("poa_sendRawTransactions: each vote answered on its own, in order; the
     CHECK(err_code(call(t, "poa_sendRawTransactions", bj::array{bj::value(bj::array(1001, bj::value("0x00")))})) == -32602);
 }
 
+TEST_CASE("poa_sendRawTransactions: a signed batch with one bad vote is refused whole, naming that vote", "[rpc]") {
+    test_network net(1);
+    test_node n(net);
+    n.pool = ledger::mempool<S>{100};
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    REQUIRE(res(call(t, "eth_sendRawTransaction", {to_hex(encode(n.net.vote(1)))})).is_string());
+    n.commit();  // voter 1 has voted
+    // A batch of 4 signed together; its third vote is voter 1 again (a double vote).
+    std::vector<vote_tx> batch{n.net.vote(2), n.net.vote(3), n.net.vote(1, 1, 2), n.net.vote(4)};
+    sign_batch<S>(batch, n.net.submitter);
+    const auto alone = n.net.vote(5);  // signed alone: another batch, not affected
+    bj::array raws;
+    for (const auto& tx : batch) raws.push_back(bj::value(to_hex(encode(tx))));
+    raws.push_back(bj::value(to_hex(encode(alone))));
+    auto out = res(call(t, "poa_sendRawTransactions", bj::array{bj::value(raws)})).as_array();
+    REQUIRE(out.size() == 5);
+    auto error_at = [&](std::size_t i) { return out[i].as_object().at("error").as_object(); };
+    CHECK(error_at(2).at("code").as_int64() == -32003);  // the double vote, for what it is
+    for (std::size_t i : {0u, 1u, 3u}) {
+        INFO("vote " << i);
+        CHECK(error_at(i).at("code").as_int64() == -32009);
+        const std::string msg(error_at(i).at("message").as_string());
+        CHECK(msg.find(to_hex(tx_hash<S>(batch[2]))) != std::string::npos);
+        CHECK(msg.find("transaction 2") != std::string::npos);
+        CHECK(msg.find("duplicate vote") != std::string::npos);
+    }
+    CHECK(out[4].as_object().at("hash").as_string() == to_hex(tx_hash<S>(alone)));
+    CHECK(n.pool.size() == 1);  // nothing of the batch stayed
+    // The rest of the batch, without the bad vote: taken (each still carries its path to the signed root).
+    bj::array rest{bj::value(raws[0]), bj::value(raws[1]), bj::value(raws[3])};
+    out = res(call(t, "poa_sendRawTransactions", bj::array{bj::value(rest)})).as_array();
+    for (const auto& o : out) CHECK(o.as_object().contains("hash"));
+    // Resending a vote already pooled does not count against its batch.
+    out = res(call(t, "poa_sendRawTransactions", bj::array{bj::value(rest)})).as_array();
+    for (const auto& o : out) CHECK(o.as_object().at("error").as_object().at("code").as_int64() == -32004);
+    n.commit();
+    CHECK(n.c.total_txs() == 5);
+    CHECK(res(call(t, "poa_verifyChain", {})).as_object().at("ok") == true);
+}
+
 TEST_CASE("JSON-RPC limits: a capped method runs once per request; the admit hook refuses the rest", "[rpc]") {
     int runs = 0;
     rpc::method_table t;

@@ -103,7 +103,7 @@ inline finalized_block synthetic_block(std::uint64_t h, std::size_t ntx, std::ui
         tx.voter_tag = label_hash("tag", h * 1'000'000 + i + salt * 7919);
         tx.timestamp_ms = h * 10 + i;
         tx.submitter = label_hash("submitter", 1);
-        tx.sig = signature::from(bytes(64, static_cast<byte>(i + 1)));
+        tx.auth.sig = signature::from(bytes(64, static_cast<byte>(i + 1)));
         fb.blk.txs.push_back(std::move(tx));
     }
     fb.cert.height = h;

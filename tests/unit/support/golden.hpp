@@ -32,8 +32,9 @@ inline std::string golden_text(const std::string& name) {
 inline bytes golden_bytes(const std::string& name) { return from_hex_or_die(golden_text(name + ".hex")); }
 
 /// The golden values:
-/// - `tx`: vote of voter 7 in election 2 for candidate 1;
-/// - `fb`: block 1 with votes (1, election 1, candidate 0), (2, 1, 3) and `tx`,
+/// - `tx`: vote of voter 7 in election 2 for candidate 1, the last of a batch of three
+///   signed together by the submitter (index 2, a path of one hash);
+/// - `fb`: block 1 with that batch: votes (1, election 1, candidate 0), (2, 1, 3) and `tx`,
 ///   round 0, so proposed by validator 1, certified by validators 0 and 1;
 /// - `g0`: block 0 derived from the genesis.
 struct golden_values {
@@ -44,7 +45,10 @@ struct golden_values {
 
     golden_values() {
         auto c = net.open_chain();
-        fb = net.next_block(c, {net.vote(1), net.vote(2, 1, 3), tx});
+        std::vector<vote_tx> batch{net.vote(1), net.vote(2, 1, 3), net.vote(7, 2, 1)};
+        sign_batch<S>(batch, net.submitter);
+        tx = batch[2];
+        fb = net.next_block(c, batch);
     }
 
     /// The bytes validator v signs to seal block 1.

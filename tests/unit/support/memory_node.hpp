@@ -51,11 +51,7 @@ struct memory_node {
     }
     const vote_tx* pending_tx(const hash32& h) const { return pool.find(h); }
     result<hash32> submit(vote_tx tx) { return pool.add(std::move(tx), c); }
-    std::vector<result<hash32>> submit_many(std::vector<vote_tx> txs) {
-        std::vector<result<hash32>> out;
-        for (auto& tx : txs) out.push_back(pool.add(std::move(tx), c));
-        return out;
-    }
+    std::vector<result<hash32>> submit_many(std::vector<vote_tx> txs) { return pool.add_many(txs, c); }
     std::size_t peer_count() const { return peers; }
     bool syncing() const { return false; }
     std::uint32_t validator_index() const { return 0; }
