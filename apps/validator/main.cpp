@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     std::string data_dir, genesis_path, key_path, log_level = "info";
     std::string rpc_addr = "127.0.0.1:8001", p2p_addr = "0.0.0.0:30303", advertise, bootnode;
     std::vector<std::string> peers;
-    std::size_t pool = 100'000;
+    std::size_t pool = 100'000, cache_mib = 64;
     rpc::http_server_options rpc_opts;
     std::uint64_t rpc_header_timeout_ms = static_cast<std::uint64_t>(rpc_opts.header_timeout.count());
     net::transport_options p2p_opts;
@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
     app.add_option("--peers", peers, "static peers INDEX@host:port (index from 1 = genesis order)");
     app.add_option("--pool-size", pool, "most pending transactions")->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+    app.add_option("--cache-mib", cache_mib,
+                   "SQLite page cache of chain.db, MiB: a bound, filled as pages are read; keeps the tx and\n"
+                   "voter indexes every vote is checked against in memory")
+        ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{65'536}));
     app.add_option("--rpc-max-connections", rpc_opts.max_connections,
                    "most HTTP connections held at once; when reached, a newcomer takes the place of an idle or\n"
                    "header-pending connection of the address holding the most")
@@ -104,7 +108,9 @@ int main(int argc, char** argv) {
                                                  : std::string();
     };
     std::string why;
-    auto st = sqlite_storage::open((fs::path(data_dir) / "chain.db").string(), {}, &why);
+    sqlite_options so;
+    so.cache_mib = cache_mib;
+    auto st = sqlite_storage::open((fs::path(data_dir) / "chain.db").string(), so, &why);
     if (!st) return fail("database: " + why + space_note());
     auto chain = app::chain_t::open(*g, std::move(*st));
     if (!chain) return fail("chain: " + chain.error().message() + space_note());

@@ -1,6 +1,7 @@
 /// ballotchain-chain-size: grows a validator's chain (DATA_DIR/chain.db, the real SQLite
 /// storage) by --votes votes, with the library alone: votes signed by the testnet's submitter
-/// (make_votes: the library's sign_tx, on --sign-threads threads), blocks of the genesis'
+/// (make_votes: the library's sign_batch, --sign-batch votes per signature, on --sign-threads
+/// threads), blocks of the genesis'
 /// max_block_txs built and signed by their scheduled proposer, sealed by a quorum of the
 /// testnet's validator keys, checked (blockchain::check) and appended (blockchain::append:
 /// one durable SQLite transaction per block) as a validator does. scripts/bench then starts
@@ -38,27 +39,33 @@ namespace {
 
 /// Votes number [first, first + count) of election `election`: voter tag and payload derived
 /// from the number (so a chain grown in several runs never repeats a voter), signed by
-/// `submitter` with the library's sign_tx on `threads` threads. The one place votes are made.
+/// `submitter` with the library's sign_batch, `per_signature` votes under one signature (1:
+/// each alone), on `threads` threads. The one place votes are made.
 std::vector<vote_tx> make_votes(const genesis_config& g, const S::key_pair& submitter, std::uint64_t election,
-                                std::uint64_t first, std::size_t count, std::uint64_t timestamp_ms, unsigned threads) {
+                                std::uint64_t first, std::size_t count, std::uint64_t timestamp_ms,
+                                std::size_t per_signature, unsigned threads) {
     std::vector<vote_tx> out(count);
+    const std::size_t groups = (count + per_signature - 1) / per_signature;
     std::vector<std::thread> ts;
     for (unsigned t = 0; t < threads; ++t)
         ts.emplace_back([&, t] {
-            for (std::size_t i = t; i < count; i += threads) {
-                const std::uint64_t n = first + i;
-                vote_tx& tx = out[i];
-                tx.chain_id = g.chain_id;
-                tx.election_id = election;
-                tx.candidate_id = n % 4;
-                tx.encrypted_vote.resize(64);
-                for (std::size_t b = 0; b < 64; ++b) tx.encrypted_vote[b] = static_cast<byte>((n >> (8 * (b % 8))) + b);
-                bytes tag(9);
-                for (int b = 0; b < 8; ++b) tag[static_cast<std::size_t>(b)] = static_cast<byte>(n >> (8 * b));
-                tag[8] = 0x5c;
-                tx.voter_tag = S::hash(tag);
-                tx.timestamp_ms = timestamp_ms;
-                sign_tx<S>(tx, submitter);
+            for (std::size_t grp = t; grp < groups; grp += threads) {
+                const std::size_t from = grp * per_signature, to = std::min(count, from + per_signature);
+                for (std::size_t i = from; i < to; ++i) {
+                    const std::uint64_t n = first + i;
+                    vote_tx& tx = out[i];
+                    tx.chain_id = g.chain_id;
+                    tx.election_id = election;
+                    tx.candidate_id = n % 4;
+                    tx.encrypted_vote.resize(64);
+                    for (std::size_t b = 0; b < 64; ++b) tx.encrypted_vote[b] = static_cast<byte>((n >> (8 * (b % 8))) + b);
+                    bytes tag(9);
+                    for (int b = 0; b < 8; ++b) tag[static_cast<std::size_t>(b)] = static_cast<byte>(n >> (8 * b));
+                    tag[8] = 0x5c;
+                    tx.voter_tag = S::hash(tag);
+                    tx.timestamp_ms = timestamp_ms;
+                }
+                sign_batch<S>(std::span<vote_tx>(out).subspan(from, to - from), submitter);
             }
         });
     for (auto& t : ts) t.join();
@@ -82,7 +89,7 @@ int main(int argc, char** argv) {
     CLI::App app{"ballotchain-chain-size: grows a validator's chain.db by N votes with the library (sign, build, seal, append)"};
     std::string testnet, data_dir, json_path;
     std::uint64_t votes = 10'000, election = 1;
-    std::size_t chunk = 200'000;
+    std::size_t chunk = 200'000, sign_batch_size = 100;
     unsigned sign_threads = 2;
     app.add_option("--testnet", testnet, "a `ballotchain testnet` directory (genesis.json, submitter.key, validator-*/validator.key)")
         ->required()->check(CLI::ExistingDirectory);
@@ -91,6 +98,9 @@ int main(int argc, char** argv) {
     app.add_option("--election", election, "election id of the votes")->capture_default_str();
     app.add_option("--chunk", chunk, "votes signed before they are appended (signing and appending are timed apart)")
         ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+    app.add_option("--sign-batch", sign_batch_size,
+                   "votes under one signature (data-format.md §2), as a backend signs what it stores together; 1: each alone")
+        ->capture_default_str()->check(CLI::Range(std::size_t{1}, limits::max_batch_txs));
     app.add_option("--sign-threads", sign_threads, "signing threads")->capture_default_str()->check(CLI::Range(1u, 64u));
     app.add_option("--json", json_path, "also write the results as a JSON object to this file");
     CLI11_PARSE(app, argc, argv);
@@ -134,7 +144,7 @@ int main(int argc, char** argv) {
     while (done < votes) {
         const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, votes - done));
         const auto s0 = now_us();
-        auto txs = make_votes(*g, *submitter, election, first + done, n, g->timestamp_ms, sign_threads);
+        auto txs = make_votes(*g, *submitter, election, first + done, n, g->timestamp_ms, sign_batch_size, sign_threads);
         sign_s += static_cast<double>(now_us() - s0) / 1e6;
 
         const auto a0 = now_us();
@@ -181,7 +191,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(db_bytes) / 1e6, static_cast<double>(db_bytes) / static_cast<double>(total), open_s);
     const bj::object out{{"tool", "ballotchain-chain-size"},
                          {"params", bj::object{{"votes", votes}, {"max_block_txs", per_block}, {"sign_threads", sign_threads},
-                                               {"chunk", chunk}, {"election", election}}},
+                                               {"chunk", chunk}, {"sign_batch", sign_batch_size}, {"election", election}}},
                          {"votes_total", total},
                          {"height", height},
                          {"added_votes", votes},

@@ -1,7 +1,8 @@
 /// ballotchain-tcp-load: votes sent straight to running validators' JSON-RPC over TCP
 /// (scripts/bench starts 3 validator processes on 127.0.0.1), open loop at an offered rate.
 ///
-/// Before the clock starts it signs every vote of the run (make_votes, 2 threads). Then
+/// Before the clock starts it signs every vote of the run (make_votes, 2 threads; one signature
+/// per --sign-batch votes, by default one per call). Then
 /// --connections threads, each with one kept-alive HTTP connection to a validator (round-robin),
 /// send the votes in poa_sendRawTransactions calls (submit): batch k is due
 /// at k × batch / rate seconds (open loop: a late batch is sent as soon as a connection is
@@ -44,31 +45,41 @@ struct prepared_vote {
 };
 
 /// The run's votes, each from its own voter (a tag derived from `run` and its index), signed
-/// by the submitter with the library's sign_tx, on `threads` threads. The one place votes are made.
+/// by the submitter with the library's sign_batch in consecutive batches of `per_signature`
+/// (1: each vote signed alone), on `threads` threads. The one place votes are made.
 std::vector<prepared_vote> make_votes(const genesis_config& g, const S::key_pair& submitter, std::uint64_t run,
                                       std::uint64_t election, std::size_t count, std::size_t vote_bytes,
-                                      unsigned threads) {
+                                      std::size_t per_signature, unsigned threads) {
     std::vector<prepared_vote> out(count);
     const std::uint64_t ts = wall_ms();
+    const std::size_t groups = (count + per_signature - 1) / per_signature;
     std::vector<std::thread> ts_;
     for (unsigned t = 0; t < threads; ++t)
         ts_.emplace_back([&, t] {
-            for (std::size_t i = t; i < count; i += threads) {
-                vote_tx tx;
-                tx.chain_id = g.chain_id;
-                tx.election_id = election;
-                tx.candidate_id = i % 4;
-                tx.encrypted_vote.resize(vote_bytes);
-                for (std::size_t b = 0; b < vote_bytes; ++b) tx.encrypted_vote[b] = static_cast<byte>((i >> (8 * (b % 8))) + b);
-                bytes tag(16);
-                for (int b = 0; b < 8; ++b) {
-                    tag[static_cast<std::size_t>(b)] = static_cast<byte>(run >> (8 * b));
-                    tag[static_cast<std::size_t>(8 + b)] = static_cast<byte>(i >> (8 * b));
+            for (std::size_t grp = t; grp < groups; grp += threads) {
+                const std::size_t from = grp * per_signature, to = std::min(count, from + per_signature);
+                std::vector<vote_tx> txs(to - from);
+                for (std::size_t i = from; i < to; ++i) {
+                    vote_tx& tx = txs[i - from];
+                    tx.chain_id = g.chain_id;
+                    tx.election_id = election;
+                    tx.candidate_id = i % 4;
+                    tx.encrypted_vote.resize(vote_bytes);
+                    for (std::size_t b = 0; b < vote_bytes; ++b)
+                        tx.encrypted_vote[b] = static_cast<byte>((i >> (8 * (b % 8))) + b);
+                    bytes tag(16);
+                    for (int b = 0; b < 8; ++b) {
+                        tag[static_cast<std::size_t>(b)] = static_cast<byte>(run >> (8 * b));
+                        tag[static_cast<std::size_t>(8 + b)] = static_cast<byte>(i >> (8 * b));
+                    }
+                    tx.voter_tag = S::hash(tag);
+                    tx.timestamp_ms = ts + i / 1000;
                 }
-                tx.voter_tag = S::hash(tag);
-                tx.timestamp_ms = ts + i / 1000;
-                out[i].id = sign_tx<S>(tx, submitter);
-                out[i].raw = to_hex(encode(tx));
+                const auto ids = sign_batch<S>(txs, submitter);
+                for (std::size_t i = from; i < to; ++i) {
+                    out[i].id = ids[i - from];
+                    out[i].raw = to_hex(encode(txs[i - from]));
+                }
             }
         });
     for (auto& t : ts_) t.join();
@@ -137,7 +148,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> rpcs;
     std::string genesis_path, key_path, json_path, label;
     double rate = 0, seconds = 10;
-    std::size_t votes = 0, batch = 0, vote_bytes = 64;
+    std::size_t votes = 0, batch = 0, vote_bytes = 64, sign_batch_size = 0;
     unsigned connections = 6, sign_threads = 2, follow = 1;
     std::uint64_t election = 0;
     double drain_s = 30, max_late_s = 2;
@@ -152,9 +163,13 @@ int main(int argc, char** argv) {
     app.add_option("--connections", connections, "sending threads, one kept-alive connection each, round-robin over --rpc")
         ->capture_default_str()->check(CLI::Range(1u, 256u));
     app.add_option("--batch", batch,
-                   "votes per JSON-RPC batch array (the validator takes at most 100); default: one batch per 10 ms\n"
+                   "votes per poa_sendRawTransactions call (above 1000: several calls); default: one call per 10 ms\n"
                    "of offered load, at most 100 (100 with --rate 0)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+    app.add_option("--sign-batch", sign_batch_size,
+                   "votes under one signature (data-format.md §2), in send order; default: --batch (one signature\n"
+                   "per call); 1: every vote signed alone")
+        ->check(CLI::Range(std::size_t{1}, limits::max_batch_txs));
     app.add_option("--vote-bytes", vote_bytes, "bytes of the vote's (opaque) encrypted_vote")
         ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{65'536}));
     app.add_option("--sign-threads", sign_threads, "threads signing before the clock starts")
@@ -194,7 +209,8 @@ int main(int argc, char** argv) {
     // Before the clock: every vote signed and encoded, and the id → index map the follower uses.
     const std::uint64_t run = wall_ms();
     const auto s0 = now_us();
-    const auto vs = make_votes(*g, *kp, run, election, votes, vote_bytes, sign_threads);
+    if (sign_batch_size == 0) sign_batch_size = batch;
+    const auto vs = make_votes(*g, *kp, run, election, votes, vote_bytes, sign_batch_size, sign_threads);
     const double sign_s = static_cast<double>(now_us() - s0) / 1e6;
     std::unordered_map<hash32, std::uint32_t> index;
     index.reserve(votes);
@@ -328,8 +344,8 @@ int main(int argc, char** argv) {
     const double sent_per_s = send_s > 0 ? static_cast<double>(votes - n_skipped.load()) / send_s : 0;
     const auto fq = quantiles(fin_ms), aq = quantiles(ack_ms);
 
-    std::printf("tcp load: %zu validators, %u connections, batches of %zu, %zu votes (%zu bytes each), offered %s\n",
-                eps.size(), connections, batch, votes, vote_bytes,
+    std::printf("tcp load: %zu validators, %u connections, batches of %zu, %zu votes per signature, %zu votes (%zu bytes each), offered %s\n",
+                eps.size(), connections, batch, sign_batch_size, votes, vote_bytes,
                 rate > 0 ? (std::to_string(static_cast<long long>(rate)) + " votes/s").c_str() : "as fast as possible");
     std::printf("  %-14s %10s %10s %10s %10s %10s\n", "", "votes/s", "p50 ms", "p90 ms", "p99 ms", "max ms");
     std::printf("  %-14s %10.0f\n", "sent", sent_per_s);
@@ -361,6 +377,7 @@ int main(int argc, char** argv) {
                               {"votes", votes},
                               {"connections", connections},
                               {"batch", batch},
+                              {"sign_batch", sign_batch_size},
                               {"max_late_s", max_late_s},
                               {"vote_bytes", vote_bytes},
                               {"election", election},

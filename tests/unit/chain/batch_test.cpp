@@ -8,7 +8,6 @@
 
 using namespace ballotchain;
 using namespace ballotchain::test;
-using chain::errc;
 
 namespace {
 
@@ -104,7 +103,7 @@ TEST_CASE("batch: a vote with a changed field, index, path or size no longer che
         INFO(name);
         CHECK_FALSE(sigs(t, tx_hash<S>(t)));
         auto c = net.open_chain();
-        CHECK(c.validate_block(net.next_block(c, {t}).blk) == make_error(errc::invalid_signature));
+        CHECK(c.validate_block(net.next_block(c, {t}).blk) == make_error(chain::errc::invalid_signature));
     }
     // Another submitter's key with the same signature bytes: refused (the checker's memory is per signer).
     auto other = txs[3];
