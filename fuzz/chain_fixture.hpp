@@ -127,6 +127,11 @@ inline vocabulary chain_vocabulary() {
         add("fresh-" + std::to_string(i) + "-json", json::to_json(tx));
     }
     add("conflicting-raw", hex_of(chain_vote(3, 1, 0)));  // voter 3 is final in election 1
+    {  // a batch signed together whose third vote is voter 3 again: refused whole (-32009)
+        std::vector<vote_tx> batch{chain_vote(30, 1, 0), chain_vote(31, 1, 1), chain_vote(3, 1, 2), chain_vote(32, 2, 0)};
+        sign_batch<ed25519_sha256>(batch, chain_key(50));
+        for (std::size_t i = 0; i < batch.size(); ++i) add("batch-" + std::to_string(i) + "-raw", hex_of(batch[i]));
+    }
     auto bad_sig = chain_vote(20, 1, 0);
     bad_sig.auth.sig.data[5] ^= 1;
     add("bad-signature-raw", hex_of(bad_sig));

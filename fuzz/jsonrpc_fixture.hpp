@@ -191,7 +191,8 @@ inline expected_call classify(const boost::json::value& v, const std::set<std::s
 /// threw) is not among them: every method answers bad params with -32602.
 inline bool documented_call_error(std::int64_t c) {
     return c == rpc::code::invalid_params || c == rpc::code::server_error || c == rpc::code::too_many_in_batch ||
-           c == rpc::code::rate_limited || (c >= -32007 && c <= -32001) || c == rpc::tx_code::storage;
+           c == rpc::code::rate_limited || (c >= -32007 && c <= -32001) || c == rpc::tx_code::election_rule ||
+           c == rpc::tx_code::batch_refused || c == rpc::tx_code::storage;
 }
 
 /// What a request did, as far as the answer shows it.
@@ -275,6 +276,9 @@ answer_summary check_jsonrpc(std::string_view body, std::string_view answer, con
         const auto cap = caps.find(e.method);
         const bool past_cap = e.k == expected_call::kind::call && cap != caps.end() && ++calls[e.method] > cap->second;
         if (e.k == expected_call::kind::call && e.method.starts_with("eth_send")) ++sum.send_calls;
+        if (e.k == expected_call::kind::call && e.method == "poa_sendRawTransactions" && e.params.is_array() &&
+            e.params.as_array().size() == 1 && e.params.as_array()[0].is_array())
+            sum.send_calls += e.params.as_array()[0].as_array().size();  // each item may be admitted
         if (!r) return;
         check_envelope(*r, e.id);
         const auto& o = r->as_object();
@@ -293,6 +297,21 @@ answer_summary check_jsonrpc(std::string_view body, std::string_view answer, con
                 ++sum.verify_results;
             }
             if (e.method.starts_with("eth_send")) ++sum.submitted;
+            if (e.method == "poa_sendRawTransactions") {
+                // One answer per item: a hash (admitted) or an error with a documented code.
+                if (!res->is_array()) fail("poa_sendRawTransactions: not an array");
+                for (const auto& item : res->as_array()) {
+                    const auto* io = item.if_object();
+                    if (io && io->contains("hash")) {
+                        ++sum.submitted;
+                        continue;
+                    }
+                    const auto* err = io ? io->if_contains("error") : nullptr;
+                    const auto* c = err && err->is_object() ? err->as_object().if_contains("code") : nullptr;
+                    if (!c || !c->is_int64() || !documented_call_error(c->as_int64()))
+                        fail("poa_sendRawTransactions: an item neither a hash nor a documented error");
+                }
+            }
             if (past_cap) fail("a call past its per-request cap ran");
             check_result(e, *res);
             return;

@@ -89,6 +89,9 @@ std::vector<seed_call> seed_calls() {
         {"eth_sendRawTransaction", R"(["$bad-signature-raw"])"}, {"eth_sendRawTransaction", R"(["$stranger-raw"])"},
         {"eth_sendRawTransaction", R"(["$too-large-raw"])"}, {"eth_sendRawTransaction", R"(["$other-chain-raw"])"},
         {"eth_sendRawTransaction", R"(["$truncated-raw"])"}, {"eth_sendRawTransaction", R"(["0xzz"])"},
+        {"poa_sendRawTransactions", R"([["$batch-0-raw", "$batch-1-raw", "$batch-2-raw", "$batch-3-raw"]])"},
+        {"poa_sendRawTransactions", R"([["$batch-0-raw", "$batch-1-raw", "$batch-3-raw"]])"},
+        {"poa_sendRawTransactions", R"([["$batch-2-raw", "$fresh-3-raw", "0x00"]])"},
         {"eth_sendTransaction", R"(["$fresh-1-json"])"}, {"eth_sendTransaction", R"(["$final-2-0-json"])"},
         {"eth_sendTransaction", R"([{"chain_id":1337}])"},
         {"eth_getTransactionByHash", R"(["$final-1-0-hash"])"}, {"eth_getTransactionByHash", R"(["$pooled-0-hash"])"},
@@ -499,6 +502,12 @@ int main(int argc, char** argv) {
 
     auto tx = open("fuzz_tx");
     for (int i = 0; i < 4; ++i) tx.variants(encode(make_tx(i, static_cast<std::size_t>(i * 40))));
+    {  // votes signed as one batch of 5 (data-format.md §2): audit paths of 2 and 3 hashes
+        std::vector<vote_tx> batch;
+        for (int i = 10; i < 15; ++i) batch.push_back(make_tx(i, 8));
+        sign_batch<ed25519_sha256>(batch, key(50));
+        for (const int i : {0, 4}) tx.variants(encode(batch[static_cast<std::size_t>(i)]));
+    }
 
     const auto g = make_genesis(3);
     auto c = ledger::blockchain<ed25519_sha256, memory_storage>::open(g, memory_storage{}).value();
@@ -506,6 +515,7 @@ int main(int argc, char** argv) {
     for (int ntx : {0, 1, 5}) {
         std::vector<vote_tx> txs;
         for (int i = 0; i < ntx; ++i) txs.push_back(make_tx(i, 16));
+        if (ntx == 5) sign_batch<ed25519_sha256>(txs, key(50));  // one signature for the block's votes
         finalized_block fb;
         fb.blk = c.build_block(0, 1'700'000'000'000ull, txs, key(static_cast<int>(g.proposer_index(1, 0))));
         const hash32 bh = block_hash<ed25519_sha256>(fb.blk.header);
