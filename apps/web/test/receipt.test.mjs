@@ -18,7 +18,8 @@ const hex = (name) => fromHex(readFileSync(path.join(golden, name), 'utf8').trim
 const genesisJson = JSON.parse(readFileSync(path.join(golden, 'genesis.json'), 'utf8'));
 const keys = genesisJson.validators.map((v) => fromHex(v.public_key, 32));
 
-/// Tx hashes of a block (tag 0x06): votes (0x01) and election records (0x07), hash = H(all but sig).
+/// Tx hashes of a block (tag 0x06): votes (0x01) and election records (0x07), hash = H(payload);
+/// the authorization after it (data-format.md §2): u32 batch size, u32 index, u8 path length, path, sig.
 function blockTxHashes(block) {
   const r = new Reader(block);
   assert.equal(r.u8(), 0x06);
@@ -35,7 +36,8 @@ function blockTxHashes(block) {
     r.take(r.u32());
     r.take(32 + 8 + 32);
     out.push(H(block.subarray(start, r.pos)));
-    r.take(64);
+    r.take(8);
+    r.take(32 * r.u8() + 64);
   }
   r.done();
   return { header, hashes: out };
