@@ -145,7 +145,7 @@ public:
                          reports_type::options{cfg_.verify_cache_ms, cfg_.results_cache_ms}, &*secret_);
         chain_.emplace(*client_);
         events_.emplace([this](const hash32& th, std::optional<std::int64_t> e) { return votes_->stored_status(th, e); },
-                        vote_events::options{});
+                        vote_events::options{.decorate = [](rpc::http_response& r) { security_headers(r); }});
         if (!cfg_.web_dir.empty()) web_.emplace(cfg_.web_dir);
         if (!cfg_.admin_email.empty()) accounts_.ensure_admin(cfg_.admin_email, cfg_.admin_password);
     }

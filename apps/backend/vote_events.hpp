@@ -42,6 +42,9 @@ public:
     struct options {
         std::size_t max_watchers = 4096;  ///< requests held at once (beyond: 503)
         std::uint64_t hold_ms = 25'000;   ///< the longest a request is held
+        /// Applied to every answer given later, from tick() (the service's security headers;
+        /// answers returned by open() go through the service's own path).
+        std::function<void(rpc::http_response&)> decorate = {};
     };
 
     vote_events(lookup status, options opt) : status_(std::move(status)), opt_(opt) {}
@@ -88,16 +91,17 @@ public:
             res.prepare_payload();
             return res;
         }
-        auto r = info.defer();
-        if (!r) return event(st, version);  // cannot hold (no server): answer now
-        std::lock_guard lk(mu_);
-        if (watchers_.size() >= opt_.max_watchers) {
-            r(rpc::detail_response(http::status::service_unavailable, "too many status watchers; poll transaction-status",
-                                   version));
-            return {};
+        {
+            std::lock_guard lk(mu_);
+            if (watchers_.size() < opt_.max_watchers) {
+                auto r = info.defer();
+                if (!r) return event(st, version);  // cannot hold (no server): answer now
+                watchers_.push_back({*th, election, id, std::move(r), now_ms + opt_.hold_ms, version});
+                return {};
+            }
         }
-        watchers_.push_back({*th, election, id, std::move(r), now_ms + opt_.hold_ms, version});
-        return {};
+        return rpc::detail_response(http::status::service_unavailable, "too many status watchers; poll transaction-status",
+                                    version);
     }
 
     /// Answers every held request whose vote changed or whose time is up (the backend's loop
@@ -119,7 +123,9 @@ public:
             }
             const bool changed = st && event_id(*st) != w.last;
             if (changed || all || now_ms >= w.deadline || !st) {
-                w.r(event(changed ? st : std::nullopt, w.version));
+                auto res = event(changed ? st : std::nullopt, w.version);
+                if (opt_.decorate) opt_.decorate(res);
+                w.r(std::move(res));
                 ++answered;
             } else {
                 keep.push_back(std::move(w));
