@@ -13,11 +13,27 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ballotchain::bench {
 
 /// Microseconds on the steady clock.
+/// Calls `f(from, to)` for consecutive ranges of at most `per_group` of [0, count), the ranges
+/// dealt round-robin to `threads` threads; returns when all are done. How the load tools sign
+/// their votes, one batch signature per range.
+template <class F>
+void for_each_group(std::size_t count, std::size_t per_group, unsigned threads, F&& f) {
+    const std::size_t groups = (count + per_group - 1) / per_group;
+    std::vector<std::thread> ts;
+    for (unsigned t = 0; t < threads; ++t)
+        ts.emplace_back([&, t] {
+            for (std::size_t grp = t; grp < groups; grp += threads)
+                f(grp * per_group, std::min(count, (grp + 1) * per_group));
+        });
+    for (auto& t : ts) t.join();
+}
+
 inline std::uint64_t now_us() {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());

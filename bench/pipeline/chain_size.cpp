@@ -45,30 +45,23 @@ std::vector<vote_tx> make_votes(const genesis_config& g, const S::key_pair& subm
                                 std::uint64_t first, std::size_t count, std::uint64_t timestamp_ms,
                                 std::size_t per_signature, unsigned threads) {
     std::vector<vote_tx> out(count);
-    const std::size_t groups = (count + per_signature - 1) / per_signature;
-    std::vector<std::thread> ts;
-    for (unsigned t = 0; t < threads; ++t)
-        ts.emplace_back([&, t] {
-            for (std::size_t grp = t; grp < groups; grp += threads) {
-                const std::size_t from = grp * per_signature, to = std::min(count, from + per_signature);
-                for (std::size_t i = from; i < to; ++i) {
-                    const std::uint64_t n = first + i;
-                    vote_tx& tx = out[i];
-                    tx.chain_id = g.chain_id;
-                    tx.election_id = election;
-                    tx.candidate_id = n % 4;
-                    tx.encrypted_vote.resize(64);
-                    for (std::size_t b = 0; b < 64; ++b) tx.encrypted_vote[b] = static_cast<byte>((n >> (8 * (b % 8))) + b);
-                    bytes tag(9);
-                    for (int b = 0; b < 8; ++b) tag[static_cast<std::size_t>(b)] = static_cast<byte>(n >> (8 * b));
-                    tag[8] = 0x5c;
-                    tx.voter_tag = S::hash(tag);
-                    tx.timestamp_ms = timestamp_ms;
-                }
-                sign_batch<S>(std::span<vote_tx>(out).subspan(from, to - from), submitter);
-            }
-        });
-    for (auto& t : ts) t.join();
+    for_each_group(count, per_signature, threads, [&](std::size_t from, std::size_t to) {
+        for (std::size_t i = from; i < to; ++i) {
+            const std::uint64_t n = first + i;
+            vote_tx& tx = out[i];
+            tx.chain_id = g.chain_id;
+            tx.election_id = election;
+            tx.candidate_id = n % 4;
+            tx.encrypted_vote.resize(64);
+            for (std::size_t b = 0; b < 64; ++b) tx.encrypted_vote[b] = static_cast<byte>((n >> (8 * (b % 8))) + b);
+            bytes tag(9);
+            for (int b = 0; b < 8; ++b) tag[static_cast<std::size_t>(b)] = static_cast<byte>(n >> (8 * b));
+            tag[8] = 0x5c;
+            tx.voter_tag = S::hash(tag);
+            tx.timestamp_ms = timestamp_ms;
+        }
+        sign_batch<S>(std::span<vote_tx>(out).subspan(from, to - from), submitter);
+    });
     return out;
 }
 

@@ -52,37 +52,29 @@ std::vector<prepared_vote> make_votes(const genesis_config& g, const S::key_pair
                                       std::size_t per_signature, unsigned threads) {
     std::vector<prepared_vote> out(count);
     const std::uint64_t ts = wall_ms();
-    const std::size_t groups = (count + per_signature - 1) / per_signature;
-    std::vector<std::thread> ts_;
-    for (unsigned t = 0; t < threads; ++t)
-        ts_.emplace_back([&, t] {
-            for (std::size_t grp = t; grp < groups; grp += threads) {
-                const std::size_t from = grp * per_signature, to = std::min(count, from + per_signature);
-                std::vector<vote_tx> txs(to - from);
-                for (std::size_t i = from; i < to; ++i) {
-                    vote_tx& tx = txs[i - from];
-                    tx.chain_id = g.chain_id;
-                    tx.election_id = election;
-                    tx.candidate_id = i % 4;
-                    tx.encrypted_vote.resize(vote_bytes);
-                    for (std::size_t b = 0; b < vote_bytes; ++b)
-                        tx.encrypted_vote[b] = static_cast<byte>((i >> (8 * (b % 8))) + b);
-                    bytes tag(16);
-                    for (int b = 0; b < 8; ++b) {
-                        tag[static_cast<std::size_t>(b)] = static_cast<byte>(run >> (8 * b));
-                        tag[static_cast<std::size_t>(8 + b)] = static_cast<byte>(i >> (8 * b));
-                    }
-                    tx.voter_tag = S::hash(tag);
-                    tx.timestamp_ms = ts + i / 1000;
-                }
-                const auto ids = sign_batch<S>(txs, submitter);
-                for (std::size_t i = from; i < to; ++i) {
-                    out[i].id = ids[i - from];
-                    out[i].raw = to_hex(encode(txs[i - from]));
-                }
+    for_each_group(count, per_signature, threads, [&](std::size_t from, std::size_t to) {
+        std::vector<vote_tx> txs(to - from);
+        for (std::size_t i = from; i < to; ++i) {
+            vote_tx& tx = txs[i - from];
+            tx.chain_id = g.chain_id;
+            tx.election_id = election;
+            tx.candidate_id = i % 4;
+            tx.encrypted_vote.resize(vote_bytes);
+            for (std::size_t b = 0; b < vote_bytes; ++b) tx.encrypted_vote[b] = static_cast<byte>((i >> (8 * (b % 8))) + b);
+            bytes tag(16);
+            for (int b = 0; b < 8; ++b) {
+                tag[static_cast<std::size_t>(b)] = static_cast<byte>(run >> (8 * b));
+                tag[static_cast<std::size_t>(8 + b)] = static_cast<byte>(i >> (8 * b));
             }
-        });
-    for (auto& t : ts_) t.join();
+            tx.voter_tag = S::hash(tag);
+            tx.timestamp_ms = ts + i / 1000;
+        }
+        const auto ids = sign_batch<S>(txs, submitter);
+        for (std::size_t i = from; i < to; ++i) {
+            out[i].id = ids[i - from];
+            out[i].raw = to_hex(encode(txs[i - from]));
+        }
+    });
     return out;
 }
 

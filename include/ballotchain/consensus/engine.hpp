@@ -608,7 +608,7 @@ private:
         return [this](const hash32& th, const vote_tx& tx) {
             if (pool_.is_known_valid(th, tx)) return true;
             auto it = cur_.checked_txs.find(th);
-            return it != cur_.checked_txs.end() && it->second->auth == tx.auth && it->second->submitter == tx.submitter;
+            return it != cur_.checked_txs.end() && it->second->auth == tx.auth;
         };
     }
 

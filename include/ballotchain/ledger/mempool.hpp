@@ -86,7 +86,7 @@ public:
     /// authorization. A copy of a pooled tx with another signature is not vouched for.
     bool is_known_valid(const hash32& th, const vote_tx& tx) const {
         const vote_tx* p = find(th);
-        return p && p->auth == tx.auth && p->submitter == tx.submitter;
+        return p && p->auth == tx.auth;  // same hash: same payload, submitter included
     }
 
     /// The transaction with hash `th`, if pooled.

@@ -484,13 +484,18 @@ void add_validator_methods(method_table& t, Node& n) {
         }
         // A vote refused with its batch: the answer names the vote that was refused for what it is.
         const auto leader = batch_leaders(txs);
-        std::vector<hash32> ths;
-        ths.reserve(txs.size());
-        for (const auto& tx : txs) ths.push_back(tx_hash<Suite>(tx));
         auto res = txs.empty() ? std::vector<result<hash32>>{} : n.submit_many(std::move(txs));
-        std::map<std::size_t, std::size_t> culprit;  // leader → first vote of its batch refused for what it is
-        for (std::size_t k = 0; k < res.size(); ++k)
-            if (!res[k] && refuses_batch(res[k].error())) culprit.try_emplace(leader[k], k);
+        // Per batch with a vote refused for what it is, the message its other votes get. The vote's
+        // id is decoded again from its item: only for a refused batch, off the common path.
+        std::map<std::size_t, std::string> refused_batch;  // by leader
+        for (std::size_t k = 0; k < res.size(); ++k) {
+            if (res[k] || !refuses_batch(res[k].error()) || refused_batch.contains(leader[k])) continue;
+            auto raw = from_hex(std::string_view((*list)[at[k]].as_string()), 128 * 1024);
+            auto tx = raw ? decode_tx(*raw) : result<vote_tx>(raw.error());
+            refused_batch[leader[k]] = "batch refused as a whole: its vote " +
+                                       (tx ? to_hex(tx_hash<Suite>(*tx)) : std::string("?")) + " (transaction " +
+                                       std::to_string(at[k]) + ") was refused: " + res[k].error().message();
+        }
         boost::json::array out(list->size());
         for (std::size_t k = 0; k < res.size(); ++k) {
             if (res[k]) {
@@ -498,9 +503,9 @@ void add_validator_methods(method_table& t, Node& n) {
                 continue;
             }
             bad[at[k]] = tx_error(res[k].error());
-            if (auto c = culprit.find(leader[k]); c != culprit.end() && res[k].error() == make_error(chain::errc::batch_refused))
-                bad[at[k]]->message = "batch refused as a whole: its vote " + to_hex(ths[c->second]) + " (transaction " +
-                                      std::to_string(at[c->second]) + ") was refused: " + res[c->second].error().message();
+            if (auto c = refused_batch.find(leader[k]);
+                c != refused_batch.end() && res[k].error() == make_error(chain::errc::batch_refused))
+                bad[at[k]]->message = c->second;
         }
         for (std::size_t i = 0; i < bad.size(); ++i)
             if (bad[i])
