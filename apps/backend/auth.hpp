@@ -88,7 +88,17 @@ public:
     /// Checks `password` for account `email` on behalf of `client`, under the login
     /// throttle: the attempt is reserved before the (costly) hash, so parallel guesses
     /// count. Returns the user when the password is right; throws 401 or 429.
+    ///
+    /// The failures are also counted in the database, so that backends sharing it (the
+    /// PostgreSQL model) throttle together: a guesser whose requests a load balancer spreads
+    /// over N instances gets no more attempts than against one (at most N − 1 more in flight
+    /// at the moment the limit is reached).
     user_row check_password(const std::string& email, const std::string& password, const std::string& client) {
+        const auto pair_key = shared_key("account", client, email), client_key = shared_key("client", client, {});
+        const auto wall = clock_.wall_ms();
+        if (const auto until = must(db_.login_blocked_until(pair_key, client_key)); until > wall)
+            throw http_error{http::status::too_many_requests,
+                             "too many failed logins for this account from your address; retry later", until - wall};
         if (const auto wait = throttle_.begin(client, email, clock_.now_ms()))
             throw http_error{http::status::too_many_requests,
                              "too many failed logins for this account from your address; retry later", wait};
@@ -100,12 +110,38 @@ public:
             const bool right = u && hmac_sha256::equal_ct(h, u->pw_hash);
             decided = true;
             throttle_.finish(client, email, clock_.now_ms(), !right);
+            record_shared(pair_key, client_key, !right);
             if (!right) throw http_error{http::status::unauthorized, "incorrect email or password"};
             return *u;
         } catch (...) {
             if (!decided) throttle_.cancel(client, email, clock_.now_ms());
             throw;
         }
+    }
+
+    /// Counts a decided attempt in the database (check_password): a failure under both keys,
+    /// with the wait the throttle's table gives; a success clears the account's key only.
+    void record_shared(const std::string& pair_key, const std::string& client_key, bool failed) {
+        const auto& o = opt_.login_backoff;
+        if (!failed) {
+            must(db_.clear_login_failures(pair_key));
+            return;
+        }
+        const auto now = clock_.wall_ms();
+        for (const auto& [key, free] : {std::pair{pair_key, o.free_failures}, std::pair{client_key, o.client_free_failures}}) {
+            const auto n = must(db_.add_login_failure(key, now, o.forget_ms));
+            if (const auto wait = throttle_.wait_after(n, free)) must(db_.block_login(key, now + wait));
+        }
+    }
+
+    /// The database key of a login-failure record: a hash, so no address or email is stored.
+    static std::string shared_key(std::string_view kind, const std::string& client, const std::string& email) {
+        std::string k(kind);
+        k += '\n';
+        k += client;
+        k += '\n';
+        k += email;
+        return to_hex(sha256::hash(to_bytes(k))).substr(2);
     }
 
     /// A new session for `u`: the login answer.

@@ -36,6 +36,23 @@ int main(int argc, char** argv) {
     app.set_config("--config", "", "TOML config file; its keys are the long option names");
     app.add_option("--addr", addr, "HTTP listen address host:port")->capture_default_str();
     app.add_option("--data-dir", cfg.data_dir, "directory for backend.db, the fallback chain and secrets")->required();
+    app.add_option("--database", cfg.database,
+                   "postgresql://user@host:port/db to share one PostgreSQL database among several backends\n"
+                   "(schema created or upgraded at start); empty: SQLite in --data-dir/backend.db. A password\n"
+                   "is better kept in ~/.pgpass or PGPASSFILE than in the URL")
+        ->envname("BALLOTCHAIN_DATABASE");
+    app.add_option("--database-pool", cfg.database_pool, "PostgreSQL: connections held at most")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    app.add_option("--instance-id", cfg.instance_id,
+                   "this backend's name in the outbox's claims on votes (default: made once and kept in\n"
+                   "--data-dir/instance.id); every instance sharing a database needs its own")
+        ->check([](const std::string& v) { return v.size() <= 64 ? "" : "at most 64 characters"; });
+    app.add_option("--outbox-claim-ms", cfg.outbox_claim_ms,
+                   "an instance's claim on the votes it sends holds this long; the votes of an instance\n"
+                   "that died are taken over by another this long after its last outbox pass")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t{1000}, std::uint64_t{3'600'000}));
     app.add_option("--genesis", cfg.genesis_path, "the validators' genesis JSON file")->required()->check(CLI::ExistingFile);
     app.add_option("--submitter-key", cfg.submitter_key_path, "key file of an authorized submitter (testnet: submitter.key)")
         ->required()
@@ -182,8 +199,9 @@ int main(int argc, char** argv) {
         [&svc](const rpc::http_request& r, const rpc::request_info& info) { return svc->handle(r, info); }, so);
     if (!server) return fail("listen on " + addr + ": " + server.error().message());
     svc->start();
-    spdlog::info("backend {} listening on {} with {} validators; data in {}", backend::version, addr,
-                 cfg.validators.size(), cfg.data_dir);
+    spdlog::info("backend {} listening on {} with {} validators; data in {}; database {}", backend::version, addr,
+                 cfg.validators.size(), cfg.data_dir,
+                 cfg.database.empty() ? cfg.data_dir + "/backend.db" : backend::pg::redact(cfg.database));
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {

@@ -136,6 +136,11 @@ public:
         std::uint64_t pending_grace_ms = 1000;  ///< a new 'pending' vote is left to its submit this long
         std::uint64_t resend_after_ms = 15'000;  ///< re-send a vote not final after this long
         std::size_t batch = 512;                ///< open votes looked at per tick
+        /// This backend instance, as its claims on votes name it (store::claim_open_votes).
+        std::string owner = "local";
+        /// How long a claim holds: the votes of an instance that stopped without releasing
+        /// them (killed) are taken over by another this long after its last tick.
+        std::uint64_t claim_ms = 30'000;
     };
 
     /// Everything is the caller's and must outlive this object. The client should
@@ -144,6 +149,19 @@ public:
     /// once, and tick() is the retry.
     outbox(store& db, client_type& client, fallback_ledger& fallback, const Clock& clock, options opt)
         : db_(db), client_(client), fallback_(fallback), clock_(clock), opt_(opt) {}
+
+    /// Stamps rows about to be stored with this instance's claim, so no other instance
+    /// works on them while this one sends them (its tick renews the claim).
+    void claim_new(const std::vector<vote_row*>& rows) const {
+        const auto until = clock_.wall_ms() + opt_.claim_ms;
+        for (auto* r : rows) {
+            r->claimed_by = opt_.owner;
+            r->claimed_until = until;
+        }
+    }
+
+    /// Ends this instance's claims (a clean stop): another instance may take its votes at once.
+    void release_claims() { must(db_.release_claims(opt_.owner)); }
 
     /// The first send of a vote just stored (the voter waits for this). When no
     /// validator answers, the vote is also recorded on the fallback chain; it
@@ -223,13 +241,15 @@ public:
         return apply(v, vote_event::final, {}, &r);
     }
 
-    /// One pass over the open votes, oldest first: confirms those a receipt
+    /// One pass over the open votes this instance claims (up to `batch`, oldest
+    /// first; another live instance's are left to it): confirms those a receipt
     /// shows final, re-sends 'pending' ones older than pending_grace_ms and
     /// 'submitted' ones sent more than resend_after_ms ago. Stops early when no
     /// validator answers (next tick tries again) or `stop()` says so. Returns
     /// how many votes changed.
     std::size_t tick(const std::function<bool()>& stop = {}) {
-        const std::vector<vote_row> open = must(db_.open_votes(opt_.batch));
+        const std::vector<vote_row> open =
+            must(db_.claim_open_votes(opt_.owner, opt_.batch, clock_.wall_ms(), opt_.claim_ms));
         std::size_t changed = 0;
         const std::uint64_t now = clock_.wall_ms();
         for (const auto& v : open) {

@@ -31,6 +31,7 @@
 #include "loops.hpp"
 #include "openapi.hpp"
 #include "outbox.hpp"
+#include "pg_store.hpp"
 #include "reports.hpp"
 #include "secret_ballots.hpp"
 #include "sqlite_store.hpp"
@@ -67,6 +68,13 @@ inline constexpr const char* version = "0.1.0";
 
 struct config {
     std::string data_dir;
+    /// The database: "" for DATA_DIR/backend.db (SQLite), or a postgresql:// URL that
+    /// several instances share (docs/operations.md, "Several backends on PostgreSQL").
+    std::string database;
+    std::size_t database_pool = 8;  ///< PostgreSQL: connections at most
+    /// This instance's name in the outbox's claims; "" = the one kept in DATA_DIR/instance.id.
+    std::string instance_id;
+    std::uint64_t outbox_claim_ms = 30'000;  ///< a claim on a vote holds this long (another instance takes over after)
     std::string genesis_path;
     std::string submitter_key_path;
     std::vector<client::node_info> validators;
@@ -111,7 +119,7 @@ public:
     /// std::runtime_error with a clear message when something is unusable.
     explicit service(config cfg)
         : cfg_(std::move(cfg)),
-          db_(open_store(cfg_.data_dir)),
+          db_(open_store(cfg_)),
           register_limit_(cfg_.register_limit),
           login_limit_(cfg_.login_limit),
           submit_limit_(cfg_.submit_limit),
@@ -129,7 +137,7 @@ public:
         if (!submitter) throw std::runtime_error(cfg_.submitter_key_path + ": " + submitter.error().message());
         if (!genesis.is_submitter(submitter->public_key()))
             throw std::runtime_error("the submitter key is not an authorized submitter in " + cfg_.genesis_path);
-        maker_.emplace(std::move(*rules), *submitter, load_or_create_secret(cfg_.data_dir + "/voter-tag.secret"));
+        maker_.emplace(std::move(*rules), *submitter, voter_tag_secret());
         elections_.emplace(*db_, clock_, election_options(genesis));
         fallback_.emplace(cfg_.data_dir + "/fallback", genesis, submitter->public_key(), clock_.wall_ms());
         // The genesis the votes are signed for is also the trust anchor of every answer.
@@ -138,7 +146,7 @@ public:
         if (!client_->follower_load_error().empty())
             spdlog::warn("verified results start again from block 0: {}", client_->follower_load_error());
         outbox_.emplace(*db_, *client_, *fallback_, clock_,
-                        outbox_type::options{1000, cfg_.resend_after_ms, 512});
+                        outbox_type::options{1000, cfg_.resend_after_ms, 512, instance_id(), cfg_.outbox_claim_ms});
         secret_.emplace(*db_, *client_, *maker_, clock_, secret_type::options{cfg_.results_cache_ms});
         votes_.emplace(*db_, *elections_, commit_, *outbox_, *maker_, clock_, &*secret_);
         reports_.emplace(*db_, *client_, *fallback_, *elections_, clock_,
@@ -158,7 +166,10 @@ public:
         (void)client_->check_health();
         loops_.every(cfg_.health_interval_ms, [this] {
             (void)client_->check_health();
-            must(db_->purge_sessions(clock_.wall_ms()));
+            const auto now = clock_.wall_ms();
+            must(db_->purge_sessions(now));
+            const auto forget = cfg_.login_backoff.forget_ms;
+            must(db_->purge_login_failures(now > forget ? now - forget : 0, now));
         });
         loops_.every(cfg_.replay_interval_ms, [this] { replay_once(); });
         loops_.every(1000, [this] { chain_->refresh(); });  // the explorer's latest blocks
@@ -169,6 +180,13 @@ public:
         if (votes_) votes_->stop_pipeline();
         loops_.stop();
         if (events_) events_->tick(clock_.now_ms(), true);  // held status requests get their answer
+        if (outbox_ && !released_.exchange(true)) {  // another instance may take our votes at once
+            try {
+                outbox_->release_claims();
+            } catch (const std::exception& e) {
+                spdlog::warn("releasing the outbox's claims: {} (another instance takes them when they expire)", e.what());
+            }
+        }
     }
 
     /// The HTTP entry point: never throws. Thread-safe (the server runs it on a pool).
@@ -204,12 +222,62 @@ private:
 
     // ---- setup ---------------------------------------------------------------------
 
-    /// The backend's database, DATA_DIR/backend.db (created on first start).
-    static std::unique_ptr<store> open_store(const std::string& data_dir) {
-        std::filesystem::create_directories(data_dir);
-        auto s = sqlite_store::open(data_dir + "/backend.db");
+    /// The backend's database: DATA_DIR/backend.db (created on first start), or the
+    /// PostgreSQL database of cfg.database (schema created or upgraded).
+    static std::unique_ptr<store> open_store(const config& cfg) {
+        std::filesystem::create_directories(cfg.data_dir);
+        if (!cfg.database.empty()) {
+            if (!pg::is_url(cfg.database))
+                throw std::runtime_error("--database must be a postgresql:// URL (or empty for SQLite in --data-dir)");
+            auto s = pg_store::open(cfg.database, cfg.database_pool);
+            if (!s) throw std::runtime_error(pg::redact(cfg.database) + ": " + s.error().message);
+            return std::move(*s);
+        }
+        auto s = sqlite_store::open(cfg.data_dir + "/backend.db");
         if (!s) throw std::runtime_error(s.error().message);
         return std::move(*s);
+    }
+
+    /// The key of voter tags (vote_maker.hpp), which every instance sharing the database
+    /// must use: kept in the database. A DATA_DIR/voter-tag.secret of an older backend is
+    /// adopted on first start; one that disagrees with the database stops the start.
+    bytes voter_tag_secret() {
+        const std::string path = cfg_.data_dir + "/voter-tag.secret";
+        std::optional<bytes> file;
+        if (std::filesystem::exists(path)) {
+            auto text = read_file(path, 1024);
+            if (!text) throw std::runtime_error(path + ": " + text.error().message());
+            auto b = from_hex(std::string_view(*text).substr(0, text->find('\n')), 64);
+            if (!b || b->size() != 32) throw std::runtime_error(path + ": not a 32-byte hex secret");
+            file = std::move(*b);
+        }
+        bytes fresh(32);
+        os_random{}.fill(fresh);
+        const bytes kept = must(db_->keep_secret("voter_tag", file ? *file : fresh));
+        if (kept.size() != 32) throw std::runtime_error("the database's voter-tag secret is not 32 bytes");
+        if (file && *file != kept)
+            throw std::runtime_error(path + " differs from the voter-tag secret in the database: the data directory and"
+                                            " the database are of different deployments (remove one)");
+        return kept;
+    }
+
+    /// cfg.instance_id, or a name made once and kept in DATA_DIR/instance.id (a restarted
+    /// instance takes its own claims back at once).
+    std::string instance_id() {
+        if (!cfg_.instance_id.empty()) return cfg_.instance_id;
+        const std::string path = cfg_.data_dir + "/instance.id";
+        if (std::filesystem::exists(path)) {
+            auto text = read_file(path, 256);
+            if (!text) throw std::runtime_error(path + ": " + text.error().message());
+            auto id = text->substr(0, text->find('\n'));
+            if (!id.empty()) return id;
+        }
+        bytes r(8);
+        os_random{}.fill(r);
+        const std::string id = "backend-" + to_hex(r).substr(2);
+        if (auto w = write_file_atomic(path, id + "\n", 0644, false); !w)
+            throw std::runtime_error(path + ": " + w.error().message());
+        return id;
     }
 
     /// What the genesis allows an encrypted election: the quorum decrypts, and a ballot
@@ -222,21 +290,6 @@ private:
                election::ballot_size(o.max_encrypted_candidates + 1) <= g.max_encrypted_vote_bytes)
             ++o.max_encrypted_candidates;
         return o;
-    }
-
-    static bytes load_or_create_secret(const std::string& path) {
-        if (std::filesystem::exists(path)) {
-            auto text = read_file(path, 1024);
-            if (!text) throw std::runtime_error(path + ": " + text.error().message());
-            auto b = from_hex(std::string_view(*text).substr(0, text->find('\n')), 64);
-            if (!b || b->size() != 32) throw std::runtime_error(path + ": not a 32-byte hex secret");
-            return *b;
-        }
-        bytes s(32);
-        os_random{}.fill(s);
-        if (auto r = write_file_atomic(path, to_hex(s) + "\n", 0600, false); !r)
-            throw std::runtime_error(path + ": " + r.error().message());
-        return s;
     }
 
     // ---- routing -------------------------------------------------------------------
@@ -475,6 +528,7 @@ private:
     std::optional<vote_events> events_;     ///< vote statuses pushed as server-sent events
     std::optional<web_files> web_;          ///< the web app's files (--web-dir)
 
+    std::atomic<bool> released_{false};  ///< the outbox's claims were released (stop)
     background_loops loops_;  ///< last: its threads use everything above
 };
 

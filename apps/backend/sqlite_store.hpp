@@ -1,7 +1,7 @@
 #pragma once
 /// @file The SQLite model of the backend's store: one file, `backend.db`,
 /// through the SQLite layer (storage/sqlite.hpp): WAL, synchronous=FULL,
-/// foreign keys, application id "BLBE", schema version 2 (docs/data-format.md
+/// foreign keys, application id "BLBE", schema version 3 (docs/data-format.md
 /// §15). Files from before the application id (id 0 with a `users` table, at
 /// user_version 0 or 1) are adopted and upgraded in place. A vote's status is
 /// stored as its string (vote_status.hpp) and converted here only.
@@ -10,6 +10,7 @@
 
 #include <ballotchain/storage/sqlite.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,8 +37,11 @@ public:
     /// Version 2 (secret ballots): an election has a ballot kind, a key deadline, a threshold,
     /// its definition's status on the chain and, once agreed, its key; a vote's candidate may be
     /// NULL (a secret ballot: the backend keeps no choice), so the votes table is rebuilt again.
+    ///
+    /// Version 3 (several instances, the PostgreSQL model's schema): a vote has a claim (who
+    /// works on it, until when), secrets and failed logins live in the database.
     static const storage_ns::sqlite::schema& db_schema() {
-        static const storage_ns::sqlite::schema s{application_id, {&migrate_to_1, &migrate_to_2}, "users"};
+        static const storage_ns::sqlite::schema s{application_id, {&migrate_to_1, &migrate_to_2, &migrate_to_3}, "users"};
         return s;
     }
 
@@ -195,12 +199,12 @@ public:
         if (!tx) return tx.error();
         auto s = db_.prepare(
             "INSERT OR IGNORE INTO votes(user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status,"
-            " created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)");
+            " created_ms, claimed_by, claimed_until) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9)");
         if (!s) return s.error();
         for (const vote_row* v : vs) {
             const auto cand = v->candidate_id ? std::optional<std::int64_t>(v->candidate_id) : std::nullopt;
             if (auto b = s->bind(v->user_id, v->election_id, cand, v->tx_hash, v->ballot_hash, v->raw_tx,
-                                 v->created_ms);
+                                 v->created_ms, v->claimed_by, v->claimed_until);
                 !b)
                 return b.error();
             auto n = s->run();
@@ -297,6 +301,77 @@ public:
             });
     }
 
+    db_result<std::vector<vote_row>> claim_open_votes(const std::string& owner, std::size_t limit,
+                                                      std::uint64_t now_ms, std::uint64_t lease_ms) override {
+        std::lock_guard lk(mu_);
+        // One process holds the file: the mutex is the lock; the claim still records who works on what.
+        static const std::string sql =
+            "UPDATE votes SET claimed_by = ?1, claimed_until = ?3 + ?4 WHERE id IN (SELECT id FROM votes"
+            " WHERE status IN ('pending', 'submitted') AND (claimed_until <= ?3 OR claimed_by = ?1) ORDER BY id LIMIT ?2)"
+            " RETURNING " + vote_col_list;
+        auto out = all<vote_row>(sql, vote_of, owner, static_cast<std::int64_t>(limit), now_ms, lease_ms);
+        if (out) std::sort(out->begin(), out->end(), [](const vote_row& a, const vote_row& b) { return a.id < b.id; });
+        return out;
+    }
+
+    db_result<void> release_claims(const std::string& owner) override {
+        std::lock_guard lk(mu_);
+        return done(db_.run("UPDATE votes SET claimed_until = 0 WHERE claimed_by = ?1 AND claimed_until > 0 AND"
+                            " status IN ('pending', 'submitted')",
+                            owner));
+    }
+
+    db_result<bytes> keep_secret(const std::string& name, const bytes& candidate) override {
+        std::lock_guard lk(mu_);
+        if (auto r = db_.run("INSERT INTO secrets(name, value) VALUES(?1, ?2) ON CONFLICT(name) DO NOTHING", name,
+                             candidate);
+            !r)
+            return r.error();
+        auto v = one<bytes>("SELECT value FROM secrets WHERE name = ?1",
+                            [](const storage_ns::sqlite::statement& s) { return s.blob(0); }, name);
+        if (!v) return v.error();
+        if (!*v) return db_error{make_error(storage_ns::sqlite_errc::corrupt), "secret " + name + " was not stored"};
+        return std::move(**v);
+    }
+
+    db_result<std::uint64_t> login_blocked_until(const std::string& a, const std::string& b) override {
+        std::lock_guard lk(mu_);
+        auto v = one<std::uint64_t>(
+            "SELECT COALESCE(MAX(blocked_until_ms), 0) FROM login_failures WHERE key IN (?1, ?2)",
+            [](const storage_ns::sqlite::statement& s) { return s.uint64(0); }, a, b);
+        if (!v) return v.error();
+        return v->value_or(0);
+    }
+
+    db_result<std::uint32_t> add_login_failure(const std::string& key, std::uint64_t now_ms,
+                                               std::uint64_t forget_ms) override {
+        std::lock_guard lk(mu_);
+        auto v = one<std::uint32_t>(
+            "INSERT INTO login_failures(key, failures, last_ms, blocked_until_ms) VALUES(?1, 1, ?2, 0)"
+            " ON CONFLICT(key) DO UPDATE SET failures = CASE WHEN last_ms + ?3 <= ?2 THEN 1 ELSE failures + 1 END,"
+            " last_ms = ?2 RETURNING failures",
+            [](const storage_ns::sqlite::statement& s) { return static_cast<std::uint32_t>(s.uint64(0)); }, key, now_ms,
+            forget_ms);
+        if (!v) return v.error();
+        return v->value_or(1);
+    }
+
+    db_result<void> block_login(const std::string& key, std::uint64_t until_ms) override {
+        std::lock_guard lk(mu_);
+        return done(db_.run("UPDATE login_failures SET blocked_until_ms = ?2 WHERE key = ?1 AND blocked_until_ms < ?2",
+                            key, until_ms));
+    }
+
+    db_result<void> clear_login_failures(const std::string& key) override {
+        std::lock_guard lk(mu_);
+        return done(db_.run("DELETE FROM login_failures WHERE key = ?1", key));
+    }
+
+    db_result<std::uint64_t> purge_login_failures(std::uint64_t before_ms, std::uint64_t now_ms) override {
+        std::lock_guard lk(mu_);
+        return count(db_.run("DELETE FROM login_failures WHERE last_ms < ?1 AND blocked_until_ms <= ?2", before_ms, now_ms));
+    }
+
     /// The file's path (for messages).
     const std::string& path() const noexcept { return db_.path(); }
 
@@ -374,13 +449,25 @@ CREATE INDEX votes_by_voter ON votes(user_id, election_id, id);
 )sql");
     }
 
+    static db_result<void> migrate_to_3(storage_ns::sqlite::connection& c) {
+        return c.exec(R"sql(
+ALTER TABLE votes ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE votes ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE secrets(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE login_failures(
+  key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_ms INTEGER NOT NULL, blocked_until_ms INTEGER NOT NULL)
+  WITHOUT ROWID;
+)sql");
+    }
+
     inline static const std::string user_cols = "SELECT id, email, full_name, salt, pw_hash, is_admin FROM users";
     inline static const std::string election_cols =
         "SELECT id, name, description, start_ms, end_ms, created_ms, ballot, key_deadline_ms, threshold, chain_status,"
         " chain_detail, election_key FROM elections";
-    inline static const std::string vote_cols =
-        "SELECT id, user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status, validator, block_number,"
-        " block_hash, created_ms, sent_ms, fallback, detail FROM votes";
+    inline static const std::string vote_col_list =
+        "id, user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status, validator, block_number,"
+        " block_hash, created_ms, sent_ms, fallback, detail, claimed_by, claimed_until";
+    inline static const std::string vote_cols = "SELECT " + vote_col_list + " FROM votes";
 
     static user_row user_of(const storage_ns::sqlite::statement& s) {
         return {s.int64(0), s.text(1), s.text(2), s.blob(3), s.blob(4), s.boolean(5)};
@@ -430,6 +517,8 @@ CREATE INDEX votes_by_voter ON votes(user_id, election_id, id);
         v.sent_ms = s.uint64(12);
         v.fallback = s.boolean(13);
         v.detail = s.text(14);
+        v.claimed_by = s.text(15);
+        v.claimed_until = s.uint64(16);
         return v;
     }
 

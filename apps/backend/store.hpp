@@ -121,6 +121,10 @@ struct vote_row {
     std::uint64_t sent_ms = 0;  ///< last time it went to a validator
     bool fallback = false;      ///< also recorded on the local fallback chain
     std::string detail;         ///< why it was rejected
+    /// The backend instance working on it (outbox claims, store::claim_open_votes) and until
+    /// when (wall ms); "" / 0: nobody. add_votes stores the claim the new row carries.
+    std::string claimed_by;
+    std::uint64_t claimed_until = 0;
 };
 
 /// A new password for an account, and what else changes with it (all at once).
@@ -142,8 +146,16 @@ struct password_change {
 /// @par Thread safety
 /// Every operation may be called from any thread at any time: each model
 /// serializes or isolates operations itself (the SQLite model holds one mutex
-/// for the duration of each operation). Each operation is atomic; nothing
-/// spans two operations, so callers never hold a lock.
+/// for the duration of each operation; the PostgreSQL model gives each its own
+/// connection). Each operation is atomic; nothing spans two operations, so
+/// callers never hold a lock.
+///
+/// @par Several instances
+/// Several backend processes may share one database (the PostgreSQL model).
+/// Every promise then holds across them: the one-vote rule is a unique index,
+/// the outbox's votes are claimed (claim_open_votes) so that two instances never
+/// work on one vote at once, and what every instance must agree on (the
+/// voter-tag secret, failed logins) lives in the database.
 class store {
 public:
     virtual ~store() = default;
@@ -216,6 +228,32 @@ public:
     virtual db_result<void> mark_rejected(std::int64_t id, const std::string& why) = 0;
     /// Counts of votes not yet final, by status.
     virtual db_result<std::vector<std::pair<vote_status, std::uint64_t>>> open_vote_counts() = 0;
+
+    // ---- several instances ------------------------------------------------------------
+
+    /// Claims for `owner` until `now_ms + lease_ms` up to `limit` votes not yet final,
+    /// oldest first, and returns them: those nobody claims, whose claim has expired, or
+    /// that `owner` holds already. A vote another owner holds is skipped (and, in the
+    /// PostgreSQL model, so is one another transaction is claiming at that moment).
+    virtual db_result<std::vector<vote_row>> claim_open_votes(const std::string& owner, std::size_t limit,
+                                                              std::uint64_t now_ms, std::uint64_t lease_ms) = 0;
+    /// Ends every claim of `owner` (a clean stop: another instance may take its votes at once).
+    virtual db_result<void> release_claims(const std::string& owner) = 0;
+    /// The secret stored under `name`; `candidate` is stored first when there is none
+    /// (so every instance gets the first one stored).
+    virtual db_result<bytes> keep_secret(const std::string& name, const bytes& candidate) = 0;
+    /// The latest time (wall ms) until which logins under key `a` or `b` must wait (0: none).
+    virtual db_result<std::uint64_t> login_blocked_until(const std::string& a, const std::string& b) = 0;
+    /// Counts a failed login under `key` at `now_ms` and returns how many there are now
+    /// (failures older than `forget_ms` before the latest are forgotten first).
+    virtual db_result<std::uint32_t> add_login_failure(const std::string& key, std::uint64_t now_ms,
+                                                       std::uint64_t forget_ms) = 0;
+    /// Logins under `key` must wait until `until_ms` (never shortens a wait already set).
+    virtual db_result<void> block_login(const std::string& key, std::uint64_t until_ms) = 0;
+    /// Forgets the failed logins under `key` (a success).
+    virtual db_result<void> clear_login_failures(const std::string& key) = 0;
+    /// Deletes failed-login records whose last failure is before `before_ms` and whose wait is over.
+    virtual db_result<std::uint64_t> purge_login_failures(std::uint64_t before_ms, std::uint64_t now_ms) = 0;
 };
 
 }  // namespace ballotchain::backend

@@ -139,6 +139,16 @@ public:
         return pairs_.size() + clients_.size();
     }
 
+    /// The wait after `failures` failures when `free` are free: 0 below `free`, then
+    /// backoff_ms doubling per further failure, at most backoff_max_ms.
+    std::uint64_t wait_after(unsigned failures, unsigned free) const noexcept {
+        if (failures < free) return 0;
+        const unsigned doublings = std::min(failures - free, 30u);
+        const std::uint64_t wait =
+            o_.backoff_ms > (o_.backoff_max_ms >> doublings) ? o_.backoff_max_ms : o_.backoff_ms << doublings;
+        return std::min(wait, o_.backoff_max_ms);
+    }
+
 private:
     struct entry {
         unsigned failures = 0;
@@ -195,12 +205,7 @@ private:
         if (!failed) return;
         ++e.failures;
         e.last_failure_ms = now_ms;
-        if (e.failures >= free) {
-            const unsigned doublings = std::min(e.failures - free, 30u);
-            const std::uint64_t wait = o_.backoff_ms > (o_.backoff_max_ms >> doublings) ? o_.backoff_max_ms
-                                                                                        : o_.backoff_ms << doublings;
-            e.blocked_until_ms = now_ms + std::min(wait, o_.backoff_max_ms);
-        }
+        if (const auto wait = wait_after(e.failures, free)) e.blocked_until_ms = now_ms + wait;
     }
 
     options o_;

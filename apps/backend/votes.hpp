@@ -98,6 +98,7 @@ public:
         pipeline_.emplace(
             [this](const std::vector<vote_row*>& rows) {
                 maker_.sign_rows(rows);  // one signature for everything stored together
+                outbox_.claim_new(rows);  // this instance sends them: no other works on them meanwhile
                 return must(db_.add_votes(std::vector<const vote_row*>(rows.begin(), rows.end())));
             },
                           [this](const std::vector<vote_row>& vs) { return outbox_.submit_many(vs); }, capacity,
@@ -163,6 +164,7 @@ public:
                 return {};
             }
         maker_.sign_rows(std::vector<vote_row*>{&v});  // a batch of one
+        outbox_.claim_new(std::vector<vote_row*>{&v});
         auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
         if (!id) return answer(id, nullptr);
         v.id = *id;
