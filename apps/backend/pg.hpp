@@ -41,6 +41,7 @@ enum class errc {
     connection,  ///< no connection to the server (down, restarting, refused, authentication)
     statement,   ///< the server refused a statement (its SQLSTATE and message say why)
     conflict,    ///< a unique or exclusion constraint (SQLSTATE class 23) refused a row
+    retry,       ///< a deadlock or serialization failure (SQLSTATE class 40): the transaction may run again
     corrupt,     ///< a value read back is not what the schema promises
     schema,      ///< the database is not (or not yet) a backend database this version can use
 };
@@ -52,6 +53,7 @@ inline std::string describe(errc e) {
     case errc::connection: return "no connection to PostgreSQL";
     case errc::statement: return "PostgreSQL refused a statement";
     case errc::conflict: return "PostgreSQL constraint violation";
+    case errc::retry: return "PostgreSQL transaction rolled back (deadlock or serialization failure)";
     case errc::corrupt: return "PostgreSQL returned a damaged value";
     case errc::schema: return "PostgreSQL database schema not usable";
     }
@@ -219,7 +221,10 @@ public:
         if (PQstatus(c_) != CONNECTION_OK || (state && std::string_view(state).starts_with("08")) ||
             (state && std::string_view(state).starts_with("57P")))  // admin shutdown, crash shutdown, cannot connect now
             return fail(errc::connection, msg);
-        const errc kind = state && std::string_view(state).starts_with("23") ? errc::conflict : errc::statement;
+        const std::string_view sqlstate = state ? state : "";
+        const errc kind = sqlstate.starts_with("23")   ? errc::conflict
+                          : sqlstate.starts_with("40") ? errc::retry
+                                                       : errc::statement;
         return error(kind, msg + (state ? std::string(" (SQLSTATE ") + state + ")" : std::string()));
     }
 

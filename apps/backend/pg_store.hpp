@@ -23,6 +23,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <utility>
@@ -171,13 +172,33 @@ public:
 
     // ---- votes (the outbox) -------------------------------------------------------
 
+    /// Rows go in in (election, voter, tx hash) order, whatever order `vs` has: two
+    /// instances storing groups with the same voters take the index entries in the same
+    /// order, so neither waits for the other in a cycle. A deadlock or serialization
+    /// failure all the same (nothing was stored) is run again, up to 3 times.
     db_result<std::vector<std::optional<std::int64_t>>> add_votes(std::span<const vote_row* const> vs) override {
+        std::vector<std::size_t> order(vs.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+            const auto* a = vs[x];
+            const auto* b = vs[y];
+            return std::tie(a->election_id, a->user_id, a->tx_hash.data) < std::tie(b->election_id, b->user_id, b->tx_hash.data);
+        });
+        for (int attempt = 1;; ++attempt) {
+            auto r = add_votes_in_order(vs, order);
+            if (r || r.error().code != make_error(pg::errc::retry) || attempt == 3) return r;
+        }
+    }
+
+private:
+    db_result<std::vector<std::optional<std::int64_t>>> add_votes_in_order(std::span<const vote_row* const> vs,
+                                                                            const std::vector<std::size_t>& order) {
         return pool_.with([&](pg::connection& conn) -> db_result<std::vector<std::optional<std::int64_t>>> {
-            std::vector<std::optional<std::int64_t>> ids;
-            ids.reserve(vs.size());
+            std::vector<std::optional<std::int64_t>> ids(vs.size());
             pg::transaction tx(conn);
             if (!tx.ok()) return tx.ok().error();
-            for (const vote_row* v : vs) {
+            for (const std::size_t i : order) {
+                const vote_row* v = vs[i];
                 const auto cand = v->candidate_id ? std::optional<std::int64_t>(v->candidate_id) : std::nullopt;
                 // No conflict target: any unique index (tx hash, one vote per voter) makes it a no-op. An
                 // instance inserting the same voter's vote at this moment holds the index entry; this
@@ -189,12 +210,14 @@ public:
                                    pg::params(v->user_id, v->election_id, cand, v->tx_hash, v->ballot_hash, v->raw_tx,
                                               v->created_ms, v->claimed_by, v->claimed_until));
                 if (!r) return r.error();
-                ids.push_back(r->rows() == 1 ? std::optional<std::int64_t>{r->int64(0, 0)} : std::nullopt);
+                if (r->rows() == 1) ids[i] = r->int64(0, 0);
             }
             if (auto c = tx.commit(); !c) return c.error();
             return ids;
         });
     }
+
+public:
 
     db_result<std::optional<vote_row>> vote_by_user(std::int64_t user, std::int64_t election) override {
         return one<vote_row>(vote_cols + " WHERE user_id = $1 AND election_id = $2 AND status <> 'rejected'",

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <latch>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -571,18 +572,39 @@ TEST_CASE("backend store (PostgreSQL): two instances take one voter's votes at t
     auto b = open_pg_ok(url);  // a second backend on the same database: the schema is there already
     CHECK(b->version().value() == pg_store::schema_version);
     const auto e = add_election_ok(*a);
-    constexpr int voters = 40;
+    constexpr int voters = 400;
     std::vector<std::int64_t> users;
     for (int i = 0; i < voters; ++i) users.push_back(add_user_ok(*a, "u" + std::to_string(i) + "@example.org"));
     std::atomic<int> stored{0}, errors{0};
-    auto cast = [&](pg_store& s, const std::string& tag) {
-        for (int i = 0; i < voters; ++i) {
-            vote_row v = vote(users[static_cast<std::size_t>(i)], e, tag + std::to_string(i));
-            auto id = add_vote(s, v);
-            if (id) ++stored;
+    std::latch go(2);
+    // Groups of 20 (group commit), A's in ascending voter order and B's descending: without a
+    // common order inside the transaction, the two would deadlock on the one-vote index.
+    auto cast = [&](pg_store& s, const std::string& tag, bool descending) {
+        go.wait();
+        for (int g = 0; g < voters; g += 20) {
+            std::vector<vote_row> rows;
+            for (int j = 0; j < 20; ++j) {
+                const int i = descending ? voters - 1 - (g + j) : g + j;
+                rows.push_back(vote(users[static_cast<std::size_t>(i)], e, tag + std::to_string(i)));
+            }
+            std::vector<const vote_row*> ptrs;
+            for (const auto& r : rows) ptrs.push_back(&r);
+            auto ids = s.add_votes(ptrs);
+            if (!ids) {
+                ++errors;
+                continue;
+            }
+            for (const auto& id : *ids) stored += id ? 1 : 0;
         }
     };
-    std::thread ta([&] { cast(*a, "a"); }), tb([&] { cast(*b, "b"); });
+    std::thread ta([&] {
+        go.count_down();
+        cast(*a, "a", false);
+    }),
+        tb([&] {
+            go.count_down();
+            cast(*b, "b", true);
+        });
     ta.join();
     tb.join();
     CHECK(errors == 0);
