@@ -105,6 +105,12 @@ int main(int argc, char** argv) {
                    "a request header must be complete this long after the connection (or a request's first byte)")
         ->capture_default_str()
         ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{600'000}));
+    std::vector<std::string> trusted;
+    app.add_option("--trusted-proxy", trusted,
+                   "ADDRESS[/PREFIX] of a reverse proxy or load balancer in front of this backend (repeat): for a\n"
+                   "request from it, per-client limits and the login throttle key on the right-most address of\n"
+                   "X-Forwarded-For that is not a trusted proxy. Without it the header is ignored")
+        ->check([](const std::string& v) { return backend::parse_trusted_proxy(v) ? "" : "expected ADDRESS or ADDRESS/PREFIX"; });
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
 
     // Per-client limits (client = IPv4 address or IPv6 /64 prefix); over a limit: 429 with Retry-After.
@@ -156,6 +162,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0u, 86'400'000u));
     CLI11_PARSE(app, argc, argv);
     for (auto& l : limits) *l.spec = *backend::parse_rate_spec(l.text);
+    for (const auto& t : trusted) cfg.trusted_proxies.push_back(*backend::parse_trusted_proxy(t));
     cfg.login_backoff.forget_ms = std::max(cfg.login_backoff.forget_ms, cfg.login_backoff.backoff_max_ms);
 
     spdlog::set_default_logger(spdlog::stdout_color_mt("backend"));

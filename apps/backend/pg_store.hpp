@@ -23,6 +23,7 @@
 #include "store.hpp"
 
 #include <algorithm>
+#include <map>
 #include <tuple>
 #include <memory>
 #include <string>
@@ -191,28 +192,54 @@ public:
     }
 
 private:
+    /// Rows per INSERT statement (9 parameters each; PostgreSQL takes at most 65,535).
+    static constexpr std::size_t insert_rows = 1000;
+
+    /// One INSERT per `insert_rows` rows (VALUES in `order`), all in one transaction.
     db_result<std::vector<std::optional<std::int64_t>>> add_votes_in_order(std::span<const vote_row* const> vs,
                                                                             const std::vector<std::size_t>& order) {
         return pool_.with([&](pg::connection& conn) -> db_result<std::vector<std::optional<std::int64_t>>> {
             std::vector<std::optional<std::int64_t>> ids(vs.size());
-            pg::transaction tx(conn);
-            if (!tx.ok()) return tx.ok().error();
-            for (const std::size_t i : order) {
-                const vote_row* v = vs[i];
-                const auto cand = v->candidate_id ? std::optional<std::int64_t>(v->candidate_id) : std::nullopt;
-                // No conflict target: any unique index (tx hash, one vote per voter) makes it a no-op. An
-                // instance inserting the same voter's vote at this moment holds the index entry; this
-                // waits for its transaction and then sees the conflict.
-                auto r = conn.exec("INSERT INTO votes(user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx,"
-                                   " status, created_ms, claimed_by, claimed_until)"
-                                   " VALUES($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) ON CONFLICT DO NOTHING"
-                                   " RETURNING id",
-                                   pg::params(v->user_id, v->election_id, cand, v->tx_hash, v->ballot_hash, v->raw_tx,
-                                              v->created_ms, v->claimed_by, v->claimed_until));
-                if (!r) return r.error();
-                if (r->rows() == 1) ids[i] = r->int64(0, 0);
+            if (vs.empty()) return ids;
+            std::optional<pg::transaction> tx;  // one statement is its own transaction
+            if (vs.size() > insert_rows) {
+                tx.emplace(conn);
+                if (!tx->ok()) return tx->ok().error();
             }
-            if (auto c = tx.commit(); !c) return c.error();
+            std::map<std::string, std::size_t> at;  // tx hash → index in vs
+            for (std::size_t from = 0; from < order.size(); from += insert_rows) {
+                const auto to = std::min(order.size(), from + insert_rows);
+                std::string sql =
+                    "INSERT INTO votes(user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status,"
+                    " created_ms, claimed_by, claimed_until) VALUES";
+                pg::params p;
+                at.clear();
+                for (std::size_t k = from; k < to; ++k) {
+                    const vote_row* v = vs[order[k]];
+                    at.emplace(std::string(v->tx_hash.begin(), v->tx_hash.end()), order[k]);
+                    const auto cand = v->candidate_id ? std::optional<std::int64_t>(v->candidate_id) : std::nullopt;
+                    p.add(v->user_id).add(v->election_id).add(cand).add(v->tx_hash).add(v->ballot_hash).add(v->raw_tx);
+                    p.add(v->created_ms).add(v->claimed_by).add(v->claimed_until);
+                    const auto base = static_cast<int>(9 * (k - from));
+                    sql += k == from ? "(" : ",(";
+                    for (int c = 1; c <= 9; ++c)
+                        sql += '$' + std::to_string(base + c) + (c == 6 ? ",'pending'," : c == 9 ? ")" : ",");
+                }
+                // No conflict target: any unique index (tx hash, one vote per voter) makes a row a
+                // no-op. An instance inserting the same voter's vote at this moment holds the index
+                // entry; this waits for its transaction and then sees the conflict.
+                sql += " ON CONFLICT DO NOTHING RETURNING id, tx_hash";
+                auto r = conn.exec(sql, std::move(p));
+                if (!r) return r.error();
+                for (int row = 0; row < r->rows(); ++row) {
+                    const auto th = r->blob(row, 1);
+                    if (!th) return pg::error(pg::errc::corrupt, "an inserted vote came back without its tx hash");
+                    if (const auto it = at.find(std::string(th->begin(), th->end())); it != at.end())
+                        ids[it->second] = r->int64(row, 0);
+                }
+            }
+            if (tx)
+                if (auto c = tx->commit(); !c) return c.error();
             return ids;
         });
     }

@@ -100,6 +100,8 @@ struct config {
     rate_spec results_limit{120, 60};
     rate_spec verify_limit{10, 60};
     login_throttle::options login_backoff;
+    /// Reverse proxies / load balancers whose X-Forwarded-For names the client (throttle.hpp).
+    std::vector<trusted_proxy> trusted_proxies;
 };
 
 // ---- the service --------------------------------------------------------------------
@@ -207,7 +209,8 @@ private:
     rpc::http_response answer(const rpc::http_request& req, const rpc::request_info& info) {
         const auto ver = req.version();
         try {
-            return route(req, client_key(info.remote), info);
+            return route(req, client_key(client_address(info.remote, req["X-Forwarded-For"], cfg_.trusted_proxies)),
+                         info);
         } catch (const http_error& e) {
             if (e.status == http::status::too_many_requests) return rpc::too_many_requests(e.retry_after_ms, ver, e.detail);
             return rpc::detail_response(e.status, e.detail, ver);

@@ -20,12 +20,76 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace ballotchain::backend {
 
 /// The key per-client limits count under, as a string: rpc::client_key (IPv6 by /64).
 inline std::string client_key(const boost::asio::ip::address& a) { return rpc::client_key(a).to_string(); }
+
+/// A network of trusted reverse proxies or load balancers: `address/prefix`.
+struct trusted_proxy {
+    boost::asio::ip::address net;
+    unsigned prefix = 0;
+
+    /// True when `a` is in this network (an IPv4-mapped IPv6 address counts as IPv4).
+    bool contains(boost::asio::ip::address a) const {
+        if (a.is_v6() && a.to_v6().is_v4_mapped()) a = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+        if (a.is_v4() != net.is_v4()) return false;
+        auto bits_equal = [&](const auto& x, const auto& y) {
+            for (unsigned i = 0; i < prefix; ++i) {
+                const unsigned mask = 0x80u >> (i % 8);
+                if ((x[i / 8] & mask) != (y[i / 8] & mask)) return false;
+            }
+            return true;
+        };
+        return a.is_v4() ? bits_equal(a.to_v4().to_bytes(), net.to_v4().to_bytes())
+                         : bits_equal(a.to_v6().to_bytes(), net.to_v6().to_bytes());
+    }
+};
+
+/// Parses "ADDRESS" or "ADDRESS/PREFIX" (IPv4 or IPv6); nullopt for anything else.
+inline std::optional<trusted_proxy> parse_trusted_proxy(std::string_view s) {
+    const auto slash = s.find('/');
+    boost::system::error_code ec;
+    const auto a = boost::asio::ip::make_address(std::string(s.substr(0, slash)), ec);
+    if (ec) return std::nullopt;
+    const unsigned max = a.is_v4() ? 32 : 128;
+    unsigned prefix = max;
+    if (slash != std::string_view::npos) {
+        const auto t = s.substr(slash + 1);
+        auto [p, e] = std::from_chars(t.data(), t.data() + t.size(), prefix);
+        if (t.empty() || e != std::errc{} || p != t.data() + t.size() || prefix > max) return std::nullopt;
+    }
+    return trusted_proxy{a, prefix};
+}
+
+/// The client's address for per-client limits: the TCP peer, unless it is a trusted proxy;
+/// then the right-most address of `X-Forwarded-For` that is not a trusted proxy (each proxy
+/// appends the address it received from, so the ones left of it may be forged by the client).
+/// A trusted proxy that sends no usable address is taken as the client itself.
+inline boost::asio::ip::address client_address(const boost::asio::ip::address& peer, std::string_view forwarded_for,
+                                               const std::vector<trusted_proxy>& trusted) {
+    auto is_trusted = [&](const boost::asio::ip::address& a) {
+        return std::any_of(trusted.begin(), trusted.end(), [&](const trusted_proxy& t) { return t.contains(a); });
+    };
+    if (trusted.empty() || !is_trusted(peer)) return peer;
+    forwarded_for = forwarded_for.substr(0, 4096);
+    while (!forwarded_for.empty()) {
+        const auto comma = forwarded_for.rfind(',');
+        auto item = forwarded_for.substr(comma == std::string_view::npos ? 0 : comma + 1);
+        forwarded_for = comma == std::string_view::npos ? std::string_view{} : forwarded_for.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        boost::system::error_code ec;
+        const auto a = boost::asio::ip::make_address(std::string(item), ec);
+        if (ec) return peer;  // not an address (a port, a name, garbage): stop trusting the header here
+        if (!is_trusted(a)) return a;
+    }
+    return peer;
+}
 
 /// A request rate limit: `count` requests per `seconds`, in bursts of up to
 /// `count` (a token bucket of `count` tokens refilled at count/seconds per

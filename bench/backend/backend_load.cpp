@@ -33,8 +33,9 @@ namespace json = boost::json;
 
 namespace {
 
-std::string host;
-std::uint16_t port = 0;
+/// The backends (host, port): each request goes to the next one, as a round-robin load balancer would.
+std::vector<std::pair<std::string, std::uint16_t>> backends;
+std::atomic<std::size_t> next_backend{0};
 
 struct reply {
     int status = 0;
@@ -44,6 +45,7 @@ struct reply {
 reply call(client::http::verb verb, const std::string& target, const json::value& body, const std::string& token = "") {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    const auto& [host, port] = backends[next_backend.fetch_add(1, std::memory_order_relaxed) % backends.size()];
     auto r = client::http_request(host, port, verb, target, body.is_null() ? "" : json::serialize(body),
                                   std::chrono::milliseconds(30'000), headers);
     reply out{r.status, nullptr};
@@ -106,12 +108,15 @@ vote_answer submit_vote(const std::string& voter_token, std::int64_t election, s
 
 int main(int argc, char** argv) {
     CLI::App app{"ballotchain-backend-load: end-to-end vote load on a running ballotchain-backend"};
-    std::string url = "http://127.0.0.1:8000", rpc_url = "http://127.0.0.1:8001", admin_email = "admin@localhost",
+    std::vector<std::string> urls{"http://127.0.0.1:8000"};
+    std::string rpc_url = "http://127.0.0.1:8001", admin_email = "admin@localhost",
                 admin_pw_file, json_path;
     int voters = 500, clients = 16;
     std::vector<double> rates;
     double seconds = 10, drain_s = 60;
-    app.add_option("--backend", url, "backend URL")->capture_default_str();
+    app.add_option("--backend", urls,
+                   "backend URL; repeat for several instances on one database: requests go to each in turn")
+        ->capture_default_str();
     app.add_option("--rpc", rpc_url, "a validator's RPC URL (to watch blocks become final)")->capture_default_str();
     app.add_option("--admin-email", admin_email, "administrator email")->capture_default_str();
     app.add_option("--admin-password-file", admin_pw_file, "file holding the administrator's password")
@@ -129,10 +134,14 @@ int main(int argc, char** argv) {
     app.add_option("--json", json_path, "also write the results as a JSON object to this file");
     CLI11_PARSE(app, argc, argv);
     if (rates.empty()) rates.push_back(0);
-    std::string path;
-    if (!client::parse_http_url(url, host, port, path)) {
-        std::fprintf(stderr, "ballotchain-backend-load: --backend must be http://host:port\n");
-        return 1;
+    for (const auto& url : urls) {
+        std::string host, path;
+        std::uint16_t port = 0;
+        if (!client::parse_http_url(url, host, port, path)) {
+            std::fprintf(stderr, "ballotchain-backend-load: --backend must be http://host:port\n");
+            return 1;
+        }
+        backends.emplace_back(host, port);
     }
     const auto rpc_ep = parse_endpoint(rpc_url);
     if (!rpc_ep) {
@@ -314,8 +323,10 @@ int main(int argc, char** argv) {
     }
     json::array rate_list;
     for (double r : rates) rate_list.push_back(r);
+    json::array backend_list;
+    for (const auto& u : urls) backend_list.push_back(json::string(u));
     const json::object out{{"tool", "ballotchain-backend-load"},
-                           {"params", json::object{{"backend", url},
+                           {"params", json::object{{"backend", urls.size() == 1 ? json::value(urls[0]) : json::value(backend_list)},
                                                    {"rpc", rpc_url},
                                                    {"voters", voters},
                                                    {"clients", clients},

@@ -705,3 +705,29 @@ INSERT INTO votes(user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_
     sqlite3_finalize(q);
     sqlite3_close(db);
 }
+
+TEST_CASE("backend: behind a trusted load balancer, limits key on X-Forwarded-For: an attacker's failed logins do "
+          "not lock out the owner coming through the same balancer, and the header is ignored from anyone else",
+          "[integration][backend]") {
+    testnet_files files;
+    // 127.0.0.1 plays the load balancer; 127.0.0.2 sends the header without being trusted.
+    backend b(files.genesis(), files.submitter_key(), nobody(),
+              {{"--login-backoff-ms", "600000"}, {"--login-free-failures", "3"}, {"--trusted-proxy", "127.0.0.1/32"}});
+    (void)b.voter(1);
+    auto login = [&](const std::string& pw, const std::string& forwarded, const std::string& source = "") {
+        std::vector<std::pair<std::string, std::string>> headers{{"X-Forwarded-For", forwarded}};
+        const auto body = bj::serialize(bj::object{{"email", backend::voter_email(1)}, {"password", pw}});
+        return client::http_request("127.0.0.1", b.port(), http::verb::post, "/api/auth/login", body,
+                                    std::chrono::milliseconds(30000), headers, source)
+            .status;
+    };
+    // The attacker (as the balancer forwards it, with a forged address to the left) uses up its free failures.
+    for (int i = 0; i < 3; ++i) CHECK(login("wrong-password", "192.0.2.66, 198.51.100.66") == 401);
+    CHECK(login(backend::voter_password(1), "192.0.2.66, 198.51.100.66") == 429);
+    // The owner, through the same balancer from another address, is not affected.
+    CHECK(login(backend::voter_password(1), "198.51.100.7") == 200);
+    // An untrusted sender cannot pick its address with the header: 127.0.0.2 is itself the client.
+    for (int i = 0; i < 3; ++i) CHECK(login("wrong-password", std::to_string(i) + ".1.1.1", "127.0.0.2") == 401);
+    CHECK(login(backend::voter_password(1), "9.9.9.9", "127.0.0.2") == 429);
+    CHECK(login(backend::voter_password(1), "198.51.100.8") == 200);
+}

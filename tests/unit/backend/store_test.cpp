@@ -664,3 +664,28 @@ TEST_CASE("backend store (PostgreSQL): after a server restart the store goes on 
     CHECK(add_vote(*s, vote(ann, e, "after")));
     CHECK(s->vote_by_user(ann, e.first).value());
 }
+
+TEST_CASE("backend store (PostgreSQL): a group larger than one INSERT statement is stored whole, in one transaction",
+          "[backend][store][postgresql]") {
+    const auto url = fresh_pg_database();
+    auto s = open_pg_ok(url);
+    const auto e = add_election_ok(*s);
+    const auto db = url.substr(url.rfind('/') + 1, url.find('?') - url.rfind('/') - 1);
+    constexpr int voters = 2100;  // three statements of at most 1,000 rows
+    pg_server().query(db, "INSERT INTO users(email, full_name, salt, pw_hash, created_ms) SELECT 'u' || g || "
+                          "'@example.org', 'u', '\\x01', '\\x02', 0 FROM generate_series(1, " +
+                              std::to_string(voters) + ") g");
+    std::vector<vote_row> rows;
+    for (int i = voters; i >= 1; --i) rows.push_back(vote(i, e, "g" + std::to_string(i)));
+    rows.push_back(vote(7, e, "second-of-7"));  // a second vote of one voter: not stored
+    std::vector<const vote_row*> ptrs;
+    for (const auto& r : rows) ptrs.push_back(&r);
+    const auto ids = s->add_votes(ptrs).value();
+    REQUIRE(ids.size() == rows.size());
+    for (std::size_t i = 0; i + 1 < rows.size(); ++i) {
+        REQUIRE(ids[i]);
+        CHECK(s->vote_by_tx(rows[i].tx_hash).value()->id == *ids[i]);  // each id is its own row's
+    }
+    CHECK_FALSE(ids.back());
+    CHECK(s->open_votes(10'000).value().size() == static_cast<std::size_t>(voters));
+}
