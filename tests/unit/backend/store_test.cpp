@@ -71,6 +71,13 @@ void for_each_model(F f) {
     }
 }
 
+/// prefix + i + suffix (built by appending: g++ 12's -Wrestrict misfires on "x" + std::to_string(i)).
+std::string numbered(std::string prefix, int i, std::string_view suffix = {}) {
+    prefix += std::to_string(i);
+    prefix += suffix;
+    return prefix;
+}
+
 hash32 h(std::string_view label) { return sha256::hash(to_bytes(label)); }
 
 user_row user(const std::string& email) { return {0, email, "Name of " + email, bytes{1, 2}, bytes{3, 4}, false}; }
@@ -506,7 +513,7 @@ TEST_CASE("backend store: the outbox's claims keep two instances off each other'
         const auto e = add_election_ok(*s);
         std::vector<std::int64_t> ids;
         for (int i = 0; i < 4; ++i) {
-            vote_row v = vote(add_user_ok(*s, "v" + std::to_string(i) + "@example.org"), e, "c" + std::to_string(i));
+            vote_row v = vote(add_user_ok(*s, numbered("v", i, "@example.org")), e, numbered("c", i));
             if (i == 0) {  // stored by instance A while it sends it: claimed until 5000
                 v.claimed_by = "A";
                 v.claimed_until = 5000;
@@ -574,7 +581,7 @@ TEST_CASE("backend store (PostgreSQL): two instances take one voter's votes at t
     const auto e = add_election_ok(*a);
     constexpr int voters = 400;
     std::vector<std::int64_t> users;
-    for (int i = 0; i < voters; ++i) users.push_back(add_user_ok(*a, "u" + std::to_string(i) + "@example.org"));
+    for (int i = 0; i < voters; ++i) users.push_back(add_user_ok(*a, numbered("u", i, "@example.org")));
     std::atomic<int> stored{0}, errors{0};
     std::latch go(2);
     // Groups of 20 (group commit), A's in ascending voter order and B's descending: without a
@@ -585,7 +592,7 @@ TEST_CASE("backend store (PostgreSQL): two instances take one voter's votes at t
             std::vector<vote_row> rows;
             for (int j = 0; j < 20; ++j) {
                 const int i = descending ? voters - 1 - (g + j) : g + j;
-                rows.push_back(vote(users[static_cast<std::size_t>(i)], e, tag + std::to_string(i)));
+                rows.push_back(vote(users[static_cast<std::size_t>(i)], e, numbered(tag, i)));
             }
             std::vector<const vote_row*> ptrs;
             for (const auto& r : rows) ptrs.push_back(&r);
@@ -676,7 +683,7 @@ TEST_CASE("backend store (PostgreSQL): a group larger than one INSERT statement 
                           "'@example.org', 'u', '\\x01', '\\x02', 0 FROM generate_series(1, " +
                               std::to_string(voters) + ") g");
     std::vector<vote_row> rows;
-    for (int i = voters; i >= 1; --i) rows.push_back(vote(i, e, "g" + std::to_string(i)));
+    for (int i = voters; i >= 1; --i) rows.push_back(vote(i, e, numbered("g", i)));
     rows.push_back(vote(7, e, "second-of-7"));  // a second vote of one voter: not stored
     std::vector<const vote_row*> ptrs;
     for (const auto& r : rows) ptrs.push_back(&r);
