@@ -136,6 +136,65 @@ public:
     /// Votes accepted and refused at submit (for /metrics).
     const vote_counters& counters() const noexcept { return counters_; }
 
+private:
+    /// submit() without the counting of refusals.
+    rpc::http_response checked_submit(const user_row& u, const bjson::object& b, unsigned ver,
+                                      const rpc::request_info* info) {
+        vote_request r = read_vote_request(b, maker_.genesis().max_encrypted_vote_bytes);
+        const auto election_id = r.election_id, candidate_id = r.candidate_id;
+        const auto e = elections_.load_election(election_id);
+        const auto now = clock_.wall_ms();
+        if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
+
+        vote_maker::made_vote made;
+        if (e.ballot == ballot_kind::encrypted) {
+            // A secret ballot: the client's, proofs checked here, or one sealed here for candidate_id.
+            if (!secret_) throw http_error{http::status::internal_server_error, "this backend takes no secret ballots"};
+            made = maker_.make_ballot(u.id, election_id, secret_->ballot_for(e, u.id, r), now);
+        } else {
+            if (candidate_id == 0) throw http_error{http::status::unprocessable_entity, "candidate_id is required"};
+            made = maker_.make(u.id, std::move(r), now);
+            bool found = false;
+            for (const auto& c : must(db_.candidates(election_id))) found = found || c.id == candidate_id;
+            if (!found)
+                throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
+        }
+        auto& [tx, v] = made;
+        if (auto mine = must(db_.vote_by_user(u.id, election_id)))
+            throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
+                                                         to_hex(mine->tx_hash) + ", " +
+                                                         std::string(to_string(mine->status)) + ")"};
+        const std::optional<vote_row> earlier = must(db_.last_rejected_vote(u.id, election_id));
+        if (auto c = maker_.check(tx); !c) {
+            // Our own configuration cannot make a valid transaction; store nothing.
+            spdlog::error("vote of user {} fails the chain's rules before storing: {}", u.id, c.error().message());
+            throw http_error{http::status::internal_server_error,
+                             "the backend cannot make a valid transaction: " + c.error().message()};
+        }
+        // With a server to answer later, the request's thread is freed here: the pipeline stores
+        // the votes queued meanwhile in one transaction, sends them in one call and answers
+        // (vote_pipeline.hpp). Otherwise (no server: tests) the same steps run on this thread.
+        auto answer = [this, row = v, earlier, now, ver](std::optional<std::int64_t> id, const send_result* sent) {
+            return stored_answer(row, id, sent, earlier, now, ver, counters_);
+        };
+        if (pipeline_ && info)
+            if (auto respond = info->defer()) {
+                vote_pipeline::job j{v, std::move(answer), respond, ver};
+                if (!pipeline_->push(j)) {
+                    counters_.add(vote_refused::busy);
+                    pipeline_->busy(respond, ver);
+                }
+                return {};
+            }
+        maker_.sign_rows(std::vector<vote_row*>{&v});  // a batch of one
+        auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
+        if (!id) return answer(id, nullptr);
+        v.id = *id;
+        const auto sent = sender_.run(v);  // with the votes of concurrent requests, in one call
+        return answer(id, &sent);
+    }
+
+public:
     /// GET /api/votes/transaction-status?transaction_id=0x...[&election_id=N]:
     /// one of our votes as stored (confirmed on the spot when a receipt the
     /// client verified shows it final), or else what the validators can prove
@@ -197,63 +256,6 @@ public:
     }
 
 private:
-    /// submit() without the counting of refusals.
-    rpc::http_response checked_submit(const user_row& u, const bjson::object& b, unsigned ver,
-                                      const rpc::request_info* info) {
-        vote_request r = read_vote_request(b, maker_.genesis().max_encrypted_vote_bytes);
-        const auto election_id = r.election_id, candidate_id = r.candidate_id;
-        const auto e = elections_.load_election(election_id);
-        const auto now = clock_.wall_ms();
-        if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
-
-        vote_maker::made_vote made;
-        if (e.ballot == ballot_kind::encrypted) {
-            // A secret ballot: the client's, proofs checked here, or one sealed here for candidate_id.
-            if (!secret_) throw http_error{http::status::internal_server_error, "this backend takes no secret ballots"};
-            made = maker_.make_ballot(u.id, election_id, secret_->ballot_for(e, u.id, r), now);
-        } else {
-            if (candidate_id == 0) throw http_error{http::status::unprocessable_entity, "candidate_id is required"};
-            made = maker_.make(u.id, std::move(r), now);
-            bool found = false;
-            for (const auto& c : must(db_.candidates(election_id))) found = found || c.id == candidate_id;
-            if (!found)
-                throw http_error{http::status::unprocessable_entity, "candidate_id is not a candidate of this election"};
-        }
-        auto& [tx, v] = made;
-        if (auto mine = must(db_.vote_by_user(u.id, election_id)))
-            throw http_error{http::status::conflict, "you have already voted in this election (transaction " +
-                                                         to_hex(mine->tx_hash) + ", " +
-                                                         std::string(to_string(mine->status)) + ")"};
-        const std::optional<vote_row> earlier = must(db_.last_rejected_vote(u.id, election_id));
-        if (auto c = maker_.check(tx); !c) {
-            // Our own configuration cannot make a valid transaction; store nothing.
-            spdlog::error("vote of user {} fails the chain's rules before storing: {}", u.id, c.error().message());
-            throw http_error{http::status::internal_server_error,
-                             "the backend cannot make a valid transaction: " + c.error().message()};
-        }
-        // With a server to answer later, the request's thread is freed here: the pipeline stores
-        // the votes queued meanwhile in one transaction, sends them in one call and answers
-        // (vote_pipeline.hpp). Otherwise (no server: tests) the same steps run on this thread.
-        auto answer = [this, row = v, earlier, now, ver](std::optional<std::int64_t> id, const send_result* sent) {
-            return stored_answer(row, id, sent, earlier, now, ver, counters_);
-        };
-        if (pipeline_ && info)
-            if (auto respond = info->defer()) {
-                vote_pipeline::job j{v, std::move(answer), respond, ver};
-                if (!pipeline_->push(j)) {
-                    counters_.add(vote_refused::busy);
-                    pipeline_->busy(respond, ver);
-                }
-                return {};
-            }
-        maker_.sign_rows(std::vector<vote_row*>{&v});  // a batch of one
-        auto id = commit_.record(v);  // durable (synchronous=FULL) before anything leaves
-        if (!id) return answer(id, nullptr);
-        v.id = *id;
-        const auto sent = sender_.run(v);  // with the votes of concurrent requests, in one call
-        return answer(id, &sent);
-    }
-
     /// The answer to a vote request once the vote is stored (`id`; nullopt: its voter has a vote
     /// in flight, 409) and sent (`sent`).
     static rpc::http_response stored_answer(vote_row v, std::optional<std::int64_t> id, const send_result* sent,

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
