@@ -70,6 +70,7 @@ TEST_CASE("backend and validator /metrics: the expected series, valid for promto
     CHECK(sample(m, "ballotchain_backend_replay_attempts_total") >= 0);
     CHECK(sample(m, "ballotchain_backend_build_info{version=\"0.1.0\"}") == 1);
     CHECK(sample(m, "process_start_time_seconds") > 1.7e9);
+    CHECK(b.get("/openapi.json").obj().at("paths").as_object().contains("/metrics"));
 
     const auto vres = client::http_get("127.0.0.1", net.rpc(0), "/metrics");
     REQUIRE(vres.status == 200);
