@@ -15,6 +15,7 @@ inline boost::json::object openapi(std::string_view version) {
         paths[path].emplace_object()[method] = boost::json::object{{"summary", summary}};
     };
     op("/health", "get", "backend status and outbox size");
+    op("/metrics", "get", "Prometheus metrics, text format 0.0.4 (docs/operations.md, Monitoring)");
     op("/api/auth/register", "post", "register a voter {email, password, full_name}");
     op("/api/auth/login", "post", "log in {email, password}: bearer token");
     op("/api/auth/me", "get", "the logged-in user");

@@ -22,6 +22,7 @@
 /// memory over a real chain and a manual clock.
 
 #include "fallback.hpp"
+#include "metrics.hpp"
 #include "store.hpp"
 #include "store_failure.hpp"
 #include "validator_client.hpp"
@@ -124,7 +125,8 @@ struct send_result {
 /// @par Thread safety
 /// Every member may be called from any thread: the store and the client lock
 /// per operation (the client's synchronous forms each run on their own
-/// io_context) and the outbox holds no state of its own beyond its options.
+/// io_context) and the outbox holds no state of its own beyond its options and
+/// its counters (atomics).
 /// Two callers may send the same vote at once (submit and tick); the chain
 /// holds it once and each store write is a transition from the table.
 template <client::async_rpc_transport Transport, clock Clock>
@@ -172,6 +174,7 @@ public:
         if (r.st == send_result::state::unreachable && fallback_.record(v, clock_.wall_ms())) {
             must(db_.mark_fallback(v.id));
             r.on_fallback = true;
+            stats_.fallback_in_use.store(true, std::memory_order_relaxed);
         }
         return r;
     }
@@ -187,6 +190,7 @@ public:
         }
         auto ack = client_.send_vote(*tx);
         if (ack) {  // taken, or already held (duplicate_tx: that very transaction is pooled or final)
+            stats_.fallback_in_use.store(false, std::memory_order_relaxed);
             send_result res{send_result::state::submitted, ack->node, {}, false};
             apply(v, vote_event::accepted, res.node);
             return res;
@@ -257,11 +261,17 @@ public:
             const vote_status st = v.status;
             if (st != vote_status::pending && st != vote_status::submitted) continue;
             // Already final? (A validator may have taken it before we saw its answer.)
-            if (st == vote_status::submitted || v.sent_ms != 0) {
+            const bool looked = st == vote_status::submitted || v.sent_ms != 0;
+            if (looked) {
+                stats_.attempts.fetch_add(1, std::memory_order_relaxed);
                 const auto r = lookup_receipt(v.tx_hash);
-                if (r.st == receipt_info::state::unreachable) break;
+                if (r.st == receipt_info::state::unreachable) {
+                    stats_.stalls.fetch_add(1, std::memory_order_relaxed);
+                    break;
+                }
                 if (r.st == receipt_info::state::confirmed) {
                     confirm(v, r);
+                    stats_.confirmations.fetch_add(1, std::memory_order_relaxed);
                     ++changed;
                     continue;
                 }
@@ -269,8 +279,14 @@ public:
             const bool due = st == vote_status::pending ? now >= v.created_ms + opt_.pending_grace_ms
                                                         : now >= v.sent_ms + opt_.resend_after_ms;
             if (!due) continue;
+            if (!looked) stats_.attempts.fetch_add(1, std::memory_order_relaxed);
+            stats_.resends.fetch_add(1, std::memory_order_relaxed);
             const auto sent = send(v).st;
-            if (sent == send_result::state::unreachable) break;
+            if (sent == send_result::state::unreachable) {
+                stats_.stalls.fetch_add(1, std::memory_order_relaxed);
+                break;
+            }
+            if (sent == send_result::state::rejected) stats_.rejections.fetch_add(1, std::memory_order_relaxed);
             if (sent != send_result::state::queued) ++changed;
         }
         return changed;
@@ -278,6 +294,16 @@ public:
 
     /// Open votes by status (for /health).
     std::vector<std::pair<vote_status, std::uint64_t>> open_counts() { return must(db_.open_vote_counts()); }
+
+    /// The oldest vote not yet final (for /metrics), if any.
+    std::optional<vote_row> oldest_open() {
+        auto v = must(db_.open_votes(1));
+        if (v.empty()) return std::nullopt;
+        return std::move(v.front());
+    }
+
+    /// What the replay passes did, and whether the fallback chain is in use (for /metrics).
+    const replay_counters& stats() const noexcept { return stats_; }
 
 private:
     /// What a validator's refusal `e` of vote `v` (as stored, 'pending' or 'submitted') means for it.
@@ -336,6 +362,7 @@ private:
                 if (fallback_.record(vs[i], clock_.wall_ms())) {
                     must(db_.mark_fallback(vs[i].id));
                     r.on_fallback = true;
+                    stats_.fallback_in_use.store(true, std::memory_order_relaxed);
                 }
                 out[i] = r;
             }
@@ -347,6 +374,7 @@ private:
             const auto& a = (*acks)[k];
             const auto i = at[k];
             if (a) {
+                stats_.fallback_in_use.store(false, std::memory_order_relaxed);
                 taken[a->node].push_back(vs[i].id);
                 out[i] = {send_result::state::submitted, a->node, {}, false};
             } else if (retry_batch && a.error().rpc_code == rpc::tx_code::batch_refused) {
@@ -400,6 +428,7 @@ private:
     fallback_ledger& fallback_;
     const Clock& clock_;
     options opt_;
+    replay_counters stats_;
 };
 
 }  // namespace ballotchain::backend

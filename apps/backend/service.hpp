@@ -29,6 +29,7 @@
 #include "group_commit.hpp"
 #include "http_util.hpp"
 #include "loops.hpp"
+#include "metrics.hpp"
 #include "openapi.hpp"
 #include "outbox.hpp"
 #include "pg_store.hpp"
@@ -192,10 +193,41 @@ public:
     }
 
     /// The HTTP entry point: never throws. Thread-safe (the server runs it on a pool).
+    /// Every answer counts in /metrics (by route template, method and status, with its
+    /// duration); an answer given later (request_info::defer) counts when it is given.
     rpc::http_response handle(const rpc::http_request& req, const rpc::request_info& info) {
-        auto res = answer(req, info);
+        const std::string_view target = req.target();
+        timing t{this, &info, route_of(target.substr(0, target.find('?'))), method_of(req.method()),
+                 std::chrono::steady_clock::now()};
+        // The handler defers through this one: its responder counts the answer. (Captures one
+        // pointer: no allocation.)
+        const rpc::request_info timed{info.remote, info.deferrer ? std::function<rpc::responder()>([&t] { return t.defer(); })
+                                                                 : std::function<rpc::responder()>()};
+        auto res = answer(req, timed);
         security_headers(res);
+        if (!t.deferred) t.observe(res.result_int());
         return res;
+    }
+
+    /// GET /metrics: the text (Prometheus exposition format 0.0.4).
+    std::string metrics_text() {
+        backend_gauges g;
+        for (auto& [st, n] : outbox_->open_counts()) {
+            if (st == vote_status::pending) g.outbox_pending = n;
+            if (st == vote_status::submitted) g.outbox_submitted = n;
+        }
+        const std::uint64_t now = clock_.wall_ms();
+        if (const auto oldest = outbox_->oldest_open(); oldest && oldest->created_ms < now)
+            g.outbox_oldest_age_seconds = static_cast<double>(now - oldest->created_ms) / 1000.0;
+        g.fallback_votes = fallback_->height();
+        g.fallback_in_use = outbox_->stats().fallback_in_use.load(std::memory_order_relaxed);
+        for (auto st : {client::node_status::healthy, client::node_status::degraded, client::node_status::unreachable,
+                        client::node_status::misbehaving})
+            g.validators[static_cast<std::size_t>(st)] = client_->count(st);
+        g.validators_total = client_->size();
+        g.start_time_ms = start_wall_ms_;
+        g.version = version;
+        return backend_metrics_text(http_metrics_, votes_->counters(), outbox_->stats(), g);
     }
 
     /// One pass over the outbox (also called by the replay thread). Returns
@@ -206,6 +238,29 @@ public:
     }
 
 private:
+    /// One request on its way through handle(): what its answer counts under.
+    struct timing {
+        service* svc;
+        const rpc::request_info* info;
+        std::size_t route, method;
+        std::chrono::steady_clock::time_point start;
+        bool deferred = false;
+
+        void observe(unsigned status) const {
+            svc->http_metrics_.observe(route, method, status, std::chrono::steady_clock::now() - start);
+        }
+        /// The server's responder, wrapped so that the answer is counted when it is given.
+        rpc::responder defer() {
+            auto inner = info->defer();
+            if (!inner) return inner;
+            deferred = true;
+            return rpc::responder([copy = *this, inner](rpc::http_response res) {
+                copy.observe(res.result_int());
+                inner(std::move(res));
+            });
+        }
+    };
+
     rpc::http_response answer(const rpc::http_request& req, const rpc::request_info& info) {
         const auto ver = req.version();
         try {
@@ -325,6 +380,14 @@ private:
         if (path == "/openapi.json") {
             need(http::verb::get);
             return ok(openapi(version));
+        }
+        if (path == "/metrics") {
+            need(http::verb::get);
+            rpc::http_response res{http::status::ok, ver};
+            res.set(http::field::content_type, metrics_content_type);
+            res.body() = metrics_text();
+            res.prepare_payload();
+            return res;
         }
         if (path == "/api/auth/register") {
             need(http::verb::post);
@@ -510,8 +573,10 @@ private:
     }
 
     config cfg_;
+    http_metrics http_metrics_;  ///< requests by route, method and status; durations (atomics)
     std::unique_ptr<store> db_;  ///< thread-safe: each operation locks (store.hpp)
     steady_clock_adapter clock_;
+    std::uint64_t start_wall_ms_ = clock_.wall_ms();  ///< process_start_time_seconds
     /// The client's executor. Never run: the backend calls the client's synchronous forms
     /// (each on its own io_context) from its handler and background threads.
     boost::asio::io_context io_;

@@ -14,6 +14,7 @@
 #include "elections.hpp"
 #include "group_commit.hpp"
 #include "http_util.hpp"
+#include "metrics.hpp"
 #include "outbox.hpp"
 #include "vote_pipeline.hpp"
 #include "secret_ballots.hpp"
@@ -77,7 +78,7 @@ inline vote_request read_vote_request(const bjson::object& b, std::size_t max_vo
 ///
 /// @par Thread safety
 /// Every member may be called from any thread: the store, group commit and
-/// the outbox lock on their own, the maker is immutable.
+/// the outbox lock on their own, the maker is immutable, the counters are atomics.
 template <client::async_rpc_transport Transport, clock Clock>
 class votes {
 public:
@@ -118,8 +119,28 @@ public:
     /// stored durably and sent once through the outbox; the answer says what
     /// became of it (200, or 503 when the validators refused it). Throws
     /// http_error or store_failure.
+    /// Each request that gets here counts once in counters(): accepted (by what became of
+    /// its first send) or refused (by reason).
     rpc::http_response submit(const user_row& u, const bjson::object& b, unsigned ver,
                               const rpc::request_info* info = nullptr) {
+        try {
+            return checked_submit(u, b, ver, info);
+        } catch (const http_error& e) {
+            counters_.add(refusal_of(e.status));
+            throw;
+        } catch (...) {
+            counters_.add(vote_refused::error);
+            throw;
+        }
+    }
+
+    /// Votes accepted and refused at submit (for /metrics).
+    const vote_counters& counters() const noexcept { return counters_; }
+
+private:
+    /// submit() without the counting of refusals.
+    rpc::http_response checked_submit(const user_row& u, const bjson::object& b, unsigned ver,
+                                      const rpc::request_info* info) {
         vote_request r = read_vote_request(b, maker_.genesis().max_encrypted_vote_bytes);
         const auto election_id = r.election_id, candidate_id = r.candidate_id;
         const auto e = elections_.load_election(election_id);
@@ -154,13 +175,16 @@ public:
         // With a server to answer later, the request's thread is freed here: the pipeline stores
         // the votes queued meanwhile in one transaction, sends them in one call and answers
         // (vote_pipeline.hpp). Otherwise (no server: tests) the same steps run on this thread.
-        auto answer = [row = v, earlier, now, ver](std::optional<std::int64_t> id, const send_result* sent) {
-            return stored_answer(row, id, sent, earlier, now, ver);
+        auto answer = [this, row = v, earlier, now, ver](std::optional<std::int64_t> id, const send_result* sent) {
+            return stored_answer(row, id, sent, earlier, now, ver, counters_);
         };
         if (pipeline_ && info)
             if (auto respond = info->defer()) {
                 vote_pipeline::job j{v, std::move(answer), respond, ver};
-                if (!pipeline_->push(j)) pipeline_->busy(respond, ver);
+                if (!pipeline_->push(j)) {
+                    counters_.add(vote_refused::busy);
+                    pipeline_->busy(respond, ver);
+                }
                 return {};
             }
         maker_.sign_rows(std::vector<vote_row*>{&v});  // a batch of one
@@ -172,6 +196,7 @@ public:
         return answer(id, &sent);
     }
 
+public:
     /// GET /api/votes/transaction-status?transaction_id=0x...[&election_id=N]:
     /// one of our votes as stored (confirmed on the spot when a receipt the
     /// client verified shows it final), or else what the validators can prove
@@ -236,9 +261,12 @@ private:
     /// The answer to a vote request once the vote is stored (`id`; nullopt: its voter has a vote
     /// in flight, 409) and sent (`sent`).
     static rpc::http_response stored_answer(vote_row v, std::optional<std::int64_t> id, const send_result* sent,
-                                            const std::optional<vote_row>& earlier, std::uint64_t now, unsigned ver) {
-        if (!id || !sent)
+                                            const std::optional<vote_row>& earlier, std::uint64_t now, unsigned ver,
+                                            vote_counters& counters) {
+        if (!id || !sent) {
+            counters.add(vote_refused::conflict);
             return rpc::detail_response(http::status::conflict, "you have already voted in this election", ver);
+        }
         v.id = *id;
         bjson::object out{{"id", v.id},
                           {"transaction_id", to_hex(v.tx_hash)},
@@ -249,12 +277,14 @@ private:
                                                     {"status", to_string(vote_status::rejected)},
                                                     {"detail", earlier->detail}};
         if (sent->st == send_result::state::submitted) {
+            counters.add(vote_accepted::submitted);
             out["status"] = to_string(vote_status::submitted);
             out["validator"] = sent->node;
             out["block_hash"] = nullptr;
             return rpc::json_response(http::status::ok, out, ver);
         }
-        if (sent->st == send_result::state::rejected)  // the voter's place is free again: say so, and which vote it was
+        if (sent->st == send_result::state::rejected) {  // the voter's place is free again: say so, and which vote it was
+            counters.add(vote_refused::validators_refused);
             return rpc::json_response(
                 http::status::service_unavailable,
                 bjson::object{{"detail", "the validators refused the vote (" + sent->detail +
@@ -262,7 +292,9 @@ private:
                               {"transaction_id", to_hex(v.tx_hash)},
                               {"status", to_string(vote_status::rejected)}},
                 ver);
+        }
         if (sent->st == send_result::state::queued) {  // a validator's pool is full: queued here, sent later
+            counters.add(vote_accepted::pending);
             out["status"] = to_string(vote_status::pending);
             out["validator"] = sent->node;
             out["source"] = "outbox";
@@ -270,6 +302,7 @@ private:
         }
         // No validator answered: the vote is safe in the outbox (and, a plain vote, on the fallback chain).
         out["status"] = to_string(vote_status::pending);
+        counters.add(sent->on_fallback ? vote_accepted::fallback : vote_accepted::pending);
         if (sent->on_fallback) {
             out["source"] = "fallback_chain";
             out["warning"] = "Vote recorded in local blockchain (PoA validators unreachable)";
@@ -289,6 +322,7 @@ private:
     secret_type* secret_;
     combiner<vote_row, send_result> sender_;  ///< the first send of new votes, many in one call
     std::optional<vote_pipeline> pipeline_;   ///< set by use_pipeline(): requests answered from its thread
+    vote_counters counters_;                  ///< accepted and refused at submit
 };
 
 }  // namespace ballotchain::backend

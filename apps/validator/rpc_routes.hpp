@@ -11,6 +11,7 @@
 #include <ballotchain/rpc/validator_api.hpp>
 
 #include <chrono>
+#include <iomanip>
 #include <sstream>
 
 namespace ballotchain::app {
@@ -34,6 +35,14 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
     gauge("ballotchain_pool_size", "Pending transactions in the pool.", static_cast<double>(n.pool_size()));
     gauge("ballotchain_syncing", "1 while catching up from peers.", n.syncing() ? 1 : 0);
     gauge("ballotchain_round", "Current consensus round.", static_cast<double>(n.engine().round()));
+    // Seconds with their milliseconds exactly (a double through operator<< would keep 6 digits).
+    const std::uint64_t head_ms = n.engine().chain().head().timestamp_ms;
+    o << "# HELP ballotchain_last_block_timestamp_seconds Timestamp of the last final block (its header, unix time).\n"
+         "# TYPE ballotchain_last_block_timestamp_seconds gauge\n"
+         "ballotchain_last_block_timestamp_seconds "
+      << head_ms / 1000 << '.' << std::setw(3) << std::setfill('0') << head_ms % 1000 << std::setfill(' ') << '\n';
+    gauge("ballotchain_block_interval_seconds", "The genesis's block interval: the least time between two blocks.",
+          static_cast<double>(n.genesis().block_interval_ms) / 1000.0);
     gauge("ballotchain_storage_failing", "1 while durable writes fail (e.g. a full disk): nothing is signed or stored.",
           n.storage_failure() ? 1 : 0);
     counter("ballotchain_round_changes_total", "Rounds entered above 0.", static_cast<double>(st.round_changes));

@@ -18,6 +18,7 @@ std::string built_bin_dir();  ///< build/<preset>/apps (paths.cpp): the backend 
 std::string node_bin_dir();
 std::string eth_test_dir();   ///< tests/eth in the source tree (paths.cpp)
 std::string examples_bin_dir();  ///< build/<preset>/examples (paths.cpp)
+std::string source_dir();        ///< the source tree (paths.cpp)
 inline const std::string bin_dir = node_bin_dir();
 inline const std::string backend_bin_dir = built_bin_dir();
 

@@ -272,6 +272,48 @@ TEST_CASE("outbox: all validators down -> kept on the fallback chain, sent when 
     CHECK(r.fallback->height() == 1);  // recorded once, not again
 }
 
+TEST_CASE("outbox: replay counters and fallback in use, for /metrics", "[backend][outbox][metrics]") {
+    outbox_rig r;
+    const auto& st = r.box->stats();
+    auto n = [](const std::atomic<std::uint64_t>& a) { return a.load(); };
+    r.w->all(node_mode::down);
+    const auto v = r.store_vote();
+    CHECK_FALSE(st.fallback_in_use.load());
+    REQUIRE(r.box->submit(v).on_fallback);
+    CHECK(st.fallback_in_use.load());
+    CHECK(n(st.attempts) == 0);  // a first send is not the replay's
+
+    r.clock.advance(2000);  // due: sent again, nobody answers, the pass stops
+    CHECK(r.box->tick() == 0);
+    CHECK(n(st.attempts) == 1);
+    CHECK(n(st.resends) == 1);
+    CHECK(n(st.stalls) == 1);
+    CHECK(st.fallback_in_use.load());
+
+    r.w->all(node_mode::honest);
+    CHECK(r.box->tick() == 1);  // taken
+    CHECK(n(st.attempts) == 2);
+    CHECK(n(st.resends) == 2);
+    CHECK(n(st.stalls) == 1);
+    CHECK_FALSE(st.fallback_in_use.load());  // a validator took a vote again
+
+    r.make_final(v);
+    CHECK(r.box->tick() == 1);  // a receipt: confirmed, nothing sent
+    CHECK(n(st.attempts) == 3);
+    CHECK(n(st.resends) == 2);
+    CHECK(n(st.confirmations) == 1);
+    CHECK(n(st.rejections) == 0);
+
+    // A vote the validators refuse for good when the replay sends it.
+    const auto bad = r.store_vote([](vote_tx& tx) { tx.chain_id = 99; });
+    r.clock.advance(2000);
+    CHECK(r.box->tick() == 1);
+    CHECK(r.status(bad) == vote_status::rejected);
+    CHECK(n(st.rejections) == 1);
+    CHECK(n(st.resends) == 3);
+    CHECK(n(st.stalls) == 1);
+}
+
 TEST_CASE("outbox: many new votes go to a validator in one call, each with its own outcome", "[backend][outbox]") {
     outbox_rig r;
     const auto a = r.store_vote(), b = r.store_vote();
