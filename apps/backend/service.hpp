@@ -383,6 +383,7 @@ private:
         }
         if (path == "/metrics") {
             need(http::verb::get);
+            limit(status_limit_, client, "metrics");  // each scrape reads the database
             rpc::http_response res{http::status::ok, ver};
             res.set(http::field::content_type, metrics_content_type);
             res.body() = metrics_text();
