@@ -5,6 +5,7 @@
 // client's use of it over validators in memory is client_test.cpp's.
 #include <ballotchain/client/validator_pool.hpp>
 
+#include <ballotchain/client/async_transport.hpp>
 #include <ballotchain/core/clock.hpp>
 
 #include <catch2/catch.hpp>
@@ -106,4 +107,29 @@ TEST_CASE("node_book: a misbehaving validator stays so for the quarantine, whate
     b.probed(1, {true, node_status::healthy, 9, ""});
     CHECK(b.snapshot()[1].status == node_status::healthy);
     CHECK(b.count(node_status::healthy) == 3);
+}
+
+TEST_CASE("node_book: a health probe records where the validator listens for P2P (its /health p2p_addr)",
+          "[client][book]") {
+    // parse_health reads "p2p_addr" (bounded, printable) as a tcp:// URL; no field, no URL.
+    const auto p = parse_health(200, R"({"status":"ok","height":7,"peers":2,"syncing":false,"p2p_addr":"127.0.0.1:9001"})");
+    CHECK(p.status == node_status::healthy);
+    CHECK(p.p2p_url == "tcp://127.0.0.1:9001");
+    CHECK(parse_health(200, R"({"status":"ok","height":7,"peers":2,"syncing":false})").p2p_url.empty());
+    CHECK(parse_health(200, R"({"status":"ok","peers":2,"p2p_addr":"bad addr"})").p2p_url.empty());
+    CHECK(parse_health(200, R"({"status":"ok","peers":2,"p2p_addr":7})").p2p_url.empty());
+    CHECK(parse_health(200, R"({"status":"ok","peers":2,"p2p_addr":")" + std::string(300, 'a') + ""}").p2p_url.empty());
+    CHECK(parse_health(503, R"({"status":"failing","error":"disk full","p2p_addr":"10.0.0.2:30303"})").p2p_url ==
+          "tcp://10.0.0.2:30303");
+
+    node_book<shared_clock> b(book_nodes(), shared_clock{});
+    CHECK(b.snapshot()[1].info.p2p_url.empty());
+    b.probed(1, p);
+    CHECK(b.snapshot()[1].info.p2p_url == "tcp://127.0.0.1:9001");
+    CHECK(b.info(1).rpc_url == "http://127.0.0.1:2");
+    // A probe without it (or no answer) keeps what the book knows.
+    b.probed(1, parse_health(200, R"({"status":"ok","height":8,"peers":2,"syncing":false})"));
+    b.probed(1, probe_result{});
+    CHECK(b.snapshot()[1].info.p2p_url == "tcp://127.0.0.1:9001");
+    CHECK(b.snapshot()[0].info.p2p_url.empty());
 }
