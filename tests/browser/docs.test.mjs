@@ -31,11 +31,13 @@ try {
   await page.getByRole('heading', { name: /ballotchain backend/ }).first().waitFor({ timeout: T });
   await page.getByText('/api/votes/submit', { exact: true }).first().waitFor({ timeout: T });
   for (const tag of ['auth', 'elections', 'votes', 'chain', 'admin'])
-    await page.getByRole('heading', { name: tag, exact: true }).first().waitFor({ timeout: T });
+    await page.getByRole('heading', { name: new RegExp(`^${tag}\\b`) }).first().waitFor({ timeout: T });
   // Open one operation: its parameters and responses are rendered from the schemas.
   await page.getByText('/api/votes/results', { exact: true }).first().click();
-  await page.getByText('election_id', { exact: true }).first().waitFor({ timeout: T });
-  await page.getByText('Responses', { exact: true }).first().waitFor({ timeout: T });
+  await page.getByRole('heading', { name: 'Parameters' }).first().waitFor({ timeout: T });
+  await page.getByText(/^election_id/).first().waitFor({ timeout: T });
+  await page.getByRole('heading', { name: 'Responses' }).first().waitFor({ timeout: T });
+  await page.getByText('Try it out').first().waitFor({ timeout: T });
   await page.screenshot({ path: path.join(out, 'docs.png'), fullPage: false });
 } finally {
   await browser.close();
