@@ -118,7 +118,7 @@ TEST_CASE("node_book: a health probe records where the validator listens for P2P
     CHECK(parse_health(200, R"({"status":"ok","height":7,"peers":2,"syncing":false})").p2p_url.empty());
     CHECK(parse_health(200, R"({"status":"ok","peers":2,"p2p_addr":"bad addr"})").p2p_url.empty());
     CHECK(parse_health(200, R"({"status":"ok","peers":2,"p2p_addr":7})").p2p_url.empty());
-    CHECK(parse_health(200, R"({"status":"ok","peers":2,"p2p_addr":")" + std::string(300, 'a') + ""}").p2p_url.empty());
+    CHECK(parse_health(200, R"({"status":"ok","peers":2,"p2p_addr":")" + std::string(300, 'a') + R"("})").p2p_url.empty());
     CHECK(parse_health(503, R"({"status":"failing","error":"disk full","p2p_addr":"10.0.0.2:30303"})").p2p_url ==
           "tcp://10.0.0.2:30303");
 
