@@ -10,6 +10,8 @@
 // 3. Every operation of the document answered at least once; a results answer writes
 //    percentages as people do ("percentage":50.0).
 // Prints "openapi: ok" and exits 0, or lists what failed and exits 1.
+// OPENAPI_DOC=apps/backend/openapi.json checks that file instead of the served document (while
+// editing it, against a backend already running; every run needs a fresh backend for the 429).
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
