@@ -76,7 +76,7 @@ struct memory_transport {
         co_return client::parse_rpc_reply(200, rpc::handle_jsonrpc(client::rpc_body(std::move(method), std::move(params)), *table));
     }
     boost::asio::awaitable<client::probe_result> async_probe(client::node_info, std::chrono::milliseconds) {
-        co_return client::probe_result{true, client::node_status::healthy, 0, {}};
+        co_return client::probe_result{true, client::node_status::healthy, 0, {}, {}};
     }
 };
 

@@ -284,7 +284,7 @@ private:
         switch (e.kind) {
         case client::errc::rpc_error:
             return {http::status::bad_gateway,
-                    "validator error: " + bjson::serialize(bjson::object{{"code", e.rpc_code}, {"message", e.message}})};
+                    "validator error: " + rpc::json_text(bjson::object{{"code", e.rpc_code}, {"message", e.message}})};
         case client::errc::misbehaving:
         case client::errc::bad_answer:
             return {http::status::bad_gateway, "no validator gave results that verify: " + e.what()};

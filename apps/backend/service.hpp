@@ -390,6 +390,22 @@ private:
             res.prepare_payload();
             return res;
         }
+        if (path == "/docs" || path == "/docs/") {
+            // Swagger UI for /openapi.json, from the web app's build (scripts/web copies
+            // swagger-ui-dist into --web-dir/docs/); its scripts and styles are files there too.
+            need(http::verb::get);
+            if (!web_)
+                throw http_error{http::status::not_found,
+                                 "no API documentation page: this backend runs without --web-dir (Swagger UI comes "
+                                 "with the web app's build); the OpenAPI document is at /openapi.json"};
+            auto page = web_->serve("/docs/index.html", ver);
+            if (!page)
+                throw http_error{http::status::not_found,
+                                 "no API documentation page in --web-dir (docs/index.html): build the web app with "
+                                 "scripts/web; the OpenAPI document is at /openapi.json"};
+            page->set("Content-Security-Policy", docs_content_security_policy);
+            return std::move(*page);
+        }
         if (path == "/api/auth/register") {
             need(http::verb::post);
             limit(register_limit_, client, "registration");

@@ -64,7 +64,7 @@ public:
         res.set(http::field::content_type, "text/event-stream");
         res.set(http::field::cache_control, "no-store");
         std::string body = "retry: 1000\n";
-        if (st) body += "id: " + event_id(*st) + "\nevent: status\ndata: " + bjson::serialize(*st) + "\n\n";
+        if (st) body += "id: " + event_id(*st) + "\nevent: status\ndata: " + rpc::json_text(*st) + "\n\n";
         else body += ": still " + std::string("waiting") + "\n\n";
         res.body() = std::move(body);
         res.prepare_payload();

@@ -33,6 +33,12 @@ inline constexpr std::string_view content_security_policy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// The policy of GET /docs (Swagger UI, from the web app's build: docs/index.html,
+/// swagger-ui-bundle.js, swagger-ui.css, docs-init.js): the app's policy. Swagger UI
+/// sets styles only through the DOM (allowed), loads its icons as data: images, and
+/// fetches /openapi.json from this origin.
+inline constexpr std::string_view docs_content_security_policy = content_security_policy;
+
 /// Static files of one directory.
 ///
 /// @par Thread safety Immutable after construction; serve() reads files on each call.

@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
     if (!pending) return fail("pending votes database: " + pending.error().message + space_note());
     app::validator_node node(io, std::move(*eng), transport, std::make_unique<app::pending_store>(std::move(*pending)));
     node.enable_trustee(*kp);
+    const std::string p2p_advertised = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
+    node.set_p2p_address(p2p_advertised);  // GET /health's "p2p_addr"
     spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
                  *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
     rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);
@@ -144,8 +146,7 @@ int main(int argc, char** argv) {
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
     std::unique_ptr<app::bootnode_client> boot;
     if (!bootnode.empty()) {
-        std::string adv = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
-        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, adv, transport);
+        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, p2p_advertised, transport);
         if (!bc) return fail("--bootnode " + bootnode + ": " + bc.error());
         boot = std::move(*bc);
         boot->start();

@@ -193,14 +193,14 @@ inline std::optional<rpc::http_response> long_poll(validator_node& node, block_w
                              std::to_string(lim.max_waiters) + " in total); poll instead, retry after " +
                              std::to_string(retry_ms) + " ms",
                          boost::json::object{{"retry_after_ms", retry_ms}}};
-        return jsonrpc_http_response(version, boost::json::serialize(rpc::response_object(std::move(e), call->id)));
+        return jsonrpc_http_response(version, rpc::json_text(rpc::response_object(std::move(e), call->id)));
     }
     auto answer = info.defer();
     if (!answer) return std::nullopt;
     waiters.park(client, p->after_height, std::chrono::milliseconds(p->timeout_ms),
                  [&node, answer, id = std::move(call->id), after = p->after_height, version] {
                      boost::json::value result = rpc::wait_for_block_json(node, after);
-                     answer(jsonrpc_http_response(version, boost::json::serialize(rpc::response_object(std::move(result), id))));
+                     answer(jsonrpc_http_response(version, rpc::json_text(rpc::response_object(std::move(result), id))));
                  });
     return rpc::http_response{};
 }
@@ -240,6 +240,7 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
             return rpc::detail_response(http::status::method_not_allowed, "use GET", req.version());
         if (path == "/health") {
             auto h = rpc::health_json(node);
+            if (!node.p2p_address().empty()) h["p2p_addr"] = node.p2p_address();
             if (!node.storage_failure()) return rpc::json_response(http::status::ok, std::move(h), req.version());
             h["status"] = "failing";
             h["error"] = *node.storage_failure();

@@ -165,6 +165,12 @@ public:
     /// then answers 503 "failing", and votes are refused (they could not be recorded).
     const std::optional<std::string>& storage_failure() const noexcept { return storage_failure_; }
 
+    /// The P2P address other validators reach this one at ("host:port", as given to the
+    /// bootnode), shown by GET /health as "p2p_addr" so clients can report it. Set once
+    /// before the RPC server starts; "" when unknown (not shown).
+    void set_p2p_address(std::string addr) { p2p_address_ = std::move(addr); }
+    const std::string& p2p_address() const noexcept { return p2p_address_; }
+
     result<hash32> submit(vote_tx tx) {
         std::vector<vote_tx> one;
         one.push_back(std::move(tx));
@@ -444,6 +450,7 @@ private:
     std::vector<std::function<void(std::uint64_t)>> final_observers_;  ///< on_block_final
     bool stopped_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is
+    std::string p2p_address_;  ///< set_p2p_address()
     std::uint64_t storage_logged_ms_ = 0;
     std::uint64_t fault_logged_ms_ = 0;
 };

@@ -14,6 +14,7 @@
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <string>
@@ -55,6 +56,11 @@ inline probe_result parse_health(int status, const std::string& body) {
     const auto& o = v.as_object();
     const auto* h = o.if_contains("height");
     if (h && h->is_number()) p.height = h->to_number<std::uint64_t>(ec);
+    // Where it listens for P2P ("host:port"): shown to administrators, never used to connect.
+    const auto* a = o.if_contains("p2p_addr");
+    if (a && a->is_string() && !a->as_string().empty() && a->as_string().size() <= 255 &&
+        std::all_of(a->as_string().begin(), a->as_string().end(), [](char c) { return c > ' ' && c < 127; }))
+        p.p2p_url = "tcp://" + std::string(a->as_string());
     if (status != 200) {
         const auto* err = o.if_contains("error");
         p.detail = "HTTP " + std::to_string(status) + (err && err->is_string() ? ": " + std::string(err->as_string()) : "");

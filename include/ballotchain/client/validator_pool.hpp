@@ -39,7 +39,7 @@ inline const char* to_string(node_status s) noexcept {
 struct node_info {
     std::string node_id;  ///< e.g. "validator-1"
     std::string rpc_url;  ///< e.g. "http://127.0.0.1:8001"
-    std::string p2p_url;  ///< informational
+    std::string p2p_url;  ///< informational: as configured, then as the node's health probe reports it
 };
 
 /// What one JSON-RPC call came to.
@@ -72,6 +72,7 @@ struct probe_result {
     node_status status = node_status::unreachable;
     std::uint64_t height = 0;
     std::string detail;
+    std::string p2p_url;  ///< "tcp://host:port" from the node's "p2p_addr" ("" when it gave none)
 };
 
 /// What the book knows about one node.
@@ -183,6 +184,7 @@ public:
         s.checked_ms = clock_.now_ms();
         s.height = p.height;
         s.failures = p.answered ? 0 : s.failures + 1;
+        if (!p.p2p_url.empty()) s.info.p2p_url = std::move(p.p2p_url);  // what the node says it listens on
         settle(s);
         if (s.status == node_status::misbehaving) return;  // quarantined: keeps its status and reason
         s.status = p.answered ? p.status : node_status::unreachable;

@@ -3,6 +3,7 @@
 /// method table, standard error objects. Transport-independent.
 
 #include <ballotchain/rpc/errors.hpp>
+#include <ballotchain/rpc/json_text.hpp>
 
 #include <boost/json.hpp>
 
@@ -151,22 +152,22 @@ inline std::optional<single_call> as_single_call(const boost::json::value& v) {
 inline std::string handle_jsonrpc(std::string_view body, const method_table& t, jsonrpc_limits lim = {}) {
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(body, ec);
-    if (ec) return boost::json::serialize(detail::error_object({code::parse_error, "parse error: " + ec.message(), {}}, nullptr));
+    if (ec) return json_text(detail::error_object({code::parse_error, "parse error: " + ec.message(), {}}, nullptr));
     if (v.is_array()) {
         const auto& a = v.as_array();
-        if (a.empty()) return boost::json::serialize(detail::error_object({code::invalid_request, "empty batch", {}}, nullptr));
+        if (a.empty()) return json_text(detail::error_object({code::invalid_request, "empty batch", {}}, nullptr));
         if (a.size() > lim.max_batch)
-            return boost::json::serialize(detail::error_object(
+            return json_text(detail::error_object(
                 {code::invalid_request, "batch too large (max " + std::to_string(lim.max_batch) + ")", {}}, nullptr));
         boost::json::array out;
         detail::call_counts counts;
         for (const auto& r : a)
             if (auto resp = detail::handle_one(r, t, lim, counts)) out.push_back(std::move(*resp));
-        return out.empty() ? std::string() : boost::json::serialize(out);
+        return out.empty() ? std::string() : json_text(out);
     }
     detail::call_counts counts;
     auto resp = detail::handle_one(v, t, lim, counts);
-    return resp ? boost::json::serialize(*resp) : std::string();
+    return resp ? json_text(*resp) : std::string();
 }
 
 }  // namespace ballotchain::rpc

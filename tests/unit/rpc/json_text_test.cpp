@@ -1,6 +1,9 @@
-// rpc::json_text (http_server.hpp): numbers with a fraction come out as people and Python's json
+// rpc::json_text (json_text.hpp): numbers with a fraction come out as people and Python's json
 // module write them (45.0, 16.67), not as Boost.JSON's default (4.5E1); everything else as before.
+#include <ballotchain/rpc/json_text.hpp>
+
 #include <ballotchain/rpc/http_server.hpp>
+#include <ballotchain/rpc/jsonrpc.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -34,4 +37,16 @@ TEST_CASE("json_text: whole doubles keep a .0, others their shortest form; integ
     // The responses use it.
     CHECK(rpc::json_response(boost::beast::http::status::ok, bj::object{{"percentage", 50.0}}).body() ==
           "{\"percentage\":50.0}");
+}
+
+TEST_CASE("json_text writes every JSON answer: an HTTP JSON response and a JSON-RPC reply say 45.0", "[rpc][json]") {
+    namespace bj = boost::json;
+    const auto res = rpc::json_response(rpc::http::status::ok, bj::object{{"percentage", 45.0}});
+    CHECK(res.body() == "{\"percentage\":45.0}");
+    rpc::method_table t;
+    t["share"] = [](const bj::value&) -> rpc::reply { return bj::value(bj::object{{"percentage", 45.0}}); };
+    CHECK(rpc::handle_jsonrpc(R"({"jsonrpc":"2.0","id":1,"method":"share","params":[]})", t) ==
+          R"({"jsonrpc":"2.0","result":{"percentage":45.0},"id":1})");
+    CHECK(rpc::handle_jsonrpc(R"([{"jsonrpc":"2.0","id":1,"method":"share","params":[]}])", t) ==
+          R"([{"jsonrpc":"2.0","result":{"percentage":45.0},"id":1}])");
 }
