@@ -151,10 +151,7 @@ assert.equal(doc.info.version, health.body.version, 'info.version is the backend
 await call('GET', '/openapi.json', { expect: 200 });
 await call('POST', '/openapi.json', { expect: 405 });
 await call('GET', '/docs', { expect: 200 });
-{
-  // Another part of the backend serves it; until then the path is the web app's (index.html) or 404.
-  await call('GET', '/metrics', { expect: 200 });
-}
+await call('GET', '/metrics', { expect: 200 });
 
 // ---- accounts ------------------------------------------------------------------------------
 const pw = 'a fine password 42';
