@@ -78,6 +78,10 @@ inline tls_context_result make_server_tls_context(const std::string& cert_file, 
     ctx->use_certificate_chain_file(cert_file, ec);
     if (ec) return "TLS certificate " + cert_file + ": " + detail::openssl_reason(ec);
     ctx->use_private_key_file(key_file, ssl::context::pem, ec);
+    if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+        ERR_clear_error();
+        return "TLS key " + key_file + " does not match the certificate " + cert_file;
+    }
     if (ec) return "TLS key " + key_file + ": " + detail::openssl_reason(ec);
     if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
         return "TLS key " + key_file + " does not match the certificate " + cert_file;
