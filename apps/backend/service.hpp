@@ -70,6 +70,8 @@ struct config {
     std::string genesis_path;
     std::string submitter_key_path;
     std::vector<client::node_info> validators;
+    /// Client TLS context for https validators (--validator-ca; null: the system's CA store).
+    std::shared_ptr<boost::asio::ssl::context> validator_tls;
     std::uint64_t session_ttl_ms = 24ull * 3600 * 1000;
     std::size_t max_sessions_per_user = 32;  ///< the oldest are revoked beyond
     unsigned pbkdf2_iterations = 100'000;
@@ -133,7 +135,9 @@ public:
         elections_.emplace(*db_, clock_, election_options(genesis));
         fallback_.emplace(cfg_.data_dir + "/fallback", genesis, submitter->public_key(), clock_.wall_ms());
         // The genesis the votes are signed for is also the trust anchor of every answer.
-        client_.emplace(io_.get_executor(), cfg_.validators, genesis, client::async_http_transport{}, clock_,
+        client::async_http_transport transport;
+        transport.tls = cfg_.validator_tls;
+        client_.emplace(io_.get_executor(), cfg_.validators, genesis, std::move(transport), clock_,
                         backend_client_options(cfg_.rpc_timeout, cfg_.validators.size(), cfg_.data_dir + "/follower.json"));
         if (!client_->follower_load_error().empty())
             spdlog::warn("verified results start again from block 0: {}", client_->follower_load_error());
