@@ -57,12 +57,12 @@ struct tls_network {
     pki& p;
     network net;
     tls_network(pki& pk, int n, std::vector<std::string> extra = {})
-        : p(pk), net(n, network_options{false, false, 200, true, false}) {
+        : p(pk), net(n, network_options{false, false, 200, n > 1, false}) {
         for (int i = 0; i < n; ++i) {
             std::vector<std::string> args{"--tls-cert", p.node.cert, "--tls-key", p.node.key};
             args.insert(args.end(), extra.begin(), extra.end());
             net.set_extra_args(i, args);
-            net.start(i);
+            net.start(i, n > 1);  // a lone validator has no --peers
         }
         REQUIRE(eventually(
             [&] {
