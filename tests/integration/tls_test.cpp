@@ -296,7 +296,8 @@ TEST_CASE("TLS backend: a start with one of --tls-cert/--tls-key, an unreadable 
     CHECK(out4.find("--tls-key requires --tls-cert") != std::string::npos);
 }
 
-TEST_CASE("TLS bootnode: /health over HTTPS with the CA, nothing for plain HTTP", "[integration][tls]") {
+TEST_CASE("TLS bootnode: /health over HTTPS with the CA, nothing for plain HTTP; a validator registers with --bootnode-ca",
+          "[integration][tls]") {
     pki p;
     network net(1, network_options{false, false, 200, true, false});
     const auto port = free_port();
@@ -307,4 +308,11 @@ TEST_CASE("TLS bootnode: /health over HTTPS with the CA, nothing for plain HTTP"
     CHECK(tls_get(port, *p.trust, "/health").body.find("\"status\":\"ok\"") != std::string::npos);
     CHECK(http_get(port, "/health").status == 0);
     CHECK(tls_get(port, *p.wrong, "/health").status == 0);
+    // a validator registers its P2P address with the bootnode over TLS
+    const auto ports = free_ports(2);
+    process v({bin_dir + "/ballotchain-validator", "--config", (net.vdir(0) / "config.toml").string(), "--rpc-addr",
+               "127.0.0.1:" + std::to_string(ports[0]), "--p2p-addr", "127.0.0.1:" + std::to_string(ports[1]),
+               "--bootnode", https(port), "--bootnode-ca", p.ca.cert_file()},
+              p.dir.path() / "validator.log");
+    CHECK(eventually([&] { return tls_get(port, *p.trust, "/health").body.find("\"peers\":1") != std::string::npos; }, 60s));
 }
