@@ -22,7 +22,9 @@ int fail(const std::string& m) {
 
 int main(int argc, char** argv) {
     CLI::App app{"ballotchain-backend: the REST API (auth, elections, votes, results, verification, validator health)\n"
-                 "in front of the validators, with load balancing, failover, a durable outbox and a local fallback chain."};
+                 "in front of the validators, with load balancing, failover, a durable outbox and a local fallback chain.\n"
+                 "With --tls-cert/--tls-key the API is served over HTTPS only; https:// validators are checked\n"
+                 "against --validator-ca (or the system's CA store)."};
     backend::config cfg;
     std::string addr = "127.0.0.1:8000";
     std::vector<std::string> validators{"validator-1=http://127.0.0.1:8001", "validator-2=http://127.0.0.1:8002",

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
     namespace fs = std::filesystem;
     CLI::App app{"ballotchain-validator: a Proof-of-Authority validator of the ballotchain vote ledger.\n"
                  "Runs consensus with the other validators over TCP (--p2p-addr) and serves\n"
-                 "JSON-RPC 2.0, /health, /blockchain and /metrics over HTTP (--rpc-addr).\n"
+                 "JSON-RPC 2.0, /health, /blockchain and /metrics over HTTP (--rpc-addr; HTTPS only with\n"
+                 "--tls-cert/--tls-key).\n"
                  "The chain is stored in SQLite under --data-dir; a restart resumes from it."};
     app.set_config("--config", "", "TOML config file; its keys are the long option names (data-dir = ...)");
     std::string data_dir, genesis_path, key_path, log_level = "info";
