@@ -5,6 +5,8 @@ include(CMakeFindDependencyMacro)
 
 find_dependency(Boost 1.81 CONFIG COMPONENTS json)
 find_dependency(SQLite3)
+# TLS of the HTTP server and clients (rpc/tls.hpp: Beast over OpenSSL; Debian: libssl-dev)
+find_dependency(OpenSSL 3.0)
 
 if(NOT TARGET ballotchain::cryptopp)
   find_path(BALLOTCHAIN_CRYPTOPP_INCLUDE_DIR NAMES crypto++/xed25519.h)

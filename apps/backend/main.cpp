@@ -22,12 +22,15 @@ int fail(const std::string& m) {
 
 int main(int argc, char** argv) {
     CLI::App app{"ballotchain-backend: the REST API (auth, elections, votes, results, verification, validator health)\n"
-                 "in front of the validators, with load balancing, failover, a durable outbox and a local fallback chain."};
+                 "in front of the validators, with load balancing, failover, a durable outbox and a local fallback chain.\n"
+                 "With --tls-cert/--tls-key the API is served over HTTPS only; https:// validators are checked\n"
+                 "against --validator-ca (or the system's CA store)."};
     backend::config cfg;
     std::string addr = "127.0.0.1:8000";
     std::vector<std::string> validators{"validator-1=http://127.0.0.1:8001", "validator-2=http://127.0.0.1:8002",
                                         "validator-3=http://127.0.0.1:8003"};
     std::string admin_password_file, log_level = "info";
+    std::string tls_cert, tls_key, validator_ca;
     std::uint64_t rpc_timeout_ms = 2000;
     std::size_t body_limit = 64 * 1024;
     unsigned workers = 8;
@@ -57,7 +60,7 @@ int main(int argc, char** argv) {
     app.add_option("--submitter-key", cfg.submitter_key_path, "key file of an authorized submitter (testnet: submitter.key)")
         ->required()
         ->check(CLI::ExistingFile);
-    app.add_option("--validator", validators, "validator NAME=http://host:port (repeat; default: the local testnet's three, http://127.0.0.1:8001-8003)")
+    app.add_option("--validator", validators, "validator NAME=http://host:port or NAME=https://host:port (repeat; default: the local testnet's three, http://127.0.0.1:8001-8003)")
         ->capture_default_str();
     app.add_option("--admin-email", cfg.admin_email, "create or update this administrator at start");
     app.add_option("--web-dir", cfg.web_dir,
@@ -112,6 +115,13 @@ int main(int argc, char** argv) {
                    "X-Forwarded-For that is not a trusted proxy. Without it the header is ignored")
         ->check([](const std::string& v) { return backend::parse_trusted_proxy(v) ? "" : "expected ADDRESS or ADDRESS/PREFIX"; });
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+    auto* cert_opt = app.add_option("--tls-cert", tls_cert,
+                                    "PEM certificate chain: serve the API over TLS only (HTTPS; needs --tls-key)");
+    auto* key_opt = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+    cert_opt->needs(key_opt);
+    key_opt->needs(cert_opt);
+    app.add_option("--validator-ca", validator_ca,
+                   "PEM CA certificates the certificates of https --validator URLs must chain to (default: the system's store)");
 
     // Per-client limits (client = IPv4 address or IPv6 /64 prefix); over a limit: 429 with Retry-After.
     struct limit_flag {
@@ -176,11 +186,22 @@ int main(int argc, char** argv) {
         client::node_info n;
         n.node_id = eq == std::string::npos ? v : v.substr(0, eq);
         n.rpc_url = eq == std::string::npos ? v : v.substr(eq + 1);
-        std::string host, path;
-        std::uint16_t port = 0;
-        if (n.node_id.empty() || !client::parse_http_url(n.rpc_url, host, port, path))
-            return fail("--validator must be NAME=http://host:port, got '" + v + "'");
+        if (n.node_id.empty() || !client::parse_url(n.rpc_url))
+            return fail("--validator must be NAME=http://host:port or NAME=https://host:port, got '" + v + "'");
         cfg.validators.push_back(std::move(n));
+    }
+    if (std::any_of(cfg.validators.begin(), cfg.validators.end(), [](const auto& n) { return client::parse_url(n.rpc_url)->tls; })) {
+        auto ctx = rpc::make_client_tls_context(validator_ca);
+        if (!ctx) return fail("--validator-ca: " + ctx.error());
+        cfg.validator_tls = *ctx;
+    } else if (!validator_ca.empty()) {
+        return fail("--validator-ca is for https --validator URLs; none is given");
+    }
+    if (!tls_cert.empty()) {
+        auto ctx = rpc::make_server_tls_context(tls_cert, tls_key);
+        if (!ctx) return fail(ctx.error());
+        so.tls = *ctx;
+        cfg.tls_not_after = rpc::tls_certificate_not_after(**ctx);
     }
     if (!cfg.admin_email.empty()) {
         if (admin_password_file.empty()) return fail("--admin-email needs --admin-password-file");
@@ -206,8 +227,8 @@ int main(int argc, char** argv) {
         [&svc](const rpc::http_request& r, const rpc::request_info& info) { return svc->handle(r, info); }, so);
     if (!server) return fail("listen on " + addr + ": " + server.error().message());
     svc->start();
-    spdlog::info("backend {} listening on {} with {} validators; data in {}; database {}", backend::version, addr,
-                 cfg.validators.size(), cfg.data_dir,
+    spdlog::info("backend {} listening on {}{} with {} validators; data in {}; database {}", backend::version, addr,
+                 so.tls ? " (TLS)" : "", cfg.validators.size(), cfg.data_dir,
                  cfg.database.empty() ? cfg.data_dir + "/backend.db" : backend::pg::redact(cfg.database));
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -237,6 +238,7 @@ struct backend_gauges {
     std::uint64_t validators_total = 0;
     std::uint64_t start_time_ms = 0;  ///< wall clock at start
     std::string_view version;
+    std::optional<std::int64_t> tls_not_after;  ///< with --tls-cert: the certificate's notAfter (unix seconds)
 };
 inline constexpr std::array<std::string_view, 4> validator_status_names{"healthy", "degraded", "unreachable",
                                                                         "misbehaving"};
@@ -375,6 +377,10 @@ inline std::string backend_metrics_text(const http_metrics& http, const vote_cou
 
     single(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
            static_cast<double>(g.start_time_ms) / 1000.0);
+    if (g.tls_not_after)
+        single(out, "ballotchain_tls_certificate_expiry_timestamp_seconds", "gauge",
+               "When the TLS certificate of this server expires (its notAfter), unix seconds.",
+               static_cast<std::uint64_t>(*g.tls_not_after));
     family(out, "ballotchain_backend_build_info", "gauge", "Always 1; the labels say which build runs.");
     sample(out, "ballotchain_backend_build_info", std::string("version=\"").append(g.version).append("\""),
            std::uint64_t{1});

@@ -79,6 +79,8 @@ struct config {
     std::string genesis_path;
     std::string submitter_key_path;
     std::vector<client::node_info> validators;
+    /// Client TLS context for https validators (--validator-ca; null: the system's CA store).
+    std::shared_ptr<boost::asio::ssl::context> validator_tls;
     std::uint64_t session_ttl_ms = 24ull * 3600 * 1000;
     std::size_t max_sessions_per_user = 32;  ///< the oldest are revoked beyond
     unsigned pbkdf2_iterations = 100'000;
@@ -103,6 +105,8 @@ struct config {
     login_throttle::options login_backoff;
     /// Reverse proxies / load balancers whose X-Forwarded-For names the client (throttle.hpp).
     std::vector<trusted_proxy> trusted_proxies;
+    /// With --tls-cert: the certificate's notAfter (unix seconds), shown on /metrics.
+    std::optional<std::int64_t> tls_not_after;
 };
 
 // ---- the service --------------------------------------------------------------------
@@ -144,7 +148,9 @@ public:
         elections_.emplace(*db_, clock_, election_options(genesis));
         fallback_.emplace(cfg_.data_dir + "/fallback", genesis, submitter->public_key(), clock_.wall_ms());
         // The genesis the votes are signed for is also the trust anchor of every answer.
-        client_.emplace(io_.get_executor(), cfg_.validators, genesis, client::async_http_transport{}, clock_,
+        client::async_http_transport transport;
+        transport.tls = cfg_.validator_tls;
+        client_.emplace(io_.get_executor(), cfg_.validators, genesis, std::move(transport), clock_,
                         backend_client_options(cfg_.rpc_timeout, cfg_.validators.size(), cfg_.data_dir + "/follower.json"));
         if (!client_->follower_load_error().empty())
             spdlog::warn("verified results start again from block 0: {}", client_->follower_load_error());
@@ -226,6 +232,7 @@ public:
             g.validators[static_cast<std::size_t>(st)] = client_->count(st);
         g.validators_total = client_->size();
         g.start_time_ms = start_wall_ms_;
+        g.tls_not_after = cfg_.tls_not_after;
         g.version = version;
         return backend_metrics_text(http_metrics_, votes_->counters(), outbox_->stats(), g);
     }

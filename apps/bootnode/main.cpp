@@ -26,10 +26,12 @@ int main(int argc, char** argv) {
                  "The bootnode serves the chains whose genesis files it is given (--genesis) and accepts\n"
                  "only registrations signed by a genesis validator of that chain at its own index, with a\n"
                  "fresh timestamp that is later than that validator's last one: at most n entries per chain.\n"
-                 "Requests to /register and /peers are rate-limited per client address (429 + Retry-After)."};
+                 "Requests to /register and /peers are rate-limited per client address (429 + Retry-After).\n"
+                 "With --tls-cert/--tls-key the port serves HTTPS only (validators: --bootnode https://...)."};
     app.set_config("--config", "", "TOML config file (keys are the long option names)");
     std::string addr = "127.0.0.1:8546", log_level = "info";
     std::vector<std::string> genesis_files;
+    std::string tls_cert, tls_key;
     std::uint64_t ttl_ms = 60'000, max_skew_ms = 30'000;
     double rate_per_s = 5, burst = 50;
     app.add_option("--genesis", genesis_files,
@@ -37,6 +39,10 @@ int main(int argc, char** argv) {
                    "(their chain ids must differ)")
         ->required()->check(CLI::ExistingFile);
     app.add_option("--addr", addr, "HTTP listen address host:port")->capture_default_str();
+    auto* cert_opt = app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS only (needs --tls-key)");
+    auto* key_opt = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+    cert_opt->needs(key_opt);
+    key_opt->needs(cert_opt);
     app.add_option("--ttl-ms", ttl_ms, "forget a registration not renewed for this long")->capture_default_str()
         ->check(CLI::Range(1000ull, 86'400'000ull));
     app.add_option("--max-clock-skew-ms", max_skew_ms,
@@ -124,10 +130,15 @@ int main(int argc, char** argv) {
     boost::asio::io_context io(1);
     rpc::http_server_options so;
     so.body_limit = app::max_registration_body_bytes;
+    if (!tls_cert.empty()) {
+        auto tls = rpc::make_server_tls_context(tls_cert, tls_key);
+        if (!tls) return fail(tls.error());
+        so.tls = *tls;
+    }
     auto server = rpc::http_server::create(io, ep->endpoint, handler, so);
     if (!server) return fail("listen on " + addr + ": " + server.error().message());
-    spdlog::info("bootnode listening on {} (entries expire after {} ms; {} requests/s per client, burst {})", addr,
-                 ttl_ms, rate_per_s, burst);
+    spdlog::info("bootnode listening on {}{} (entries expire after {} ms; {} requests/s per client, burst {})", addr,
+                 so.tls ? " (TLS)" : "", ttl_ms, rate_per_s, burst);
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& sec, int sig) {
         if (sec) return;

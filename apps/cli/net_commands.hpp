@@ -3,6 +3,8 @@
 /// (client/client.hpp) from the command line. Every answer is checked against
 /// the genesis: given with --genesis, or fetched from the validators and
 /// printed (its hash) so the operator can compare it with the published one.
+/// https:// validators are reached over TLS, their certificates checked against
+/// --ca (or the system's store) and the URL's host.
 
 #include <ballotchain/client/client.hpp>
 #include <ballotchain/client/http_client.hpp>
@@ -57,7 +59,12 @@ public:
             "validators agree on, with its proofs; print it as the backend's encrypted_vote (base64) and, with --key, "
             "send it as a ballot record");
         for (auto* c : {status_, submit_, watch_, ballot_}) {
-            c->add_option("--rpc", rpc_, "validator RPC URL, e.g. http://127.0.0.1:8001 (repeat for several; calls fail over)")
+            c->add_option("--ca", ca_,
+                          "PEM CA certificates an https --rpc validator's certificate must chain to (default: the system's store)")
+                ->check(CLI::ExistingFile);
+            c->add_option("--rpc", rpc_,
+                          "validator RPC URL, e.g. http://127.0.0.1:8001 or https://node1.example:8001 (repeat for several; "
+                          "calls fail over)")
                 ->required();
             c->add_option("--genesis", genesis_,
                           "genesis file to check every answer against (default: fetched from the validators, its hash printed)");
@@ -86,10 +93,16 @@ public:
     }
 
     int run() {
+        bool any_tls = false;
         for (const auto& u : rpc_) {
-            std::string host, path;
-            std::uint16_t port = 0;
-            if (!parse_http_url(u, host, port, path)) return fail("--rpc must be http://host:port, not " + u);
+            const auto p = client::parse_url(u);
+            if (!p) return fail("--rpc must be http://host:port or https://host:port, not " + u);
+            any_tls = any_tls || p->tls;
+        }
+        if (any_tls || !ca_.empty()) {
+            auto ctx = rpc::make_client_tls_context(ca_);
+            if (!ctx) return fail("--ca: " + ctx.error());
+            tls_ = *ctx;
         }
         auto g = load_genesis();
         if (!g) return 1;
@@ -99,7 +112,9 @@ public:
         o.follower_state = state_;
         std::vector<client::node_info> nodes;
         for (std::size_t i = 0; i < rpc_.size(); ++i) nodes.push_back({rpc_[i], rpc_[i], ""});
-        client_type c(io_.get_executor(), std::move(nodes), std::move(*g), {}, {}, o);
+        client::async_http_transport transport;
+        transport.tls = tls_;
+        client_type c(io_.get_executor(), std::move(nodes), std::move(*g), std::move(transport), {}, o);
         if (!c.follower_load_error().empty()) return fail("--state " + c.follower_load_error());
         if (*status_) return status(c);
         if (*submit_) return submit(c);
@@ -126,10 +141,8 @@ private:
         }
         std::string last = "no validator answered";
         for (const auto& u : rpc_) {
-            std::string host, path;
-            std::uint16_t port = 0;
-            (void)parse_http_url(u, host, port, path);
-            auto o = client::rpc_request(host, port, path, "poa_getGenesis", {}, std::chrono::milliseconds(timeout_ms_));
+            auto o = client::rpc_request(*client::parse_url(u), "poa_getGenesis", {}, std::chrono::milliseconds(timeout_ms_),
+                                         tls_.get());
             if (!o.ok() || !o.value.is_object()) {
                 last = u + ": " + (o.answered() ? boost::json::serialize(o.value) : o.why);
                 continue;
@@ -211,11 +224,10 @@ private:
         std::optional<boost::json::object> agreed;
         std::size_t answered = 0;
         for (const auto& u : rpc_) {
-            std::string host, path;
-            std::uint16_t port = 0;
-            parse_http_url(u, host, port, path);
-            auto r = client::rpc_call(host, port, "poa_getElection", {election_});
-            if (!r) continue;
+            auto reply = client::rpc_request(*client::parse_url(u), "poa_getElection", {election_},
+                                         std::chrono::milliseconds(5000), tls_.get());
+            if (!reply.ok()) continue;
+            auto r = std::optional<boost::json::value>(std::move(reply.value));
             if (!r->is_object()) return fail(u + ": election " + std::to_string(election_) + " is not on the chain");
             auto o = r->as_object();
             if (o.at("ballot") != "encrypted") return fail("election " + std::to_string(election_) + " takes plain votes (use submit)");
@@ -326,6 +338,8 @@ private:
     CLI::App* watch_ = nullptr;
     CLI::App* ballot_ = nullptr;
     std::vector<std::string> rpc_;
+    std::string ca_;
+    std::shared_ptr<boost::asio::ssl::context> tls_;  ///< for https --rpc URLs (--ca, or the system's store)
     std::string genesis_, key_, voter_, payload_ = "0x", state_, voter_tag_;
     std::uint64_t election_ = 0, candidate_ = 0;
     std::uint32_t count_ = 1, wait_s_ = 0, timeout_ms_ = 10'000;

@@ -19,11 +19,13 @@ int main(int argc, char** argv) {
     namespace fs = std::filesystem;
     CLI::App app{"ballotchain-validator: a Proof-of-Authority validator of the ballotchain vote ledger.\n"
                  "Runs consensus with the other validators over TCP (--p2p-addr) and serves\n"
-                 "JSON-RPC 2.0, /health, /blockchain and /metrics over HTTP (--rpc-addr).\n"
+                 "JSON-RPC 2.0, /health, /blockchain and /metrics over HTTP (--rpc-addr; HTTPS only with\n"
+                 "--tls-cert/--tls-key).\n"
                  "The chain is stored in SQLite under --data-dir; a restart resumes from it."};
     app.set_config("--config", "", "TOML config file; its keys are the long option names (data-dir = ...)");
     std::string data_dir, genesis_path, key_path, log_level = "info";
     std::string rpc_addr = "127.0.0.1:8001", p2p_addr = "0.0.0.0:30303", advertise, bootnode;
+    std::string tls_cert, tls_key, bootnode_ca;
     std::vector<std::string> peers;
     std::size_t pool = 100'000, cache_mib = 64;
     rpc::http_server_options rpc_opts;
@@ -37,7 +39,14 @@ int main(int argc, char** argv) {
     app.add_option("--p2p-addr", p2p_addr, "P2P listen address host:port")->capture_default_str();
     app.add_option("--advertise-addr", advertise,
                    "P2P address given to the bootnode (default: --p2p-addr, 127.0.0.1 for 0.0.0.0)");
-    app.add_option("--bootnode", bootnode, "bootnode URL, e.g. http://127.0.0.1:8546");
+    app.add_option("--bootnode", bootnode, "bootnode URL, e.g. http://127.0.0.1:8546 (https://: over TLS, see --bootnode-ca)");
+    app.add_option("--bootnode-ca", bootnode_ca,
+                   "PEM CA certificates an https --bootnode's certificate must chain to (default: the system's store)");
+    auto* cert_opt = app.add_option("--tls-cert", tls_cert,
+                                    "PEM certificate chain: serve the RPC port over TLS only (HTTPS; needs --tls-key)");
+    auto* key_opt = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+    cert_opt->needs(key_opt);
+    key_opt->needs(cert_opt);
     app.add_option("--peers", peers, "static peers INDEX@host:port (index from 1 = genesis order)");
     app.add_option("--pool-size", pool, "most pending transactions")->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
@@ -78,6 +87,11 @@ int main(int argc, char** argv) {
     if (!kp) return fail("key " + key_path + ": " + kp.error().message());
     auto idx = g->validator_index(kp->public_key());
     if (!idx) return fail("key " + key_path + " is not a validator in the genesis");
+    if (!tls_cert.empty()) {
+        auto tls = rpc::make_server_tls_context(tls_cert, tls_key);
+        if (!tls) return fail(tls.error());
+        rpc_opts.tls = *tls;
+    }
     auto rpc_ep = app::parse_endpoint(rpc_addr);
     if (!rpc_ep) return fail("--rpc-addr: " + rpc_ep.error());
     auto p2p_ep = app::parse_endpoint(p2p_addr);
@@ -139,14 +153,15 @@ int main(int argc, char** argv) {
     node.enable_trustee(*kp);
     const std::string p2p_advertised = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
     node.set_p2p_address(p2p_advertised);  // GET /health's "p2p_addr"
-    spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}",
-                 *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr);
+    spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}{}",
+                 *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr,
+                 rpc_opts.tls ? " (TLS)" : "");
     rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);
     auto rpc = app::start_rpc(io, node, rpc_ep->endpoint, rpc_opts);
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
     std::unique_ptr<app::bootnode_client> boot;
     if (!bootnode.empty()) {
-        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, p2p_advertised, transport);
+        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, p2p_advertised, transport, bootnode_ca);
         if (!bc) return fail("--bootnode " + bootnode + ": " + bc.error());
         boot = std::move(*bc);
         boot->start();

@@ -18,9 +18,11 @@ namespace ballotchain::app {
 
 static_assert(rpc::node_view<validator_node>);
 
-/// The node's metrics, and the RPC server's connection counters and the long-poll's when given.
+/// The node's metrics, and the RPC server's connection counters and the long-poll's when given;
+/// with `tls_not_after` (the RPC port serves TLS) the certificate's expiry and the failed handshakes.
 inline std::string metrics_text(const validator_node& n, const rpc::http_server_stats* http = nullptr,
-                                const block_waiters* waiters = nullptr) {
+                                const block_waiters* waiters = nullptr,
+                                std::optional<std::int64_t> tls_not_after = std::nullopt) {
     std::ostringstream o;
     const auto& m = n.metrics();
     const auto& st = n.engine().stats();
@@ -103,7 +105,16 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
                 get(http->header_timeouts));
         counter("ballotchain_rpc_bad_requests_total", "HTTP requests answered 400, 413, 431 or 501 and closed.",
                 get(http->bad_requests));
+        if (tls_not_after)
+            counter("ballotchain_rpc_tls_handshake_failures_total",
+                    "RPC connections closed: the TLS handshake failed (not TLS, no common version or cipher).",
+                    get(http->tls_handshake_failures));
     }
+    if (tls_not_after)  // an integer: a double's default text would round it (1.8e+09)
+        o << "# HELP ballotchain_tls_certificate_expiry_timestamp_seconds Unix time the RPC port's TLS certificate "
+             "expires (notAfter).\n# TYPE ballotchain_tls_certificate_expiry_timestamp_seconds gauge\n"
+             "ballotchain_tls_certificate_expiry_timestamp_seconds "
+          << *tls_not_after << '\n';
     if (waiters) {
         const auto& ws = waiters->stats();
         gauge("ballotchain_rpc_long_polls", "poa_waitForBlock requests waiting now.", static_cast<double>(waiters->size()));
@@ -208,11 +219,12 @@ inline std::optional<rpc::http_response> long_poll(validator_node& node, block_w
 /// The RPC port's request handler over `node` (which must outlive it): JSON-RPC at "/" under
 /// the expensive-method limits, with the long-poll of poa_waitForBlock (bounded by
 /// `long_polls`), /health, /blockchain, /metrics (with the server's counters from `stats`
-/// when given). Runs on the io thread, like the node (never on a handler_executor). Built
+/// when given, and the TLS certificate's expiry `tls_not_after` when the port serves TLS). Runs on the io thread, like the node (never on a handler_executor). Built
 /// apart from the server so that it can be driven without a socket
 /// (fuzz/fuzz_http_validator.cpp; there a poa_waitForBlock call never waits).
 inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<rpc::http_server_stats> stats = nullptr,
-                                          long_poll_limits long_polls = {}) {
+                                          long_poll_limits long_polls = {},
+                                          std::optional<std::int64_t> tls_not_after = std::nullopt) {
     namespace http = rpc::http;
     auto table = std::make_shared<rpc::method_table>();
     rpc::add_validator_methods(*table, node);
@@ -222,7 +234,7 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
     node.on_block_final([w = std::weak_ptr<block_waiters>(waiters)](std::uint64_t height) {
         if (auto s = w.lock()) s->notify(height);
     });
-    return [&node, table, limiter, expensive, waiters, stats = std::move(stats)](
+    return [&node, table, limiter, expensive, waiters, stats = std::move(stats), tls_not_after](
                const rpc::http_request& req, const rpc::request_info& info) -> rpc::http_response {
         const std::string_view target = req.target();
         const auto q = target.find('?');
@@ -254,7 +266,7 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
         if (path == "/metrics") {
             rpc::http_response res{http::status::ok, req.version()};
             res.set(http::field::content_type, "text/plain; version=0.0.4");
-            res.body() = metrics_text(node, stats.get(), waiters.get());
+            res.body() = metrics_text(node, stats.get(), waiters.get(), tls_not_after);
             res.prepare_payload();
             return res;
         }
@@ -262,7 +274,8 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
     };
 }
 
-/// Serves the routes on `ep` with the bounds in `o` (its connection counters go to /metrics).
+/// Serves the routes on `ep` with the bounds in `o` (its connection counters go to /metrics),
+/// over TLS when `o.tls` is set (its certificate's expiry goes to /metrics too).
 inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_context& io, validator_node& node,
                                                            const boost::asio::ip::tcp::endpoint& ep,
                                                            rpc::http_server_options o = {},
@@ -270,7 +283,8 @@ inline result<std::shared_ptr<rpc::http_server>> start_rpc(boost::asio::io_conte
     if (!o.stats) o.stats = std::make_shared<rpc::http_server_stats>();
     // The handler gets its copy of the counters first: in one call, moving `o` into the
     // parameter may happen before make_rpc_handler reads o.stats (the order is unspecified).
-    auto handler = make_rpc_handler(node, o.stats, long_polls);
+    const auto not_after = o.tls ? rpc::tls_certificate_not_after(*o.tls) : std::nullopt;
+    auto handler = make_rpc_handler(node, o.stats, long_polls, not_after);
     return rpc::http_server::create(io, ep, std::move(handler), std::move(o));
 }
 

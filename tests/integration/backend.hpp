@@ -28,9 +28,10 @@ public:
         : backend(net.dir() / "genesis.json", net.dir() / "submitter.key", urls(net, validators), std::move(flags)) {}
 
     /// In front of the given validators (name=url), with the given genesis and submitter key.
+    /// With `tls` (a client context trusting the backend's --tls-cert) the test speaks HTTPS to it.
     backend(const fs::path& genesis, const fs::path& submitter_key, std::vector<std::string> validators,
-            std::map<std::string, std::string> flags = {})
-        : port_(free_port()), validators_(std::move(validators)) {
+            std::map<std::string, std::string> flags = {}, std::shared_ptr<boost::asio::ssl::context> tls = nullptr)
+        : port_(free_port()), validators_(std::move(validators)), tls_(std::move(tls)) {
         dir_ = tmp_.path() / "backend";
         std::ofstream(tmp_.path() / "admin.pw") << admin_password << "\n";
         flags_ = {{"--genesis", genesis.string()},
@@ -90,7 +91,7 @@ public:
         std::vector<std::pair<std::string, std::string>> headers;
         if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
         auto r = client::http_request("127.0.0.1", port_, verb, target, body, std::chrono::milliseconds(60000), headers,
-                                   source);
+                                   source, tls_.get());
         reply out;
         out.status = r.status;
         out.retry_after = r.field("retry-after");
@@ -166,6 +167,7 @@ private:
     std::uint16_t port_;
     std::vector<std::string> validators_;
     std::map<std::string, std::string> flags_;
+    std::shared_ptr<boost::asio::ssl::context> tls_;
     process proc_;
 };
 

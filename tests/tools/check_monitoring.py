@@ -19,9 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Names the alerts and the dashboard may use that neither source here exports: Prometheus's own
-# `up`, and the TLS certificate gauge the TLS work adds to both processes (issue 14).
-EXTERNAL = {"up", "ballotchain_tls_certificate_expiry_timestamp_seconds"}
+# Names the alerts and the dashboard may use that neither source here exports: Prometheus's own `up`.
+EXTERNAL = {"up"}
 NAME = re.compile(r"\b((?:ballotchain|process)_[a-z0-9_]+)\b")
 
 

@@ -80,40 +80,48 @@ inline probe_result parse_health(int status, const std::string& body) {
 }
 
 /// JSON-RPC over HTTP/1.1, one connection per call, answers bounded to `max_body` bytes.
+/// An `https://` rpc_url goes over TLS: the node's certificate must chain to
+/// `tls`'s CAs (make_client_tls_context; the system's store when null) and name
+/// the URL's host or IP address; otherwise the call fails with a reason that
+/// says the certificate was refused, and a probe reports the node unreachable
+/// with that reason.
 struct async_http_transport {
     std::size_t max_body = 64u << 20;
+    std::shared_ptr<boost::asio::ssl::context> tls;  ///< client context for https nodes (null: the system's CA store)
 
     boost::asio::awaitable<rpc_outcome> async_call(node_info n, std::string method, boost::json::array params,
                                                    std::chrono::milliseconds timeout) {
-        std::string host, path;
-        std::uint16_t port = 0;
-        if (!parse_http_url(n.rpc_url, host, port, path)) {
+        const auto u = parse_url(n.rpc_url);
+        if (!u) {
             rpc_outcome out;
             out.why = "bad rpc_url " + n.rpc_url;
             co_return out;
         }
-        auto r = co_await exchange(host, port, http::verb::post, path, rpc_body(std::move(method), std::move(params)), timeout);
+        auto r = co_await exchange(*u, http::verb::post, u->path, rpc_body(std::move(method), std::move(params)), timeout);
         rpc_outcome out = parse_rpc_reply(r.status, r.body);
         if (r.status == 0 && !r.body.empty()) out.why = r.body;  // the transport's reason
         co_return out;
     }
 
     boost::asio::awaitable<probe_result> async_probe(node_info n, std::chrono::milliseconds timeout) {
-        std::string host, path;
-        std::uint16_t port = 0;
-        if (!parse_http_url(n.rpc_url, host, port, path)) {
+        const auto u = parse_url(n.rpc_url);
+        if (!u) {
             probe_result p;
             p.detail = "bad rpc_url";
             co_return p;
         }
-        auto r = co_await exchange(host, port, http::verb::get, "/health", "", timeout);
-        co_return parse_health(r.status, r.body);
+        auto r = co_await exchange(*u, http::verb::get, "/health", "", timeout);
+        auto p = parse_health(r.status, r.body);
+        if (u->tls && r.status == 0 && !r.body.empty()) p.detail = r.body;  // e.g. the certificate was refused
+        co_return p;
     }
 
 private:
     /// One request and its answer; status 0 with the reason in `body` when there is none.
-    boost::asio::awaitable<http_reply> exchange(std::string host, std::uint16_t port, http::verb verb, std::string target,
-                                                std::string body, std::chrono::milliseconds timeout) {
+    boost::asio::awaitable<http_reply> exchange(url_parts u, http::verb verb, std::string target, std::string body,
+                                                std::chrono::milliseconds timeout) {
+        const std::string& host = u.host;
+        const std::uint16_t port = u.port;
         namespace asio = boost::asio;
         using asio::ip::tcp;
         constexpr auto tok = asio::as_tuple(asio::use_awaitable);
@@ -145,6 +153,28 @@ private:
         req.set(http::field::content_type, "application/json");
         req.body() = std::move(body);
         req.prepare_payload();
+        if (u.tls) {
+            auto ctx = tls ? tls : rpc::default_client_tls_context();
+            if (!ctx) co_return fail("no TLS context (the system's CA store could not be loaded)");
+            beast::ssl_stream<beast::tcp_stream&> s(stream, *ctx);
+            if (!rpc::setup_tls_client(s.native_handle(), host)) co_return fail("TLS: cannot check the certificate against " + host);
+            auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, tok);
+            if (hec)
+                co_return fail(hec == beast::error::timeout ? "timed out in the TLS handshake"
+                                                            : rpc::tls_handshake_failure(s.native_handle(), hec));
+            co_return co_await talk(s, req, std::move(out));
+        }
+        co_return co_await talk(stream, req, std::move(out));
+    }
+
+    template <class Stream>
+    boost::asio::awaitable<http_reply> talk(Stream& stream, http::request<http::string_body>& req, http_reply out) {
+        constexpr auto tok = boost::asio::as_tuple(boost::asio::use_awaitable);
+        auto fail = [&](std::string why) {
+            out.status = 0;
+            out.body = std::move(why);
+            return out;
+        };
         auto [wec, wn] = co_await http::async_write(stream, req, tok);
         (void)wn;
         if (wec) co_return fail(wec == beast::error::timeout ? "timed out sending" : wec.message());
@@ -157,7 +187,7 @@ private:
         out.status = static_cast<int>(parser.get().result_int());
         out.body = std::move(parser.get().body());
         beast::error_code ig;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ig);
+        beast::get_lowest_layer(stream).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ig);
         co_return out;
     }
 };

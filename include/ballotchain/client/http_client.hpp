@@ -4,11 +4,15 @@
 /// bootnode client, the CLI's genesis fetch, benchmarks and tests use it; a
 /// program that talks to validators uses the verifying client (client.hpp).
 /// Each call runs its own io_context: simple, not for high request rates.
+/// `https://` URLs (parse_url) go over TLS with a client context (rpc/tls.hpp)
+/// that verifies the server's certificate and its name or address.
 
 #include <ballotchain/client/validator_pool.hpp>
+#include <ballotchain/rpc/tls.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -26,7 +30,7 @@ namespace http = beast::http;
 
 struct http_reply {
     int status = 0;  ///< 0: no answer (connection refused, timeout)
-    std::string body;
+    std::string body;  ///< with status 0: empty, or why over TLS (e.g. the certificate was refused)
     std::vector<std::pair<std::string, std::string>> fields;  ///< response header fields, names lower-case
 
     /// The value of header field `name` (lower-case), or "".
@@ -37,13 +41,16 @@ struct http_reply {
     }
 };
 
+/// One request and its answer. With `tls` (a client context, rpc/tls.hpp) the
+/// connection is TLS and the server's certificate must be valid for `host`.
 inline http_reply http_request(const std::string& host, std::uint16_t port, http::verb verb, const std::string& target,
                                const std::string& body,
                                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
                                const std::vector<std::pair<std::string, std::string>>& headers = {},
-                               const std::string& source = {}) {
+                               const std::string& source = {}, boost::asio::ssl::context* tls = nullptr) {
     boost::asio::io_context io;
     beast::tcp_stream stream(io);
+    std::optional<beast::ssl_stream<beast::tcp_stream&>> tls_stream;
     http_reply out;
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, host);
@@ -68,11 +75,10 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
         if (!bec) stream.socket().bind({src, 0}, bec);
         if (bec) return out;
     }
-    auto exchange = [&](beast::error_code ec) {
-        if (ec) return;
-        http::async_write(stream, req, [&](beast::error_code ec2, std::size_t) {
+    auto talk = [&](auto& s) {
+        http::async_write(s, req, [&](beast::error_code ec2, std::size_t) {
             if (ec2) return;
-            http::async_read(stream, buf, parser, [&](beast::error_code ec3, std::size_t) {
+            http::async_read(s, buf, parser, [&](beast::error_code ec3, std::size_t) {
                 if (ec3) return;
                 out.status = static_cast<int>(parser.get().result_int());
                 out.body = parser.get().body();
@@ -82,6 +88,23 @@ inline http_reply http_request(const std::string& host, std::uint16_t port, http
                     out.fields.emplace_back(std::move(name), std::string(f.value()));
                 }
             });
+        });
+    };
+    auto exchange = [&](beast::error_code ec) {
+        if (ec) return;
+        if (!tls) return talk(stream);
+        tls_stream.emplace(stream, *tls);
+        if (!rpc::setup_tls_client(tls_stream->native_handle(), host)) {
+            out.body = "TLS: cannot check the certificate against " + host;
+            return;
+        }
+        tls_stream->async_handshake(boost::asio::ssl::stream_base::client, [&](beast::error_code hec) {
+            if (hec) {
+                out.body = hec == beast::error::timeout ? "timed out in the TLS handshake"
+                                                        : rpc::tls_handshake_failure(tls_stream->native_handle(), hec);
+                return;
+            }
+            talk(*tls_stream);
         });
     };
     if (source.empty()) {
@@ -104,11 +127,16 @@ inline http_reply http_get(const std::string& host, std::uint16_t port, const st
     return http_request(host, port, http::verb::get, target, "");
 }
 
-/// Splits "http://host:port[/path]" (no TLS). Returns false when it is not one.
-inline bool parse_http_url(std::string_view url, std::string& host, std::uint16_t& port, std::string& path) {
-    constexpr std::string_view scheme = "http://";
-    if (url.substr(0, scheme.size()) != scheme) return false;
-    url.remove_prefix(scheme.size());
+/// An `http://` or `https://` URL, split.
+struct url_parts {
+    bool tls = false;  ///< https
+    std::string host;  ///< a name or an IP address
+    std::uint16_t port = 0;
+    std::string path;  ///< "/" when the URL has none
+};
+
+namespace detail {
+inline bool parse_host_port_path(std::string_view url, std::string& host, std::uint16_t& port, std::string& path) {
     const auto slash = url.find('/');
     path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
     const auto hostport = url.substr(0, slash);
@@ -121,6 +149,31 @@ inline bool parse_http_url(std::string_view url, std::string& host, std::uint16_
     if (ec != std::errc{} || p != ps.data() + ps.size() || v == 0 || v > 65535) return false;
     port = static_cast<std::uint16_t>(v);
     return true;
+}
+}  // namespace detail
+
+/// Splits "http://host:port[/path]" (no TLS: an https URL is refused). Returns false when it is not one.
+inline bool parse_http_url(std::string_view url, std::string& host, std::uint16_t& port, std::string& path) {
+    constexpr std::string_view scheme = "http://";
+    if (url.substr(0, scheme.size()) != scheme) return false;
+    return detail::parse_host_port_path(url.substr(scheme.size()), host, port, path);
+}
+
+/// Splits "http://host:port[/path]" or "https://host:port[/path]" (the port is
+/// required); nullopt when it is neither.
+inline std::optional<url_parts> parse_url(std::string_view url) {
+    url_parts u;
+    constexpr std::string_view plain = "http://", secure = "https://";
+    if (url.substr(0, secure.size()) == secure) {
+        u.tls = true;
+        url.remove_prefix(secure.size());
+    } else if (url.substr(0, plain.size()) == plain) {
+        url.remove_prefix(plain.size());
+    } else {
+        return std::nullopt;
+    }
+    if (!detail::parse_host_port_path(url, u.host, u.port, u.path)) return std::nullopt;
+    return u;
 }
 
 /// The body of a JSON-RPC 2.0 request (id 1).
@@ -162,6 +215,28 @@ inline rpc_outcome rpc_request(const std::string& host, std::uint16_t port, cons
                                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
     auto r = http_request(host, port, http::verb::post, path, rpc_body(method, params), timeout);
     return parse_rpc_reply(r.status, r.body);
+}
+
+/// One JSON-RPC 2.0 exchange with the node at `u`; an https one over TLS with
+/// `tls` (the system's CA store when null). `why` says why TLS failed.
+inline rpc_outcome rpc_request(const url_parts& u, const std::string& method, const boost::json::array& params,
+                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+                               boost::asio::ssl::context* tls = nullptr) {
+    std::shared_ptr<boost::asio::ssl::context> fallback;
+    if (u.tls && !tls) {
+        fallback = rpc::default_client_tls_context();
+        if (!fallback) {
+            rpc_outcome out;
+            out.why = "no TLS context (the system's CA store could not be loaded)";
+            return out;
+        }
+        tls = fallback.get();
+    }
+    auto r = http_request(u.host, u.port, http::verb::post, u.path, rpc_body(method, params), timeout, {}, {},
+                          u.tls ? tls : nullptr);
+    auto out = parse_rpc_reply(r.status, r.body);
+    if (r.status == 0 && !r.body.empty()) out.why = r.body;
+    return out;
 }
 
 /// JSON-RPC call: the "result" member, or nullopt with `error` set.

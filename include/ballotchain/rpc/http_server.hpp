@@ -7,12 +7,16 @@
 /// before allocating (413), a header bound (431), RFC 9112 framing checks, and a
 /// graceful ("lingering") close after an error answer. Runs on one io_context thread.
 /// A handler may answer later instead of at once (request_info::defer, a long-poll).
+/// With http_server_options::tls every connection on the port is TLS (tls.hpp):
+/// the handshake counts against the header deadline and the same caps.
 
 #include <ballotchain/core/error.hpp>
 #include <ballotchain/rpc/json_text.hpp>
+#include <ballotchain/rpc/tls.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <atomic>
@@ -119,7 +123,8 @@ struct http_server_stats {
     std::atomic<std::uint64_t> refused_per_address{0};  ///< refused: the address held max_connections_per_address
     std::atomic<std::uint64_t> refused_full{0};         ///< refused: max_connections held and nothing fair to evict
     std::atomic<std::uint64_t> evicted{0};              ///< closed to make room for a client holding fewer
-    std::atomic<std::uint64_t> header_timeouts{0};      ///< closed: no complete header within header_timeout
+    std::atomic<std::uint64_t> header_timeouts{0};      ///< closed: no complete header (or TLS handshake) within header_timeout
+    std::atomic<std::uint64_t> tls_handshake_failures{0};  ///< closed: the TLS handshake failed (not TLS, no common version...)
     std::atomic<std::uint64_t> bad_requests{0};         ///< answered 400/413/431/501 and closed
 };
 
@@ -154,6 +159,10 @@ struct http_server_options {
     std::optional<asio::any_io_executor> handler_executor;
     /// Where the server counts; it makes its own when empty (see http_server::stats).
     std::shared_ptr<http_server_stats> stats;
+    /// When set (make_server_tls_context), every connection is TLS: the handshake
+    /// must finish, and the first request header arrive, within header_timeout of
+    /// the connection; a connection that is refused gets no answer (no plain 503).
+    std::shared_ptr<ssl::context> tls;
 };
 
 /// A JSON response with the given status.
@@ -315,10 +324,28 @@ private:
             const auto ep = stream_.socket().remote_endpoint(ec);
             if (!ec) info_.remote = ep.address();
             info_.deferrer = [this] { return defer(); };
+            if (srv_->o_.tls) tls_.emplace(stream_, *srv_->o_.tls);
         }
         ~session() { srv_->release(this); }
 
-        void start() { read_header(); }
+        void start() {
+            if (!tls_) return read_header();
+            // The handshake and the first header share one header_timeout from the connection.
+            phase_ = phase::header;
+            stream_.expires_after(o().header_timeout);
+            tls_->async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+                if (self->closed_) return;
+                if (ec == beast::error::timeout) {
+                    self->srv_->stats_->header_timeouts.fetch_add(1, std::memory_order_relaxed);
+                    return self->close();
+                }
+                if (ec) {
+                    self->srv_->stats_->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+                    return self->close();
+                }
+                self->read_header(false);
+            });
+        }
 
         /// Closes now (idempotent); the server forgets the connection at once.
         void close() {
@@ -344,22 +371,36 @@ private:
             if (buf_.size() > 0) return read_header();  // pipelined
             phase_ = phase::idle;
             stream_.expires_after(o().idle_timeout);
-            stream_.async_read_some(buf_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                if (self->closed_) return;
-                if (ec) return self->close();
-                self->buf_.commit(n);
-                self->read_header();
+            with_stream([&](auto& s) {
+                s.async_read_some(buf_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                    if (self->closed_) return;
+                    if (ec) return self->close();
+                    self->buf_.commit(n);
+                    self->read_header();
+                });
             });
         }
 
-        void read_header() {
+        /// Calls `f` with the stream requests are read from and answers written to (TLS or plain).
+        template <class F>
+        void with_stream(F&& f) {
+            if (tls_)
+                f(*tls_);
+            else
+                f(stream_);
+        }
+
+        /// `restart_deadline` false: the deadline set at the TLS handshake still runs.
+        void read_header(bool restart_deadline = true) {
             phase_ = phase::header;
             parser_.emplace();
             parser_->body_limit(o().body_limit);
             parser_->header_limit(o().header_limit);
-            stream_.expires_after(o().header_timeout);
-            http::async_read_header(stream_, buf_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                self->on_header(ec);
+            if (restart_deadline) stream_.expires_after(o().header_timeout);
+            with_stream([&](auto& s) {
+                http::async_read_header(s, buf_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                    self->on_header(ec);
+                });
             });
         }
 
@@ -374,10 +415,12 @@ private:
             if (parser_->is_done()) return on_request();
             phase_ = phase::body;
             stream_.expires_after(o().body_timeout);
-            http::async_read(stream_, buf_, *parser_, [self = this->shared_from_this()](beast::error_code e, std::size_t) {
-                if (self->closed_) return;
-                if (e) return self->on_read_error(e);
-                self->on_request();
+            with_stream([&](auto& s) {
+                http::async_read(s, buf_, *parser_, [self = this->shared_from_this()](beast::error_code e, std::size_t) {
+                    if (self->closed_) return;
+                    if (e) return self->on_read_error(e);
+                    self->on_request();
+                });
             });
         }
 
@@ -486,19 +529,25 @@ private:
             phase_ = phase::writing;
             res_ = std::make_shared<http_response>(std::move(res));
             stream_.expires_after(o().write_timeout);
-            http::async_write(stream_, *res_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                if (self->closed_) return;
-                if (ec) return self->close();
-                const bool again = self->res_->keep_alive() && !self->srv_->stopped_;
-                self->res_.reset();
-                self->parser_.reset();
-                if (again) return self->await_request();
-                self->linger();
+            with_stream([&](auto& s) {
+                http::async_write(s, *res_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                    if (self->closed_) return;
+                    if (ec) return self->close();
+                    const bool again = self->res_->keep_alive() && !self->srv_->stopped_;
+                    self->res_.reset();
+                    self->parser_.reset();
+                    if (again) return self->await_request();
+                    self->linger();
+                });
             });
         }
 
         /// Stop sending, then read and discard what the client still sends (bounded)
         /// so that closing does not reset the connection under an unread answer.
+        /// Over TLS the same: what the client still sends is decrypted and discarded
+        /// (a client still sending its body reads the answer after it), and no
+        /// close_notify is sent (the answer is framed by its Content-Length); TLS
+        /// 1.3 has no truncation attack on a framed message.
         void linger() {
             phase_ = phase::lingering;
             beast::error_code ec;
@@ -510,16 +559,19 @@ private:
         }
 
         void drain() {
-            stream_.async_read_some(buf_.prepare(16 * 1024), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                if (self->closed_) return;
-                self->lingered_ += n;
-                if (ec || self->lingered_ >= self->o().linger_bytes) return self->close();
-                self->drain();
+            with_stream([&](auto& s) {
+                s.async_read_some(buf_.prepare(16 * 1024), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                    if (self->closed_) return;
+                    self->lingered_ += n;
+                    if (ec || self->lingered_ >= self->o().linger_bytes) return self->close();
+                    self->drain();
+                });
             });
         }
 
         std::shared_ptr<http_server> srv_;
-        beast::tcp_stream stream_;
+        beast::tcp_stream stream_;  ///< the connection (its deadlines hold for TLS too: tls_ reads and writes through it)
+        std::optional<beast::ssl_stream<beast::tcp_stream&>> tls_;  ///< when the server has a TLS context
         asio::ip::address key_;
         std::uint64_t serial_;
         beast::flat_buffer buf_;
@@ -542,8 +594,8 @@ private:
     http_server(asio::io_context& io, http_handler h, http_server_options o)
         : acceptor_(io), retry_timer_(io), handler_(std::move(h)), o_(std::move(o)),
           stats_(o_.stats ? o_.stats : std::make_shared<http_server_stats>()),
-          refuse_address_(detail::refusal("too many connections from this address")),
-          refuse_full_(detail::refusal("server busy")) {}
+          refuse_address_(o_.tls ? std::string{} : detail::refusal("too many connections from this address")),
+          refuse_full_(o_.tls ? std::string{} : detail::refusal("server busy")) {}
 
     void accept() {
         acceptor_.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket s) {
@@ -589,11 +641,11 @@ private:
         sp->start();
     }
 
-    /// One non-blocking send of a canned answer, then close: no session, no timer.
+    /// One non-blocking send of a canned answer (none over TLS), then close: no session, no timer.
     static void refuse(tcp::socket& s, const std::string& answer) {
         beast::error_code ec;
         s.non_blocking(true, ec);
-        if (!ec) s.write_some(asio::buffer(answer), ec);
+        if (!ec && !answer.empty()) s.write_some(asio::buffer(answer), ec);
         s.shutdown(tcp::socket::shutdown_both, ec);
         s.close(ec);
     }

@@ -2,7 +2,10 @@
 // from 127.0.0.2 (and 127.0.0.3) while legitimate clients on 127.0.0.1 must be
 // served: per-address and total connection caps, the header deadline, the
 // graceful close after an error answer, RFC 9112 framing, and the helpers
-// per-client rate limits use.
+// per-client rate limits use; over TLS (a CA made by the test): served to a
+// client that trusts the CA, refused by one that does not or that expects
+// another name, nothing for a plain client, and the same deadline and caps
+// for connections that never finish the handshake.
 #include <ballotchain/rpc/http_server.hpp>
 
 #include <ballotchain/core/rate_limit.hpp>
@@ -10,16 +13,20 @@
 #include <ballotchain/client/http_client.hpp>
 
 #include "../support/eventually.hpp"
+#include "../support/temp_dir.hpp"
+#include "../support/test_ca.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
 
 using namespace ballotchain;
 namespace asio = boost::asio;
+namespace beast = boost::beast;
 namespace bj = boost::json;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
@@ -547,4 +554,182 @@ TEST_CASE("HTTP server: stop() with deferred answers pending closes them; their 
     auto none = no_server.defer();
     CHECK_FALSE(none);
     none(rpc::http_response{});
+}
+
+namespace {
+
+/// A CA made for the test, a certificate for 127.0.0.1 and "localhost", and a TLS server with it.
+struct tls_fixture {
+    test::temp_dir dir{"ballotchain-tls"};
+    test::test_ca ca{dir.path()};
+    test::cert_files server = ca.issue("server", {"127.0.0.1"}, {"localhost"});
+
+    std::shared_ptr<asio::ssl::context> server_context() {
+        auto c = rpc::make_server_tls_context(server.cert, server.key);
+        REQUIRE(c);
+        return *c;
+    }
+    static std::shared_ptr<asio::ssl::context> client_context(const std::string& ca_file) {
+        auto c = rpc::make_client_tls_context(ca_file);
+        REQUIRE(c);
+        return *c;
+    }
+};
+
+client::http_reply tls_get(std::uint16_t port, asio::ssl::context& ctx, const std::string& host = "127.0.0.1",
+                           const std::string& target = "/health", const std::string& source = {}) {
+    return client::http_request(host, port, rpc::http::verb::get, target, "", 20s, {}, source, &ctx);
+}
+
+}  // namespace
+
+TEST_CASE("TLS contexts: a missing file, a key of another certificate and a file that is not PEM are refused by name",
+          "[rpc][http][tls]") {
+    tls_fixture f;
+    const auto other = f.ca.issue("other", {"127.0.0.1"});
+    auto missing = rpc::make_server_tls_context(f.dir.file("nope.crt"), f.server.key);
+    REQUIRE(!missing);
+    CHECK(missing.error().find("cannot read TLS certificate file") != std::string::npos);
+    auto no_key = rpc::make_server_tls_context(f.server.cert, f.dir.file("nope.key"));
+    REQUIRE(!no_key);
+    CHECK(no_key.error().find("cannot read TLS key file") != std::string::npos);
+    auto mismatch = rpc::make_server_tls_context(f.server.cert, other.key);
+    REQUIRE(!mismatch);
+    CHECK(mismatch.error().find("does not match") != std::string::npos);
+    auto not_pem = rpc::make_server_tls_context(f.ca.cert_file() + "x", f.server.key);
+    REQUIRE(!not_pem);
+    {
+        std::ofstream(f.dir.file("junk.pem")) << "not a certificate\n";
+    }
+    auto junk = rpc::make_server_tls_context(f.dir.file("junk.pem"), f.server.key);
+    REQUIRE(!junk);
+    CHECK(junk.error().find(f.dir.file("junk.pem")) != std::string::npos);
+    auto bad_ca = rpc::make_client_tls_context(f.dir.file("junk.pem"));
+    REQUIRE(!bad_ca);
+    CHECK(bad_ca.error().find("CA file") != std::string::npos);
+    // the certificate's expiry, for the metric
+    auto ok = rpc::make_server_tls_context(f.server.cert, f.server.key);
+    REQUIRE(ok);
+    CHECK(rpc::tls_certificate_not_after(**ok) == f.server.not_after);
+    CHECK(!rpc::tls_certificate_not_after(*tls_fixture::client_context(f.ca.cert_file())));
+}
+
+TEST_CASE("HTTP server over TLS: a client trusting the CA is served by IP address and by name", "[rpc][http][tls]") {
+    tls_fixture f;
+    auto o = long_deadlines();
+    o.tls = f.server_context();
+    test_server ts(o);
+    auto trust = tls_fixture::client_context(f.ca.cert_file());
+    auto r = tls_get(ts.port(), *trust);
+    CHECK(r.status == 200);
+    CHECK(r.body.find("\"path\":\"/health\"") != std::string::npos);
+    CHECK(tls_get(ts.port(), *trust, "localhost", "/by-name").status == 200);
+    // a POST body arrives whole
+    auto p = client::http_request("127.0.0.1", ts.port(), rpc::http::verb::post, "/", "{\"x\":1}", 20s, {}, {}, trust.get());
+    CHECK(p.status == 200);
+    CHECK(p.body.find("\\\"x\\\":1") != std::string::npos);
+    // an error answer ends the connection gracefully (close_notify) and still arrives
+    const std::string big(3u << 20, 'x');
+    auto too_big = client::http_request("127.0.0.1", ts.port(), rpc::http::verb::post, "/", big, 20s, {}, {}, trust.get());
+    CHECK(too_big.status == 413);
+    CHECK(ts.calls.load() == 3);
+    CHECK(ts.stats->tls_handshake_failures.load() == 0);
+}
+
+TEST_CASE("HTTP server over TLS: another CA, or a certificate for another name, fails the client's check",
+          "[rpc][http][tls]") {
+    tls_fixture f;
+    auto o = long_deadlines();
+    test::test_ca stranger(f.dir.path() / "stranger", "stranger CA");
+    SECTION("a CA the client does not trust") {
+        o.tls = f.server_context();
+        test_server ts(o);
+        auto wrong = tls_fixture::client_context(stranger.cert_file());
+        auto r = tls_get(ts.port(), *wrong);
+        CHECK(r.status == 0);
+        CHECK(r.body.find("certificate verification failed") != std::string::npos);
+        CHECK(ts.calls.load() == 0);
+    }
+    SECTION("a certificate for another address and name") {
+        const auto elsewhere = f.ca.issue("elsewhere", {"10.1.2.3"}, {"elsewhere.example"});
+        auto c = rpc::make_server_tls_context(elsewhere.cert, elsewhere.key);
+        REQUIRE(c);
+        o.tls = *c;
+        test_server ts(o);
+        auto trust = tls_fixture::client_context(f.ca.cert_file());
+        auto by_ip = tls_get(ts.port(), *trust);
+        CHECK(by_ip.status == 0);
+        CHECK(by_ip.body.find("certificate verification failed") != std::string::npos);
+        auto by_name = tls_get(ts.port(), *trust, "localhost");
+        CHECK(by_name.status == 0);
+        CHECK(by_name.body.find("certificate verification failed") != std::string::npos);
+        CHECK(ts.calls.load() == 0);
+    }
+}
+
+TEST_CASE("HTTP server over TLS: a plain HTTP client gets nothing it can read", "[rpc][http][tls]") {
+    tls_fixture f;
+    auto o = long_deadlines();
+    o.tls = f.server_context();
+    test_server ts(o);
+    CHECK(client::http_request("127.0.0.1", ts.port(), rpc::http::verb::get, "/health", "", 20s).status == 0);
+    raw_conn c("127.0.0.2", ts.port());
+    REQUIRE(c.send("GET /secret HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(c.read_until_closed());
+    CHECK(c.received().find("HTTP/1.1") == std::string::npos);
+    CHECK(c.received().find("/secret") == std::string::npos);
+    CHECK(ts.calls.load() == 0);
+    CHECK(ts.stats->tls_handshake_failures.load() == 2);
+}
+
+TEST_CASE("HTTP server over TLS: connections that never finish the handshake are cut at the header deadline",
+          "[rpc][http][tls]") {
+    tls_fixture f;
+    auto o = long_deadlines();
+    o.tls = f.server_context();
+    o.header_timeout = 500ms;
+    test_server ts(o);
+    auto trust = tls_fixture::client_context(f.ca.cert_file());
+    SECTION("silent, or stopping inside the ClientHello") {
+        raw_conn silent("127.0.0.2", ts.port());
+        raw_conn partial("127.0.0.2", ts.port());
+        REQUIRE(partial.send(std::string_view("\x16\x03\x01\x02\x00\x01", 6)));  // a record header and one byte
+        CHECK(silent.read_until_closed(20s));
+        CHECK(partial.read_until_closed(20s));
+        CHECK(eventually([&] { return ts.stats->header_timeouts.load() == 2; }));  // the socket closes before the count
+        CHECK(silent.received().empty());
+    }
+    SECTION("a finished handshake does not restart the deadline for the first header") {
+        // a TLS client that sends no request: the deadline counts from the connection
+        asio::io_context io;
+        beast::ssl_stream<beast::tcp_stream> s(io, *trust);
+        REQUIRE(rpc::setup_tls_client(s.native_handle(), "127.0.0.1"));
+        beast::get_lowest_layer(s).connect({asio::ip::make_address("127.0.0.1"), ts.port()});
+        s.handshake(asio::ssl::stream_base::client);
+        char byte = 0;
+        boost::system::error_code ec;
+        beast::get_lowest_layer(s).expires_after(20s);
+        s.read_some(asio::buffer(&byte, 1), ec);  // returns when the server closes
+        CHECK(ec);
+        CHECK(ec != beast::error::timeout);
+        CHECK(eventually([&] { return ts.stats->header_timeouts.load() == 1; }));
+    }
+    SECTION("many of them from one address do not keep a real client out") {
+        auto lo = long_deadlines();
+        lo.tls = o.tls;
+        lo.max_connections_per_address = 16;
+        test_server slow(lo);  // every deadline long: only the caps protect
+        std::vector<std::unique_ptr<raw_conn>> attack;
+        for (int i = 0; i < 100; ++i) attack.push_back(std::make_unique<raw_conn>("127.0.0.2", slow.port()));
+        REQUIRE(eventually([&] { return slow.seen() >= 100; }));
+        CHECK(slow.held_from("127.0.0.2") == 16);
+        CHECK(slow.stats->refused_per_address.load() == 84);
+        int ok = 0;
+        for (int i = 0; i < 20; ++i) ok += tls_get(slow.port(), *trust).status == 200;
+        CHECK(ok == 20);
+        // refused over TLS: closed without a plain-text answer
+        raw_conn extra("127.0.0.2", slow.port());
+        REQUIRE(extra.read_until_closed());
+        CHECK(extra.received().empty());
+    }
 }

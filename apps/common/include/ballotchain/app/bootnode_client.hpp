@@ -2,7 +2,8 @@
 /// @file The validator side of bootnode discovery: every 10 s, register our P2P
 /// address and read the others'. Runs its blocking HTTP calls on its own thread
 /// and hands results to the io_context thread; a bootnode that is down only
-/// means no new addresses (static peers keep working).
+/// means no new addresses (static peers keep working). An https:// bootnode is
+/// reached over TLS, its certificate checked against a CA file or the system's store.
 
 #include <ballotchain/app/bootnode_proto.hpp>
 #include <ballotchain/client/http_client.hpp>
@@ -32,10 +33,19 @@ public:
     static parsed<std::unique_ptr<bootnode_client>> create(boost::asio::io_context& io, const std::string& url,
                                                             const genesis_config& g, const ed25519::key_pair& kp,
                                                             std::uint32_t index, std::string advertise,
-                                                            std::shared_ptr<transport_t> net) {
+                                                            std::shared_ptr<transport_t> net, const std::string& ca_file = {}) {
         auto c = std::unique_ptr<bootnode_client>(new bootnode_client(io, g, kp, index, std::move(advertise), std::move(net)));
-        std::string path;
-        if (!parse_http_url(url, c->host_, c->port_, path)) return bad("expected http://host:port");
+        const auto u = client::parse_url(url);
+        if (!u) return bad("expected http://host:port or https://host:port");
+        c->host_ = u->host;
+        c->port_ = u->port;
+        if (u->tls) {
+            auto ctx = rpc::make_client_tls_context(ca_file);
+            if (!ctx) return bad(ctx.error());
+            c->tls_ = *ctx;
+        } else if (!ca_file.empty()) {
+            return bad("a CA file is for an https:// bootnode");
+        }
         return c;
     }
 
@@ -94,10 +104,18 @@ private:
         r.timestamp_ms = steady_clock_adapter{}.wall_ms();
         sign_registration(r, kp_);
         const auto timeout = std::chrono::milliseconds(3000);
-        auto reg = http_request(host_, port_, http::verb::post, "/register", boost::json::serialize(to_json(r)), timeout);
-        if (reg.status == 0) return false;
+        auto reg = http_request(host_, port_, http::verb::post, "/register", boost::json::serialize(to_json(r)), timeout, {},
+                                {}, tls_.get());
+        if (reg.status == 0) {
+            if (!reg.body.empty() && reg.body != last_refusal_) {  // a TLS failure: say why once
+                spdlog::warn("bootnode {}:{}: {}", host_, port_, reg.body);
+                last_refusal_ = reg.body;
+            }
+            return false;
+        }
         if (reg.status != 200) refused("our registration", reg);
-        auto peers = http_request(host_, port_, http::verb::get, "/peers?chain_id=" + std::to_string(g_.chain_id), "", timeout);
+        auto peers = http_request(host_, port_, http::verb::get, "/peers?chain_id=" + std::to_string(g_.chain_id), "", timeout,
+                                  {}, {}, tls_.get());
         if (peers.status == 0) return false;
         if (peers.status != 200) {
             refused("the peer list", peers);
@@ -141,6 +159,7 @@ private:
     std::shared_ptr<transport_t> net_;
     std::string host_;
     std::uint16_t port_ = 0;
+    std::shared_ptr<boost::asio::ssl::context> tls_;  ///< for an https bootnode
     std::thread th_;
     std::mutex m_;
     std::condition_variable cv_;
