@@ -235,8 +235,11 @@ public:
         return {};
     }
 
-    /// False once the connection is lost (it is then dropped from the pool).
-    bool usable() const noexcept { return !broken_ && PQstatus(c_) == CONNECTION_OK; }
+    /// False once the connection is lost, or left inside a transaction (a ROLLBACK that
+    /// failed): it is then dropped from the pool rather than lent in that state.
+    bool usable() const noexcept {
+        return !broken_ && PQstatus(c_) == CONNECTION_OK && PQtransactionStatus(c_) == PQTRANS_IDLE;
+    }
     /// Statements that succeeded on this connection since the pool lent it.
     unsigned succeeded() const noexcept { return ok_; }
     void lent() noexcept { ok_ = 0; }
