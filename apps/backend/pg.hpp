@@ -237,9 +237,9 @@ public:
 
     /// False once the connection is lost, or left inside a transaction (a ROLLBACK that
     /// failed): it is then dropped from the pool rather than lent in that state.
-    bool usable() const noexcept {
-        return !broken_ && PQstatus(c_) == CONNECTION_OK && PQtransactionStatus(c_) == PQTRANS_IDLE;
-    }
+    bool usable() const noexcept { return connected() && PQtransactionStatus(c_) == PQTRANS_IDLE; }
+    /// False once the connection is lost.
+    bool connected() const noexcept { return !broken_ && PQstatus(c_) == CONNECTION_OK; }
     /// Statements that succeeded on this connection since the pool lent it.
     unsigned succeeded() const noexcept { return ok_; }
     void lent() noexcept { ok_ = 0; }
@@ -261,7 +261,7 @@ class transaction {
 public:
     explicit transaction(connection& c) : c_(c) { begun_ = c_.run("BEGIN"); }
     ~transaction() {
-        if (begun_ && !done_ && c_.usable()) (void)c_.run("ROLLBACK");
+        if (begun_ && !done_ && c_.connected()) (void)c_.run("ROLLBACK");
     }
     transaction(const transaction&) = delete;
     transaction& operator=(const transaction&) = delete;
