@@ -307,7 +307,7 @@ public:
             connection& conn = **c;
             conn.lent();
             auto r = op(conn);
-            const bool retry = !r && !conn.usable() && conn.succeeded() == 0 && attempt == 0;
+            const bool retry = !r && !conn.connected() && conn.succeeded() == 0 && attempt == 0;
             release(std::move(*c));
             if (!retry) return r;
         }
