@@ -701,7 +701,7 @@ INSERT INTO votes(user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_
                                nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(q) == SQLITE_ROW);
     CHECK(sqlite3_column_int(q, 0) == 3);
-    CHECK(sqlite3_column_int(q, 1) == 2);  // the current schema version
+    CHECK(sqlite3_column_int(q, 1) == 3);  // the current schema version
     sqlite3_finalize(q);
     sqlite3_close(db);
 }
