@@ -59,26 +59,42 @@ public:
         start();
     }
 
+    /// Starts the process and waits for /health. Its port was free when chosen, but another
+    /// process (another test, another suite on the machine) may take it first: then the backend
+    /// exits with "Address already in use" and it starts again on a new free port.
     void start() {
-        std::vector<std::string> argv{backend_bin_dir + "/ballotchain-backend",
-                                      "--addr", "127.0.0.1:" + std::to_string(port_),
-                                      "--data-dir", dir_.string(),
-                                      "--admin-email", "admin@example.org",
-                                      "--admin-password-file", (tmp_.path() / "admin.pw").string()};
-        for (const auto& [k, v] : flags_) {
-            argv.push_back(k);
-            argv.push_back(v);
-        }
-        for (const auto& v : validators_) {
-            argv.push_back("--validator");
-            argv.push_back(v);
-        }
-        proc_ = process(argv, tmp_.path() / "backend.log");
-        // Generous: under ThreadSanitizer the start-up (PBKDF2 of the administrator's password
-        // among it) is several times slower, more so on a busy machine.
-        if (!eventually([&] { return call(http::verb::get, "/health").status == 200; }, std::chrono::seconds(90)))
+        const auto log_path = tmp_.path() / "backend.log";
+        for (int attempt = 0;; ++attempt) {
+            std::error_code ec;
+            const auto before = fs::exists(log_path) ? static_cast<std::size_t>(fs::file_size(log_path, ec)) : 0;
+            std::vector<std::string> argv{backend_bin_dir + "/ballotchain-backend",
+                                          "--addr", "127.0.0.1:" + std::to_string(port_),
+                                          "--data-dir", dir_.string(),
+                                          "--admin-email", "admin@example.org",
+                                          "--admin-password-file", (tmp_.path() / "admin.pw").string()};
+            for (const auto& [k, v] : flags_) {
+                argv.push_back(k);
+                argv.push_back(v);
+            }
+            for (const auto& v : validators_) {
+                argv.push_back("--validator");
+                argv.push_back(v);
+            }
+            proc_ = process(argv, log_path);
+            // Generous: under ThreadSanitizer the start-up (PBKDF2 of the administrator's password
+            // among it) is several times slower, more so on a busy machine.
+            const bool answered = eventually(
+                [&] { return !proc_.running() || call(http::verb::get, "/health").status == 200; },
+                std::chrono::seconds(90));
+            if (answered && proc_.running()) return;
+            const auto text = proc_.log_text();
+            if (attempt < 5 && text.size() > before && text.find("Address already in use", before) != std::string::npos) {
+                port_ = free_port();
+                continue;
+            }
             FAIL("the backend did not answer /health within 90 s (running: " << proc_.running() << "); its log:\n"
-                                                                              << proc_.log_text());
+                                                                              << text);
+        }
     }
     void kill(int sig) { proc_.kill(sig); }
     std::string log() const { return proc_.log_text(); }
