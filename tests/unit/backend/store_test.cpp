@@ -424,9 +424,9 @@ TEST_CASE("backend store: operations from many threads", "[backend][store]") {
 TEST_CASE("backend store: files of earlier backends open and keep their data", "[backend][store]") {
     temp_dir dir;
     const auto path = dir.file("backend.db");
-    const int version = GENERATE(0, 1);
-    INFO("legacy backend.db at user_version " << version);
-    raw_exec(path, "PRAGMA journal_mode=WAL;" + legacy_schema(version));
+    const int legacy_version = GENERATE(0, 1);
+    INFO("legacy backend.db at user_version " << legacy_version);
+    raw_exec(path, "PRAGMA journal_mode=WAL;" + legacy_schema(legacy_version));
 
     auto s = open_ok(path);
     auto u = s->user_by_email("old@example.org");
@@ -458,7 +458,7 @@ TEST_CASE("backend store: files of earlier backends open and keep their data", "
                                -1, &st, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(st) == SQLITE_ROW);
     CHECK(sqlite3_column_int64(st, 0) == sqlite_store::application_id);
-    CHECK(sqlite3_column_int64(st, 1) == sqlite_store::db_schema().version());
+    CHECK(sqlite3_column_int64(st, 1) == sqlite_store::db_schema().legacy_version());
     sqlite3_finalize(st);
     sqlite3_close(db);
 
