@@ -458,7 +458,7 @@ TEST_CASE("backend store: files of earlier backends open and keep their data", "
                                -1, &st, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(st) == SQLITE_ROW);
     CHECK(sqlite3_column_int64(st, 0) == sqlite_store::application_id);
-    CHECK(sqlite3_column_int64(st, 1) == sqlite_store::db_schema().legacy_version());
+    CHECK(sqlite3_column_int64(st, 1) == sqlite_store::db_schema().version());
     sqlite3_finalize(st);
     sqlite3_close(db);
 
