@@ -28,7 +28,9 @@ TEST_CASE("backend and validator /metrics: the expected series, valid for promto
     network net(3);
     backend b(net, 3);
     const auto admin = b.admin();
-    const auto [eid, cands] = b.election(admin, 2);
+    const auto made = b.election(admin, 2);
+    const std::int64_t eid = made.first;
+    const std::vector<std::int64_t> cands = made.second;
     const auto token = b.voter(1);
     const auto voted = b.vote(token, eid, cands[0]);
     REQUIRE(voted.status == 200);

@@ -40,7 +40,9 @@ TEST_CASE("backend on PostgreSQL: two instances take one voter's votes at the sa
     backend b(net, 3, pg_flags(url, "b"));
 
     const auto admin = a.admin();
-    const auto [eid, cands] = b.election(admin, 2);  // a session made on A works on B
+    const auto made = b.election(admin, 2);
+    const std::int64_t eid = made.first;
+    const std::vector<std::int64_t> cands = made.second;  // a session made on A works on B
     REQUIRE(a.get("/api/elections/" + std::to_string(eid)).status == 200);
 
     constexpr int voters = 12;
@@ -90,7 +92,9 @@ TEST_CASE("backend on PostgreSQL: an instance killed -9 under load loses nothing
     backend a(net.dir() / "genesis.json", net.dir() / "submitter.key", nowhere, pg_flags(url, "a"));
     backend b(net, 3, pg_flags(url, "b"));
     const auto admin = b.admin();
-    const auto [eid, cands] = b.election(admin, 3);
+    const auto made = b.election(admin, 3);
+    const std::int64_t eid = made.first;
+    const std::vector<std::int64_t> cands = made.second;
 
     constexpr int per_instance = 20;
     std::vector<std::string> tokens;
@@ -138,7 +142,9 @@ TEST_CASE("backend on PostgreSQL: both instances recover from a PostgreSQL resta
     backend a(net, 3, pg_flags(url, "a"));
     backend b(net, 3, pg_flags(url, "b"));
     const auto admin = a.admin();
-    const auto [eid, cands] = a.election(admin, 2);
+    const auto made = a.election(admin, 2);
+    const std::int64_t eid = made.first;
+    const std::vector<std::int64_t> cands = made.second;
     const auto before = register_voter(a, 0);
 
     pg.stop();
