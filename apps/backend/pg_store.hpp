@@ -323,13 +323,19 @@ public:
 
     db_result<std::vector<vote_row>> claim_open_votes(const std::string& owner, std::size_t limit,
                                                       std::uint64_t now_ms, std::uint64_t lease_ms) override {
-        auto out = all<vote_row>(
-            "UPDATE votes SET claimed_by = $1, claimed_until = $3::bigint + $4::bigint WHERE id IN (SELECT id FROM votes"
-            " WHERE status IN ('pending', 'submitted') AND (claimed_until <= $3::bigint OR claimed_by = $1) ORDER BY id"
-            " LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING " + vote_col_list,
-            pg::params(owner, static_cast<std::int64_t>(limit), now_ms, lease_ms), vote_of);
-        if (out) std::sort(out->begin(), out->end(), [](const vote_row& a, const vote_row& b) { return a.id < b.id; });
-        return out;
+        // Two statements (store.hpp): take or renew the claims that need it (no row of a claim
+        // with more than half its lease left is locked or written), then read what `owner` holds.
+        if (auto r = run("UPDATE votes SET claimed_by = $1, claimed_until = $3::bigint + $4::bigint WHERE id IN"
+                         " (SELECT id FROM votes WHERE status IN ('pending', 'submitted') AND (claimed_until <= $3::bigint"
+                         " OR (claimed_by = $1 AND claimed_until < $3::bigint + $4::bigint / 2)) ORDER BY id LIMIT $2"
+                         " FOR UPDATE SKIP LOCKED)",
+                         pg::params(owner, static_cast<std::int64_t>(limit), now_ms, lease_ms));
+            !r)
+            return r.error();
+        return all<vote_row>("SELECT " + vote_col_list +
+                                 " FROM votes WHERE status IN ('pending', 'submitted') AND claimed_by = $1 AND"
+                                 " claimed_until > $3::bigint ORDER BY id LIMIT $2",
+                             pg::params(owner, static_cast<std::int64_t>(limit), now_ms), vote_of);
     }
 
     db_result<void> release_claims(const std::string& owner) override {
@@ -464,13 +470,9 @@ CREATE TABLE login_failures(
   key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_ms BIGINT NOT NULL, blocked_until_ms BIGINT NOT NULL);
 )sql";
 
-    inline static const std::string user_cols = "SELECT id, email, full_name, salt, pw_hash, is_admin FROM users";
-    inline static const std::string election_cols =
-        "SELECT id, name, description, start_ms, end_ms, created_ms, ballot, key_deadline_ms, threshold, chain_status,"
-        " chain_detail, election_key FROM elections";
-    inline static const std::string vote_col_list =
-        "id, user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status, validator, block_number,"
-        " block_hash, created_ms, sent_ms, fallback, detail, claimed_by, claimed_until";
+    inline static const std::string user_cols = "SELECT " + std::string(columns::user) + " FROM users";
+    inline static const std::string election_cols = "SELECT " + std::string(columns::election) + " FROM elections";
+    inline static const std::string vote_col_list{columns::vote};
     inline static const std::string vote_cols = "SELECT " + vote_col_list + " FROM votes";
 
     static db_result<user_row> user_of(const pg::result& r, int i) {

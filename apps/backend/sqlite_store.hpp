@@ -304,14 +304,19 @@ public:
     db_result<std::vector<vote_row>> claim_open_votes(const std::string& owner, std::size_t limit,
                                                       std::uint64_t now_ms, std::uint64_t lease_ms) override {
         std::lock_guard lk(mu_);
-        // One process holds the file: the mutex is the lock; the claim still records who works on what.
-        static const std::string sql =
-            "UPDATE votes SET claimed_by = ?1, claimed_until = ?3 + ?4 WHERE id IN (SELECT id FROM votes"
-            " WHERE status IN ('pending', 'submitted') AND (claimed_until <= ?3 OR claimed_by = ?1) ORDER BY id LIMIT ?2)"
-            " RETURNING " + vote_col_list;
-        auto out = all<vote_row>(sql, vote_of, owner, static_cast<std::int64_t>(limit), now_ms, lease_ms);
-        if (out) std::sort(out->begin(), out->end(), [](const vote_row& a, const vote_row& b) { return a.id < b.id; });
-        return out;
+        // One process holds the file: the mutex is the lock; the claim still records who works on
+        // what. Two statements (store.hpp): take or renew the claims that need it (a claim with more
+        // than half its lease left is not written again), then read what `owner` holds.
+        if (auto r = db_.run("UPDATE votes SET claimed_by = ?1, claimed_until = ?3 + ?4 WHERE id IN (SELECT id FROM"
+                             " votes WHERE status IN ('pending', 'submitted') AND (claimed_until <= ?3 OR"
+                             " (claimed_by = ?1 AND claimed_until < ?3 + ?4 / 2)) ORDER BY id LIMIT ?2)",
+                             owner, static_cast<std::int64_t>(limit), now_ms, lease_ms);
+            !r)
+            return r.error();
+        static const std::string sql = "SELECT " + vote_col_list +
+                                       " FROM votes WHERE status IN ('pending', 'submitted') AND claimed_by = ?1 AND"
+                                       " claimed_until > ?3 ORDER BY id LIMIT ?2";
+        return all<vote_row>(sql, vote_of, owner, static_cast<std::int64_t>(limit), now_ms);
     }
 
     db_result<void> release_claims(const std::string& owner) override {
@@ -460,13 +465,9 @@ CREATE TABLE login_failures(
 )sql");
     }
 
-    inline static const std::string user_cols = "SELECT id, email, full_name, salt, pw_hash, is_admin FROM users";
-    inline static const std::string election_cols =
-        "SELECT id, name, description, start_ms, end_ms, created_ms, ballot, key_deadline_ms, threshold, chain_status,"
-        " chain_detail, election_key FROM elections";
-    inline static const std::string vote_col_list =
-        "id, user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status, validator, block_number,"
-        " block_hash, created_ms, sent_ms, fallback, detail, claimed_by, claimed_until";
+    inline static const std::string user_cols = "SELECT " + std::string(columns::user) + " FROM users";
+    inline static const std::string election_cols = "SELECT " + std::string(columns::election) + " FROM elections";
+    inline static const std::string vote_col_list{columns::vote};
     inline static const std::string vote_cols = "SELECT " + vote_col_list + " FROM votes";
 
     static user_row user_of(const storage_ns::sqlite::statement& s) {

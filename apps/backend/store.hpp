@@ -106,6 +106,18 @@ inline election_row plain_election(std::string name, std::uint64_t start_ms, std
     return e;
 }
 
+/// The columns each model reads a row from, in the order its decoders (`user_of`,
+/// `election_of`, `vote_of` in sqlite_store.hpp and pg_store.hpp) read them by index.
+namespace columns {
+inline constexpr std::string_view user = "id, email, full_name, salt, pw_hash, is_admin";
+inline constexpr std::string_view election =
+    "id, name, description, start_ms, end_ms, created_ms, ballot, key_deadline_ms, threshold, chain_status,"
+    " chain_detail, election_key";
+inline constexpr std::string_view vote =
+    "id, user_id, election_id, candidate_id, tx_hash, ballot_hash, raw_tx, status, validator, block_number,"
+    " block_hash, created_ms, sent_ms, fallback, detail, claimed_by, claimed_until";
+}  // namespace columns
+
 struct vote_row {
     std::int64_t id = 0;
     std::int64_t user_id = 0, election_id = 0;
@@ -232,9 +244,11 @@ public:
     // ---- several instances ------------------------------------------------------------
 
     /// Claims for `owner` until `now_ms + lease_ms` up to `limit` votes not yet final,
-    /// oldest first, and returns them: those nobody claims, whose claim has expired, or
-    /// that `owner` holds already. A vote another owner holds is skipped (and, in the
-    /// PostgreSQL model, so is one another transaction is claiming at that moment).
+    /// oldest first, and returns up to `limit` of the votes `owner` then holds, oldest
+    /// first. It takes those nobody claims or whose claim has expired, and renews its own
+    /// only once less than half the lease is left, so a pass over votes it already holds
+    /// writes nothing. A vote another owner holds is skipped (and, in the PostgreSQL
+    /// model, so is one another transaction is claiming at that moment).
     virtual db_result<std::vector<vote_row>> claim_open_votes(const std::string& owner, std::size_t limit,
                                                               std::uint64_t now_ms, std::uint64_t lease_ms) = 0;
     /// Ends every claim of `owner` (a clean stop: another instance may take its votes at once).

@@ -548,6 +548,24 @@ TEST_CASE("backend store: the outbox's claims keep two instances off each other'
     });
 }
 
+TEST_CASE("backend store: a claim is renewed only once half its lease is gone", "[backend][store]") {
+    for_each_model([&](store* s) {
+        const auto e = add_election_ok(*s);
+        REQUIRE(add_vote(*s, vote(add_user_ok(*s, "r@example.org"), e, "r1")));
+        CHECK(s->claim_open_votes("A", 10, 1000, 2000).value().at(0).claimed_until == 3000);
+        // 1500: 1500 ms of 2000 left, nothing is written; the vote is still returned as A's.
+        auto held = s->claim_open_votes("A", 10, 1500, 2000).value();
+        REQUIRE(held.size() == 1);
+        CHECK(held[0].claimed_until == 3000);
+        CHECK(s->vote_by_tx(h("r1")).value()->claimed_until == 3000);
+        // 2001: 999 ms left, less than half: renewed.
+        CHECK(s->claim_open_votes("A", 10, 2001, 2000).value().at(0).claimed_until == 4001);
+        CHECK(s->vote_by_tx(h("r1")).value()->claimed_until == 4001);
+        // Another owner still cannot take it while it is live.
+        CHECK(s->claim_open_votes("B", 10, 3000, 2000).value().empty());
+    });
+}
+
 TEST_CASE("backend store: a secret is kept once, failed logins are counted and expire", "[backend][store]") {
     for_each_model([&](store* s) {
         CHECK(s->keep_secret("voter_tag", bytes(32, 1)).value() == bytes(32, 1));
