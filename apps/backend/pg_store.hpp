@@ -332,10 +332,9 @@ public:
                          pg::params(owner, static_cast<std::int64_t>(limit), now_ms, lease_ms));
             !r)
             return r.error();
-        return all<vote_row>("SELECT " + vote_col_list +
-                                 " FROM votes WHERE status IN ('pending', 'submitted') AND claimed_by = $1 AND"
-                                 " claimed_until > $3::bigint ORDER BY id LIMIT $2",
-                             pg::params(owner, static_cast<std::int64_t>(limit), now_ms), vote_of);
+        static const std::string held = vote_cols + " WHERE status IN ('pending', 'submitted') AND claimed_by = $1 AND"
+                                                    " claimed_until > $3::bigint ORDER BY id LIMIT $2";
+        return all<vote_row>(held, pg::params(owner, static_cast<std::int64_t>(limit), now_ms), vote_of);
     }
 
     db_result<void> release_claims(const std::string& owner) override {
@@ -472,8 +471,7 @@ CREATE TABLE login_failures(
 
     inline static const std::string user_cols = "SELECT " + std::string(columns::user) + " FROM users";
     inline static const std::string election_cols = "SELECT " + std::string(columns::election) + " FROM elections";
-    inline static const std::string vote_col_list{columns::vote};
-    inline static const std::string vote_cols = "SELECT " + vote_col_list + " FROM votes";
+    inline static const std::string vote_cols = "SELECT " + std::string(columns::vote) + " FROM votes";
 
     static db_result<user_row> user_of(const pg::result& r, int i) {
         auto salt = r.blob(i, 3), hash = r.blob(i, 4);

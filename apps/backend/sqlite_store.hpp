@@ -313,9 +313,8 @@ public:
                              owner, static_cast<std::int64_t>(limit), now_ms, lease_ms);
             !r)
             return r.error();
-        static const std::string sql = "SELECT " + vote_col_list +
-                                       " FROM votes WHERE status IN ('pending', 'submitted') AND claimed_by = ?1 AND"
-                                       " claimed_until > ?3 ORDER BY id LIMIT ?2";
+        static const std::string sql =
+            vote_cols + " WHERE status IN ('pending', 'submitted') AND claimed_by = ?1 AND claimed_until > ?3 ORDER BY id LIMIT ?2";
         return all<vote_row>(sql, vote_of, owner, static_cast<std::int64_t>(limit), now_ms);
     }
 
@@ -467,8 +466,7 @@ CREATE TABLE login_failures(
 
     inline static const std::string user_cols = "SELECT " + std::string(columns::user) + " FROM users";
     inline static const std::string election_cols = "SELECT " + std::string(columns::election) + " FROM elections";
-    inline static const std::string vote_col_list{columns::vote};
-    inline static const std::string vote_cols = "SELECT " + vote_col_list + " FROM votes";
+    inline static const std::string vote_cols = "SELECT " + std::string(columns::vote) + " FROM votes";
 
     static user_row user_of(const storage_ns::sqlite::statement& s) {
         return {s.int64(0), s.text(1), s.text(2), s.blob(3), s.blob(4), s.boolean(5)};
