@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
     app.add_option("--health-interval-ms", cfg.health_interval_ms, "how often validators are probed")
         ->capture_default_str()
         ->check(CLI::Range(100u, 600'000u));
+    app.add_option("--health-outbox-age-ms", cfg.health_outbox_age_ms,
+                   "GET /health is degraded while the oldest vote not yet final is older than this")
+        ->capture_default_str()
+        ->check(CLI::Range(std::uint64_t{1000}, std::uint64_t{86'400'000}));
     app.add_option("--pbkdf2-iterations", cfg.pbkdf2_iterations, "password hashing cost")
         ->capture_default_str()
         ->check(CLI::Range(1000u, 10'000'000u));

@@ -87,6 +87,8 @@ struct config {
     std::uint64_t replay_interval_ms = 1000;
     std::uint64_t resend_after_ms = 15'000;  ///< re-send a submitted vote not final after this long
     std::uint64_t health_interval_ms = 5000;
+    /// GET /health is degraded while the oldest vote not yet final is older than this.
+    std::uint64_t health_outbox_age_ms = 60'000;
     std::uint64_t verify_cache_ms = 10'000;   ///< how long a chain verification result is reused
     std::uint64_t results_cache_ms = 2'000;   ///< how long a tally from the validators is reused
     std::chrono::milliseconds rpc_timeout{2000};  ///< one validator's answer (the client tries each once per call)
@@ -382,7 +384,9 @@ private:
 
         if (path == "/health") {
             need(http::verb::get);
-            return ok(health_json());
+            auto h = health_json();
+            const bool failing = h.at("status") == "failing";
+            return ok(std::move(h), failing ? http::status::service_unavailable : http::status::ok);
         }
         if (path == "/openapi.json") {
             need(http::verb::get);
@@ -588,12 +592,37 @@ private:
             by_status[to_string(st)] = n;
             open += n;
         }
-        return {{"status", "ok"},
+        // Reachable: answered the last probe (healthy, or answering but degraded: catching up,
+        // no peers, failing).
+        const std::size_t healthy = client_->count(client::node_status::healthy);
+        const std::size_t reachable = healthy + client_->count(client::node_status::degraded);
+        const std::size_t total = client_->size();
+        const std::uint64_t now = clock_.wall_ms();
+        std::uint64_t oldest_ms = 0;
+        if (open > 0)
+            if (const auto oldest = outbox_->oldest_open(); oldest && oldest->created_ms < now) oldest_ms = now - oldest->created_ms;
+        bjson::array reasons;
+        bool failing = false;
+        if (reachable == 0 && total > 0) {
+            failing = true;
+            reasons.push_back(bjson::string("no validator reachable: 0 of " + std::to_string(total) + " answer"));
+        } else if (reachable < total) {
+            reasons.push_back(bjson::string("validators unreachable: " + std::to_string(total - reachable) + " of " +
+                                            std::to_string(total) + " do not answer"));
+        }
+        if (oldest_ms > cfg_.health_outbox_age_ms)
+            reasons.push_back(bjson::string("outbox stalled: the oldest vote not yet final is " +
+                                            std::to_string(oldest_ms / 1000) + " s old"));
+        const char* status = failing ? "failing" : reasons.empty() ? "ok" : "degraded";
+        return {{"status", status},
+                {"reasons", std::move(reasons)},
                 {"version", version},
-                {"validators_healthy", client_->count(client::node_status::healthy)},
-                {"validators_total", client_->size()},
+                {"validators_healthy", healthy},
+                {"validators_reachable", reachable},
+                {"validators_total", total},
                 {"outbox", open},
-                {"outbox_by_status", std::move(by_status)}};
+                {"outbox_by_status", std::move(by_status)},
+                {"outbox_oldest_age_seconds", oldest_ms / 1000}};
     }
 
     config cfg_;

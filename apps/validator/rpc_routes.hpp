@@ -37,6 +37,13 @@ inline std::string metrics_text(const validator_node& n, const rpc::http_server_
     gauge("ballotchain_pool_size", "Pending transactions in the pool.", static_cast<double>(n.pool_size()));
     gauge("ballotchain_syncing", "1 while catching up from peers.", n.syncing() ? 1 : 0);
     gauge("ballotchain_round", "Current consensus round.", static_cast<double>(n.engine().round()));
+    const auto hin = n.health_inputs();
+    gauge("ballotchain_peers_needed", "Connected peers a quorum needs (quorum - 1).",
+          static_cast<double>(rpc::peers_needed_for_quorum(hin.quorum)));
+    gauge("ballotchain_health_status", "GET /health's verdict: 0 ok, 1 degraded, 2 failing.",
+          static_cast<double>(rpc::classify_health(hin).status));
+    gauge("ballotchain_pending_wait_seconds", "How long the pool has held votes no block took (0: none waiting).",
+          static_cast<double>(hin.pending_wait_ms) / 1000.0);
     // Seconds with their milliseconds exactly (a double through operator<< would keep 6 digits).
     const std::uint64_t head_ms = n.engine().chain().head().timestamp_ms;
     o << "# HELP ballotchain_last_block_timestamp_seconds Timestamp of the last final block (its header, unix time).\n"
@@ -251,12 +258,13 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
         if (req.method() != http::verb::get)
             return rpc::detail_response(http::status::method_not_allowed, "use GET", req.version());
         if (path == "/health") {
+            // 200 when ok or degraded, 503 when failing (quorum lost, storage faulted): docs/api.md.
             auto h = rpc::health_json(node);
             if (!node.p2p_address().empty()) h["p2p_addr"] = node.p2p_address();
-            if (!node.storage_failure()) return rpc::json_response(http::status::ok, std::move(h), req.version());
-            h["status"] = "failing";
-            h["error"] = *node.storage_failure();
-            return rpc::json_response(http::status::service_unavailable, std::move(h), req.version());
+            if (node.storage_failure()) h["error"] = *node.storage_failure();
+            const bool failing = h.at("status") == "failing";
+            return rpc::json_response(failing ? http::status::service_unavailable : http::status::ok, std::move(h),
+                                      req.version());
         }
         if (path == "/blockchain") {
             auto e = election_param(query);

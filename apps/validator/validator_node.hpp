@@ -84,9 +84,11 @@ public:
             }
             apply(fx);
         });
-        net_->on_peer([](std::uint32_t peer, bool up) {
+        net_->on_peer([this](std::uint32_t peer, bool up) {
             spdlog::info("peer validator-{} {}", peer + 1, up ? "connected" : "disconnected");
+            watch_quorum();
         });
+        quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.genesis().quorum());
         consensus::effects fx;
         eng_.start(fx);
         apply(fx);
@@ -160,6 +162,28 @@ public:
         }
         return st;
     }
+
+    /// What GET /health judges (rpc::classify_health): peers vs quorum, how long votes
+    /// have waited, the round, storage, catching up.
+    rpc::health_inputs health_inputs() const {
+        const auto& g = eng_.genesis();
+        const auto now = eng_.clock_policy().now_ms();
+        rpc::health_inputs in;
+        in.validators = g.n();
+        in.quorum = g.quorum();
+        in.peers_connected = net_->peer_count();
+        if (last_final_ms_) in.since_final_ms = now - std::min(now, *last_final_ms_);
+        in.pending = eng_.pool().size();
+        in.pending_wait_ms = waiting_since_ms_ ? now - std::min(now, *waiting_since_ms_) : 0;
+        in.round = eng_.round();
+        in.round_changes = eng_.stats().round_changes;
+        in.storage_fault = storage_failure_.has_value();
+        in.catching_up = eng_.syncing();
+        in.stall_after_ms = rpc::default_stall_after_ms(g.block_interval_ms, g.round_timeout_ms);
+        return in;
+    }
+    /// Local faults (failed durable writes) since start.
+    std::uint64_t local_faults() const noexcept { return eng_.stats().faults; }
 
     /// While durable writes fail (e.g. the disk is full): what failed. /health
     /// then answers 503 "failing", and votes are refused (they could not be recorded).
@@ -248,6 +272,45 @@ private:
                 net_->broadcast(frame);
         }
         watch_storage();
+        watch_rounds();
+        // How long the pool has held votes no block took (GET /health's "pending_wait_seconds").
+        if (eng_.pool().empty())
+            waiting_since_ms_.reset();
+        else if (!waiting_since_ms_)
+            waiting_since_ms_ = eng_.clock_policy().now_ms();
+    }
+
+    /// Round changes at warning level, at most one line per 10 s: the height, the round now and
+    /// how many round changes happened since the last line (a stuck height does not log a line
+    /// per round per peer).
+    void watch_rounds() {
+        const auto changes = eng_.stats().round_changes;
+        if (changes == round_changes_logged_) return;
+        const auto now = eng_.clock_policy().now_ms();
+        if (round_logged_ms_ && now < *round_logged_ms_ + 10'000) return;
+        spdlog::warn("round change: height {} is in round {} ({} round changes since the last such line); peers {} "
+                     "of {} needed",
+                     eng_.height(), eng_.round(), changes - round_changes_logged_, net_->peer_count(),
+                     rpc::peers_needed_for_quorum(eng_.genesis().quorum()));
+        round_changes_logged_ = changes;
+        round_logged_ms_ = now;
+    }
+
+    /// Says at warning level when this validator loses the peers a quorum needs, and when it
+    /// has them again (each transition once).
+    void watch_quorum() {
+        const std::size_t need = rpc::peers_needed_for_quorum(eng_.genesis().quorum());
+        const std::size_t have = net_->peer_count();
+        const bool lost = have < need;
+        if (lost == quorum_lost_) return;
+        quorum_lost_ = lost;
+        if (lost)
+            spdlog::warn("quorum lost: {} of the {} peers a quorum of {} needs are connected; no block can be final "
+                         "until more validators are reachable",
+                         have, need, eng_.genesis().quorum());
+        else
+            spdlog::warn("quorum reached: {} peers connected ({} needed for a quorum of {})", have, need,
+                         eng_.genesis().quorum());
     }
 
     /// A local fault (this node's own disk failed a write): counted, and logged
@@ -301,6 +364,8 @@ private:
             drop_conflicting(f);
         }
         metrics_.finalized_txs += f.fb.blk.txs.size();
+        last_final_ms_ = eng_.clock_policy().now_ms();
+        if (waiting_since_ms_) waiting_since_ms_ = last_final_ms_;  // a block took votes; the rest wait anew
         if (h.proposer == eng_.index() && !f.via_sync)
             spdlog::info("Created block {} with {} transactions (round {}, {} seals)", h.height, f.fb.blk.txs.size(),
                          f.fb.cert.round, f.fb.cert.seals.size());
@@ -453,6 +518,11 @@ private:
     std::string p2p_address_;  ///< set_p2p_address()
     std::uint64_t storage_logged_ms_ = 0;
     std::uint64_t fault_logged_ms_ = 0;
+    std::optional<std::uint64_t> last_final_ms_;     ///< when the last block became final here (none since start: unset)
+    std::optional<std::uint64_t> waiting_since_ms_;  ///< since when the pool holds votes no block took
+    std::uint64_t round_changes_logged_ = 0;          ///< watch_rounds(): round changes counted at its last line
+    std::optional<std::uint64_t> round_logged_ms_;   ///< … and when that line was
+    bool quorum_lost_ = false;  ///< watch_quorum()'s last verdict (set in start())
 };
 
 }  // namespace ballotchain::app

@@ -84,7 +84,12 @@ public:
             // Generous: under ThreadSanitizer the start-up (PBKDF2 of the administrator's password
             // among it) is several times slower, more so on a busy machine.
             const bool answered = eventually(
-                [&] { return !proc_.running() || call(http::verb::get, "/health").status == 200; },
+                [&] {
+                    // 503: answering, but failing (no validator reachable yet)
+                    if (!proc_.running()) return true;
+                    const int st = call(http::verb::get, "/health").status;
+                    return st == 200 || st == 503;
+                },
                 std::chrono::seconds(90));
             if (answered && proc_.running()) return;
             const auto text = proc_.log_text();
@@ -165,7 +170,7 @@ public:
     }
     std::uint64_t outbox() const {
         auto h = get("/health");
-        return h.status == 200 ? h.obj().at("outbox").to_number<std::uint64_t>() : ~0ull;
+        return h.status == 200 || h.status == 503 ? h.obj().at("outbox").to_number<std::uint64_t>() : ~0ull;
     }
 
     static constexpr const char* admin_password = "admin-password-1";

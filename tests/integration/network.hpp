@@ -131,9 +131,10 @@ public:
     pid_t pid(int i) const { return validators_[static_cast<std::size_t>(i)].pid(); }
     std::string log(int i) const { return validators_[static_cast<std::size_t>(i)].log_text(); }
 
+    /// GET /health's answer: 200 (ok, degraded) or 503 (failing: quorum lost, storage faulted).
     std::optional<bj::object> health(int i) const {
         auto r = http_get(rpc(i), "/health");
-        if (r.status != 200) return std::nullopt;
+        if (r.status != 200 && r.status != 503) return std::nullopt;
         boost::system::error_code ec;
         auto v = bj::parse(r.body, ec);
         if (ec || !v.is_object()) return std::nullopt;

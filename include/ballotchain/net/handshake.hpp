@@ -206,7 +206,10 @@ public:
             r.fixed(gh);
             r.u32(to);
             if (!r.finish() || version != p2p_version) return fail(errc::bad_handshake, refusal::bad_handshake);
-            if (chain != c_->chain_id || gh != c_->genesis_hash) return fail(errc::wrong_chain, refusal::wrong_chain);
+            if (chain != c_->chain_id || gh != c_->genesis_hash) {
+                their_chain_ = std::pair{chain, gh};
+                return fail(errc::wrong_chain, refusal::wrong_chain);
+            }
             if (to != c_->self) return fail(errc::wrong_peer, refusal::wrong_peer);
             if (!hs_.write_message(index_payload(c_->self), out)) return fail(errc::bad_handshake);
             return out;
@@ -238,6 +241,9 @@ public:
     std::uint32_t peer() const noexcept { return peer_; }
     /// The index we dialled (initiator) — also before done().
     std::uint32_t dialled() const noexcept { return peer_; }
+    /// Responder: the chain id and genesis hash the initiator claimed, after on_message
+    /// returned errc::wrong_chain (for the operator's log: which chain the peer is on).
+    const std::optional<std::pair<std::uint64_t, hash32>>& their_chain() const noexcept { return their_chain_; }
     /// Why the peer refused us, after on_message returned errc::refused.
     std::optional<refusal> refused() const noexcept { return refused_; }
     /// (send, receive) ciphers. @pre done().
@@ -258,6 +264,7 @@ private:
     const handshake_context* c_;
     noise::handshake_xx hs_;
     std::uint32_t peer_;
+    std::optional<std::pair<std::uint64_t, hash32>> their_chain_;
     std::optional<refusal> refused_;
 };
 

@@ -24,6 +24,7 @@
 /// public functions from that thread (e.g. through asio::post).
 
 #include <ballotchain/chain/codec.hpp>
+#include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/suite.hpp>
 #include <ballotchain/net/handshake.hpp>
 #include <ballotchain/net/record.hpp>
@@ -352,7 +353,11 @@ private:
                                   why == make_error(errc::bad_handshake);
                 return dial_failed(*s->dialled(), addr, s->detail(why), loud);
             }
-            log(0, "inbound connection from " + s->remote().to_string() + " refused: " + s->detail(why));
+            // A validator of another chain dialling us is an operator's problem (a wrong address in
+            // someone's peers): loud, at most once a minute per address.
+            const bool other_chain = why == make_error(errc::wrong_chain);
+            log(other_chain && loud_once(s->remote()) ? 2 : 0,
+                "inbound connection from " + s->remote().to_string() + " refused: " + s->detail(why));
             return;
         }
         const auto index = s->peer_index();
@@ -364,6 +369,16 @@ private:
             if (on_peer_) on_peer_(index, false);
         }
         if (index > self_ && !stopped_ && !p.sess && !p.dialing) redial(index, why.message());
+    }
+
+    /// True at most once a minute per address (bounded: the map is cleared past 1024 addresses).
+    bool loud_once(const asio::ip::address& a) {
+        const auto now = std::chrono::steady_clock::now();
+        if (loud_at_.size() > 1024) loud_at_.clear();
+        auto [it, fresh] = loud_at_.try_emplace(a, now);
+        if (!fresh && now - it->second < std::chrono::minutes(1)) return false;
+        it->second = now;
+        return true;
     }
 
     void deliver(std::uint32_t from, bytes frame) {
@@ -390,6 +405,9 @@ private:
         /// `why` with what the peer said when it refused us.
         std::string detail(error_code why) const {
             if (why == make_error(errc::refused) && hs_.refused()) return "peer refused the handshake: " + describe(*hs_.refused());
+            if (why == make_error(errc::wrong_chain) && hs_.their_chain())
+                return why.message() + " (chain id " + std::to_string(hs_.their_chain()->first) + ", genesis hash " +
+                       to_hex(hs_.their_chain()->second) + ")";
             return why.message();
         }
 
@@ -602,6 +620,7 @@ private:
     std::map<asio::ip::address, std::size_t> inbound_by_addr_;
     message_handler on_message_;
     peer_handler on_peer_;
+    std::map<asio::ip::address, std::chrono::steady_clock::time_point> loud_at_;  ///< loud_once()
     log_handler on_log_;
     transport_stats stats_;
     bool stopped_ = false;

@@ -6,6 +6,7 @@
 #include <ballotchain/ledger/verify.hpp>
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/suite.hpp>
+#include <ballotchain/rpc/health.hpp>
 #include <ballotchain/rpc/jsonrpc.hpp>
 
 #include <algorithm>
@@ -378,17 +379,45 @@ boost::json::object wait_for_block_json(const Node& n, std::uint64_t after_heigh
     return {{"height", h}, {"head_hash", to_hex(n.head_hash())}, {"timed_out", !(h > after_height)}};
 }
 
-/// {"status": "ok", "height", "peers", "syncing", "validator", "pool", "chain_id"}
+/// classify_health()'s verdict and what it was made from, into a /health object:
+/// "status" (ok, degraded, failing), "reasons", "peers_connected", "peers_needed",
+/// "quorum", "seconds_since_final_block" (null: none since start), "pending",
+/// "pending_wait_seconds", "round", "round_changes", "faults" (local faults since start).
+inline void put_health(boost::json::object& o, const health_inputs& in, std::uint64_t faults) {
+    const auto r = classify_health(in);
+    boost::json::array reasons;
+    for (const auto& s : r.reasons) reasons.push_back(boost::json::string(s));
+    o["status"] = to_string(r.status);
+    o["reasons"] = std::move(reasons);
+    o["peers_connected"] = in.peers_connected;
+    o["peers_needed"] = r.peers_needed;
+    o["quorum"] = in.quorum;
+    o["seconds_since_final_block"] = in.since_final_ms ? boost::json::value(*in.since_final_ms / 1000)
+                                                       : boost::json::value(nullptr);
+    o["pending"] = in.pending;
+    o["pending_wait_seconds"] = in.pending_wait_ms / 1000;
+    o["round"] = in.round;
+    o["round_changes"] = in.round_changes;
+    o["faults"] = faults;
+}
+
+/// {"status", "height", "blocks", "peers", "syncing", "validator", "pool", "chain_id", "head_hash"};
+/// "height" is the last final block's number and "blocks" counts the blocks with block 0
+/// (height + 1), as /blockchain does. A node with `health_inputs()` and `local_faults()`
+/// (the validator) adds put_health()'s fields and its verdict; otherwise "status" is "ok".
 template <node_view Node>
 boost::json::object health_json(const Node& n) {
-    return {{"status", "ok"},
-            {"height", n.height()},
-            {"peers", n.peer_count()},
-            {"syncing", n.syncing()},
-            {"validator", "validator-" + std::to_string(n.validator_index() + 1)},
-            {"pool", n.pool_size()},
-            {"chain_id", n.genesis().chain_id},
-            {"head_hash", to_hex(n.head_hash())}};
+    boost::json::object o{{"status", "ok"},
+                          {"height", n.height()},
+                          {"blocks", n.height() + 1},
+                          {"peers", n.peer_count()},
+                          {"syncing", n.syncing()},
+                          {"validator", "validator-" + std::to_string(n.validator_index() + 1)},
+                          {"pool", n.pool_size()},
+                          {"chain_id", n.genesis().chain_id},
+                          {"head_hash", to_hex(n.head_hash())}};
+    if constexpr (requires { n.health_inputs(); n.local_faults(); }) put_health(o, n.health_inputs(), n.local_faults());
+    return o;
 }
 
 /// GET /blockchain, the original design's troubleshooting view (docs/api.md):
