@@ -86,6 +86,11 @@ public:
         });
         net_->on_peer([this](std::uint32_t peer, bool up) {
             spdlog::info("peer validator-{} {}", peer + 1, up ? "connected" : "disconnected");
+            if (up) {  // tell it our status, pool and round: rounds re-align at once (docs/protocol.md §4)
+                consensus::effects fx;
+                eng_.on_peer_connected(peer, fx);
+                apply(fx);
+            }
             watch_quorum();
         });
         quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.genesis().quorum());

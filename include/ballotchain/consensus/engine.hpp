@@ -34,6 +34,11 @@ struct engine_options {
     std::uint32_t sync_batch_blocks = 64;    ///< blocks per BLOCKS reply
     std::size_t sync_batch_bytes = 16u << 20;
     std::uint64_t max_clock_skew_ms = 15'000;  ///< refuse proposals timestamped further ahead
+    /// Longest round timeout here, whatever the genesis's round_timeout_max_ms (never below its
+    /// round_timeout_ms); 0: the genesis's cap. Round timeouts only pace liveness (docs/protocol.md
+    /// §4): a lower cap means a round stranded by a loss of quorum ends sooner once the
+    /// validators are back.
+    std::uint64_t round_timeout_cap_ms = 10'000;
 };
 
 enum class timer_kind : std::uint8_t {
@@ -260,6 +265,30 @@ public:
         }
     }
 
+    /// A P2P session with validator `peer` came up (first connection or a reconnection): tell
+    /// it where we are so rounds re-align at once instead of after the next timeout: our
+    /// STATUS, the pooled votes (it may have missed their gossip) and, in a round above 0, our
+    /// last ROUND-CHANGE again (the same signed message: signatures are deterministic), which
+    /// lets the peer follow (f+1 ahead) or start the round (a quorum) — docs/protocol.md §4.
+    void on_peer_connected(std::uint32_t peer, effects& out) {
+        if (peer >= genesis().n() || peer == index_) return;
+        const event_guard g(*this);
+        send(out, peer, msg_type::status, chain_.height(), 0, encode(status_body{chain_.height(), chain_.head_hash()}));
+        if (!pool_.empty()) send(out, peer, msg_type::txs, cur_.height, cur_.round, encode_txs(pool_.batch(genesis().max_block_txs)));
+        if (!cur_.record.round_change) return;
+        const std::uint32_t r = *cur_.record.round_change;
+        const auto rs = cur_.rounds.find(r);
+        if (rs == cur_.rounds.end()) return;
+        const auto mine = rs->second.round_changes.find(index_);
+        if (mine == rs->second.round_changes.end()) return;
+        bytes att;
+        if (mine->second.body.prepared) {
+            auto it = cur_.candidates.find(mine->second.body.prepared->block_hash);
+            if (it != cur_.candidates.end()) att = ballotchain::encode(it->second);
+        }
+        send(out, peer, msg_type::round_change, cur_.height, r, encode(mine->second.body), std::move(att));
+    }
+
     /// Submits a transaction from a local client: checks it, pools it and
     /// gossips it. Returns its hash or why it was refused.
     result<hash32> submit(vote_tx tx, effects& out) {
@@ -374,12 +403,15 @@ private:
     /// Byzantine bound used by the round-jump and catch-up rules: f = floor((n-1)/3).
     std::size_t byz_f() const noexcept { return (genesis().n() - 1) / 3; }
 
-    /// min(base * 2^r, cap), without overflow for any r.
+    /// min(base * 2^r, cap), without overflow for any r; cap: the genesis's round_timeout_max_ms,
+    /// lowered to engine_options::round_timeout_cap_ms (but not below the base).
     std::uint64_t round_timeout(std::uint32_t r) const {
         const auto& g = genesis();
+        std::uint64_t cap = g.round_timeout_max_ms;
+        if (opts_.round_timeout_cap_ms != 0) cap = std::max(g.round_timeout_ms, std::min(cap, opts_.round_timeout_cap_ms));
         std::uint64_t t = g.round_timeout_ms;
-        for (std::uint32_t i = 0; i < r && t < g.round_timeout_max_ms; ++i) t *= 2;
-        return std::min(t, g.round_timeout_max_ms);
+        for (std::uint32_t i = 0; i < r && t < cap; ++i) t *= 2;
+        return std::min(t, cap);
     }
 
     error_code reject(errc e) {

@@ -49,7 +49,9 @@ struct transport_options {
     std::chrono::milliseconds handshake_timeout{5000};
     std::chrono::milliseconds idle_timeout{30000};     ///< no frame for this long closes the link
     std::chrono::milliseconds reconnect_min{200};
-    std::chrono::milliseconds reconnect_max{10000};
+    /// Re-dial backoff cap: short, so a validator that comes back is reconnected within ~2 s
+    /// (recovery after a loss of quorum, docs/protocol.md §4 "Reconnection").
+    std::chrono::milliseconds reconnect_max{2000};
     std::size_t max_unauthenticated = 64;              ///< inbound connections still in the handshake, in total
     std::size_t max_unauthenticated_per_address = 8;   ///< … and from one IP address
 };
@@ -182,6 +184,7 @@ private:
         asio::steady_timer timer;
         std::chrono::milliseconds backoff{0};
         bool dialing = false;  ///< a dial is in flight or scheduled
+        bool backing_off = false;  ///< the scheduled re-dial is waiting on `timer`
         std::string last_failure;  ///< logged at warning level only when it changes
 
         std::vector<peer_address> candidates() const {
@@ -311,11 +314,29 @@ private:
         p.backoff = p.backoff.count() == 0 ? o_.reconnect_min : std::min(p.backoff * 2, o_.reconnect_max);
         log(0, why + "; retry in " + std::to_string(p.backoff.count()) + " ms");
         p.dialing = true;
-        p.timer.expires_after(p.backoff);
+        schedule_dial(index, p.backoff);
+    }
+
+    /// Dials `index` after `after` (replacing a re-dial already scheduled).
+    void schedule_dial(std::uint32_t index, std::chrono::milliseconds after) {
+        auto& p = slot(index);
+        p.backing_off = true;
+        p.timer.expires_after(after);  // a wait already pending ends with operation_aborted
         p.timer.async_wait([self = this->shared_from_this(), index](boost::system::error_code ec) {
             if (ec || self->stopped_) return;
+            self->slot(index).backing_off = false;
             self->dial(index);
         });
+    }
+
+    /// A validator (re)connected: the network is coming back, so every lost peer we dial is
+    /// re-dialled now with its backoff reset, instead of when its backoff ends.
+    void retry_lost_peers(std::uint32_t except) {
+        for (auto& [i, q] : peers_) {
+            if (i == except || i <= self_ || q.sess || !q.backing_off) continue;
+            q.backoff = std::chrono::milliseconds(0);
+            schedule_dial(i, std::chrono::milliseconds(0));
+        }
     }
 
     /// A session finished its handshake as validator `index`.
@@ -335,6 +356,7 @@ private:
         p.sess = s;
         ++stats_.connects;
         log(0, name(index) + " connected");
+        retry_lost_peers(index);
         if (on_peer_) on_peer_(index, true);
     }
 
