@@ -3,6 +3,7 @@
 #include "service.hpp"
 
 #include <ballotchain/app/addr.hpp>
+#include <ballotchain/app/logging.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
     std::string addr = "127.0.0.1:8000";
     std::vector<std::string> validators{"validator-1=http://127.0.0.1:8001", "validator-2=http://127.0.0.1:8002",
                                         "validator-3=http://127.0.0.1:8003"};
-    std::string admin_password_file, log_level = "info";
+    std::string admin_password_file;
+    ballotchain::app::log_options log_opts;
     std::string tls_cert, tls_key, validator_ca;
     std::uint64_t rpc_timeout_ms = 2000;
     std::size_t body_limit = 64 * 1024;
@@ -118,7 +120,7 @@ int main(int argc, char** argv) {
                    "request from it, per-client limits and the login throttle key on the right-most address of\n"
                    "X-Forwarded-For that is not a trusted proxy. Without it the header is ignored")
         ->check([](const std::string& v) { return backend::parse_trusted_proxy(v) ? "" : "expected ADDRESS or ADDRESS/PREFIX"; });
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+    ballotchain::app::add_log_options(app, log_opts);
     auto* cert_opt = app.add_option("--tls-cert", tls_cert,
                                     "PEM certificate chain: serve the API over TLS only (HTTPS; needs --tls-key)");
     auto* key_opt = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
@@ -179,9 +181,7 @@ int main(int argc, char** argv) {
     for (const auto& t : trusted) cfg.trusted_proxies.push_back(*backend::parse_trusted_proxy(t));
     cfg.login_backoff.forget_ms = std::max(cfg.login_backoff.forget_ms, cfg.login_backoff.backoff_max_ms);
 
-    spdlog::set_default_logger(spdlog::stdout_color_mt("backend"));
-    spdlog::set_level(spdlog::level::from_str(log_level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    ballotchain::app::setup_logging("backend", log_opts);
 
     auto ep = app::parse_endpoint(addr);
     if (!ep) return fail("--addr: " + ep.error());

@@ -102,7 +102,7 @@ public:
             try {
                 const client::tally t = chain_tally(election_id);
                 total = t.total;
-                height = t.height;
+                height = t.height + 1;  // blocks counted with block 0, as every endpoint does (docs/api.md)
                 tally_verified = t.verified;
             } catch (const http_error&) {  // verified a moment ago, no tally now: the counts stay unknown
             }
@@ -123,7 +123,7 @@ public:
             return std::optional<verification>(verification{rep.ok, clock_.wall_ms(), rep.blocks_checked, false, {}});
         });
         const std::uint64_t total = fallback_.total_votes(static_cast<std::uint64_t>(election_id));
-        const std::uint64_t blocks = fallback_.height();
+        const std::uint64_t blocks = fallback_.height() + 1;  // with its block 0, as every endpoint counts
         const bool ok = fv && fv->value.ok;
         return {{"election_id", election_id},
                 {"chain_valid", ok},

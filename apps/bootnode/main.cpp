@@ -1,6 +1,7 @@
 /// ballotchain-bootnode: peer discovery for validators (see apps/common/bootnode_proto.hpp).
 #include <ballotchain/app/addr.hpp>
 #include <ballotchain/app/bootnode_proto.hpp>
+#include <ballotchain/app/logging.hpp>
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/clock.hpp>
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
                  "Requests to /register and /peers are rate-limited per client address (429 + Retry-After).\n"
                  "With --tls-cert/--tls-key the port serves HTTPS only (validators: --bootnode https://...)."};
     app.set_config("--config", "", "TOML config file (keys are the long option names)");
-    std::string addr = "127.0.0.1:8546", log_level = "info";
+    std::string addr = "127.0.0.1:8546";
+    ballotchain::app::log_options log_opts;
     std::vector<std::string> genesis_files;
     std::string tls_cert, tls_key;
     std::uint64_t ttl_ms = 60'000, max_skew_ms = 30'000;
@@ -53,13 +55,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(0.001, 1'000'000.0));
     app.add_option("--rate-limit-burst", burst, "requests one client address may make at once before the rate applies")
         ->capture_default_str()->check(CLI::Range(1.0, 1'000'000.0));
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-        ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    ballotchain::app::add_log_options(app, log_opts);
     CLI11_PARSE(app, argc, argv);
 
-    spdlog::set_default_logger(spdlog::stdout_color_mt("bootnode"));
-    spdlog::set_level(spdlog::level::from_str(log_level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    ballotchain::app::setup_logging("bootnode", log_opts);
     auto fail = [](const std::string& m) {
         std::fprintf(stderr, "ballotchain-bootnode: %s\n", m.c_str());
         return 1;

@@ -2,6 +2,7 @@
 /// the chain in SQLite under --data-dir.
 #include "validator_node.hpp"
 #include <ballotchain/app/addr.hpp>
+#include <ballotchain/app/logging.hpp>
 #include <ballotchain/app/bootnode_client.hpp>
 
 #include <ballotchain/chain/json.hpp>
@@ -23,7 +24,8 @@ int main(int argc, char** argv) {
                  "--tls-cert/--tls-key).\n"
                  "The chain is stored in SQLite under --data-dir; a restart resumes from it."};
     app.set_config("--config", "", "TOML config file; its keys are the long option names (data-dir = ...)");
-    std::string data_dir, genesis_path, key_path, log_level = "info";
+    std::string data_dir, genesis_path, key_path;
+    app::log_options log_opts;
     std::string rpc_addr = "127.0.0.1:8001", p2p_addr = "0.0.0.0:30303", advertise, bootnode;
     std::string tls_cert, tls_key, bootnode_ca;
     std::vector<std::string> peers;
@@ -68,17 +70,14 @@ int main(int argc, char** argv) {
                    "a P2P link that brings no frame for this long is closed and re-dialled (peers send STATUS\n"
                    "every second, so only a dead or silently dropping link stays quiet)")
         ->capture_default_str()->check(CLI::Range(std::uint64_t{2000}, std::uint64_t{600'000}));
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-        ->capture_default_str()->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    app::add_log_options(app, log_opts);
     CLI11_PARSE(app, argc, argv);
 
     auto fail = [](const std::string& m) {
         std::fprintf(stderr, "ballotchain-validator: %s\n", m.c_str());
         return 1;
     };
-    spdlog::set_default_logger(spdlog::stdout_color_mt("validator"));
-    spdlog::set_level(spdlog::level::from_str(log_level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    app::setup_logging("validator", log_opts);
 
     auto g = json::load_genesis_file(genesis_path);
     if (!g) return fail("genesis " + genesis_path + ": " + g.error().message());

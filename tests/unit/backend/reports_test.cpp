@@ -133,7 +133,7 @@ TEST_CASE("reports: the tally and the verification are reused within their time 
     CHECK(later.at("chain_valid") == true);
     CHECK(later.at("status") == "valid");
     CHECK(later.at("source") == "poa_validators");
-    CHECK(later.at("total_blocks") == r.w->node.height());
+    CHECK(later.at("total_blocks") == r.w->node.height() + 1);  // block 0 counts
     CHECK(later.at("total_votes") == 5);
     CHECK(later.at("verified_hash_certified") == true);  // the validator's verified prefix ends at a certified block
     CHECK(later.at("tally_verified") == true);
@@ -157,7 +157,7 @@ TEST_CASE("reports: with no validator, results are 503 and the fallback chain is
     CHECK(v.at("source") == "fallback_chain");
     CHECK(v.at("chain_valid") == true);
     CHECK(v.at("status") == "valid");
-    CHECK(v.at("total_blocks") == 0);
+    CHECK(v.at("total_blocks") == 1);  // the fallback chain's block 0
     CHECK(v.at("total_votes") == 0);
     CHECK(text(v.at("timestamp")) == first_at);
     CHECK(v.at("warning") == "PoA validators unreachable: verified the local fallback chain only");
