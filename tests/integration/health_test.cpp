@@ -21,7 +21,7 @@ bool health_has_reason(const bj::object& h, std::string_view prefix) {
 
 TEST_CASE("validator /health: failing (503, quorum lost) with 2 of 4 up, ok again when they return",
           "[integration][health]") {
-    network net(4, false);
+    network net(4);
     REQUIRE(eventually([&] { return net.all_connected(); }, 60s));
     {
         const auto r = http_get(net.rpc(0), "/health");
@@ -59,7 +59,7 @@ TEST_CASE("validator /health: failing (503, quorum lost) with 2 of 4 up, ok agai
 }
 
 TEST_CASE("backend /health: failing (503) with no validator reachable, degraded with some", "[integration][health]") {
-    network net(3, false);
+    network net(3);
     REQUIRE(eventually([&] { return net.all_connected(); }, 60s));
     // validator-1 real, the others at ports nobody listens on
     std::vector<std::string> none{"validator-1=http://127.0.0.1:" + std::to_string(free_port()),
