@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     std::uint64_t rpc_header_timeout_ms = static_cast<std::uint64_t>(rpc_opts.header_timeout.count());
     net::transport_options p2p_opts;
     std::uint64_t p2p_idle_timeout_ms = static_cast<std::uint64_t>(p2p_opts.idle_timeout.count());
+    std::uint64_t startup_hold_ms = 10'000;
     app.add_option("--data-dir", data_dir, "directory for the chain database")->required();
     app.add_option("--genesis", genesis_path, "genesis JSON file")->required()->check(CLI::ExistingFile);
     app.add_option("--key", key_path, "validator key file (default: DATA_DIR/validator.key)");
@@ -70,6 +71,10 @@ int main(int argc, char** argv) {
                    "a P2P link that brings no frame for this long is closed and re-dialled (peers send STATUS\n"
                    "every second, so only a dead or silently dropping link stays quiet)")
         ->capture_default_str()->check(CLI::Range(std::uint64_t{2000}, std::uint64_t{600'000}));
+    app.add_option("--startup-hold-ms", startup_hold_ms,
+                   "after start, sign nothing until STATUS from f+1 other validators shows where the network is\n"
+                   "(a validator restored from a backup catches up first), or this long has passed; 0: off")
+        ->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{600'000}));
     app::add_log_options(app, log_opts);
     CLI11_PARSE(app, argc, argv);
 
@@ -129,7 +134,15 @@ int main(int argc, char** argv) {
     if (!chain) return fail("chain: " + chain.error().message() + space_note());
     consensus::engine_options eo;
     eo.mempool_capacity = pool;
-    auto eng = app::engine_t::create(std::move(*chain), *kp, steady_clock_adapter{}, eo);
+    eo.startup_hold_ms = startup_hold_ms;
+    // Double-sign protection a restored chain.db cannot roll back (docs/operations.md, Backup and restore).
+    const consensus::signed_state_file<app::suite_t> sfile((fs::path(data_dir) / "signed-state").string());
+    auto sio = sfile.io();
+    if (!sio)
+        return fail(sfile.path() + ": " + sio.error().message() +
+                    "; refusing to start: this file keeps the validator from signing twice. Restore it from a "
+                    "backup of this data dir or, if none exists, see docs/operations.md (Backup and restore)");
+    auto eng = app::engine_t::create(std::move(*chain), *kp, steady_clock_adapter{}, eo, std::move(*sio));
     if (!eng) return fail("consensus state: " + eng.error().message());
 
     boost::asio::io_context io(1);

@@ -333,6 +333,7 @@ private:
     static const char* fault_label(consensus::fault_event::write w) {
         switch (w) {
         case consensus::fault_event::write::record: return "record";
+        case consensus::fault_event::write::signed_state: return "signed_state";
         case consensus::fault_event::write::prepared_block: return "prepared_block";
         case consensus::fault_event::write::append: return "block";
         }

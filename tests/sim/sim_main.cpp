@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
     bool verbose = false;
     bool quiet = false;
     std::optional<std::uint64_t> interval, round_timeout, round_timeout_max, max_delay, fault_ms;
-    std::optional<std::uint32_t> max_txs, crashes, partitions, storage_faults;
+    std::optional<std::uint32_t> max_txs, crashes, partitions, storage_faults, restores;
+    bool unprotected = false;
     std::optional<double> drop, dup, tps;
     std::optional<int> byz;
     std::string suite_name(sim::insecure_sim_suite::name);
@@ -45,6 +46,19 @@ int main(int argc, char** argv) {
                    "override: local disk faults (a validator's writes fail, or reach the disk but report failure, "
                    "for a while)")
         ->check(CLI::Range(0u, 1000u));
+    app.add_option("--restores", restores,
+                   "restores: a validator is backed up, and later crashed and restarted from that older copy of\n"
+                   "its storage (chain + record) under load, its signed-state file kept, from the backup or lost;\n"
+                   "no honest validator may sign two different messages for one height, round and kind (default 0)")
+        ->check(CLI::Range(0u, 1000u));
+    std::string restore_file = "any";
+    app.add_option("--restore-file", restore_file,
+                   "the signed-state file at a restore: kept (the current one: the documented procedure),\n"
+                   "backup (the backup's), lost, or any (chosen by the seed)")
+        ->capture_default_str()->check(CLI::IsMember({"kept", "backup", "lost", "any"}));
+    app.add_flag("--unprotected", unprotected,
+                 "run without the signed-state file and the start-up hold (shows what they prevent; with\n"
+                 "--restores, seeds fail with an equivocation)");
     app.add_option("--byzantine", byz, "override: 1 = validator n-1 is Byzantine (n >= 4)")->check(CLI::Range(0, 1));
     app.add_option("--suite", suite_name,
                    "crypto suite: INSECURE-sim (forgeable signatures, fast; the default) or ed25519-sha256 "
@@ -59,7 +73,7 @@ int main(int argc, char** argv) {
     app.add_flag("--quiet,-q", quiet, "print only failures and the summary");
     CLI11_PARSE(app, argc, argv);
 
-    std::uint64_t failures = 0, elections_ready = 0, elections_failed = 0;
+    std::uint64_t failures = 0, elections_ready = 0, elections_failed = 0, equivocated = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (std::uint64_t s = seed; s < seed + seeds; ++s) {
         auto o = sim::options::derive(s, validators);
@@ -75,6 +89,9 @@ int main(int argc, char** argv) {
         if (crashes) o.crashes = *crashes;
         if (partitions) o.partitions = *partitions;
         if (storage_faults) o.storage_faults = *storage_faults;
+        if (restores) o.restores = *restores;
+        o.unprotected = unprotected;
+        o.restore_file = restore_file == "kept" ? 0u : restore_file == "backup" ? 1u : restore_file == "lost" ? 2u : 3u;
         if (byz) o.byzantine = *byz == 1 && validators >= 4;
         o.verbose = verbose;
         o.encrypted = encrypted;
@@ -83,6 +100,7 @@ int main(int argc, char** argv) {
                                                           : sim::simulation<>(o).run();
         if (r.election.rfind("ready", 0) == 0) ++elections_ready;
         if (r.election.rfind("key ceremony failed", 0) == 0) ++elections_failed;
+        if (r.equivocated) ++equivocated;
         if (!r.ok) {
             ++failures;
             std::printf("FAIL seed %llu: %s\n  options: %s\n  reproduce with --seed=%llu --validators=%u --suite=%s\n",
@@ -109,6 +127,9 @@ int main(int argc, char** argv) {
     std::printf("%llu/%llu seeds passed with %u validators in %.1f s\n",
                 static_cast<unsigned long long>(seeds - failures), static_cast<unsigned long long>(seeds), validators,
                 secs);
+    if (restores || equivocated)
+        std::printf("%llu seeds with an honest validator signing twice (equivocation)\n",
+                    static_cast<unsigned long long>(equivocated));
     if (encrypted)
         std::printf("secret-ballot elections: %llu decrypted and checked, %llu ended with a failed key ceremony "
                     "(no ballot counted; the chain made too little progress before the deadline)\n",

@@ -11,6 +11,7 @@
 #include <ballotchain/consensus/catch_up.hpp>
 #include <ballotchain/consensus/messages.hpp>
 #include <ballotchain/consensus/record.hpp>
+#include <ballotchain/consensus/signed_state.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/core/invariant.hpp>
 
@@ -39,6 +40,12 @@ struct engine_options {
     /// §4): a lower cap means a round stranded by a loss of quorum ends sooner once the
     /// validators are back.
     std::uint64_t round_timeout_cap_ms = 10'000;
+    /// Start-up guard (docs/protocol.md §6): after start() the node signs nothing
+    /// (no proposal, vote or round change) until it has heard STATUS from f+1 other
+    /// validators, so that a node restored from an old backup learns that the
+    /// network is ahead (and catches up) before it signs at an old height; or
+    /// until this long has passed (a whole network starting together). 0: off.
+    std::uint64_t startup_hold_ms = 0;
 };
 
 enum class timer_kind : std::uint8_t {
@@ -83,6 +90,7 @@ struct equivocation_event {
 struct fault_event {
     enum class write : std::uint8_t {
         record,          ///< the signed-state record (nothing it covers was sent)
+        signed_state,    ///< the forward-only signed-state file (nothing it covers was sent)
         prepared_block,  ///< the block a COMMIT would lock on (no COMMIT was sent)
         append,          ///< a final block (the chain did not move)
     };
@@ -94,6 +102,7 @@ struct fault_event {
 inline const char* to_string(fault_event::write w) noexcept {
     switch (w) {
     case fault_event::write::record: return "signed-state record";
+    case fault_event::write::signed_state: return "signed-state file";
     case fault_event::write::prepared_block: return "prepared block";
     case fault_event::write::append: return "final block";
     }
@@ -148,11 +157,21 @@ public:
     /// restores its signed-state record. Refuses a key that is not a genesis
     /// validator (errc::not_a_validator): to follow a chain without a key,
     /// read it over RPC (docs/api.md).
-    static result<engine> create(chain_type chain, key_pair key, Clock clk, engine_options opts = {}) {
+    ///
+    /// `state` is the forward-only signed state (signed_state.hpp: the
+    /// validator's `signed-state` file): what it held at start is merged with
+    /// the chain.db record, the later of the two binding; when it is ahead of
+    /// what chain.db can restore (an older chain.db was put back), the node signs
+    /// nothing at or below the height it records until it has synced past it
+    /// (sign_floor()). Every change of the record is then also saved there, only
+    /// ever forward. Without `save` the chain.db record alone protects.
+    static result<engine> create(chain_type chain, key_pair key, Clock clk, engine_options opts = {},
+                                 signed_state_io state = {}) {
         auto idx = chain.genesis().validator_index(key.public_key());
         if (!idx) return make_error(errc::not_a_validator);
         engine e(std::move(chain), std::move(key), *idx, std::move(clk), opts);
         if (auto ec = e.restore()) return ec;
+        e.merge_signed_state(std::move(state));
         e.check_invariants();
         return e;
     }
@@ -195,13 +214,43 @@ public:
     /// (§6 of docs/protocol.md); a block it could not append is not held against
     /// the peer that served it, and is fetched again at most once per STATUS period.
     error_code storage_failure() const noexcept { return storage_error_; }
-    /// True when the node may sign votes: not catching up, no storage failure.
-    bool may_vote() const noexcept { return !syncing() && !storage_error_; }
+    /// True when the node may sign votes: not catching up, no storage failure,
+    /// not below the height its signed-state file binds, not in the start-up hold.
+    bool may_vote() const noexcept {
+        return !syncing() && !storage_error_ && cur_.height >= sign_floor_ && !holding();
+    }
+    /// The lowest height this node may sign at: one above the height its
+    /// signed-state file records when chain.db could not restore what was signed
+    /// there (a restored backup); 0 otherwise.
+    std::uint64_t sign_floor() const noexcept { return sign_floor_; }
+    /// True during the start-up hold (engine_options::startup_hold_ms).
+    bool holding() const noexcept {
+        if (opts_.startup_hold_ms == 0 || !started_) return false;
+        const std::size_t need = std::min<std::size_t>(byz_f() + 1, genesis().n() - 1);
+        return heard_.size() < need && now() < started_ms_ + opts_.startup_hold_ms;
+    }
+    /// The forward-only signed state as last saved (or loaded).
+    const signed_record& saved_state() const noexcept { return saved_; }
 
     // ---- events -----------------------------------------------------------------
 
     /// Starts the node: announces its status and arms its timers.
     void start(effects& out) {
+        started_ = true;
+        started_ms_ = now();
+        was_holding_ = holding();
+        if (saved_.height > cur_.height)
+            out.log.push_back("signed-state file: signed at height " + std::to_string(saved_.height) +
+                              ", beyond what chain.db restores (height " + std::to_string(chain_.height()) +
+                              "); signing nothing below height " + std::to_string(sign_floor_) +
+                              " until caught up from peers");
+        else if (sign_floor_ > cur_.height)
+            out.log.push_back("signed-state file: a COMMIT at height " + std::to_string(cur_.height) +
+                              " whose certificate chain.db lost; signing nothing at this height");
+        if (was_holding_)
+            out.log.push_back("start-up guard: signing nothing until STATUS from " +
+                              std::to_string(std::min<std::size_t>(byz_f() + 1, genesis().n() - 1)) +
+                              " other validators or " + std::to_string(opts_.startup_hold_ms) + " ms");
         broadcast_status(out);
         arm(out, timer_kind::status, 0, 0, now() + opts_.status_interval_ms);
         enter_height_timers(out);
@@ -240,6 +289,7 @@ public:
                 out.log.push_back("storage works again at height " + std::to_string(cur_.height));
                 check_prepared(cur_.round, out);  // resume: a COMMIT the failure held back
             }
+            resume_after_hold(out);
             broadcast_status(out);
             request_sync(out);
             arm(out, timer_kind::status, 0, 0, now() + opts_.status_interval_ms);
@@ -442,7 +492,71 @@ private:
 
     /// Durably writes the record; nothing is signed if this fails.
     bool persist(effects& out) {
-        return stored(chain_.storage().put_meta(record_key, encode(cur_.record)), fault_event::write::record, out);
+        if (!stored(chain_.storage().put_meta(record_key, encode(cur_.record)), fault_event::write::record, out))
+            return false;
+        if (!save_state_) return true;
+        // The file only moves forward: a record at or behind it is not written.
+        if (cur_.record == saved_ || !covers(project(cur_.record), project(saved_))) return true;
+        if (!stored(save_state_(cur_.record), fault_event::write::signed_state, out)) return false;
+        saved_ = cur_.record;
+        return true;
+    }
+
+    /// Merges the forward-only signed state with what chain.db restored (create()).
+    void merge_signed_state(signed_state_io state) {
+        save_state_ = std::move(state.save);
+        if (!state.loaded) return;
+        saved_ = *state.loaded;
+        // Signed at a height chain.db does not reach (an older chain.db was put
+        // back): what was signed below it is unknown; at it, the file's record binds.
+        if (saved_.height > cur_.height) sign_floor_ = saved_.height;
+        adopt_saved_record();
+    }
+
+    /// At the file's height, the later of the file's record and chain.db's binds.
+    void adopt_saved_record() {
+        if (saved_.height != cur_.height) return;
+        const signed_state db = project(cur_.record), f = project(saved_);
+        if (covers(db, f)) return;
+        if (covers(f, db)) {
+            cur_.record = saved_;
+        } else {
+            // Each ahead in something (not written so by this engine): field by field.
+            const signed_state m = later(db, f);
+            auto prepared = cur_.record.prepared;
+            if (!prepared || !m.commit || prepared->block_hash != m.commit->block_hash) prepared = saved_.prepared;
+            cur_.record.round = m.round;
+            cur_.record.proposal = m.proposal;
+            cur_.record.prepare = m.prepare;
+            cur_.record.commit = m.commit;
+            cur_.record.round_change = m.round_change;
+            cur_.record.prepared = prepared;
+            // A COMMIT without the certificate it locked on: sign nothing more here.
+            if (m.commit && (!prepared || prepared->block_hash != m.commit->block_hash)) sign_floor_ = cur_.height + 1;
+        }
+        cur_.round = std::max(cur_.round, cur_.record.round);
+        if (cur_.record.prepared && !cur_.candidates.contains(cur_.record.prepared->block_hash))
+            if (auto pb = chain_.storage().get_meta(prepared_block_key)) {
+                auto b = decode_block(*pb);
+                if (b && block_hash<Suite>(b->header) == cur_.record.prepared->block_hash)
+                    cur_.candidates.emplace(cur_.record.prepared->block_hash, std::move(*b));
+            }
+    }
+
+    /// The start-up hold just ended: do what it held back (the round-0 proposal,
+    /// a COMMIT, a justified proposal).
+    void resume_after_hold(effects& out) {
+        if (!was_holding_ || holding()) return;
+        was_holding_ = false;
+        out.log.push_back("start-up guard: heard from " + std::to_string(heard_.size()) +
+                          " validators; signing from height " + std::to_string(std::max(cur_.height, sign_floor_)));
+        maybe_propose_round0(out);
+        check_prepared(cur_.round, out);
+        if (cur_.round > 0) {
+            auto it = cur_.rounds.find(cur_.round);
+            if (it != cur_.rounds.end() && it->second.round_changes.size() >= quorum())
+                maybe_propose_round(cur_.round, out);
+        }
     }
 
     /// Notes a failed durable write (see storage_failure()) as a local fault;
@@ -791,7 +905,7 @@ private:
     }
 
     void send_round_change(effects& out) {
-        if (storage_error_) return;
+        if (!may_vote()) return;
         const std::uint32_t r = cur_.round;
         if (cur_.record.round_change && *cur_.record.round_change >= r) return;
         cur_.record.round_change = r;
@@ -826,7 +940,7 @@ private:
     void maybe_propose_round0(effects& out) {
         if (cur_.round != 0 || !cur_.propose_ready || !am_proposer(0) || !may_vote()) return;
         auto& rs = cur_.rounds[0];
-        if (rs.proposed) return;
+        if (rs.proposed || proposed_before(0)) return;
         if (pool_.empty() && !genesis().empty_blocks) return;  // wait for a transaction
         rs.proposed = true;
         block b = build(0);
@@ -836,7 +950,7 @@ private:
     void maybe_propose_round(std::uint32_t r, effects& out) {
         if (r != cur_.round || !am_proposer(r) || !may_vote()) return;
         auto& rs = cur_.rounds[r];
-        if (rs.proposed) return;
+        if (rs.proposed || proposed_before(r)) return;
         std::vector<signed_round_change> just;
         const prepared_certificate* best = nullptr;
         for (const auto& [v, rc] : rs.round_changes) {
@@ -864,7 +978,15 @@ private:
         return b;
     }
 
+    /// The record says a proposal was signed in round r or later (before a restart):
+    /// never a second block in one round.
+    bool proposed_before(std::uint32_t r) const { return cur_.record.proposal && cur_.record.proposal->round >= r; }
+
     void send_proposal(std::uint32_t r, block b, std::vector<signed_round_change> just, effects& out) {
+        // Recorded before it is sent: a restarted proposer does not propose another block in this round.
+        cur_.record.proposal = signed_vote{r, block_hash<Suite>(b.header)};
+        cur_.record.round = std::max(cur_.record.round, r);
+        if (!persist(out)) return;
         ++stats_.proposals;
         proposal_body p{std::move(b), std::move(just)};
         envelope e = broadcast(out, msg_type::proposal, cur_.height, r, encode(p));
@@ -932,6 +1054,7 @@ private:
 
     void next_height(effects& out) {
         cur_ = height_state(chain_.height() + 1, now());
+        adopt_saved_record();  // caught up to the height of a restored node's signed-state file
         enter_height_timers(out);
         // Replay what arrived early for this height; drop what is now stale.
         std::deque<envelope> later;
@@ -959,7 +1082,7 @@ private:
         if (am_proposer(0)) arm(out, timer_kind::propose, cur_.height, 0, cur_.start_ms + genesis().block_interval_ms);
         // A vote signed here before a restart means a block is in progress: if it
         // stalls, the round must time out even with an empty pool.
-        if (!pool_.empty() || genesis().empty_blocks || cur_.record.prepare || cur_.record.commit) {
+        if (!pool_.empty() || genesis().empty_blocks || cur_.record.prepare || cur_.record.commit || cur_.record.proposal) {
             cur_.round_timer_armed = true;
             arm(out, timer_kind::round, cur_.height, 0,
                 cur_.start_ms + genesis().block_interval_ms + round_timeout(0));
@@ -977,6 +1100,10 @@ private:
         auto s = decode_status(e.body);
         if (!s) return make_error(errc::malformed);
         note_peer_height(e.sender, s->height, out);
+        if (was_holding_) {
+            heard_.insert(e.sender);
+            resume_after_hold(out);
+        }
         if (s->height < chain_.height())
             send(out, e.sender, msg_type::status, chain_.height(), 0,
                  encode(status_body{chain_.height(), chain_.head_hash()}));
@@ -1056,6 +1183,13 @@ private:
     height_state cur_;
     std::deque<envelope> future_;
     catch_up sync_;
+    std::function<result<void>(const signed_record&)> save_state_;  ///< the forward-only file (none: chain.db only)
+    signed_record saved_;                 ///< what the file holds
+    std::uint64_t sign_floor_ = 0;        ///< sign nothing below this height (signed_state ahead of chain.db)
+    bool started_ = false;
+    std::uint64_t started_ms_ = 0;
+    bool was_holding_ = false;            ///< the start-up hold was on at the last look
+    std::set<std::uint32_t> heard_;       ///< validators whose STATUS arrived since start (start-up hold)
     error_code storage_error_;            ///< the last failed durable write, until writes work again
     std::uint64_t storage_failed_ms_ = 0; ///< when it failed
     engine_stats stats_;

@@ -21,6 +21,7 @@ enum class errc {
     bad_certificate,     ///< prepared or commit certificate does not verify
     refused_to_sign,     ///< the signed-state record forbids signing this
     not_a_validator,     ///< this node has no validator key
+    bad_signed_state,    ///< the signed-state file is corrupt (magic, version, length or checksum)
 };
 
 inline const char* category_name(errc) noexcept { return "ballotchain.consensus"; }
@@ -41,6 +42,8 @@ inline std::string describe(errc e) {
     case errc::bad_certificate: return "invalid certificate";
     case errc::refused_to_sign: return "refused to sign: conflicts with a recorded signature";
     case errc::not_a_validator: return "this node is not a validator";
+    case errc::bad_signed_state:
+        return "the signed-state file is corrupt (wrong magic, version, length or checksum)";
     }
     return "unknown consensus error";
 }

@@ -24,6 +24,7 @@ struct signed_record {
     std::optional<signed_vote> commit;           ///< last COMMIT signed
     std::optional<std::uint32_t> round_change;   ///< last ROUND-CHANGE round signed
     std::optional<prepared_certificate> prepared;  ///< highest prepared certificate held
+    std::optional<signed_vote> proposal;         ///< last PROPOSAL signed (recorded before it is sent)
 
     bool operator==(const signed_record&) const = default;
 
@@ -38,7 +39,9 @@ struct signed_record {
     }
 };
 
-inline constexpr std::uint8_t record_version = 1;
+/// Version 2 adds the last proposal (after the prepared certificate); version 1
+/// records (without it) are still read.
+inline constexpr std::uint8_t record_version = 2;
 
 inline bytes encode(const signed_record& s) {
     bytes out;
@@ -58,6 +61,7 @@ inline bytes encode(const signed_record& s) {
     w.u8(s.round_change ? 1 : 0);
     if (s.round_change) w.u32(*s.round_change);
     detail::write_rc(w, round_change_body{s.prepared});
+    vote(s.proposal);
     return out;
 }
 
@@ -66,7 +70,7 @@ inline result<signed_record> decode_signed_record(byte_view in) {
     signed_record s;
     std::uint8_t ver = 0;
     r.u8(ver);
-    if (r.ok() && ver != record_version) r.fail(core::errc::bad_tag);
+    if (r.ok() && ver != record_version && ver != 1) r.fail(core::errc::bad_tag);
     r.u64(s.height);
     r.u32(s.round);
     auto vote = [&](std::optional<signed_vote>& v) {
@@ -95,6 +99,7 @@ inline result<signed_record> decode_signed_record(byte_view in) {
     }
     round_change_body body;
     detail::read_rc(r, body);
+    if (ver >= 2) vote(s.proposal);
     if (!r.finish()) return r.error();
     s.prepared = std::move(body.prepared);
     return s;

@@ -18,6 +18,8 @@
 #include <ballotchain/storage/shared_storage.hpp>
 
 #include <functional>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <queue>
 #include <random>
@@ -55,6 +57,17 @@ struct options {
     std::uint32_t partitions = 0;  ///< partition+heal events in the fault phase
     bool byzantine = false;        ///< validator n-1 misbehaves (n >= 4 only)
     std::uint32_t storage_faults = 0;  ///< local disk faults (a validator's writes fail for a while)
+    /// Restores: a validator's storage (chain + record) is copied (a backup), and later the
+    /// validator is crashed and restarted from that older copy, its signed-state file kept, put
+    /// back from the same backup, or lost (chosen by the seed). Not derived from the seed: 0
+    /// unless given.
+    std::uint32_t restores = 0;
+    /// Runs without the double-sign protection against restores (no signed-state file, no
+    /// start-up hold): shows what the protection prevents (`--restores` seeds that equivocate).
+    bool unprotected = false;
+    /// The signed-state file at a restore: 0 the current one kept (the documented procedure),
+    /// 1 the backup's, 2 lost, 3 one of these chosen by the seed.
+    std::uint32_t restore_file = 3;
     std::uint64_t resubmit_ms = 10'000;  ///< client re-sends a vote not final after this long
     bool double_votes = true;  ///< every 7th vote repeats an earlier voter (must be refused)
     /// A secret-ballot election runs through the fault phase (docs/election-protocol.md): the
@@ -100,6 +113,9 @@ struct options {
            << " --fault-ms=" << fault_ms << " --tx-per-s=" << tx_per_s << " --crashes=" << crashes
            << " --partitions=" << partitions << " --byzantine=" << (byzantine ? 1 : 0)
            << " --storage-faults=" << storage_faults;
+        if (restores) os << " --restores=" << restores;
+        if (unprotected) os << " --unprotected";
+        if (restores) os << " --restore-file=" << (restore_file == 0 ? "kept" : restore_file == 1 ? "backup" : restore_file == 2 ? "lost" : "any");
         return os.str();
     }
 };
@@ -116,6 +132,8 @@ struct report {
     std::uint64_t storage_faults = 0;  ///< writes that failed on injected faults
     std::uint64_t round_changes = 0;
     std::uint64_t equivocations = 0;
+    std::uint64_t restores = 0;        ///< validators restarted from an older copy of their storage
+    bool equivocated = false;          ///< an honest validator signed two different messages for one (height, round, kind)
     std::uint64_t virtual_ms = 0;
     std::uint64_t liveness_bound_ms = 0;
     std::uint64_t liveness_ms = 0;  ///< time from heal until the last vote was final
@@ -208,6 +226,9 @@ public:
 private:
     struct node_state {
         std::shared_ptr<memory_storage> store;
+        /// The signed-state file (consensus/signed_state.hpp): outlives crashes like the store.
+        std::shared_ptr<std::optional<consensus::signed_record>> file =
+            std::make_shared<std::optional<consensus::signed_record>>();
         std::shared_ptr<storage_faults> faults;
         std::optional<engine_t> eng;
         std::uint64_t incarnation = 0;
@@ -245,7 +266,16 @@ private:
         }
         consensus::engine_options eo;
         eo.mempool_capacity = 10'000;
-        auto e = engine_t::create(std::move(*c), keys_[i], sim_clock{now_}, eo);
+        consensus::signed_state_io sio;
+        if (!o_.unprotected) {
+            eo.startup_hold_ms = 10'000;
+            sio.loaded = *n.file;
+            sio.save = [file = n.file](const consensus::signed_record& st) -> result<void> {
+                *file = st;
+                return {};
+            };
+        }
+        auto e = engine_t::create(std::move(*c), keys_[i], sim_clock{now_}, eo, std::move(sio));
         if (!e) {
             fail("node " + std::to_string(i) + " cannot restore: " + e.error().message());
             return false;
@@ -325,6 +355,38 @@ private:
             push(std::min(at + len, o_.fault_ms - 1), [this, who] {
                 trace("storage fault on node " + std::to_string(who) + " cleared");
                 nodes_[who].faults->clear();
+            });
+        }
+        for (std::uint32_t k = 0; k < o_.restores; ++k) {
+            // A backup of one validator's storage, later put back under load: crash, restore the
+            // older copy (chain + record), keep / restore / lose the signed-state file, restart.
+            const std::uint32_t who = static_cast<std::uint32_t>(rng_() % n);
+            const std::uint64_t at = uniform(1000, o_.fault_ms - 3000);
+            const std::uint64_t back = std::min(at + uniform(1000, 20'000), o_.fault_ms - 2);
+            const std::uint64_t down = std::min(back + uniform(100, 5000), o_.fault_ms - 1);
+            const auto pick = rng_() % 3;
+            const auto file_mode = o_.restore_file < 3 ? o_.restore_file : pick;  // 0: current, 1: backup's, 2: none
+            auto copy = std::make_shared<std::pair<memory_storage, std::optional<consensus::signed_record>>>();
+            push(at, [this, who, copy] {
+                trace("backup of node " + std::to_string(who));
+                copy->first = *nodes_[who].store;
+                copy->second = *nodes_[who].file;
+            });
+            push(back, [this, who, copy, file_mode] {
+                trace("restore node " + std::to_string(who) + " from its backup (height " +
+                      std::to_string(copy->first.head().value_or(0)) + "), signed-state file " +
+                      (file_mode == 0 ? "kept" : file_mode == 1 ? "from the backup" : "lost"));
+                crash(who);
+                *nodes_[who].store = copy->first;
+                if (file_mode == 1) *nodes_[who].file = copy->second;
+                if (file_mode == 2) nodes_[who].file->reset();
+                ++rep_.restores;
+            });
+            push(down, [this, who] {
+                if (!nodes_[who].eng) {
+                    trace("restart node " + std::to_string(who) + " after its restore");
+                    start_node(who);
+                }
             });
         }
         for (std::uint32_t k = 0; k < o_.partitions; ++k) {
@@ -602,7 +664,10 @@ private:
         for (const auto& l : fx.log) trace("node " + std::to_string(from) + ": " + l);
         for (auto& f : fx.finalized) on_final(from, f);
         if (!rep_.ok) return;
-        if (!byz_ || from != *byz_) check_signed_votes(from, fx, before);
+        if (!byz_ || from != *byz_) {
+            check_signed_votes(from, fx, before);
+            if (rep_.ok) check_no_equivocation(from, fx);
+        }
         if (!rep_.ok) return;
         for (auto& t : fx.timers) set_timer(from, t);
         for (auto& m : fx.messages) {
@@ -765,6 +830,27 @@ private:
         }
     }
 
+    /// No honest validator signs two different PROPOSALs, PREPAREs, COMMITs or
+    /// ROUND-CHANGEs for one (height, round), across crashes and restores.
+    void check_no_equivocation(std::uint32_t from, const consensus::effects& fx) {
+        using consensus::msg_type;
+        for (const auto& m : fx.messages) {
+            if (m.type != msg_type::prepare && m.type != msg_type::commit && m.type != msg_type::round_change &&
+                m.type != msg_type::proposal)
+                continue;
+            auto env = consensus::decode_envelope(m.data);
+            if (!env) continue;  // check_signed_votes reports it
+            const hash32 d = Suite::hash(env->body);
+            auto [it, fresh] = signed_.try_emplace(
+                std::tuple{from, env->height, env->round, static_cast<std::uint8_t>(m.type)}, d);
+            if (fresh || it->second == d) continue;
+            rep_.equivocated = true;
+            return fail("equivocation: node " + std::to_string(from) + " signed two different " +
+                        consensus::to_string(m.type) + " messages at height " + std::to_string(env->height) +
+                        " round " + std::to_string(env->round));
+        }
+    }
+
     /// After the liveness phase every validator must reach the agreed height
     /// (a restarted or formerly failed one catches up from its peers).
     void catch_up_phase() {
@@ -867,6 +953,8 @@ private:
     bool healed_ = false;
 
     std::vector<hash32> chain_hashes_;  // agreed hash of heights 1..
+    /// What each honest validator signed: (validator, height, round, kind) → hash of the body.
+    std::map<std::tuple<std::uint32_t, std::uint64_t, std::uint32_t, std::uint8_t>, hash32> signed_;
     std::unordered_map<hash32, vote_tx> submitted_;
     std::unordered_map<hash32, std::uint64_t> pending_;  // acknowledged, not final → submit time
     std::set<std::pair<std::uint64_t, hash32>> acked_votes_;
