@@ -4,6 +4,8 @@
 
 #include <ballotchain/app/addr.hpp>
 #include <ballotchain/app/logging.hpp>
+#include <ballotchain/app/config_file.hpp>
+#include <ballotchain/app/version.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -38,7 +40,8 @@ int main(int argc, char** argv) {
     unsigned workers = 8;
     rpc::http_server_options so;
     std::uint64_t header_timeout_ms = static_cast<std::uint64_t>(so.header_timeout.count());
-    app.set_config("--config", "", "TOML config file; its keys are the long option names");
+    app::add_version_flag(app, "ballotchain-backend");
+    app::add_config_option(app, "TOML config file; its keys are the long option names");
     app.add_option("--addr", addr, "HTTP listen address host:port")->capture_default_str();
     app.add_option("--data-dir", cfg.data_dir, "directory for backend.db, the fallback chain and secrets")->required();
     app.add_option("--database", cfg.database,

@@ -2,6 +2,8 @@
 #include <ballotchain/app/addr.hpp>
 #include <ballotchain/app/bootnode_proto.hpp>
 #include <ballotchain/app/logging.hpp>
+#include <ballotchain/app/config_file.hpp>
+#include <ballotchain/app/version.hpp>
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/core/clock.hpp>
@@ -29,7 +31,8 @@ int main(int argc, char** argv) {
                  "fresh timestamp that is later than that validator's last one: at most n entries per chain.\n"
                  "Requests to /register and /peers are rate-limited per client address (429 + Retry-After).\n"
                  "With --tls-cert/--tls-key the port serves HTTPS only (validators: --bootnode https://...)."};
-    app.set_config("--config", "", "TOML config file (keys are the long option names)");
+    app::add_version_flag(app, "ballotchain-bootnode");
+    app::add_config_option(app, "TOML config file (keys are the long option names)");
     std::string addr = "127.0.0.1:8546";
     ballotchain::app::log_options log_opts;
     std::vector<std::string> genesis_files;
@@ -118,11 +121,11 @@ int main(int argc, char** argv) {
         if (auto why = app::parse_registration(body, r))
             return rpc::detail_response(http::status::unprocessable_entity, *why, v);
         if (auto no = reg.admit(r, clk.now_ms(), clk.wall_ms())) {
-            spdlog::debug("{}: registration for chain {} index {} refused: {}", info.remote.to_string(), r.chain_id,
-                          r.index, no->detail);
+            spdlog::debug("{}: registration for chain {} validator-{} refused: {}", info.remote.to_string(), r.chain_id,
+                          r.index + 1, no->detail);
             return rpc::detail_response(static_cast<http::status>(no->status), no->detail, v);
         }
-        spdlog::debug("registered validator index {} of chain {} at {}", r.index, r.chain_id, r.p2p);
+        spdlog::debug("registered validator-{} of chain {} at {}", r.index + 1, r.chain_id, r.p2p);
         return rpc::json_response(http::status::ok, {{"status", "ok"}, {"ttl_ms", ttl_ms}}, v);
     };
 

@@ -6,6 +6,9 @@
 #include <ballotchain/crypto/ed25519_sha256.hpp>
 #include <ballotchain/storage/sqlite_storage.hpp>
 
+#include <ballotchain/app/addr.hpp>
+#include <ballotchain/app/version.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -26,6 +29,14 @@ int fail(const std::string& m) {
     return 1;
 }
 
+/// `keygen --show FILE`: the public key of an existing key file (to send to whoever builds the genesis).
+int cmd_keygen_show(const std::string& file) {
+    auto kp = load_key_file(file);
+    if (!kp) return fail(file + ": " + kp.error().message());
+    std::printf("%s\n", to_hex(kp->public_key()).c_str());
+    return 0;
+}
+
 int cmd_keygen(const std::string& out, bool force) {
     const auto kp = ed25519::generate();
     if (out.empty()) {
@@ -37,12 +48,47 @@ int cmd_keygen(const std::string& out, bool force) {
     return 0;
 }
 
-struct testnet_opts {
-    std::uint32_t validators = 3;
-    std::string out;
+/// The chain parameters `testnet` and `genesis` both take: their options are declared in
+/// add_options() and copied into the genesis in apply(), and nowhere else, so a new genesis
+/// field or flag is added here once for both commands.
+struct genesis_params {
     std::uint64_t chain_id = 1337;
     std::uint64_t interval = 5000;
     std::uint32_t max_txs = 32;
+    bool empty_blocks = false;
+
+    void add_options(CLI::App* c) {
+        c->add_option("--chain-id", chain_id, "chain id")->capture_default_str();
+        c->add_option("--block-interval-ms", interval, "block interval")->capture_default_str()
+            ->check(CLI::Range(1ull, 3'600'000ull));
+        c->add_option("--max-block-txs", max_txs, "max transactions per block")->capture_default_str()
+            ->check(CLI::Range(1u, 100'000u));
+        c->add_flag("--empty-blocks", empty_blocks, "propose blocks without transactions too (default: only when votes wait)");
+    }
+    void apply(genesis_config& g) const {
+        g.chain_id = chain_id;
+        g.block_interval_ms = interval;
+        g.max_block_txs = max_txs;
+        g.empty_blocks = empty_blocks;
+    }
+};
+
+/// Writes the genesis as JSON (mode 0644), or to stdout when `out` is empty.
+int write_genesis(const genesis_config& g, const std::string& out, bool force) {
+    const std::string text = boost::json::serialize(json::to_json(g)) + "\n";
+    if (out.empty()) {
+        std::fputs(text.c_str(), stdout);
+        return 0;
+    }
+    if (auto r = write_file_atomic(out, text, 0644, force); !r)
+        return fail(out + ": " + r.error().message() + (fs::exists(out) && !force ? " (use --force to replace it)" : ""));
+    return 0;
+}
+
+struct testnet_opts {
+    std::uint32_t validators = 3;
+    std::string out;
+    genesis_params params;
     std::uint16_t rpc_base = 8001;
     std::uint16_t p2p_base = 30303;
     std::uint16_t bootnode_port = 8546;
@@ -58,9 +104,7 @@ int cmd_testnet(const testnet_opts& o) {
     if (ec) return fail(o.out + ": " + ec.message());
     if (o.rpc_base + o.validators > 65535 || o.p2p_base + o.validators > 65535) return fail("port range overflows 65535");
     genesis_config g;
-    g.chain_id = o.chain_id;
-    g.block_interval_ms = o.interval;
-    g.max_block_txs = o.max_txs;
+    o.params.apply(g);
     std::vector<ed25519::key_pair> keys;
     for (std::uint32_t i = 0; i < o.validators; ++i) {
         keys.push_back(ed25519::generate());
@@ -70,8 +114,7 @@ int cmd_testnet(const testnet_opts& o) {
     g.submitters.push_back(submitter.public_key());
     if (auto gec = check_genesis(g)) return fail("genesis: " + gec.message());
     const std::string genesis_path = fs::absolute(fs::path(o.out) / "genesis.json").string();
-    if (auto r = write_file_atomic(genesis_path, boost::json::serialize(json::to_json(g)) + "\n", 0644, true); !r)
-        return fail(genesis_path + ": " + r.error().message());
+    if (int rc = write_genesis(g, genesis_path, true)) return rc;
     if (auto r = save_key_file((fs::path(o.out) / "submitter.key").string(), submitter, true); !r)
         return fail("submitter.key: " + r.error().message());
     for (std::uint32_t i = 0; i < o.validators; ++i) {
@@ -88,30 +131,132 @@ int cmd_testnet(const testnet_opts& o) {
         cfg += "rpc-addr = \"" + o.host + ":" + std::to_string(o.rpc_base + i) + "\"\n";
         cfg += "p2p-addr = \"" + o.host + ":" + std::to_string(o.p2p_base + i) + "\"\n";
         cfg += "bootnode = \"http://" + o.host + ":" + std::to_string(o.bootnode_port) + "\"\n";
-        // No `peers` line for a single validator: the validator refuses an empty list.
-        if (o.validators > 1) {
-            cfg += "peers = [";
-            bool first = true;
-            for (std::uint32_t j = 0; j < o.validators; ++j) {
-                if (j == i) continue;
-                cfg += std::string(first ? "" : ", ") + "\"" + std::to_string(j + 1) + "@" + o.host + ":" +
-                       std::to_string(o.p2p_base + j) + "\"";
-                first = false;
-            }
-            cfg += "]\n";
+        // Every other validator, whatever its index (a single validator gets `peers = []`).
+        cfg += "peers = [";
+        bool first = true;
+        for (std::uint32_t j = 0; j < o.validators; ++j) {
+            if (j == i) continue;
+            cfg += std::string(first ? "" : ", ") + "\"" + std::to_string(j + 1) + "@" + o.host + ":" +
+                   std::to_string(o.p2p_base + j) + "\"";
+            first = false;
         }
+        cfg += "]\n";
         if (auto r = write_file_atomic((dir / "config.toml").string(), cfg, 0644, true); !r)
             return fail("config.toml: " + r.error().message());
     }
     std::printf("testnet with %u validators in %s\n  genesis    %s (chain id %llu, %llu ms blocks, %u txs max)\n",
-                o.validators, o.out.c_str(), genesis_path.c_str(), static_cast<unsigned long long>(o.chain_id),
-                static_cast<unsigned long long>(o.interval), o.max_txs);
+                o.validators, o.out.c_str(), genesis_path.c_str(), static_cast<unsigned long long>(g.chain_id),
+                static_cast<unsigned long long>(g.block_interval_ms), g.max_block_txs);
     for (std::uint32_t i = 0; i < o.validators; ++i)
         std::printf("  validator-%u  rpc http://%s:%u  p2p %s:%u  config %s\n", i + 1, o.host.c_str(),
                     unsigned(o.rpc_base + i), o.host.c_str(), unsigned(o.p2p_base + i),
                     (fs::path(o.out) / ("validator-" + std::to_string(i + 1)) / "config.toml").c_str());
     std::printf("  bootnode   http://%s:%u\n  submitter  %s (for the backend)\n", o.host.c_str(),
                 unsigned(o.bootnode_port), (fs::path(o.out) / "submitter.key").c_str());
+    return 0;
+}
+
+/// A public key given on the command line: 0x-hex of 32 bytes, a canonical Ed25519 point not of small order.
+std::optional<public_key> parse_public_key(const std::string& what, const std::string& s) {
+    auto k = from_hex_fixed<32>(s);
+    if (!k) {
+        fail(what + " " + s + ": not a public key (0x followed by 64 hex digits): " + k.error().message());
+        return std::nullopt;
+    }
+    if (ed25519_small_order(*k) || !ed25519_canonical(*k)) {
+        fail(what + " " + s + ": not a valid Ed25519 public key (small order or non-canonical)");
+        return std::nullopt;
+    }
+    return *k;
+}
+
+/// `ballotchain genesis`: a genesis from public keys only (validators in proposer order, named
+/// validator-1, validator-2, ...), with the defaults `testnet` uses.
+int cmd_genesis(const std::vector<std::string>& validators, const std::vector<std::string>& submitters,
+                const genesis_params& params, const std::string& out, bool force) {
+    genesis_config g;
+    params.apply(g);
+    for (std::size_t i = 0; i < validators.size(); ++i) {
+        const auto k = parse_public_key("--validator", validators[i]);
+        if (!k) return 1;
+        if (auto prev = g.validator_index(*k))
+            return fail("--validator " + validators[i] + " is given twice (validator-" + std::to_string(*prev + 1) +
+                        " and validator-" + std::to_string(i + 1) + "): every validator needs its own key");
+        g.validators.push_back({"validator-" + std::to_string(i + 1), *k});
+    }
+    for (const auto& s : submitters) {
+        const auto k = parse_public_key("--submitter", s);
+        if (!k) return 1;
+        if (g.is_submitter(*k)) return fail("--submitter " + s + " is given twice");
+        if (auto v = g.validator_index(*k))
+            return fail("--submitter " + s + " is also validator-" + std::to_string(*v + 1) +
+                        "'s key: give the backend a key of its own (ballotchain keygen)");
+        g.submitters.push_back(*k);
+    }
+    if (auto gec = check_genesis(g)) return fail("genesis: " + gec.message());
+    if (int rc = write_genesis(g, out, force)) return rc;
+    std::fprintf(stderr, "%sgenesis of chain %llu: %zu validators (quorum %zu), %zu submitter(s), hash %s\n",
+                 out.empty() ? "" : ("wrote " + out + ": ").c_str(), static_cast<unsigned long long>(g.chain_id), g.n(),
+                 g.quorum(), g.submitters.size(), to_hex(genesis_hash<ed25519_sha256>(g)).c_str());
+    return 0;
+}
+
+/// `ballotchain genesis-hash FILE`: the hash every host compares before starting (the parent of block 0).
+int cmd_genesis_hash(const std::string& file) {
+    auto g = json::load_genesis_file(file);
+    if (!g) return fail(file + ": " + g.error().message());
+    std::printf("%s\n", to_hex(genesis_hash<ed25519_sha256>(*g)).c_str());
+    return 0;
+}
+
+/// `ballotchain config`: a validator config file for this host, its static peers being every other validator.
+struct config_opts {
+    std::string genesis, key, data_dir, rpc_addr = "127.0.0.1:8001", p2p_addr, bootnode, out;
+    std::vector<std::string> validator_addrs;  ///< every validator's P2P address, genesis order
+    bool force = false;
+};
+
+int cmd_config(const config_opts& o) {
+    auto g = json::load_genesis_file(o.genesis);
+    if (!g) return fail("--genesis " + o.genesis + ": " + g.error().message());
+    auto kp = load_key_file(o.key);
+    if (!kp) return fail("--key " + o.key + ": " + kp.error().message());
+    const auto idx = g->validator_index(kp->public_key());
+    if (!idx) return fail("--key " + o.key + " (" + to_hex(kp->public_key()) + ") is not a validator in " + o.genesis);
+    if (o.validator_addrs.size() != g->n())
+        return fail("--validator-addr: give one P2P address per genesis validator, in genesis order (" +
+                    std::to_string(g->n()) + ", got " + std::to_string(o.validator_addrs.size()) + ")");
+    for (std::size_t i = 0; i < o.validator_addrs.size(); ++i)
+        if (auto p = app::parse_peer(std::to_string(i + 1) + "@" + o.validator_addrs[i], g->n()); !p)
+            return fail("--validator-addr " + o.validator_addrs[i] + ": " + p.error());
+    if (auto e = app::parse_endpoint(o.rpc_addr); !e) return fail("--rpc-addr: " + e.error());
+    const std::string& own = o.validator_addrs[*idx];
+    const std::string p2p = o.p2p_addr.empty() ? "0.0.0.0:" + own.substr(own.rfind(':') + 1) : o.p2p_addr;
+    if (auto e = app::parse_endpoint(p2p); !e) return fail("--p2p-addr: " + e.error());
+    auto quoted = [](const std::string& v) { return "\"" + v + "\""; };
+    std::string cfg = "# ballotchain-validator config of validator-" + std::to_string(*idx + 1) + " (written by `ballotchain config`)\n";
+    cfg += "data-dir = " + quoted(fs::absolute(o.data_dir).string()) + "\n";
+    cfg += "genesis = " + quoted(fs::absolute(o.genesis).string()) + "\n";
+    cfg += "key = " + quoted(fs::absolute(o.key).string()) + "\n";
+    cfg += "rpc-addr = " + quoted(o.rpc_addr) + "\n";
+    cfg += "p2p-addr = " + quoted(p2p) + "\n";
+    cfg += "advertise-addr = " + quoted(own) + "\n";
+    if (!o.bootnode.empty()) cfg += "bootnode = " + quoted(o.bootnode) + "\n";
+    cfg += "peers = [";
+    bool first = true;
+    for (std::size_t j = 0; j < o.validator_addrs.size(); ++j) {
+        if (j == *idx) continue;
+        cfg += std::string(first ? "" : ", ") + quoted(std::to_string(j + 1) + "@" + o.validator_addrs[j]);
+        first = false;
+    }
+    cfg += "]\n";
+    if (o.out.empty()) {
+        std::fputs(cfg.c_str(), stdout);
+        return 0;
+    }
+    if (auto r = write_file_atomic(o.out, cfg, 0644, o.force); !r)
+        return fail(o.out + ": " + r.error().message() + (fs::exists(o.out) && !o.force ? " (use --force to replace it)" : ""));
+    std::printf("wrote %s (validator-%u)\n", o.out.c_str(), *idx + 1);
     return 0;
 }
 
@@ -233,24 +378,62 @@ int cmd_verify(const std::string& dir, std::string genesis_path, unsigned thread
 
 int main(int argc, char** argv) {
     CLI::App app{"ballotchain: operator tool for the ballotchain vote ledger"};
+    app::add_version_flag(app, "ballotchain");
     app.require_subcommand(1);
 
     auto* keygen = app.add_subcommand("keygen", "generate an Ed25519 key file (JSON, mode 0600)");
     std::string key_out;
     bool key_force = false;
-    keygen->add_option("--out,-o", key_out, "file to write (default: print to stdout)");
+    std::string key_show;
+    auto* key_out_opt = keygen->add_option("--out,-o", key_out, "file to write (default: print to stdout)");
     keygen->add_flag("--force", key_force, "replace an existing file");
+    keygen->add_option("--show", key_show, "print the public key of this existing key file instead (nothing is generated)")
+        ->check(CLI::ExistingFile)->excludes(key_out_opt);
+
+    auto* genesis = app.add_subcommand(
+        "genesis", "write a genesis from public keys only (ballotchain keygen --show prints a key file's): validators in "
+                   "proposer order, named validator-1, validator-2, ...; same defaults as testnet; prints its hash");
+    std::vector<std::string> gen_validators, gen_submitters;
+    genesis_params gen_params;
+    std::string gen_out;
+    bool gen_force = false;
+    genesis->add_option("--validator", gen_validators, "a validator's public key, 0x-hex (repeat, in proposer order)")
+        ->required();
+    genesis->add_option("--submitter", gen_submitters, "a submitter's (backend's) public key, 0x-hex (repeat for several)")
+        ->required();
+    gen_params.add_options(genesis);
+    genesis->add_option("--out,-o", gen_out, "file to write (default: print to stdout)");
+    genesis->add_flag("--force", gen_force, "replace an existing file");
+
+    auto* genesis_hash_cmd = app.add_subcommand(
+        "genesis-hash", "print the hash of a genesis file (the parent of block 0): every host must print the same one");
+    std::string gh_file;
+    genesis_hash_cmd->add_option("file", gh_file, "genesis JSON file")->required()->check(CLI::ExistingFile);
+
+    auto* config = app.add_subcommand(
+        "config", "write a validator's config file for this host: its key's index in the genesis, and every other "
+                  "validator as a static peer");
+    config_opts co;
+    config->add_option("--genesis", co.genesis, "genesis JSON file (its path on this host)")->required()
+        ->check(CLI::ExistingFile);
+    config->add_option("--key", co.key, "this validator's key file (its path on this host)")->required()
+        ->check(CLI::ExistingFile);
+    config->add_option("--data-dir", co.data_dir, "this validator's data directory")->required();
+    config->add_option("--validator-addr", co.validator_addrs,
+                       "P2P address host:port of every validator, in genesis order, this one included (repeat)")
+        ->required();
+    config->add_option("--rpc-addr", co.rpc_addr, "this validator's RPC listen address")->capture_default_str();
+    config->add_option("--p2p-addr", co.p2p_addr, "P2P listen address (default: 0.0.0.0 and its --validator-addr port)");
+    config->add_option("--bootnode", co.bootnode, "bootnode URL (optional: the static peers suffice)");
+    config->add_option("--out,-o", co.out, "file to write (default: print to stdout)");
+    config->add_flag("--force", co.force, "replace an existing file");
 
     auto* testnet = app.add_subcommand("testnet", "create genesis, keys and configs for a local network");
     testnet_opts to;
     testnet->add_option("--validators,-n", to.validators, "number of validators")->capture_default_str()
         ->check(CLI::Range(1u, 64u));
     testnet->add_option("--out,-o", to.out, "output directory")->required();
-    testnet->add_option("--chain-id", to.chain_id, "chain id")->capture_default_str();
-    testnet->add_option("--block-interval-ms", to.interval, "block interval")->capture_default_str()
-        ->check(CLI::Range(1ull, 3'600'000ull));
-    testnet->add_option("--max-block-txs", to.max_txs, "max transactions per block")->capture_default_str()
-        ->check(CLI::Range(1u, 100'000u));
+    to.params.add_options(testnet);
     testnet->add_option("--rpc-port", to.rpc_base, "RPC port of validator-1 (then +1 each)")->capture_default_str();
     testnet->add_option("--p2p-port", to.p2p_base, "P2P port of validator-1 (then +1 each)")->capture_default_str();
     testnet->add_option("--bootnode-port", to.bootnode_port, "bootnode port")->capture_default_str();
@@ -279,7 +462,10 @@ int main(int argc, char** argv) {
         const int rc = app.exit(e);
         return rc == 0 ? 0 : 1;  // --help is 0; any usage error is 1 ("could not run")
     }
-    if (*keygen) return cmd_keygen(key_out, key_force);
+    if (*keygen) return key_show.empty() ? cmd_keygen(key_out, key_force) : cmd_keygen_show(key_show);
+    if (*genesis) return cmd_genesis(gen_validators, gen_submitters, gen_params, gen_out, gen_force);
+    if (*genesis_hash_cmd) return cmd_genesis_hash(gh_file);
+    if (*config) return cmd_config(co);
     if (*testnet) return cmd_testnet(to);
     if (*verify) return cmd_verify(vdir, vgen, vthreads);
     return net.run();

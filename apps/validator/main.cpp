@@ -4,6 +4,8 @@
 #include <ballotchain/app/addr.hpp>
 #include <ballotchain/app/logging.hpp>
 #include <ballotchain/app/bootnode_client.hpp>
+#include <ballotchain/app/config_file.hpp>
+#include <ballotchain/app/version.hpp>
 
 #include <ballotchain/chain/json.hpp>
 #include <ballotchain/crypto/key_file.hpp>
@@ -23,7 +25,8 @@ int main(int argc, char** argv) {
                  "JSON-RPC 2.0, /health, /blockchain and /metrics over HTTP (--rpc-addr; HTTPS only with\n"
                  "--tls-cert/--tls-key).\n"
                  "The chain is stored in SQLite under --data-dir; a restart resumes from it."};
-    app.set_config("--config", "", "TOML config file; its keys are the long option names (data-dir = ...)");
+    app::add_version_flag(app, "ballotchain-validator");
+    app::add_config_option(app, "TOML config file; its keys are the long option names (data-dir = ...)");
     std::string data_dir, genesis_path, key_path;
     app::log_options log_opts;
     std::string rpc_addr = "127.0.0.1:8001", p2p_addr = "0.0.0.0:30303", advertise, bootnode;
@@ -50,7 +53,9 @@ int main(int argc, char** argv) {
     auto* key_opt = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
     cert_opt->needs(key_opt);
     key_opt->needs(cert_opt);
-    app.add_option("--peers", peers, "static peers INDEX@host:port (index from 1 = genesis order)");
+    app.add_option("--peers", peers,
+                   "static peers INDEX@host:port, INDEX from 1 in genesis order: list every other validator\n"
+                   "(in a config file `peers = []` for none, e.g. a single-validator chain)");
     app.add_option("--pool-size", pool, "most pending transactions")->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
     app.add_option("--cache-mib", cache_mib,
@@ -106,6 +111,9 @@ int main(int argc, char** argv) {
         if (!sp) return fail("--peers " + p + ": " + sp.error());
         static_peers.push_back(*sp);
     }
+    if (static_peers.empty() && bootnode.empty() && g->n() > 1)
+        spdlog::warn("no peers and no bootnode: this validator only waits for the other {} validators to dial it "
+                     "(list them in peers, INDEX@host:port)", g->n() - 1);
 
     std::error_code fec;
     fs::create_directories(data_dir, fec);

@@ -13,6 +13,11 @@
 /// later than the last one accepted for that validator (docs/api.md lists the refusals).
 /// A validator still dials only entries whose key is the genesis key of that index, and the
 /// P2P handshake proves the key again.
+///
+/// Numbering: the wire field `index` is 0-based (the genesis position; it is signed, so it stays
+/// as it is for compatibility). Every message and log names the validator as operators do,
+/// validator-N with N = index + 1, as the configs (`peers`, INDEX@host:port) and the validator's
+/// own logs do.
 
 #include <ballotchain/chain/genesis.hpp>
 #include <ballotchain/core/hex.hpp>
@@ -161,12 +166,14 @@ public:
             return refusal{404, "chain_id " + std::to_string(r.chain_id) + " is not served by this bootnode"};
         auto& c = it->second;
         if (r.index >= c.keys.size())
-            return refusal{403, "index " + std::to_string(r.index) + " is not a validator of chain " +
-                                    std::to_string(r.chain_id) + " (it has " + std::to_string(c.keys.size()) +
-                                    " validators, indexes from 0)"};
+            return refusal{403, "index " + std::to_string(r.index) + " (validator-" + std::to_string(r.index + 1) +
+                                    ") is not a validator of chain " + std::to_string(r.chain_id) + " (it has " +
+                                    std::to_string(c.keys.size()) + " validators, validator-1 to validator-" +
+                                    std::to_string(c.keys.size()) + " at indexes 0 to " +
+                                    std::to_string(c.keys.size() - 1) + ")"};
         if (r.key != c.keys[r.index])
-            return refusal{403, "public_key is not the genesis key of validator index " + std::to_string(r.index) +
-                                    " of chain " + std::to_string(r.chain_id)};
+            return refusal{403, "public_key is not the genesis key of validator-" + std::to_string(r.index + 1) +
+                                    " (index " + std::to_string(r.index) + ") of chain " + std::to_string(r.chain_id)};
         const std::uint64_t lo = wall_ms > o_.max_skew_ms ? wall_ms - o_.max_skew_ms : 0;
         if (r.timestamp_ms < lo || r.timestamp_ms > wall_ms + o_.max_skew_ms)
             return refusal{422, "timestamp_ms is more than " + std::to_string(o_.max_skew_ms) +
