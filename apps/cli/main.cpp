@@ -48,6 +48,7 @@ struct testnet_opts {
     std::uint16_t bootnode_port = 8546;
     std::string host = "127.0.0.1";
     bool force = false;
+    bool elections_defined = false;  ///< the genesis flag: every election defined on the chain
 };
 
 int cmd_testnet(const testnet_opts& o) {
@@ -61,6 +62,7 @@ int cmd_testnet(const testnet_opts& o) {
     g.chain_id = o.chain_id;
     g.block_interval_ms = o.interval;
     g.max_block_txs = o.max_txs;
+    g.elections_defined = o.elections_defined;
     std::vector<ed25519::key_pair> keys;
     for (std::uint32_t i = 0; i < o.validators; ++i) {
         keys.push_back(ed25519::generate());
@@ -256,6 +258,10 @@ int main(int argc, char** argv) {
     testnet->add_option("--bootnode-port", to.bootnode_port, "bootnode port")->capture_default_str();
     testnet->add_option("--host", to.host, "address the processes listen on")->capture_default_str();
     testnet->add_flag("--force", to.force, "replace an existing testnet in --out");
+    testnet->add_flag("--elections-defined", to.elections_defined,
+                      "set the genesis flag elections_defined: the validators refuse a plain vote for an election "
+                      "not defined on the chain (`define-election`, or the backend when it creates one), for a "
+                      "candidate not in its definition, or outside its window (docs/election-protocol.md)");
 
     auto* verify = app.add_subcommand(
         "verify",
