@@ -192,7 +192,8 @@ inline expected_call classify(const boost::json::value& v, const std::set<std::s
 inline bool documented_call_error(std::int64_t c) {
     return c == rpc::code::invalid_params || c == rpc::code::server_error || c == rpc::code::too_many_in_batch ||
            c == rpc::code::rate_limited || (c >= -32007 && c <= -32001) || c == rpc::tx_code::election_rule ||
-           c == rpc::tx_code::batch_refused || c == rpc::tx_code::storage;
+           c == rpc::tx_code::batch_refused || c == rpc::tx_code::storage || c == rpc::tx_code::unknown_election ||
+           c == rpc::tx_code::unknown_candidate || c == rpc::tx_code::outside_voting_window;
 }
 
 /// What a request did, as far as the answer shows it.

@@ -3,7 +3,9 @@
 /// reads them (docs/backend.md, "Endpoints"). An election takes plain votes (the
 /// seed's) or secret ballots (`"ballot": "encrypted"`): then its definition goes on
 /// the chain (secret_ballots.hpp publishes it), the validators make its key before
-/// the start, and its candidates are fixed.
+/// the start, and its candidates are fixed. On a chain whose genesis sets
+/// elections_defined, a plain election's definition goes on the chain too, with its
+/// candidates fixed likewise.
 
 #include "http_util.hpp"
 #include "store.hpp"
@@ -34,6 +36,10 @@ public:
     struct options {
         std::uint32_t threshold = 2;            ///< trustees that decrypt: the genesis's quorum
         std::size_t max_encrypted_candidates = 20;  ///< a ballot must fit max_encrypted_vote_bytes
+        /// The genesis's elections_defined: a plain election's definition goes on the chain too
+        /// (its candidates are then fixed when it is created, as an encrypted election's).
+        bool define_plain = false;
+        std::size_t max_record_bytes = 4096;  ///< the genesis's max_encrypted_vote_bytes: a definition must fit
     };
 
     elections(store& db, const Clock& clock, options opt = {}) : db_(db), clock_(clock), opt_(opt) {}
@@ -52,6 +58,10 @@ public:
                           {"is_active", e.start_ms <= now && now < e.end_ms},
                           {"ballot", to_string(e.ballot)},
                           {"candidates", std::move(cs)}};
+        if (e.ballot == ballot_kind::plain && e.chain != definition_status::none) {
+            out["definition"] = to_string(e.chain);
+            if (!e.chain_detail.empty()) out["definition_detail"] = e.chain_detail;
+        }
         if (e.ballot == ballot_kind::encrypted) {
             bjson::object k;
             k["deadline"] = app::iso_time(e.key_deadline_ms);
@@ -123,6 +133,28 @@ public:
                 throw http_error{http::status::unprocessable_entity, "candidates must be an array of at most 1000"};
             for (const auto& c : cs->as_array()) cands.push_back(candidate_of(c));
         }
+        if (e.ballot == ballot_kind::plain && opt_.define_plain) {
+            // The chain says what the election is: its definition lists every candidate.
+            e.chain = definition_status::pending;
+            if (cands.empty() || cands.size() > election::limits::max_candidates)
+                throw http_error{http::status::unprocessable_entity,
+                                 "an election has 1.." + std::to_string(election::limits::max_candidates) +
+                                     " candidates, all given when it is created (its definition on the chain lists "
+                                     "them)"};
+            election::definition d;
+            d.name = e.name;
+            for (std::size_t i = 0; i < cands.size(); ++i) {
+                if (cands[i].name.size() > election::limits::max_candidate_name_bytes)
+                    throw http_error{http::status::unprocessable_entity,
+                                     "a candidate has a name of at most " +
+                                         std::to_string(election::limits::max_candidate_name_bytes) + " bytes"};
+                d.candidates.push_back({i + 1, cands[i].name});
+            }
+            if (d.name.size() > election::limits::max_name_bytes || election::encode(d).size() > opt_.max_record_bytes)
+                throw http_error{http::status::unprocessable_entity,
+                                 "the election's definition (name and candidate names) must fit the chain's "
+                                 "max_encrypted_vote_bytes (" + std::to_string(opt_.max_record_bytes) + " bytes)"};
+        }
         if (e.ballot == ballot_kind::encrypted) {
             // The definition on the chain fixes them: its ballots have one ciphertext per candidate.
             if (cands.empty() || cands.size() > opt_.max_encrypted_candidates)
@@ -142,9 +174,14 @@ public:
     }
 
     bjson::object add_candidate(std::int64_t election, const bjson::object& b) {
-        if (load_election(election).ballot == ballot_kind::encrypted)
+        const auto e = load_election(election);
+        if (e.ballot == ballot_kind::encrypted)
             throw http_error{http::status::conflict,
                              "the candidates of an encrypted election are fixed on the chain when it is created"};
+        if (e.chain != definition_status::none)
+            throw http_error{http::status::conflict,
+                             "the candidates of this election are fixed on the chain when it is created (the genesis's "
+                             "elections_defined)"};
         auto c = candidate_of(b);
         auto id = must(db_.add_candidate(election, c));
         if (!id) throw http_error{http::status::conflict, "the election already has a candidate of that name"};

@@ -81,12 +81,16 @@ inline constexpr std::optional<vote_status> next_status(vote_status from, vote_e
 /// True for a refusal of eth_sendRawTransaction that no retry can turn into a
 /// success: the transaction itself breaks a rule of the validators' chain
 /// (signature, submitter, size, chain id, encoding), or another vote of the same
-/// voter tag holds its place. Not: a full pool, a node's storage trouble or
-/// overload, anything unknown.
+/// voter tag holds its place, or its candidate or time breaks the election's
+/// definition on the chain. Not: a full pool, a node's storage trouble or
+/// overload, an election not (yet) defined at that validator (its definition may
+/// not be final there yet: unknown_election), anything unknown.
 inline constexpr bool definitive_refusal(std::int64_t code) noexcept {
     return code == rpc::tx_code::invalid_signature || code == rpc::tx_code::unauthorized_submitter ||
            code == rpc::tx_code::vote_too_large || code == rpc::tx_code::wrong_chain ||
-           code == rpc::tx_code::duplicate_vote || code == rpc::tx_code::election_rule || code == rpc::code::invalid_params;
+           code == rpc::tx_code::duplicate_vote || code == rpc::tx_code::election_rule ||
+           code == rpc::tx_code::unknown_candidate || code == rpc::tx_code::outside_voting_window ||
+           code == rpc::code::invalid_params;
 }
 
 /// What a receipt lookup found.

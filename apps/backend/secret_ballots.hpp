@@ -2,7 +2,8 @@
 /// @file Secret ballots in the backend (docs/backend.md, "Secret ballots";
 /// the protocol is docs/election-protocol.md).
 ///
-/// An encrypted election's definition is published on the chain as a record
+/// An encrypted election's definition (and, on a chain whose genesis sets
+/// elections_defined, a plain election's) is published on the chain as a record
 /// signed with the submitter key (deterministic: the same bytes every time, so
 /// re-sending it can never define the election twice); the validators then make
 /// its key by themselves. The backend never holds a decryption key: it learns
@@ -162,18 +163,21 @@ public:
     /// Answers that must agree before the backend believes a validator's word: f + 1.
     std::size_t needed() const { return maker_.genesis().max_faulty() + 1; }
 
-    /// The definition record of encrypted election `e`, signed, stamped with its creation
-    /// time: the same transaction (and hash) every time it is made.
+    /// The definition record of election `e` (encrypted, or plain on a chain whose genesis sets
+    /// elections_defined), signed, stamped with its creation time: the same transaction (and
+    /// hash) every time it is made.
     vote_tx definition_tx(const election_row& e) const {
         election::definition d;
-        d.ballot = election::ballot_kind::encrypted;
+        d.ballot = e.ballot == ballot_kind::encrypted ? election::ballot_kind::encrypted : election::ballot_kind::plain;
         d.name = e.name;
         for (const auto& c : must(db_.candidates(e.id)))  // by ascending id: the ballots' order
             d.candidates.push_back({static_cast<std::uint64_t>(c.id), c.name});
         d.start_ms = e.start_ms;
         d.end_ms = e.end_ms;
-        d.key_deadline_ms = e.key_deadline_ms;
-        d.threshold = e.threshold;
+        if (d.ballot == election::ballot_kind::encrypted) {  // a plain definition has neither
+            d.key_deadline_ms = e.key_deadline_ms;
+            d.threshold = e.threshold;
+        }
         vote_tx tx;
         tx.kind = tx_kind::define_election;
         tx.chain_id = maker_.genesis().chain_id;
@@ -189,7 +193,7 @@ public:
     /// to a validator; a definitive refusal is recorded with its reason. Returns the status
     /// it has afterwards.
     definition_status publish(const election_row& e) {
-        if (e.ballot != ballot_kind::encrypted || e.chain == definition_status::final ||
+        if (e.chain == definition_status::none || e.chain == definition_status::final ||
             e.chain == definition_status::rejected)
             return e.chain;
         vote_tx tx = definition_tx(e);
@@ -214,13 +218,12 @@ public:
         return e.chain;  // a full pool, a node's trouble: next tick
     }
 
-    /// One pass over the encrypted elections whose definition is not final yet.
+    /// One pass over the elections whose definition is published and not final yet.
     std::size_t tick(const std::function<bool()>& stop = {}) {
         std::size_t changed = 0;
         for (const auto& e : must(db_.elections())) {
             if (stop && stop()) break;
-            if (e.ballot != ballot_kind::encrypted ||
-                (e.chain != definition_status::pending && e.chain != definition_status::submitted))
+            if (e.chain != definition_status::pending && e.chain != definition_status::submitted)
                 continue;
             changed += publish(e) != e.chain;
         }

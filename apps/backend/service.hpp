@@ -356,6 +356,8 @@ private:
         while (o.max_encrypted_candidates < election::limits::max_candidates &&
                election::ballot_size(o.max_encrypted_candidates + 1) <= g.max_encrypted_vote_bytes)
             ++o.max_encrypted_candidates;
+        o.define_plain = g.elections_defined;
+        o.max_record_bytes = g.max_encrypted_vote_bytes;
         return o;
     }
 
@@ -449,9 +451,10 @@ private:
             need(http::verb::post);
             accounts_.require_admin(req);
             auto made = elections_->create_election(body_object(req));
-            if (made.at("ballot") != "encrypted") return ok(std::move(made), http::status::created);
-            // Publish its definition now (the replay loop retries while no validator takes it).
             const auto e = elections_->load_election(made.at("id").as_int64());
+            if (e.chain == definition_status::none) return ok(std::move(made), http::status::created);
+            // Publish its definition now (the replay loop retries while no validator takes it;
+            // votes wait in the outbox until it is final: the validators refuse them before).
             (void)secret_->publish(e);
             return ok(elections_->election_json(elections_->load_election(e.id)), http::status::created);
         }

@@ -146,6 +146,8 @@ private:
         const auto e = elections_.load_election(election_id);
         const auto now = clock_.wall_ms();
         if (now < e.start_ms || now >= e.end_ms) throw http_error{http::status::bad_request, "the election is not open"};
+        if (e.ballot == ballot_kind::plain && e.chain == definition_status::rejected)
+            throw http_error{http::status::conflict, "the validators refused this election's definition: " + e.chain_detail};
 
         vote_maker::made_vote made;
         if (e.ballot == ballot_kind::encrypted) {

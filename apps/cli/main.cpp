@@ -56,6 +56,7 @@ struct genesis_params {
     std::uint64_t interval = 5000;
     std::uint32_t max_txs = 32;
     bool empty_blocks = false;
+    bool elections_defined = false;  ///< the genesis flag: every election defined on the chain
 
     void add_options(CLI::App* c) {
         c->add_option("--chain-id", chain_id, "chain id")->capture_default_str();
@@ -64,12 +65,17 @@ struct genesis_params {
         c->add_option("--max-block-txs", max_txs, "max transactions per block")->capture_default_str()
             ->check(CLI::Range(1u, 100'000u));
         c->add_flag("--empty-blocks", empty_blocks, "propose blocks without transactions too (default: only when votes wait)");
+        c->add_flag("--elections-defined", elections_defined,
+                    "set the genesis flag elections_defined: the validators refuse a plain vote for an election "
+                    "not defined on the chain (`define-election`, or the backend when it creates one), for a "
+                    "candidate not in its definition, or outside its window (docs/election-protocol.md)");
     }
     void apply(genesis_config& g) const {
         g.chain_id = chain_id;
         g.block_interval_ms = interval;
         g.max_block_txs = max_txs;
         g.empty_blocks = empty_blocks;
+        g.elections_defined = elections_defined;
     }
 };
 

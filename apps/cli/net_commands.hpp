@@ -23,6 +23,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cstdio>
 
 namespace ballotchain::app {
@@ -58,7 +59,12 @@ public:
             "encrypt a secret ballot for an encrypted election (docs/election-protocol.md) under the election key the "
             "validators agree on, with its proofs; print it as the backend's encrypted_vote (base64) and, with --key, "
             "send it as a ballot record");
-        for (auto* c : {status_, submit_, watch_, ballot_}) {
+        define_ = app.add_subcommand(
+            "define-election",
+            "sign a plain election's definition (name, candidates, voting window; docs/election-protocol.md) with a "
+            "submitter key and send it: on a chain whose genesis sets elections_defined, votes for an election count "
+            "only once its definition is final; prints its tx hash");
+        for (auto* c : {status_, submit_, watch_, ballot_, define_}) {
             c->add_option("--ca", ca_,
                           "PEM CA certificates an https --rpc validator's certificate must chain to (default: the system's store)")
                 ->check(CLI::ExistingFile);
@@ -86,6 +92,16 @@ public:
         ballot_->add_option("--voter", voter_, "voter id, tag made as `submit` makes it")->excludes(tag);
         ballot_->add_option("--key", key_, "submitter key file: also send the ballot (prints its tx hash)")->check(CLI::ExistingFile);
         ballot_->add_option("--wait", wait_s_, "with --key: wait up to this many seconds for its verified confirmation")
+            ->capture_default_str()->check(CLI::Range(0u, 86'400u));
+        define_->add_option("--key", key_, "submitter key file")->required()->check(CLI::ExistingFile);
+        define_->add_option("--election", election_, "election id (new on the chain)")->required();
+        define_->add_option("--name", def_name_, "the election's name (1..256 bytes)")->required();
+        define_->add_option("--candidate", def_candidates_,
+                            "a candidate as ID=NAME (repeat, 1..64, ids ascending; name 1..128 bytes), e.g. 1=Alice")
+            ->required();
+        define_->add_option("--start", def_start_, "first block time at which votes count, YYYY-MM-DDTHH:MM:SSZ (default: now)");
+        define_->add_option("--end", def_end_, "first block time at which they no longer do (default: 30 days after the start)");
+        define_->add_option("--wait", wait_s_, "wait up to this many seconds for its verified confirmation (0: do not wait)")
             ->capture_default_str()->check(CLI::Range(0u, 86'400u));
         watch_->add_option("--state", state_, "file the follower keeps its position in (resumes from it)");
         watch_->add_option("--blocks", watch_blocks_, "stop after this many new blocks (default: until interrupted)")
@@ -120,6 +136,7 @@ public:
         if (*submit_) return submit(c);
         if (*watch_) return watch(c);
         if (*ballot_) return ballot(c);
+        if (*define_) return define_election(c);
         return 1;
     }
 
@@ -290,6 +307,69 @@ private:
         return 0;
     }
 
+    /// `ballotchain define-election`: a plain definition record, checked here by the chain's own
+    /// decoder and rules of a definition before it is sent.
+    int define_election(client_type& c) {
+        auto kp = load_key_file(key_);
+        if (!kp) return fail(key_ + ": " + kp.error().message());
+        election::definition d;
+        d.ballot = election::ballot_kind::plain;
+        d.name = def_name_;
+        if (d.name.empty() || d.name.size() > election::limits::max_name_bytes) return fail("--name: 1..256 bytes");
+        if (def_candidates_.empty() || def_candidates_.size() > election::limits::max_candidates)
+            return fail("--candidate: 1..64 of them");
+        for (const auto& text : def_candidates_) {
+            const auto eq = text.find('=');
+            std::uint64_t id = 0;
+            const char* end = text.data() + (eq == std::string::npos ? 0 : eq);
+            auto [p, ec] = std::from_chars(text.data(), end, id);
+            if (eq == std::string::npos || ec != std::errc{} || p != end)
+                return fail("--candidate " + text + ": expected ID=NAME, e.g. 1=Alice");
+            const std::string name = text.substr(eq + 1);
+            if (name.empty() || name.size() > election::limits::max_candidate_name_bytes)
+                return fail("--candidate " + text + ": a name of 1..128 bytes");
+            if (!d.candidates.empty() && id <= d.candidates.back().id)
+                return fail("--candidate " + text + ": ids must be strictly ascending");
+            d.candidates.push_back({id, name});
+        }
+        const auto now = steady_clock_adapter{}.wall_ms();
+        auto when = [&](const std::string& s, std::uint64_t dflt, const char* opt) -> std::optional<std::uint64_t> {
+            if (s.empty()) return dflt;
+            auto t = parse_iso_time(s);
+            if (!t) fail(std::string(opt) + " must be YYYY-MM-DDTHH:MM:SSZ, not " + s);
+            return t;
+        };
+        const auto start = when(def_start_, now, "--start");
+        if (!start) return 1;
+        const auto end = when(def_end_, *start + 30ull * 24 * 3600 * 1000, "--end");
+        if (!end) return 1;
+        if (*end <= *start) return fail("--end must be after --start");
+        d.start_ms = *start;
+        d.end_ms = *end;
+        vote_tx tx;
+        tx.kind = tx_kind::define_election;
+        tx.chain_id = c.genesis().chain_id;
+        tx.election_id = election_;
+        tx.encrypted_vote = election::encode(d);
+        if (tx.encrypted_vote.size() > c.genesis().max_encrypted_vote_bytes)
+            return fail("the definition is " + std::to_string(tx.encrypted_vote.size()) +
+                        " bytes, above the genesis's max_encrypted_vote_bytes (" +
+                        std::to_string(c.genesis().max_encrypted_vote_bytes) + "): shorter names or fewer candidates");
+        tx.voter_tag = election::slot_tag(tx_kind::define_election, 0);
+        tx.timestamp_ms = now;
+        const hash32 th = sign_tx<ed25519_sha256>(tx, *kp);
+        auto r = c.submit_vote(tx);
+        if (!r) return fail("refused " + to_hex(th) + ": " + r.error().what());
+        std::printf("%s\n", to_hex(*r).c_str());
+        if (wait_s_ == 0) return 0;
+        auto conf = c.wait_for_confirmation(th, std::chrono::seconds(wait_s_));
+        if (!conf || conf->state != client::tx_state::final) return fail("not confirmed " + to_hex(th));
+        std::printf("  final in block %llu %s, certified by %zu validators (verified)\n",
+                    static_cast<unsigned long long>(conf->proof->block_number), to_hex(conf->proof->block_hash).c_str(),
+                    conf->proof->certificate.seals.size());
+        return 0;
+    }
+
     int watch(client_type& c) {
         std::uint64_t seen = 0;
         boost::asio::cancellation_signal stop;
@@ -337,7 +417,10 @@ private:
     CLI::App* submit_ = nullptr;
     CLI::App* watch_ = nullptr;
     CLI::App* ballot_ = nullptr;
+    CLI::App* define_ = nullptr;
     std::vector<std::string> rpc_;
+    std::string def_name_, def_start_, def_end_;
+    std::vector<std::string> def_candidates_;
     std::string ca_;
     std::shared_ptr<boost::asio::ssl::context> tls_;  ///< for https --rpc URLs (--ca, or the system's store)
     std::string genesis_, key_, voter_, payload_ = "0x", state_, voter_tag_;

@@ -35,6 +35,7 @@ struct network_options {
     std::uint64_t interval_ms = 200;   ///< block interval
     bool static_peers = true;          ///< pass --peers with every other validator's address
     bool start = true;                 ///< start every validator now (false: the test calls start(i))
+    bool elections_defined = false;    ///< `testnet --elections-defined`: every election defined on the chain
 };
 
 /// A bootnode and n validators made by `ballotchain testnet`, on free ports.
@@ -47,10 +48,11 @@ public:
         const bool bootnode = o.bootnode;
         const auto interval_ms = o.interval_ms;
         dir_ = tmp_.path() / "net";
-        auto [rc, out] = run({bin_dir + "/ballotchain", "testnet", "--validators", std::to_string(n), "--out",
-                              dir_.string(), "--block-interval-ms", std::to_string(interval_ms), "--max-block-txs",
-                              "300"},
-                             tmp_.path() / "testnet.log");
+        std::vector<std::string> args{bin_dir + "/ballotchain", "testnet", "--validators", std::to_string(n), "--out",
+                                      dir_.string(), "--block-interval-ms", std::to_string(interval_ms), "--max-block-txs",
+                                      "300"};
+        if (o.elections_defined) args.emplace_back("--elections-defined");
+        auto [rc, out] = run(args, tmp_.path() / "testnet.log");
         INFO(out);
         REQUIRE(rc == 0);
         auto ports = free_ports(2 * static_cast<std::size_t>(n) + 1);

@@ -492,7 +492,7 @@ def read_finalized(data):
 # ---- genesis --------------------------------------------------------------------------------
 GENESIS_FIELDS = dict(chain_id=None, timestamp_ms=None, validators=None, submitters=None, block_interval_ms=5000,
                       max_block_txs=32, empty_blocks=False, round_timeout_ms=2000, round_timeout_max_ms=60000,
-                      max_encrypted_vote_bytes=4096)
+                      max_encrypted_vote_bytes=4096, elections_defined=False)
 
 
 def _hex(s, n, what):
@@ -522,8 +522,9 @@ def load_genesis(path):
               "round_timeout_max_ms", "max_encrypted_vote_bytes"):
         if not isinstance(g[k], int) or isinstance(g[k], bool) or g[k] < 0:
             raise ValueError("genesis: %s must be an integer >= 0" % k)
-    if not isinstance(g["empty_blocks"], bool):
-        raise ValueError("genesis: empty_blocks must be a boolean")
+    for k in ("empty_blocks", "elections_defined"):
+        if not isinstance(g[k], bool):
+            raise ValueError("genesis: %s must be a boolean" % k)
     vals = g["validators"]
     if not isinstance(vals, list) or not 1 <= len(vals) <= 256:
         raise ValueError("genesis: 1..256 validators")
@@ -539,6 +540,8 @@ def load_genesis(path):
     enc += u32(len(subs)) + b"".join(_hex(s, 32, "submitter") for s in subs)
     enc += (u64(g["block_interval_ms"]) + u32(g["max_block_txs"]) + bytes([g["empty_blocks"]])
             + u64(g["round_timeout_ms"]) + u64(g["round_timeout_max_ms"]) + u32(g["max_encrypted_vote_bytes"]))
+    if g["elections_defined"]:  # the optional flags, only when set (data-format.md §8)
+        enc += u32(1)
     r = vg.Reader(enc)
     out = vg.read_genesis(r)
     r.done()
@@ -664,6 +667,8 @@ class State:
         e = self.elections.get(tx["election_id"])
         cand = tx["candidate_id"]
         if e is None:
+            if self.g.get("elections_defined"):
+                raise ValueError("election %d is not defined on the chain (unknown_election)" % tx["election_id"])
             counts = self.undefined_votes.setdefault(tx["election_id"], {})
             counts[cand] = counts.get(cand, 0) + 1
             return

@@ -255,6 +255,12 @@ def read_genesis(r):
         raise ValueError("bad boolean")
     g["empty_blocks"] = e == 1
     g["round_timeout_ms"], g["round_timeout_max_ms"], g["max_encrypted_vote_bytes"] = r.u64(), r.u64(), r.u32()
+    g["elections_defined"] = False
+    if len(r.b) - r.pos >= 4:  # optional flags (data-format.md §8): present only when not 0, known bits only
+        flags = r.u32()
+        if flags == 0 or flags & ~1:
+            raise ValueError("genesis flags %d: not canonical" % flags)
+        g["elections_defined"] = bool(flags & 1)
     g["hash"] = H(r.b[start:r.pos])
     return g
 

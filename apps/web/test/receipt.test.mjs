@@ -56,6 +56,16 @@ test('golden genesis: the JSON encodes to genesis.hex and hashes to genesis_hash
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(quorumOf), [1, 2, 2, 3, 4, 4, 5]);
 });
 
+test('genesis flags: elections_defined appends u32 1; absent or false keeps the encoding', () => {
+  const plain = genesisEncoding(genesisJson);
+  assert.equal(toHex(genesisEncoding({ ...genesisJson, elections_defined: false })), toHex(plain));
+  const flagged = genesisEncoding({ ...genesisJson, elections_defined: true });
+  assert.equal(flagged.length, plain.length + 4);
+  assert.equal(toHex(flagged.slice(0, plain.length)), toHex(plain));
+  assert.equal(toHex(flagged.slice(plain.length)), toHex(Uint8Array.from([0, 0, 0, 1])));
+  assert.throws(() => genesisEncoding({ ...genesisJson, elections_defined: 1 }));
+});
+
 test('golden header decodes and hashes to block_hash.hex', () => {
   const h = decodeHeader(hex('header.hex'));
   assert.equal(h.chainId, 1337n);

@@ -110,6 +110,7 @@ inline void write_genesis(wire::writer& w, const genesis_config& g) {
     w.u64(g.round_timeout_ms);
     w.u64(g.round_timeout_max_ms);
     w.u32(g.max_encrypted_vote_bytes);
+    if (const auto f = g.flags()) w.u32(f);  // only when set: older genesis encodings are unchanged
 }
 
 // ---- readers ---------------------------------------------------------------
@@ -207,6 +208,14 @@ inline bool read_genesis(wire::reader& r, genesis_config& g) {
         return false;
     if (empty > 1) return r.fail(core::errc::non_canonical);
     g.empty_blocks = empty == 1;
+    // The optional flags: present only when not 0, known bits only (1..3 bytes left are
+    // trailing bytes, as after any genesis without them).
+    if (r.remaining() >= 4) {
+        std::uint32_t flags = 0;
+        if (!r.u32(flags)) return false;
+        if (flags == 0 || (flags & ~genesis_flags::known) != 0) return r.fail(core::errc::non_canonical);
+        g.elections_defined = (flags & genesis_flags::elections_defined) != 0;
+    }
     return true;
 }
 

@@ -383,7 +383,7 @@ public:
             if (is_slot_tag(tx.voter_tag)) return make_error(errc::reserved_voter_tag);
         }
         switch (tx.kind) {
-        case tx_kind::vote: return check_vote(tx, block_ms);
+        case tx_kind::vote: return check_vote(g, tx, block_ms);
         case tx_kind::define_election: return check_define(g, tx);
         case tx_kind::ballot: return check_ballot(g, tx, block_ms, proofs_known_valid);
         case tx_kind::trustee_key: return check_trustee_key(g, tx, proofs_known_valid);
@@ -477,10 +477,12 @@ public:
     bool operator==(const election_registry&) const = default;
 
 private:
-    error_code check_vote(const vote_tx& tx, std::uint64_t block_ms) const {
+    error_code check_vote(const genesis_config& g, const vote_tx& tx, std::uint64_t block_ms) const {
         using chain::errc;
         const auto* e = find(tx.election_id);
-        if (!e) return {};  // an election not defined on the chain: the submitter's word
+        // An election not defined on the chain: the submitter's word, unless the genesis
+        // says every election is defined there.
+        if (!e) return g.elections_defined ? make_error(errc::unknown_election) : error_code{};
         if (e->def.ballot != ballot_kind::plain) return make_error(errc::wrong_ballot_kind);
         if (!e->def.candidate_index(tx.candidate_id)) return make_error(errc::unknown_candidate);
         if (block_ms < e->def.start_ms || block_ms >= e->def.end_ms) return make_error(errc::outside_voting_window);

@@ -17,6 +17,13 @@ struct validator_info {
     bool operator==(const validator_info&) const = default;
 };
 
+/// Bits of the genesis's optional trailing `flags` field (data-format.md §7): encoded only
+/// when one is set, so a genesis without any keeps its encoding and hash.
+namespace genesis_flags {
+inline constexpr std::uint32_t elections_defined = 1u << 0;
+inline constexpr std::uint32_t known = elections_defined;
+}  // namespace genesis_flags
+
 struct genesis_config {
     std::uint64_t chain_id = 1337;
     std::uint64_t timestamp_ms = 0;
@@ -28,6 +35,13 @@ struct genesis_config {
     std::uint64_t round_timeout_ms = 2000;       ///< base round timeout, doubled per round
     std::uint64_t round_timeout_max_ms = 60000;  ///< cap of the doubling
     std::uint32_t max_encrypted_vote_bytes = 4096;
+    /// Every election is defined on the chain (docs/election-protocol.md): a plain vote for an
+    /// election with no definition record is refused (`unknown_election`), as are one for a
+    /// candidate not in the definition and one whose block time is outside its window.
+    /// Off by default so that an older genesis (and its hash) stays as it was: the flag is in
+    /// the JSON and the canonical encoding (genesis_flags) only when set. `ballotchain testnet`
+    /// sets it for new networks.
+    bool elections_defined = false;
 
     bool operator==(const genesis_config&) const = default;
 
@@ -45,6 +59,8 @@ struct genesis_config {
             if (validators[i].key == k) return static_cast<std::uint32_t>(i);
         return std::nullopt;
     }
+    /// The `flags` field's value (0: not encoded).
+    std::uint32_t flags() const noexcept { return elections_defined ? genesis_flags::elections_defined : 0u; }
     bool is_submitter(const public_key& k) const noexcept {
         for (const auto& s : submitters)
             if (s == k) return true;

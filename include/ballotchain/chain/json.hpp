@@ -166,7 +166,7 @@ inline boost::json::object to_json(const genesis_config& g) {
     boost::json::array vals, subs;
     for (const auto& v : g.validators) vals.push_back({{"name", v.name}, {"public_key", to_hex(v.key)}});
     for (const auto& s : g.submitters) subs.push_back(boost::json::string(to_hex(s)));
-    return {{"chain_id", g.chain_id},
+    boost::json::object o{{"chain_id", g.chain_id},
             {"timestamp_ms", g.timestamp_ms},
             {"validators", std::move(vals)},
             {"submitters", std::move(subs)},
@@ -176,11 +176,13 @@ inline boost::json::object to_json(const genesis_config& g) {
             {"round_timeout_ms", g.round_timeout_ms},
             {"round_timeout_max_ms", g.round_timeout_max_ms},
             {"max_encrypted_vote_bytes", g.max_encrypted_vote_bytes}};
+    if (g.elections_defined) o["elections_defined"] = true;  // only when set, as in the encoding
+    return o;
 }
 
 /// Parses genesis JSON and runs check_genesis(). Optional fields take the
 /// defaults of genesis_config: block_interval_ms, max_block_txs, empty_blocks,
-/// round_timeout_ms, round_timeout_max_ms, max_encrypted_vote_bytes.
+/// round_timeout_ms, round_timeout_max_ms, max_encrypted_vote_bytes, elections_defined.
 inline result<genesis_config> genesis_from_json(const boost::json::value& v) {
     if (!v.is_object()) return detail::bad();
     const auto& o = v.get_object();
@@ -188,7 +190,7 @@ inline result<genesis_config> genesis_from_json(const boost::json::value& v) {
     static constexpr std::string_view known[] = {"chain_id", "timestamp_ms", "validators", "submitters",
                                                  "block_interval_ms", "max_block_txs", "empty_blocks",
                                                  "round_timeout_ms", "round_timeout_max_ms",
-                                                 "max_encrypted_vote_bytes"};
+                                                 "max_encrypted_vote_bytes", "elections_defined"};
     for (const auto& kv : o)
         if (std::find(std::begin(known), std::end(known), std::string_view(kv.key())) == std::end(known))
             return detail::bad();
@@ -222,6 +224,8 @@ inline result<genesis_config> genesis_from_json(const boost::json::value& v) {
         BALLOTCHAIN_JSON_GET(g.round_timeout_max_ms, detail::get_u64(o, "round_timeout_max_ms"));
     if (o.contains("max_encrypted_vote_bytes"))
         BALLOTCHAIN_JSON_GET(g.max_encrypted_vote_bytes, detail::get_u32(o, "max_encrypted_vote_bytes"));
+    if (o.contains("elections_defined"))
+        BALLOTCHAIN_JSON_GET(g.elections_defined, detail::get_bool(o, "elections_defined"));
     if (auto ec = check_genesis(g)) return ec;
     return g;
 }

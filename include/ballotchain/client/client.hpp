@@ -119,9 +119,11 @@ inline call_error rpc_failure(const rpc_outcome& o, const std::string& node) {
 }
 
 /// Refusals another validator may not repeat: a full pool, a node's storage
-/// trouble, overload, rate limits, internal errors.
+/// trouble, overload, rate limits, internal errors, an election whose definition
+/// that validator does not hold yet (unknown_election: it may lag behind).
 inline bool transient_code(std::int64_t c) noexcept {
     return c == rpc::tx_code::pool_full || c == rpc::tx_code::storage || c == rpc::code::rate_limited ||
+           c == rpc::tx_code::unknown_election ||
            c == rpc::code::server_error || c == rpc::code::internal_error || c == rpc::code::too_many_in_batch;
 }
 

@@ -33,6 +33,10 @@ inline constexpr int wrong_chain = -32007;
 inline constexpr int election_rule = -32008;  ///< refused by an election rule (docs/election-protocol.md); the message says which
 inline constexpr int batch_refused = -32009;  ///< another vote of its signed batch was refused; the message names it
 inline constexpr int storage = -32010;
+/// A plain vote's election rules, each its own code (the others stay election_rule):
+inline constexpr int unknown_election = -32011;   ///< no definition of its election on the chain (genesis elections_defined)
+inline constexpr int unknown_candidate = -32012;  ///< its candidate is not in the election's definition
+inline constexpr int outside_voting_window = -32013;  ///< block time is before the election's start or at/after its end
 }  // namespace tx_code
 
 }  // namespace ballotchain::rpc

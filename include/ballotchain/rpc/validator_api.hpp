@@ -104,6 +104,9 @@ inline rpc_error tx_error(const error_code& ec) {
     else if (ec == make_error(errc::vote_too_large)) c = tx_code::vote_too_large;
     else if (ec == make_error(errc::wrong_chain_id)) c = tx_code::wrong_chain;
     else if (is_category<storage_ns::errc>(ec)) c = tx_code::storage;
+    else if (ec == make_error(errc::unknown_election)) c = tx_code::unknown_election;
+    else if (ec == make_error(errc::unknown_candidate)) c = tx_code::unknown_candidate;
+    else if (ec == make_error(errc::outside_voting_window)) c = tx_code::outside_voting_window;
     else if (is_category<chain::errc>(ec) && static_cast<int>(ec.value()) >= static_cast<int>(errc::bad_election_record))
         c = tx_code::election_rule;
     return {c, ec.message(), std::nullopt};

@@ -44,7 +44,11 @@ struct validators_rig {
     boost::asio::io_context io;  ///< the client's executor, never run: the backend uses the synchronous forms
     std::unique_ptr<backend_client> client;
 
-    explicit validators_rig(std::string_view dir_prefix) : dir(dir_prefix) { connect(); }
+    /// `elections_defined`: the chain's genesis sets that flag.
+    explicit validators_rig(std::string_view dir_prefix, bool elections_defined = false)
+        : dir(dir_prefix), w(std::make_shared<chain_world>(elections_defined)) {
+        connect();
+    }
 
     /// A new client, as a restarted backend makes: the same validators, its
     /// follower resumed from DATA_DIR/follower.json. Whatever held the old one

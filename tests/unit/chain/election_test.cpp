@@ -16,7 +16,9 @@ namespace {
 
 /// election_world over memory storage, with this file's election.
 struct mem_world : election_world<mem_chain> {
-    mem_world() : election_world([](const genesis_config& g) { return mem_chain::open(g, memory_storage{}).value(); }) {}
+    explicit mem_world(bool elections_defined = false)
+        : election_world([](const genesis_config& g) { return mem_chain::open(g, memory_storage{}).value(); },
+                         elections_defined) {}
     election::definition encrypted(std::uint64_t deadline, std::uint64_t start, std::uint64_t end) const {
         return {election::ballot_kind::encrypted, "Board", {{1, "Alice"}, {2, "Bob"}, {3, "Carol"}}, t0 + start, t0 + end, t0 + deadline, 2};
     }
@@ -209,6 +211,40 @@ TEST_CASE("election definitions: refused when malformed, repeated, or over plain
     CHECK(w.refused({w.net.vote(1, 3, 9)}) == chain::errc::unknown_candidate);
     w.block({w.net.vote(1, 3, 7), w.net.vote(2, 3, 8)});
     CHECK(w.c.tally(3) == tally_map{{7, 1}, {8, 1}});
+}
+
+TEST_CASE("elections_defined: a plain vote needs its election defined on the chain, its candidate and window",
+          "[chain][election]") {
+    mem_world w(true);
+    // No definition: refused, in a block and at admission (the mempool's check).
+    CHECK(w.refused({w.net.vote(1, 1, 7)}) == chain::errc::unknown_election);
+    CHECK(w.c.check_tx(w.net.vote(1, 1, 7)).error() == chain::errc::unknown_election);
+    // Without the flag the same vote is the submitter's word (older chains verify as before).
+    mem_world old;
+    CHECK_FALSE(old.refused({old.net.vote(1, 1, 7)}));
+
+    election::definition poll{election::ballot_kind::plain, "Poll", {{7, "Yes"}, {8, "No"}}, w.t0 + 1'000, w.t0 + 6'000, 0, 0};
+    // The definition and a vote in one block: the vote counts against the state after it.
+    w.block({w.define(1, poll), w.net.vote(1, 1, 7)});
+    CHECK(w.c.check_tx(w.net.vote(2, 1, 9)).error() == chain::errc::unknown_candidate);
+    CHECK(w.refused({w.net.vote(2, 1, 9)}) == chain::errc::unknown_candidate);
+    CHECK(w.refused({w.net.vote(2, 2, 7)}) == chain::errc::unknown_election);
+    w.block({w.net.vote(2, 1, 8), w.net.vote(3, 1, 8)});
+    CHECK(w.c.tally(1) == tally_map{{7, 1}, {8, 2}});
+    w.until(w.t0 + 6'000);
+    CHECK(w.refused({w.net.vote(4, 1, 7)}) == chain::errc::outside_voting_window);
+    CHECK(w.c.check_tx(w.net.vote(4, 1, 7), w.t0 + 6'000).error() == chain::errc::outside_voting_window);
+    // A definition whose window has not opened yet.
+    election::definition later = poll;
+    later.start_ms = w.t0 + 60'000;
+    later.end_ms = w.t0 + 70'000;
+    w.block({w.define(2, later)});
+    CHECK(w.refused({w.net.vote(5, 2, 7)}) == chain::errc::outside_voting_window);
+
+    // Re-verifying from the genesis applies the same rules and derives the same state.
+    auto rep = w.c.verify();
+    CHECK(rep.ok);
+    CHECK(rep.elections == w.c.election_state());
 }
 
 TEST_CASE("election records: strict encodings", "[chain][election][codec]") {

@@ -1,5 +1,6 @@
 // chain/genesis.hpp: quorum, proposer rotation, lookups and check_genesis().
 #include <ballotchain/chain/genesis.hpp>
+#include <ballotchain/chain/json.hpp>
 
 #include "../support/fixtures.hpp"
 
@@ -157,4 +158,38 @@ TEST_CASE("genesis: check_genesis refuses non-canonical key encodings (y >= p), 
     below_p.data[31] = 0x7f;
     CHECK(ed25519_canonical(below_p));
     CHECK(ed25519_canonical(net.validators[0].public_key()));
+}
+
+TEST_CASE("genesis: elections_defined is encoded (flags) only when set; old encodings and hashes stay",
+          "[chain][genesis][codec]") {
+    test_network net(3);
+    const auto plain = encode(net.genesis);
+    auto g = net.genesis;
+    g.elections_defined = true;
+    const auto flagged = encode(g);
+    // Same prefix, then u32 flags = 1.
+    REQUIRE(flagged.size() == plain.size() + 4);
+    CHECK(std::equal(plain.begin(), plain.end(), flagged.begin()));
+    CHECK(flagged[plain.size() + 3] == 1);
+    CHECK(decode_genesis(flagged).value() == g);
+    CHECK(decode_genesis(plain).value() == net.genesis);
+    CHECK(genesis_hash<S>(g) != genesis_hash<S>(net.genesis));
+    // Flags 0 (must be absent) and unknown bits are not canonical.
+    auto zero = flagged;
+    zero[plain.size() + 3] = 0;
+    CHECK(decode_genesis(zero).error() == core::errc::non_canonical);
+    auto unknown = flagged;
+    unknown[plain.size() + 3] = 3;
+    CHECK(decode_genesis(unknown).error() == core::errc::non_canonical);
+    auto truncated = flagged;
+    truncated.pop_back();
+    CHECK_FALSE(decode_genesis(truncated));
+    // JSON: the key only when set; both round-trip.
+    CHECK_FALSE(json::to_json(net.genesis).contains("elections_defined"));
+    CHECK(json::to_json(g).at("elections_defined") == true);
+    CHECK(json::genesis_from_json(json::to_json(g)).value() == g);
+    CHECK(json::genesis_from_json(json::to_json(net.genesis)).value() == net.genesis);
+    auto o = json::to_json(g);
+    o["elections_defined"] = 1;
+    CHECK_FALSE(json::genesis_from_json(o));
 }

@@ -647,3 +647,15 @@ TEST_CASE("JSON-RPC: as_single_call takes exactly the single calls handle_jsonrp
                      {"error", bj::object{{"code", -32029}, {"message", "slow down"}, {"data", bj::object{{"retry_after_ms", 5}}}}},
                      {"id", "a"}});
 }
+
+TEST_CASE("tx_error: a plain vote's election rules each have their own code; the others stay -32008", "[rpc]") {
+    using chain::errc;
+    CHECK(rpc::tx_error(make_error(errc::unknown_election)).code == rpc::tx_code::unknown_election);
+    CHECK(rpc::tx_error(make_error(errc::unknown_candidate)).code == rpc::tx_code::unknown_candidate);
+    CHECK(rpc::tx_error(make_error(errc::outside_voting_window)).code == rpc::tx_code::outside_voting_window);
+    CHECK(rpc::tx_error(make_error(errc::invalid_ballot_proof)).code == rpc::tx_code::election_rule);
+    CHECK(rpc::tx_error(make_error(errc::unknown_election)).message == "election is not defined on the chain");
+    CHECK(rpc::tx_code::unknown_election == -32011);
+    CHECK(rpc::tx_code::unknown_candidate == -32012);
+    CHECK(rpc::tx_code::outside_voting_window == -32013);
+}

@@ -70,7 +70,15 @@ struct chain_world {
     std::vector<std::pair<std::string, std::string>> calls;  ///< (node, method), in order
     std::uint64_t probes = 0;
 
-    chain_world() { rpc::add_validator_methods(table, node); }
+    /// `elections_defined`: that genesis flag (every election defined on the chain).
+    explicit chain_world(bool elections_defined = false) : net(network(elections_defined)) {
+        rpc::add_validator_methods(table, node);
+    }
+    static test_network network(bool elections_defined) {
+        test_network n{3};
+        n.genesis.elections_defined = elections_defined;
+        return n;
+    }
 
     std::vector<client::node_info> nodes() const {
         return {{"validator-1", "http://v1", ""}, {"validator-2", "http://v2", ""}, {"validator-3", "http://v3", ""}};

@@ -25,11 +25,17 @@ struct election_world {
     std::vector<election::trustee<S>> trustees;
     std::uint64_t t0 = net.genesis.timestamp_ms;
 
-    /// `open(genesis)` opens the chain.
+    /// `open(genesis)` opens the chain; `elections_defined` sets that genesis flag first.
     template <class Open>
-    explicit election_world(Open&& open) : c(open(net.genesis)) {
+    explicit election_world(Open&& open, bool elections_defined = false)
+        : c(open(flagged(net, elections_defined))) {
         for (std::uint32_t i = 0; i < 3; ++i)
             trustees.emplace_back(net.genesis, i + 1, net.validators[i], seed(static_cast<int>(i)));
+    }
+
+    static const genesis_config& flagged(test_network& n, bool elections_defined) {
+        n.genesis.elections_defined = elections_defined;
+        return n.genesis;
     }
 
     std::uint64_t next_time() const { return t0 + (c.height() + 1) * 1000; }

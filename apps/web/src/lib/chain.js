@@ -193,6 +193,9 @@ export function genesisEncoding(j) {
   parts.push(u64(jsonInt(g.block_interval_ms, 'block_interval_ms')), u32(jsonInt(g.max_block_txs, 'max_block_txs')),
     u8(g.empty_blocks ? 1 : 0), u64(jsonInt(g.round_timeout_ms, 'round_timeout_ms')),
     u64(jsonInt(g.round_timeout_max_ms, 'round_timeout_max_ms')), u32(jsonInt(g.max_encrypted_vote_bytes, 'max_encrypted_vote_bytes')));
+  // The optional flags (§8): only when one is set, so an older genesis keeps its hash.
+  if (g.elections_defined === true) parts.push(u32(1));
+  else if (g.elections_defined !== undefined && g.elections_defined !== false) throw new Error('genesis: elections_defined must be a boolean');
   return concat(...parts);
 }
 
