@@ -65,10 +65,11 @@ struct genesis_params {
         c->add_option("--max-block-txs", max_txs, "max transactions per block")->capture_default_str()
             ->check(CLI::Range(1u, 100'000u));
         c->add_flag("--empty-blocks", empty_blocks, "propose blocks without transactions too (default: only when votes wait)");
-        c->add_flag("--elections-defined", elections_defined,
-                    "set the genesis flag elections_defined: the validators refuse a plain vote for an election "
-                    "not defined on the chain (`define-election`, or the backend when it creates one), for a "
-                    "candidate not in its definition, or outside its window (docs/election-protocol.md)");
+        c->add_flag("--elections-defined,!--no-elections-defined", elections_defined,
+                    std::string("the genesis flag elections_defined: the validators refuse a plain vote for an election "
+                                "not defined on the chain (`define-election`, or the backend when it creates one), for a "
+                                "candidate not in its definition, or outside its window (docs/election-protocol.md); ") +
+                        (elections_defined ? "default: on" : "default: off"));
     }
     void apply(genesis_config& g) const {
         g.chain_id = chain_id;
@@ -407,6 +408,7 @@ int main(int argc, char** argv) {
         ->required();
     genesis->add_option("--submitter", gen_submitters, "a submitter's (backend's) public key, 0x-hex (repeat for several)")
         ->required();
+    gen_params.elections_defined = true;  // a production chain: every election defined on it
     gen_params.add_options(genesis);
     genesis->add_option("--out,-o", gen_out, "file to write (default: print to stdout)");
     genesis->add_flag("--force", gen_force, "replace an existing file");

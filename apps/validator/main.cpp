@@ -152,6 +152,10 @@ int main(int argc, char** argv) {
                     "backup of this data dir or, if none exists, see docs/operations.md (Backup and restore)");
     auto eng = app::engine_t::create(std::move(*chain), *kp, steady_clock_adapter{}, eo, std::move(*sio));
     if (!eng) return fail("consensus state: " + eng.error().message());
+    if (eng->sign_floor() > eng->chain().height())
+        spdlog::warn("signed-state: this node signed up to height {} but chain.db holds height {} (a restored "
+                     "backup?): it signs nothing below height {} and catches up from its peers first",
+                     eng->saved_state().height, eng->chain().height(), eng->sign_floor());
 
     boost::asio::io_context io(1);
     p2p_opts.idle_timeout = std::chrono::milliseconds(p2p_idle_timeout_ms);

@@ -550,3 +550,83 @@ TEST_CASE("chaos: one validator's clock skewed +10 s, +60 s and -60 s: the chain
     REQUIRE(eventually([&] { return net.height(skewed).value_or(0) >= b; }, 60s));
     check_converged(net, n, acked);
 }
+
+namespace {
+
+/// Replaces validator i's data dir with `backup`; keeps the current `signed-state` file unless
+/// `old_signed_state` (then the backup's, or none if the backup has none).
+void restore_backup(network& net, int i, const fs::path& backup, bool old_signed_state) {
+    const fs::path dir = net.vdir(i);
+    const fs::path keep = net.dir() / "signed-state.current";
+    if (!old_signed_state && fs::exists(dir / "signed-state")) fs::copy_file(dir / "signed-state", keep, fs::copy_options::overwrite_existing);
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().filename() != "validator.key" && e.path().filename() != "config.toml") fs::remove_all(e.path());
+    for (const auto& e : fs::directory_iterator(backup))
+        fs::copy(e.path(), dir / e.path().filename(), fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    if (!old_signed_state) fs::copy_file(keep, dir / "signed-state", fs::copy_options::overwrite_existing);
+}
+
+std::size_t count_in_logs(network& net, int n, const std::string& what) {
+    std::size_t c = 0;
+    for (int i = 0; i < n; ++i) {
+        const std::string l = net.log(i);
+        for (auto p = l.find(what); p != std::string::npos; p = l.find(what, p + 1)) ++c;
+    }
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("chaos: a validator restored from an old backup under load, with its signed-state file kept and with the "
+          "backup's: it catches up, no validator sees an equivocation, every vote final once",
+          "[integration][chaos]") {
+    constexpr int n = 4;
+    constexpr int r = 2;  // validator-3 is backed up and restored
+    network net(n, chaos_options());
+    for (int i = 0; i < n; ++i) net.set_extra_args(i, chaos_args());
+    start_all(net, n);
+    wait_connected(net);
+    std::vector<int> others{0, 1, 3};
+    vote_load load(net, {0, 1, 2, 3});
+    load.wait_acked(20);
+
+    // The backup, as operations.md says to take it: the validator stopped, its data dir copied.
+    load.use(others);
+    net.kill(r, SIGTERM);
+    const fs::path backup = net.dir() / "backup";
+    fs::copy(net.vdir(r), backup, fs::copy_options::recursive);
+    const auto h_backup = net.height(0).value();
+    net.start(r);
+    load.use({0, 1, 2, 3});
+    // It signs blocks the backup does not hold.
+    wait_progress(net, {0, 1, 2, 3}, min_height(net, {0, 1, 2, 3}), 5);
+    load.wait_acked(20);
+
+    // 1. Killed under load and restored from the backup, its current signed-state file kept: the
+    //    file is ahead of the restored chain.db, so it signs nothing below that height until it has
+    //    caught up.
+    load.use(others);
+    net.kill(r, SIGKILL);
+    restore_backup(net, r, backup, false);
+    net.start(r);
+    REQUIRE(eventually([&] { return net.log(r).find("signed-state: this node signed up to height") != std::string::npos; }, 30s));
+    REQUIRE(eventually([&] { return net.height(r).value_or(0) >= min_height(net, others); }, 60s));
+    load.use({0, 1, 2, 3});
+    wait_progress(net, {0, 1, 2, 3}, min_height(net, {0, 1, 2, 3}), 3);
+    load.wait_acked(20);
+
+    // 2. Restored again, this time with the backup's own (older) signed-state file: the start-up
+    //    guard holds it until its peers' STATUS shows it is behind, and it catches up first.
+    load.use(others);
+    net.kill(r, SIGKILL);
+    restore_backup(net, r, backup, true);
+    net.start(r);
+    REQUIRE(eventually([&] { return net.height(r).value_or(0) >= min_height(net, others); }, 60s));
+    load.use({0, 1, 2, 3});
+    wait_progress(net, {0, 1, 2, 3}, min_height(net, {0, 1, 2, 3}), 3);
+    load.wait_acked(20);
+    load.stop();
+    INFO("backup at height " << h_backup);
+    CHECK(count_in_logs(net, n, "equivocation by") == 0);
+    check_converged(net, n, load.acked());
+}

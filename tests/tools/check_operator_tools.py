@@ -106,10 +106,11 @@ def main():
               and [v["name"] for v in g["validators"]] == ["validator-1", "validator-2", "validator-3"]
               and g["submitters"] == [sub_pub], "genesis lists the validators in order, named validator-N, and the submitter")
         tn = os.path.join(t, "testnet")
-        run([cli, "testnet", "--validators", "3", "--out", tn])
+        run([cli, "testnet", "--validators", "3", "--out", tn, "--elections-defined"])
         tg = json.load(open(os.path.join(tn, "genesis.json")))
         same = {k: v for k, v in g.items() if k not in ("validators", "submitters")}
-        check(same == {k: v for k, v in tg.items() if k not in ("validators", "submitters")},
+        check(same.get("elections_defined") is True and
+              same == {k: v for k, v in tg.items() if k not in ("validators", "submitters")},
               "genesis has testnet's defaults: " + json.dumps(same))
         r = run(args)
         check(r.returncode == 1 and "--force" in r.stderr, "genesis does not replace an existing file without --force")
@@ -165,7 +166,7 @@ def main():
         # The validator's config file: strict, and `peers = []` on a single-validator chain.
         one = os.path.join(t, "one.json")
         run([cli, "genesis", "--out", one, "--submitter", sub_pub, "--validator", keys[3],
-             "--block-interval-ms", "200"])
+             "--block-interval-ms", "200", "--no-elections-defined"])
         rpc = free_port()
         r = run([cli, "config", "--genesis", one, "--key", os.path.join(t, "v4.key"), "--data-dir",
                  os.path.join(t, "single"), "--rpc-addr", f"127.0.0.1:{rpc}", "--validator-addr",
