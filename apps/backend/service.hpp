@@ -50,6 +50,7 @@
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/key_file.hpp>
 #include <ballotchain/crypto/random.hpp>
+#include <ballotchain/rpc/health.hpp>
 #include <ballotchain/rpc/http_server.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
@@ -388,6 +389,7 @@ private:
             need(http::verb::get);
             auto h = health_json();
             const bool failing = h.at("status") == "failing";
+            if (failing) h["detail"] = rpc::failing_detail(h);  // every error answer carries a detail
             return ok(std::move(h), failing ? http::status::service_unavailable : http::status::ok);
         }
         if (path == "/openapi.json") {

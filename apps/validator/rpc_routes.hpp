@@ -263,6 +263,7 @@ inline rpc::http_handler make_rpc_handler(validator_node& node, std::shared_ptr<
             if (!node.p2p_address().empty()) h["p2p_addr"] = node.p2p_address();
             if (node.storage_failure()) h["error"] = *node.storage_failure();
             const bool failing = h.at("status") == "failing";
+            if (failing) h["detail"] = rpc::failing_detail(h);  // every error answer carries a detail
             return rpc::json_response(failing ? http::status::service_unavailable : http::status::ok, std::move(h),
                                       req.version());
         }

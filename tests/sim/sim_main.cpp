@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     std::optional<std::uint64_t> interval, round_timeout, round_timeout_max, max_delay, fault_ms;
     std::optional<std::uint32_t> max_txs, crashes, partitions, storage_faults, restores;
     bool unprotected = false;
+    std::uint64_t startup_hold_ms = 0;
     std::optional<double> drop, dup, tps;
     std::optional<int> byz;
     std::string suite_name(sim::insecure_sim_suite::name);
@@ -56,6 +57,9 @@ int main(int argc, char** argv) {
                    "the signed-state file at a restore: kept (the current one: the documented procedure),\n"
                    "backup (the backup's), lost, or any (chosen by the seed)")
         ->capture_default_str()->check(CLI::IsMember({"kept", "backup", "lost", "any"}));
+    app.add_option("--startup-hold-ms", startup_hold_ms,
+                   "every validator's start-up hold (engine_options::startup_hold_ms; 0: off, the validator's default)")
+        ->capture_default_str();
     app.add_flag("--unprotected", unprotected,
                  "run without the signed-state file and the start-up hold (shows what they prevent; with\n"
                  "--restores, seeds fail with an equivocation)");
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
         if (storage_faults) o.storage_faults = *storage_faults;
         if (restores) o.restores = *restores;
         o.unprotected = unprotected;
+        o.startup_hold_ms = startup_hold_ms;
         o.restore_file = restore_file == "kept" ? 0u : restore_file == "backup" ? 1u : restore_file == "lost" ? 2u : 3u;
         if (byz) o.byzantine = *byz == 1 && validators >= 4;
         o.verbose = verbose;

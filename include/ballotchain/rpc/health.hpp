@@ -4,11 +4,14 @@
 /// round, storage faults, catching up). A pure function so it is tested as a table.
 /// Reference: docs/api.md (GET /health) and docs/operations.md (monitoring).
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ballotchain::rpc {
@@ -76,6 +79,21 @@ inline health_report classify_health(const health_inputs& in) {
     if (in.catching_up) r.reasons.push_back("catching up: behind its peers");
     r.status = failing ? health_status::failing : r.reasons.empty() ? health_status::ok : health_status::degraded;
     return r;
+}
+
+/// The `detail` of a 503 health answer (every error answer carries one, docs/api.md): "failing: "
+/// and the answer's reasons, joined by "; ".
+inline std::string failing_detail(const boost::json::object& health) {
+    std::string d = "failing";
+    const char* sep = ": ";
+    if (const auto* r = health.if_contains("reasons"); r && r->is_array())
+        for (const auto& x : r->as_array())
+            if (x.is_string()) {
+                d += sep;
+                d += std::string_view(x.as_string());
+                sep = "; ";
+            }
+    return d;
 }
 
 }  // namespace ballotchain::rpc

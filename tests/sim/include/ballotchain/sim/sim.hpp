@@ -65,6 +65,8 @@ struct options {
     /// Runs without the double-sign protection against restores (no signed-state file, no
     /// start-up hold): shows what the protection prevents (`--restores` seeds that equivocate).
     bool unprotected = false;
+    /// engine_options::startup_hold_ms of every validator (0: off, as the validator's default).
+    std::uint64_t startup_hold_ms = 0;
     /// The signed-state file at a restore: 0 the current one kept (the documented procedure),
     /// 1 the backup's, 2 lost, 3 one of these chosen by the seed.
     std::uint32_t restore_file = 3;
@@ -115,6 +117,7 @@ struct options {
            << " --storage-faults=" << storage_faults;
         if (restores) os << " --restores=" << restores;
         if (unprotected) os << " --unprotected";
+        if (startup_hold_ms) os << " --startup-hold-ms=" << startup_hold_ms;
         if (restores) os << " --restore-file=" << (restore_file == 0 ? "kept" : restore_file == 1 ? "backup" : restore_file == 2 ? "lost" : "any");
         return os.str();
     }
@@ -268,7 +271,7 @@ private:
         eo.mempool_capacity = 10'000;
         consensus::signed_state_io sio;
         if (!o_.unprotected) {
-            eo.startup_hold_ms = 10'000;
+            eo.startup_hold_ms = o_.startup_hold_ms;
             sio.loaded = *n.file;
             sio.save = [file = n.file](const consensus::signed_record& st) -> result<void> {
                 *file = st;
