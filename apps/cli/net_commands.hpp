@@ -294,7 +294,13 @@ private:
         tx.encrypted_vote = body;
         tx.voter_tag = tag;
         tx.timestamp_ms = steady_clock_adapter{}.wall_ms();
-        const hash32 th = sign_tx<ed25519_sha256>(tx, *kp);
+        return sign_send_wait(c, tx, *kp);
+    }
+
+    /// Signs `tx` with the submitter key, sends it, prints its hash and, with --wait, waits until
+    /// it is final and prints its block (the proof checked against the genesis).
+    int sign_send_wait(client_type& c, vote_tx& tx, const ed25519::key_pair& kp) {
+        const hash32 th = sign_tx<ed25519_sha256>(tx, kp);
         auto r = c.submit_vote(tx);
         if (!r) return fail("refused " + to_hex(th) + ": " + r.error().what());
         std::printf("%s\n", to_hex(*r).c_str());
@@ -357,17 +363,7 @@ private:
                         std::to_string(c.genesis().max_encrypted_vote_bytes) + "): shorter names or fewer candidates");
         tx.voter_tag = election::slot_tag(tx_kind::define_election, 0);
         tx.timestamp_ms = now;
-        const hash32 th = sign_tx<ed25519_sha256>(tx, *kp);
-        auto r = c.submit_vote(tx);
-        if (!r) return fail("refused " + to_hex(th) + ": " + r.error().what());
-        std::printf("%s\n", to_hex(*r).c_str());
-        if (wait_s_ == 0) return 0;
-        auto conf = c.wait_for_confirmation(th, std::chrono::seconds(wait_s_));
-        if (!conf || conf->state != client::tx_state::final) return fail("not confirmed " + to_hex(th));
-        std::printf("  final in block %llu %s, certified by %zu validators (verified)\n",
-                    static_cast<unsigned long long>(conf->proof->block_number), to_hex(conf->proof->block_hash).c_str(),
-                    conf->proof->certificate.seals.size());
-        return 0;
+        return sign_send_wait(c, tx, *kp);
     }
 
     int watch(client_type& c) {
