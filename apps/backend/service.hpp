@@ -146,7 +146,9 @@ public:
         auto submitter = load_key_file(cfg_.submitter_key_path);
         if (!submitter) throw std::runtime_error(cfg_.submitter_key_path + ": " + submitter.error().message());
         if (!genesis.is_submitter(submitter->public_key()))
-            throw std::runtime_error("the submitter key is not an authorized submitter in " + cfg_.genesis_path);
+            spdlog::warn("the submitter key {} is not a submitter in {}: votes are refused unless a validator-set "
+                         "change made it one (docs/operations.md, \"Rotate keys\")",
+                         to_hex(submitter->public_key()), cfg_.genesis_path);
         maker_.emplace(std::move(*rules), *submitter, voter_tag_secret());
         elections_.emplace(*db_, clock_, election_options(genesis));
         fallback_.emplace(cfg_.data_dir + "/fallback", genesis, submitter->public_key(), clock_.wall_ms());

@@ -136,9 +136,12 @@ public:
 
     /// Every rule the chain applies to a transaction on its own but its signature (chain id,
     /// vote size, authorized submitter: the signature is made with the others at storing
-    /// time, by the key checked here); the tx hash when it passes.
+    /// time, by the key checked here); the tx hash when it passes. The submitter must be one
+    /// of the latest set of submitters these rules know (protocol.md §12).
     result<hash32> check(const vote_tx& tx) const {
-        if (auto ec = rules_.rules().check_tx_fields(tx)) return ec;
+        const auto& vs = rules_.validators();
+        if (vs.epochs().empty()) return make_error(chain::errc::unauthorized_submitter);
+        if (auto ec = rules_.rules().check_tx_fields(tx, vs, vs.epochs().back().from)) return ec;
         return tx_hash<ed25519_sha256>(tx);
     }
 

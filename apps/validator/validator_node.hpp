@@ -93,7 +93,7 @@ public:
             }
             watch_quorum();
         });
-        quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.genesis().quorum());
+        quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.validator_set().quorum());
         consensus::effects fx;
         eng_.start(fx);
         apply(fx);
@@ -174,8 +174,8 @@ public:
         const auto& g = eng_.genesis();
         const auto now = eng_.clock_policy().now_ms();
         rpc::health_inputs in;
-        in.validators = g.n();
-        in.quorum = g.quorum();
+        in.validators = eng_.validator_set().n();
+        in.quorum = eng_.validator_set().quorum();
         in.peers_connected = net_->peer_count();
         if (last_final_ms_) in.since_final_ms = now - std::min(now, *last_final_ms_);
         in.pending = eng_.pool().size();
@@ -296,7 +296,7 @@ private:
         spdlog::warn("round change: height {} is in round {} ({} round changes since the last such line); peers {} "
                      "of {} needed",
                      eng_.height(), eng_.round(), changes - round_changes_logged_, net_->peer_count(),
-                     rpc::peers_needed_for_quorum(eng_.genesis().quorum()));
+                     rpc::peers_needed_for_quorum(eng_.validator_set().quorum()));
         round_changes_logged_ = changes;
         round_logged_ms_ = now;
     }
@@ -304,7 +304,7 @@ private:
     /// Says at warning level when this validator loses the peers a quorum needs, and when it
     /// has them again (each transition once).
     void watch_quorum() {
-        const std::size_t need = rpc::peers_needed_for_quorum(eng_.genesis().quorum());
+        const std::size_t need = rpc::peers_needed_for_quorum(eng_.validator_set().quorum());
         const std::size_t have = net_->peer_count();
         const bool lost = have < need;
         if (lost == quorum_lost_) return;
@@ -312,10 +312,10 @@ private:
         if (lost)
             spdlog::warn("quorum lost: {} of the {} peers a quorum of {} needs are connected; no block can be final "
                          "until more validators are reachable",
-                         have, need, eng_.genesis().quorum());
+                         have, need, eng_.validator_set().quorum());
         else
             spdlog::warn("quorum reached: {} peers connected ({} needed for a quorum of {})", have, need,
-                         eng_.genesis().quorum());
+                         eng_.validator_set().quorum());
     }
 
     /// A local fault (this node's own disk failed a write): counted, and logged

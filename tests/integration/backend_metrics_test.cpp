@@ -74,7 +74,14 @@ TEST_CASE("backend and validator /metrics: the expected series, valid for promto
     CHECK(sample(m, "process_start_time_seconds") > 1.7e9);
     CHECK(b.get("/openapi.json").obj().at("paths").as_object().contains("/metrics"));
 
-    const auto vres = client::http_get("127.0.0.1", net.rpc(0), "/metrics");
+    // The vote is final when one validator says so; validator 0 may append the block a moment later.
+    client::http_reply vres;
+    CHECK(eventually(
+        [&] {
+            vres = client::http_get("127.0.0.1", net.rpc(0), "/metrics");
+            return vres.status == 200 && sample(vres.body, "ballotchain_height") >= 1;
+        },
+        std::chrono::seconds(30)));
     REQUIRE(vres.status == 200);
     INFO(vres.body);
     CHECK(sample(vres.body, "ballotchain_height") >= 1);

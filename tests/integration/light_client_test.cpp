@@ -164,7 +164,7 @@ TEST_CASE("poa_getRawBlocks and poa_getTransactionProof: a client checks blocks 
             const auto fb = decode_finalized_block(from_hex(std::string_view(blocks[k].as_string()), 64u << 20).value());
             REQUIRE(fb.has_value());
             CHECK(fb->blk.header.height == from + k);
-            if (from + k > 0) CHECK_FALSE(rules.check_certificate(fb->blk.header, block_hash<S>(fb->blk.header), fb->cert));
+            if (from + k > 0) CHECK_FALSE(rules.check_certificate(fb->blk.header, block_hash<S>(fb->blk.header), fb->cert, validator_schedule(*g)));
         }
     }
     // bounds: all up to the head in one call; none above it; count 1..256; one call per body
@@ -197,7 +197,7 @@ TEST_CASE("poa_getRawBlocks and poa_getTransactionProof: a client checks blocks 
         CHECK(header->height == o.at("block_number").to_number<std::uint64_t>());
         const auto cert = cert_of(o.at("certificate"));
         CHECK(cert.seals.size() >= g->quorum());
-        CHECK_FALSE(rules.check_certificate(*header, bh, cert));
+        CHECK_FALSE(rules.check_certificate(*header, bh, cert, validator_schedule(*g)));
         std::vector<hash32> path;
         for (const auto& e : o.at("proof").as_array()) path.push_back(hash_of(e));
         CHECK(merkle_verify<S>(hash_of(bj::value(a)), o.at("index").to_number<std::size_t>(), header->tx_count, path,
@@ -205,6 +205,6 @@ TEST_CASE("poa_getRawBlocks and poa_getTransactionProof: a client checks blocks 
         // a certificate for another block does not pass for this header
         auto other = cert;
         other.block_hash.data[0] ^= 1;
-        CHECK(rules.check_certificate(*header, bh, other));
+        CHECK(rules.check_certificate(*header, bh, other, validator_schedule(*g)));
     }
 }

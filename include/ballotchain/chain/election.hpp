@@ -11,6 +11,7 @@
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/genesis.hpp>
 #include <ballotchain/chain/types.hpp>
+#include <ballotchain/chain/validator_set.hpp>
 #include <ballotchain/core/wire.hpp>
 #include <ballotchain/crypto/dkg.hpp>
 
@@ -43,8 +44,8 @@ struct candidate {
     bool operator==(const candidate&) const = default;
 };
 
-/// An election as the chain knows it. Trustees are the genesis validators (trustee i is
-/// validator i − 1); `threshold` of them decrypt the tally.
+/// An election as the chain knows it. Trustees are the validators (trustee i is validator id
+/// i − 1, chain/validator_set.hpp); `threshold` of them decrypt the tally.
 struct definition {
     ballot_kind ballot = ballot_kind::plain;
     std::string name;
@@ -349,6 +350,14 @@ struct election_state {
 /// checked on a copy, which replaces the state when the block is final).
 class election_registry {
 public:
+    /// An empty state, bound to no chain: every validator set in it is empty. Use the genesis
+    /// constructor for a chain's state.
+    election_registry() = default;
+    /// The state after block 0 of the chain of `g`.
+    explicit election_registry(const genesis_config& g) : validators_(g) {}
+
+    /// The validator registry and the sets by height (validator-set changes, protocol.md §12).
+    const validator_schedule& validators() const noexcept { return validators_; }
     /// Trustee keys, by 1-based trustee index.
     const std::map<std::uint32_t, point>& trustee_keys() const noexcept { return trustee_keys_; }
     const election_state* find(std::uint64_t election) const {
@@ -376,7 +385,7 @@ public:
     /// every earlier record applied. `proofs_known_valid`: the tx already passed this check
     /// (its zero-knowledge proofs are not verified again). Signature, chain id, size and slot
     /// uniqueness are the chain rules' part (chain_rules).
-    error_code check(const genesis_config& g, const vote_tx& tx, std::uint64_t block_ms,
+    error_code check(const genesis_config& g, const vote_tx& tx, std::uint64_t height, std::uint64_t block_ms,
                      bool proofs_known_valid = false) const {
         using chain::errc;
         if (tx.is_vote() || tx.kind == tx_kind::ballot) {
@@ -390,6 +399,7 @@ public:
         case tx_kind::dealing: return check_dealing(g, tx, block_ms, proofs_known_valid);
         case tx_kind::verdict: return check_verdict(g, tx);
         case tx_kind::decryption: return check_decryption(g, tx, block_ms);
+        case tx_kind::validator_set: return check_validator_change(tx, height);
         }
         return make_error(errc::bad_election_record);
     }
@@ -397,7 +407,7 @@ public:
     /// Moves the state on by `tx` (@pre check() accepted it in this state). A record that does
     /// not fit the state (possible only for a stored block altered after it was validated,
     /// replayed at open) changes nothing; `ballotchain verify` names such a block.
-    void apply(const genesis_config& g, const vote_tx& tx, std::uint64_t block_ms) {
+    void apply(const genesis_config& g, const vote_tx& tx, std::uint64_t height, std::uint64_t block_ms) {
         auto it = elections_.find(tx.election_id);
         election_state* e = it == elections_.end() ? nullptr : &it->second;
         switch (tx.kind) {
@@ -451,6 +461,10 @@ public:
             if (!e->tally && e->decryptions.size() >= e->def.threshold) decrypt(*e);
             return;
         }
+        case tx_kind::validator_set:
+            if (auto r = decode_validator_change(tx.encrypted_vote); r && !check_validator_change(tx, height))
+                validators_.apply(*r, height);
+            return;
         }
     }
 
@@ -469,14 +483,26 @@ public:
     }
 
     /// The trustee (1-based) that signs `tx`, or 0 when its signer is no validator.
-    static std::uint32_t trustee_of(const genesis_config& g, const vote_tx& tx) {
-        auto v = g.validator_index(tx.submitter);
+    /// Trustee i is validator id i − 1 (any validator the chain has known: validator_schedule).
+    std::uint32_t trustee_of(const genesis_config&, const vote_tx& tx) const {
+        auto v = validators_.id_of(tx.submitter);
         return v ? *v + 1 : 0;
     }
 
     bool operator==(const election_registry&) const = default;
 
 private:
+    /// A validator-set change in the block at `height`: in its slot (election 0, its sequence's
+    /// tag) and valid against the set then active (its approvals' signatures are chain_rules').
+    error_code check_validator_change(const vote_tx& tx, std::uint64_t height) const {
+        using chain::errc;
+        auto r = decode_validator_change(tx.encrypted_vote);
+        if (!r) return make_error(errc::bad_validator_change);
+        if (tx.election_id != 0 || tx.voter_tag != change_slot_tag(r->change.sequence))
+            return make_error(errc::wrong_slot_tag);
+        return validators_.check(*r, height);
+    }
+
     error_code check_vote(const genesis_config& g, const vote_tx& tx, std::uint64_t block_ms) const {
         using chain::errc;
         const auto* e = find(tx.election_id);
@@ -505,7 +531,7 @@ private:
         if (d->ballot == ballot_kind::plain) {
             if (d->key_deadline_ms != 0 || d->threshold != 0) return make_error(errc::bad_election_definition);
         } else {
-            if (d->key_deadline_ms > d->start_ms || d->threshold == 0 || d->threshold > g.n())
+            if (d->key_deadline_ms > d->start_ms || d->threshold == 0 || d->threshold > validators_.registry().size())
                 return make_error(errc::bad_election_definition);
             // Its ballots must fit the chain's record size (20 candidates at the default 4,096 bytes).
             if (ballot_size(d->candidates.size()) > g.max_encrypted_vote_bytes) return make_error(errc::bad_election_definition);
@@ -536,7 +562,7 @@ private:
     }
 
     /// A trustee record: signed by a validator, in its slot.
-    static error_code check_trustee_slot(const genesis_config& g, const vote_tx& tx, std::uint32_t& trustee) {
+    error_code check_trustee_slot(const genesis_config& g, const vote_tx& tx, std::uint32_t& trustee) const {
         using chain::errc;
         trustee = trustee_of(g, tx);
         if (trustee == 0) return make_error(errc::not_a_trustee);
@@ -683,6 +709,7 @@ private:
         e.tally = std::move(counts);
     }
 
+    validator_schedule validators_;
     std::map<std::uint32_t, point> trustee_keys_;
     std::map<std::uint64_t, election_state> elections_;
     std::set<std::uint64_t> plain_votes_;      ///< elections with plain votes and no definition

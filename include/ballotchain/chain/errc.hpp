@@ -58,6 +58,14 @@ enum class errc {
     complaint_refused,
     tally_not_open,
     invalid_decryption_share,
+
+    // validator-set changes (docs/protocol.md §12)
+    bad_validator_change = 100,  ///< malformed, or it adds a known key, removes an inactive id, empties the set...
+    change_out_of_order,         ///< its sequence is not the next one
+    change_pending,              ///< the previous change is not in effect yet
+    change_bad_height,           ///< its effective height is not after the block's (or too far ahead)
+    change_not_approved,         ///< fewer than a quorum of active validators approved it, or not in order
+    bad_change_approval,         ///< an approval's signature does not verify
 };
 
 inline const char* category_name(errc) noexcept { return "ballotchain.chain"; }
@@ -108,6 +116,12 @@ inline std::string describe(errc e) {
     case errc::complaint_refused: return "complaint is not upheld (unfounded, unproven or against no dealing)";
     case errc::tally_not_open: return "the election has not ended by block time";
     case errc::invalid_decryption_share: return "decryption share is invalid";
+    case errc::bad_validator_change: return "validator-set change is invalid (malformed, a key already known, an inactive id removed, an empty set...)";
+    case errc::change_out_of_order: return "validator-set change does not carry the next sequence number";
+    case errc::change_pending: return "a validator-set change is scheduled and not in effect yet";
+    case errc::change_bad_height: return "validator-set change must take effect after the block that records it (and at most 1,000,000 heights later)";
+    case errc::change_not_approved: return "validator-set change lacks approvals from a quorum of the active validators";
+    case errc::bad_change_approval: return "validator-set change approval signature is invalid";
     }
     return "unknown chain error";
 }

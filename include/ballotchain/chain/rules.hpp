@@ -8,6 +8,7 @@
 #include <ballotchain/chain/election.hpp>
 #include <ballotchain/chain/errc.hpp>
 #include <ballotchain/chain/merkle.hpp>
+#include <ballotchain/chain/validator_set.hpp>
 #include <ballotchain/core/hex.hpp>
 #include <ballotchain/crypto/suite.hpp>
 
@@ -169,14 +170,32 @@ public:
 
     const genesis_config& genesis() const noexcept { return g_; }
 
-    /// The checks of a transaction that need no chain state except its signature:
-    /// chain id, vote size, authorized signer (§9 step 8, first three): a submitter for votes,
-    /// definitions and ballots, a validator for a trustee's records.
-    error_code check_tx_fields(const vote_tx& tx) const {
+    /// The checks of a transaction that need no chain state but the validator set and no
+    /// signature: chain id, size, authorized signer (§9 step 8, first three) in the block at
+    /// `height` of a chain whose validators are `vs`: a submitter of that height for votes,
+    /// definitions and ballots, a validator active at that height for a trustee's records and
+    /// validator-set changes. A change is bounded by the codec's record size, not the genesis's.
+    error_code check_tx_fields(const vote_tx& tx, const validator_schedule& vs, std::uint64_t height) const {
         if (tx.chain_id != g_.chain_id) return make_error(chain::errc::wrong_chain_id);
-        if (tx.encrypted_vote.size() > g_.max_encrypted_vote_bytes) return make_error(chain::errc::vote_too_large);
-        if (is_trustee_record(tx.kind) ? !g_.validator_index(tx.submitter) : !g_.is_submitter(tx.submitter))
+        const std::size_t max_body =
+            tx.kind == tx_kind::validator_set ? limits::max_encrypted_vote_bytes : g_.max_encrypted_vote_bytes;
+        if (tx.encrypted_vote.size() > max_body) return make_error(chain::errc::vote_too_large);
+        const bool by_validator = is_trustee_record(tx.kind) || tx.kind == tx_kind::validator_set;
+        if (by_validator ? !vs.active_id(tx.submitter, height) : !vs.at(height).is_submitter(tx.submitter))
             return make_error(chain::errc::unauthorized_submitter);
+        return {};
+    }
+
+    /// The approvals' signatures of a validator-set change (§17; the other rules are
+    /// validator_schedule::check's); anything else passes. Keys by id from `vs`.
+    error_code check_record_signatures(const vote_tx& tx, const validator_schedule& vs) const {
+        if (tx.kind != tx_kind::validator_set) return {};
+        auto r = decode_validator_change(tx.encrypted_vote);
+        if (!r) return make_error(chain::errc::bad_validator_change);
+        const bytes msg = change_message(g_.chain_id, r->change);
+        for (const auto& a : r->approvals)
+            if (!vs.known(a.validator) || !Suite::verify(vs.key(a.validator), msg, a.sig))
+                return make_error(chain::errc::bad_change_approval);
         return {};
     }
 
@@ -205,10 +224,12 @@ public:
         if (h.height != parent.height + 1) return make_error(errc::wrong_height);
         if (h.parent != parent_hash) return make_error(errc::wrong_parent);
         if (h.timestamp_ms < parent.timestamp_ms) return make_error(errc::bad_timestamp);
-        if (h.proposer != g_.proposer_index(h.height, h.round)) return make_error(errc::wrong_proposer);
+        const auto& vs = elections.validators();
+        const auto& set = vs.at(h.height);
+        if (set.n() == 0 || h.proposer != set.proposer(h.height, h.round)) return make_error(errc::wrong_proposer);
         if (h.tx_count != b.txs.size() || h.tx_count > g_.max_block_txs) return make_error(errc::too_many_txs);
         const hash32 bh = block_hash<Suite>(h);
-        if (!Suite::verify(g_.validators[h.proposer].key, bh.view(), b.proposer_sig))
+        if (!Suite::verify(vs.key(h.proposer), bh.view(), b.proposer_sig))
             return make_error(errc::bad_proposer_signature);
         std::vector<hash32> ths;
         ths.reserve(b.txs.size());
@@ -223,18 +244,21 @@ public:
             return ec;
         };
         for (const auto& tx : b.txs) {
-            if (auto ec = check_tx_fields(tx)) return bad(ec);
+            if (auto ec = check_tx_fields(tx, vs, h.height)) return bad(ec);
             const hash32 th = tx_hash<Suite>(tx);
             const bool known = known_valid(th, tx);
             if (!known && !(*sigs)(tx, th)) return bad(make_error(errc::invalid_signature));
+            // Approvals are checked even for a tx known valid: changes are rare, and a
+            // `known_valid` that vouches only for tx signatures (verify's workers) must not skip them.
+            if (auto ec = check_record_signatures(tx, vs)) return bad(ec);
             if (!block_txs.insert(th).second || seen_tx(th)) return bad(make_error(errc::duplicate_tx));
             if (!block_votes.insert({tx.election_id, tx.voter_tag}).second || seen_vote(tx.election_id, tx.voter_tag))
                 return bad(make_error(errc::duplicate_vote));
             const auto& state = staged ? *staged : elections;
-            if (auto ec = state.check(g_, tx, h.timestamp_ms, known)) return bad(ec);
+            if (auto ec = state.check(g_, tx, h.height, h.timestamp_ms, known)) return bad(ec);
             if (state.writes(tx)) {
                 if (!staged) staged = elections;
-                staged->apply(g_, tx, h.timestamp_ms);
+                staged->apply(g_, tx, h.height, h.timestamp_ms);
             }
             ths.push_back(th);
         }
@@ -248,19 +272,22 @@ public:
 
     /// §6: `c` proves finality of the block with header `h` and hash `bh`:
     /// same height and hash, round ≥ the header's, at least q seals from
-    /// distinct genesis validators in ascending order, each a valid signature.
-    /// Checked for every block above 0; block 0 is compared whole (check_genesis_block).
-    error_code check_certificate(const block_header& h, const hash32& bh, const commit_certificate& c) const {
+    /// distinct validators active at that height (`vs`, protocol.md §12) in ascending id
+    /// order, each a valid signature. Checked for every block above 0; block 0 is compared
+    /// whole (check_genesis_block).
+    error_code check_certificate(const block_header& h, const hash32& bh, const commit_certificate& c,
+                                 const validator_schedule& vs) const {
         using chain::errc;
         if (c.height != h.height || c.block_hash != bh) return make_error(errc::cert_wrong_block);
         if (c.round < h.round) return make_error(errc::cert_wrong_round);
-        if (c.seals.size() < g_.quorum()) return make_error(errc::cert_too_few_seals);
+        const auto& set = vs.at(h.height);
+        if (set.n() == 0 || c.seals.size() < set.quorum()) return make_error(errc::cert_too_few_seals);
         const bytes msg = seal_message(g_.chain_id, c.height, c.round, bh);
         for (std::size_t i = 0; i < c.seals.size(); ++i) {
             const auto& s = c.seals[i];
-            if (s.validator >= g_.n()) return make_error(errc::cert_unknown_validator);
+            if (!set.has(s.validator)) return make_error(errc::cert_unknown_validator);
             if (i > 0 && s.validator <= c.seals[i - 1].validator) return make_error(errc::cert_duplicate_seal);
-            if (!Suite::verify(g_.validators[s.validator].key, msg, s.sig)) return make_error(errc::cert_bad_seal);
+            if (!Suite::verify(vs.key(s.validator), msg, s.sig)) return make_error(errc::cert_bad_seal);
         }
         return {};
     }

@@ -14,7 +14,8 @@ namespace ballotchain {
 namespace limits {
 inline constexpr std::size_t max_encrypted_vote_bytes = 64 * 1024;
 inline constexpr std::size_t max_block_txs = 100'000;
-inline constexpr std::size_t max_validators = 256;
+inline constexpr std::size_t max_validators = 256;  ///< in one active set
+inline constexpr std::size_t max_registry = 1024;   ///< validators ever known to one chain (ids)
 inline constexpr std::size_t max_submitters = 1024;
 inline constexpr std::size_t max_name_bytes = 64;
 inline constexpr std::size_t max_batch_txs = 65'536;  ///< tx hashes under one batch signature
@@ -32,6 +33,7 @@ enum class tag : std::uint8_t {
     block = 0x06,
     election_tx = 0x07,
     batch = 0x08,  ///< the message a submitter signs: a batch of tx hashes (batch_message)
+    validator_change = 0x09,  ///< the message a validator signs to approve a validator-set change
 };
 
 /// What a transaction does. A plain vote (tag 0x01) names its candidate in clear; the other
@@ -45,11 +47,12 @@ enum class tx_kind : std::uint8_t {
     dealing = 4,          ///< a trustee's dealing of the key ceremony
     verdict = 5,          ///< a trustee's verdict on the dealings (its complaints, maybe none)
     decryption = 6,       ///< a trustee's decryption shares of the tally
+    validator_set = 7,    ///< a validator-set change approved by a quorum (chain/validator_set.hpp)
 };
-inline constexpr std::uint8_t max_tx_kind = 6;
+inline constexpr std::uint8_t max_tx_kind = 7;
 
 inline constexpr const char* tx_kind_names[] = {"vote",    "define_election", "ballot",    "trustee_key",
-                                                "dealing", "verdict",         "decryption"};
+                                                "dealing", "verdict",         "decryption", "validator_set"};
 inline const char* to_string(tx_kind k) noexcept {
     const auto i = static_cast<std::uint8_t>(k);
     return i <= max_tx_kind ? tx_kind_names[i] : "unknown";
@@ -98,7 +101,7 @@ struct block_header {
     std::uint32_t round = 0;
     hash32 parent;
     std::uint64_t timestamp_ms = 0;
-    std::uint32_t proposer = 0;  ///< index into genesis validators
+    std::uint32_t proposer = 0;  ///< id of the proposing validator (chain/validator_set.hpp; genesis order for the genesis set)
     hash32 tx_root;              ///< RFC 6962 Merkle root of the tx hashes
     std::uint32_t tx_count = 0;
 

@@ -21,9 +21,13 @@ template <suite Suite>
 class light_verifier {
 public:
     explicit light_verifier(genesis_config g)
-        : g_(std::move(g)), genesis_hash_(ballotchain::genesis_hash<Suite>(g_)), block0_(make_genesis_block<Suite>(g_)) {}
+        : g_(std::move(g)), genesis_hash_(ballotchain::genesis_hash<Suite>(g_)), block0_(make_genesis_block<Suite>(g_)),
+          vs_(g_) {}
 
     const genesis_config& genesis() const noexcept { return g_; }
+    /// The validator sets this verifier knows: the genesis's, then every change it learned
+    /// (learn_block); a certificate above the last known change's height may need a later one.
+    const validator_schedule& validators() const noexcept { return vs_; }
     const hash32& genesis_hash() const noexcept { return genesis_hash_; }
     /// Block 0 as the genesis implies it, and its hash.
     const finalized_block& block0() const noexcept { return block0_; }
@@ -54,7 +58,7 @@ public:
             if (bh != block0_hash() || c != block0_.cert) return "block 0 is not the one the genesis implies";
             return std::nullopt;
         }
-        if (auto ec = chain_rules<Suite>(g_).check_certificate(h, bh, c)) return "certificate: " + ec.message();
+        if (auto ec = chain_rules<Suite>(g_).check_certificate(h, bh, c, vs_)) return "certificate: " + ec.message();
         return std::nullopt;
     }
 
@@ -78,15 +82,16 @@ public:
         out.tx_hashes.reserve(fb.blk.txs.size());
         signature_checker<Suite> sigs;
         for (const auto& tx : fb.blk.txs) {
-            if (auto ec = rules.check_tx_fields(tx)) return R(boost::system::in_place_error, "transaction: " + ec.message());
+            if (auto ec = rules.check_tx_fields(tx, vs_, h.height)) return R(boost::system::in_place_error, "transaction: " + ec.message());
             out.tx_hashes.push_back(tx_hash<Suite>(tx));
             if (check_tx_signatures && !sigs(tx, out.tx_hashes.back()))
                 return R(boost::system::in_place_error, "transaction " + to_hex(out.tx_hashes.back()) + ": invalid signature");
         }
         if (merkle_root<Suite>(out.tx_hashes) != h.tx_root)
             return R(boost::system::in_place_error, "transactions do not hash to the header's tx_root");
-        if (h.proposer != g_.proposer_index(h.height, h.round) ||
-            !Suite::verify(g_.validators[h.proposer].key, out.hash.view(), fb.blk.proposer_sig))
+        const auto& set = vs_.at(h.height);
+        if (set.n() == 0 || h.proposer != set.proposer(h.height, h.round) ||
+            !Suite::verify(vs_.key(h.proposer), out.hash.view(), fb.blk.proposer_sig))
             return R(boost::system::in_place_error, "proposer or proposer signature is wrong");
         out.fb = std::move(fb);
         return out;
@@ -103,10 +108,29 @@ public:
         return check_block(std::move(*fb), check_tx_signatures);
     }
 
+    /// Learns the validator-set changes recorded in `b`, a block this verifier checked
+    /// (check_block) whose parent's changes it already knows: each is checked as a validator
+    /// would (sequence, height, approvals by a quorum of the set then active). Why one is
+    /// refused, or nullopt.
+    std::optional<std::string> learn_block(const finalized_block& b) {
+        const chain_rules<Suite> rules(g_);
+        for (const auto& tx : b.blk.txs) {
+            if (tx.kind != tx_kind::validator_set) continue;
+            auto rec = decode_validator_change(tx.encrypted_vote);
+            if (!rec) return "validator-set change does not decode: " + rec.error().message();
+            if (rec->change.sequence <= vs_.changes()) continue;  // known already
+            if (auto ec = rules.check_record_signatures(tx, vs_)) return "validator-set change: " + ec.message();
+            if (auto ec = vs_.check(*rec, b.blk.header.height)) return "validator-set change: " + ec.message();
+            vs_.apply(*rec, b.blk.header.height);
+        }
+        return std::nullopt;
+    }
+
 private:
     genesis_config g_;
     hash32 genesis_hash_;
     finalized_block block0_;
+    validator_schedule vs_;
 };
 
 }  // namespace ballotchain::client

@@ -167,9 +167,10 @@ public:
     /// ever forward. Without `save` the chain.db record alone protects.
     static result<engine> create(chain_type chain, key_pair key, Clock clk, engine_options opts = {},
                                  signed_state_io state = {}) {
-        auto idx = chain.genesis().validator_index(key.public_key());
-        if (!idx) return make_error(errc::not_a_validator);
-        engine e(std::move(chain), std::move(key), *idx, std::move(clk), opts);
+        // A key in no set the chain knows yet (a validator a change will add) follows the
+        // chain, signing nothing, until the change that adds it is final (protocol.md §12).
+        const auto idx = chain.validators().id_of(key.public_key());
+        engine e(std::move(chain), std::move(key), idx.value_or(no_id), std::move(clk), opts);
         if (auto ec = e.restore()) return ec;
         e.merge_signed_state(std::move(state));
         e.check_invariants();
@@ -186,7 +187,14 @@ public:
     const genesis_config& genesis() const noexcept { return chain_.genesis(); }
     std::uint64_t height() const noexcept { return cur_.height; }  ///< height being decided
     std::uint32_t round() const noexcept { return cur_.round; }
-    std::uint32_t index() const noexcept { return index_; }  ///< this validator's genesis index
+    /// This validator's id (protocol.md §12; the genesis index for a genesis validator), or
+    /// no_id while its key is in no validator set the chain knows.
+    std::uint32_t index() const noexcept { return index_; }
+    static constexpr std::uint32_t no_id = 0xFFFFFFFFu;
+    /// The validator set deciding the height being decided.
+    const validator_epoch& validator_set() const noexcept { return chain_.validators().at(cur_.height); }
+    /// True when this node is in the set deciding the height being decided.
+    bool active() const noexcept { return index_ != no_id && validator_set().has(index_); }
     /// True while the node is behind and does not vote: at least f+1 distinct
     /// validators (so at least one honest one) claim a final block at or above
     /// the height being decided. A single claim, which may be a lie, only makes
@@ -214,10 +222,10 @@ public:
     /// (§6 of docs/protocol.md); a block it could not append is not held against
     /// the peer that served it, and is fetched again at most once per STATUS period.
     error_code storage_failure() const noexcept { return storage_error_; }
-    /// True when the node may sign votes: not catching up, no storage failure,
+    /// True when the node may sign votes: in the active set, not catching up, no storage failure,
     /// not below the height its signed-state file binds, not in the start-up hold.
     bool may_vote() const noexcept {
-        return !syncing() && !storage_error_ && cur_.height >= sign_floor_ && !holding();
+        return active() && !syncing() && !storage_error_ && cur_.height >= sign_floor_ && !holding();
     }
     /// The lowest height this node may sign at: one above the height its
     /// signed-state file records when chain.db could not restore what was signed
@@ -226,7 +234,7 @@ public:
     /// True during the start-up hold (engine_options::startup_hold_ms).
     bool holding() const noexcept {
         if (opts_.startup_hold_ms == 0 || !started_) return false;
-        const std::size_t need = std::min<std::size_t>(byz_f() + 1, genesis().n() - 1);
+        const std::size_t need = std::min<std::size_t>(byz_f() + 1, validator_set().n() - 1);
         return heard_.size() < need && now() < started_ms_ + opts_.startup_hold_ms;
     }
     /// The forward-only signed state as last saved (or loaded).
@@ -249,7 +257,7 @@ public:
                               " whose certificate chain.db lost; signing nothing at this height");
         if (was_holding_)
             out.log.push_back("start-up guard: signing nothing until STATUS from " +
-                              std::to_string(std::min<std::size_t>(byz_f() + 1, genesis().n() - 1)) +
+                              std::to_string(std::min<std::size_t>(byz_f() + 1, validator_set().n() - 1)) +
                               " other validators or " + std::to_string(opts_.startup_hold_ms) + " ms");
         broadcast_status(out);
         arm(out, timer_kind::status, 0, 0, now() + opts_.status_interval_ms);
@@ -259,15 +267,29 @@ public:
 
     /// Handles one message received from the network. Returns why it was
     /// refused (effects may still be produced, e.g. an equivocation report).
-    error_code on_message(byte_view data, effects& out) {
+    ///
+    /// `from`: the validator id the transport authenticated as the sender, when known. A node
+    /// with no id yet (a validator a change adds, still syncing: protocol.md §12) sends
+    /// STATUS, GET_BLOCKS and TXS with sender no_id; they are taken only with `from`, and
+    /// verified against that validator's key.
+    error_code on_message(byte_view data, effects& out, std::optional<std::uint32_t> from = std::nullopt) {
         std::size_t signed_len = 0;
         auto env = decode_envelope(data, &signed_len);
         if (!env) return reject(errc::malformed);
         if (env->chain_id != genesis().chain_id) return reject(errc::wrong_chain);
-        if (env->sender >= genesis().n()) return reject(errc::unknown_sender);
-        if (!verify_envelope_sig<Suite>(genesis().validators[env->sender].key, data.first(signed_len),
-                                                 env->sig))
-            return reject(errc::bad_signature);
+        const auto& vs = chain_.validators();
+        if (env->sender == no_id) {
+            const bool sync_only = env->type == msg_type::status || env->type == msg_type::get_blocks ||
+                                   env->type == msg_type::txs;
+            if (!from || !sync_only || !vs.known(*from) || *from == index_) return reject(errc::unknown_sender);
+            if (!verify_envelope_sig<Suite>(vs.key(*from), data.first(signed_len), env->sig))
+                return reject(errc::bad_signature);
+            env->sender = *from;
+        } else {
+            if (!vs.known(env->sender)) return reject(errc::unknown_sender);
+            if (!verify_envelope_sig<Suite>(vs.key(env->sender), data.first(signed_len), env->sig))
+                return reject(errc::bad_signature);
+        }
         if (env->sender == index_) return {};  // our own message echoed back
         const event_guard g(*this);
         auto ec = dispatch(*env, out);
@@ -321,7 +343,7 @@ public:
     /// last ROUND-CHANGE again (the same signed message: signatures are deterministic), which
     /// lets the peer follow (f+1 ahead) or start the round (a quorum) — docs/protocol.md §4.
     void on_peer_connected(std::uint32_t peer, effects& out) {
-        if (peer >= genesis().n() || peer == index_) return;
+        if (!chain_.validators().known(peer) || peer == index_) return;
         const event_guard g(*this);
         send(out, peer, msg_type::status, chain_.height(), 0, encode(status_body{chain_.height(), chain_.head_hash()}));
         if (!pool_.empty()) send(out, peer, msg_type::txs, cur_.height, cur_.round, encode_txs(pool_.batch(genesis().max_block_txs)));
@@ -446,12 +468,13 @@ private:
 
     engine(chain_type c, key_pair key, std::uint32_t index, Clock clk, engine_options opts)
         : chain_(std::move(c)), key_(std::move(key)), clock_(std::move(clk)), opts_(opts),
-          pool_(opts.mempool_capacity), index_(index), sync_(chain_.genesis().n(), opts.sync_timeout_ms) {}
+          pool_(opts.mempool_capacity), index_(index), sync_(limits::max_registry, opts.sync_timeout_ms) {}
 
     std::uint64_t now() const { return clock_.now_ms(); }
-    std::size_t quorum() const { return genesis().quorum(); }
-    /// Byzantine bound used by the round-jump and catch-up rules: f = floor((n-1)/3).
-    std::size_t byz_f() const noexcept { return (genesis().n() - 1) / 3; }
+    std::size_t quorum() const { return validator_set().quorum(); }
+    /// Byzantine bound used by the round-jump and catch-up rules: f = floor((n-1)/3) of the set
+    /// deciding the height being decided.
+    std::size_t byz_f() const noexcept { return validator_set().byzantine(); }
 
     /// min(base * 2^r, cap), without overflow for any r; cap: the genesis's round_timeout_max_ms,
     /// lowered to engine_options::round_timeout_cap_ms (but not below the base).
@@ -638,6 +661,7 @@ private:
 
     error_code consensus_message(const envelope& e, effects& out) {
         if (e.round > cur_.round + opts_.max_future_rounds) return make_error(errc::too_far_ahead);
+        if (!validator_set().has(e.sender)) return make_error(errc::unknown_sender);  // not in this height's set
         switch (e.type) {
         case msg_type::proposal: return on_proposal(e, out);
         case msg_type::prepare: return on_prepare(e, out);
@@ -658,7 +682,7 @@ private:
     // ---- PROPOSAL ---------------------------------------------------------------
 
     error_code on_proposal(const envelope& e, effects& out) {
-        if (e.sender != genesis().proposer_index(e.height, e.round)) return make_error(errc::not_proposer);
+        if (e.sender != validator_set().proposer(e.height, e.round)) return make_error(errc::not_proposer);
         if (e.round < cur_.round) return make_error(errc::stale);
         auto p = decode_proposal(e.body);
         if (!p) return make_error(errc::malformed);
@@ -706,11 +730,11 @@ private:
         std::set<std::uint32_t> senders;
         const prepared_certificate* best = nullptr;
         for (const auto& j : p.justification) {
-            if (j.sender >= genesis().n() || !senders.insert(j.sender).second)
+            if (!validator_set().has(j.sender) || !senders.insert(j.sender).second)
                 return make_error(errc::bad_justification);
             const bytes sb =
                 signing_bytes(genesis().chain_id, msg_type::round_change, j.sender, e.height, e.round, encode(j.body));
-            if (!verify_envelope_sig<Suite>(genesis().validators[j.sender].key, sb, j.sig))
+            if (!verify_envelope_sig<Suite>(chain_.validators().key(j.sender), sb, j.sig))
                 return make_error(errc::bad_justification);
             if (j.body.prepared) {
                 if (j.body.prepared->round >= e.round || !valid_prepared(e.height, *j.body.prepared))
@@ -733,10 +757,10 @@ private:
         const bytes body = encode_prepare(pc.block_hash);
         for (std::size_t i = 0; i < pc.prepares.size(); ++i) {
             const auto& s = pc.prepares[i];
-            if (s.validator >= genesis().n()) return false;
+            if (!chain_.validators().at(h).has(s.validator)) return false;
             if (i > 0 && s.validator <= pc.prepares[i - 1].validator) return false;
             const bytes sb = signing_bytes(genesis().chain_id, msg_type::prepare, s.validator, h, pc.round, body);
-            if (!verify_envelope_sig<Suite>(genesis().validators[s.validator].key, sb, s.sig)) return false;
+            if (!verify_envelope_sig<Suite>(chain_.validators().key(s.validator), sb, s.sig)) return false;
         }
         return true;
     }
@@ -777,7 +801,7 @@ private:
     error_code on_commit(const envelope& e, effects& out) {
         auto c = decode_commit(e.body);
         if (!c) return make_error(errc::malformed);
-        if (!Suite::verify(genesis().validators[e.sender].key,
+        if (!Suite::verify(chain_.validators().key(e.sender),
                             seal_message(genesis().chain_id, e.height, e.round, c->block_hash), c->seal))
             return make_error(errc::bad_signature);
         auto& rs = cur_.rounds[e.round];
@@ -935,7 +959,7 @@ private:
 
     // ---- proposing ----------------------------------------------------------------
 
-    bool am_proposer(std::uint32_t r) const { return index_ == genesis().proposer_index(cur_.height, r); }
+    bool am_proposer(std::uint32_t r) const { return active() && index_ == validator_set().proposer(cur_.height, r); }
 
     void maybe_propose_round0(effects& out) {
         if (cur_.round != 0 || !cur_.propose_ready || !am_proposer(0) || !may_vote()) return;
@@ -973,7 +997,15 @@ private:
     /// its time (a ballot after the end, a dealing after the deadline) leave the pool.
     block build(std::uint32_t r) {
         std::vector<hash32> left_out;
-        block b = chain_.build_block(r, clock_.wall_ms(), pool_.batch(genesis().max_block_txs), key_, &left_out);
+        auto batch = pool_.batch(genesis().max_block_txs);
+        // A tx the pool took under an earlier validator set (its submitter or validator since
+        // removed) is left out and dropped, never proposed (protocol.md §12).
+        std::erase_if(batch, [&](const vote_tx& tx) {
+            if (!chain_.rules().check_tx_fields(tx, chain_.validators(), cur_.height)) return false;
+            left_out.push_back(tx_hash<Suite>(tx));
+            return true;
+        });
+        block b = chain_.build_block(r, clock_.wall_ms(), std::move(batch), key_, &left_out);
         for (const auto& th : left_out) pool_.erase(th);
         return b;
     }
@@ -1054,6 +1086,12 @@ private:
 
     void next_height(effects& out) {
         cur_ = height_state(chain_.height() + 1, now());
+        if (index_ == no_id)
+            if (auto id = chain_.validators().id_of(key_.public_key())) {
+                index_ = *id;
+                out.log.push_back("this key is now validator id " + std::to_string(index_) +
+                                  " (added by a validator-set change)");
+            }
         adopt_saved_record();  // caught up to the height of a restored node's signed-state file
         enter_height_timers(out);
         // Replay what arrived early for this height; drop what is now stale.

@@ -146,6 +146,9 @@ public:
     }
     /// What the chain says about elections (definitions, key ceremonies, encrypted tallies).
     const election::election_registry& election_state() const noexcept { return elections_; }
+    /// The validator registry and the sets by height, as of the head (protocol.md §12): exact
+    /// for every height up to the head + 1, and beyond it as far as changes are known.
+    const validator_schedule& validators() const noexcept { return elections_.validators(); }
 
     // ---- validation -------------------------------------------------------------
 
@@ -155,9 +158,10 @@ public:
     /// submitter, signature (through `sigs` when given: it remembers the batches it verified).
     /// Returns the tx hash.
     result<hash32> check_tx_stateless(const vote_tx& tx, signature_checker<Suite>* sigs = nullptr) const {
-        if (auto ec = rules().check_tx_fields(tx)) return ec;
+        if (auto ec = rules().check_tx_fields(tx, validators(), head_.height + 1)) return ec;
         const hash32 th = tx_hash<Suite>(tx);
         if (!signature_ok(tx, th, sigs)) return make_error(chain::errc::invalid_signature);
+        if (auto ec = rules().check_record_signatures(tx, validators())) return ec;
         return th;
     }
 
@@ -168,12 +172,13 @@ public:
     /// signature and the proofs are checked last, so replays of final txs cost
     /// a lookup, not a verification. Returns the tx hash.
     result<hash32> check_tx(const vote_tx& tx, std::uint64_t now_ms = 0, signature_checker<Suite>* sigs = nullptr) const {
-        if (auto ec = rules().check_tx_fields(tx)) return ec;
+        if (auto ec = rules().check_tx_fields(tx, validators(), head_.height + 1)) return ec;
         const hash32 th = tx_hash<Suite>(tx);
         if (find_tx(th)) return make_error(chain::errc::duplicate_tx);
         if (find_vote(tx.election_id, tx.voter_tag)) return make_error(chain::errc::duplicate_vote);
         if (!signature_ok(tx, th, sigs)) return make_error(chain::errc::invalid_signature);
-        if (auto ec = elections_.check(genesis_, tx, std::max(now_ms, head_.timestamp_ms))) return ec;
+        if (auto ec = rules().check_record_signatures(tx, validators())) return ec;
+        if (auto ec = elections_.check(genesis_, tx, head_.height + 1, std::max(now_ms, head_.timestamp_ms))) return ec;
         return th;
     }
 
@@ -197,7 +202,7 @@ public:
     /// same height and hash, round ≥ the header's, at least q seals from distinct
     /// genesis validators in ascending order, each a valid signature.
     error_code validate_certificate(const block_header& h, const hash32& bh, const commit_certificate& c) const {
-        return rules().check_certificate(h, bh, c);
+        return rules().check_certificate(h, bh, c, validators());
     }
 
     /// Validates `fb` as the next block (block and certificate) without
@@ -246,19 +251,19 @@ public:
         h.round = round;
         h.parent = head_hash_;
         h.timestamp_ms = std::max(timestamp_ms, head_.timestamp_ms);
-        h.proposer = genesis_.proposer_index(h.height, round);
+        h.proposer = validators().at(h.height).proposer(h.height, round);
         std::vector<hash32> ths;
         ths.reserve(txs.size());
         std::optional<election::election_registry> staged;
         std::erase_if(txs, [&](const vote_tx& tx) {
             const auto& state = staged ? *staged : elections_;
-            if (state.check(genesis_, tx, h.timestamp_ms, true)) {
+            if (state.check(genesis_, tx, h.height, h.timestamp_ms, true)) {
                 if (left_out) left_out->push_back(tx_hash<Suite>(tx));
                 return true;
             }
             if (state.writes(tx)) {
                 if (!staged) staged = elections_;
-                staged->apply(genesis_, tx, h.timestamp_ms);
+                staged->apply(genesis_, tx, h.height, h.timestamp_ms);
             }
             return false;
         });
@@ -291,7 +296,7 @@ private:
         return once(tx, th);
     }
 
-    blockchain(genesis_config g, Storage s) : genesis_(std::move(g)), storage_(std::move(s)) {}
+    blockchain(genesis_config g, Storage s) : genesis_(std::move(g)), storage_(std::move(s)), elections_(genesis_) {}
 
     std::optional<tx_location> counted(const confirmed_lookup& l) const {
         if (l.index_disagrees) ++index_disagreements_;
@@ -357,7 +362,7 @@ private:
     /// Moves the election state on by a stored block (validated when it was appended).
     void replay_elections(const block& b) {
         for (const auto& tx : b.txs)
-            if (elections_.writes(tx)) elections_.apply(genesis_, tx, b.header.timestamp_ms);
+            if (elections_.writes(tx)) elections_.apply(genesis_, tx, b.header.height, b.header.timestamp_ms);
         elections_.end_block(b.header.timestamp_ms);
     }
 

@@ -335,6 +335,7 @@ result<void> extra_block_index_rows(const Storage& s, std::uint64_t head, OnProb
 template <suite Suite, storage Storage>
 verify_report verify_chain(const genesis_config& g, const Storage& s, const verify_options& opt = {}) {
     verify_report rep;
+    rep.elections = election::election_registry(g);
     const chain_rules<Suite> rules(g);
     signature_checker<Suite> sigs;  // the signatures the workers did not check: remembers batches
     auto fail = [&](std::optional<std::uint64_t> h, error_code ec, std::string detail) {
@@ -396,7 +397,7 @@ verify_report verify_chain(const genesis_config& g, const Storage& s, const veri
                 return std::nullopt;
             }
             const hash32 bh = block_hash<Suite>(fb->blk.header);
-            if (auto cec = rules.check_certificate(fb->blk.header, bh, fb->cert)) {
+            if (auto cec = rules.check_certificate(fb->blk.header, bh, fb->cert, rep.elections.validators())) {
                 fail(h, cec, "certificate of " + at);
                 return std::nullopt;
             }
@@ -517,6 +518,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
     block_header parent;
     hash32 parent_hash;
     if (!from) {
+        elections = election::election_registry(g);
         if (!load(0, fb)) return rep;
         std::string why;
         if (auto ec = chain_rules<Suite>::check_genesis_block(fb, make_genesis_block<Suite>(g), &why))
@@ -556,7 +558,7 @@ verify_report verify_incremental(const genesis_config& g, const Storage& s, std:
             elections, verify_all_signatures{}, &ths, &after, &sigs);
         if (ec) return fail(h, ec, detail::which_tx(fb.blk, ths));
         const hash32 bh = block_hash<Suite>(fb.blk.header);
-        if (auto cec = rules.check_certificate(fb.blk.header, bh, fb.cert))
+        if (auto cec = rules.check_certificate(fb.blk.header, bh, fb.cert, elections.validators()))
             return fail(h, cec, "certificate of block " + std::to_string(h));
         if (after) elections = std::move(*after);
         if (!index_ok(h, bh)) return rep;

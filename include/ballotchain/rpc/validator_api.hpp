@@ -232,7 +232,8 @@ boost::json::object eth_receipt(const vote_tx& tx, const hash32& th, const final
 }
 
 template <suite Suite>
-boost::json::object eth_block(const finalized_block& fb, const genesis_config& g, bool full) {
+boost::json::object eth_block(const finalized_block& fb, const genesis_config& g, const validator_schedule& vs,
+                              bool full) {
     const auto& h = fb.blk.header;
     const hash32 bh = block_hash<Suite>(h);
     boost::json::array txs;
@@ -243,7 +244,7 @@ boost::json::object eth_block(const finalized_block& fb, const genesis_config& g
         else
             txs.push_back(boost::json::string(to_hex(th)));
     }
-    const std::string miner = h.proposer < g.n() ? address_of<Suite>(g.validators[h.proposer].key) : "0x" + std::string(40, '0');
+    const std::string miner = vs.known(h.proposer) ? address_of<Suite>(vs.key(h.proposer)) : "0x" + std::string(40, '0');
     return {{"number", quantity(h.height)},
             {"hash", to_hex(bh)},
             {"parentHash", to_hex(h.parent)},
@@ -415,7 +416,9 @@ boost::json::object health_json(const Node& n) {
                           {"blocks", n.height() + 1},
                           {"peers", n.peer_count()},
                           {"syncing", n.syncing()},
-                          {"validator", "validator-" + std::to_string(n.validator_index() + 1)},
+                          {"validator", n.validator_index() == 0xFFFFFFFFu
+                                            ? std::string("none (key in no validator set yet)")
+                                            : "validator-" + std::to_string(n.validator_index() + 1)},
                           {"pool", n.pool_size()},
                           {"chain_id", n.genesis().chain_id},
                           {"head_hash", to_hex(n.head_hash())}};
@@ -583,7 +586,7 @@ void add_validator_methods(method_table& t, Node& n) {
         if (*h > n.height()) return value(nullptr);
         auto fb = n.block_at(*h);
         if (!fb) return value(nullptr);
-        return value(eth_block<Suite>(*fb, n.genesis(), full));
+        return value(eth_block<Suite>(*fb, n.genesis(), n.elections().validators(), full));
     };
     t["eth_getBlockByHash"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);
@@ -595,7 +598,7 @@ void add_validator_methods(method_table& t, Node& n) {
         if (!h) return value(nullptr);
         auto fb = n.block_at(*h);
         if (!fb) return value(nullptr);
-        return value(eth_block<Suite>(*fb, n.genesis(), full));
+        return value(eth_block<Suite>(*fb, n.genesis(), n.elections().validators(), full));
     };
     t["eth_getBlockTransactionCountByNumber"] = [&n](const value& p) -> reply {
         const auto* a = params_array(p);
@@ -608,18 +611,41 @@ void add_validator_methods(method_table& t, Node& n) {
 
     // ---- poa_* ----
     t["poa_validators"] = [&n](const value&) -> reply {
+        // The set deciding the next height (protocol.md §12); `index` is the validator's id.
+        const auto& vs = n.elections().validators();
         boost::json::array out;
-        for (std::size_t i = 0; i < n.genesis().n(); ++i)
-            out.push_back({{"index", i},
-                           {"name", n.genesis().validators[i].name},
-                           {"public_key", to_hex(n.genesis().validators[i].key)},
-                           {"address", address_of<Suite>(n.genesis().validators[i].key)}});
+        for (auto id : vs.at(n.height() + 1).members)
+            out.push_back({{"index", id},
+                           {"name", vs.registry()[id].name},
+                           {"public_key", to_hex(vs.key(id))},
+                           {"address", address_of<Suite>(vs.key(id))}});
         return value(std::move(out));
+    };
+    t["poa_validatorSet"] = [&n](const value&) -> reply {
+        // Every set the chain has scheduled, and the registry of ids (protocol.md §12).
+        const auto& vs = n.elections().validators();
+        boost::json::array registry, epochs;
+        for (std::size_t i = 0; i < vs.registry().size(); ++i)
+            registry.push_back({{"id", i}, {"name", vs.registry()[i].name}, {"public_key", to_hex(vs.registry()[i].key)}});
+        for (const auto& e : vs.epochs()) {
+            boost::json::array members, subs;
+            for (auto id : e.members) members.push_back(id);
+            for (const auto& k : e.submitters) subs.push_back(boost::json::string(to_hex(k)));
+            epochs.push_back({{"from_height", e.from}, {"members", std::move(members)}, {"quorum", e.quorum()},
+                              {"submitters", std::move(subs)}});
+        }
+        return value(boost::json::object{{"changes", vs.changes()},
+                                         {"chain_id", n.genesis().chain_id},
+                                         {"next_height", n.height() + 1},
+                                         {"registry", std::move(registry)},
+                                         {"epochs", std::move(epochs)}});
     };
     t["poa_status"] = [&n](const value&) -> reply {
         auto o = health_json(n);
-        o["quorum"] = n.genesis().quorum();
-        o["validators"] = n.genesis().n();
+        const auto& set = n.elections().validators().at(n.height() + 1);
+        o["quorum"] = set.quorum();
+        o["validators"] = set.n();
+        o["validator_set_changes"] = n.elections().validators().changes();
         o["block_interval_ms"] = n.genesis().block_interval_ms;
         o["max_block_txs"] = n.genesis().max_block_txs;
         return value(std::move(o));

@@ -200,7 +200,7 @@ TEST_CASE("chain view: genesis, a vote's proof that verifies against the genesis
     for (const auto& h : p.at("proof").as_array()) path.push_back(from_hex_fixed<32>(std::string(h.as_string())).value());
     CHECK(merkle_verify<test::S>(th, 1, 3, path, hdr.tx_root));
     const auto cert = json::cert_from_json(p.at("certificate")).value();
-    CHECK_FALSE(chain_rules<test::S>(r.net.genesis).check_certificate(hdr, block_hash<test::S>(hdr), cert));
+    CHECK_FALSE(chain_rules<test::S>(r.net.genesis).check_certificate(hdr, block_hash<test::S>(hdr), cert, validator_schedule(r.net.genesis)));
 
     // The latest blocks: what the follower verified, newest first.
     r.w->finalize({r.net.vote(4, 1, 0)});

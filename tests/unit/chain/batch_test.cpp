@@ -128,7 +128,7 @@ TEST_CASE("batch: a checker verifies a batch once however its votes arrive", "[c
     const auto b2 = net.next_block(mc, std::vector<vote_tx>(txs.begin() + 32, txs.end()));
     const chain_rules<counting_suite> rules(net.genesis);
     signature_checker<counting_suite> fresh;
-    election::election_registry none;
+    const election::election_registry none(net.genesis);
     counting_suite::verifications = 0;
     auto no = [](auto&&...) { return false; };
     REQUIRE_FALSE(rules.check_block(b1.blk, make_genesis_block<counting_suite>(net.genesis).blk.header,

@@ -284,7 +284,7 @@ TEST_CASE("election records: strict encodings", "[chain][election][codec]") {
     CHECK(raw.size() == codec::min_election_tx_size + rec.encrypted_vote.size());
     CHECK(decode_tx(raw).value() == rec);
     auto k = raw;
-    k[9] = 7;  // no such kind
+    k[9] = 8;  // no such kind
     CHECK(decode_tx(k).error() == core::errc::bad_tag);
     k[9] = 0;  // a vote is never tag 0x07
     CHECK(decode_tx(k).error() == core::errc::bad_tag);

@@ -253,14 +253,32 @@ TEST_CASE("messages for a later height are buffered and replayed once the height
     CHECK(consensus::decode_prepare(prep[0].body).value() == h2);
 }
 
-TEST_CASE("an engine is only made for a genesis validator's key: another key is refused",
+TEST_CASE("an engine for a key in no validator set follows: no id, and it signs nothing but STATUS",
           "[consensus][engine]") {
     test_network net(3);
     auto t0 = std::make_shared<std::uint64_t>(0);
     auto chain = shared_chain::open(net.genesis, make_mem_shared(std::make_shared<memory_storage>())).value();
-    auto obs = engine_t::create(std::move(chain), key(50), shared_clock{t0});
-    REQUIRE_FALSE(obs);
-    CHECK(obs.error() == make_error(consensus::errc::not_a_validator));
+    auto obs = engine_t::create(std::move(chain), key(50), shared_clock{t0}).value();
+    CHECK(obs.index() == engine_t::no_id);
+    CHECK_FALSE(obs.active());
+    CHECK_FALSE(obs.may_vote());
+    consensus::effects fx;
+    obs.start(fx);
+    REQUIRE(obs.submit(net.vote(1), fx));
+    *t0 += 60'000;
+    for (const auto& t : std::vector<consensus::timer_request>(fx.timers)) obs.on_timer(t, fx);
+    for (const auto& m : fx.messages) {
+        const auto env = consensus::decode_envelope(m.data).value();
+        CHECK(env.sender == engine_t::no_id);
+        CHECK((env.type == consensus::msg_type::status || env.type == consensus::msg_type::txs));
+    }
+    // Its messages are taken only with the id of the session they came on, checked against that key.
+    single v(3, 0);
+    consensus::effects fx2;
+    for (const auto& m : fx.messages) {
+        CHECK(v.eng->on_message(m.data, fx2) == make_error(consensus::errc::unknown_sender));
+        CHECK(v.eng->on_message(m.data, fx2, 1u) == make_error(consensus::errc::bad_signature));  // not key 1's
+    }
 }
 
 TEST_CASE("catch-up does not depend on one peer: if the peer it asked crashes, it fetches from another",

@@ -94,6 +94,7 @@ struct cluster_config {
     std::uint64_t round_timeout_max_ms = 8000;
     std::uint32_t max_block_txs = 32;
     consensus::engine_options opts{};
+    int genesis_validators = 0;  ///< >0: only the first k nodes are genesis validators (the others follow)
 };
 
 /// One message as a node produced it.
@@ -128,6 +129,7 @@ public:
         net.genesis.round_timeout_max_ms = cfg.round_timeout_max_ms;
         net.genesis.empty_blocks = cfg.empty_blocks;
         net.genesis.max_block_txs = cfg.max_block_txs;
+        if (cfg.genesis_validators > 0) net.genesis.validators.resize(idx(cfg.genesis_validators));
         nodes.resize(idx(cfg.n));
         for (int i = 0; i < cfg.n; ++i) {
             nodes[idx(i)].store = std::make_shared<memory_storage>();
@@ -187,7 +189,10 @@ public:
             const auto type = consensus::decode_envelope(m.data).value().type;
             const auto at = ++seq;
             error_code ec;
-            event(m.to, [&](engine_t& en, consensus::effects& fx) { ec = en.on_message(m.data, fx); });
+            // The transport authenticates the sender: node i holds key i, which is id i in these tests.
+            event(m.to, [&](engine_t& en, consensus::effects& fx) {
+                ec = en.on_message(m.data, fx, static_cast<std::uint32_t>(m.from));
+            });
             delivered.push_back({m.from, m.to, type, ec, at});
         }
     }

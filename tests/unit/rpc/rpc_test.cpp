@@ -486,7 +486,7 @@ TEST_CASE("poa_getTransactionProof: the header and certificate a light client ch
         REQUIRE(cert);
         CHECK(*cert == n.c.block_at(1).value().cert);
         CHECK(cert->seals.size() == 3);
-        CHECK_FALSE(rules.check_certificate(*header, bh, *cert));
+        CHECK_FALSE(rules.check_certificate(*header, bh, *cert, validator_schedule(n.genesis())));
         CHECK(p.at("certificate") == res(call(t, "eth_getBlockByNumber", {"0x1", false})).as_object().at("certificate"));
         // and the audit path leads from the tx hash to the header's root
         std::vector<hash32> path;

@@ -89,6 +89,23 @@ struct test_network {
         return tx;
     }
 
+    /// A validator-set change record approved by validators `approvers` (ids = key numbers,
+    /// ascending), as a transaction signed by validator `by` (protocol.md §12).
+    vote_tx validator_change(const validator_change& c, const std::vector<std::uint32_t>& approvers,
+                             std::uint32_t by) const {
+        validator_change_record rec{c, {}};
+        const bytes msg = change_message(genesis.chain_id, c);
+        for (auto a : approvers) rec.approvals.push_back({a, S::sign(validators.at(a), msg)});
+        vote_tx tx;
+        tx.chain_id = genesis.chain_id;
+        tx.kind = tx_kind::validator_set;
+        tx.voter_tag = change_slot_tag(c.sequence);
+        tx.encrypted_vote = encode(rec);
+        tx.timestamp_ms = genesis.timestamp_ms;
+        sign_tx<S>(tx, validators.at(by));
+        return tx;
+    }
+
     /// A certificate for (height, round, block hash `bh`) with the seals of
     /// validators 0..count-1 in ascending order (count 0 = the quorum).
     commit_certificate certificate(std::uint64_t height, std::uint32_t round, const hash32& bh,
