@@ -199,7 +199,14 @@ public:
     /// validators (so at least one honest one) claim a final block at or above
     /// the height being decided. A single claim, which may be a lie, only makes
     /// the node fetch blocks; it keeps voting meanwhile.
-    bool syncing() const noexcept { return sync_.claims_at_or_above(cur_.height) >= byz_f() + 1; }
+    /// Only members of the set deciding this height count (a removed validator's claim only
+    /// makes the node fetch, like a single claim).
+    bool syncing() const noexcept {
+        std::size_t claims = 0;
+        for (auto id : validator_set().members)
+            if (id != index_ && sync_.peer(id).height >= cur_.height) ++claims;
+        return claims >= byz_f() + 1;
+    }
     /// Highest height a trusted peer claims to have finalized.
     std::uint64_t best_peer_height() const noexcept { return sync_.best_height(); }
     const catch_up& catch_up_state() const noexcept { return sync_; }
