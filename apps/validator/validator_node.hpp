@@ -184,6 +184,9 @@ public:
         in.round_changes = eng_.stats().round_changes;
         in.storage_fault = storage_failure_.has_value();
         in.catching_up = eng_.syncing();
+        in.deciding = eng_.height();
+        in.sign_floor = eng_.sign_floor();
+        in.in_set = eng_.active();
         in.stall_after_ms = rpc::default_stall_after_ms(g.block_interval_ms, g.round_timeout_ms);
         return in;
     }

@@ -41,6 +41,12 @@ struct health_inputs {
     std::uint64_t round_changes = 0;   ///< rounds entered above 0 since start (shown, not judged)
     bool storage_fault = false;        ///< durable writes fail: it signs and stores nothing
     bool catching_up = false;          ///< behind its peers, fetching blocks (not voting)
+    std::uint64_t deciding = 0;        ///< the height being decided
+    /// The restore guard: signs nothing below this height (its signed-state file is ahead of a
+    /// restored chain.db, protocol.md §6); 0 or ≤ deciding: no guard holds.
+    std::uint64_t sign_floor = 0;
+    /// In the validator set deciding `deciding` (protocol.md §12); false: it only follows.
+    bool in_set = true;
     /// Votes waiting longer than this make it degraded: a block should have taken them.
     std::uint64_t stall_after_ms = 10'000;
 };
@@ -62,7 +68,8 @@ inline std::uint64_t default_stall_after_ms(std::uint64_t block_interval_ms, std
 
 /// failing: quorum lost (fewer peers than a quorum needs) or storage faulted (nothing can be
 /// signed or recorded). degraded: votes waited too long for a block, the height needed a round
-/// change, or the node is catching up. ok otherwise. Reasons are short sentences, failing first.
+/// change, the node is catching up, its restore guard holds, or it is in no validator set
+/// (it follows). ok otherwise. Reasons are short sentences, failing first.
 inline health_report classify_health(const health_inputs& in) {
     health_report r;
     r.peers_needed = peers_needed_for_quorum(in.quorum);
@@ -77,6 +84,12 @@ inline health_report classify_health(const health_inputs& in) {
                             std::to_string(in.pending_wait_ms / 1000) + " s without a final block");
     if (in.round > 0) r.reasons.push_back("round changes: the current height is in round " + std::to_string(in.round));
     if (in.catching_up) r.reasons.push_back("catching up: behind its peers");
+    if (in.sign_floor > in.deciding)
+        r.reasons.push_back("restore guard: signs nothing below height " + std::to_string(in.sign_floor) +
+                            " (its signed-state file is ahead of chain.db)");
+    if (!in.in_set)
+        r.reasons.push_back("not in the validator set deciding height " + std::to_string(in.deciding) +
+                            ": following the chain, signing nothing");
     r.status = failing ? health_status::failing : r.reasons.empty() ? health_status::ok : health_status::degraded;
     return r;
 }

@@ -403,6 +403,8 @@ inline void put_health(boost::json::object& o, const health_inputs& in, std::uin
     o["round"] = in.round;
     o["round_changes"] = in.round_changes;
     o["faults"] = faults;
+    o["in_validator_set"] = in.in_set;
+    o["sign_floor"] = in.sign_floor > in.deciding ? boost::json::value(in.sign_floor) : boost::json::value(nullptr);
 }
 
 /// {"status", "height", "blocks", "peers", "syncing", "validator", "pool", "chain_id", "head_hash"};

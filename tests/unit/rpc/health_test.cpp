@@ -57,6 +57,19 @@ TEST_CASE("classify_health: a table of situations", "[rpc][health]") {
          "round changes"},
         {"round changes in the past only", [](rpc::health_inputs& in) { in.round_changes = 7; }, health_status::ok, ""},
         {"catching up", [](rpc::health_inputs& in) { in.catching_up = true; }, health_status::degraded, "catching up"},
+        {"restore guard holds (signed-state file ahead of chain.db)",
+         [](rpc::health_inputs& in) {
+             in.deciding = 7;
+             in.sign_floor = 12;
+         },
+         health_status::degraded, "restore guard: signs nothing below height 12"},
+        {"restore guard passed", [](rpc::health_inputs& in) {
+             in.deciding = 12;
+             in.sign_floor = 12;
+         },
+         health_status::ok, ""},
+        {"in no validator set: follows", [](rpc::health_inputs& in) { in.in_set = false; }, health_status::degraded,
+         "not in the validator set"},
         {"quorum lost outweighs degraded reasons",
          [](rpc::health_inputs& in) {
              in.peers_connected = 1;
