@@ -1,4 +1,5 @@
 // Google Benchmark micro-benchmarks. Each reports time per op and items/s.
+#include <ballotchain/consensus/signed_state.hpp>
 #include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/ledger/mempool.hpp>
 #include <ballotchain/crypto/ed25519.hpp>
@@ -150,6 +151,23 @@ static void BM_append_sqlite(benchmark::State& st) {
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
 }
 BENCHMARK(BM_append_sqlite)->Unit(benchmark::kMicrosecond);
+
+// The signed-state file (protocol.md §6): one durable write (temp file, fsync, rename,
+// directory fsync) per record change, i.e. per PREPARE, COMMIT, ROUND-CHANGE and proposal.
+static void BM_signed_state_store(benchmark::State& st) {
+    const auto path = std::filesystem::temp_directory_path() / ("bc-bench-signed-state-" + std::to_string(::getpid()));
+    const consensus::signed_state_file<S> file(path.string());
+    consensus::signed_record rec;
+    rec.height = 1;
+    for (auto _ : st) {
+        ++rec.height;
+        rec.commit = consensus::signed_vote{0, hash32{}};
+        if (!file.store(rec)) st.SkipWithError("store failed");
+    }
+    st.SetItemsProcessed(st.iterations());
+    std::filesystem::remove(path);
+}
+BENCHMARK(BM_signed_state_store)->Unit(benchmark::kMicrosecond);
 
 static void BM_mempool_add(benchmark::State& st) {
     auto c = ledger::blockchain<S, memory_storage>::open(fx().g, memory_storage{}).value();
