@@ -15,6 +15,8 @@ namespace limits {
 inline constexpr std::size_t max_encrypted_vote_bytes = 64 * 1024;
 inline constexpr std::size_t max_block_txs = 100'000;
 inline constexpr std::size_t max_validators = 256;
+/// Validator keys ever known (the registry: genesis validators, then each one a change adds; ids never reused).
+inline constexpr std::size_t max_registry = 1024;
 inline constexpr std::size_t max_submitters = 1024;
 inline constexpr std::size_t max_name_bytes = 64;
 inline constexpr std::size_t max_batch_txs = 65'536;  ///< tx hashes under one batch signature
