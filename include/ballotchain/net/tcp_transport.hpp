@@ -490,7 +490,7 @@ private:
             if (why == make_error(errc::refused) && hs_.refused()) return "peer refused the handshake: " + describe(*hs_.refused());
             if (open_ && !attached_)
                 return "it closed the link after the handshake (" + why.message() +
-                       "): our key is not in its validator registry yet";
+                       "): our key is probably not in its validator registry yet";
             if (why == make_error(errc::wrong_chain) && hs_.their_chain())
                 return why.message() + " (chain id " + std::to_string(hs_.their_chain()->first) + ", genesis hash " +
                        to_hex(hs_.their_chain()->second) + ")";
