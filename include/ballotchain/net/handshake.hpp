@@ -288,7 +288,7 @@ public:
             // The initiator is who its static key says, whatever id it claims; a claim (not no_id)
             // must be that key's id (an initiator that has not learnt its id yet claims no_id).
             if (idx != no_id && idx >= c_->validator_keys.size()) return fail(errc::unknown_key);
-            const auto& their = *hs_.remote_static();
+            const noise::key32 their = *hs_.remote_static();  // a copy: remote_static() returns by value
             if (their == c_->static_key.pub || (c_->self && idx == *c_->self)) return fail(errc::self_connection);
             const auto id = c_->id_of_link(their);
             if (!id || (idx != no_id && idx != *id)) return fail(errc::unknown_key);
