@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
     key_opt->needs(cert_opt);
     app.add_option("--peers", peers,
                    "static peers INDEX@host:port, INDEX from 1 in genesis order: list every other validator\n"
-                   "(in a config file `peers = []` for none, e.g. a single-validator chain)");
+                   "(in a config file `peers = []` for none, e.g. a single-validator chain). INDEX 1..1024 may also\n"
+                   "name a validator a change will add (INDEX = its registry id + 1): used once the change is known");
     app.add_option("--pool-size", pool, "most pending transactions")->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
     app.add_option("--cache-mib", cache_mib,
@@ -95,8 +96,9 @@ int main(int argc, char** argv) {
     if (key_path.empty()) key_path = (fs::path(data_dir) / "validator.key").string();
     auto kp = load_key_file(key_path);
     if (!kp) return fail("key " + key_path + ": " + kp.error().message());
-    auto idx = g->validator_index(kp->public_key());
-    if (!idx) return fail("key " + key_path + " is not a validator in the genesis");
+    // A key that is no genesis validator may be one a validator-set change adds (protocol.md §12):
+    // the node then follows the chain, signing nothing, until the change is final. The chain says.
+    const auto idx = g->validator_index(kp->public_key());
     if (!tls_cert.empty()) {
         auto tls = rpc::make_server_tls_context(tls_cert, tls_key);
         if (!tls) return fail(tls.error());
@@ -108,7 +110,7 @@ int main(int argc, char** argv) {
     if (!p2p_ep) return fail("--p2p-addr: " + p2p_ep.error());
     std::vector<std::pair<std::uint32_t, net::peer_address>> static_peers;
     for (const auto& p : peers) {
-        auto sp = app::parse_peer(p, g->n());
+        auto sp = app::parse_peer(p, limits::max_registry);  // an id a validator-set change adds later is fine
         if (!sp) return fail("--peers " + p + ": " + sp.error());
         static_peers.push_back(*sp);
     }
@@ -160,7 +162,7 @@ int main(int argc, char** argv) {
 
     boost::asio::io_context io(1);
     p2p_opts.idle_timeout = std::chrono::milliseconds(p2p_idle_timeout_ms);
-    auto transport = app::transport_t::create(io, *g, *kp, *idx, p2p_opts);
+    auto transport = app::transport_t::create(io, *g, *kp, p2p_opts);  // its id: the position of our key
     transport->on_log([](int level, const std::string& m) {
         if (level >= 2)
             spdlog::warn("p2p: {}", m);
@@ -178,14 +180,20 @@ int main(int argc, char** argv) {
     node.enable_trustee(*kp);
     const std::string p2p_advertised = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
     node.set_p2p_address(p2p_advertised);  // GET /health's "p2p_addr"
-    spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}{}",
-                 *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr,
-                 rpc_opts.tls ? " (TLS)" : "");
+    const std::string me = node.validator_index() == app::engine_t::no_id
+                               ? std::string("validator (key in no set yet)")
+                               : "validator-" + std::to_string(node.validator_index() + 1);
+    spdlog::info("{} starting: chain id {}, {} validators (quorum {}) deciding height {}, p2p {}, rpc {}{}", me,
+                 g->chain_id, node.validator_set().n(), node.validator_set().quorum(), node.height() + 1, p2p_addr,
+                 rpc_addr, rpc_opts.tls ? " (TLS)" : "");
     rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);
     auto rpc = app::start_rpc(io, node, rpc_ep->endpoint, rpc_opts);
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
     std::unique_ptr<app::bootnode_client> boot;
-    if (!bootnode.empty()) {
+    if (!bootnode.empty() && !idx) {
+        spdlog::warn("--bootnode {}: the bootnode registers genesis validators only; this one is found through the "
+                     "others' --peers (docs/operations.md, \"Add a validator\")", bootnode);
+    } else if (!bootnode.empty()) {
         auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, p2p_advertised, transport, bootnode_ca);
         if (!bc) return fail("--bootnode " + bootnode + ": " + bc.error());
         boot = std::move(*bc);
@@ -203,6 +211,6 @@ int main(int argc, char** argv) {
         io.stop();
     });
     io.run();
-    spdlog::info("validator-{} stopped at height {}", *idx + 1, node.height());
+    spdlog::info("{} stopped at height {}", me, node.height());
     return 0;
 }

@@ -63,8 +63,9 @@ public:
     /// block and every `interval`, it submits the election records it owes (trustee key,
     /// dealing, verdict, decryption shares). Call before start().
     void enable_trustee(const ed25519::key_pair& kp, std::chrono::milliseconds interval = std::chrono::milliseconds(250)) {
-        trustee_.emplace(eng_.genesis(), eng_.index() + 1, kp, kp.secret());
         trustee_interval_ = interval;
+        trustee_key_ = kp;
+        if (eng_.index() != engine_t::no_id) trustee_.emplace(eng_.genesis(), eng_.index() + 1, kp, kp.secret());
     }
 
     validator_node(const validator_node&) = delete;
@@ -76,9 +77,9 @@ public:
                          ic.problems);
             for (const auto& e : ic.examples) spdlog::warn("  {}", e);
         }
-        net_->on_message([this](std::uint32_t, bytes frame) {
+        net_->on_message([this](std::uint32_t from, bytes frame) {
             consensus::effects fx;
-            if (auto ec = eng_.on_message(frame, fx)) {
+            if (auto ec = eng_.on_message(frame, fx, from)) {
                 ++metrics_.rejected_messages[ec.message()];
                 spdlog::debug("message refused: {}", ec.message());
             }
@@ -94,6 +95,13 @@ public:
             watch_quorum();
         });
         quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.validator_set().quorum());
+        sync_registry();  // validators added by changes already on the chain
+        if (eng_.index() == engine_t::no_id)
+            spdlog::warn("this validator's key is in no validator set the chain knows yet: it follows the chain and "
+                         "signs nothing until a validator-set change adds it (docs/operations.md, \"Add a validator\")");
+        else if (!eng_.active())
+            spdlog::warn("validator-{} is not in the set deciding height {}: it follows the chain and signs nothing",
+                         eng_.index() + 1, eng_.height());
         consensus::effects fx;
         eng_.start(fx);
         apply(fx);
@@ -123,6 +131,8 @@ public:
     std::size_t peer_count() const { return net_->peer_count(); }
     bool syncing() const { return eng_.syncing(); }
     std::uint32_t validator_index() const { return eng_.index(); }
+    /// The validator set deciding the height being decided (protocol.md §12).
+    const validator_epoch& validator_set() const { return eng_.validator_set(); }
     std::size_t pool_size() const { return eng_.pool().size(); }
     tally_map tally(std::uint64_t election) const { return eng_.chain().tally(election); }
     const election::election_registry& elections() const { return eng_.chain().election_state(); }
@@ -254,6 +264,14 @@ public:
     const engine_t& engine() const { return eng_; }
     const node_metrics& metrics() const { return metrics_; }
     const transport_t& transport() const { return *net_; }
+
+    /// The chain's validator registry grew (keys by registry id: the genesis validators, then
+    /// those added by validator-set changes, in order): the P2P transport authenticates the new
+    /// keys, learns this node's id if its key is among them, and dials the new validators it
+    /// dials. Call on the io thread after appending a block that adds a validator (decided here
+    /// or synced: in on_final(), once the chain exposes its registry). A registry that does not
+    /// extend the one the transport knows is ignored (and logged).
+    void on_registry(std::vector<public_key> registry) { net_->set_validators(std::move(registry)); }
 
     /// The io thread's executor (where the node, its timers and its observers run).
     boost::asio::any_io_executor executor() { return timers_[0].get_executor(); }
@@ -389,6 +407,9 @@ private:
             submit_times_.erase(it);
         }
         for (const auto& o : final_observers_) o(h.height);
+        sync_registry();  // a validator-set change in this block may have added validators
+        if (!trustee_ && trustee_key_ && eng_.index() != engine_t::no_id)
+            trustee_.emplace(eng_.genesis(), eng_.index() + 1, *trustee_key_, trustee_key_->secret());
         if (trustee_) boost::asio::post(executor(), [this] { act_as_trustee(); });
     }
 
@@ -513,6 +534,22 @@ private:
     std::array<boost::asio::steady_timer, 3> timers_;
     boost::asio::steady_timer trustee_timer_;
     std::optional<election::trustee<suite_t>> trustee_;
+    std::optional<ed25519::key_pair> trustee_key_;  ///< kept until this node has an id (a change adds it)
+    std::size_t registry_known_ = 0;                ///< validators the transport was last told about
+
+
+    /// Tells the transport about validators a change added (protocol.md §12), once per growth.
+    void sync_registry() {
+        const auto& reg = eng_.chain().validators().registry();
+        if (reg.size() == registry_known_) return;
+        registry_known_ = reg.size();
+        if (reg.size() <= eng_.genesis().n()) return;
+        std::vector<public_key> keys;
+        keys.reserve(reg.size());
+        for (const auto& v : reg) keys.push_back(v.key);
+        spdlog::info("validator registry: {} validators known ({} added by changes)", reg.size(), reg.size() - eng_.genesis().n());
+        on_registry(std::move(keys));
+    }
     std::chrono::milliseconds trustee_interval_{250};
     std::set<std::string> trustee_refusals_;  ///< refusals already logged (the timer retries every interval)
     node_metrics metrics_;
