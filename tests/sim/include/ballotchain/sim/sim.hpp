@@ -602,10 +602,13 @@ private:
         }
     }
 
+    /// A live honest validator of the set deciding its next height: where a client sends its
+    /// votes. (Not a removed one: a vote it already holds is answered duplicate_tx and not
+    /// gossiped again, and it runs no rounds that would re-gossip it.)
     std::optional<std::uint32_t> random_live_honest() {
         std::vector<std::uint32_t> live;
         for (std::uint32_t i = 0; i < nodes_.size(); ++i)
-            if (nodes_[i].eng && (!byz_ || i != *byz_) && nodes_[i].eng->index() != engine_t::no_id) live.push_back(i);
+            if (nodes_[i].eng && (!byz_ || i != *byz_) && nodes_[i].eng->active()) live.push_back(i);
         if (live.empty()) return std::nullopt;
         return live[rng_() % live.size()];
     }
@@ -644,7 +647,8 @@ private:
             if (!pending_.contains(th)) return;
             if (auto who = random_live_honest()) {
                 consensus::effects fx;
-                (void)nodes_[*who].eng->submit(submitted_.at(th), fx);
+                auto r = nodes_[*who].eng->submit(submitted_.at(th), fx);
+                if (o_.verbose) trace("re-send of a pending vote to node " + std::to_string(*who) + ": " + (r ? std::string("taken") : r.error().message()));
                 apply(*who, fx);
             }
             schedule_resubmit(th);
