@@ -73,11 +73,18 @@ int main(int argc, char** argv) {
     app.add_flag("--encrypted", encrypted,
                  "run a secret-ballot election through the faults: the validators as trustees, encrypted ballots, "
                  "the decrypted tally checked against the final ballots");
+    std::uint32_t set_changes = 0;
+    app.add_option("--set-changes", set_changes,
+                   "validator-set changes made one after another from the fault phase on (add a validator,\n"
+                   "remove one, or rotate a key, chosen by the seed; the first while a member is down): every\n"
+                   "node's schedule must match the agreed chain's, no validator signs outside its sets (default 0)")
+        ->capture_default_str()->check(CLI::Range(0u, 64u));
     app.add_flag("--verbose,-v", verbose, "trace every notable event to stderr");
     app.add_flag("--quiet,-q", quiet, "print only failures and the summary");
     CLI11_PARSE(app, argc, argv);
 
     std::uint64_t failures = 0, elections_ready = 0, elections_failed = 0, equivocated = 0;
+    std::uint64_t changes_applied = 0, changes_too_late = 0, changes_refused = 0, down_across = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (std::uint64_t s = seed; s < seed + seeds; ++s) {
         auto o = sim::options::derive(s, validators);
@@ -100,12 +107,17 @@ int main(int argc, char** argv) {
         if (byz) o.byzantine = *byz == 1 && validators >= 4;
         o.verbose = verbose;
         o.encrypted = encrypted;
+        o.set_changes = set_changes;
         if (!quiet) std::printf("options: %s --suite=%s\n", o.describe().c_str(), suite_name.c_str());
         const auto r = suite_name == ed25519_sha256::name ? sim::simulation<ed25519_sha256>(o).run()
                                                           : sim::simulation<>(o).run();
         if (r.election.rfind("ready", 0) == 0) ++elections_ready;
         if (r.election.rfind("key ceremony failed", 0) == 0) ++elections_failed;
         if (r.equivocated) ++equivocated;
+        changes_applied += r.set_changes_applied;
+        changes_too_late += r.set_changes_too_late;
+        changes_refused += r.set_changes_refused;
+        down_across += r.down_across_change;
         if (!r.ok) {
             ++failures;
             std::printf("FAIL seed %llu: %s\n  options: %s\n  reproduce with --seed=%llu --validators=%u --suite=%s\n",
@@ -126,6 +138,14 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(r.max_latency_ms),
                         static_cast<unsigned long long>(r.virtual_ms));
             if (!r.election.empty()) std::printf("  election: %s\n", r.election.c_str());
+            if (set_changes)
+                std::printf("  validator-set changes: %llu in effect, %llu records too late, %llu refused on submit, "
+                            "%llu validators down across a change; last set %llu validators\n",
+                            static_cast<unsigned long long>(r.set_changes_applied),
+                            static_cast<unsigned long long>(r.set_changes_too_late),
+                            static_cast<unsigned long long>(r.set_changes_refused),
+                            static_cast<unsigned long long>(r.down_across_change),
+                            static_cast<unsigned long long>(r.validators_final));
         }
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -135,6 +155,12 @@ int main(int argc, char** argv) {
     if (restores || equivocated)
         std::printf("%llu seeds with an honest validator signing twice (equivocation)\n",
                     static_cast<unsigned long long>(equivocated));
+    if (set_changes)
+        std::printf("validator-set changes: %llu in effect, %llu records refused for landing too late (re-picked), "
+                    "%llu submissions refused by a node behind, %llu validators down across a change and restarted "
+                    "after it\n",
+                    static_cast<unsigned long long>(changes_applied), static_cast<unsigned long long>(changes_too_late),
+                    static_cast<unsigned long long>(changes_refused), static_cast<unsigned long long>(down_across));
     if (encrypted)
         std::printf("secret-ballot elections: %llu decrypted and checked, %llu ended with a failed key ceremony "
                     "(no ballot counted; the chain made too little progress before the deadline)\n",

@@ -17,6 +17,7 @@
 #include <ballotchain/storage/memory_storage.hpp>
 #include <ballotchain/storage/shared_storage.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -77,6 +78,11 @@ struct options {
     /// ready, and the decrypted tally must match the final ballots. With `byzantine`, the
     /// Byzantine validator also posts a lying decryption share (it must be refused).
     bool encrypted = false;
+    /// Validator-set changes (protocol.md §12) submitted one after another from the fault phase
+    /// on, each once the previous is in effect: add a validator, remove one, or rotate a key
+    /// (remove one, add a new key), chosen by the seed. Every node a change will add runs from
+    /// the start, following the chain without an id. Not derived from the seed: 0 unless given.
+    std::uint32_t set_changes = 0;
     bool verbose = false;
 
     static options derive(std::uint64_t seed, std::uint32_t n) {
@@ -119,6 +125,7 @@ struct options {
         if (unprotected) os << " --unprotected";
         if (startup_hold_ms) os << " --startup-hold-ms=" << startup_hold_ms;
         if (restores) os << " --restore-file=" << (restore_file == 0 ? "kept" : restore_file == 1 ? "backup" : restore_file == 2 ? "lost" : "any");
+        if (set_changes) os << " --set-changes=" << set_changes;
         return os.str();
     }
 };
@@ -142,6 +149,11 @@ struct report {
     std::uint64_t liveness_ms = 0;  ///< time from heal until the last vote was final
     std::uint64_t max_latency_ms = 0;
     std::string election;  ///< encrypted runs: how the election ended (phase, ballots, tally)
+    std::uint64_t set_changes_applied = 0;   ///< validator-set changes in effect on the agreed chain
+    std::uint64_t set_changes_too_late = 0;  ///< records refused for landing at/after their effective height
+    std::uint64_t set_changes_refused = 0;   ///< submissions a node refused on the spot (e.g. it was behind)
+    std::uint64_t down_across_change = 0;    ///< validators down while a change was made, restarted after it
+    std::uint64_t validators_final = 0;      ///< size of the last set on the agreed chain
     std::uint64_t final_in_fault_phase = 0;   ///< votes final before healing (throughput)
     std::vector<std::uint64_t> latencies_ms;  ///< submit → first final, per acknowledged vote
 };
@@ -172,20 +184,24 @@ public:
         }
         submitter_ = seeded_key();
         g_.submitters.push_back(submitter_.public_key());
-        nodes_.resize(o.validators);
-        for (std::uint32_t i = 0; i < o.validators; ++i) {
+        if (o.byzantine) byz_ = o.validators - 1;
+        plan_set_changes(seeded_key);
+        nodes_.resize(keys_.size());
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
             nodes_[i].store = std::make_shared<memory_storage>();
             nodes_[i].faults = std::make_shared<storage_faults>();
             nodes_[i].group = 0;
         }
-        if (o.byzantine) byz_ = o.validators - 1;
         for (std::uint32_t i = 0; i < o.validators; ++i) trustees_.emplace_back(g_, i + 1, keys_[i], secrets_[i]);
+        ref_ = validator_schedule(g_);
+        ref_at_.emplace_back(0, ref_);
     }
 
     report run() {
         for (std::uint32_t i = 0; i < nodes_.size(); ++i)
             if (!start_node(i)) return rep_;
         schedule_faults();
+        schedule_set_changes();
         if (o_.encrypted) schedule_election();
         schedule_load();
         const std::uint64_t heal = o_.fault_ms;
@@ -196,7 +212,7 @@ public:
             *now_ = ev.at;
             ev.fn();
             if (!rep_.ok) break;
-            if (healed_ && pending_.empty() && *now_ >= heal) {
+            if (healed_ && pending_.empty() && change_next_ >= plan_.size() && *now_ >= heal) {
                 rep_.liveness_ms = *now_ - heal;
                 break;
             }
@@ -205,6 +221,8 @@ public:
                 os << "liveness: " << pending_.size() << " submitted votes not final within "
                    << rep_.liveness_bound_ms << " ms after healing (height "
                    << (chain_hashes_.empty() ? 0 : chain_hashes_.size()) << ")";
+                if (change_next_ < plan_.size())
+                    os << "; validator-set changes in effect: " << change_next_ << " of " << plan_.size();
                 fail(os.str());
             }
         }
@@ -214,6 +232,7 @@ public:
         if (rep_.ok) final_checks();
         rep_.virtual_ms = *now_;
         rep_.final_height = chain_hashes_.size();
+        rep_.validators_final = ref_.at(chain_hashes_.size() + 1).n();
         for (auto& n : nodes_) {
             rep_.storage_faults += n.faults->injected;
             if (n.eng) {
@@ -237,6 +256,7 @@ private:
         std::uint64_t incarnation = 0;
         std::uint64_t timer_gen[3] = {0, 0, 0};
         int group = 0;
+        bool held = false;  ///< kept down until a validator-set change is in effect (no scheduled restart)
     };
     struct event {
         std::uint64_t at;
@@ -330,7 +350,7 @@ private:
             const std::uint64_t down = uniform(100, 15'000);
             push(at, [this, who] { crash(who); });
             push(std::min(at + down, o_.fault_ms - 1), [this, who] {
-                if (!nodes_[who].eng) {
+                if (!nodes_[who].eng && !nodes_[who].held) {
                     trace("restart node " + std::to_string(who));
                     start_node(who);
                 }
@@ -386,7 +406,7 @@ private:
                 ++rep_.restores;
             });
             push(down, [this, who] {
-                if (!nodes_[who].eng) {
+                if (!nodes_[who].eng && !nodes_[who].held) {
                     trace("restart node " + std::to_string(who) + " after its restore");
                     start_node(who);
                 }
@@ -478,7 +498,7 @@ private:
 
     void trustee_tick() {
         push(*now_ + 300, [this] {
-            for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+            for (std::uint32_t i = 0; i < trustees_.size(); ++i) {
                 auto& n = nodes_[i];
                 if (!n.eng || n.eng->storage_failure()) continue;
                 const auto& pool = n.eng->pool();
@@ -582,10 +602,13 @@ private:
         }
     }
 
+    /// A live honest validator of the set deciding its next height: where a client sends its
+    /// votes. (Not a removed one: a vote it already holds is answered duplicate_tx and not
+    /// gossiped again, and it runs no rounds that would re-gossip it.)
     std::optional<std::uint32_t> random_live_honest() {
         std::vector<std::uint32_t> live;
         for (std::uint32_t i = 0; i < nodes_.size(); ++i)
-            if (nodes_[i].eng && (!byz_ || i != *byz_)) live.push_back(i);
+            if (nodes_[i].eng && (!byz_ || i != *byz_) && nodes_[i].eng->active()) live.push_back(i);
         if (live.empty()) return std::nullopt;
         return live[rng_() % live.size()];
     }
@@ -624,7 +647,8 @@ private:
             if (!pending_.contains(th)) return;
             if (auto who = random_live_honest()) {
                 consensus::effects fx;
-                (void)nodes_[*who].eng->submit(submitted_.at(th), fx);
+                auto r = nodes_[*who].eng->submit(submitted_.at(th), fx);
+                if (o_.verbose) trace("re-send of a pending vote to node " + std::to_string(*who) + ": " + (r ? std::string("taken") : r.error().message()));
                 apply(*who, fx);
             }
             schedule_resubmit(th);
@@ -636,7 +660,10 @@ private:
         healed_ = true;
         o_.drop = 0;
         o_.duplicate = 0;
-        for (auto& x : nodes_) x.group = 0;
+        for (auto& x : nodes_) {
+            x.group = 0;
+            x.held = false;
+        }
         // Disks work again; a validator still failed (e.g. a write that reached
         // the disk but reported failure) is restarted, as its operator would.
         for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
@@ -651,7 +678,198 @@ private:
         const std::uint64_t per_block =
             o_.block_interval_ms + 2 * o_.round_timeout_ms + 4 * o_.max_delay_ms + (byz_ ? o_.round_timeout_max_ms : 0);
         rep_.liveness_bound_ms = 4 * o_.round_timeout_max_ms + o_.resubmit_ms + backlog_blocks * per_block;
+        // Each change still to make: a pause before it, a re-send, its lead of at most 9 heights.
+        rep_.liveness_bound_ms += (plan_.size() - change_next_) * (change_pause_ms + o_.resubmit_ms + 10 * per_block);
         (void)heal;
+    }
+
+    // ---- validator-set changes (options::set_changes, protocol.md §12) ----------------------
+
+    struct planned_change {
+        std::vector<std::uint32_t> add;     ///< nodes to add (each gets the id equal to its node number)
+        std::vector<std::uint32_t> remove;  ///< ids to remove
+    };
+    static constexpr std::uint64_t change_pause_ms = 3000;  ///< at most this long between two changes
+
+    /// Picks every change up front, since the nodes they add run from the start: add, remove or
+    /// rotate (remove one and add a new key), keeping every set non-empty and, while the
+    /// Byzantine validator is in it, at least 4 strong: f stays within its bound and the other
+    /// members (honest, all up after healing) are a quorum, so liveness is still owed.
+    template <class KeyFn>
+    void plan_set_changes(KeyFn& seeded_key) {
+        if (o_.set_changes == 0) return;
+        g_.empty_blocks = true;  // heights advance without votes, so a scheduled set takes effect
+        std::mt19937_64 prng(o_.seed * 0x2545f4914f6cdd1dull + 0x5e7);
+        std::vector<std::uint32_t> set;
+        for (std::uint32_t i = 0; i < o_.validators; ++i) set.push_back(i);
+        for (std::uint32_t k = 0; k < o_.set_changes; ++k) {
+            auto kind = prng() % 3;  // 0 add, 1 remove, 2 rotate
+            const bool byz_in = byz_ && std::find(set.begin(), set.end(), *byz_) != set.end();
+            std::vector<std::uint32_t> removable;
+            for (auto x : set) {
+                const std::size_t after = set.size() - (kind == 1 ? 1 : 0);
+                if (after >= 1 && (!byz_in || x == *byz_ || after >= 4)) removable.push_back(x);
+            }
+            if (kind != 0 && removable.empty()) kind = 0;
+            planned_change c;
+            if (kind != 0) c.remove.push_back(removable[prng() % removable.size()]);
+            if (kind != 1) {
+                c.add.push_back(static_cast<std::uint32_t>(keys_.size()));
+                keys_.push_back(seeded_key());
+            }
+            std::erase_if(set, [&c](std::uint32_t x) { return std::find(c.remove.begin(), c.remove.end(), x) != c.remove.end(); });
+            set.insert(set.end(), c.add.begin(), c.add.end());
+            plan_.push_back(std::move(c));
+        }
+    }
+
+    std::uint64_t agreed_height() const { return chain_hashes_.size(); }
+
+    void schedule_set_changes() {
+        if (plan_.empty()) return;
+        push(uniform(1000, std::max<std::uint64_t>(1000, o_.fault_ms / 4)), [this] { start_change(); });
+    }
+
+    /// Starts the next planned change. The first one is made while a member of the current set
+    /// is down (the case issue 16 names), when the others still make a quorum: it is restarted
+    /// once the change is in effect and must catch up across it with both sets' certificates.
+    void start_change() {
+        if (change_next_ >= plan_.size()) return;
+        const auto& cur = ref_.at(agreed_height() + 1);
+        const auto& pc = plan_[change_next_];
+        if (change_next_ == 0 && !healed_) {
+            std::vector<std::uint32_t> candidates;
+            std::size_t honest_up = 0;
+            for (auto id : cur.members) {
+                if ((byz_ && id == *byz_) || !nodes_[id].eng) continue;
+                ++honest_up;
+                if (std::find(pc.remove.begin(), pc.remove.end(), id) == pc.remove.end()) candidates.push_back(id);
+            }
+            if (!candidates.empty() && honest_up - 1 >= cur.quorum()) {
+                change_down_ = candidates[rng_() % candidates.size()];
+                trace("validator " + std::to_string(*change_down_) + " down for the first validator-set change");
+                nodes_[*change_down_].held = true;
+                crash(*change_down_);
+            }
+        }
+        make_change_record();
+    }
+
+    /// A record of the planned change: effective 1..8 heights after the height being decided,
+    /// approved by a quorum of the set active now (chosen by the seed), sent by one of its members.
+    void make_change_record() {
+        const std::uint64_t h = agreed_height();
+        const auto& cur = ref_.at(h + 1);
+        const auto& pc = plan_[change_next_];
+        validator_change c;
+        c.sequence = ref_.changes() + 1;
+        c.effective_height = h + 1 + uniform(1, 8);
+        for (auto x : pc.add) c.add.push_back({"validator-" + std::to_string(x + 1), keys_[x].public_key()});
+        c.remove = pc.remove;
+        std::vector<std::uint32_t> approvers = cur.members;
+        while (approvers.size() > cur.quorum()) approvers.erase(approvers.begin() + static_cast<std::ptrdiff_t>(rng_() % approvers.size()));
+        validator_change_record rec{c, {}};
+        const bytes msg = change_message(g_.chain_id, c);
+        for (auto a : approvers) rec.approvals.push_back({a, Suite::sign(keys_[a], msg)});
+        vote_tx tx;
+        tx.chain_id = g_.chain_id;
+        tx.kind = tx_kind::validator_set;
+        tx.voter_tag = change_slot_tag(c.sequence);
+        tx.encrypted_vote = encode(rec);
+        tx.timestamp_ms = 1'700'000'000'000ull + *now_;
+        sign_tx<Suite>(tx, keys_[cur.members[rng_() % cur.n()]]);
+        submitted_.emplace(tx_hash<Suite>(tx), tx);
+        change_tx_ = tx;
+        change_eff_ = c.effective_height;
+        change_recorded_ = false;
+        trace("validator-set change " + std::to_string(c.sequence) + " submitted: effective at height " +
+              std::to_string(c.effective_height) + ", adds " + std::to_string(c.add.size()) + ", removes " +
+              std::to_string(c.remove.size()));
+        send_change(++change_gen_);
+    }
+
+    /// Sends the record in flight to a live node, and again every resubmit_ms until it is final
+    /// or re-picked (one record per sequence number: re-sends are harmless).
+    void send_change(std::uint64_t gen) {
+        if (gen != change_gen_ || change_recorded_ || !change_tx_) return;
+        if (auto who = random_live_honest()) {
+            consensus::effects fx;
+            if (!nodes_[*who].eng->submit(*change_tx_, fx)) ++rep_.set_changes_refused;
+            apply(*who, fx);
+        }
+        push(*now_ + o_.resubmit_ms, [this, gen] { send_change(gen); });
+    }
+
+    /// A final validator_set record: applied to the reference schedule (from the agreed chain).
+    void on_change_final(std::uint64_t h, const hash32& th, const vote_tx& tx) {
+        auto rec = decode_validator_change(tx.encrypted_vote);
+        if (!rec) return fail("a final validator-set record does not decode");
+        if (auto ec = ref_.check(*rec, h)) return fail("a final validator-set record breaks a rule: " + ec.message());
+        if (!change_tx_ || tx_hash<Suite>(*change_tx_) != th)
+            return fail("a validator-set record final that is not the one in flight");
+        ref_.apply(*rec, h);
+        ref_at_.emplace_back(h, ref_);
+        change_recorded_ = true;
+        trace("validator-set change " + std::to_string(rec->change.sequence) + " recorded at height " +
+              std::to_string(h) + ", effective at " + std::to_string(rec->change.effective_height));
+    }
+
+    /// After each new agreed height: a record not final by its effective height is refused
+    /// (change_bad_height) and re-picked; one in effect lets the next change start.
+    void change_progress() {
+        if (!change_tx_ || agreed_height() < change_eff_) return;
+        if (!change_recorded_) {
+            ++rep_.set_changes_too_late;
+            trace("validator-set change record not final by its effective height " + std::to_string(change_eff_) +
+                  ": re-picked");
+            return make_change_record();
+        }
+        ++rep_.set_changes_applied;
+        change_tx_.reset();
+        trace("validator-set change in effect at height " + std::to_string(change_eff_));
+        if (change_down_) {
+            const std::uint32_t who = *change_down_;
+            change_down_.reset();
+            push(*now_ + uniform(0, change_pause_ms), [this, who] {
+                nodes_[who].held = false;
+                if (nodes_[who].eng) return;  // healing restarted it first
+                trace("restart node " + std::to_string(who) + " after the validator-set change");
+                ++rep_.down_across_change;
+                start_node(who);
+            });
+        }
+        if (++change_next_ < plan_.size()) push(*now_ + uniform(0, change_pause_ms), [this] { start_change(); });
+    }
+
+    /// Checks on every event of node `from` in a run with changes: the id it knows is its node
+    /// number; its schedule is the agreed chain's at its height; and it signs PROPOSAL, PREPARE,
+    /// COMMIT and ROUND-CHANGE only at heights whose set (on the agreed chain) holds it.
+    void check_set_membership(std::uint32_t from, const consensus::effects& fx) {
+        const auto& n = nodes_[from];
+        if (!n.eng) return;
+        const std::string who = "node " + std::to_string(from);
+        if (n.eng->index() != engine_t::no_id && n.eng->index() != from)
+            return fail(who + " has validator id " + std::to_string(n.eng->index()));
+        if (!fx.finalized.empty()) {
+            const std::uint64_t h = n.eng->chain().height();
+            auto it = std::find_if(ref_at_.rbegin(), ref_at_.rend(), [h](const auto& p) { return p.first <= h; });
+            if (!(n.eng->chain().validators() == it->second))
+                return fail(who + "'s validator schedule at height " + std::to_string(h) +
+                            " differs from the agreed chain's");
+        }
+        if (byz_ && from == *byz_) return;
+        for (const auto& m : fx.messages) {
+            using consensus::msg_type;
+            if (m.type != msg_type::prepare && m.type != msg_type::commit && m.type != msg_type::round_change &&
+                m.type != msg_type::proposal)
+                continue;
+            auto env = consensus::decode_envelope(m.data);
+            if (!env) continue;  // check_signed_votes reports it
+            const auto id = ref_.id_of(keys_[from].public_key());
+            if (!id || !ref_.at(env->height).has(*id) || env->sender != *id)
+                return fail(who + " sent " + consensus::to_string(m.type) + " at height " + std::to_string(env->height) +
+                            " where the set of that height does not hold it");
+        }
     }
 
     // ---- effects -------------------------------------------------------------------
@@ -666,6 +884,8 @@ private:
     void apply(std::uint32_t from, consensus::effects& fx, failure_mark before = {}) {
         for (const auto& l : fx.log) trace("node " + std::to_string(from) + ": " + l);
         for (auto& f : fx.finalized) on_final(from, f);
+        if (!rep_.ok) return;
+        if (!plan_.empty()) check_set_membership(from, fx);
         if (!rep_.ok) return;
         if (!byz_ || from != *byz_) {
             check_signed_votes(from, fx, before);
@@ -718,7 +938,10 @@ private:
                 if (!x.eng || !connected(from, to)) return;
                 consensus::effects fx;
                 const auto before = mark(*x.eng);
-                (void)x.eng->on_message(*msg, fx);
+                // The transport authenticates the peer's key: its id, when the receiver's chain knows it.
+                std::optional<std::uint32_t> auth;
+                if (!plan_.empty()) auth = x.eng->chain().validators().id_of(keys_[from].public_key());
+                (void)x.eng->on_message(*msg, fx, auth);
                 apply(to, fx, before);
             });
         }
@@ -907,6 +1130,10 @@ private:
             if (!final_txs_.insert(th).second) return fail("duplicate tx hash in the final chain");
             if (!final_votes_.insert({tx.election_id, tx.voter_tag}).second)
                 return fail("duplicate voter_tag in one election in the final chain");
+            if (tx.kind == tx_kind::validator_set) {
+                on_change_final(h, th, tx);
+                if (!rep_.ok) return;
+            }
             if (tx.is_vote() || tx.kind == tx_kind::ballot) {  // not the definition or the trustees' records
                 ++rep_.txs_final;
                 if (!healed_) ++rep_.final_in_fault_phase;
@@ -925,6 +1152,7 @@ private:
                     ++it2;
             }
         }
+        if (!plan_.empty()) push(*now_, [this] { change_progress(); });
     }
 
     void final_checks() {
@@ -964,6 +1192,16 @@ private:
     std::unordered_set<hash32> second_votes_;
     std::unordered_set<hash32> final_txs_;
     std::set<std::pair<std::uint64_t, hash32>> final_votes_;
+    // validator-set changes
+    std::vector<planned_change> plan_;
+    validator_schedule ref_;  ///< the agreed chain's schedule
+    std::vector<std::pair<std::uint64_t, validator_schedule>> ref_at_;  ///< (height recorded, schedule from then on)
+    std::size_t change_next_ = 0;        ///< the planned change being made
+    std::uint64_t change_gen_ = 0;       ///< generation of the record in flight (a re-pick makes a new one)
+    std::optional<vote_tx> change_tx_;   ///< the record in flight
+    std::uint64_t change_eff_ = 0;
+    bool change_recorded_ = false;
+    std::optional<std::uint32_t> change_down_;  ///< the validator down across the first change
     report rep_;
 };
 
