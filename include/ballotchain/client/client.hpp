@@ -519,7 +519,7 @@ private:
             if (!out) co_return learn_outcome{K::unanswered, "no answer to poa_getValidatorChanges"};
             if (!out->ok()) co_return learn_outcome{K::unanswered, "poa_getValidatorChanges refused: " + detail::rpc_failure(*out, {}).message};
             const auto* arr = out->value.if_array();
-            if (!arr || arr->size() > rpc::validator_changes_max_count)
+            if (!arr || arr->size() > changes_per_answer)
                 co_return lied("poa_getValidatorChanges: not an array of at most 16 changes");
             for (std::size_t k = 0; k < arr->size(); ++k) {
                 const std::uint64_t seq = next->validators().changes() + 1;
@@ -536,7 +536,7 @@ private:
                 if (auto why = next->learn_block(b->fb)) co_return lied(name + ": " + *why);
                 if (next->validators().changes() < seq) co_return lied(name + ": its block does not record it");
             }
-            if (arr->size() < rpc::validator_changes_max_count) break;
+            if (arr->size() < changes_per_answer) break;
         }
         if (next->validators().changes() == known) co_return learn_outcome{K::nothing, "no validator-set change the client lacks"};
         publish(std::move(next));
@@ -564,6 +564,9 @@ private:
         co_return b;
     }
 
+    /// poa_getValidatorChanges answers at most this many changes (rpc::validator_changes_max_count;
+    /// the client does not include the server's header).
+    static constexpr std::size_t changes_per_answer = 16;
     /// poa_getValidatorChanges pages asked for in one learning (16 changes each).
     static constexpr std::size_t max_change_pages = 64;
 

@@ -162,3 +162,5 @@ TEST_CASE("update_validators learns the changes from the first validator that ca
     REQUIRE(again);
     CHECK(*again == 2);
 }
+
+static_assert(ballotchain::rpc::validator_changes_max_count == 16, "the client reads at most 16 changes per answer (client.hpp)");
