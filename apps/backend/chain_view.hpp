@@ -89,7 +89,7 @@ public:
         }
         bjson::object out;
         out["chain_id"] = g.chain_id;
-        out["genesis_hash"] = to_hex(client_.verifier().genesis_hash());
+        out["genesis_hash"] = to_hex(client_.genesis_hash());
         out["quorum"] = g.quorum();
         out["validators"] = std::move(vs);
         out["genesis"] = json::to_json(g);

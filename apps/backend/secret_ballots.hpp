@@ -160,8 +160,14 @@ public:
     secret_ballots(store& db, client_type& client, const vote_maker& maker, const Clock& clock, options opt)
         : db_(db), client_(client), maker_(maker), clock_(clock), opt_(opt) {}
 
-    /// Answers that must agree before the backend believes a validator's word: f + 1.
-    std::size_t needed() const { return maker_.genesis().max_faulty() + 1; }
+    /// Answers that must agree before the backend believes a validator's word: f + 1, f of the
+    /// largest of the genesis set and the latest set the client learned (a change may have
+    /// grown the set, and with it the validators that may lie).
+    std::size_t needed() const {
+        const auto vs = client_.validators();
+        const std::size_t latest = vs.epochs().empty() ? 0 : vs.epochs().back().byzantine();
+        return std::max<std::size_t>(maker_.genesis().max_faulty(), latest) + 1;
+    }
 
     /// The definition record of election `e` (encrypted, or plain on a chain whose genesis sets
     /// elections_defined), signed, stamped with its creation time: the same transaction (and

@@ -159,6 +159,14 @@ public:
                         backend_client_options(cfg_.rpc_timeout, cfg_.validators.size(), cfg_.data_dir + "/follower.json"));
         if (!client_->follower_load_error().empty())
             spdlog::warn("verified results start again from block 0: {}", client_->follower_load_error());
+        // The submitter key may be one a validator-set change added: votes are authorized
+        // against the sets the client learned, checked against the genesis change by change.
+        maker_->use_submitter_sets({[this] { return client_->validators(); },
+                                    [this] {
+                                        if (auto n = client_->update_validators(); !n)
+                                            spdlog::warn("validator-set changes not learned: {}", n.error().message);
+                                    },
+                                    std::chrono::milliseconds(5'000)});
         outbox_.emplace(*db_, *client_, *fallback_, clock_,
                         outbox_type::options{1000, cfg_.resend_after_ms, 512, instance_id(), cfg_.outbox_claim_ms});
         secret_.emplace(*db_, *client_, *maker_, clock_, secret_type::options{cfg_.results_cache_ms});

@@ -18,7 +18,11 @@
 #include <ballotchain/ledger/blockchain.hpp>
 #include <ballotchain/storage/memory_storage.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,7 +46,8 @@ struct vote_request {
 /// one voter in an election without learning who the voter is.
 ///
 /// @par Thread safety
-/// Immutable after construction: every member may be called from any thread.
+/// Every member may be called from any thread; use_submitter_sets() only before the
+/// maker is shared.
 class vote_maker {
 public:
     /// The validators' rules, from the same genesis.
@@ -63,6 +68,19 @@ public:
         : rules_(std::move(rules)), submitter_(std::move(submitter)), tag_key_(std::move(tag_key)) {}
 
     const genesis_config& genesis() const noexcept { return rules_.genesis(); }
+
+    /// Where check() finds the latest submitter set once validator-set changes may have
+    /// changed it (protocol.md §12): the verifying client's schedule (the genesis's, then
+    /// every change it learned, each checked against the set before it), and a way to learn
+    /// the changes it lacks (blocking), tried when a vote's submitter is unauthorized, at most
+    /// once per `refresh_every`. Unset: the genesis's submitters.
+    struct submitter_sets {
+        std::function<validator_schedule()> current;
+        std::function<void()> refresh;
+        std::chrono::milliseconds refresh_every{5'000};
+    };
+    /// @pre called before the maker is shared between threads
+    void use_submitter_sets(submitter_sets s) { sets_ = std::move(s); }
 
     /// The voter tag of `user` in `election`: HMAC-SHA256 under the secret of
     /// "ballotchain/backend-voter" || u64 election || u64 user (big-endian).
@@ -139,13 +157,32 @@ public:
     /// time, by the key checked here); the tx hash when it passes. The submitter must be one
     /// of the latest set of submitters these rules know (protocol.md §12).
     result<hash32> check(const vote_tx& tx) const {
-        const auto& vs = rules_.validators();
+        if (!sets_.current) return check_with(tx, rules_.validators());
+        auto r = check_with(tx, sets_.current());
+        if (r || r.error() != chain::errc::unauthorized_submitter || !sets_.refresh || !refresh_due()) return r;
+        sets_.refresh();  // a change may have made the key a submitter: learn the changes, once more
+        return check_with(tx, sets_.current());
+    }
+
+private:
+    result<hash32> check_with(const vote_tx& tx, const validator_schedule& vs) const {
         if (vs.epochs().empty()) return make_error(chain::errc::unauthorized_submitter);
         if (auto ec = rules_.rules().check_tx_fields(tx, vs, vs.epochs().back().from)) return ec;
         return tx_hash<ed25519_sha256>(tx);
     }
 
-private:
+    /// True at most once per refresh_every (the first time at once).
+    bool refresh_due() const {
+        const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count();
+        std::int64_t last = last_refresh_ms_.load();
+        if (last != 0 && now - last < sets_.refresh_every.count()) return false;
+        return last_refresh_ms_.compare_exchange_strong(last, now);
+    }
+
+    submitter_sets sets_;
+    mutable std::atomic<std::int64_t> last_refresh_ms_{0};
     rules_chain rules_;
     ed25519::key_pair submitter_;
     bytes tag_key_;

@@ -182,7 +182,7 @@ private:
     int status(client_type& c) {
         (void)c.check_health();
         std::printf("chain %llu, genesis %s, %zu validators, quorum %zu\n",
-                    static_cast<unsigned long long>(c.genesis().chain_id), to_hex(c.verifier().genesis_hash()).c_str(),
+                    static_cast<unsigned long long>(c.genesis().chain_id), to_hex(c.genesis_hash()).c_str(),
                     c.genesis().n(), c.genesis().quorum());
         for (const auto& n : c.health())
             std::printf("%s  %s  height %llu%s%s\n", n.info.rpc_url.c_str(), client::to_string(n.status),

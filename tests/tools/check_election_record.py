@@ -11,6 +11,8 @@
 4. The same flip, then the record, its block and every later block re-signed with the test keys
    (keys.json) so that only the proof is wrong: the verifier exits 1 naming that ballot's proof
    of that candidate.
+5. A chain with two validator-set changes (unit_chain "[valset_record]"): the verifier follows
+   them (exit 0, the sets as the chain has them), and refuses a forged approval of a change.
 
     python3 tests/tools/check_election_record.py --unit-chain build/dev/tests/unit_chain \\
         --work build/dev/tests/election_record
@@ -193,6 +195,59 @@ def resign_tx(db, height, idx, seed):
     db.execute("UPDATE blocks SET data = ? WHERE height = ?", (data, height))
 
 
+def check_validator_set_changes(unit_chain, work):
+    """Step 5: unit_chain "[valset_record]" writes a chain with two validator-set changes (blocks
+    3-5 sealed by ids 2 and 3: no quorum of the genesis set). The verifier follows the changes;
+    a change whose approval is forged (one byte flipped, the record and every block re-signed so
+    that only the approval is wrong) is refused at its block."""
+    os.makedirs(work)
+    p = subprocess.run([unit_chain, "[valset_record]"], env=dict(os.environ, BALLOTCHAIN_VALSET_RECORD_DIR=work),
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0 or not os.path.exists(os.path.join(work, "expected.json")):
+        fail("unit_chain [valset_record] (exit %d):\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    expected = json.load(open(os.path.join(work, "expected.json")))
+    keys = json.load(open(os.path.join(work, "keys.json")))
+    genesis = json.load(open(os.path.join(work, "genesis.json")))
+    rc, rep = run_verifier(work, os.path.join(work, "chain.db"))
+    if rc != 0:
+        fail("the verifier refuses the chain with validator-set changes (exit %d): %s" % (rc, rep.get("message")))
+    got = (rep["height"], rep["validator_set_changes"], rep["validator_sets"][-1]["members"])
+    if got != (expected["height"], expected["changes"], expected["members"]):
+        fail("validator-set changes: (height, changes, last set) %r, expected %r"
+             % (got, (expected["height"], expected["changes"], expected["members"])))
+    compare(rep, dict(elections=[], plain_votes_without_definition=expected["plain_votes_without_definition"]))
+    print("ok   the verifier follows 2 validator-set changes: blocks 0..5, last set %r" % (got[2],))
+
+    db = sqlite3.connect(os.path.join(work, "chain.db"))
+    height, idx, start = first_record(db, 7)
+    db.close()
+    path = tampered_copy(work, "resigned.db")
+    db = sqlite3.connect(path)
+    resign_tx(db, height, idx, bytes.fromhex(keys["validators"][0][2:]))
+    resign_from(db, height, keys, genesis)
+    db.close()
+    rc, rep = run_verifier(work, path)
+    if rc != 0:
+        fail("re-signed, unchanged chain with validator-set changes refused: %s" % rep.get("message"))
+    print("ok   valset/resigned.db (re-signed, unchanged): exit 0")
+
+    path = tampered_copy(work, "forged_approval.db")
+    db = sqlite3.connect(path)
+    (data,) = db.execute("SELECT data FROM blocks WHERE height = ?", (height,)).fetchone()
+    body_len = int.from_bytes(bytes(data)[start + 18:start + 22], "big")
+    flip(db, height, start + 22 + body_len - 64)  # R of the last approval's signature
+    resign_tx(db, height, idx, bytes.fromhex(keys["validators"][0][2:]))
+    resign_from(db, height, keys, genesis)
+    db.close()
+    rc, rep = run_verifier(work, path)
+    got = rep.get("failure") or {}
+    if rc != 1 or got.get("height") != height or got.get("kind") != "validator-set change" \
+            or "bad_change_approval" not in got.get("what", ""):
+        fail("forged approval: exit %d, %r; expected exit 1 at block %d naming bad_change_approval"
+             % (rc, rep.get("message"), height))
+    print("ok   valset/forged_approval.db: exit 1, %s" % rep["message"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--unit-chain", required=True, help="the unit_chain test executable")
@@ -274,6 +329,7 @@ def main():
         resign_from(db, height, keys, genesis)
         db.close()
         refused(path, dict(height=height, tx=idx, kind=name, election=None if kind == 3 else eid), TAMPER[kind][1])
+    check_validator_set_changes(args.unit_chain, os.path.join(work, "valset"))
     print("all checks passed")
     return 0
 

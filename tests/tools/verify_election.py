@@ -433,7 +433,8 @@ class BodyReader(vg.Reader):
             raise ValueError("body version %d, expected 1" % v)
 
 
-KINDS = {1: "definition", 2: "ballot", 3: "trustee key", 4: "dealing", 5: "verdict", 6: "decryption"}
+KINDS = {1: "definition", 2: "ballot", 3: "trustee key", 4: "dealing", 5: "verdict", 6: "decryption",
+         7: "validator-set change"}
 MIN_TX = 158  # the smallest transaction: an election record with an empty body
 MAX_VAR = 65536  # codec bound of a vote's encrypted_vote and of a record's body
 SLOT_PREFIX = b"ballotchain-slot"
@@ -441,6 +442,116 @@ SLOT_PREFIX = b"ballotchain-slot"
 
 def slot_tag(kind, trustee):
     return SLOT_PREFIX + bytes(12) + bytes([kind, 0]) + trustee.to_bytes(2, "big")
+
+
+# ---- validator-set changes (protocol.md §12, chain/validator_set.hpp) -------------------------
+MAX_VALIDATORS, MAX_REGISTRY, MAX_SUBMITTERS, MAX_NAME = 256, 1024, 1024, 64
+MAX_LEAD = 1000000
+
+
+def key_usable(k):
+    """An Ed25519 public key a change may add: canonical, decodable, not of small order."""
+    y = int.from_bytes(k, "little") & ((1 << 255) - 1)
+    return y < P and y not in _SMALL_ORDER_Y and vg._decompress(k) is not None
+
+
+def read_change(body):
+    """A validator_set record's body -> (change dict, the change's bytes, approvals [(id, sig)])."""
+    r = BodyReader(body)
+    if r.u8() != 1:
+        raise ValueError("validator-set change version is not 1 (bad_validator_change)")
+    c = dict(sequence=r.u64(), effective=r.u64(), add=[], remove=[], add_submitters=[], remove_submitters=[])
+    for _ in range(r.count(MAX_VALIDATORS, "validators added", 36)):
+        c["add"].append((r.var(MAX_NAME, "validator name"), r.take(32)))
+    c["remove"] = [r.u32() for _ in range(r.count(MAX_VALIDATORS, "validators removed", 4))]
+    c["add_submitters"] = [r.take(32) for _ in range(r.count(MAX_SUBMITTERS, "submitters added", 32))]
+    c["remove_submitters"] = [r.take(32) for _ in range(r.count(MAX_SUBMITTERS, "submitters removed", 32))]
+    change_bytes = body[:r.pos]
+    approvals = [(r.u32(), r.take(64)) for _ in range(r.count(MAX_VALIDATORS, "approvals", 68))]
+    if r.pos != len(body):
+        raise ValueError("validator-set change: trailing bytes (bad_validator_change)")
+    return c, change_bytes, approvals
+
+
+class Schedule:
+    """Every validator the chain has known (ids: genesis order, then each one a change added)
+    and the set and submitters deciding each height: the genesis's, then one per change."""
+
+    def __init__(self, g):
+        self.chain_id = g["chain_id"]
+        self.registry = [k for _, k in g["validators"]]
+        self.epochs = [dict(start=0, members=list(range(len(self.registry))), submitters=list(g["submitters"]))]
+
+    def at(self, height):
+        for e in reversed(self.epochs):
+            if e["start"] <= height:
+                return e
+        return self.epochs[0]
+
+    @staticmethod
+    def quorum(e):
+        return -(-2 * len(e["members"]) // 3)
+
+    def id_of(self, key):
+        return self.registry.index(key) if key in self.registry else None
+
+    def active_id(self, key, height):
+        i = self.id_of(key)
+        return i if i is not None and i in self.at(height)["members"] else None
+
+    def apply_change(self, tx, height):
+        """Checks a validator_set record in the block at `height` as the validators do, then
+        schedules it. Raises ValueError(what)."""
+        c, change_bytes, approvals = read_change(tx["body"])
+        if tx["election_id"] != 0 or tx["voter_tag"] != (SLOT_PREFIX + bytes(4) + c["sequence"].to_bytes(8, "big")
+                                                         + bytes([7]) + bytes(3)):
+            raise ValueError("not in its slot (wrong_slot_tag)")
+        msg = b"\x09" + u64(self.chain_id) + change_bytes
+        for v, sig in approvals:
+            if v >= len(self.registry) or not ed25519_verify(self.registry[v], msg, sig):
+                raise ValueError("approval of validator %d invalid (bad_change_approval)" % v)
+        cur = self.at(height)
+        bad = "bad_validator_change"
+        if c["sequence"] != len(self.epochs):
+            raise ValueError("change %d, expected %d (change_out_of_order)" % (c["sequence"], len(self.epochs)))
+        if self.epochs[-1]["start"] > height:
+            raise ValueError("the previous change is not in effect yet (change_pending)")
+        if c["effective"] <= height or c["effective"] - height > MAX_LEAD:
+            raise ValueError("effective height %d (change_bad_height)" % c["effective"])
+        if not (c["add"] or c["remove"] or c["add_submitters"] or c["remove_submitters"]):
+            raise ValueError("changes nothing (%s)" % bad)
+        if len(self.registry) + len(c["add"]) > MAX_REGISTRY:
+            raise ValueError("registry above %d (%s)" % (MAX_REGISTRY, bad))
+        added = [k for _, k in c["add"]]
+        for name, k in c["add"]:
+            if not 1 <= len(name) <= MAX_NAME or not key_usable(k) or k in self.registry:
+                raise ValueError("a validator added is invalid or known (%s)" % bad)
+        if len(set(added)) != len(added):
+            raise ValueError("a validator added twice (%s)" % bad)
+        for i, v in enumerate(c["remove"]):
+            if v not in cur["members"] or (i and v <= c["remove"][i - 1]):
+                raise ValueError("removed ids not active and ascending (%s)" % bad)
+        n_after = len(cur["members"]) - len(c["remove"]) + len(c["add"])
+        if not 1 <= n_after <= MAX_VALIDATORS:
+            raise ValueError("a set of %d validators (%s)" % (n_after, bad))
+        subs = cur["submitters"]
+        if (any(not key_usable(k) or k in subs for k in c["add_submitters"])
+                or len(set(c["add_submitters"])) != len(c["add_submitters"])
+                or any(k not in subs for k in c["remove_submitters"])
+                or len(set(c["remove_submitters"])) != len(c["remove_submitters"])
+                or len(subs) - len(c["remove_submitters"]) + len(c["add_submitters"]) > MAX_SUBMITTERS):
+            raise ValueError("submitter keys added or removed are invalid (%s)" % bad)
+        for i, (v, _) in enumerate(approvals):
+            if v not in cur["members"] or (i and v <= approvals[i - 1][0]):
+                raise ValueError("approvals not by active validators, ascending (change_not_approved)")
+        if len(approvals) < self.quorum(cur):
+            raise ValueError("%d approvals, quorum %d (change_not_approved)" % (len(approvals), self.quorum(cur)))
+        members = [v for v in cur["members"] if v not in c["remove"]]
+        for k in added:
+            members.append(len(self.registry))
+            self.registry.append(k)
+        self.epochs.append(dict(start=c["effective"], members=sorted(members),
+                                submitters=[k for k in subs if k not in c["remove_submitters"]] + c["add_submitters"]))
 
 
 def read_tx(r):
@@ -630,8 +741,7 @@ class State:
     def __init__(self, genesis):
         self.g = genesis
         self.chain_id = genesis["chain_id"]
-        self.validator_index = {k: i for i, (_, k) in enumerate(genesis["validators"])}
-        self.submitters = set(genesis["submitters"])
+        self.validators = Schedule(genesis)
         self.elections = {}
         self.undefined_votes = {}  # election id with plain votes and no definition -> {candidate: count}
         self.trustee_keys = {}  # trustee (1-based) -> (enc, pt)
@@ -646,8 +756,10 @@ class State:
         if kind == 1:
             return self.definition(tx, height)
         trustee = None
+        if kind == 7:
+            return self.validators.apply_change(tx, height)
         if kind >= 3:
-            trustee = self.validator_index[tx["signer"]] + 1  # authorization checked before
+            trustee = self.validators.id_of(tx["signer"]) + 1  # authorization checked before
             if tx["voter_tag"] != slot_tag(kind, trustee):
                 raise ValueError("not in its slot (wrong_slot_tag): trustee %d" % trustee)
         if kind == 2:
@@ -708,7 +820,7 @@ class State:
             bad = "candidate ids not strictly ascending"
         elif not start < end:
             bad = "start >= end"
-        elif kind == 1 and not (deadline <= start and 1 <= t <= len(self.g["validators"])):
+        elif kind == 1 and not (deadline <= start and 1 <= t <= len(self.validators.registry)):
             bad = "encrypted: needs key_deadline <= start and 1 <= threshold <= trustees"
         elif kind == 0 and (deadline or t):
             bad = "plain: key_deadline and threshold must be 0"
@@ -929,7 +1041,7 @@ class State:
                     sums[k] = p_add(sums[k], a[1])
             y = sums[0]
             e.key = (encode(y), y)
-            for j in range(1, len(self.g["validators"]) + 1):
+            for j in range(1, len(self.validators.registry) + 1):
                 if all(j in e.dealings[i]["shares"] for i in e.qualified if i != j):
                     yj = IDENTITY
                     for k, a in enumerate(sums):
@@ -949,10 +1061,8 @@ def verify(db_path, genesis_path):
         raise Unreadable("no such file: %s" % db_path)
     db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
     rows = db.execute("SELECT height, hash, data FROM blocks ORDER BY height")
-    n = len(g["validators"])
-    quorum = -(-2 * n // 3)
-    keys = [k for _, k in g["validators"]]
     st = State(g)
+    vs = st.validators  # the sets deciding each height, as the chain's changes make them
 
     header0 = (b"\x02" + u64(g["chain_id"]) + u64(0) + u32(0) + g["hash"] + u64(g["timestamp_ms"]) + u32(0)
                + vg.H(b"") + u32(0))
@@ -979,12 +1089,15 @@ def verify(db_path, genesis_path):
         except ValueError as ex:
             raise Invalid("block does not decode strictly: %s" % ex, height)
         bt = h["timestamp_ms"]
+        cur = vs.at(height)
+        n, quorum, keys = len(cur["members"]), vs.quorum(cur), vs.registry
+        proposer = cur["members"][(h["height"] + h["round"]) % n]
         checks = [(h["height"] == height, "block claims height %d (wrong_height)" % h["height"]),
                   (row_hash == h["hash"], "stored hash column differs from the block hash (bad_index)"),
                   (h["chain_id"] == g["chain_id"], "wrong_chain_id"),
                   (h["parent"] == prev_hash, "parent is not the previous block's hash (wrong_parent)"),
                   (bt >= prev["timestamp_ms"], "timestamp before the parent's (bad_timestamp)"),
-                  (h["proposer"] == (h["height"] + h["round"]) % n, "wrong_proposer"),
+                  (h["proposer"] == proposer, "wrong_proposer"),
                   (h["tx_count"] <= g["max_block_txs"], "too_many_txs"),
                   (ed25519_verify(keys[h["proposer"]], h["hash"], psig), "bad_proposer_signature")]
         for ok, what in checks:
@@ -998,15 +1111,12 @@ def verify(db_path, genesis_path):
                 return Invalid(what, height, idx, kind, eid)
             if tx["chain_id"] != g["chain_id"]:
                 raise fail("wrong_chain_id")
-            if len(tx["body"]) > g["max_encrypted_vote_bytes"]:  # a vote's encrypted_vote, a record's body
+            if len(tx["body"]) > (MAX_VAR if tx["kind"] == 7 else g["max_encrypted_vote_bytes"]):
                 raise fail("%d bytes above max_encrypted_vote_bytes (vote_too_large)" % len(tx["body"]))
-            if tx["tag"] == 1:
-                if tx["signer"] not in st.submitters:
-                    raise fail("submitter not in the genesis (unauthorized_submitter)")
-            elif tx["kind"] <= 2 and tx["signer"] not in st.submitters:
-                raise fail("signer is not a genesis submitter (unauthorized_submitter)")
-            elif tx["kind"] >= 3 and tx["signer"] not in st.validator_index:
-                raise fail("signer is not a genesis validator (unauthorized_submitter)")
+            if tx["kind"] <= 2 and tx["signer"] not in cur["submitters"]:
+                raise fail("signer is not a submitter at this height (unauthorized_submitter)")
+            elif tx["kind"] >= 3 and vs.active_id(tx["signer"], height) is None:
+                raise fail("signer is not a validator at this height (unauthorized_submitter)")
             if not vg.tx_signature_ok(tx, tx["signer"], verified_batches, ed25519_verify):
                 raise fail("signature invalid (invalid_signature)")
             if tx["hash"] in seen:
@@ -1024,8 +1134,12 @@ def verify(db_path, genesis_path):
             raise Invalid("cert_wrong_round", height)
         if len(cert["seals"]) < quorum:
             raise Invalid("cert_too_few_seals", height)
-        for v, sig in cert["seals"]:
-            if v >= n or not ed25519_verify(keys[v], seal_msg, sig):
+        for i, (v, sig) in enumerate(cert["seals"]):
+            if v not in cur["members"]:
+                raise Invalid("seal of validator %d, not in the set of this height (cert_unknown_validator)" % v, height)
+            if i and v <= cert["seals"][i - 1][0]:
+                raise Invalid("seals not in ascending ids (cert_duplicate_seal)", height)
+            if not ed25519_verify(keys[v], seal_msg, sig):
                 raise Invalid("seal of validator %d invalid (cert_bad_seal)" % v, height)
         # the election rules, transaction by transaction, then the ceremonies close
         for idx, tx in enumerate(txs):
@@ -1063,8 +1177,11 @@ def report(st, height):
         out.append(d)
     undefined = [dict(id=eid, votes=sum(c.values()), tally={str(k): v for k, v in sorted(c.items())})
                  for eid, c in sorted(st.undefined_votes.items())]
+    vs = st.validators
+    sets = [dict(from_height=e["start"], members=e["members"], submitters=["0x" + k.hex() for k in e["submitters"]])
+            for e in vs.epochs]
     return dict(ok=True, height=height, chain_id=st.chain_id, trustee_keys=sorted(st.trustee_keys), elections=out,
-                plain_votes_without_definition=undefined)
+                plain_votes_without_definition=undefined, validator_set_changes=len(vs.epochs) - 1, validator_sets=sets)
 
 
 def print_text(rep, timing):
@@ -1088,6 +1205,8 @@ def print_text(rep, timing):
                 print("  candidate %s (%s): %d" % (cid, names[cid], m))
     for u in rep["plain_votes_without_definition"]:
         print("election %d (no definition on the chain): %d plain vote(s) %s" % (u["id"], u["votes"], u["tally"]))
+    for e in rep["validator_sets"][1:]:
+        print("validator set from block %d: ids %s" % (e["from_height"], e["members"]))
     print("time: %.2f s total, %d ballot(s) verified in %.2f s (%.1f ms each)"
           % (timing["total_s"], timing["ballots"], timing["ballots_s"], timing["ms_per_ballot"]))
 

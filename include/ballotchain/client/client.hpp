@@ -145,8 +145,8 @@ public:
     basic_client(executor_type ex, std::vector<node_info> nodes, genesis_config g, Transport t = {}, Clock c = {},
                  client_options o = {})
         : ex_(std::move(ex)), transport_(std::move(t)), book_(std::move(nodes), std::move(c), static_cast<std::uint64_t>(o.quarantine.count())),
-          o_(std::move(o)), verifier_(std::make_unique<light_verifier<Suite>>(std::move(g))),
-          follower_(std::make_unique<follower_type>(*verifier_)) {
+          o_(std::move(o)), anchor_(std::make_shared<const light_verifier<Suite>>(std::move(g))), verifier_(anchor_),
+          follower_(std::make_unique<follower_type>(*anchor_)) {
         if (!o_.follower_state.empty()) {
             std::string why;
             auto r = follower_->load(o_.follower_state, &why);
@@ -160,8 +160,17 @@ public:
 
     executor_type get_executor() const noexcept { return ex_; }
     const client_options& options() const noexcept { return o_; }
-    const light_verifier<Suite>& verifier() const noexcept { return *verifier_; }
-    const genesis_config& genesis() const noexcept { return verifier_->genesis(); }
+    /// The verifier as it stands: the genesis, and every validator-set change the client has
+    /// learned (each checked against the set before it). A snapshot: the client replaces it
+    /// (never changes it) when it learns a change.
+    std::shared_ptr<const light_verifier<Suite>> verifier() const {
+        std::lock_guard lk(verifier_mu_);
+        return verifier_;
+    }
+    /// The validator sets the client knows (verifier()->validators(), a copy).
+    validator_schedule validators() const { return verifier()->validators(); }
+    const genesis_config& genesis() const noexcept { return anchor_->genesis(); }
+    const hash32& genesis_hash() const noexcept { return anchor_->genesis_hash(); }
     Transport& transport() noexcept { return transport_; }
 
     /// Health and history of every validator (status healthy / degraded / unreachable / misbehaving).
@@ -248,6 +257,13 @@ public:
     /// Brings the follower up to `height` (at least; nullopt: the head a validator reports), verifying
     /// every block; returns its new height. Saves its position when client_options::follower_state is set.
     BALLOTCHAIN_CLIENT_OP(sync_follower, std::uint64_t, std::optional<std::uint64_t> height, height)
+    /// Learns the validator-set changes the client lacks from the first validator (in the book's
+    /// order) that answers poa_getValidatorChanges, each change checked against the sets known
+    /// before it (docs/client.md, "Validator-set changes"); the number of changes now known. A
+    /// validator that serves a forged change is misbehaving and the next one is asked. The client
+    /// also learns changes by itself when a check needs them: this is for a caller that needs
+    /// the latest sets before it checks anything (the backend's submitter key).
+    BALLOTCHAIN_CLIENT_OP0(update_validators, std::uint64_t)
     /// Probes every validator once and records what it found; the number found healthy.
     BALLOTCHAIN_CLIENT_OP0(check_health, std::size_t)
     /// Puts one question to every validator in turn and returns every answer as it came,
@@ -442,7 +458,7 @@ private:
         if (out->value.is_null()) co_return std::string("claims it final but has no proof");
         auto r = decode_tx_proof(out->value);
         if (!r) co_return "proof does not decode: " + r.error();
-        if (auto why = verifier_->check_receipt(*r, th)) co_return "forged receipt: " + *why;
+        if (auto why = co_await check_receipt_learning(i, *r, th)) co_return "forged receipt: " + *why;
         r->node = book_.info(i).node_id;
         co_return std::move(*r);
     }
@@ -452,11 +468,107 @@ private:
         auto out = co_await ask(i, "poa_getRawBlock", json_args(rpc_quantity(height)));
         if (!out) co_return std::string("no answer");
         if (!out->ok() || !out->value.is_string()) co_return "has no block " + std::to_string(height);
-        auto b = verifier_->check_raw_block(out->value.as_string(), false);
+        auto b = co_await check_raw_block_learning(i, std::string(out->value.as_string()), false);
         if (!b) co_return "forged block " + std::to_string(height) + ": " + b.error();
         if (b->fb.blk.header.height != height) co_return "answered block " + std::to_string(b->fb.blk.header.height) + " for " + std::to_string(height);
         co_return std::move(*b);
     }
+
+    // ---- learning validator-set changes (docs/client.md, "Validator-set changes") --------
+
+    /// What asking one validator for the changes the client lacks came to.
+    struct learn_outcome {
+        enum class kind : std::uint8_t { learned, nothing, unanswered, lied };
+        kind k = kind::nothing;
+        std::string why;
+    };
+
+    /// Publishes `v` when it knows more changes than the verifier in place (two operations
+    /// may learn the same changes at once: the chain has one history, so either copy will do).
+    void publish(std::shared_ptr<const light_verifier<Suite>> v) {
+        std::lock_guard lk(verifier_mu_);
+        if (v->validators().changes() > verifier_->validators().changes()) verifier_ = std::move(v);
+    }
+
+    /// Learns the changes recorded in `fb`, a final block the client checked, that it does not
+    /// know yet. A change it cannot learn yet (an earlier one is unknown: the follower resumed
+    /// from a saved position) is left for learn_changes, which a check that needs it calls.
+    void learn_from(const finalized_block& fb) {
+        bool any = false;
+        for (const auto& tx : fb.blk.txs) any = any || tx.kind == tx_kind::validator_set;
+        if (!any) return;
+        auto cur = verifier();
+        auto next = std::make_shared<light_verifier<Suite>>(*cur);
+        if (next->learn_block(fb)) return;
+        if (next->validators().changes() > cur->validators().changes()) publish(std::move(next));
+    }
+
+    /// Asks node `i` for the changes the client lacks (poa_getValidatorChanges from the next
+    /// sequence) and learns them in order: each change's block must be final under the sets
+    /// known before it (check_raw_block) and record that very change, approved by a quorum of
+    /// the set then active (learn_block). An answer that does not check teaches nothing.
+    asio::awaitable<learn_outcome> learn_changes(std::size_t i) {
+        using K = typename learn_outcome::kind;
+        auto lied = [](std::string why) { return learn_outcome{K::lied, std::move(why)}; };
+        auto cur = verifier();
+        auto next = std::make_shared<light_verifier<Suite>>(*cur);
+        const std::uint64_t known = cur->validators().changes();
+        for (std::size_t page = 0; page < max_change_pages; ++page) {
+            const std::uint64_t want = next->validators().changes() + 1;
+            auto out = co_await ask(i, "poa_getValidatorChanges", json_args(want));
+            if (!out) co_return learn_outcome{K::unanswered, "no answer to poa_getValidatorChanges"};
+            if (!out->ok()) co_return learn_outcome{K::unanswered, "poa_getValidatorChanges refused: " + detail::rpc_failure(*out, {}).message};
+            const auto* arr = out->value.if_array();
+            if (!arr || arr->size() > changes_per_answer)
+                co_return lied("poa_getValidatorChanges: not an array of at most 16 changes");
+            for (std::size_t k = 0; k < arr->size(); ++k) {
+                const std::uint64_t seq = next->validators().changes() + 1;
+                const std::string name = "validator-set change " + std::to_string(seq);
+                const auto* e = (*arr)[k].if_object();
+                const auto* rb = e ? e->if_contains("raw_block") : nullptr;
+                const auto got = e ? detail::as_u64(e->if_contains("sequence")) : std::nullopt;
+                const auto height = e ? detail::as_u64(e->if_contains("height")) : std::nullopt;
+                if (!rb || !rb->is_string() || !got || !height) co_return lied(name + ": entry does not decode");
+                if (*got != seq) co_return lied(name + ": answered change " + std::to_string(*got) + " instead");
+                auto b = next->check_raw_block(rb->as_string(), false);
+                if (!b) co_return lied(name + ": its block: " + b.error());
+                if (b->fb.blk.header.height != *height) co_return lied(name + ": its block is not at height " + std::to_string(*height));
+                if (auto why = next->learn_block(b->fb)) co_return lied(name + ": " + *why);
+                if (next->validators().changes() < seq) co_return lied(name + ": its block does not record it");
+            }
+            if (arr->size() < changes_per_answer) break;
+        }
+        if (next->validators().changes() == known) co_return learn_outcome{K::nothing, "no validator-set change the client lacks"};
+        publish(std::move(next));
+        co_return learn_outcome{K::learned, {}};
+    }
+
+    /// check_receipt with the current verifier; when it fails, the changes node `i` can show
+    /// are learned and the check runs once more (the block may be sealed by a later set).
+    asio::awaitable<std::optional<std::string>> check_receipt_learning(std::size_t i, receipt r, hash32 th) {
+        auto why = verifier()->check_receipt(r, th);
+        if (!why) co_return why;
+        auto l = co_await learn_changes(i);
+        if (l.k == learn_outcome::kind::learned) co_return verifier()->check_receipt(r, th);
+        if (l.k == learn_outcome::kind::lied) co_return *why + " (" + l.why + ")";
+        co_return why;
+    }
+
+    /// check_raw_block as check_receipt_learning does check_receipt.
+    asio::awaitable<decoded<verified_block>> check_raw_block_learning(std::size_t i, std::string hex, bool sigs) {
+        auto b = verifier()->check_raw_block(hex, sigs);
+        if (b) co_return b;
+        auto l = co_await learn_changes(i);
+        if (l.k == learn_outcome::kind::learned) co_return verifier()->check_raw_block(hex, sigs);
+        if (l.k == learn_outcome::kind::lied) co_return decoded<verified_block>(boost::system::in_place_error, b.error() + " (" + l.why + ")");
+        co_return b;
+    }
+
+    /// poa_getValidatorChanges answers at most this many changes (rpc::validator_changes_max_count;
+    /// the client does not include the server's header).
+    static constexpr std::size_t changes_per_answer = 16;
+    /// poa_getValidatorChanges pages asked for in one learning (16 changes each).
+    static constexpr std::size_t max_change_pages = 64;
 
     /// JSON-RPC params, built outside any coroutine (g++ 12 miscompiles initializer lists in
     /// co_await expressions: "array used as initializer").
@@ -672,6 +784,28 @@ private:
         co_return out;
     }
 
+    asio::awaitable<call_result<std::uint64_t>> update_validators_impl(call_options o) {
+        const auto deadline = deadline_of(o);
+        call_error last{errc::unreachable, 0, "no validator answered", {}};
+        if (book_.size() == 0) co_return call_error{errc::no_validators, 0, {}, {}};
+        for (std::size_t i : book_.order()) {
+            if (co_await cancelled()) co_return call_error{errc::cancelled, 0, {}, {}};
+            if (left(deadline).count() == 0) co_return timed_out(last);
+            auto l = co_await learn_changes(i);
+            const std::string node = book_.info(i).node_id;
+            switch (l.k) {
+            case learn_outcome::kind::learned:
+            case learn_outcome::kind::nothing: co_return verifier()->validators().changes();
+            case learn_outcome::kind::unanswered: last = {errc::unreachable, 0, l.why, node}; break;
+            case learn_outcome::kind::lied:
+                book_.misbehaved(i, l.why);
+                last = {errc::misbehaving, 0, l.why, node};
+                break;
+            }
+        }
+        co_return last;
+    }
+
     asio::awaitable<call_result<std::size_t>> check_health_impl(call_options) {
         const std::size_t n = book_.size();
         for (std::size_t i = 0; i < n; ++i) {
@@ -768,7 +902,7 @@ private:
         if (out.value.is_null()) co_return verdict<T>::retry({errc::not_found, 0, "not in a final block", {}});
         auto r = decode_tx_proof(out.value);
         if (!r) co_return verdict<T>::lied("proof does not decode: " + r.error());
-        if (auto why = verifier_->check_receipt(*r, th)) co_return verdict<T>::lied("forged receipt: " + *why);
+        if (auto why = co_await check_receipt_learning(i, *r, th)) co_return verdict<T>::lied("forged receipt: " + *why);
         r->node = book_.info(i).node_id;
         co_return verdict<T>::ok(std::move(*r));
     }
@@ -876,7 +1010,7 @@ private:
         if (!out.ok()) co_return verdict<T>::refused(out);
         if (out.value.is_null()) co_return verdict<T>::retry({errc::not_found, 0, "no block " + std::to_string(height) + " yet", {}});
         if (!out.value.is_string()) co_return verdict<T>::lied("raw block is not a string");
-        auto b = verifier_->check_raw_block(out.value.as_string(), o_.check_tx_signatures);
+        auto b = co_await check_raw_block_learning(i, std::string(out.value.as_string()), o_.check_tx_signatures);
         if (!b) co_return verdict<T>::lied("forged block: " + b.error());
         if (b->fb.blk.header.height != height) co_return verdict<T>::lied("answered block " + std::to_string(b->fb.blk.header.height) + " for " + std::to_string(height));
         co_return verdict<T>::ok(std::move(*b));
@@ -939,8 +1073,11 @@ private:
         out_blocks.reserve(raws.size());
         hash32 prev = parent;
         for (std::size_t k = 0; k < raws.size(); ++k) {
-            auto b = verifier_->check_raw_block(raws[k], o_.check_tx_signatures);
+            auto b = co_await check_raw_block_learning(i, raws[k], o_.check_tx_signatures);
             if (!b) co_return verdict<T>::lied("forged block " + std::to_string(from + k) + ": " + b.error());
+            // A change recorded in this block decides heights further on: learn it from the
+            // block itself (checked above against the sets known so far), in order.
+            learn_from(b->fb);
             const auto& h = b->fb.blk.header;
             if (h.height != from + k) co_return verdict<T>::lied("answered block " + std::to_string(h.height) + " for " + std::to_string(from + k));
             if (h.parent != prev) co_return verdict<T>::lied("block " + std::to_string(h.height) + " does not link to the verified chain");
@@ -985,7 +1122,9 @@ private:
     Transport transport_;
     node_book<Clock> book_;
     client_options o_;
-    std::unique_ptr<light_verifier<Suite>> verifier_;
+    std::shared_ptr<const light_verifier<Suite>> anchor_;  ///< the genesis alone (the follower's chain identity)
+    mutable std::mutex verifier_mu_;
+    std::shared_ptr<const light_verifier<Suite>> verifier_;  ///< anchor_ plus the changes learned; replaced, never changed
     mutable std::mutex follow_mu_;
     std::unique_ptr<follower_type> follower_;
     std::function<void(const verified_block&)> on_block_;

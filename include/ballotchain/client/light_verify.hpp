@@ -16,7 +16,8 @@ namespace ballotchain::client {
 
 /// Checks answers against one chain's genesis.
 /// @tparam Suite the chain's hash and signature suite
-/// @par Thread safety Immutable after construction; safe to share.
+/// @par Thread safety Only learn_block changes it: share it read-only, or copy it to learn
+/// (the verifying client replaces its verifier with a copy that learned the change).
 template <suite Suite>
 class light_verifier {
 public:

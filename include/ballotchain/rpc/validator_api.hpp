@@ -353,6 +353,11 @@ inline constexpr std::uint64_t raw_blocks_max_count = 256;
 /// always answered, whatever its size, as poa_getRawBlock would).
 inline constexpr std::size_t raw_blocks_max_hex_chars = 4u << 20;
 
+/// poa_getValidatorChanges answers at most this many changes per call (a client asks again
+/// from the next sequence), stopping early, as poa_getRawBlocks does, before its hex text
+/// passes raw_blocks_max_hex_chars (the first change always comes).
+inline constexpr std::uint64_t validator_changes_max_count = 16;
+
 /// poa_waitForBlock's longest wait.
 inline constexpr std::uint64_t wait_for_block_timeout_ms_max = 30'000;
 
@@ -641,6 +646,34 @@ void add_validator_methods(method_table& t, Node& n) {
                                          {"next_height", n.height() + 1},
                                          {"registry", std::move(registry)},
                                          {"epochs", std::move(epochs)}});
+    };
+    t["poa_getValidatorChanges"] = [&n](const value& p) -> reply {
+        // Change `from`, `from`+1, ... (1-based sequence numbers), each with the finalized block
+        // that recorded it, so a client holding only the genesis can check each change's block
+        // against the set it knows so far and learn the next set (docs/client.md).
+        const auto* a = params_array(p);
+        const auto from = a && a->size() == 1 ? detail::param_u64((*a)[0]) : std::nullopt;
+        if (!from || *from == 0) return invalid_params("expected [from_sequence] (1-based)");
+        const auto& vs = n.elections().validators();
+        boost::json::array out;
+        std::size_t chars = 0;
+        for (std::uint64_t seq = *from; seq <= vs.changes() && out.size() < validator_changes_max_count; ++seq) {
+            const auto& e = vs.epochs()[static_cast<std::size_t>(seq)];
+            auto raw = n.raw_block_at(e.recorded_at);
+            if (!raw) {
+                if (out.empty()) return rpc_error{tx_code::storage, "storage error: " + raw.error().message(), {}};
+                break;
+            }
+            const std::size_t len = 2 + 2 * raw->size();
+            if (!out.empty() && len > raw_blocks_max_hex_chars - chars) break;
+            chars += len;
+            out.push_back({{"sequence", seq},
+                           {"height", e.recorded_at},
+                           {"effective_height", e.from},
+                           {"raw_block", to_hex(*raw)}});
+            if (chars >= raw_blocks_max_hex_chars) break;
+        }
+        return value(std::move(out));
     };
     t["poa_status"] = [&n](const value&) -> reply {
         auto o = health_json(n);

@@ -258,6 +258,26 @@ TEST_CASE("votes: a vote the chain's rules refuse is not stored (our configurati
     CHECK(r.w->calls.empty());
 }
 
+TEST_CASE("votes: a submitter key a validator-set change added takes votes once the client learned the change",
+          "[backend][votes][validator_set]") {
+    const auto added = test::key(7);
+    votes_rig r(&added);
+    validator_change c;  // from height 3, key 7 is a submitter too
+    c.sequence = 1;
+    c.effective_height = 3;
+    c.add_submitters = {added.public_key()};
+    r.w->finalize({r.w->net.validator_change(c, {0, 1}, 0)});
+    r.w->finalize({});
+    // as the service wires it: the client's learned sets, and learning the changes it lacks
+    r.maker.use_submitter_sets({[&] { return r.client->validators(); }, [&] { (void)r.client->update_validators(); },
+                                std::chrono::milliseconds(0)});
+    const auto [st, out] = r.submit(request(r.open, r.cand_a));
+    CHECK(st == 200);
+    CHECK(r.client->validators().changes() == 1);
+    CHECK(r.w->count("poa_getValidatorChanges") >= 1);
+    CHECK(r.stored_votes() == 1);
+}
+
 TEST_CASE("votes: a refused vote frees the voter's place and the next vote says so", "[backend][votes]") {
     votes_rig r;
     // The validators run with another chain id than this backend's genesis.

@@ -588,6 +588,35 @@ TEST_CASE("poa_getRawBlocks: stops before 4 MiB of hex, but always answers one b
     CHECK(chars <= rpc::raw_blocks_max_hex_chars);
 }
 
+TEST_CASE("poa_getValidatorChanges: each change with the raw block that recorded it, from a sequence number; bounds", "[rpc]") {
+    test_node n(test_network{3});
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    CHECK(res(call(t, "poa_getValidatorChanges", {1})).as_array().empty());  // none yet
+    n.net.append_two_changes(n.c);
+    REQUIRE(n.height() == 5);
+    auto raw_of = [&](std::uint64_t h) { return str(res(call(t, "poa_getRawBlock", {rpc::quantity(h)}))); };
+    const auto all = res(call(t, "poa_getValidatorChanges", {1})).as_array();
+    REQUIRE(all.size() == 2);
+    const std::uint64_t heights[] = {1, 3}, effective[] = {3, 5};
+    for (std::size_t k = 0; k < 2; ++k) {
+        const auto& e = all[k].as_object();
+        CHECK(e.at("sequence").to_number<std::uint64_t>() == k + 1);
+        CHECK(e.at("height").to_number<std::uint64_t>() == heights[k]);
+        CHECK(e.at("effective_height").to_number<std::uint64_t>() == effective[k]);
+        CHECK(str(e.at("raw_block")) == raw_of(heights[k]));
+    }
+    const auto second = res(call(t, "poa_getValidatorChanges", {"0x2"})).as_array();
+    REQUIRE(second.size() == 1);
+    CHECK(second[0] == all[1]);
+    CHECK(res(call(t, "poa_getValidatorChanges", {3})).as_array().empty());
+    CHECK(res(call(t, "poa_getValidatorChanges", {"0xffffffffffffffff"})).as_array().empty());
+    for (auto params : {bj::array{}, bj::array{0}, bj::array{"x"}, bj::array{1, 2}, bj::array{-1}}) {
+        const auto r = call(t, "poa_getValidatorChanges", params);
+        CHECK(err_code(r) == -32602);
+    }
+}
+
 TEST_CASE("poa_waitForBlock without waiting: at once, timed_out when no block above after_height; bounds", "[rpc]") {
     test_node n;
     rpc::method_table t;

@@ -31,6 +31,7 @@
 #include "catch_result.hpp"
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,60 @@ struct test_network {
         tx.timestamp_ms = genesis.timestamp_ms;
         sign_tx<S>(tx, validators.at(by));
         return tx;
+    }
+
+    /// The next block of `c` holding `txs`, proposed by the proposer the chain's validator
+    /// schedule names for (height, 0) and sealed by `sealers` (ids = key numbers, ascending; a
+    /// validator a change added has the key number of its id):
+    /// blocks after a validator-set change (protocol.md §12).
+    template <class Chain>
+    finalized_block next_block_sealed(const Chain& c, std::vector<vote_tx> txs,
+                                      const std::vector<std::uint32_t>& sealers) const {
+        const auto h = c.height() + 1;
+        const auto prop = c.validators().at(h).proposer(h, 0);
+        finalized_block fb;
+        fb.blk = c.build_block(0, genesis.timestamp_ms + h * 1000, std::move(txs), key(static_cast<int>(prop)));
+        const hash32 bh = block_hash<S>(fb.blk.header);
+        fb.cert = commit_certificate{h, 0, bh, {}};
+        for (auto v : sealers) fb.cert.seals.push_back(make_seal<S>(key(static_cast<int>(v)), v, genesis.chain_id, h, 0, bh));
+        return fb;
+    }
+
+    /// Appends five blocks to `c` (a blockchain of test_network{3} at height 0) with two
+    /// validator-set changes: block 1 records change 1 (adds key 3 as id 3, removes id 0;
+    /// from height 3), block 3 records change 2 (removes id 1; from height 5). Blocks 1-2 are
+    /// sealed by ids {0, 1}, 3-5 by {2, 3} (ids the genesis does not know together); `at3`
+    /// and `at5` go into blocks 3 and 5. Returns the two change transactions.
+    template <class Chain>
+    std::vector<vote_tx> append_two_changes(Chain& c, std::vector<vote_tx> at3 = {}, std::vector<vote_tx> at5 = {}) const {
+        ballotchain::validator_change c1;
+        c1.sequence = 1;
+        c1.effective_height = 3;
+        c1.add.push_back({"validator-4", key(3).public_key()});
+        c1.remove = {0};
+        ballotchain::validator_change c2;
+        c2.sequence = 2;
+        c2.effective_height = 5;
+        c2.remove = {1};
+        const auto t1 = validator_change(c1, {0, 1}, 0);
+        auto t2 = validator_change(c2, {}, 2);  // approved by ids 2 and 3 (key 3 is not in `validators`)
+        {
+            validator_change_record rec{c2, {}};
+            const bytes msg = change_message(genesis.chain_id, c2);
+            for (int a : {2, 3}) rec.approvals.push_back({static_cast<std::uint32_t>(a), S::sign(key(a), msg)});
+            t2.encrypted_vote = encode(rec);
+            sign_tx<S>(t2, validators.at(2));
+        }
+        auto add = [&](std::vector<vote_tx> txs, std::vector<std::uint32_t> sealers) {
+            if (!c.append(next_block_sealed(c, std::move(txs), sealers))) throw std::logic_error("test block refused");
+        };
+        add({t1}, {0, 1});
+        add({}, {0, 1});
+        at3.push_back(t2);
+        add(std::move(at3), {2, 3});
+        add({}, {2, 3});
+        add(std::move(at5), {2, 3});
+        return {t1, t2};
     }
 
     /// A certificate for (height, round, block hash `bh`) with the seals of
