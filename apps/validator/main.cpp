@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
     key_opt->needs(cert_opt);
     app.add_option("--peers", peers,
                    "static peers INDEX@host:port, INDEX from 1 in genesis order: list every other validator\n"
-                   "(in a config file `peers = []` for none, e.g. a single-validator chain)");
+                   "(in a config file `peers = []` for none, e.g. a single-validator chain). INDEX 1..1024 may also\n"
+                   "name a validator a change will add (INDEX = its registry id + 1): used once the change is known");
     app.add_option("--pool-size", pool, "most pending transactions")->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
     app.add_option("--cache-mib", cache_mib,
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
     if (!p2p_ep) return fail("--p2p-addr: " + p2p_ep.error());
     std::vector<std::pair<std::uint32_t, net::peer_address>> static_peers;
     for (const auto& p : peers) {
-        auto sp = app::parse_peer(p, g->n());
+        auto sp = app::parse_peer(p, limits::max_registry);  // an id a validator-set change adds later is fine
         if (!sp) return fail("--peers " + p + ": " + sp.error());
         static_peers.push_back(*sp);
     }
@@ -160,7 +161,7 @@ int main(int argc, char** argv) {
 
     boost::asio::io_context io(1);
     p2p_opts.idle_timeout = std::chrono::milliseconds(p2p_idle_timeout_ms);
-    auto transport = app::transport_t::create(io, *g, *kp, *idx, p2p_opts);
+    auto transport = app::transport_t::create(io, *g, *kp, p2p_opts);  // its id: the position of our key
     transport->on_log([](int level, const std::string& m) {
         if (level >= 2)
             spdlog::warn("p2p: {}", m);

@@ -252,6 +252,14 @@ public:
     const node_metrics& metrics() const { return metrics_; }
     const transport_t& transport() const { return *net_; }
 
+    /// The chain's validator registry grew (keys by registry id: the genesis validators, then
+    /// those added by validator-set changes, in order): the P2P transport authenticates the new
+    /// keys, learns this node's id if its key is among them, and dials the new validators it
+    /// dials. Call on the io thread after appending a block that adds a validator (decided here
+    /// or synced: in on_final(), once the chain exposes its registry). A registry that does not
+    /// extend the one the transport knows is ignored (and logged).
+    void on_registry(std::vector<public_key> registry) { net_->set_validators(std::move(registry)); }
+
     /// The io thread's executor (where the node, its timers and its observers run).
     boost::asio::any_io_executor executor() { return timers_[0].get_executor(); }
 
@@ -386,6 +394,7 @@ private:
             submit_times_.erase(it);
         }
         for (const auto& o : final_observers_) o(h.height);
+        // Validator-set changes: when this block grew the chain's registry, on_registry(it) goes here.
         if (trustee_) boost::asio::post(executor(), [this] { act_as_trustee(); });
     }
 

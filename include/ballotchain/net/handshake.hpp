@@ -1,6 +1,11 @@
 #pragma once
 /// @file The validator handshake: Noise XX (crypto/noise.hpp) with the validators'
-/// genesis keys as static keys, as a pure state machine (no I/O).
+/// registry keys as static keys, as a pure state machine (no I/O).
+///
+/// Validators have stable *registry ids*: the genesis validators are ids 0..n-1 (genesis
+/// order), and each validator a change adds later gets the next id. The registry (the keys
+/// by id) only grows; a node may run before its own key is in the registry it knows (a new
+/// validator that has not yet synced the block adding it): it has no id yet.
 ///
 /// Every message on a P2P connection is `u16 length (big-endian) ‖ bytes`. The
 /// three handshake messages have fixed sizes, so before a peer is authenticated
@@ -8,29 +13,33 @@
 ///
 ///     prologue  = "ballotchain/p2p/1" ‖ u64 chain_id ‖ genesis hash
 ///     message 1 (initiator → responder, 77 bytes)  e ‖ payload
-///               payload = u8 version (1) ‖ u64 chain_id ‖ genesis hash ‖ u32 index it dialled
-///     message 2 (responder → initiator, 100 bytes) e, ee, s, es ‖ enc(u32 responder index)
-///     message 3 (initiator → responder, 68 bytes)  s, se ‖ enc(u32 initiator index)
+///               payload = u8 version (1) ‖ u64 chain_id ‖ genesis hash ‖ u32 id it dialled
+///     message 2 (responder → initiator, 100 bytes) e, ee, s, es ‖ enc(u32 responder id)
+///     message 3 (initiator → responder, 68 bytes)  s, se ‖ enc(u32 initiator id, or 0xFFFFFFFF: none yet)
 ///
 /// The payload of message 1 is readable (there is no key yet) but it is hashed
 /// into the transcript, so changing it makes message 2 fail. A responder that
-/// refuses message 1 (another chain, or it is not the validator that was dialled)
-/// answers with one *refusal* message of 1 byte (a reason code) and closes; the
-/// refusal is unauthenticated and only ever logged.
+/// refuses message 1 (another chain, or it is not the validator that was dialled,
+/// which includes a responder without an id) answers with one *refusal* message of
+/// 1 byte (a reason code) and closes; the refusal is unauthenticated and only ever logged.
 ///
-/// Either side is authenticated when the static key it sent is the X25519 form
-/// (the suite's `link_public`) of the genesis key of the index it claims: the responder's after message 2 (for
-/// the index that was dialled), the initiator's after message 3. Noise binds both
-/// static keys, both ephemeral keys and the roles into the session keys, so a
-/// relay that passes messages between two validators learns nothing it can use,
-/// and a replayed message 3 never fits a fresh responder ephemeral.
+/// Either side is authenticated by its static key, the X25519 form (the suite's
+/// `link_public`) of a registry key: the responder's after message 2 (it must be the key
+/// of the id that was dialled), the initiator's after message 3 (it must be the key of some
+/// id other than the responder's own; when the initiator claims an id, that id). An
+/// initiator whose key is not in the responder's registry is refused (the responder
+/// closes). Noise binds both static keys, both ephemeral keys and the roles into the
+/// session keys, so a relay that passes messages between two validators learns nothing it
+/// can use, and a replayed message 3 never fits a fresh responder ephemeral.
 
 #include <ballotchain/chain/codec.hpp>
 #include <ballotchain/chain/genesis.hpp>
 #include <ballotchain/core/wire.hpp>
 #include <ballotchain/crypto/noise.hpp>
 
+#include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +58,7 @@ enum class errc {
     closed,                ///< the peer closed the connection
     too_many_connections,  ///< over the cap of connections not yet authenticated
     refused,               ///< the peer refused our handshake (its reason is logged)
+    bad_registry,          ///< a registry update refused: a key with no link form, a key twice, or too many keys
 };
 
 inline const char* category_name(errc) noexcept { return "ballotchain.net"; }
@@ -58,7 +68,7 @@ inline std::string describe(errc e) {
     case errc::frame_too_large: return "frame exceeds the size limit";
     case errc::bad_handshake: return "handshake failed (malformed, or the peer could not prove its key)";
     case errc::wrong_chain: return "peer is on another chain";
-    case errc::unknown_key: return "peer key is not the genesis key of the validator it claims to be";
+    case errc::unknown_key: return "peer key is not the registry key of the validator it claims to be";
     case errc::self_connection: return "connection to self";
     case errc::wrong_peer: return "the validator at that address is not the one dialled";
     case errc::bad_record: return "encrypted record failed authentication";
@@ -66,6 +76,8 @@ inline std::string describe(errc e) {
     case errc::closed: return "connection closed";
     case errc::too_many_connections: return "too many unauthenticated connections";
     case errc::refused: return "peer refused the handshake";
+    case errc::bad_registry:
+        return "validator registry refused (a key with no link form, a key listed twice, or more than 1024 keys)";
     }
     return "unknown net error";
 }
@@ -113,33 +125,78 @@ inline bytes p2p_prologue(std::uint64_t chain_id, const hash32& genesis_h) {
     return p;
 }
 
-/// What both sides of every handshake share: the chain, its validators' static
-/// keys (X25519 forms of the genesis keys, by index) and our own key.
+/// The id an initiator without one claims in message 3.
+inline constexpr std::uint32_t no_id = 0xFFFFFFFFu;
+
+/// What both sides of every handshake share: the chain, the validator registry (keys by id,
+/// and their X25519 link forms) and our own key and id (none while our key is not in it).
 struct handshake_context {
     std::uint64_t chain_id = 0;
     hash32 genesis_hash;
-    std::vector<noise::key32> validator_keys;
-    std::uint32_t self = 0;
+    std::vector<public_key> registry;          ///< validator keys, position = registry id
+    std::vector<noise::key32> validator_keys;  ///< their link forms (the Noise static keys), by id
+    std::optional<std::uint32_t> self;         ///< our id: the position of our key in the registry
+    public_key self_public;                    ///< our key (to learn our id when the registry grows)
     noise::keypair static_key;
 
-    /// From the genesis and our key, through the suite's link keys (`S::link_secret`,
-    /// `S::link_public`). Fails when a genesis key has no link form (check_genesis
-    /// already refuses small-order keys) or `kp` is not validator `self`.
+    /// From the chain, the registry and our key, through the suite's link keys
+    /// (`S::link_secret`, `S::link_public`). Fails (errc::bad_registry) when a registry key has
+    /// no link form, two keys have the same one, or there are more than limits::max_registry.
+    template <secure_suite Suite>
+    static result<handshake_context> make(std::uint64_t chain_id, const hash32& genesis_h,
+                                          const std::vector<public_key>& registry, const typename Suite::key_pair& kp) {
+        handshake_context c;
+        c.chain_id = chain_id;
+        c.genesis_hash = genesis_h;
+        c.self_public = kp.public_key();
+        c.static_key = noise::keypair_from_secret(Suite::link_secret(kp));
+        if (auto ec = c.extend<Suite>(registry)) return ec;
+        return c;
+    }
+    /// The genesis validators as the registry; our id is derived from `kp` (none if not among them).
+    template <secure_suite Suite>
+    static result<handshake_context> make(const genesis_config& g, const typename Suite::key_pair& kp) {
+        std::vector<public_key> reg;
+        reg.reserve(g.validators.size());
+        for (const auto& v : g.validators) reg.push_back(v.key);
+        return make<Suite>(g.chain_id, ballotchain::genesis_hash<Suite>(g), reg, kp);
+    }
+    /// As above, and `kp` must be genesis validator `self` (errc::unknown_key otherwise).
     template <secure_suite Suite>
     static result<handshake_context> make(const genesis_config& g, const typename Suite::key_pair& kp,
                                           std::uint32_t self) {
         if (self >= g.n() || g.validators[self].key != kp.public_key()) return make_error(errc::unknown_key);
-        handshake_context c;
-        c.chain_id = g.chain_id;
-        c.genesis_hash = ballotchain::genesis_hash<Suite>(g);
-        c.self = self;
-        c.static_key = noise::keypair_from_secret(Suite::link_secret(kp));
-        for (const auto& v : g.validators) {
-            auto x = Suite::link_public(v.key);
-            if (!x) return make_error(errc::unknown_key);
-            c.validator_keys.push_back(*x);
+        return make<Suite>(g, kp);
+    }
+
+    /// The registry grew: appends `keys` (ids size().., in order) and learns our id if our
+    /// key is among them. All or nothing: on errc::bad_registry nothing changed.
+    template <secure_suite Suite>
+    error_code extend(std::span<const public_key> keys) {
+        if (keys.size() > limits::max_registry - registry.size()) return make_error(errc::bad_registry);
+        std::vector<noise::key32> links;
+        links.reserve(keys.size());
+        for (const auto& k : keys) {
+            auto x = Suite::link_public(k);
+            if (!x) return make_error(errc::bad_registry);
+            const auto dup = [&](const noise::key32& y) { return y == *x; };
+            if (std::any_of(validator_keys.begin(), validator_keys.end(), dup) || std::any_of(links.begin(), links.end(), dup))
+                return make_error(errc::bad_registry);
+            links.push_back(*x);
         }
-        return c;
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            if (!self && keys[i] == self_public) self = static_cast<std::uint32_t>(registry.size());
+            registry.push_back(keys[i]);
+            validator_keys.push_back(links[i]);
+        }
+        return {};
+    }
+
+    /// The id whose link key is `link` (none: not in the registry).
+    std::optional<std::uint32_t> id_of_link(const noise::key32& link) const noexcept {
+        for (std::size_t i = 0; i < validator_keys.size(); ++i)
+            if (validator_keys[i] == link) return static_cast<std::uint32_t>(i);
+        return std::nullopt;
     }
 };
 
@@ -147,7 +204,7 @@ struct handshake_context {
 /// and, at the end, who the peer is and the transport ciphers.
 class handshake {
 public:
-    /// We dial validator `to`.
+    /// We dial validator `to` (an id in the registry).
     static handshake initiator(const handshake_context& c, std::uint32_t to) { return handshake(c, true, to); }
     /// Someone dialled us.
     static handshake responder(const handshake_context& c) { return handshake(c, false, 0); }
@@ -210,8 +267,8 @@ public:
                 their_chain_ = std::pair{chain, gh};
                 return fail(errc::wrong_chain, refusal::wrong_chain);
             }
-            if (to != c_->self) return fail(errc::wrong_peer, refusal::wrong_peer);
-            if (!hs_.write_message(index_payload(c_->self), out)) return fail(errc::bad_handshake);
+            if (!c_->self || to != *c_->self) return fail(errc::wrong_peer, refusal::wrong_peer);
+            if (!hs_.write_message(index_payload(*c_->self), out)) return fail(errc::bad_handshake);
             return out;
         }
         case 2: {  // initiator read message 2
@@ -219,27 +276,32 @@ public:
             r.u32(idx);
             if (!r.finish()) return fail(errc::bad_handshake);
             if (idx != peer_) return fail(errc::wrong_peer);
-            if (*hs_.remote_static() != c_->validator_keys[peer_]) return fail(errc::unknown_key);
-            if (!hs_.write_message(index_payload(c_->self), out)) return fail(errc::bad_handshake);
+            if (peer_ >= c_->validator_keys.size() || *hs_.remote_static() != c_->validator_keys[peer_])
+                return fail(errc::unknown_key);
+            if (!hs_.write_message(index_payload(c_->self.value_or(no_id)), out)) return fail(errc::bad_handshake);
             return out;
         }
         case 3: {  // responder read message 3
             std::uint32_t idx = 0;
             r.u32(idx);
             if (!r.finish()) return fail(errc::bad_handshake);
-            if (idx >= c_->validator_keys.size()) return fail(errc::unknown_key);
-            if (idx == c_->self) return fail(errc::self_connection);
-            if (*hs_.remote_static() != c_->validator_keys[idx]) return fail(errc::unknown_key);
-            peer_ = idx;
+            // The initiator is who its static key says, whatever id it claims; a claim (not no_id)
+            // must be that key's id (an initiator that has not learnt its id yet claims no_id).
+            if (idx != no_id && idx >= c_->validator_keys.size()) return fail(errc::unknown_key);
+            const noise::key32 their = *hs_.remote_static();  // a copy: remote_static() returns by value
+            if (their == c_->static_key.pub || (c_->self && idx == *c_->self)) return fail(errc::self_connection);
+            const auto id = c_->id_of_link(their);
+            if (!id || (idx != no_id && idx != *id)) return fail(errc::unknown_key);
+            peer_ = *id;
             return out;
         }
         }
         return fail(errc::bad_handshake);
     }
 
-    /// The authenticated peer's index. @pre done().
+    /// The authenticated peer's id (for a responder: the id of its key). @pre done().
     std::uint32_t peer() const noexcept { return peer_; }
-    /// The index we dialled (initiator) — also before done().
+    /// The id we dialled (initiator) — also before done().
     std::uint32_t dialled() const noexcept { return peer_; }
     /// Responder: the chain id and genesis hash the initiator claimed, after on_message
     /// returned errc::wrong_chain (for the operator's log: which chain the peer is on).

@@ -1,9 +1,13 @@
 #pragma once
 /// @file Validator-to-validator transport over TCP (Boost.Asio).
 ///
-/// One authenticated, encrypted connection per pair of validators; the validator
-/// with the lower index dials, the other accepts. Every connection starts with
-/// the Noise XX handshake of handshake.hpp (both genesis keys proven, both
+/// One authenticated, encrypted connection per pair of validators, keyed by registry id
+/// (handshake.hpp). The validator with the lower id dials, the other accepts; a node whose
+/// key is not yet in the registry it knows (no id) dials every known validator it has an
+/// address for, and counts such a session as up only once the first record from the
+/// responder arrives (the responder closes instead when it does not know our key yet).
+/// The registry only grows (set_validators). Every connection starts with
+/// the Noise XX handshake of handshake.hpp (both registry keys proven, both
 /// ephemeral keys and the roles bound); after it every frame travels in
 /// encrypted records (record.hpp). Before authentication only the fixed-size
 /// handshake messages are read (≤ 100 bytes), within `handshake_timeout`, and
@@ -83,10 +87,57 @@ public:
     using peer_handler = std::function<void(std::uint32_t peer, bool up)>;
     using log_handler = std::function<void(int level, const std::string& msg)>;  ///< 0 debug 1 info 2 warn
 
-    /// @pre `kp` is the key of genesis validator `self`; throws std::invalid_argument otherwise.
-    static std::shared_ptr<tcp_transport> create(asio::io_context& io, genesis_config g, key_pair kp,
+    /// The registry starts as the genesis validators; our id is the position of `kp`'s key in
+    /// it, or none (a validator a change will add: it learns its id from set_validators).
+    /// Throws std::invalid_argument when a genesis key has no link form.
+    static std::shared_ptr<tcp_transport> create(asio::io_context& io, const genesis_config& g, const key_pair& kp,
+                                                 transport_options o = {}) {
+        auto c = handshake_context::make<Suite>(g, kp);
+        if (!c) throw std::invalid_argument("P2P transport: " + c.error().message());
+        return std::shared_ptr<tcp_transport>(new tcp_transport(io, std::move(*c), o));
+    }
+    /// As above, and `kp` must be genesis validator `self`; throws std::invalid_argument otherwise.
+    static std::shared_ptr<tcp_transport> create(asio::io_context& io, const genesis_config& g, const key_pair& kp,
                                                  std::uint32_t self, transport_options o = {}) {
-        return std::shared_ptr<tcp_transport>(new tcp_transport(io, std::move(g), std::move(kp), self, o));
+        auto c = handshake_context::make<Suite>(g, kp, self);
+        if (!c) throw std::invalid_argument("P2P transport: " + c.error().message());
+        return std::shared_ptr<tcp_transport>(new tcp_transport(io, std::move(*c), o));
+    }
+
+    /// Our registry id (none while our key is not in the registry we know).
+    std::optional<std::uint32_t> self() const noexcept { return ctx_.self; }
+    /// Validator keys known, by id (the genesis validators first).
+    const std::vector<public_key>& validators() const noexcept { return ctx_.registry; }
+
+    /// The registry grew: `registry` is the one known so far plus new keys at its end. Learns
+    /// our id if our key is now in it and dials the newly known validators we dial that have
+    /// an address. Anything else (shorter, another prefix, a key with no link form, a key
+    /// twice, more than limits::max_registry keys) is ignored and logged at warning level.
+    void set_validators(std::vector<public_key> registry) {
+        const auto old = ctx_.registry.size();
+        if (registry.size() < old || !std::equal(ctx_.registry.begin(), ctx_.registry.end(), registry.begin())) {
+            log(2, std::string("validator registry of ") + std::to_string(registry.size()) +
+                       " keys ignored: it does not extend the one known (" + std::to_string(old) + " keys)");
+            return;
+        }
+        if (registry.size() == old) return;
+        const bool had_id = ctx_.self.has_value();
+        if (auto ec = ctx_.template extend<Suite>(std::span<const public_key>(registry).subspan(old))) {
+            log(2, std::string("validator registry of ") + std::to_string(registry.size()) + " keys ignored: " + ec.message());
+            return;
+        }
+        log(1, std::string("validator registry: ") + std::to_string(ctx_.registry.size()) + " keys (" +
+                   std::to_string(ctx_.registry.size() - old) + " new)");
+        if (!had_id && ctx_.self) {
+            log(1, "this node is " + name(*ctx_.self) + ": it now dials only validators with a higher id");
+            // Our own slot, if an address was configured for the id we turned out to have, is not a peer.
+            if (auto it = peers_.find(*ctx_.self); it != peers_.end() && !it->second.sess) {
+                it->second.timer.cancel();
+                peers_.erase(it);
+            }
+        }
+        for (std::uint32_t i = static_cast<std::uint32_t>(old); i < ctx_.registry.size(); ++i)
+            if (peers_.count(i)) kick(i);
     }
 
     void on_message(message_handler h) { on_message_ = std::move(h); }
@@ -111,17 +162,20 @@ public:
     }
 
     /// Where validator `index` listens, as configured by the operator (kept, tried first).
+    /// Any id below limits::max_registry: an id not in the registry yet (a validator a change
+    /// will add) is kept and dialled once set_validators makes it known.
     void add_static_peer(std::uint32_t index, peer_address addr) {
-        if (index >= g_.n() || index == self_) return;
+        if (index >= limits::max_registry || index == ctx_.self) return;
         auto& p = slot(index);
         if (std::find(p.static_addrs.begin(), p.static_addrs.end(), addr) == p.static_addrs.end())
             p.static_addrs.push_back(std::move(addr));
         kick(index);
     }
     /// Where validator `index` listens, as discovery reported it (replaces the last
-    /// report; static addresses stay). We dial it when its index is above ours.
+    /// report; static addresses stay). We dial it when it is known and its id is above ours
+    /// (or we have no id yet).
     void set_peer(std::uint32_t index, peer_address addr) {
-        if (index >= g_.n() || index == self_) return;
+        if (index >= limits::max_registry || index == ctx_.self) return;
         auto& p = slot(index);
         if (p.discovered == addr) return;
         p.discovered = std::move(addr);
@@ -194,12 +248,8 @@ private:
         }
     };
 
-    tcp_transport(asio::io_context& io, genesis_config g, key_pair kp, std::uint32_t self, transport_options o)
-        : io_(io), g_(std::move(g)), self_(self), o_(o), acceptor_(io) {
-        auto c = handshake_context::make<Suite>(g_, kp, self);
-        if (!c) throw std::invalid_argument("P2P transport: " + c.error().message());
-        ctx_ = std::move(*c);
-    }
+    tcp_transport(asio::io_context& io, handshake_context c, transport_options o)
+        : io_(io), o_(o), acceptor_(io), ctx_(std::move(c)) {}
 
     void log(int level, const std::string& m) {
         if (on_log_) on_log_(level, m);
@@ -212,10 +262,16 @@ private:
         return it->second;
     }
 
+    /// The dial rule: a node with an id dials the known validators with a higher id; a node
+    /// without one dials every known validator (it has addresses only for those it was told of).
+    bool we_dial(std::uint32_t index) const noexcept {
+        return index < ctx_.registry.size() && index != ctx_.self && (!ctx_.self || index > *ctx_.self);
+    }
+
     /// Dial now if we dial this peer and nothing is in flight.
     void kick(std::uint32_t index) {
         auto& p = slot(index);
-        if (index > self_ && !stopped_ && !p.dialing && !p.sess) dial(index);
+        if (we_dial(index) && !stopped_ && !p.dialing && !p.sess) dial(index);
     }
 
     void accept() {
@@ -269,7 +325,9 @@ private:
     void dial(std::uint32_t index) {
         auto& p = slot(index);
         const auto cands = p.candidates();
-        if (stopped_ || cands.empty()) {
+        // Also when the rule changed since the dial was scheduled (we learnt our id), or the peer
+        // dialled us meanwhile.
+        if (stopped_ || cands.empty() || !we_dial(index) || p.sess) {
             p.dialing = false;
             return;
         }
@@ -333,7 +391,7 @@ private:
     /// re-dialled now with its backoff reset, instead of when its backoff ends.
     void retry_lost_peers(std::uint32_t except) {
         for (auto& [i, q] : peers_) {
-            if (i == except || i <= self_ || q.sess || !q.backing_off) continue;
+            if (i == except || !we_dial(i) || q.sess || !q.backing_off) continue;
             q.backoff = std::chrono::milliseconds(0);
             schedule_dial(i, std::chrono::milliseconds(0));
         }
@@ -365,14 +423,14 @@ private:
             auto sp = w.lock();
             return !sp || sp == s;
         });
-        if (!s->authenticated()) {
+        if (!s->attached()) {
             ++stats_.rejected_connections;
             ++stats_.failures[why.message()];
             if (s->outbound() && !stopped_) {
                 const auto addr = s->dialled_address().value_or(peer_address{});
                 const bool loud = why == make_error(errc::wrong_chain) || why == make_error(errc::unknown_key) ||
                                   why == make_error(errc::wrong_peer) || why == make_error(errc::refused) ||
-                                  why == make_error(errc::bad_handshake);
+                                  why == make_error(errc::bad_handshake) || s->authenticated();
                 return dial_failed(*s->dialled(), addr, s->detail(why), loud);
             }
             // A validator of another chain dialling us is an operator's problem (a wrong address in
@@ -390,7 +448,7 @@ private:
             log(1, name(index) + " disconnected: " + why.message());
             if (on_peer_) on_peer_(index, false);
         }
-        if (index > self_ && !stopped_ && !p.sess && !p.dialing) redial(index, why.message());
+        if (we_dial(index) && !stopped_ && !p.sess && !p.dialing) redial(index, why.message());
     }
 
     /// True at most once a minute per address (bounded: the map is cleared past 1024 addresses).
@@ -419,7 +477,10 @@ private:
 
         bool outbound() const noexcept { return dialled_.has_value(); }
         std::optional<std::uint32_t> dialled() const noexcept { return dialled_; }
+        /// The handshake is done (records flow).
         bool authenticated() const noexcept { return open_; }
+        /// Handed to the transport as the peer's session (attach()).
+        bool attached() const noexcept { return attached_; }
         std::uint32_t peer_index() const noexcept { return hs_.peer(); }
         const asio::ip::address& remote() const noexcept { return remote_; }
         void set_dialled_address(peer_address a) { dialled_addr_ = std::move(a); }
@@ -427,6 +488,9 @@ private:
         /// `why` with what the peer said when it refused us.
         std::string detail(error_code why) const {
             if (why == make_error(errc::refused) && hs_.refused()) return "peer refused the handshake: " + describe(*hs_.refused());
+            if (open_ && !attached_)
+                return "it closed the link after the handshake (" + why.message() +
+                       "): our key is probably not in its validator registry yet";
             if (why == make_error(errc::wrong_chain) && hs_.their_chain())
                 return why.message() + " (chain id " + std::to_string(hs_.their_chain()->first) + ", genesis hash " +
                        to_hex(hs_.their_chain()->second) + ")";
@@ -537,6 +601,10 @@ private:
             }
             frames_.clear();
             if (auto ec = opener_.open(record_, frames_)) return fail(ec);
+            if (!attached_) {  // a session we dialled without an id: the responder's first record confirms it
+                attach();
+                if (closed_) return false;
+            }
             if (!frames_.empty()) arm(t_->o_.idle_timeout);
             for (auto& f : frames_) {
                 if (closed_) return false;
@@ -555,11 +623,22 @@ private:
                 counted_released_ = true;
                 t_->release_inbound(remote_);
             }
+            arm(t_->o_.idle_timeout);
+            // XX gives the initiator no receipt for message 3. With an id, the responder knows our
+            // key (it is older than us, or we dial it as a newer validator); without one it may
+            // not yet, and closes: wait for its first record before calling the session up (until
+            // then it stays in pending_, so stop() closes it).
+            if (outbound() && !t_->ctx_.self) return;
+            attach();
+        }
+
+        /// Hands the session to the transport as its peer's.
+        void attach() {
+            attached_ = true;
             std::erase_if(t_->pending_, [&](const std::weak_ptr<session>& w) {
                 auto sp = w.lock();
                 return !sp || sp.get() == this;
             });
-            arm(t_->o_.idle_timeout);
             t_->attach(hs_.peer(), this->shared_from_this());
         }
 
@@ -616,6 +695,7 @@ private:
         asio::ip::address remote_;
         handshake hs_;
         bool open_ = false;
+        bool attached_ = false;
         frame_sealer sealer_;
         frame_opener opener_;
         std::array<byte, 2> hdr_{};
@@ -631,11 +711,9 @@ private:
     };
 
     asio::io_context& io_;
-    genesis_config g_;
-    std::uint32_t self_;
     transport_options o_;
     tcp::acceptor acceptor_;
-    handshake_context ctx_;
+    handshake_context ctx_;  ///< the registry and our id; handshakes keep a pointer to it
     std::map<std::uint32_t, peer_slot> peers_;
     std::vector<std::weak_ptr<session>> pending_;  ///< sessions not yet authenticated, oldest first
     std::size_t inbound_pending_ = 0;

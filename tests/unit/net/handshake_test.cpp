@@ -52,10 +52,32 @@ outcome run(const net::handshake_context& a, const net::handshake_context& b, st
     }
     CHECK(end->empty());
     o.done = i.done() && r.done();
-    CHECK(r.peer() == a.self);
-    CHECK(i.peer() == b.self);
+    CHECK(r.peer() == b.id_of_link(a.static_key.pub));  // the responder names the initiator by its key
+    if (a.self) CHECK(r.peer() == *a.self);
+    CHECK(b.self == i.peer());
     CHECK(i.handshake_hash() == r.handshake_hash());
     return o;
+}
+
+/// The first `n` test keys, as a registry (ids 0..n-1).
+std::vector<public_key> keys_of(int n) {
+    std::vector<public_key> r;
+    for (int i = 0; i < n; ++i) r.push_back(key(i).public_key());
+    return r;
+}
+
+/// Key `i`'s context on chain `g` with a registry of the first `n` keys (no id when i >= n).
+net::handshake_context reg_ctx(const genesis_config& g, int n, int i) {
+    return net::handshake_context::make<ed25519_sha256>(g.chain_id, genesis_hash<ed25519_sha256>(g), keys_of(n), key(i)).value();
+}
+
+/// Distinct keys beyond the fixtures' 256 (their seeds repeat mod 256).
+public_key other_key(int i) {
+    secret_key sk;
+    for (std::size_t b = 0; b < sk.data.size(); ++b) sk.data[b] = static_cast<byte>(0xa5 ^ b);
+    sk.data[0] = static_cast<byte>(i);
+    sk.data[1] = static_cast<byte>(i >> 8);
+    return ed25519_sha256::from_secret(sk).public_key();
 }
 
 }  // namespace
@@ -237,4 +259,87 @@ TEST_CASE("records: frames of every size round-trip; tampering, replay and overs
         CHECK(net::frame_opener::valid_record_size(17));
         CHECK(net::frame_opener::valid_record_size(65535));
     }
+}
+
+TEST_CASE("p2p handshake: registry ids; a node without an id claims 0xFFFFFFFF and is known by its key", "[net]") {
+    const auto g = test::genesis_of(3, 7);
+    const auto newcomer = reg_ctx(g, 3, 3);  // key 3 knows only the genesis registry: no id yet
+    REQUIRE_FALSE(newcomer.self);
+    const auto knows4 = reg_ctx(g, 4, 1);  // validator 1 after the change that added key 3 as id 3
+    const auto knows3 = reg_ctx(g, 3, 1);  // validator 1 before it
+    SECTION("the genesis convenience gives the same context as the registry form") {
+        CHECK(ctx(g, 1).validator_keys == knows3.validator_keys);
+        CHECK(ctx(g, 1).self == std::optional<std::uint32_t>(1));
+        CHECK(net::handshake_context::make<ed25519_sha256>(g, key(5)).value().self == std::nullopt);
+        CHECK(net::handshake_context::make<ed25519_sha256>(g, key(5), 0).error() == make_error(errc::unknown_key));
+    }
+    SECTION("a 0xFFFFFFFF claim from a key in the registry: accepted as that key's id") {
+        auto o = run(newcomer, knows4, 1);
+        CHECK(o.done);
+        CHECK_FALSE(o.responder);
+        auto i = net::handshake::initiator(newcomer, 1);
+        auto r = net::handshake::responder(knows4);
+        auto m2 = r.on_message(i.start().value()).value();
+        REQUIRE(r.on_message(i.on_message(m2).value()).has_value());
+        CHECK(r.peer() == 3);
+    }
+    SECTION("a 0xFFFFFFFF claim from a key not in the registry: refused") {
+        auto o = run(newcomer, knows3, 1);
+        CHECK_FALSE(o.done);
+        CHECK(o.responder == make_error(errc::unknown_key));
+    }
+    SECTION("a claim of the right id is accepted; a wrong id for a known key is refused") {
+        auto right = reg_ctx(g, 4, 3);
+        REQUIRE(right.self == std::optional<std::uint32_t>(3));
+        CHECK(run(right, knows4, 1).done);
+        auto wrong = right;
+        wrong.self = 2;  // key 3 claiming validator 2's id
+        CHECK(run(wrong, knows4, 1).responder == make_error(errc::unknown_key));
+        wrong.self = 0;  // ... or validator 0's
+        CHECK(run(wrong, knows4, 1).responder == make_error(errc::unknown_key));
+        wrong.self = 4;  // ... or an id nobody has
+        CHECK(run(wrong, knows4, 1).responder == make_error(errc::unknown_key));
+    }
+    SECTION("a responder without an id refuses every dial as not the validator dialled") {
+        auto o = run(reg_ctx(g, 4, 0), newcomer, 3);
+        CHECK(o.responder == make_error(errc::wrong_peer));
+        CHECK(o.refusal == net::refusal::wrong_peer);
+    }
+}
+
+TEST_CASE("p2p handshake: the registry grows; ids never move; bad updates change nothing", "[net]") {
+    const auto g = test::genesis_of(3, 7);
+    auto c = reg_ctx(g, 3, 4);  // key 4: added second, after key 3
+    const auto before = c.validator_keys;
+    REQUIRE_FALSE(c.self);
+    const auto k3 = key(3).public_key(), k4 = key(4).public_key();
+    REQUIRE_FALSE(c.extend<ed25519_sha256>(std::vector<public_key>{k3}));
+    CHECK_FALSE(c.self);
+    REQUIRE_FALSE(c.extend<ed25519_sha256>(std::vector<public_key>{k4}));
+    CHECK(c.self == std::optional<std::uint32_t>(4));
+    REQUIRE(c.registry.size() == 5);
+    CHECK(std::equal(before.begin(), before.end(), c.validator_keys.begin()));  // ids 0..2 kept
+    CHECK(c.registry == keys_of(5));
+    CHECK(c.id_of_link(*ed25519_sha256::link_public(k3)) == std::optional<std::uint32_t>(3));
+
+    public_key identity;  // a small-order point: no link form
+    identity.data[0] = 0x01;
+    REQUIRE_FALSE(ed25519_sha256::link_public(identity));
+    CHECK(c.extend<ed25519_sha256>(std::vector<public_key>{key(9).public_key(), identity}) == make_error(errc::bad_registry));
+    CHECK(c.extend<ed25519_sha256>(std::vector<public_key>{key(1).public_key()}) == make_error(errc::bad_registry));  // re-added
+    CHECK(c.extend<ed25519_sha256>(std::vector<public_key>{key(9).public_key(), key(9).public_key()}) ==
+          make_error(errc::bad_registry));
+    CHECK(c.registry.size() == 5);  // all or nothing
+    CHECK(c.validator_keys.size() == 5);
+
+    // at most limits::max_registry keys
+    std::vector<public_key> many;
+    for (int i = 0; many.size() < limits::max_registry - 5; ++i) many.push_back(other_key(i));
+    REQUIRE_FALSE(c.extend<ed25519_sha256>(many));
+    CHECK(c.registry.size() == limits::max_registry);
+    CHECK(c.extend<ed25519_sha256>(std::vector<public_key>{other_key(5000)}) == make_error(errc::bad_registry));
+    CHECK(net::handshake_context::make<ed25519_sha256>(1, hash32{}, c.registry, key(0)).has_value());
+    auto over = c.registry;
+    over.push_back(other_key(5000));
+    CHECK(net::handshake_context::make<ed25519_sha256>(1, hash32{}, over, key(0)).error() == make_error(errc::bad_registry));
 }

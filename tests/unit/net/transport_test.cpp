@@ -378,3 +378,224 @@ TEST_CASE("an address that answers as another chain or another validator does no
     decoy->stop();
     m.stop();
 }
+
+// ---- a validator set that grows: registry ids, a node without an id ---------------------------
+
+namespace {
+
+/// The first `n` test keys: the registry of a chain whose genesis has the first 3 and whose
+/// changes added the next ones, in order.
+std::vector<public_key> registry_of(int n) {
+    std::vector<public_key> r;
+    for (int i = 0; i < n; ++i) r.push_back(key(i).public_key());
+    return r;
+}
+
+/// Counts the connections made to it (and closes them): an address nobody should dial.
+struct decoy_listener {
+    asio::ip::tcp::acceptor acc;
+    std::size_t accepted = 0;
+    explicit decoy_listener(asio::io_context& io) : acc(io, {asio::ip::make_address("127.0.0.1"), 0}) { accept(); }
+    std::uint16_t port() const { return acc.local_endpoint().port(); }
+    void accept() {
+        acc.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket) {
+            if (ec) return;
+            ++accepted;
+            accept();
+        });
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a validator the others do not know yet is refused; once they know its key it connects, and with its id it "
+          "follows the dial rule", "[net][registry]") {
+    net::transport_options o;
+    o.reconnect_min = std::chrono::milliseconds(20);
+    o.reconnect_max = std::chrono::milliseconds(200);
+    mesh m(3, o);  // genesis of 3: ids 0, 1, 2
+    REQUIRE(m.run_until([&] { return m.all_connected(); }));
+    for (std::size_t j = 0; j < 3; ++j) {
+        // like the validator, which sends STATUS to a peer that connects
+        auto* tj = m.t[j].get();
+        tj->on_peer([tj, j](std::uint32_t p, bool up) {
+            if (up && p == 3) tj->send(3, std::make_shared<const bytes>(bytes{static_cast<byte>(j)}));
+        });
+    }
+
+    // key 3, which a change will add as id 3: it knows only the genesis registry, so it has no id
+    auto nw = transport::create(m.io, m.g, key(3), o);
+    REQUIRE_FALSE(nw->self());
+    REQUIRE_FALSE(nw->listen({asio::ip::make_address("127.0.0.1"), 0}));
+    std::vector<std::pair<std::uint32_t, bytes>> got;
+    nw->on_message([&](std::uint32_t from, bytes f) { got.emplace_back(from, std::move(f)); });
+    std::size_t ups = 0;
+    nw->on_peer([&](std::uint32_t, bool up) { ups += up ? 1 : 0; });
+    for (std::uint32_t j = 0; j < 3; ++j) nw->add_static_peer(j, {"127.0.0.1", m.t[j]->port()});
+    // the others are told where id 3 will listen, before they know id 3 (as `--peers 4@host:port`)
+    for (auto& t : m.t) t->add_static_peer(3, {"127.0.0.1", nw->port()});
+
+    // it dials all three (no id: every known validator) and each refuses its key, more than once
+    const auto unknown = make_error(net::errc::unknown_key).message();
+    auto refused_by_all = [&](std::uint64_t times) {
+        for (auto& t : m.t) {
+            auto it = t->stats().failures.find(unknown);
+            if (it == t->stats().failures.end() || it->second < times) return false;
+        }
+        return true;
+    };
+    REQUIRE(m.run_until([&] { return refused_by_all(2); }));
+    CHECK(nw->peer_count() == 0);
+    CHECK(ups == 0);  // not even for a moment: the responder's first record never came
+    CHECK(got.empty());
+    for (auto& t : m.t) {
+        CHECK_FALSE(t->connected(3));
+        CHECK(t->peer_count() == 2);
+    }
+    CHECK(nw->stats().connects == 0);
+
+    // an update that does not extend the registry is ignored
+    auto forged = registry_of(4);
+    forged[0] = key(9).public_key();
+    m.t[0]->set_validators(forged);
+    CHECK(m.t[0]->validators() == registry_of(3));
+
+    // the change is final on the three: they know key 3 as id 3
+    for (auto& t : m.t) t->set_validators(registry_of(4));
+    for (auto& t : m.t) CHECK(t->validators().size() == 4);
+    REQUIRE(m.run_until([&] {
+        return nw->peer_count() == 3 && m.t[0]->connected(3) && m.t[1]->connected(3) && m.t[2]->connected(3);
+    }));
+    REQUIRE(m.run_until([&] { return got.size() == 3; }));
+    for (std::uint32_t j = 0; j < 3; ++j) CHECK(nw->connected(j));
+    CHECK_FALSE(nw->self());
+    // the peer table is keyed by id, not bounded by the genesis: id 3 gets broadcasts and is counted
+    for (auto& t : m.t) CHECK(t->peer_count() == 3);
+    m.t[1]->broadcast(std::make_shared<const bytes>(bytes{0x42}));
+    REQUIRE(m.run_until([&] { return got.size() == 4 && m.got[0].size() == 1 && m.got[2].size() == 1; }));
+    CHECK(got.back() == std::make_pair(1u, bytes{0x42}));
+    nw->send(2, std::make_shared<const bytes>(bytes{0x43}));
+    REQUIRE(m.run_until([&] { return m.got[2].size() == 2; }));
+    CHECK(m.got[2].back() == std::make_pair(3u, bytes{0x43}));
+
+    // it syncs the change too and learns its id
+    nw->set_validators(registry_of(4));
+    CHECK(nw->self() == std::optional<std::uint32_t>(3));
+    CHECK(nw->peer_count() == 3);  // the sessions it dialled stay
+
+    // restarted with its id: lower ids dial it, it dials none of them (their addresses here are a decoy
+    // that counts connections), and the links come back
+    const auto port3 = nw->port();
+    nw->stop();
+    REQUIRE(m.run_until([&] { return !m.t[0]->connected(3) && !m.t[1]->connected(3) && !m.t[2]->connected(3); }));
+    decoy_listener decoy(m.io);
+    auto again = transport::create(m.io, m.g, key(3), o);
+    again->set_validators(registry_of(4));
+    REQUIRE(again->self() == std::optional<std::uint32_t>(3));
+    REQUIRE_FALSE(again->listen({asio::ip::make_address("127.0.0.1"), port3}));
+    for (std::uint32_t j = 0; j < 3; ++j) again->add_static_peer(j, {"127.0.0.1", decoy.port()});
+    REQUIRE(m.run_until([&] {
+        return again->peer_count() == 3 && m.t[0]->connected(3) && m.t[1]->connected(3) && m.t[2]->connected(3);
+    }));
+    CHECK(decoy.accepted == 0);
+    again->stop();
+    m.stop();
+}
+
+TEST_CASE("a dialled validator without an id refuses; --peers may name an id a change adds later", "[net][registry]") {
+    net::transport_options o;
+    o.reconnect_min = std::chrono::milliseconds(20);
+    o.reconnect_max = std::chrono::milliseconds(100);
+    mesh m(2, o);
+    REQUIRE(m.run_until([&] { return m.all_connected(); }));
+    // validator 0 knows id 2 (key 2) but key 2's node does not know it yet: it refuses to be dialled as id 2
+    auto nw = transport::create(m.io, m.g, key(2), o);
+    REQUIRE_FALSE(nw->listen({asio::ip::make_address("127.0.0.1"), 0}));
+    m.t[0]->add_static_peer(2, {"127.0.0.1", nw->port()});  // kept although id 2 is not known yet
+    m.t[0]->add_static_peer(static_cast<std::uint32_t>(limits::max_registry), {"127.0.0.1", 1});  // beyond the bound: ignored
+    CHECK(m.t[0]->peer(2) == net::peer_address{"127.0.0.1", nw->port()});
+    CHECK_FALSE(m.t[0]->peer(static_cast<std::uint32_t>(limits::max_registry)));
+    std::vector<std::string> warnings;
+    m.t[0]->on_log([&](int level, const std::string& s) {
+        if (level >= 2) warnings.push_back(s);
+    });
+    m.t[0]->set_validators(registry_of(3));
+    REQUIRE(m.run_until([&] { return !warnings.empty(); }));
+    CHECK(warnings[0].find("not the validator we dialled") != std::string::npos);
+    CHECK_FALSE(m.t[0]->connected(2));
+    // once it knows its id it accepts the dial
+    nw->set_validators(registry_of(3));
+    REQUIRE(m.run_until([&] { return m.t[0]->connected(2) && nw->connected(0); }));
+    nw->stop();
+    m.stop();
+}
+
+TEST_CASE("attacker: a key in nobody's registry never gets a session and holds only the pre-authentication caps",
+          "[net][registry]") {
+    net::transport_options o;
+    o.max_unauthenticated = 16;
+    o.max_unauthenticated_per_address = 4;
+    o.reconnect_min = std::chrono::milliseconds(10);
+    o.reconnect_max = std::chrono::milliseconds(20);
+    mesh m(2, o);
+    REQUIRE(m.run_until([&] { return m.all_connected(); }));
+    const auto port = m.t[1]->port();
+    const auto unknown = make_error(net::errc::unknown_key).message();
+    auto refusals = [&] {
+        auto it = m.t[1]->stats().failures.find(unknown);
+        return it == m.t[1]->stats().failures.end() ? std::uint64_t{0} : it->second;
+    };
+
+    SECTION("a real transport with an outsider's key dials again and again without an id") {
+        auto evil = transport::create(m.io, m.g, key(66), o);
+        REQUIRE_FALSE(evil->self());
+        std::size_t ups = 0;
+        evil->on_peer([&](std::uint32_t, bool up) { ups += up ? 1 : 0; });
+        evil->add_static_peer(1, {"127.0.0.1", port});
+        std::size_t most_pending = 0;
+        REQUIRE(m.run_until([&] {
+            most_pending = std::max(most_pending, m.t[1]->unauthenticated());
+            return refusals() >= 20;
+        }));
+        CHECK(most_pending <= 1);  // one handshake at a time, each released when it is refused
+        CHECK(ups == 0);
+        CHECK(evil->peer_count() == 0);
+        evil->stop();
+    }
+    SECTION("many raw handshakes claiming 0xFFFFFFFF with an outsider's key: capped, then all refused at message 3") {
+        const auto c = net::handshake_context::make<ed25519_sha256>(m.g, key(66)).value();
+        REQUIRE_FALSE(c.self);
+        struct attempt {
+            std::unique_ptr<raw_client> sock;
+            net::handshake hs;
+        };
+        std::vector<attempt> held;
+        for (int i = 0; i < 12; ++i) {
+            attempt a{std::make_unique<raw_client>(port, "127.0.0.2"), net::handshake::initiator(c, 1)};
+            a.sock->send_message(a.hs.start().value());
+            held.push_back(std::move(a));
+        }
+        REQUIRE(m.run_until([&] { return m.t[1]->stats().refused_over_cap >= 8; }));
+        CHECK(m.t[1]->unauthenticated() == 4);  // the per-address cap, as for any unauthenticated peer
+        std::size_t answered = 0;
+        for (auto& a : held) {
+            if (!m.run_until([&] { return a.sock->s.available() >= 2 + net::handshake_message_size[1]; }, 500)) continue;
+            std::array<byte, 2> len{};
+            asio::read(a.sock->s, asio::buffer(len));
+            bytes m2((std::size_t{len[0]} << 8) | len[1]);
+            REQUIRE(m2.size() == net::handshake_message_size[1]);
+            asio::read(a.sock->s, asio::buffer(m2));
+            auto m3 = a.hs.on_message(m2);  // validator 1's key checks out for the attacker ...
+            REQUIRE(m3.has_value());
+            a.sock->send_message(*m3);  // ... but its own key is in nobody's registry
+            ++answered;
+        }
+        CHECK(answered == 4);
+        REQUIRE(m.run_until([&] { return refusals() >= 4 && m.t[1]->unauthenticated() == 0; }));
+        for (auto& a : held) CHECK(a.sock->closed_by_peer());
+    }
+    CHECK(m.t[1]->stats().connects == 1);  // only validator 0's session, ever
+    CHECK(m.t[1]->peer_count() == 1);
+    CHECK(m.t[1]->connected(0));
+    m.stop();
+}
