@@ -596,7 +596,12 @@ private:
                 sent_to = u;
                 break;
             }
-            if (why.rfind(u + ": ", 0) != 0) return fail("refused " + to_hex(th) + ": " + why);  // an answer: do not retry
+            if (why.rfind(u + ": ", 0) != 0) {  // an answer: do not retry
+                if (why.find("(JSON-RPC error -32003)") != std::string::npos)
+                    why += ": change " + std::to_string(f->rec.change.sequence) +
+                           "'s slot is taken, a change with this sequence is recorded or pooled (`ballotchain validators show`)";
+                return fail("refused " + to_hex(th) + ": " + why);
+            }
         }
         if (!sent_to) return fail("no validator answered: " + why);
         std::printf("%s\n", to_hex(th).c_str());

@@ -96,8 +96,6 @@ int main(int argc, char** argv) {
     if (key_path.empty()) key_path = (fs::path(data_dir) / "validator.key").string();
     auto kp = load_key_file(key_path);
     if (!kp) return fail("key " + key_path + ": " + kp.error().message());
-    auto idx = g->validator_index(kp->public_key());
-    if (!idx) return fail("key " + key_path + " is not a validator in the genesis");
     if (!tls_cert.empty()) {
         auto tls = rpc::make_server_tls_context(tls_cert, tls_key);
         if (!tls) return fail(tls.error());
@@ -159,6 +157,15 @@ int main(int argc, char** argv) {
                      "backup?): it signs nothing below height {} and catches up from its peers first",
                      eng->saved_state().height, eng->chain().height(), eng->sign_floor());
 
+    // The key's id in the registry the chain knows (genesis, then each change in chain.db), or
+    // none: a validator a change will add follows the chain and signs nothing until the block
+    // recording that change is appended (protocol.md §12).
+    const std::uint32_t own_id = eng->index();
+    const bool has_id = own_id != app::engine_t::no_id;
+    const std::string who = has_id ? "validator-" + std::to_string(own_id + 1) : "validator (no id yet)";
+    if (!has_id)
+        spdlog::warn("key {} ({}) is in no validator set the chain knows yet: following until a change adds it",
+                     key_path, to_hex(kp->public_key()));
     boost::asio::io_context io(1);
     p2p_opts.idle_timeout = std::chrono::milliseconds(p2p_idle_timeout_ms);
     auto transport = app::transport_t::create(io, *g, *kp, p2p_opts);  // its id: the position of our key
@@ -176,18 +183,21 @@ int main(int argc, char** argv) {
     auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string());
     if (!pending) return fail("pending votes database: " + pending.error().message + space_note());
     app::validator_node node(io, std::move(*eng), transport, std::make_unique<app::pending_store>(std::move(*pending)));
-    node.enable_trustee(*kp);
+    if (has_id) node.enable_trustee(*kp);  // a node without an id yet acts as trustee from its next start
     const std::string p2p_advertised = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
     node.set_p2p_address(p2p_advertised);  // GET /health's "p2p_addr"
-    spdlog::info("validator-{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}{}",
-                 *idx + 1, g->chain_id, g->n(), g->quorum(), node.height(), p2p_addr, rpc_addr,
+    spdlog::info("{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}{}", who, g->chain_id,
+                 node.engine().validator_set().n(), node.engine().validator_set().quorum(), node.height(), p2p_addr, rpc_addr,
                  rpc_opts.tls ? " (TLS)" : "");
     rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);
     auto rpc = app::start_rpc(io, node, rpc_ep->endpoint, rpc_opts);
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
     std::unique_ptr<app::bootnode_client> boot;
-    if (!bootnode.empty()) {
-        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, p2p_advertised, transport, bootnode_ca);
+    if (!bootnode.empty() && (!has_id || own_id >= g->n())) {
+        spdlog::warn("--bootnode: not used ({}): the bootnode knows the genesis validators only; the static --peers are",
+                     has_id ? "this key was added by a validator-set change" : "this key has no id yet");
+    } else if (!bootnode.empty()) {
+        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, own_id, p2p_advertised, transport, bootnode_ca);
         if (!bc) return fail("--bootnode " + bootnode + ": " + bc.error());
         boot = std::move(*bc);
         boot->start();
@@ -204,6 +214,6 @@ int main(int argc, char** argv) {
         io.stop();
     });
     io.run();
-    spdlog::info("validator-{} stopped at height {}", *idx + 1, node.height());
+    spdlog::info("{} stopped at height {}", who, node.height());
     return 0;
 }

@@ -76,9 +76,11 @@ public:
                          ic.problems);
             for (const auto& e : ic.examples) spdlog::warn("  {}", e);
         }
-        net_->on_message([this](std::uint32_t, bytes frame) {
+        net_->on_message([this](std::uint32_t from, bytes frame) {
             consensus::effects fx;
-            if (auto ec = eng_.on_message(frame, fx)) {
+            // `from`: the peer's id as the P2P session authenticated it (a node with no id yet
+            // sends sender 0xFFFFFFFF: the engine takes that only with this id, protocol.md §12).
+            if (auto ec = eng_.on_message(frame, fx, from)) {
                 ++metrics_.rejected_messages[ec.message()];
                 spdlog::debug("message refused: {}", ec.message());
             }
@@ -93,6 +95,7 @@ public:
             }
             watch_quorum();
         });
+        sync_registry();
         quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.validator_set().quorum());
         consensus::effects fx;
         eng_.start(fx);
@@ -260,6 +263,25 @@ public:
     /// extend the one the transport knows is ignored (and logged).
     void on_registry(std::vector<public_key> registry) { net_->set_validators(std::move(registry)); }
 
+    /// Hands the chain's registry to the transport when a block grew it (a validator-set change
+    /// added a validator: protocol.md §12), and logs when this node's own key got its id. Called
+    /// after every final block and by start() (a chain.db that holds changes already).
+    void sync_registry() {
+        const auto& reg = eng_.chain().election_state().validators().registry();
+        if (reg.size() <= registry_sent_) return;
+        std::vector<public_key> keys;
+        keys.reserve(reg.size());
+        for (const auto& v : reg) keys.push_back(v.key);
+        registry_sent_ = reg.size();
+        on_registry(std::move(keys));
+        if (eng_.index() != engine_t::no_id && !id_logged_) {
+            id_logged_ = true;
+            if (eng_.index() >= eng_.genesis().n())
+                spdlog::info("this node's key is validator id {} (validator-{}) from the chain's validator-set changes",
+                             eng_.index(), eng_.index() + 1);
+        }
+    }
+
     /// The io thread's executor (where the node, its timers and its observers run).
     boost::asio::any_io_executor executor() { return timers_[0].get_executor(); }
 
@@ -394,7 +416,7 @@ private:
             submit_times_.erase(it);
         }
         for (const auto& o : final_observers_) o(h.height);
-        // Validator-set changes: when this block grew the chain's registry, on_registry(it) goes here.
+        sync_registry();
         if (trustee_) boost::asio::post(executor(), [this] { act_as_trustee(); });
     }
 
@@ -529,6 +551,8 @@ private:
     election::election_registry verified_elections_;  ///< the election state after verified_
     std::vector<std::function<void(std::uint64_t)>> final_observers_;  ///< on_block_final
     bool stopped_ = false;
+    std::size_t registry_sent_ = 0;  ///< registry size last handed to the transport (sync_registry)
+    bool id_logged_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is
     std::string p2p_address_;  ///< set_p2p_address()
     std::uint64_t storage_logged_ms_ = 0;
