@@ -352,7 +352,7 @@ int cmd_verify(const std::string& dir, std::string genesis_path, unsigned thread
     // The validator set the blocks ended with (each change was checked on the way: protocol.md §12).
     {
         const auto& vs = rep.elections.validators();
-        const auto& last = vs.epochs().empty() ? validator_epoch{} : vs.epochs().back();
+        const validator_epoch last = vs.epochs().empty() ? validator_epoch{} : vs.epochs().back();
         std::string ids;
         for (auto id : last.members) ids += (ids.empty() ? "" : " ") + std::to_string(id);
         std::printf("  validator set: %llu change(s); from height %llu: ids %s (quorum %zu), %zu submitter key(s)\n",
