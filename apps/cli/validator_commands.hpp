@@ -1,6 +1,6 @@
 #pragma once
 /// @file `ballotchain validators show|propose|approve|submit`: validator-set changes from the
-/// command line (docs/protocol.md §12, data-format.md §17, operations.md "Change the validator
+/// command line (docs/protocol.md §12, data-format.md §17, operations.md "Changing the validator
 /// set"). A change travels as a JSON file: `propose` writes it unsigned, with a snapshot of the
 /// registry and the active set it was proposed against; each approving validator's operator runs
 /// `approve` on it with their key; `submit` sends it as a `validator_set` transaction signed by
@@ -199,7 +199,7 @@ public:
     explicit validator_commands(CLI::App& app) {
         top_ = app.add_subcommand(
             "validators",
-            "validator-set changes by on-chain vote of the active validators (docs/operations.md \"Change the validator "
+            "validator-set changes by on-chain vote of the active validators (docs/operations.md \"Changing the validator "
             "set\"): show the registry and sets, propose a change, approve it with validator keys, submit it");
         top_->require_subcommand(1);
         show_ = top_->add_subcommand("show", "print the validator registry (ids), every scheduled set and the changes "
