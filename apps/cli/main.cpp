@@ -354,7 +354,10 @@ int cmd_verify(const std::string& dir, std::string genesis_path, unsigned thread
         const auto& vs = rep.elections.validators();
         const validator_epoch last = vs.epochs().empty() ? validator_epoch{} : vs.epochs().back();
         std::string ids;
-        for (auto id : last.members) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+        for (auto id : last.members) {
+            if (!ids.empty()) ids += ' ';
+            ids += std::to_string(id);
+        }
         std::printf("  validator set: %llu change(s); from height %llu: ids %s (quorum %zu), %zu submitter key(s)\n",
                     static_cast<unsigned long long>(vs.changes()), static_cast<unsigned long long>(last.from), ids.c_str(),
                     last.quorum(), last.submitters.size());

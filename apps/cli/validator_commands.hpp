@@ -188,7 +188,7 @@ inline std::optional<change_file> from_json(const boost::json::value& v, std::st
     }
     if (!detail::ids(*act, f.active) || !detail::keys(*subs, f.submitters)) return bad("context: active ids or submitter keys");
     for (auto id : f.active)
-        if (id >= f.registry.size()) return bad("context.active: id " + std::to_string(id) + " is not in the registry");
+        if (id >= f.registry.size()) return bad(std::string("context.active: id ") + std::to_string(id) + " is not in the registry");
     return f;
 }
 
@@ -286,7 +286,7 @@ private:
                 const auto* eo = o.value.if_object();
                 const auto* m = eo ? eo->if_contains("message") : nullptr;
                 w = (m && m->is_string() ? std::string(m->as_string()) : boost::json::serialize(o.value));
-                if (auto code = o.error_code()) w += " (JSON-RPC error " + std::to_string(*code) + ")";
+                if (auto code = o.error_code()) w += std::string(" (JSON-RPC error ") + std::to_string(*code) + ")";
             } else {
                 w = url + ": " + o.why;
             }
@@ -367,8 +367,8 @@ private:
         for (std::size_t i = 0; i < ctx->registry.size(); ++i) {
             const bool a = member(now, i), b = member(later, i);
             std::string status = a ? "active" : "not active";
-            if (later && a && !b) status += ", removed from height " + std::to_string(later->at("from_height").to_number<std::uint64_t>());
-            if (later && !a && b) status += ", active from height " + std::to_string(later->at("from_height").to_number<std::uint64_t>());
+            if (later && a && !b) status += std::string(", removed from height ") + std::to_string(later->at("from_height").to_number<std::uint64_t>());
+            if (later && !a && b) status += std::string(", active from height ") + std::to_string(later->at("from_height").to_number<std::uint64_t>());
             std::printf("  %zu  %s  %s  %s\n", i, ctx->registry[i].name.c_str(), to_hex(ctx->registry[i].key).c_str(),
                         status.c_str());
         }
@@ -376,7 +376,10 @@ private:
         for (const auto& e : epochs) {
             const auto& eo = e.as_object();
             std::string ids;
-            for (const auto& m : eo.at("members").as_array()) ids += (ids.empty() ? "" : " ") + std::to_string(m.to_number<std::uint64_t>());
+            for (const auto& m : eo.at("members").as_array()) {
+                if (!ids.empty()) ids += ' ';
+                ids += std::to_string(m.to_number<std::uint64_t>());
+            }
             std::printf("  from height %llu: ids %s (quorum %llu), %zu submitter key(s)%s\n",
                         static_cast<unsigned long long>(eo.at("from_height").to_number<std::uint64_t>()), ids.c_str(),
                         static_cast<unsigned long long>(eo.at("quorum").to_number<std::uint64_t>()),
@@ -432,7 +435,7 @@ private:
         else if (in_) c.effective_height = head + *in_;
         else return fail("give --effective-height H or --in N (heights after the head)");
         if (c.effective_height <= head)
-            return fail("--effective-height " + std::to_string(c.effective_height) + " is not after the chain's head (" +
+            return fail(std::string("--effective-height ") + std::to_string(c.effective_height) + " is not after the chain's head (" +
                         std::to_string(head) + ")");
         if (c.effective_height - head > validator_change_limits::max_lead)
             return fail("--effective-height: at most 1,000,000 heights after the head");
@@ -481,7 +484,7 @@ private:
             return fail("the change changes nothing: give --add, --remove, --add-submitter or --remove-submitter");
         const std::size_t n_after = f->active.size() - c.remove.size() + c.add.size();
         if (n_after == 0 || n_after > limits::max_validators)
-            return fail("the new set would have " + std::to_string(n_after) + " validators (1..256)");
+            return fail(std::string("the new set would have ") + std::to_string(n_after) + " validators (1..256)");
         if (f->registry.size() + c.add.size() > limits::max_registry) return fail("the registry would exceed 1024 validators");
         if (f->submitters.size() - c.remove_submitters.size() + c.add_submitters.size() > limits::max_submitters)
             return fail("more than 1024 submitter keys");
@@ -541,7 +544,7 @@ private:
                 return fail(rpc_ + " is chain " + std::to_string(now->chain_id) + ", the change is for chain " +
                             std::to_string(f->chain_id));
             if (now->rec.change.sequence != f->rec.change.sequence)
-                return fail("the chain's next change is " + std::to_string(now->rec.change.sequence) + ", this file's is " +
+                return fail(std::string("the chain's next change is ") + std::to_string(now->rec.change.sequence) + ", this file's is " +
                             std::to_string(f->rec.change.sequence) + ": propose it again");
             f->registry = now->registry;
             f->active = now->active;
@@ -598,7 +601,7 @@ private:
             }
             if (why.rfind(u + ": ", 0) != 0) {  // an answer: do not retry
                 if (why.find("(JSON-RPC error -32003)") != std::string::npos)
-                    why += ": change " + std::to_string(f->rec.change.sequence) +
+                    why += std::string(": change ") + std::to_string(f->rec.change.sequence) +
                            "'s slot is taken, a change with this sequence is recorded or pooled (`ballotchain validators show`)";
                 return fail("refused " + to_hex(th) + ": " + why);
             }
@@ -623,7 +626,7 @@ private:
                             "'s slot (`ballotchain validators show`)");
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
-        return fail("not final after " + std::to_string(wait_s_) + " s: " + to_hex(th) +
+        return fail(std::string("not final after ") + std::to_string(wait_s_) + " s: " + to_hex(th) +
                     " (if the chain passes height " + std::to_string(f->rec.change.effective_height - 1) +
                     " first, it is refused: propose again with a later height)");
     }
