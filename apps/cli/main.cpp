@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "net_commands.hpp"
+#include "validator_commands.hpp"
 
 namespace {
 using namespace ballotchain;
@@ -348,6 +349,19 @@ int cmd_verify(const std::string& dir, std::string genesis_path, unsigned thread
     std::printf("OK: %llu blocks (height %llu), %llu transactions, head %s; every index agrees with the blocks\n",
                 static_cast<unsigned long long>(rep.blocks_checked), static_cast<unsigned long long>(rep.verified->height),
                 static_cast<unsigned long long>(rep.txs_checked), to_hex(rep.verified->hash).c_str());
+    // The validator set the blocks ended with (each change was checked on the way: protocol.md §12).
+    {
+        const auto& vs = rep.elections.validators();
+        const validator_epoch last = vs.epochs().empty() ? validator_epoch{} : vs.epochs().back();
+        std::string ids;
+        for (auto id : last.members) {
+            if (!ids.empty()) ids += ' ';
+            ids += std::to_string(id);
+        }
+        std::printf("  validator set: %llu change(s); from height %llu: ids %s (quorum %zu), %zu submitter key(s)\n",
+                    static_cast<unsigned long long>(vs.changes()), static_cast<unsigned long long>(last.from), ids.c_str(),
+                    last.quorum(), last.submitters.size());
+    }
     for (const auto& [e, tally] : rep.tallies) {
         std::printf("  election %llu:", static_cast<unsigned long long>(e));
         for (auto [cand, n] : tally)
@@ -464,6 +478,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0u, 256u));
 
     app::net_commands net(app);
+    app::validator_commands validators(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -476,5 +491,6 @@ int main(int argc, char** argv) {
     if (*config) return cmd_config(co);
     if (*testnet) return cmd_testnet(to);
     if (*verify) return cmd_verify(vdir, vgen, vthreads);
+    if (validators.selected()) return validators.run();
     return net.run();
 }

@@ -96,9 +96,6 @@ int main(int argc, char** argv) {
     if (key_path.empty()) key_path = (fs::path(data_dir) / "validator.key").string();
     auto kp = load_key_file(key_path);
     if (!kp) return fail("key " + key_path + ": " + kp.error().message());
-    // A key that is no genesis validator may be one a validator-set change adds (protocol.md §12):
-    // the node then follows the chain, signing nothing, until the change is final. The chain says.
-    const auto idx = g->validator_index(kp->public_key());
     if (!tls_cert.empty()) {
         auto tls = rpc::make_server_tls_context(tls_cert, tls_key);
         if (!tls) return fail(tls.error());
@@ -160,6 +157,15 @@ int main(int argc, char** argv) {
                      "backup?): it signs nothing below height {} and catches up from its peers first",
                      eng->saved_state().height, eng->chain().height(), eng->sign_floor());
 
+    // The key's id in the registry the chain knows (genesis, then each change in chain.db), or
+    // none: a validator a change will add follows the chain and signs nothing until the block
+    // recording that change is appended (protocol.md §12).
+    const std::uint32_t own_id = eng->index();
+    const bool has_id = own_id != app::engine_t::no_id;
+    const std::string who = has_id ? "validator-" + std::to_string(own_id + 1) : "validator (no id yet)";
+    if (!has_id)
+        spdlog::warn("key {} ({}) is in no validator set the chain knows yet: following until a change adds it",
+                     key_path, to_hex(kp->public_key()));
     boost::asio::io_context io(1);
     p2p_opts.idle_timeout = std::chrono::milliseconds(p2p_idle_timeout_ms);
     auto transport = app::transport_t::create(io, *g, *kp, p2p_opts);  // its id: the position of our key
@@ -177,24 +183,21 @@ int main(int argc, char** argv) {
     auto pending = app::pending_store::open((fs::path(data_dir) / "pending.db").string());
     if (!pending) return fail("pending votes database: " + pending.error().message + space_note());
     app::validator_node node(io, std::move(*eng), transport, std::make_unique<app::pending_store>(std::move(*pending)));
-    node.enable_trustee(*kp);
+    if (has_id) node.enable_trustee(*kp);  // a node without an id yet acts as trustee from its next start
     const std::string p2p_advertised = advertise.empty() ? app::default_advertise(p2p_addr, transport->port()) : advertise;
     node.set_p2p_address(p2p_advertised);  // GET /health's "p2p_addr"
-    const std::string me = node.validator_index() == app::engine_t::no_id
-                               ? std::string("validator (key in no set yet)")
-                               : "validator-" + std::to_string(node.validator_index() + 1);
-    spdlog::info("{} starting: chain id {}, {} validators (quorum {}) deciding height {}, p2p {}, rpc {}{}", me,
-                 g->chain_id, node.validator_set().n(), node.validator_set().quorum(), node.height() + 1, p2p_addr,
-                 rpc_addr, rpc_opts.tls ? " (TLS)" : "");
+    spdlog::info("{} starting: chain id {}, {} validators (quorum {}), height {}, p2p {}, rpc {}{}", who, g->chain_id,
+                 node.engine().validator_set().n(), node.engine().validator_set().quorum(), node.height(), p2p_addr, rpc_addr,
+                 rpc_opts.tls ? " (TLS)" : "");
     rpc_opts.header_timeout = std::chrono::milliseconds(rpc_header_timeout_ms);
     auto rpc = app::start_rpc(io, node, rpc_ep->endpoint, rpc_opts);
     if (!rpc) return fail("listen on " + rpc_addr + ": " + rpc.error().message());
     std::unique_ptr<app::bootnode_client> boot;
-    if (!bootnode.empty() && !idx) {
-        spdlog::warn("--bootnode {}: the bootnode registers genesis validators only; this one is found through the "
-                     "others' --peers (docs/operations.md, \"Add a validator\")", bootnode);
+    if (!bootnode.empty() && (!has_id || own_id >= g->n())) {
+        spdlog::warn("--bootnode: not used ({}): the bootnode knows the genesis validators only; the static --peers are",
+                     has_id ? "this key was added by a validator-set change" : "this key has no id yet");
     } else if (!bootnode.empty()) {
-        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, *idx, p2p_advertised, transport, bootnode_ca);
+        auto bc = app::bootnode_client::create(io, bootnode, *g, *kp, own_id, p2p_advertised, transport, bootnode_ca);
         if (!bc) return fail("--bootnode " + bootnode + ": " + bc.error());
         boot = std::move(*bc);
         boot->start();
@@ -211,6 +214,6 @@ int main(int argc, char** argv) {
         io.stop();
     });
     io.run();
-    spdlog::info("{} stopped at height {}", me, node.height());
+    spdlog::info("{} stopped at height {}", who, node.height());
     return 0;
 }

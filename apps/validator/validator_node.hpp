@@ -79,6 +79,8 @@ public:
         }
         net_->on_message([this](std::uint32_t from, bytes frame) {
             consensus::effects fx;
+            // `from`: the peer's id as the P2P session authenticated it (a node with no id yet
+            // sends sender 0xFFFFFFFF: the engine takes that only with this id, protocol.md §12).
             if (auto ec = eng_.on_message(frame, fx, from)) {
                 ++metrics_.rejected_messages[ec.message()];
                 spdlog::debug("message refused: {}", ec.message());
@@ -94,12 +96,9 @@ public:
             }
             watch_quorum();
         });
-        quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.validator_set().quorum());
         sync_registry();  // validators added by changes already on the chain
-        if (eng_.index() == engine_t::no_id)
-            spdlog::warn("this validator's key is in no validator set the chain knows yet: it follows the chain and "
-                         "signs nothing until a validator-set change adds it (docs/operations.md, \"Add a validator\")");
-        else if (!eng_.active())
+        quorum_lost_ = net_->peer_count() < rpc::peers_needed_for_quorum(eng_.validator_set().quorum());
+        if (eng_.index() != engine_t::no_id && !eng_.active())
             spdlog::warn("validator-{} is not in the set deciding height {}: it follows the chain and signs nothing",
                          eng_.index() + 1, eng_.height());
         consensus::effects fx;
@@ -273,6 +272,25 @@ public:
     /// extend the one the transport knows is ignored (and logged).
     void on_registry(std::vector<public_key> registry) { net_->set_validators(std::move(registry)); }
 
+    /// Hands the chain's registry to the transport when a block grew it (a validator-set change
+    /// added a validator: protocol.md §12), and logs when this node's own key got its id. Called
+    /// after every final block and by start() (a chain.db that holds changes already).
+    void sync_registry() {
+        const auto& reg = eng_.chain().election_state().validators().registry();
+        if (reg.size() <= registry_sent_) return;
+        std::vector<public_key> keys;
+        keys.reserve(reg.size());
+        for (const auto& v : reg) keys.push_back(v.key);
+        registry_sent_ = reg.size();
+        on_registry(std::move(keys));
+        if (eng_.index() != engine_t::no_id && !id_logged_) {
+            id_logged_ = true;
+            if (eng_.index() >= eng_.genesis().n())
+                spdlog::info("this node's key is validator id {} (validator-{}) from the chain's validator-set changes",
+                             eng_.index(), eng_.index() + 1);
+        }
+    }
+
     /// The io thread's executor (where the node, its timers and its observers run).
     boost::asio::any_io_executor executor() { return timers_[0].get_executor(); }
 
@@ -407,9 +425,7 @@ private:
             submit_times_.erase(it);
         }
         for (const auto& o : final_observers_) o(h.height);
-        sync_registry();  // a validator-set change in this block may have added validators
-        if (!trustee_ && trustee_key_ && eng_.index() != engine_t::no_id)
-            trustee_.emplace(eng_.genesis(), eng_.index() + 1, *trustee_key_, trustee_key_->secret());
+        sync_registry();
         if (trustee_) boost::asio::post(executor(), [this] { act_as_trustee(); });
     }
 
@@ -535,21 +551,6 @@ private:
     boost::asio::steady_timer trustee_timer_;
     std::optional<election::trustee<suite_t>> trustee_;
     std::optional<ed25519::key_pair> trustee_key_;  ///< kept until this node has an id (a change adds it)
-    std::size_t registry_known_ = 0;                ///< validators the transport was last told about
-
-
-    /// Tells the transport about validators a change added (protocol.md §12), once per growth.
-    void sync_registry() {
-        const auto& reg = eng_.chain().validators().registry();
-        if (reg.size() == registry_known_) return;
-        registry_known_ = reg.size();
-        if (reg.size() <= eng_.genesis().n()) return;
-        std::vector<public_key> keys;
-        keys.reserve(reg.size());
-        for (const auto& v : reg) keys.push_back(v.key);
-        spdlog::info("validator registry: {} validators known ({} added by changes)", reg.size(), reg.size() - eng_.genesis().n());
-        on_registry(std::move(keys));
-    }
     std::chrono::milliseconds trustee_interval_{250};
     std::set<std::string> trustee_refusals_;  ///< refusals already logged (the timer retries every interval)
     node_metrics metrics_;
@@ -560,6 +561,8 @@ private:
     election::election_registry verified_elections_;  ///< the election state after verified_
     std::vector<std::function<void(std::uint64_t)>> final_observers_;  ///< on_block_final
     bool stopped_ = false;
+    std::size_t registry_sent_ = 0;  ///< registry size last handed to the transport (sync_registry)
+    bool id_logged_ = false;
     std::optional<std::string> storage_failure_;  ///< set while eng_.storage_failure() is
     std::string p2p_address_;  ///< set_p2p_address()
     std::uint64_t storage_logged_ms_ = 0;

@@ -4,7 +4,9 @@
   --version on every binary; `ballotchain keygen --show`; `ballotchain genesis` (from public keys,
   testnet's defaults, refuses duplicates and bad keys); `ballotchain genesis-hash`; `ballotchain
   config`; the validators' config files: strict (an unknown key is refused by name) and
-  `peers = []` accepted on a single-validator chain, which then finalizes a vote.
+  `peers = []` accepted on a single-validator chain, which then finalizes a vote; `ballotchain
+  validators propose/approve` offline (from a genesis) and `show/propose/approve/submit` against that
+  chain (a submitter key added by a change; the chain's refusals come back as JSON-RPC errors).
 
 Run: check_operator_tools.py --bin-dir <build>/apps   (exit 0 when every check passes)
 """
@@ -55,6 +57,37 @@ def wait_for(cond, timeout_s, what):
 def http_json(url):
     with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
+
+
+def check_validator_changes(cli, t, url, vkey, genesis, sub):
+    """validators show/propose/approve/submit on a running single-validator chain (id 0 = vkey)."""
+    r = run([cli, "validators", "show", "--rpc", url])
+    check(r.returncode == 0 and "0 validator-set change(s)" in r.stdout and "validator-1" in r.stdout
+          and "<- decides the next height" in r.stdout, "validators show: registry and set, no change yet")
+    newsub = os.path.join(t, "newsub.key")
+    run([cli, "keygen", "--out", newsub])
+    newsub_pub = run([cli, "keygen", "--show", newsub]).stdout.strip()
+    change = os.path.join(t, "sub-change.json")
+    r = run([cli, "validators", "propose", "--rpc", url, "--add-submitter", newsub_pub, "--in", "2", "--out", change])
+    check(r.returncode == 0, "validators propose --rpc --add-submitter: " + r.stderr.strip())
+    r = run([cli, "validators", "submit", change, "--key", vkey, "--rpc", url, "--wait", "30"])
+    check(r.returncode == 1 and "-32018" in r.stderr and "quorum" in r.stderr,
+          "submit without approvals: the validator's refusal (-32018) and exit 1: " + r.stderr.strip())
+    r = run([cli, "validators", "approve", change, "--key", vkey, "--rpc", url])
+    check(r.returncode == 0 and "1 of 1" in r.stdout, "approve --rpc by the single validator")
+    r = run([cli, "validators", "submit", change, "--key", vkey, "--rpc", url, "--wait", "30"])
+    eff = json.load(open(change))["effective_height"]
+    check(r.returncode == 0 and "final in block" in r.stdout and f"takes effect at height {eff}" in r.stdout,
+          "validators submit --wait: final, effective height printed: " + r.stdout.strip())
+    r = run([cli, "validators", "show", "--rpc", url, "--json"])
+    vs = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(vs.get("changes") == 1 and vs["epochs"][-1]["from_height"] == eff and newsub_pub in vs["epochs"][-1]["submitters"],
+          "validators show --json: change 1 scheduled with the new submitter key")
+    r = run([cli, "validators", "submit", change, "--key", vkey, "--rpc", url])
+    check(r.returncode == 1 and "-32003" in r.stderr, "the same change again: its slot is taken (-32003): "
+          + r.stderr.strip())
+    r = run([cli, "validators", "submit", change, "--key", sub, "--rpc", url])
+    check(r.returncode == 1 and "-32002" in r.stderr, "a change signed by a submitter key, not a validator's: -32002")
 
 
 def main():
@@ -163,6 +196,42 @@ def main():
                 + sum([["--validator-addr", x] for x in addrs], []))
         check(r.returncode == 1 and "is not a validator" in r.stderr, "config refuses a key not in the genesis")
 
+        # validators propose/approve offline, from the genesis (the chain's first change).
+        change = os.path.join(t, "change.json")
+        vp = [cli, "validators", "propose", "--genesis", gfile]
+        r = run(vp + ["--add", "validator-4=" + keys[3], "--remove", "validator-1", "--in", "10", "--out", change])
+        c = json.load(open(change)) if r.returncode == 0 else {}
+        check(r.returncode == 0 and c.get("sequence") == 1 and c.get("effective_height") == 10
+              and c.get("add") == [{"name": "validator-4", "public_key": keys[3]}] and c.get("remove") == [0]
+              and c.get("approvals") == [] and c.get("context", {}).get("active") == [0, 1, 2]
+              and "2 of the 3 active validators" in r.stderr,
+              "validators propose --genesis writes change 1 (add validator-4, remove id 0) and its context: " + r.stderr.strip())
+        r = run(vp + ["--add", "again=" + keys[1], "--in", "10"])
+        check(r.returncode == 1 and "already validator id 1" in r.stderr, "propose refuses to add a key the chain knows")
+        r = run(vp + ["--remove", "validator-9", "--in", "10"])
+        check(r.returncode == 1 and "validator-9" in r.stderr, "propose refuses to remove a validator not in the registry")
+        r = run(vp + ["--in", "10"])
+        check(r.returncode == 1 and "changes nothing" in r.stderr, "propose refuses a change that changes nothing")
+        r = run(vp + ["--remove", "0", "--remove", "1", "--remove", "2", "--in", "10"])
+        check(r.returncode == 1 and "0 validators" in r.stderr, "propose refuses to empty the set")
+        r = run(vp + ["--add-submitter", "0x" + "00" * 32, "--in", "10"])
+        check(r.returncode == 1 and "small order" in r.stderr, "propose refuses a bad submitter key")
+        r = run([cli, "validators", "approve", change, "--key", os.path.join(t, "v4.key")])
+        check(r.returncode == 1 and "not a validator" in r.stderr, "approve refuses a key not in the registry")
+        r3 = run([cli, "validators", "approve", change, "--key", os.path.join(t, "v3.key")])
+        r2 = run([cli, "validators", "approve", change, "--key", os.path.join(t, "v2.key")])
+        c = json.load(open(change))
+        check(r3.returncode == 0 and r2.returncode == 0 and [a["validator"] for a in c["approvals"]] == [1, 2]
+              and "2 of 2 approvals needed (enough" in r2.stdout,
+              "approve by ids 2 then 1: approvals kept ascending by id: " + r2.stdout.strip())
+        r = run([cli, "validators", "approve", change, "--key", os.path.join(t, "v2.key")])
+        check(r.returncode == 1 and "already approved" in r.stderr, "approve refuses a second approval by one validator")
+        c["effective_height"] = 11
+        json.dump(c, open(change, "w"))
+        r = run([cli, "validators", "submit", change, "--key", os.path.join(t, "v2.key"), "--rpc", "http://127.0.0.1:1"])
+        check(r.returncode == 1 and "does not verify" in r.stderr,
+              "submit refuses a change edited after it was approved (before sending anything)")
+
         # The validator's config file: strict, and `peers = []` on a single-validator chain.
         one = os.path.join(t, "one.json")
         run([cli, "genesis", "--out", one, "--submitter", sub_pub, "--validator", keys[3],
@@ -192,6 +261,8 @@ def main():
                 s = run([cli, "submit", "--rpc", f"http://127.0.0.1:{rpc}", "--genesis", one, "--key", sub,
                          "--election", "1", "--candidate", "2", "--voter", "alice", "--wait", "30"])
                 check(s.returncode == 0 and "final in block" in s.stdout, "and finalizes a vote: " + s.stdout.strip())
+                if s.returncode == 0:
+                    check_validator_changes(cli, t, f"http://127.0.0.1:{rpc}", os.path.join(t, "v4.key"), one, sub)
         finally:
             p.terminate()
             p.wait(timeout=30)

@@ -37,6 +37,13 @@ inline constexpr int storage = -32010;
 inline constexpr int unknown_election = -32011;   ///< no definition of its election on the chain (genesis elections_defined)
 inline constexpr int unknown_candidate = -32012;  ///< its candidate is not in the election's definition
 inline constexpr int outside_voting_window = -32013;  ///< block time is before the election's start or at/after its end
+/// A validator-set change's rules (docs/protocol.md §12, data-format.md §17), each its own code:
+inline constexpr int bad_validator_change = -32014;  ///< malformed, a known key added, an inactive id removed, an empty set...
+inline constexpr int change_out_of_order = -32015;   ///< its sequence is not the chain's next one
+inline constexpr int change_pending = -32016;        ///< the previous change is not in effect yet
+inline constexpr int change_bad_height = -32017;     ///< its effective height is not after the block's (or over 1,000,000 ahead)
+inline constexpr int change_not_approved = -32018;   ///< fewer approvals than the active set's quorum, or not ascending
+inline constexpr int bad_change_approval = -32019;   ///< an approval's signature does not verify
 }  // namespace tx_code
 
 }  // namespace ballotchain::rpc

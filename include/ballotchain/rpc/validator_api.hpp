@@ -107,6 +107,12 @@ inline rpc_error tx_error(const error_code& ec) {
     else if (ec == make_error(errc::unknown_election)) c = tx_code::unknown_election;
     else if (ec == make_error(errc::unknown_candidate)) c = tx_code::unknown_candidate;
     else if (ec == make_error(errc::outside_voting_window)) c = tx_code::outside_voting_window;
+    else if (ec == make_error(errc::bad_validator_change)) c = tx_code::bad_validator_change;
+    else if (ec == make_error(errc::change_out_of_order)) c = tx_code::change_out_of_order;
+    else if (ec == make_error(errc::change_pending)) c = tx_code::change_pending;
+    else if (ec == make_error(errc::change_bad_height)) c = tx_code::change_bad_height;
+    else if (ec == make_error(errc::change_not_approved)) c = tx_code::change_not_approved;
+    else if (ec == make_error(errc::bad_change_approval)) c = tx_code::bad_change_approval;
     else if (is_category<chain::errc>(ec) && static_cast<int>(ec.value()) >= static_cast<int>(errc::bad_election_record))
         c = tx_code::election_rule;
     return {c, ec.message(), std::nullopt};

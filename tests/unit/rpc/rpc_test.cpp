@@ -688,3 +688,16 @@ TEST_CASE("tx_error: a plain vote's election rules each have their own code; the
     CHECK(rpc::tx_code::unknown_candidate == -32012);
     CHECK(rpc::tx_code::outside_voting_window == -32013);
 }
+
+TEST_CASE("tx_error: each validator-set change rule has its own code (-32014..-32019)", "[rpc]") {
+    using chain::errc;
+    const std::pair<errc, int> cases[] = {{errc::bad_validator_change, -32014}, {errc::change_out_of_order, -32015},
+                                          {errc::change_pending, -32016},       {errc::change_bad_height, -32017},
+                                          {errc::change_not_approved, -32018},  {errc::bad_change_approval, -32019}};
+    for (const auto& [e, code] : cases) {
+        CAPTURE(static_cast<int>(e));
+        const auto err = rpc::tx_error(make_error(e));
+        CHECK(err.code == code);
+        CHECK(err.message == chain::describe(e));
+    }
+}
