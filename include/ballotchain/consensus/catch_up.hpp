@@ -106,6 +106,14 @@ public:
         return true;
     }
 
+    /// Gives `peer` a fresh start: no failures, no distrust (a node with no id yet, whose
+    /// requests peers refused until they learned its key, once a session with it comes up).
+    void forgive(std::uint32_t peer) noexcept {
+        if (peer >= peers_.size()) return;
+        peers_[peer].failures = 0;
+        peers_[peer].distrust_until = 0;
+    }
+
 private:
     /// Forgets the peer's claim above `its_height` and distrusts it for a while.
     void failed(std::uint32_t peer, std::uint64_t its_height, std::uint64_t now) {

@@ -352,6 +352,9 @@ public:
     void on_peer_connected(std::uint32_t peer, effects& out) {
         if (!chain_.validators().known(peer) || peer == index_) return;
         const event_guard g(*this);
+        // A node a change adds was refused by its peers until they knew its key: those failed
+        // fetches say nothing about the peer (without this, up to 64 s of distrust, protocol.md §12).
+        if (index_ == no_id) sync_.forgive(peer);
         send(out, peer, msg_type::status, chain_.height(), 0, encode(status_body{chain_.height(), chain_.head_hash()}));
         if (!pool_.empty()) send(out, peer, msg_type::txs, cur_.height, cur_.round, encode_txs(pool_.batch(genesis().max_block_txs)));
         if (!cur_.record.round_change) return;

@@ -91,3 +91,20 @@ TEST_CASE("catch_up: an unrequested answer, or one from a peer that no longer cl
     CHECK_FALSE(d.on_answer(1, false, 4, 5, 0));
     CHECK(d.failures() == 0);
 }
+
+TEST_CASE("catch_up: forgive() clears a peer's failures and distrust (a node a change adds, refused until its peers "
+          "knew its key)",
+          "[consensus][catch_up]") {
+    catch_up c(4, 2000);
+    CHECK(c.note_claim(1, 9, 5, 0));
+    std::uint64_t now = 0;
+    REQUIRE(c.next_request(5, now) == std::optional<std::uint32_t>(1));
+    now += 2000;
+    CHECK_FALSE(c.next_request(5, now));          // unanswered: a failure, the claim is forgotten
+    CHECK_FALSE(c.note_claim(1, 9, 5, now));      // and the peer is distrusted for a while
+    CHECK(c.peer(1).failures == 1);
+    c.forgive(1);
+    CHECK(c.peer(1).failures == 0);
+    CHECK(c.note_claim(1, 9, 5, now));
+    CHECK(c.next_request(5, now) == std::optional<std::uint32_t>(1));
+}
