@@ -29,7 +29,7 @@ using namespace ballotchain;
 using namespace ballotchain::itest;
 namespace bj = boost::json;
 
-std::string url(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+std::string valset_url(std::uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
 
 /// Runs the CLI; its exit code and output (stdout and stderr).
 std::pair<int, std::string> cli(const fs::path& dir, const std::string& name, std::vector<std::string> args) {
@@ -171,7 +171,7 @@ TEST_CASE("validator set: grow 3 -> 4 with a new validator process, remove valid
     // 3 -> 4: proposed against validator-1, approved by validator-2 and -3, submitted by validator-1.
     const auto change1 = (work / "change1.json").string();
     {
-        auto [rc, out] = cli(work, "propose1", {"validators", "propose", "--rpc", url(net.rpc(0)), "--add",
+        auto [rc, out] = cli(work, "propose1", {"validators", "propose", "--rpc", valset_url(net.rpc(0)), "--add",
                                                 "validator-4=" + v4key, "--in", "40", "--out", change1});
         INFO(out);
         REQUIRE(rc == 0);
@@ -184,7 +184,7 @@ TEST_CASE("validator set: grow 3 -> 4 with a new validator process, remove valid
     std::uint64_t eff1 = 0;
     {
         auto [rc, out] = cli(work, "submit1", {"validators", "submit", change1, "--key", (net.vdir(0) / "validator.key").string(),
-                                               "--rpc", url(net.rpc(0)), "--wait", "60"});
+                                               "--rpc", valset_url(net.rpc(0)), "--wait", "60"});
         INFO(out);
         REQUIRE(rc == 0);
         std::smatch m;
@@ -208,7 +208,7 @@ TEST_CASE("validator set: grow 3 -> 4 with a new validator process, remove valid
     // 4 -> 3: remove validator-1 (id 0), approved by validator-2, -3 and -4 (3 of 4), submitted by validator-2.
     const auto change2 = (work / "change2.json").string();
     {
-        auto [rc, out] = cli(work, "propose2", {"validators", "propose", "--rpc", url(net.rpc(1)), "--remove", "validator-1",
+        auto [rc, out] = cli(work, "propose2", {"validators", "propose", "--rpc", valset_url(net.rpc(1)), "--remove", "validator-1",
                                                 "--in", "40", "--out", change2});
         INFO(out);
         REQUIRE(rc == 0);
@@ -221,7 +221,7 @@ TEST_CASE("validator set: grow 3 -> 4 with a new validator process, remove valid
     std::uint64_t eff2 = 0;
     {
         auto [rc, out] = cli(work, "submit2", {"validators", "submit", change2, "--key", (net.vdir(1) / "validator.key").string(),
-                                               "--rpc", url(net.rpc(1)), "--wait", "60"});
+                                               "--rpc", valset_url(net.rpc(1)), "--wait", "60"});
         INFO(out);
         REQUIRE(rc == 0);
         std::smatch m;
