@@ -415,7 +415,7 @@ private:
         for (std::uint32_t k = 0; k < o_.partitions; ++k) {
             const std::uint64_t at = uniform(1000, o_.fault_ms - 1000);
             const std::uint64_t len = uniform(1000, 20'000);
-            std::vector<int> groups(n);
+            std::vector<int> groups(nodes_.size());  // every node, the ones set changes add too
             for (auto& g : groups) g = static_cast<int>(rng_() % 2);
             push(at, [this, groups] {
                 trace("partition");
