@@ -1,5 +1,6 @@
 // rpc/: JSON-RPC dispatch, the bounded HTTP server on a real socket, validator methods.
 #include "../support/fixtures.hpp"
+#include "../support/golden.hpp"
 #include "../support/memory_node.hpp"
 
 #include <ballotchain/rpc/http_server.hpp>
@@ -7,6 +8,8 @@
 
 #include <ballotchain/client/http_client.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -700,4 +703,42 @@ TEST_CASE("tx_error: each validator-set change rule has its own code (-32014..-3
         CHECK(err.code == code);
         CHECK(err.message == chain::describe(e));
     }
+}
+
+namespace {
+
+/// What the web app's receipt check gets from a chain whose validator set changed
+/// (apps/web/test/receipt.test.mjs): test_network(3)'s two changes (block 1 adds id 3 and removes
+/// id 0, effective at 3; block 3 removes id 1, effective at 5), a vote in block 3 and one in
+/// block 5 (both sealed by ids 2 and 3, which the genesis does not know together), as the
+/// validator's JSON-RPC answers them: poa_getGenesis, poa_getValidatorChanges [1] and
+/// poa_getTransactionProof of each vote.
+std::string valset_receipts_json() {
+    test_node n(test_network{3});
+    rpc::method_table t;
+    rpc::add_validator_methods(t, n);
+    const auto v3 = n.net.vote(1, 4, 1), v5 = n.net.vote(2, 4, 2);
+    n.net.append_two_changes(n.c, {v3}, {v5});
+    REQUIRE(n.height() == 5);
+    bj::array receipts;
+    for (const auto& [v, height] : {std::pair{v3, 3}, std::pair{v5, 5}}) {
+        const auto th = to_hex(tx_hash<S>(v));
+        const auto proof = res(call(t, "poa_getTransactionProof", {th}));
+        REQUIRE(proof.as_object().at("block_number").to_number<int>() == height);
+        receipts.push_back(bj::object{{"tx_hash", th}, {"proof", proof}});
+    }
+    const bj::object out{{"genesis", res(call(t, "poa_getGenesis", {}))},
+                         {"changes", res(call(t, "poa_getValidatorChanges", {1}))},
+                         {"receipts", std::move(receipts)}};
+    return bj::serialize(out);
+}
+
+}  // namespace
+
+TEST_CASE("regenerate the web app's validator-set receipt vector", "[.generate]") {
+    std::ofstream(golden_dir() + "/valset-receipts.json") << valset_receipts_json() << "\n";
+}
+
+TEST_CASE("golden: the web app's validator-set receipt vector is what the validator answers now", "[rpc][golden]") {
+    CHECK(golden_text("valset-receipts.json") == valset_receipts_json());
 }
