@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { fromHex, toHex, Reader } from '../src/lib/bytes.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { concat, u8, u32, u64, fromHex, toHex, Reader } from '../src/lib/bytes.js';
 import {
   H, decodeHeader, merkleRoot, merkleProof, merkleVerify, sealMessage, decodeCertificate, checkCertificate,
-  ed25519Verify, genesisEncoding, verifyReceipt, quorumOf,
+  ed25519Verify, genesisEncoding, verifyReceipt, quorumOf, decodeFinalizedBlock, ValidatorSchedule, learnChanges,
 } from '../src/lib/chain.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -269,4 +270,192 @@ test('verifyReceipt: each tampered byte of header, seal, proof hash is refused a
     g.genesis_hash = toHex(H(genesisEncoding(g.genesis)));
     assert.deepEqual(failed(goldenProof(), g), ['certificate']);
   }
+});
+
+// ---- validator-set changes: tests/data/golden/valset-receipts.json ---------------------------
+// test_network(3)'s two changes as the validator answers them: change 1 (block 1, effective at
+// 3) adds validator-4 (id 3) and removes id 0; change 2 (block 3, effective at 5) removes id 1.
+// Blocks 1-2 are sealed by ids {0, 1}, blocks 3-5 by {2, 3}; receipts of a vote in block 3 and in 5.
+const valset = JSON.parse(readFileSync(path.join(golden, 'valset-receipts.json'), 'utf8'));
+const clone = (v) => JSON.parse(JSON.stringify(v));
+/// Receipt k checked with `changes` (the vector's when not passed; undefined: no list at all).
+const verifyValset = (k, ...rest) =>
+  verifyReceipt({ txHash: valset.receipts[k].tx_hash, genesis: valset.genesis, proof: valset.receipts[k].proof,
+    changes: rest.length ? rest[0] : valset.changes });
+const failedSteps = (res) => res.steps.filter((st) => !st.ok).map((st) => st.id);
+
+/// The test secret of key number i (tests/unit/support/fixtures.hpp seed(i)); ids 0..3 are keys 0..3.
+const testSecret = (i) => Uint8Array.from({ length: 32 }, (_, b) => (i * 31 + b + 1) & 0xff);
+
+/// Re-seals a change's raw block after `edit` rewrote the validator_set record's body: the record's
+/// approvals re-signed by their validators when `resign` (so only the edit is wrong), tx hash, tx
+/// root, header, proposer signature and every seal made again by their keys (`sealers` replaces
+/// the certificate's signers; `proposerKey` signs as the proposer) — a block a quorum really
+/// certified, holding the edited record (`signerKey`: the record's signer field replaced).
+function reseal(rawHex, edit, { resign = true, sealers, proposerKey, signerKey } = {}) {
+  const b = fromHex(rawHex);
+  const r = new Reader(b);
+  r.take(1);
+  const header = decodeHeader(r.take(101));
+  r.take(64);
+  const txs = [];
+  for (let i = 0; i < header.txCount; i++) {
+    const start = r.pos;
+    const tag = r.u8();
+    r.take(tag === 0x01 ? 24 : 17);
+    const lenAt = r.pos;
+    const body = r.take(r.u32());
+    r.take(72);
+    const payloadEnd = r.pos;
+    r.take(8);
+    r.take(32 * r.u8() + 64);
+    txs.push({ tag, kind: tag === 0x07 ? b[start + 9] : 0, head: b.slice(start, lenAt), body: Uint8Array.from(body),
+      tail: b.slice(payloadEnd - 72, payloadEnd), auth: b.slice(payloadEnd, r.pos) });
+  }
+  const cert = decodeCertificate(b.subarray(r.pos));
+  const chain = header.chainId;
+  for (const t of txs) {
+    if (t.kind !== 7) continue;
+    t.body = Uint8Array.from(edit(t.body));
+    if (signerKey !== undefined) t.tail.set(ed25519.getPublicKey(testSecret(signerKey)), 40);
+    if (!resign) continue;
+    // the approvals are the body's tail: u32 m ‖ m × (u32 id ‖ sig64) over 0x09 ‖ u64 chain ‖ the change before them
+    const [first, m] = approvalsOf(t.body);
+    const msg = concat(u8(0x09), u64(chain), t.body.subarray(0, first - 4));
+    for (let k = 0; k < m; k++) {
+      const at = first + 68 * k;
+      const id = new DataView(t.body.buffer, t.body.byteOffset + at, 4).getUint32(0, false);
+      if (id < 4) t.body.set(ed25519.sign(msg, testSecret(id)), at + 4);
+    }
+  }
+  const encoded = txs.map((t) => concat(t.head, u32(t.body.length), t.body, t.tail));
+  const hashes = encoded.map((e) => H(e));
+  const hb = concat(u8(0x02), u64(chain), u64(header.height), u32(header.round), header.parent, u64(header.timestampMs),
+    u32(header.proposer), merkleRoot(hashes), u32(txs.length));
+  const bh = H(hb);
+  const ids = sealers ?? cert.seals.map((x) => x.validator);
+  const seals = ids.map((id) => concat(u32(id), ed25519.sign(sealMessage(chain, header.height, cert.round, bh), testSecret(id))));
+  return toHex(concat(u8(0x06), hb, ed25519.sign(bh, testSecret(proposerKey ?? header.proposer)),
+    ...encoded.map((e, i) => concat(e, txs[i].auth)),
+    u8(0x04), u64(header.height), u32(cert.round), bh, u32(ids.length), ...seals));
+}
+
+/// The approvals' place in a validator_set body: [first approval's offset, count].
+function approvalsOf(body) {
+  for (let k = 0; k <= 256; k++) {
+    const at = body.length - 4 - 68 * k;
+    if (at >= 0 && new DataView(body.buffer, body.byteOffset + at, 4).getUint32(0, false) === k) return [at + 4, k];
+  }
+  throw new Error('no approvals');
+}
+
+const withChange1 = (raw, over = {}) => {
+  const c = clone(valset.changes);
+  c[0] = { ...c[0], raw_block: raw, ...over };
+  return c;
+};
+const changesStep = (res) => res.steps.find((st) => st.id === 'changes');
+
+test('valset vector: the test secrets are the genesis keys; resealing unchanged gives the same block', () => {
+  valset.genesis.genesis.validators.forEach((v, i) => assert.equal(toHex(ed25519.getPublicKey(testSecret(i))), v.public_key));
+  for (const c of valset.changes) assert.equal(reseal(c.raw_block, (body) => body), c.raw_block);
+  const fb = decodeFinalizedBlock(fromHex(valset.changes[0].raw_block));
+  assert.equal(fb.header.height, 1n);
+  assert.deepEqual(fb.cert.seals.map((x) => x.validator), [0, 1]);
+  assert.equal(fb.txs.length, 1);
+  assert.equal(fb.txs[0].kind, 7);
+  assert.throws(() => decodeFinalizedBlock(fromHex(valset.changes[0].raw_block).subarray(0, 300)), /truncated/);
+});
+
+test('changes: the schedule learns both changes, each certified by the set before it', () => {
+  const sched = new ValidatorSchedule(valset.genesis.genesis);
+  learnChanges(sched, valset.changes, 6n);
+  assert.equal(sched.changes, 2);
+  assert.deepEqual(sched.at(2).members, [0, 1, 2]);
+  assert.deepEqual(sched.at(3).members, [1, 2, 3]);
+  assert.deepEqual(sched.at(5).members, [2, 3]);
+  assert.equal(sched.registry[3].name, 'validator-4');
+  assert.equal(sched.epochs[1].recordedAt, 1n);
+  assert.equal(sched.epochs[2].from, 5n);
+  // only the changes recorded below the block are learned
+  const s3 = new ValidatorSchedule(valset.genesis.genesis);
+  learnChanges(s3, valset.changes, 3n);
+  assert.equal(s3.changes, 1);
+});
+
+test('verifyReceipt with the changes: votes sealed by the changed set verify; without them they do not', () => {
+  for (const k of [0, 1]) {
+    const res = verifyValset(k);
+    assert.ok(res.ok, JSON.stringify(res.steps, null, 1));
+    assert.deepEqual(res.steps.map((st) => st.id), ['genesis', 'tx', 'header', 'hash', 'root', 'merkle', 'changes', 'certificate']);
+    assert.deepEqual(res.block.signers, [2, 3]);
+    assert.match(res.steps.at(-1).detail, /validator-3, validator-4/);
+    const without = verifyValset(k, undefined);
+    assert.deepEqual(failedSteps(without), ['certificate']);
+    assert.match(without.steps.at(-1).detail, /validator 3 is not in the genesis/);
+    // a backend that knows of no change: the genesis set is asked to have sealed it
+    assert.deepEqual(failedSteps(verifyValset(k, [])), ['certificate']);
+  }
+  assert.match(changesStep(verifyValset(0)).detail, /^1 change/);
+  assert.match(changesStep(verifyValset(1)).detail, /^2 change/);
+  // block 3's receipt needs change 1 only: a broken change 2 does not matter to it
+  const broken2 = clone(valset.changes);
+  broken2[1].raw_block = '0x06';
+  assert.ok(verifyValset(0, broken2).ok);
+  assert.deepEqual(failedSteps(verifyValset(1, broken2)), ['changes', 'certificate']);
+});
+
+test('verifyReceipt refuses changes that do not check, each at the changes step', () => {
+  const raw1 = valset.changes[0].raw_block;
+  const refused = (changes, why) => {
+    const res = verifyValset(1, changes);
+    assert.deepEqual(failedSteps(res), ['changes', 'certificate'], why);
+    assert.match(changesStep(res).detail, why);
+  };
+  // a change approved by one validator where the quorum is 2, in a block its set really certified
+  refused(withChange1(reseal(raw1, (body) => {
+    const [at] = approvalsOf(body);
+    return concat(body.subarray(0, at - 4), u32(1), body.subarray(at, at + 68));
+  })), /change_not_approved/);
+  // an approval that is not a valid signature
+  refused(withChange1(reseal(raw1, (body) => {
+    const [at] = approvalsOf(body);
+    const c = Uint8Array.from(body);
+    c[at + 4 + 10] ^= 1;
+    return c;
+  }, { resign: false })), /bad_change_approval/);
+  // approvals by a validator outside the set (id 3 approves itself in, before it is known)
+  refused(withChange1(reseal(raw1, (body) => {
+    const [at] = approvalsOf(body);
+    const c = Uint8Array.from(body);
+    c.set(u32(3), at + 68);
+    return c;
+  })), /change_not_approved|bad_change_approval/);
+  // the change takes effect at the height that recorded it
+  refused(withChange1(reseal(raw1, (body) => {
+    const c = Uint8Array.from(body);
+    c.set(u64(1), 9);
+    return c;
+  })), /change_bad_height/);
+  // the change's block sealed by one validator only, or by the set the change itself makes
+  refused(withChange1(reseal(raw1, (body) => body, { sealers: [0] })), /too_few_seals|seals, at least/);
+  refused(withChange1(reseal(raw1, (body) => body, { sealers: [2, 3] })), /not in the validator set of block 1/);
+  // a record sent by a key outside the set then active (key 3 before the change adds it)
+  refused(withChange1(reseal(raw1, (body) => body, { signerKey: 3 })), /unauthorized/);
+  // a block certified by its set but signed by another validator than the proposer of its round
+  refused(withChange1(reseal(raw1, (body) => body, { proposerKey: 2 })), /proposer/);
+  // any flipped byte of the raw block (without resealing)
+  for (const i of [1, 60, 103, 200, 400]) {
+    const b = fromHex(raw1);
+    b[i] ^= 1;
+    refused(withChange1(toHex(b)), /validator-set change 1/);
+  }
+  // the entries lie about the block: another height, another effective height, out of order, missing
+  refused(withChange1(raw1, { height: 2 }), /not block 2|change 1/);
+  refused(withChange1(raw1, { effective_height: 4 }), /effective height/);
+  refused([valset.changes[1], valset.changes[0]], /change 2 came instead/);
+  refused([valset.changes[1]], /change 2 came instead/);
+  refused(withChange1(valset.changes[1].raw_block, { height: 3 }), /block 3/);
+  refused('junk', /not a list/);
+  refused([null], /does not decode/);
 });
