@@ -160,6 +160,42 @@ async function mainPhase(browser, phone) {
   await shot(page, 'verify-tampered');
   await page.unroute('**/api/votes/proof*');
 
+  // A chain whose validator set changed (tests/data/golden/valset-receipts.json: two changes as
+  // the C++ validator answers them; the vote's block 5 is sealed by validator-3 and validator-4,
+  // which the genesis does not hold together): the page fetches the changes a page at a time,
+  // learns each one certified by the set before it, then checks the seals with the set of block 5.
+  const valset = JSON.parse(readFileSync(new URL('../data/golden/valset-receipts.json', import.meta.url), 'utf8'));
+  const vtx = valset.receipts[1].tx_hash;
+  const asked = [];
+  let changes = valset.changes;
+  await page.route('**/api/chain/genesis', (route) => route.fulfill({ json: valset.genesis }));
+  await page.route('**/api/votes/proof*', (route) => route.fulfill({ json: valset.receipts[1].proof }));
+  await page.route('**/api/chain/validator-changes*', (route) => {
+    const from = Number(new URL(route.request().url()).searchParams.get('from_sequence'));
+    asked.push(from);
+    route.fulfill({ json: { changes: changes.slice(from - 1, from - 1 + 16) } });
+  });
+  await page.goto('about:blank');
+  await page.goto(`${base}/#/verify?tx=${vtx}`);
+  await until(page, 'Verified: this vote is in block 5');
+  assert.equal(await page.locator('.checks li.fail').count(), 0);
+  await until(page, '2 change(s) learned');
+  await page.getByText('The validators of block 5').click();
+  await until(page, 'validator-4');
+  assert.deepEqual(asked, [1], 'one page of changes, from the first');
+  await shot(page, 'verify-validator-changes');
+  // The first change's block with one byte changed on the way: the page refuses it.
+  const raw = changes[0].raw_block;
+  changes = [{ ...changes[0], raw_block: raw.slice(0, 300) + (raw[300] === '0' ? '1' : '0') + raw.slice(301) }, changes[1]];
+  await page.goto('about:blank');
+  await page.goto(`${base}/#/verify?tx=${vtx}`);
+  await until(page, 'Not verified');
+  assert.ok((await page.locator('.checks li.fail').count()) >= 1);
+  await until(page, 'validator-set change 1');
+  await page.unroute('**/api/chain/genesis');
+  await page.unroute('**/api/votes/proof*');
+  await page.unroute('**/api/chain/validator-changes*');
+
   // A second vote is refused with a clear message.
   await cast(page, 1, 1);
   await until(page, 'already voted');

@@ -389,6 +389,8 @@ test('verifyReceipt with the changes: votes sealed by the changed set verify; wi
     assert.ok(res.ok, JSON.stringify(res.steps, null, 1));
     assert.deepEqual(res.steps.map((st) => st.id), ['genesis', 'tx', 'header', 'hash', 'root', 'merkle', 'changes', 'certificate']);
     assert.deepEqual(res.block.signers, [2, 3]);
+    assert.equal(res.changes, k + 1);
+    assert.deepEqual(res.validators.map((v) => v.name), k === 0 ? ['validator-2', 'validator-3', 'validator-4'] : ['validator-3', 'validator-4']);
     assert.match(res.steps.at(-1).detail, /validator-3, validator-4/);
     const without = verifyValset(k, undefined);
     assert.deepEqual(failedSteps(without), ['certificate']);

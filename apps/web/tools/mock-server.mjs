@@ -186,6 +186,7 @@ export function createMock({ tamper = null } = {}) {
         const pr = proofOf(url.searchParams.get('transaction_id') ?? '');
         return pr ? send(200, pr) : send(404, { detail: 'not final yet' });
       }
+      if (p === '/api/chain/validator-changes') return send(200, { changes: [] }); // the mock chain's set never changed
       if (p === '/api/chain/genesis')
         return send(200, { chain_id: 1337, genesis_hash: toHex(ghex('genesis_hash.hex')), quorum: 2, validators: genesisJson.validators, genesis: genesisJson });
       if (p === '/api/chain/blocks') {

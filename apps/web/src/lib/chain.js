@@ -583,6 +583,8 @@ export function verifyReceipt({ txHash, genesis, proof, changes }) {
     ok: steps.every((s) => s.ok),
     steps,
     block: header ? { height: header.height, round: header.round, hash: blockHash && toHex(blockHash), signers } : null,
+    // the set that decided the block, and the changes learned to know it
     validators: schedule && header ? schedule.at(header.height).members.map((i) => schedule.registry[i]) : [],
+    changes: schedule ? schedule.changes : 0,
   };
 }

@@ -1,11 +1,34 @@
 // Verify: the browser itself checks that a vote is in a final block, from the genesis
-// validators' keys, step by step (src/lib/chain.js verifyReceipt).
+// validators' keys and the validator-set changes each certified by the set before it, step by
+// step (src/lib/chain.js verifyReceipt).
 import { useEffect, useState } from 'preact/hooks';
 import { api, savedFile, server, setServer } from '../api.js';
 import { verifyReceipt } from '../lib/chain.js';
+import { toHex } from '../lib/bytes.js';
 import { Page, ErrorBox, Hash } from '../ui.jsx';
 
 const TX_OK = /^0x[0-9a-fA-F]{64}$/;
+const CHANGES_PER_PAGE = 16; // GET /api/chain/validator-changes answers at most 16 at a time
+const MAX_CHANGE_PAGES = 64;
+
+/// The validator-set changes recorded below block `height`, from the first (the page checks
+/// each itself); undefined from a backend that does not serve them (the genesis set then).
+async function fetchChanges(height) {
+  const all = [];
+  for (let page = 0; page < MAX_CHANGE_PAGES; page++) {
+    let answer;
+    try {
+      answer = await api(`/api/chain/validator-changes?from_sequence=${all.length + 1}`);
+    } catch (e) {
+      if (e.status === 404 && page === 0) return undefined;
+      throw e;
+    }
+    const got = Array.isArray(answer?.changes) ? answer.changes : [];
+    all.push(...got);
+    if (got.length < CHANGES_PER_PAGE || Number(got.at(-1).height) >= height) break;
+  }
+  return all;
+}
 
 export function Verify({ tx: initial }) {
   const [tx, setTx] = useState(initial);
@@ -39,8 +62,15 @@ export function Verify({ tx: initial }) {
       setState({ phase: 'error', genesis, error: `Cannot fetch the proof: ${e.detail ?? e.message}` });
       return;
     }
+    let changes;
+    try {
+      changes = await fetchChanges(Number(proof.block_number));
+    } catch (e) {
+      setState({ phase: 'error', genesis, error: `Cannot fetch the validator-set changes: ${e.detail ?? e.message}` });
+      return;
+    }
     // the checks themselves run here, in this page, on the bytes just fetched
-    const result = verifyReceipt({ txHash: c, genesis, proof });
+    const result = verifyReceipt({ txHash: c, genesis, proof, changes });
     setState({ phase: 'done', genesis, proof, result });
   };
 
@@ -119,6 +149,18 @@ export function Verify({ tx: initial }) {
               ))}
             </ul>
           </details>
+          {state.result?.ok && state.result.changes > 0 && (
+            <details>
+              <summary>The validators of block {String(state.result.block.height)}</summary>
+              <p>The validators changed since the genesis; each change was approved by a quorum of the validators
+                before it and is in a block they signed final.</p>
+              <ul>
+                {state.result.validators.map((v) => (
+                  <li key={toHex(v.key)}>{v.name}: <Hash value={toHex(v.key)} /></li>
+                ))}
+              </ul>
+            </details>
+          )}
         </section>
       )}
       <details>
@@ -129,7 +171,10 @@ export function Verify({ tx: initial }) {
           <li>The block header decodes, and its SHA-256 hash is the block's hash.</li>
           <li>The header's transaction root is the one the proof uses.</li>
           <li>The Merkle path (RFC 6962) leads from your tracking code to that root: your vote is in the block.</li>
-          <li>At least a quorum of distinct genesis validators signed this block final (Ed25519 signatures over its height, round and hash).</li>
+          <li>If the validators changed since the genesis: each change is in a block a quorum of the validators
+            before it signed final, and was approved by a quorum of them; so the validators of this block are known
+            from the genesis alone.</li>
+          <li>At least a quorum of distinct validators of this block signed it final (Ed25519 signatures over its height, round and hash).</li>
         </ol>
         <p>This shows that your vote is counted on the chain, not what you voted.</p>
       </details>
