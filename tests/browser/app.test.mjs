@@ -184,6 +184,13 @@ async function mainPhase(browser, phone) {
   await until(page, 'validator-4');
   assert.deepEqual(asked, [1], 'one page of changes, from the first');
   await shot(page, 'verify-validator-changes');
+  // The explorer shows the set deciding the next block (the chain's head routed to 7), learned the same way.
+  await page.route('**/api/chain/blocks?*', (route) => route.fulfill({ json: { height: 7, blocks: [] } }));
+  await page.goto(`${base}/#/explorer`);
+  await until(page, 'The set changed 2 time(s) since the genesis');
+  await until(page, '2 of 2 signatures make a block final');
+  assert.deepEqual(await page.locator('ul.validators li').evaluateAll((els) => els.map((e) => e.textContent.split(' (')[0])),
+    ['validator-3', 'validator-4']);
   // The first change's block with one byte changed on the way: the page refuses it.
   const raw = changes[0].raw_block;
   changes = [{ ...changes[0], raw_block: raw.slice(0, 300) + (raw[300] === '0' ? '1' : '0') + raw.slice(301) }, changes[1]];
@@ -192,6 +199,10 @@ async function mainPhase(browser, phone) {
   await until(page, 'Not verified');
   assert.ok((await page.locator('.checks li.fail').count()) >= 1);
   await until(page, 'validator-set change 1');
+  await page.goto(`${base}/#/explorer`);
+  await until(page, 'A validator-set change the server sent does not check');
+  assert.equal(await page.locator('ul.validators li').count(), 3, 'the genesis set, shown as the set before the refused change');
+  await page.unroute('**/api/chain/blocks?*');
   await page.unroute('**/api/chain/genesis');
   await page.unroute('**/api/votes/proof*');
   await page.unroute('**/api/chain/validator-changes*');

@@ -55,3 +55,30 @@ export async function api(path, { method = 'GET', body, auth = false, signal } =
 }
 
 export const TX_RE = /0x[0-9a-fA-F]{64}/;
+
+const CHANGES_PER_PAGE = 16; // GET /api/chain/validator-changes answers at most 16 at a time
+const MAX_CHANGE_PAGES = 64;
+
+/// GET /api/chain/validator-changes, every page: the validator-set changes from the first, up to
+/// the first one recorded at or above block `height` (all of them without it). The caller checks
+/// each itself (lib/chain.js learnChanges). Undefined from a backend that does not serve them (the
+/// genesis set then): a 404, or, from a page opened as a file, no answer it may read (an older
+/// backend sends no CORS header on it). A server that withholds changes gains nothing it could
+/// not do with a quorum of the genesis keys: the seals must then be the genesis validators'.
+export async function fetchChanges(height = Infinity, { signal } = {}) {
+  const all = [];
+  for (let page = 0; page < MAX_CHANGE_PAGES; page++) {
+    let answer;
+    try {
+      answer = await api(`/api/chain/validator-changes?from_sequence=${all.length + 1}`, { signal });
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      if (page === 0 && (e.status === 404 || (e.status === 0 && savedFile))) return undefined;
+      throw e;
+    }
+    const got = Array.isArray(answer?.changes) ? answer.changes : [];
+    all.push(...got);
+    if (got.length < CHANGES_PER_PAGE || Number(got.at(-1).height) >= height) break;
+  }
+  return all;
+}

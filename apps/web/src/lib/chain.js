@@ -430,7 +430,7 @@ export function checkBlock(schedule, fb) {
 
 /// Learns, into `schedule`, the validator-set changes of GET /api/chain/validator-changes
 /// (poa_getValidatorChanges' entries {sequence, height, effective_height, raw_block}) recorded
-/// below `belowHeight`: each change's block must be final under the sets known before it and
+/// below `belowHeight` (all of them when it is undefined): each change's block must be final under the sets known before it and
 /// record that very change, approved by a quorum of the set then active. Throws with the
 /// reason; the schedule then holds the changes learned before the one refused.
 export function learnChanges(schedule, changes, belowHeight) {
@@ -440,7 +440,7 @@ export function learnChanges(schedule, changes, belowHeight) {
     const name = `validator-set change ${seq}`;
     if (!e || typeof e !== 'object' || typeof e.raw_block !== 'string') throw new Error(`${name}: the entry does not decode`);
     const height = jsonInt(e.height, `${name}: height`);
-    if (height >= BigInt(belowHeight)) break;
+    if (belowHeight !== undefined && height >= BigInt(belowHeight)) break;
     if (jsonInt(e.sequence, `${name}: sequence`) !== BigInt(seq)) throw new Error(`${name}: change ${e.sequence} came instead`);
     let fb;
     try {

@@ -1,7 +1,11 @@
 // The public explorer: newest blocks (refreshed every 3 s), a block page with its
-// transactions, a transaction page, validators with their health (GET /api/chain/validators).
+// transactions, a transaction page, validators with their health (GET /api/chain/validators):
+// the set deciding the next block, which the page learns itself from the genesis and the
+// validator-set changes (GET /api/chain/validator-changes, each checked as the verify page does).
 import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { api, fetchChanges } from '../api.js';
+import { ValidatorSchedule, learnChanges, quorumOf } from '../lib/chain.js';
+import { fromHex, toHex } from '../lib/bytes.js';
 import { Page, ErrorBox, Loading, Hash, fmtDate, short, usePoll } from '../ui.jsx';
 
 /// Time only for today's blocks, date and time otherwise.
@@ -16,13 +20,31 @@ function Signers({ list }) {
   return <span>{list.map((s) => (typeof s === 'object' ? s.name ?? s.validator : s)).join(', ')}</span>;
 }
 
+/// The validator sets the page itself checked: the genesis's, then each change the server passes
+/// on (GET /api/chain/validator-changes), learned in order; {schedule, error} (error: why a change
+/// was refused, the schedule then holds those before it).
+async function validatorSets(g, signal) {
+  const schedule = new ValidatorSchedule(g.genesis);
+  try {
+    const changes = await fetchChanges(undefined, { signal });
+    if (changes) learnChanges(schedule, changes);
+    return { schedule };
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    return { schedule, error: e.detail ?? e.message };
+  }
+}
+
 export function Explorer() {
   const [data, setData] = useState(null);
   const [health, setHealth] = useState(null);
   const [genesis, setGenesis] = useState(null);
   const [error, setError] = useState(null);
+  const [sets, setSets] = useState(null);
   usePoll(async (signal) => {
-    setGenesis(await api('/api/chain/genesis', { signal }));
+    const g = await api('/api/chain/genesis', { signal });
+    setGenesis(g);
+    setSets(await validatorSets(g, signal));
   }, 0, []);
   usePoll(async (signal) => {
     try {
@@ -81,22 +103,38 @@ export function Explorer() {
       {genesis?.genesis?.validators && (
         <section aria-labelledby="val-h">
           <h2 id="val-h">Validators</h2>
-          <p>
-            They sign every block; {genesis.quorum ?? '?'} of {genesis.genesis.validators.length} signatures make a block final.
-            Chain {String(genesis.chain_id)}, genesis hash <code class="hash">{genesis.genesis_hash}</code>.
-          </p>
-          <ol start={0} class="validators">
-            {genesis.genesis.validators.map((v) => {
-              const st = health?.validators?.find((x) => x.node_id === v.name);
-              return (
-                <li key={v.public_key}>
-                  {v.name}
-                  {st && <span class={`badge v-${st.status}`}> {st.status}, block {st.block_height}</span>}{' '}
-                  <code class="hash muted small">{v.public_key}</code>
-                </li>
-              );
-            })}
-          </ol>
+          {(() => {
+            const head = data ? BigInt(data.height) + 1n : undefined;
+            const cur = sets && head !== undefined ? sets.schedule.at(head) : null;
+            const members = cur ? cur.members.map((id) => ({ id, ...sets.schedule.registry[id] }))
+              : genesis.genesis.validators.map((v, id) => ({ id, name: v.name, key: fromHex(v.public_key, 32) }));
+            const next = sets && head !== undefined ? sets.schedule.epochs.find((e) => e.from > head) : null;
+            return (
+              <>
+                <p>
+                  They sign every block; {quorumOf(members.length)} of {members.length} signatures make a block final.
+                  Chain {String(genesis.chain_id)}, genesis hash <code class="hash">{genesis.genesis_hash}</code>.
+                  {sets?.schedule.changes > 0 && ` The set changed ${sets.schedule.changes} time(s) since the genesis; this page checked each change (approved by a quorum of the set before it, in a block that set signed final).`}
+                </p>
+                {sets?.error && <p class="notice" role="status">A validator-set change the server sent does not check ({sets.error}): shown is the set before it.</p>}
+                <ul class="validators">
+                  {members.map((v) => {
+                    const st = health?.validators?.find((x) => x.node_id === v.name);
+                    return (
+                      <li key={v.id}>
+                        {v.name} <span class="muted small">(id {v.id})</span>
+                        {st && <span class={`badge v-${st.status}`}> {st.status}, block {st.block_height}</span>}{' '}
+                        <code class="hash muted small">{toHex(v.key)}</code>
+                      </li>
+                    );
+                  })}
+                </ul>
+                {next && (
+                  <p class="meta">From block {String(next.from)}: {next.members.map((id) => sets.schedule.registry[id].name).join(', ')} (a change already final).</p>
+                )}
+              </>
+            );
+          })()}
         </section>
       )}
       <form onSubmit={(e) => { e.preventDefault(); const h = e.currentTarget.elements.h.value.trim(); if (h) location.hash = `#/block/${h}`; }}>

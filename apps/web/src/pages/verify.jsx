@@ -2,37 +2,12 @@
 // validators' keys and the validator-set changes each certified by the set before it, step by
 // step (src/lib/chain.js verifyReceipt).
 import { useEffect, useState } from 'preact/hooks';
-import { api, savedFile, server, setServer } from '../api.js';
+import { api, fetchChanges, savedFile, server, setServer } from '../api.js';
 import { verifyReceipt } from '../lib/chain.js';
 import { toHex } from '../lib/bytes.js';
 import { Page, ErrorBox, Hash } from '../ui.jsx';
 
 const TX_OK = /^0x[0-9a-fA-F]{64}$/;
-const CHANGES_PER_PAGE = 16; // GET /api/chain/validator-changes answers at most 16 at a time
-const MAX_CHANGE_PAGES = 64;
-
-/// The validator-set changes recorded below block `height`, from the first (the page checks
-/// each itself); undefined from a backend that does not serve them (the genesis set then): a 404,
-/// or, from a page opened as a file, no answer it may read (an older backend sends no CORS
-/// header on it). Withholding changes gains a server nothing: the seals must then be the genesis
-/// validators'.
-async function fetchChanges(height) {
-  const all = [];
-  for (let page = 0; page < MAX_CHANGE_PAGES; page++) {
-    let answer;
-    try {
-      answer = await api(`/api/chain/validator-changes?from_sequence=${all.length + 1}`);
-    } catch (e) {
-      if (page === 0 && (e.status === 404 || (e.status === 0 && savedFile))) return undefined;
-      throw e;
-    }
-    const got = Array.isArray(answer?.changes) ? answer.changes : [];
-    all.push(...got);
-    if (got.length < CHANGES_PER_PAGE || Number(got.at(-1).height) >= height) break;
-  }
-  return all;
-}
-
 export function Verify({ tx: initial }) {
   const [tx, setTx] = useState(initial);
   const [state, setState] = useState(null);
