@@ -54,6 +54,7 @@ inline constexpr std::array<std::string_view, 27> route_templates{
     "/api/chain/validators",
     "/api/chain/blocks",
     "/api/chain/blocks/{height}",
+    "/api/chain/validator-changes",
     "/api/admin/validators/health",
     "/api/admin/validators/refresh-status",
     "other",
