@@ -76,7 +76,9 @@ inline request_vocabulary backend_routes(const std::string& voted_tx) {
               "/api/votes/verify-blockchain",
               "/api/admin/validators/health",
               "/api/admin/validators/refresh-status",
-              "/nope"};
+              "/nope",
+              // Added later, at the end, so the committed corpus keeps selecting what it did.
+              "/api/chain/validator-changes"};
     routes.queries = {"election_id=" + e,
               "election_id=" + std::to_string(past_election),
               "election_id=999",
@@ -87,7 +89,10 @@ inline request_vocabulary backend_routes(const std::string& voted_tx) {
               "transaction_id=" + voted_tx + "&election_id=999",
               "transaction_id=0x" + std::string(64, '0'),
               "transaction_id=0x12",
-              "transaction_id="};
+              "transaction_id=",
+              "from_sequence=1",
+              "from_sequence=0",
+              "from_sequence=99999999999999999999"};
     routes.header_names.push_back("Authorization");
     return routes;
 }

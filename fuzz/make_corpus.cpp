@@ -429,6 +429,10 @@ void write_backend_corpus(writer f) {
     put({{"GET", "/api/admin/validators/health", "", who::admin}});
     put({{"POST", "/api/admin/validators/refresh-status", "", who::admin}});
     put({{"GET", "/api/admin/validators/health", "", who::voter}});
+    put({{"GET", "/api/chain/validator-changes"},
+         {"GET", "/api/chain/validator-changes", "from_sequence=1"},
+         {"GET", "/api/chain/validator-changes", "from_sequence=0"},
+         {"GET", "/api/chain/validator-changes", "from_sequence=99999999999999999999"}});
 }
 }  // namespace
 

@@ -2,7 +2,8 @@
 /// @file What the backend shows of the chain itself, for the web app's verify
 /// page and explorer (docs/backend.md, "The chain for browsers"): the genesis
 /// (the trust anchor a browser checks against), a vote's inclusion proof with
-/// the block header and commit certificate, and the latest final blocks. Every
+/// the block header and commit certificate, the validator-set changes since the
+/// genesis with the blocks that recorded them, and the latest final blocks. Every
 /// block and proof passed on here was verified by the backend's client first;
 /// the browser verifies them again itself and need not believe the backend.
 
@@ -16,7 +17,9 @@
 #include <ballotchain/client/client.hpp>
 #include <ballotchain/core/clock.hpp>
 #include <ballotchain/core/hex.hpp>
+#include <ballotchain/rpc/validator_api.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -123,6 +126,46 @@ public:
         return out;
     }
 
+    /// GET /api/chain/validator-changes?from_sequence=N: {"changes": [...]}, the validator-set
+    /// changes from sequence `from` (1-based; 0 reads as 1), each with the final block that
+    /// recorded it, in the shape of poa_getValidatorChanges (docs/api.md), so a browser holding
+    /// only the genesis checks each block against the sets before it as the client does
+    /// (docs/client.md, "Validator-set changes"). Only changes the backend's own client learned,
+    /// verified, are passed on: the client first learns what it lacks (503 when no validator is
+    /// reachable; a validator that lies teaches it nothing, and what the client knows is
+    /// answered). At most rpc::validator_changes_max_count, stopping before the hex passes
+    /// rpc::raw_blocks_max_hex_chars (the first always comes); none past the last change.
+    bjson::object validator_changes(std::uint64_t from) {
+        if (auto u = client_.update_validators(); !u && unreachable(u.error()))
+            throw http_error{http::status::service_unavailable, "no validator reachable"};
+        const validator_schedule vs = client_.validators();
+        bjson::array out;
+        std::size_t chars = 0;
+        for (std::uint64_t seq = std::max<std::uint64_t>(from, 1);
+             seq <= vs.changes() && out.size() < rpc::validator_changes_max_count; ++seq) {
+            const auto& e = vs.epochs()[static_cast<std::size_t>(seq)];
+            auto b = client_.get_block(e.recorded_at);
+            if (!b) {
+                if (unreachable(b.error())) throw http_error{http::status::service_unavailable, "no validator reachable"};
+                throw http_error{http::status::bad_gateway,
+                                 "no validator gave a block that verifies: " + b.error().what()};
+            }
+            std::string raw = to_hex(encode(b->fb));
+            if (!out.empty() && raw.size() > rpc::raw_blocks_max_hex_chars - chars) break;
+            chars += raw.size();
+            bjson::object o;
+            o["sequence"] = seq;
+            o["height"] = e.recorded_at;
+            o["effective_height"] = e.from;
+            o["raw_block"] = std::move(raw);
+            out.push_back(std::move(o));
+            if (chars >= rpc::raw_blocks_max_hex_chars) break;
+        }
+        bjson::object res;
+        res["changes"] = std::move(out);
+        return res;
+    }
+
     /// Brings the client's follower to the validators' head (its blocks reach recent_); the
     /// backend's loop calls it every second.
     void refresh() { (void)client_.sync_follower(std::nullopt); }
@@ -160,6 +203,12 @@ public:
     }
 
 private:
+    /// No validator could be asked: the backend's side, 503 (anything else is the validators' answer).
+    static bool unreachable(const client::call_error& e) noexcept {
+        return e.kind == client::errc::unreachable || e.kind == client::errc::timeout ||
+               e.kind == client::errc::no_validators;
+    }
+
     client_type& client_;
     mutable std::mutex mu_;
     std::deque<client::verified_block> recent_;  ///< newest first

@@ -29,7 +29,7 @@ namespace ballotchain::backend {
 
 /// The `route` label: every route template the backend serves, "other" last (any
 /// other path: the web app's files, unknown paths).
-inline constexpr std::array<std::string_view, 27> route_templates{
+inline constexpr std::array<std::string_view, 28> route_templates{
     "/health",
     "/metrics",
     "/openapi.json",
@@ -54,6 +54,7 @@ inline constexpr std::array<std::string_view, 27> route_templates{
     "/api/chain/validators",
     "/api/chain/blocks",
     "/api/chain/blocks/{height}",
+    "/api/chain/validator-changes",
     "/api/admin/validators/health",
     "/api/admin/validators/refresh-status",
     "other",

@@ -578,6 +578,13 @@ private:
             if (!tid || !from_hex_fixed<32>(*tid)) throw http_error{http::status::unprocessable_entity, "transaction_id must be a 0x-prefixed 32-byte hex hash"};
             return anyone(ok(chain_->proof(*from_hex_fixed<32>(*tid))));
         }
+        if (path == "/api/chain/validator-changes") {
+            need(http::verb::get);
+            limit(status_limit_, client, "validator-changes");
+            std::int64_t from = 1;
+            if (app::query_param(query, "from_sequence")) from = query_id(query, "from_sequence");
+            return anyone(ok(chain_->validator_changes(static_cast<std::uint64_t>(from))));
+        }
         if (path == "/api/votes/events") {
             need(http::verb::get);
             limit(status_limit_, client, "status");

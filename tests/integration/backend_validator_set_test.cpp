@@ -3,7 +3,8 @@
 // Votes before and after are confirmed (the backend's verifying client learns the change: the
 // certificates after it hold 2 seals, fewer than the genesis quorum of 3), and the backend
 // restarted with the new submitter key, which the genesis does not name, takes votes that
-// become final.
+// become final. GET /api/chain/validator-changes passes the change on with the very block that
+// recorded it, for the verify page.
 #include "backend.hpp"
 #include "network.hpp"
 #include "voter.hpp"
@@ -90,6 +91,28 @@ TEST_CASE("backend: votes before and after a validator-set change are confirmed;
     CHECK(confirmed(b, tx1, eid));
     auto proof = b.get("/api/votes/proof?transaction_id=" + tx2);
     REQUIRE(proof.status == 200);
+
+    // The change for the verify page: the backend's client learned it verified, and passes on
+    // the block that recorded it byte for byte as the validators store it.
+    auto changes = b.get("/api/chain/validator-changes");
+    INFO(bj::serialize(changes.body));
+    REQUIRE(changes.status == 200);
+    const auto& list = changes.obj().at("changes").as_array();
+    REQUIRE(list.size() == 1);
+    const auto& change = list[0].as_object();
+    CHECK(change.at("sequence").to_number<std::uint64_t>() == 1);
+    CHECK(change.at("effective_height").to_number<std::uint64_t>() == c.effective_height);
+    const auto recorded = change.at("height").to_number<std::uint64_t>();
+    CHECK(recorded < c.effective_height);
+    auto from_validator = rpc_call(net.rpc(1), "poa_getValidatorChanges", {1});
+    REQUIRE(from_validator);
+    REQUIRE(from_validator->as_array().size() == 1);
+    CHECK(from_validator->as_array()[0].as_object().at("height").to_number<std::uint64_t>() == recorded);
+    auto raw = rpc_call(net.rpc(0), "poa_getRawBlock", {hexq(recorded)});
+    REQUIRE(raw);
+    REQUIRE(raw->is_string());
+    CHECK(change.at("raw_block").as_string() == raw->as_string());
+    CHECK(b.get("/api/chain/validator-changes?from_sequence=2").body == bj::value(bj::object{{"changes", bj::array{}}}));
 
     // the backend restarted with the key the change added (not in the genesis)
     b.restart({{"--submitter-key", (cfg.path() / "new-submitter.key").string()}});

@@ -277,6 +277,11 @@ const proof = await call('GET', `/api/votes/proof?transaction_id=${votes[0]}`, {
 assert.equal(proof.body.tx_hash, votes[0]);
 await call('GET', `/api/votes/proof?transaction_id=0x${'00'.repeat(32)}`, { expect: 404 });
 await call('GET', '/api/votes/proof', { expect: 422 });
+const changes = await call('GET', '/api/chain/validator-changes', { expect: 200 });
+assert.equal(changes.headers.get('access-control-allow-origin'), '*');
+assert.deepEqual(changes.body, { changes: [] }, 'the check\'s network keeps its genesis validators');
+await call('GET', '/api/chain/validator-changes?from_sequence=1', { expect: 200 });
+await call('GET', '/api/chain/validator-changes?from_sequence=0', { expect: 422 });
 
 // ---- administrators ------------------------------------------------------------------------
 const vh = await call('GET', '/api/admin/validators/health', { token: admin, expect: 200 });

@@ -58,7 +58,7 @@ TEST_CASE("openapi: the embedded document is OpenAPI 3.1 with the running versio
                           "/api/elections/{id}/ballot", "/api/votes/submit", "/api/votes/transaction-status",
                           "/api/votes/results", "/api/votes/verify-blockchain", "/api/votes/proof",
                           "/api/votes/events", "/api/chain/genesis", "/api/chain/validators", "/api/chain/blocks",
-                          "/api/chain/blocks/{height}", "/api/admin/validators/health",
+                          "/api/chain/blocks/{height}", "/api/chain/validator-changes", "/api/admin/validators/health",
                           "/api/admin/validators/refresh-status", "/api/admin/elections/{id}/tally"}) {
         INFO(p);
         CHECK(paths.contains(p));
