@@ -357,7 +357,9 @@ public:
         if (index_ == no_id) sync_.forgive(peer);
         send(out, peer, msg_type::status, chain_.height(), 0, encode(status_body{chain_.height(), chain_.head_hash()}));
         if (!pool_.empty()) send(out, peer, msg_type::txs, cur_.height, cur_.round, encode_txs(pool_.batch(genesis().max_block_txs)));
-        if (!cur_.record.round_change) return;
+        // A node whose storage failed sends no vote until it recovers, not even one it signed before
+        // (the simulator's check_signed_votes; found once the simulator modelled sessions).
+        if (storage_error_ || !cur_.record.round_change) return;
         const std::uint32_t r = *cur_.record.round_change;
         const auto rs = cur_.rounds.find(r);
         if (rs == cur_.rounds.end()) return;

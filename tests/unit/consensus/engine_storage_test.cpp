@@ -187,3 +187,38 @@ TEST_CASE("a final block whose write failed but reached the disk (failed fsync):
     REQUIRE_FALSE(s.deliver(signed_msg(s.net, 1, msg_type::blocks, 2, 0, consensus::encode_blocks({blocks[1]}))));
     CHECK(s.eng->chain().height() == 2);
 }
+
+TEST_CASE("a peer that (re)connects gets the last ROUND-CHANGE again, but not from a validator whose disk failed",
+          "[consensus][engine][storage][recovery]") {
+    single s(3, 0);
+    consensus::effects fx;
+    s.eng->start(fx);
+    // No proposal: round 0 times out and this validator signs a ROUND-CHANGE for round 1.
+    *s.now += 60'000;
+    fx.clear();
+    s.eng->on_timer({consensus::timer_kind::round, 1, 0, *s.now}, fx);
+    REQUIRE(sent_of_type(fx, msg_type::round_change).size() == 1);
+    REQUIRE(s.eng->round() == 1);
+    fx.clear();
+    s.eng->on_peer_connected(1, fx);
+    CHECK(sent_of_type(fx, msg_type::round_change).size() == 1);  // the same message again
+    CHECK(sent_of_type(fx, msg_type::status).size() == 1);
+
+    // Round 1's proposal (justified by round changes of 0 and 1) is prepared, but the prepared
+    // block cannot be written: the disk failed, and from then on no vote leaves, not even the
+    // ROUND-CHANGE it signed before (found by the simulator once it modelled P2P sessions).
+    const block b = s.make_block(1, 1000, {s.net.vote(1)});
+    const hash32 bh = block_hash<S>(b.header);
+    const std::vector<consensus::signed_round_change> just{signed_rc(s.net, 0, 1, 1), signed_rc(s.net, 1, 1, 1)};
+    fx.clear();
+    REQUIRE_FALSE(s.deliver(s.proposal(b, 1, just), fx));
+    REQUIRE(sent_of_type(fx, msg_type::prepare).size() == 1);
+    s.faults->meta = storage_faults::mode::write_fails;
+    s.faults->meta_key = std::string(consensus::prepared_block_key);
+    REQUIRE_FALSE(s.deliver(s.prepare(1, 1, bh)));
+    REQUIRE(s.eng->storage_failure());
+    fx.clear();
+    s.eng->on_peer_connected(2, fx);
+    CHECK(sent_of_type(fx, msg_type::round_change).empty());
+    CHECK(sent_of_type(fx, msg_type::status).size() == 1);  // where it is, still
+}

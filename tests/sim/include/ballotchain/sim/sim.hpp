@@ -328,6 +328,7 @@ private:
         consensus::effects fx;
         n.eng->start(fx);
         apply(i, fx);
+        sessions_changed();
         return true;
     }
 
@@ -338,6 +339,54 @@ private:
         n.eng.reset();
         ++n.incarnation;
         ++rep_.crashes;
+        sessions_changed();
+    }
+
+    // ---- P2P sessions -------------------------------------------------------------
+    // A session between two nodes is up while both run, are on one side of any partition and
+    // each one's chain knows the other's key (the transport refuses an unknown key: a node a
+    // change adds is taken once the peer's chain holds the change). When one comes up, both
+    // engines are told (engine::on_peer_connected), as the validator's transport does: STATUS,
+    // pool and last ROUND-CHANGE to the peer, and a node with no id forgives its failed fetches.
+
+    /// Re-derives the sessions once the current event is done (crash, start, partition, a block).
+    void sessions_changed() {
+        if (sessions_queued_) return;
+        sessions_queued_ = true;
+        push(*now_, [this] {
+            sessions_queued_ = false;
+            refresh_sessions();
+        });
+    }
+
+    void refresh_sessions() {
+        const std::size_t n = nodes_.size();
+        sessions_.resize(n);
+        for (auto& row : sessions_) row.resize(n, 0);
+        for (std::uint32_t a = 0; a < n && rep_.ok; ++a)
+            for (std::uint32_t b = a + 1; b < n && rep_.ok; ++b) {
+                std::optional<std::uint32_t> id_b, id_a;  // b's id as a's chain knows it, and a's as b's does
+                if (nodes_[a].eng && nodes_[b].eng && connected(a, b)) {
+                    id_b = nodes_[a].eng->chain().validators().id_of(keys_[b].public_key());
+                    id_a = nodes_[b].eng->chain().validators().id_of(keys_[a].public_key());
+                }
+                const bool up = id_b && id_a;
+                const bool was = sessions_[a][b] != 0;
+                sessions_[a][b] = sessions_[b][a] = up ? 1 : 0;
+                if (!up || was) continue;
+                trace("session " + std::to_string(a) + " - " + std::to_string(b) + " up");
+                peer_connected(a, *id_b);
+                if (rep_.ok) peer_connected(b, *id_a);
+            }
+    }
+
+    void peer_connected(std::uint32_t i, std::uint32_t peer) {
+        auto& x = nodes_[i];
+        if (!x.eng) return;
+        consensus::effects fx;
+        const auto before = mark(*x.eng);
+        x.eng->on_peer_connected(peer, fx);
+        apply(i, fx, before);
     }
 
     bool connected(std::uint32_t a, std::uint32_t b) const { return nodes_[a].group == nodes_[b].group; }
@@ -420,10 +469,12 @@ private:
             push(at, [this, groups] {
                 trace("partition");
                 for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i].group = groups[i];
+                sessions_changed();
             });
             push(std::min(at + len, o_.fault_ms - 1), [this] {
                 trace("heal partition");
                 for (auto& x : nodes_) x.group = 0;
+                sessions_changed();
             });
         }
     }
@@ -664,6 +715,7 @@ private:
             x.group = 0;
             x.held = false;
         }
+        sessions_changed();
         // Disks work again; a validator still failed (e.g. a write that reached
         // the disk but reported failure) is restarted, as its operator would.
         for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
@@ -884,6 +936,7 @@ private:
     void apply(std::uint32_t from, consensus::effects& fx, failure_mark before = {}) {
         for (const auto& l : fx.log) trace("node " + std::to_string(from) + ": " + l);
         for (auto& f : fx.finalized) on_final(from, f);
+        if (!fx.finalized.empty() && !plan_.empty()) sessions_changed();  // its chain may know a new key
         if (!rep_.ok) return;
         if (!plan_.empty()) check_set_membership(from, fx);
         if (!rep_.ok) return;
@@ -1178,6 +1231,8 @@ private:
     std::uint64_t lies_refused_ = 0;
     typename Suite::key_pair submitter_;
     std::vector<node_state> nodes_;
+    std::vector<std::vector<char>> sessions_;  ///< [a][b]: a P2P session between nodes a and b is up
+    bool sessions_queued_ = false;
     std::optional<std::uint32_t> byz_;
     std::priority_queue<event, std::vector<event>, std::greater<event>> q_;
     std::uint64_t seq_ = 0;
