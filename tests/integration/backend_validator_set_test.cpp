@@ -93,7 +93,8 @@ TEST_CASE("backend: votes before and after a validator-set change are confirmed;
     REQUIRE(proof.status == 200);
 
     // The change for the verify page: the backend's client learned it verified, and passes on
-    // the block that recorded it byte for byte as the validators store it.
+    // the block that recorded it byte for byte as a validator stores it (each validator keeps the
+    // certificate it assembled: the first quorum of COMMITs it received, so copies may differ there).
     auto changes = b.get("/api/chain/validator-changes");
     INFO(bj::serialize(changes.body));
     REQUIRE(changes.status == 200);
@@ -108,10 +109,14 @@ TEST_CASE("backend: votes before and after a validator-set change are confirmed;
     REQUIRE(from_validator);
     REQUIRE(from_validator->as_array().size() == 1);
     CHECK(from_validator->as_array()[0].as_object().at("height").to_number<std::uint64_t>() == recorded);
-    auto raw = rpc_call(net.rpc(0), "poa_getRawBlock", {hexq(recorded)});
-    REQUIRE(raw);
-    REQUIRE(raw->is_string());
-    CHECK(change.at("raw_block").as_string() == raw->as_string());
+    bool stored_by_one = false;
+    for (int i = 0; i < 4; ++i) {
+        auto raw = rpc_call(net.rpc(i), "poa_getRawBlock", {hexq(recorded)});
+        REQUIRE(raw);
+        REQUIRE(raw->is_string());
+        if (change.at("raw_block").as_string() == raw->as_string()) stored_by_one = true;
+    }
+    CHECK(stored_by_one);
     CHECK(b.get("/api/chain/validator-changes?from_sequence=2").body == bj::value(bj::object{{"changes", bj::array{}}}));
 
     // the backend restarted with the key the change added (not in the genesis)
