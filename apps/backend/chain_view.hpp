@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -143,21 +144,10 @@ public:
         std::size_t chars = 0;
         for (std::uint64_t seq = std::max<std::uint64_t>(from, 1);
              seq <= vs.changes() && out.size() < rpc::validator_changes_max_count; ++seq) {
-            const auto& e = vs.epochs()[static_cast<std::size_t>(seq)];
-            auto b = client_.get_block(e.recorded_at);
-            if (!b) {
-                if (unreachable(b.error())) throw http_error{http::status::service_unavailable, "no validator reachable"};
-                throw http_error{http::status::bad_gateway,
-                                 "no validator gave a block that verifies: " + b.error().what()};
-            }
-            std::string raw = to_hex(encode(b->fb));
-            if (!out.empty() && raw.size() > rpc::raw_blocks_max_hex_chars - chars) break;
-            chars += raw.size();
-            bjson::object o;
-            o["sequence"] = seq;
-            o["height"] = e.recorded_at;
-            o["effective_height"] = e.from;
-            o["raw_block"] = std::move(raw);
+            bjson::object o = change_entry(vs, seq);
+            const std::size_t size = o.at("raw_block").as_string().size();
+            if (!out.empty() && size > rpc::raw_blocks_max_hex_chars - chars) break;
+            chars += size;
             out.push_back(std::move(o));
             if (chars >= rpc::raw_blocks_max_hex_chars) break;
         }
@@ -203,13 +193,47 @@ public:
     }
 
 private:
+    /// Change `seq`'s entry of validator_changes(), from the block that recorded it as the client
+    /// fetched and verified it. A final block does not change, so entries are kept, in sequence
+    /// order, up to change_cache_chars of hex: a page of the verify page costs no fetch then.
+    bjson::object change_entry(const validator_schedule& vs, std::uint64_t seq) {
+        {
+            std::lock_guard lk(changes_mu_);
+            if (seq <= changes_.size()) return changes_[static_cast<std::size_t>(seq - 1)];
+        }
+        const auto& e = vs.epochs()[static_cast<std::size_t>(seq)];
+        auto b = client_.get_block(e.recorded_at);
+        if (!b) {
+            if (unreachable(b.error())) throw http_error{http::status::service_unavailable, "no validator reachable"};
+            throw http_error{http::status::bad_gateway, "no validator gave a block that verifies: " + b.error().what()};
+        }
+        bjson::object o;
+        o["sequence"] = seq;
+        o["height"] = e.recorded_at;
+        o["effective_height"] = e.from;
+        std::string raw = to_hex(encode(b->fb));
+        const std::size_t size = raw.size();
+        o["raw_block"] = std::move(raw);
+        std::lock_guard lk(changes_mu_);
+        if (seq == changes_.size() + 1 && changes_chars_ + size <= change_cache_chars) {
+            changes_.push_back(o);
+            changes_chars_ += size;
+        }
+        return o;
+    }
+
     /// No validator could be asked: the backend's side, 503 (anything else is the validators' answer).
     static bool unreachable(const client::call_error& e) noexcept {
         return e.kind == client::errc::unreachable || e.kind == client::errc::timeout ||
                e.kind == client::errc::no_validators;
     }
 
+    static constexpr std::size_t change_cache_chars = 16u << 20;  ///< hex kept by change_entry()
+
     client_type& client_;
+    std::mutex changes_mu_;
+    std::vector<bjson::object> changes_;  ///< entries of changes 1..size(), under changes_mu_
+    std::size_t changes_chars_ = 0;       ///< their raw blocks' hex, under changes_mu_
     mutable std::mutex mu_;
     std::deque<client::verified_block> recent_;  ///< newest first
 };

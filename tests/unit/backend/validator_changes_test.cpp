@@ -71,6 +71,11 @@ TEST_CASE("validator changes: none before a change; after two, each with its blo
     CHECK(bjson::value(list) == vc_validator_answer(*r.w, "poa_getValidatorChanges", {1}));
     CHECK(r.client->validators().changes() == 2);  // learned, verified, by the backend's client
 
+    // A final block does not change: the entries are kept, a second page fetches no block.
+    const std::size_t fetched = r.w->count("poa_getRawBlock");
+    CHECK(cv.validator_changes(1) == all);
+    CHECK(r.w->count("poa_getRawBlock") == fetched);
+
     const auto second = cv.validator_changes(2);
     REQUIRE(second.at("changes").as_array().size() == 1);
     CHECK(second.at("changes").as_array()[0] == list[1]);

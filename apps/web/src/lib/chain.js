@@ -281,9 +281,8 @@ function readTx(r) {
   return tx;
 }
 
-/// A finalized block (tag 0x06: header, proposer signature, transactions, certificate), strict.
-export function decodeFinalizedBlock(bytes) {
-  const r = new Reader(bytes);
+/// A block (tag 0x06: header, proposer signature, transactions) from `r`, strict.
+function readBlock(r) {
   if (r.u8() !== 0x06) throw new Error('block tag, expected 0x06');
   const headerBytes = r.take(HEADER_BYTES);
   const header = decodeHeader(headerBytes);
@@ -292,8 +291,22 @@ export function decodeFinalizedBlock(bytes) {
     throw new Error(`${header.txCount} transactions: above the bound or truncated`);
   const txs = [];
   for (let i = 0; i < header.txCount; i++) txs.push(readTx(r));
-  const cert = decodeCertificate(r.b.subarray(r.pos));
-  return { header, headerBytes, hash: H(headerBytes), proposerSig, txs, cert };
+  return { header, headerBytes, hash: H(headerBytes), proposerSig, txs };
+}
+
+/// A block alone (data-format.md §4), strict: {header, headerBytes, hash, proposerSig, txs}.
+export function decodeBlock(bytes) {
+  const r = new Reader(bytes);
+  const b = readBlock(r);
+  r.done();
+  return b;
+}
+
+/// A finalized block (the block, then its certificate), strict; also `cert`.
+export function decodeFinalizedBlock(bytes) {
+  const r = new Reader(bytes);
+  const b = readBlock(r);
+  return { ...b, cert: decodeCertificate(r.b.subarray(r.pos)) };
 }
 
 /// A validator_set record's body (§17) -> {change, changeBytes, approvals:[{validator, sig}]}.
@@ -357,11 +370,12 @@ export class ValidatorSchedule {
     return this.epochs[0];
   }
 
-  /// Checks the validator_set record `tx` found in the block at `height` as the validators do
-  /// (chain/validator_set.hpp check), then schedules it. Throws with the reason.
-  apply(tx, height) {
+  /// Checks the validator_set record `tx` found in the block at `height` (`rec`: its body as
+  /// readChange reads it) as the validators do (chain/validator_set.hpp check), then schedules
+  /// it. Throws with the reason.
+  apply(tx, height, rec = readChange(tx.body)) {
     const h = BigInt(height);
-    const { change: c, changeBytes, approvals } = readChange(tx.body);
+    const { change: c, changeBytes, approvals } = rec;
     const slot = concat(SLOT_PREFIX, new Uint8Array(4), u64(c.sequence), u8(KIND_VALIDATOR_SET), new Uint8Array(3));
     if (tx.electionId !== 0n || !equalBytes(tx.voterTag, slot)) throw new Error('not in its slot (wrong_slot_tag)');
     const cur = this.at(h);
@@ -457,8 +471,9 @@ export function learnChanges(schedule, changes, belowHeight) {
     for (const tx of fb.txs) {
       if (tx.tag !== 0x07 || tx.kind !== KIND_VALIDATOR_SET) continue;
       try {
-        if (readChange(tx.body).change.sequence <= BigInt(schedule.changes)) continue; // known already
-        schedule.apply(tx, height);
+        const rec = readChange(tx.body);
+        if (rec.change.sequence <= BigInt(schedule.changes)) continue; // known already
+        schedule.apply(tx, height, rec);
       } catch (err) {
         throw new Error(`${name}: ${err.message}`);
       }

@@ -35,6 +35,42 @@ async function validatorSets(g, signal) {
   }
 }
 
+/// The set deciding the next block (the genesis's until `sets` is learned) with each one's
+/// health, and a set a final change schedules for later.
+function Validators({ genesis, sets, head, health }) {
+  const next = head === undefined ? undefined : BigInt(head) + 1n;
+  const cur = sets && next !== undefined ? sets.schedule.at(next) : null;
+  const members = cur ? cur.members.map((id) => ({ id, ...sets.schedule.registry[id] }))
+    : genesis.genesis.validators.map((v, id) => ({ id, name: v.name, key: fromHex(v.public_key, 32) }));
+  const later = cur ? sets.schedule.epochs.find((e) => e.from > next) : null;
+  return (
+    <section aria-labelledby="val-h">
+      <h2 id="val-h">Validators</h2>
+      <p>
+        They sign every block; {quorumOf(members.length)} of {members.length} signatures make a block final.
+        Chain {String(genesis.chain_id)}, genesis hash <code class="hash">{genesis.genesis_hash}</code>.
+        {sets?.schedule.changes > 0 && ` The set changed ${sets.schedule.changes} time(s) since the genesis; this page checked each change (approved by a quorum of the set before it, in a block that set signed final).`}
+      </p>
+      {sets?.error && <p class="notice" role="status">A validator-set change the server sent does not check ({sets.error}): shown is the set before it.</p>}
+      <ul class="validators">
+        {members.map((v) => {
+          const st = health?.validators?.find((x) => x.node_id === v.name);
+          return (
+            <li key={v.id}>
+              {v.name} <span class="muted small">(id {v.id})</span>
+              {st && <span class={`badge v-${st.status}`}> {st.status}, block {st.block_height}</span>}{' '}
+              <code class="hash muted small">{toHex(v.key)}</code>
+            </li>
+          );
+        })}
+      </ul>
+      {later && (
+        <p class="meta">From block {String(later.from)}: {later.members.map((id) => sets.schedule.registry[id].name).join(', ')} (a change already final).</p>
+      )}
+    </section>
+  );
+}
+
 export function Explorer() {
   const [data, setData] = useState(null);
   const [health, setHealth] = useState(null);
@@ -100,43 +136,7 @@ export function Explorer() {
           </div>
         </>
       )}
-      {genesis?.genesis?.validators && (
-        <section aria-labelledby="val-h">
-          <h2 id="val-h">Validators</h2>
-          {(() => {
-            const head = data ? BigInt(data.height) + 1n : undefined;
-            const cur = sets && head !== undefined ? sets.schedule.at(head) : null;
-            const members = cur ? cur.members.map((id) => ({ id, ...sets.schedule.registry[id] }))
-              : genesis.genesis.validators.map((v, id) => ({ id, name: v.name, key: fromHex(v.public_key, 32) }));
-            const next = sets && head !== undefined ? sets.schedule.epochs.find((e) => e.from > head) : null;
-            return (
-              <>
-                <p>
-                  They sign every block; {quorumOf(members.length)} of {members.length} signatures make a block final.
-                  Chain {String(genesis.chain_id)}, genesis hash <code class="hash">{genesis.genesis_hash}</code>.
-                  {sets?.schedule.changes > 0 && ` The set changed ${sets.schedule.changes} time(s) since the genesis; this page checked each change (approved by a quorum of the set before it, in a block that set signed final).`}
-                </p>
-                {sets?.error && <p class="notice" role="status">A validator-set change the server sent does not check ({sets.error}): shown is the set before it.</p>}
-                <ul class="validators">
-                  {members.map((v) => {
-                    const st = health?.validators?.find((x) => x.node_id === v.name);
-                    return (
-                      <li key={v.id}>
-                        {v.name} <span class="muted small">(id {v.id})</span>
-                        {st && <span class={`badge v-${st.status}`}> {st.status}, block {st.block_height}</span>}{' '}
-                        <code class="hash muted small">{toHex(v.key)}</code>
-                      </li>
-                    );
-                  })}
-                </ul>
-                {next && (
-                  <p class="meta">From block {String(next.from)}: {next.members.map((id) => sets.schedule.registry[id].name).join(', ')} (a change already final).</p>
-                )}
-              </>
-            );
-          })()}
-        </section>
-      )}
+      {genesis?.genesis?.validators && <Validators genesis={genesis} sets={sets} head={data?.height} health={health} />}
       <form onSubmit={(e) => { e.preventDefault(); const h = e.currentTarget.elements.h.value.trim(); if (h) location.hash = `#/block/${h}`; }}>
         <div class="field">
           <label for="h">Go to block number</label>
