@@ -107,6 +107,9 @@ async function mainPhase(browser, phone) {
   await until(page, 'Created election 2');
   await shot(page, 'admin');
   await page.getByRole('button', { name: 'Log out' }).click();
+  // Logged out once the header offers "Log in" (the log-out request answered: on a busy machine a
+  // navigation before that was overridden by the log-out's own move to #/).
+  await page.locator('.who a[href="#/login"]').waitFor({ timeout: T });
 
   // The voter: the booth checks the login first; sign-up errors sit next to their field.
   await page.goto(`${base}/#/vote/1`);

@@ -436,9 +436,15 @@ TEST_CASE("chaos: a full disk under one validator: it says so, signs nothing it 
     INFO(health.body);
     CHECK(health.body.find("\"status\":\"failing\"") != std::string::npos);
     CHECK(health.body.find("disk is full") != std::string::npos);
+    // The log line may follow the health answer; the failing statement may be the write or its
+    // COMMIT ("cannot write ...: commit failed: database or disk is full (COMMIT)").
+    const std::string failure = " error storage failure: cannot write " + (disk.dir() / "chain.db").string() + ": ";
+    CHECK(eventually([&] {
+        const auto l = net.log(2);
+        const auto at = l.find(failure);
+        return at != std::string::npos && l.find("database or disk is full", at) < l.find('\n', at);
+    }, 30s));
     const auto log = net.log(2);
-    CHECK(log.find(" error storage failure: cannot write " + (disk.dir() / "chain.db").string() +
-                   ": database or disk is full") != std::string::npos);
     CHECK(metric(net.rpc(2), "ballotchain_storage_failing") == 1);
     // Each failed write is a local fault (its own disk, not a peer): logged at error level and counted.
     CHECK(log.find(" error local fault: could not write the ") != std::string::npos);
